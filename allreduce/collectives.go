@@ -1,0 +1,114 @@
+package allreduce
+
+import (
+	"context"
+	"fmt"
+)
+
+// AllReduce combines buf element-wise across all ranks with op; on return
+// every rank's buf holds the same result, bit for bit. Buffers of at most
+// Config.SmallBytes use recursive doubling, larger ones the pipelined ring.
+// Every rank must pass the same length. A zero-length buffer returns at once
+// without communicating.
+func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error {
+	if !op.valid() {
+		return fmt.Errorf("allreduce: unknown reduce op %d", op)
+	}
+	if len(buf) == 0 {
+		return nil
+	}
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	var err error
+	switch {
+	case c.size == 1:
+		finish(op, buf, 1)
+	case len(buf) <= c.smallLen:
+		err = c.recursiveDoubling(ctx, OpAllReduceRD, buf, op)
+	default:
+		s := c.schedule(OpAllReduceRing, len(buf), 0)
+		err = c.runPipeline(ctx, OpAllReduceRing, s.steps, s.prefix, 0, buf, buf, op)
+	}
+	if err != nil {
+		return c.failed(err)
+	}
+	return nil
+}
+
+// ReduceScatter combines buf across ranks with op, leaving this rank's shard
+// buf[lo:hi] = ShardRange(len(buf), Size(), Rank()) fully reduced (identical
+// to what AllReduce would produce there). The rest of buf holds partial sums
+// on return and must be treated as scratch.
+func (c *Comm) ReduceScatter(ctx context.Context, buf []float32, op ReduceOp) (lo, hi int, err error) {
+	lo, hi = ShardRange(len(buf), c.size, c.rank)
+	if !op.valid() {
+		return lo, hi, fmt.Errorf("allreduce: unknown reduce op %d", op)
+	}
+	if len(buf) == 0 {
+		return lo, hi, nil
+	}
+	if err := c.begin(ctx); err != nil {
+		return lo, hi, err
+	}
+	defer c.mu.Unlock()
+	if c.size == 1 {
+		finish(op, buf, 1)
+		return lo, hi, nil
+	}
+	s := c.schedule(OpReduceScatter, len(buf), 0)
+	if err := c.runPipeline(ctx, OpReduceScatter, s.steps, s.prefix, 0, buf, buf, op); err != nil {
+		return lo, hi, c.failed(err)
+	}
+	return lo, hi, nil
+}
+
+// AllGather fills buf on every rank from the ranks' shards: on entry rank r
+// must hold buf[ShardRange(len(buf), Size(), r)]; on return every rank holds
+// every shard.
+func (c *Comm) AllGather(ctx context.Context, buf []float32) error {
+	return c.pipelined(ctx, OpAllGather, buf, 0)
+}
+
+// Broadcast copies root's buf to every rank, pipelined along the ring.
+func (c *Comm) Broadcast(ctx context.Context, buf []float32, root int) error {
+	if root < 0 || root >= c.size {
+		return fmt.Errorf("allreduce: broadcast root %d outside world size %d", root, c.size)
+	}
+	return c.pipelined(ctx, OpBroadcast, buf, root)
+}
+
+func (c *Comm) pipelined(ctx context.Context, op Op, buf []float32, root int) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	if c.size == 1 {
+		return nil
+	}
+	s := c.schedule(op, len(buf), root)
+	if err := c.runPipeline(ctx, op, s.steps, s.prefix, 0, buf, buf, Sum); err != nil {
+		return c.failed(err)
+	}
+	return nil
+}
+
+// Barrier returns once every rank has entered it (recursive doubling with
+// empty frames: log2 N rounds).
+func (c *Comm) Barrier(ctx context.Context) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	if c.size == 1 {
+		return nil
+	}
+	if err := c.recursiveDoubling(ctx, OpBarrier, nil, Sum); err != nil {
+		return c.failed(err)
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package allreduce
+
+import "fmt"
+
+// Config tunes a Comm. Every rank of a generation must use the same Config:
+// the algorithm choice and the segmentation are part of the protocol.
+type Config struct {
+	// SegmentBytes is the pipeline segment (and frame payload) size in bytes.
+	// Smaller segments overlap sending, receiving and reducing more; larger
+	// ones cost fewer system calls. Multiple of 4, in [4 KiB, 64 MiB].
+	// Default 1 MiB (measured: see docs/benchmarks.md).
+	SegmentBytes int
+	// SmallBytes: AllReduce of at most this many bytes uses recursive
+	// doubling (log2 N latency-bound steps, whole buffer each) instead of the
+	// ring (2(N-1) steps of 1/N of the buffer). 0 disables it. At most
+	// 64 MiB. Default 64 KiB (measured: see docs/benchmarks.md).
+	SmallBytes int
+}
+
+// DefaultConfig returns the measured defaults.
+func DefaultConfig() Config {
+	return Config{SegmentBytes: 1 << 20, SmallBytes: 64 << 10}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	if c.SegmentBytes < 4<<10 || c.SegmentBytes > 64<<20 || c.SegmentBytes%4 != 0 {
+		return fmt.Errorf("allreduce: SegmentBytes %d: want a multiple of 4 in [4096, %d]", c.SegmentBytes, 64<<20)
+	}
+	if c.SmallBytes < 0 || c.SmallBytes > 64<<20 {
+		return fmt.Errorf("allreduce: SmallBytes %d: want 0..%d", c.SmallBytes, 64<<20)
+	}
+	return nil
+}

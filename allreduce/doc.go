@@ -1,0 +1,44 @@
+// Package allreduce implements the collectives that keep data-parallel
+// workers in sync: ReduceScatter, AllGather, AllReduce (sum, mean, max),
+// Broadcast and Barrier over []float32 buffers.
+//
+// The package owns three things and nothing else:
+//
+//   - Transport, the small interface it needs from a network: send and
+//     receive tagged float32 frames to and from a peer rank, and abort.
+//     transport/tcp and transport/mem implement it.
+//   - Schedules, pure functions of (rank, world size, length) that say which
+//     element range moves to and from which peer at every step
+//     (RingAllReduce, RingReduceScatter, RingAllGather, ChainBroadcast).
+//     They are tested without any I/O.
+//   - Comm, one executor that runs those schedules: a segmented, full-duplex
+//     pipeline for the bandwidth-optimal ring (large buffers) and recursive
+//     doubling for small ones, picked by Config.SmallBytes.
+//
+// Caller's duties, in order:
+//
+//  1. Build a Transport for the current generation (every rank of the
+//     generation must use the same world size and the same Config).
+//  2. comm, err := New(transport, cfg) — one Comm per transport.
+//  3. Call collectives in the same order with the same lengths on every rank
+//     (SPMD). A Comm runs one collective at a time; concurrent calls are
+//     serialized.
+//  4. On a generation change call comm.Abort(): every in-flight call on this
+//     rank returns ErrAborted promptly.
+//  5. comm.Close() when done; it waits for the Comm's goroutine.
+//
+// Failure model: the first error in a collective (peer lost, timeout,
+// protocol desync, cancelled context, Abort) breaks the Comm for good and
+// aborts its Transport, which closes this rank's links so that every peer's
+// in-flight call fails fast too instead of hanging. Recovery is a new
+// generation: a new Transport and a new Comm.
+//
+// Determinism: for a given world size, rank order, length and Config every
+// rank ends a collective with bitwise identical values, and repeated runs
+// give bitwise identical results. Every element is reduced exactly once in
+// a fixed order and then copied, never reduced again.
+//
+// Steady state allocates nothing: schedules are cached per (collective,
+// length), scratch space is allocated once, the sender goroutine is
+// persistent.
+package allreduce

@@ -1,0 +1,126 @@
+package allreduce
+
+import (
+	"context"
+	"errors"
+)
+
+// sendLoop is the Comm's only goroutine: it runs the send side of every
+// collective so that sending and receiving proceed at the same time.
+func (c *Comm) sendLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.quit:
+			return
+		case <-c.jobs:
+		}
+		err := c.runSends(&c.job)
+		if err != nil && !errors.Is(err, errStopped) {
+			c.fail(err) // unblocks the receiving side
+		}
+		c.sendDone <- err
+	}
+}
+
+func (c *Comm) runSends(j *sendJob) error {
+	for k, st := range j.steps {
+		if st.To < 0 {
+			continue
+		}
+		nseg := c.segCount(st.SendHi-st.SendLo, j.minFrames)
+		for s := range nseg {
+			if st.SendAfterRecv {
+				if err := c.waitProgress(j.prefix[k-1] + s + 1); err != nil {
+					return err
+				}
+			}
+			lo, hi := c.segBounds(st.SendLo, st.SendHi, s)
+			tag := Tag{Op: j.op, Seq: j.seq, Step: uint32(st.SendWire), Chunk: uint32(s)}
+			if err := c.t.Send(j.ctx, st.To, tag, j.buf[lo:hi]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Comm) waitProgress(need int) error {
+	for c.progress.Load() < int64(need) {
+		select {
+		case <-c.wake:
+		case <-c.stop:
+			return errStopped
+		}
+	}
+	return nil
+}
+
+// runPipeline executes steps: sends on the sender goroutine, receives (and
+// reduces) on the calling goroutine, segment by segment.
+//
+// The send side reads sendBuf and the receive side writes recvBuf (the same
+// slice for every schedule but recursive doubling's exchanges).
+func (c *Comm) runPipeline(ctx context.Context, op Op, steps []Step, prefix []int, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
+	c.progress.Store(0)
+	select { // a token left over from an earlier failed call
+	case <-c.stop:
+	default:
+	}
+	c.job = sendJob{ctx: ctx, op: op, seq: c.mu.seq, steps: steps,
+		prefix: prefix, buf: sendBuf, minFrames: minFrames}
+	select {
+	case c.jobs <- struct{}{}:
+	case <-c.quit:
+		return ErrClosed
+	}
+	rerr := c.runRecvs(ctx, op, steps, minFrames, recvBuf, rop)
+	if rerr != nil {
+		c.fail(rerr)
+		select {
+		case c.stop <- struct{}{}:
+		default:
+		}
+	}
+	serr := <-c.sendDone
+	c.job = sendJob{}
+	if rerr != nil {
+		return rerr
+	}
+	if serr != nil {
+		return serr
+	}
+	return nil
+}
+
+func (c *Comm) runRecvs(ctx context.Context, op Op, steps []Step, minFrames int, buf []float32, rop ReduceOp) error {
+	scratch := c.mu.scratch
+	for _, st := range steps {
+		if st.From < 0 {
+			continue
+		}
+		nseg := c.segCount(st.RecvHi-st.RecvLo, minFrames)
+		for s := range nseg {
+			lo, hi := c.segBounds(st.RecvLo, st.RecvHi, s)
+			tag := Tag{Op: op, Seq: c.mu.seq, Step: uint32(st.RecvWire), Chunk: uint32(s)}
+			if st.Reduce {
+				tmp := scratch[:hi-lo]
+				if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
+					return err
+				}
+				combine(rop, buf[lo:hi], tmp)
+				if st.Final {
+					finish(rop, buf[lo:hi], c.size)
+				}
+			} else if err := c.t.Recv(ctx, st.From, tag, buf[lo:hi]); err != nil {
+				return err
+			}
+			c.progress.Add(1)
+			select {
+			case c.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package allreduce_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/transport/tcp"
+)
+
+var testSecret = []byte("0123456789abcdef-test-secret")
+
+func quietTCPConfig() tcp.Config {
+	cfg := tcp.DefaultConfig(testSecret)
+	cfg.IOTimeout = 10 * time.Second
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return cfg
+}
+
+// connectTCP starts size listeners on loopback and connects generation gen.
+func connectTCP(t testing.TB, size int, cfg tcp.Config) []*tcp.Transport {
+	t.Helper()
+	lns := make([]*tcp.Listener, size)
+	for r := range size {
+		ln, err := tcp.Listen("127.0.0.1:0", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[r] = ln
+		t.Cleanup(func() { ln.Close() })
+	}
+	ts := make([]*tcp.Transport, size)
+	errs := make([]error, size)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for r := range size {
+		peers := map[int]string{}
+		for _, p := range allreduce.Peers(r, size) {
+			peers[p] = lns[p].Addr()
+		}
+		wg.Go(func() {
+			ts[r], errs[r] = lns[r].Connect(ctx, tcp.Spec{Generation: 1, Rank: r, Size: size, Peers: peers})
+		})
+	}
+	wg.Wait()
+	for r, err := range errs {
+		if err != nil {
+			t.Fatalf("rank %d connect: %v", r, err)
+		}
+		tr := ts[r]
+		t.Cleanup(func() { tr.Close() })
+	}
+	return ts
+}
+
+var tcpFabric = fabric{name: "tcp", build: func(t *testing.T, size int) ([]allreduce.Transport, func(int)) {
+	ts := connectTCP(t, size, quietTCPConfig())
+	out := make([]allreduce.Transport, size)
+	for r, tr := range ts {
+		out[r] = tr
+	}
+	// A dying process's sockets are closed by the kernel: Abort does the same.
+	return out, func(r int) { ts[r].Abort() }
+}}

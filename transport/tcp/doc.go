@@ -1,0 +1,35 @@
+// Package tcp is the production allreduce.Transport: persistent, mutually
+// authenticated TCP connections between the ranks of one generation,
+// carrying framed float32 payloads.
+//
+// A process opens one Listener (its data address) for its whole life and
+// calls Listener.Connect once per generation with its rank, the world size
+// and the data addresses of its peers (allreduce.Peers says which). Each
+// pair of peers shares one full-duplex connection; the higher rank dials
+// the lower one. Connect returns a Transport when every peer link is up.
+//
+// Handshake (see handshake.go): the dialer states generation, rank, world
+// size and the rank it expects to reach, with a fresh nonce; the acceptor
+// answers with its own nonce and an HMAC-SHA256 over both; the dialer
+// proves itself the same way; the acceptor then accepts or refuses with a
+// reason, itself authenticated. The HMAC key is derived from the cluster
+// secret with HKDF. A wrong secret, a stale generation, an unexpected rank,
+// a duplicate or garbage bytes are refused and logged with the reason;
+// handshakes run on their own goroutines, bounded in number and time, so
+// they never disturb established links. Payloads are not encrypted (see
+// docs/architecture.md, "Security").
+//
+// Frames (see frame.go) have a 32-byte little-endian header — magic,
+// version, op, sequence, generation, step, chunk, payload length and a
+// CRC32C of the header — followed by the raw float32 bytes, sent with one
+// writev straight from the caller's slice and read straight into the
+// receiver's slice: no conversion copies.
+//
+// Failure semantics: a broken connection fails the call that uses it with
+// allreduce.ErrPeerLost; no progress within Config.IOTimeout fails it with
+// allreduce.ErrTimeout; Abort closes every connection, so in-flight calls
+// return allreduce.ErrAborted at once and peers see the links drop; a
+// cancelled context aborts the transport the same way (a half-sent frame
+// cannot be resumed). Close aborts and releases everything; no goroutine
+// outlives Close.
+package tcp

@@ -1,0 +1,92 @@
+package tcp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"unsafe"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+)
+
+// HeaderSize is the size of a frame header in bytes.
+const HeaderSize = 32
+
+const (
+	frameMagic   = 0x5452 // "RT" little-endian
+	frameVersion = 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Header is a decoded frame header.
+type Header struct {
+	Gen    uint64
+	Tag    allreduce.Tag
+	Length uint32 // payload bytes, a multiple of 4
+}
+
+// EncodeHeader writes h into b (len(b) >= HeaderSize).
+//
+//	0  magic u16 | 2 version u8 | 3 op u8 | 4 seq u32 | 8 gen u64 |
+//	16 step u32 | 20 chunk u32 | 24 length u32 | 28 crc32c(bytes 0..27) u32
+func EncodeHeader(b []byte, h Header) {
+	_ = b[HeaderSize-1]
+	le := binary.LittleEndian
+	le.PutUint16(b[0:], frameMagic)
+	b[2] = frameVersion
+	b[3] = byte(h.Tag.Op)
+	le.PutUint32(b[4:], h.Tag.Seq)
+	le.PutUint64(b[8:], h.Gen)
+	le.PutUint32(b[16:], h.Tag.Step)
+	le.PutUint32(b[20:], h.Tag.Chunk)
+	le.PutUint32(b[24:], h.Length)
+	le.PutUint32(b[28:], crc32.Checksum(b[:28], castagnoli))
+}
+
+// DecodeHeader parses and checks a frame header: magic, version, checksum,
+// and a payload length that is a multiple of 4 and at most maxPayload.
+// Errors wrap allreduce.ErrProtocol.
+func DecodeHeader(b []byte, maxPayload int) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, fmt.Errorf("tcp: frame header of %d bytes, want %d: %w", len(b), HeaderSize, allreduce.ErrProtocol)
+	}
+	le := binary.LittleEndian
+	if m := le.Uint16(b[0:]); m != frameMagic {
+		return Header{}, fmt.Errorf("tcp: bad frame magic %#04x: %w", m, allreduce.ErrProtocol)
+	}
+	if b[2] != frameVersion {
+		return Header{}, fmt.Errorf("tcp: frame version %d, want %d: %w", b[2], frameVersion, allreduce.ErrProtocol)
+	}
+	if want, got := crc32.Checksum(b[:28], castagnoli), le.Uint32(b[28:]); want != got {
+		return Header{}, fmt.Errorf("tcp: frame header checksum mismatch: %w", allreduce.ErrProtocol)
+	}
+	h := Header{
+		Gen: le.Uint64(b[8:]),
+		Tag: allreduce.Tag{
+			Op:    allreduce.Op(b[3]),
+			Seq:   le.Uint32(b[4:]),
+			Step:  le.Uint32(b[16:]),
+			Chunk: le.Uint32(b[20:]),
+		},
+		Length: le.Uint32(b[24:]),
+	}
+	if h.Length%4 != 0 || int64(h.Length) > int64(maxPayload) {
+		return Header{}, fmt.Errorf("tcp: frame payload of %d bytes (limit %d, multiple of 4): %w", h.Length, maxPayload, allreduce.ErrProtocol)
+	}
+	return h, nil
+}
+
+// asBytes views a float32 slice as its little-endian bytes without copying
+// (Listen refuses big-endian machines).
+func asBytes(f []float32) []byte {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(f))), len(f)*4)
+}
+
+func littleEndian() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}

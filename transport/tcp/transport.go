@@ -1,0 +1,266 @@
+package tcp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+)
+
+// Transport is one rank's set of links for one generation. It implements
+// allreduce.Transport.
+type Transport struct {
+	l          *Listener
+	reg        *registration
+	log        *slog.Logger
+	gen        uint64
+	rank, size int
+	ioTimeout  time.Duration
+	maxFrame   int
+	peers      []*peerConn // by rank; nil where not a peer
+
+	abortOnce sync.Once
+	aborted   atomic.Bool
+	cause     error // set once before aborted becomes true
+
+	// Context watching without allocation per call: each distinct context
+	// is registered once (context.AfterFunc) and counts its calls in flight.
+	watchMu sync.Mutex
+	watches []*watch
+
+	closeOnce sync.Once
+}
+
+type watch struct {
+	done     <-chan struct{}
+	inflight int
+	stop     func() bool
+}
+
+// peerConn is the link to one peer. Sends to it are serialized by the
+// allreduce contract (one sender per destination), and so are receives.
+type peerConn struct {
+	rank int
+	conn net.Conn
+	r    *bufio.Reader
+	rhdr [HeaderSize]byte
+	whdr [HeaderSize]byte
+	iov  [2][]byte
+	bufs net.Buffers
+}
+
+var _ allreduce.Transport = (*Transport)(nil)
+
+func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.Conn) *Transport {
+	t := &Transport{
+		l: l, reg: reg, gen: spec.Generation, rank: spec.Rank, size: spec.Size,
+		log:       l.log.With("generation", spec.Generation, "rank", spec.Rank),
+		ioTimeout: l.cfg.IOTimeout, maxFrame: l.cfg.MaxFrameBytes,
+		peers: make([]*peerConn, spec.Size),
+	}
+	for p, c := range conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+			if b := l.cfg.SocketBufferBytes; b > 0 {
+				tc.SetReadBuffer(b)
+				tc.SetWriteBuffer(b)
+			}
+		}
+		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(c, 16<<10)}
+	}
+	return t
+}
+
+// Rank is this rank.
+func (t *Transport) Rank() int { return t.rank }
+
+// Size is the world size.
+func (t *Transport) Size() int { return t.size }
+
+// Generation is the generation the links were made for.
+func (t *Transport) Generation() uint64 { return t.gen }
+
+// Abort closes every link: in-flight and later calls return
+// allreduce.ErrAborted, and peers see their links to this rank drop.
+func (t *Transport) Abort() { t.abort(allreduce.ErrAborted) }
+
+func (t *Transport) abort(cause error) {
+	t.abortOnce.Do(func() {
+		t.cause = cause
+		t.aborted.Store(true)
+		for _, pc := range t.peers {
+			if pc != nil {
+				pc.conn.Close()
+			}
+		}
+	})
+}
+
+// Close aborts the transport and releases its registration and context
+// watches. It is idempotent.
+func (t *Transport) Close() error {
+	t.closeOnce.Do(func() {
+		t.abort(fmt.Errorf("tcp: transport closed: %w", allreduce.ErrClosed))
+		t.watchMu.Lock()
+		for _, w := range t.watches {
+			w.stop()
+		}
+		t.watches = nil
+		t.watchMu.Unlock()
+		t.l.unregister(t.reg)
+	})
+	return nil
+}
+
+func (t *Transport) peer(p int) (*peerConn, error) {
+	if p < 0 || p >= t.size || t.peers[p] == nil {
+		return nil, fmt.Errorf("tcp: rank %d has no link to rank %d: %w", t.rank, p, allreduce.ErrProtocol)
+	}
+	return t.peers[p], nil
+}
+
+// enter registers a call in flight under ctx; leave must follow.
+func (t *Transport) enter(ctx context.Context) (*watch, error) {
+	if t.aborted.Load() {
+		return nil, t.cause
+	}
+	done := ctx.Done()
+	if done == nil {
+		return nil, nil
+	}
+	t.watchMu.Lock()
+	var w *watch
+	for _, x := range t.watches {
+		if x.done == done {
+			w = x
+			break
+		}
+	}
+	if w == nil {
+		w = &watch{done: done}
+		if len(t.watches) >= 8 { // drop an idle watch
+			for i, x := range t.watches {
+				if x.inflight == 0 {
+					x.stop()
+					t.watches = append(t.watches[:i], t.watches[i+1:]...)
+					break
+				}
+			}
+		}
+		t.watches = append(t.watches, w)
+		w.stop = context.AfterFunc(ctx, func() {
+			t.watchMu.Lock()
+			busy := w.inflight > 0
+			for i, x := range t.watches {
+				if x == w {
+					t.watches = append(t.watches[:i], t.watches[i+1:]...)
+					break
+				}
+			}
+			t.watchMu.Unlock()
+			if busy {
+				t.abort(ctx.Err())
+			}
+		})
+	}
+	w.inflight++
+	t.watchMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		t.leave(w)
+		return nil, err
+	}
+	return w, nil
+}
+
+func (t *Transport) leave(w *watch) {
+	if w == nil {
+		return
+	}
+	t.watchMu.Lock()
+	w.inflight--
+	t.watchMu.Unlock()
+}
+
+// ioErr classifies an I/O failure on the link to peer.
+func (t *Transport) ioErr(what string, peer int, err error) error {
+	if t.aborted.Load() {
+		if errors.Is(t.cause, allreduce.ErrAborted) || errors.Is(t.cause, allreduce.ErrClosed) {
+			return fmt.Errorf("tcp: %s rank %d: %w", what, peer, t.cause)
+		}
+		return t.cause // the context's error
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("tcp: %s rank %d: no progress for %v: %w", what, peer, t.ioTimeout, allreduce.ErrTimeout)
+	}
+	if errors.Is(err, allreduce.ErrProtocol) {
+		return err
+	}
+	return fmt.Errorf("tcp: %s rank %d: %v: %w", what, peer, err, allreduce.ErrPeerLost)
+}
+
+// Send writes one frame to peer to with a single writev.
+func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []float32) error {
+	pc, err := t.peer(to)
+	if err != nil {
+		return err
+	}
+	if len(data)*4 > t.maxFrame {
+		return fmt.Errorf("tcp: frame of %d bytes exceeds MaxFrameBytes %d: %w", len(data)*4, t.maxFrame, allreduce.ErrProtocol)
+	}
+	w, err := t.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.leave(w)
+	EncodeHeader(pc.whdr[:], Header{Gen: t.gen, Tag: tag, Length: uint32(len(data) * 4)})
+	if t.ioTimeout > 0 {
+		pc.conn.SetWriteDeadline(time.Now().Add(t.ioTimeout))
+	}
+	pc.iov[0], pc.iov[1] = pc.whdr[:], asBytes(data)
+	pc.bufs = pc.iov[:]
+	if _, err := pc.bufs.WriteTo(pc.conn); err != nil {
+		return t.ioErr("send to", to, err)
+	}
+	return nil
+}
+
+// Recv reads the next frame from peer from straight into buf and checks it
+// against tag and len(buf).
+func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf []float32) error {
+	pc, err := t.peer(from)
+	if err != nil {
+		return err
+	}
+	w, err := t.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.leave(w)
+	if t.ioTimeout > 0 {
+		pc.conn.SetReadDeadline(time.Now().Add(t.ioTimeout))
+	}
+	if _, err := io.ReadFull(pc.r, pc.rhdr[:]); err != nil {
+		return t.ioErr("recv from", from, err)
+	}
+	h, err := DecodeHeader(pc.rhdr[:], t.maxFrame)
+	if err != nil {
+		return t.ioErr("recv from", from, fmt.Errorf("tcp: recv from rank %d: %w", from, err))
+	}
+	if h.Gen != t.gen || h.Tag != tag || int(h.Length) != len(buf)*4 {
+		return fmt.Errorf("tcp: recv from rank %d: got generation %d %v with %d bytes, want generation %d %v with %d bytes: %w",
+			from, h.Gen, h.Tag, h.Length, t.gen, tag, len(buf)*4, allreduce.ErrProtocol)
+	}
+	if _, err := io.ReadFull(pc.r, asBytes(buf)); err != nil {
+		return t.ioErr("recv from", from, err)
+	}
+	return nil
+}
