@@ -1,0 +1,54 @@
+# ringtrain — see README.md. `make test` is what CI runs (.ci/run).
+GO      ?= go
+BIN     ?= bin/ringtrain
+# Packages that start goroutines or touch sockets run under the race detector.
+RACE_PKGS := ./allreduce/... ./transport/... ./membership/... ./internal/proc/... ./bench/...
+ALL_PKGS   = $(shell $(GO) list ./...)
+OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(ALL_PKGS))
+FUZZTIME ?= 20s
+
+.PHONY: all build test test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ringtrain
+
+## test: lint, then every package (the concurrent ones with -race)
+test: lint test-race test-rest
+
+test-race:
+	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
+
+test-rest:
+	$(GO) test -count=1 -timeout 15m $(OTHER_PKGS)
+
+## lint: gofmt and go vet must be clean
+lint: fmt vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## bench: Go micro-benchmarks plus the process-level all-reduce table
+bench: bench-go bench-allreduce
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./allreduce/... ./transport/...
+
+bench-allreduce: build
+	$(BIN) bench allreduce --worlds 2,4 --sizes 4K,64K,1M,16M,64M,256M
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

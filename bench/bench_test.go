@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"context"
+	"io"
+
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringtrain/ringtrain/internal/proc"
+	"go.uber.org/goleak"
+)
+
+// The test binary doubles as the rank process: AllReduce starts
+// os.Executable() with RINGTRAIN_TEST_BENCH_WORKER=1.
+func TestMain(m *testing.M) {
+	if os.Getenv("RINGTRAIN_TEST_BENCH_WORKER") == "1" {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		if err := Worker(context.Background(), os.Stdin, os.Stdout, log); err != nil {
+			log.Error("worker", "err", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func opts(worlds []int, sizes []int64) Options {
+	return Options{Worlds: worlds, Sizes: sizes, Iters: 3, Segment: 64 << 10, SmallBytes: 16 << 10,
+		Data: "random", Op: "allreduce", WorkerArgs: []string{"-test.run=^$"},
+		WorkerEnv: []string{"RINGTRAIN_TEST_BENCH_WORKER=1"}, Stderr: io.Discard}
+}
+
+func TestAllReduceBenchIsExact(t *testing.T) {
+	for _, op := range []string{"allreduce", "reduce-scatter", "all-gather"} {
+		o := opts([]int{1, 3}, []int64{4 << 10, 1 << 20})
+		o.Op = op
+		res, err := AllReduce(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 4 {
+			t.Fatalf("%d results", len(res))
+		}
+		for _, r := range res {
+			if r.MaxErr > 1e-6 || r.Median <= 0 || r.AlgBW <= 0 {
+				t.Fatalf("%s: %+v", op, r)
+			}
+			if want := r.AlgBW * 2 * float64(r.World-1) / float64(r.World); r.BusBW != want {
+				t.Fatalf("busbw %v, want %v", r.BusBW, want)
+			}
+		}
+	}
+}
+
+// A rank process killed with SIGKILL mid-collective: every other rank's
+// call fails fast (they exit with an error) instead of hanging.
+func TestKilledRankProcessFailsOthersFast(t *testing.T) {
+	o := opts([]int{4}, []int64{16 << 20})
+	o.Iters, o.Data = 100_000, "pattern" // cheap checks: the ranks are almost always mid-call
+	killed := make(chan time.Time, 1)
+	var children []*proc.Child
+	o.OnStart = func(cs []*proc.Child) {
+		children = cs
+		go func() {
+			time.Sleep(300 * time.Millisecond) // mid-run
+			cs[2].Cmd.Process.Kill()
+			killed <- time.Now()
+		}()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := AllReduce(ctx, o)
+	if err == nil || !strings.Contains(err.Error(), "rank") {
+		t.Fatalf("want an error naming a rank, got %v", err)
+	}
+	at := <-killed
+	for r, c := range children {
+		select {
+		case <-c.Done():
+		case <-time.After(time.Until(at.Add(time.Second))):
+			t.Fatalf("rank %d still running 1 s after rank 2 was killed", r)
+		}
+		if r != 2 && (c.Err() == nil || !strings.Contains(c.Err().Error(), "exit status 1")) {
+			t.Fatalf("rank %d: %v, want it to have failed by itself", r, c.Err())
+		}
+	}
+	t.Logf("error: %v", err)
+}
+
+func TestParseSizes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int64
+		err  string
+	}{
+		{"4K,64K,1M", []int64{4096, 65536, 1 << 20}, ""},
+		{"8, 1G", []int64{8, 1 << 30}, ""},
+		{"", nil, "no sizes"},
+		{"3", nil, "float32"},
+		{"-4K", nil, "positive"},
+		{"8G", nil, "4 GiB"},
+		{"1T", nil, "positive"},
+	} {
+		got, err := ParseSizes(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || len(got) != len(tc.want) {
+			t.Fatalf("%q: %v %v", tc.in, got, err)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%q: %v", tc.in, got)
+			}
+		}
+	}
+}

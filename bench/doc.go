@@ -1,0 +1,17 @@
+// Package bench implements the `ringtrain bench` measurements that need
+// several real processes.
+//
+// AllReduce (the parent) starts one child process of this binary per rank
+// on loopback, exchanges their data addresses over the children's stdin and
+// stdout (the cluster secret too, never on a command line), and collects
+// per-iteration timings. Timing follows the nccl-tests / OSU convention that
+// ../shared/bench uses for Gloo and Open MPI, so the numbers sit side by
+// side: warm-up iterations, then per timed iteration: refill the input
+// (untimed) → barrier → t0 → all-reduce → t1; the iteration's time is the
+// maximum over ranks and the reported time the median over iterations.
+// algbw = bytes/time, busbw = algbw·2(N-1)/N. Every rank checks its result
+// against the reference after the first warm-up and the last timed
+// iteration.
+//
+// Worker is the child's side; the parent and child speak JSON lines.
+package bench

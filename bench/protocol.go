@@ -1,0 +1,37 @@
+package bench
+
+// Messages between the parent (AllReduce) and its rank processes (Worker),
+// one JSON object per line.
+
+// hello is the child's first line: where its data port listens.
+type hello struct {
+	Addr string `json:"addr"`
+}
+
+// plan is the parent's only message to a child.
+type plan struct {
+	Rank       int            `json:"rank"`
+	World      int            `json:"world"`
+	Peers      map[int]string `json:"peers"`
+	Secret     []byte         `json:"secret"`
+	Sizes      []int64        `json:"sizes"` // bytes
+	Iters      []int          `json:"iters"`
+	Warmup     []int          `json:"warmup"`
+	Segment    int            `json:"segment"`
+	SmallBytes int            `json:"small_bytes"`
+	Data       string         `json:"data"` // "pattern" or "random"
+	Op         string         `json:"op"`   // "allreduce", "reduce-scatter", "all-gather"
+}
+
+// ready is the child's line once its links are up.
+type ready struct {
+	Ready bool `json:"ready"`
+}
+
+// sizeResult is a child's line per size.
+type sizeResult struct {
+	Bytes  int64     `json:"bytes"`
+	Times  []float64 `json:"times"`   // seconds per timed iteration
+	MaxErr float64   `json:"max_err"` // max |result - reference| / max(1, |reference|)
+	Error  string    `json:"error,omitempty"`
+}

@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/transport/tcp"
+)
+
+// Worker is one benchmark rank: it listens on loopback, prints its address,
+// reads its plan from in, runs it and prints one result line per size. It
+// returns when done, or with an error when in closes early (the parent
+// died) or anything fails.
+func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) error {
+	// First line: the secret (the listener needs it); then we announce our
+	// address; then the plan, which holds everyone's addresses.
+	r := bufio.NewReader(in)
+	var boot struct {
+		Secret []byte `json:"secret"`
+	}
+	if err := readJSON(r, &boot); err != nil {
+		return fmt.Errorf("bench worker: read bootstrap: %w", err)
+	}
+	cfg := tcp.DefaultConfig(boot.Secret)
+	cfg.Logger = log
+	ln, err := tcp.Listen("127.0.0.1:0", cfg)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	enc := json.NewEncoder(out)
+	if err := enc.Encode(hello{Addr: ln.Addr()}); err != nil {
+		return err
+	}
+	var p plan
+	if err := readJSON(r, &p); err != nil {
+		return fmt.Errorf("bench worker: read plan: %w", err)
+	}
+	// The parent going away (stdin closed) cancels everything.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		io.Copy(io.Discard, r)
+		cancel()
+	}()
+	cctx, ccancel := context.WithTimeout(ctx, 60*time.Second)
+	t, err := ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers})
+	ccancel()
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if err := enc.Encode(ready{Ready: true}); err != nil {
+		return err
+	}
+	comm, err := allreduce.New(t, allreduce.Config{SegmentBytes: p.Segment, SmallBytes: p.SmallBytes})
+	if err != nil {
+		return err
+	}
+	defer comm.Close()
+	var maxBytes int64
+	for _, s := range p.Sizes {
+		maxBytes = max(maxBytes, s)
+	}
+	// Allocate and touch the largest buffers once (first-touch page faults
+	// are slow here and must not be timed).
+	buf := make([]float32, maxBytes/4)
+	pristine := make([]float32, maxBytes/4)
+	for i, size := range p.Sizes {
+		res := runSize(ctx, comm, &p, buf[:size/4], pristine[:size/4], p.Warmup[i], p.Iters[i])
+		res.Bytes = size
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+		if res.Error != "" {
+			return fmt.Errorf("bench worker rank %d: %s", p.Rank, res.Error)
+		}
+	}
+	return nil
+}
+
+func runSize(ctx context.Context, comm *allreduce.Comm, p *plan, buf, pristine []float32, warmup, iters int) sizeResult {
+	fillInput(pristine, p.Rank, p.Data)
+	var res sizeResult
+	lo, hi := 0, len(buf)
+	check := func() {
+		res.MaxErr = max(res.MaxErr, maxError(buf, lo, hi, p.World, p.Data))
+	}
+	for it := 0; it < warmup+iters; it++ {
+		copy(buf, pristine)
+		if err := comm.Barrier(ctx); err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		t0 := time.Now()
+		var err error
+		switch p.Op {
+		case "reduce-scatter":
+			lo, hi, err = comm.ReduceScatter(ctx, buf, allreduce.Sum)
+		case "all-gather":
+			err = comm.AllGather(ctx, buf)
+		default:
+			err = comm.AllReduce(ctx, buf, allreduce.Sum)
+		}
+		d := time.Since(t0)
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		if it >= warmup {
+			res.Times = append(res.Times, d.Seconds())
+		}
+		if p.Op != "all-gather" && (it == 0 || it == warmup+iters-1) {
+			check()
+		}
+	}
+	return res
+}
+
+func readJSON(r *bufio.Reader, v any) error {
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(line, v)
+}

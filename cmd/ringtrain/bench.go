@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/bench"
+)
+
+func newBenchCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure ringtrain with real processes on this machine",
+	}
+	cmd.AddCommand(newBenchAllReduceCmd(g), newBenchWorkerCmd(g))
+	return cmd
+}
+
+func newBenchAllReduceCmd(g *globals) *cobra.Command {
+	var (
+		world, worlds, sizes, algo, data, op string
+		iterScale                            float64
+		iters, segment, small                int
+		asCSV                                bool
+	)
+	def := allreduce.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "allreduce",
+		Short: "All-reduce bandwidth and latency across real worker processes on loopback",
+		Long: `Starts one worker process per rank on 127.0.0.1, runs float32 SUM all-reduces of each size
+and prints a table like nccl-tests: bytes, iterations, median time (max over ranks per iteration),
+algbw = bytes/time and busbw = algbw*2(N-1)/N in GB/s (1e9), and the largest relative error of
+any element against a float64 reference. --csv prints the line format of ../shared/bench
+(impl,world,bytes,median_s,algbw_GBps,busbw_GBps) so its harness can run it beside Gloo and MPI.`,
+		Example: `  ringtrain bench allreduce --world 4 --sizes 4K,64K,1M,16M,64M,256M
+  ringtrain bench allreduce --worlds 2,4 --csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ws := worlds
+			if cmd.Flags().Changed("world") || ws == "" {
+				ws = world
+			}
+			wl, err := bench.ParseInts(ws)
+			if err != nil {
+				return fmt.Errorf("--worlds: %w", err)
+			}
+			sz, err := bench.ParseSizes(sizes)
+			if err != nil {
+				return fmt.Errorf("--sizes: %w", err)
+			}
+			switch algo {
+			case "auto":
+			case "ring":
+				small = 0
+			case "rd":
+				small = 64 << 20
+			default:
+				return fmt.Errorf("--algo %q: want auto, ring or rd", algo)
+			}
+			if data != "pattern" && data != "random" {
+				return fmt.Errorf("--data %q: want pattern or random", data)
+			}
+			if op != "allreduce" && op != "reduce-scatter" && op != "all-gather" {
+				return fmt.Errorf("--op %q: want allreduce, reduce-scatter or all-gather", op)
+			}
+			res, err := bench.AllReduce(cmd.Context(), bench.Options{
+				Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
+				Segment: segment, SmallBytes: small, Data: data, Op: op,
+				WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
+				Stderr:     g.stderr,
+			})
+			printBench(g, res, asCSV)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&world, "world", "4", "number of worker processes")
+	f.StringVar(&worlds, "worlds", "", "comma-separated world sizes, each run in turn (overrides --world)")
+	f.StringVar(&sizes, "sizes", "4K,64K,1M,16M,64M,256M", "message sizes in bytes (K, M, G = 1024^n)")
+	f.Float64Var(&iterScale, "iter-scale", 1, "multiply the default iteration counts (at least 3 remain)")
+	f.IntVar(&iters, "iters", 0, "timed iterations per size (0 = the ../shared/bench defaults)")
+	f.IntVar(&segment, "segment", def.SegmentBytes, "pipeline segment size in bytes")
+	f.IntVar(&small, "small-threshold", def.SmallBytes, "all-reduces up to this many bytes use recursive doubling")
+	f.StringVar(&algo, "algo", "auto", "auto (by --small-threshold), ring, or rd (recursive doubling up to 64 MiB)")
+	f.StringVar(&data, "data", "pattern", "input: pattern (exact integer sums, as ../shared/bench) or random")
+	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
+	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")
+	return cmd
+}
+
+func printBench(g *globals, res []bench.Result, asCSV bool) {
+	if asCSV {
+		w := csv.NewWriter(g.stdout)
+		w.Write([]string{"impl", "world", "bytes", "median_s", "algbw_GBps", "busbw_GBps"})
+		for _, r := range res {
+			w.Write([]string{"ringtrain", strconv.Itoa(r.World), strconv.FormatInt(r.Bytes, 10),
+				strconv.FormatFloat(r.Median.Seconds(), 'g', 6, 64),
+				strconv.FormatFloat(r.AlgBW, 'g', 6, 64), strconv.FormatFloat(r.BusBW, 'g', 6, 64)})
+		}
+		w.Flush()
+		return
+	}
+	tw := tabwriter.NewWriter(g.stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "world\tbytes\titers\ttime\tmin time\talgbw GB/s\tbusbw GB/s\tmax rel err\t")
+	for _, r := range res {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%v\t%.3f\t%.3f\t%.1e\t\n", r.World, r.Bytes, r.Iters,
+			r.Median.Round(100), r.Min.Round(100), r.AlgBW, r.BusBW, r.MaxErr)
+	}
+	tw.Flush()
+}
+
+func newBenchWorkerCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:    "worker",
+		Short:  "One rank of `bench allreduce` (started by it; speaks JSON lines on stdin/stdout)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return bench.Worker(cmd.Context(), os.Stdin, g.stdout, g.logger())
+		},
+	}
+}
