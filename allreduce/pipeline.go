@@ -62,6 +62,9 @@ func (c *Comm) waitProgress(need int) error {
 // The send side reads sendBuf and the receive side writes recvBuf (the same
 // slice for every schedule but recursive doubling's exchanges).
 func (c *Comm) runPipeline(ctx context.Context, op Op, steps []Step, prefix []int, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
+	if maxSendBytes(steps) <= inlineBytes {
+		return c.runSequential(ctx, op, steps, minFrames, sendBuf, recvBuf, rop)
+	}
 	c.progress.Store(0)
 	select { // a token left over from an earlier failed call
 	case <-c.stop:
@@ -94,32 +97,85 @@ func (c *Comm) runPipeline(ctx context.Context, op Op, steps []Step, prefix []in
 }
 
 func (c *Comm) runRecvs(ctx context.Context, op Op, steps []Step, minFrames int, buf []float32, rop ReduceOp) error {
-	scratch := c.mu.scratch
 	for _, st := range steps {
-		if st.From < 0 {
-			continue
+		if err := c.recvStep(ctx, op, st, minFrames, buf, rop, true); err != nil {
+			return err
 		}
-		nseg := c.segCount(st.RecvHi-st.RecvLo, minFrames)
-		for s := range nseg {
-			lo, hi := c.segBounds(st.RecvLo, st.RecvHi, s)
-			tag := Tag{Op: op, Seq: c.mu.seq, Step: uint32(st.RecvWire), Chunk: uint32(s)}
-			if st.Reduce {
-				tmp := scratch[:hi-lo]
-				if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
-					return err
-				}
-				combine(rop, buf[lo:hi], tmp)
-				if st.Final {
-					finish(rop, buf[lo:hi], c.size)
-				}
-			} else if err := c.t.Recv(ctx, st.From, tag, buf[lo:hi]); err != nil {
+	}
+	return nil
+}
+
+// recvStep receives (and reduces) the step's receive range segment by
+// segment; with signal set it reports each finished segment to the sender
+// goroutine.
+func (c *Comm) recvStep(ctx context.Context, op Op, st Step, minFrames int, buf []float32, rop ReduceOp, signal bool) error {
+	if st.From < 0 {
+		return nil
+	}
+	for s := range c.segCount(st.RecvHi-st.RecvLo, minFrames) {
+		lo, hi := c.segBounds(st.RecvLo, st.RecvHi, s)
+		tag := Tag{Op: op, Seq: c.mu.seq, Step: uint32(st.RecvWire), Chunk: uint32(s)}
+		if st.Reduce {
+			tmp := c.mu.scratch[:hi-lo]
+			if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
 				return err
 			}
-			c.progress.Add(1)
-			select {
-			case c.wake <- struct{}{}:
-			default:
+			combine(rop, buf[lo:hi], tmp)
+			if st.Final {
+				finish(rop, buf[lo:hi], c.size)
 			}
+		} else if err := c.t.Recv(ctx, st.From, tag, buf[lo:hi]); err != nil {
+			return err
+		}
+		if signal {
+			c.signalProgress()
+		}
+	}
+	return nil
+}
+
+func (c *Comm) signalProgress() {
+	c.progress.Add(1)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// inlineBytes: steps that send at most this much run on the calling
+// goroutine, send then receive, without the hand-off to the sender goroutine
+// (two scheduler wake-ups per step, which dominate small collectives). This
+// cannot deadlock: every rank's send of a step fits in the kernel's socket
+// buffers (transport/tcp refuses buffers under 64 KiB) and completes without
+// the peer reading.
+const inlineBytes = 16 << 10
+
+func maxSendBytes(steps []Step) int {
+	m := 0
+	for _, st := range steps {
+		if st.To >= 0 {
+			m = max(m, (st.SendHi-st.SendLo)*4)
+		}
+	}
+	return m
+}
+
+// runSequential runs small steps on the calling goroutine: each step sends
+// its whole range, then receives.
+func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
+	seq := c.mu.seq
+	for _, st := range steps {
+		if st.To >= 0 {
+			for s := range c.segCount(st.SendHi-st.SendLo, minFrames) {
+				lo, hi := c.segBounds(st.SendLo, st.SendHi, s)
+				tag := Tag{Op: op, Seq: seq, Step: uint32(st.SendWire), Chunk: uint32(s)}
+				if err := c.t.Send(ctx, st.To, tag, sendBuf[lo:hi]); err != nil {
+					return err
+				}
+			}
+		}
+		if err := c.recvStep(ctx, op, st, minFrames, recvBuf, rop, false); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -53,10 +53,10 @@ func finish(op ReduceOp, dst []float32, size int) {
 	}
 }
 
-// addInto is dst += src, unrolled by 4 (the Go compiler does not vectorize;
-// unrolling roughly doubles the speed and the reduction stays exact per
-// element, so the result equals the one-element-at-a-time reference).
-func addInto(dst, src []float32) {
+// addGeneric is dst += src, unrolled by 4: the portable kernel and the
+// reference for the assembly one (each element gets exactly one IEEE add, so
+// every kernel gives the same bits).
+func addGeneric(dst, src []float32) {
 	src = src[:len(dst)]
 	i := 0
 	for ; i+4 <= len(dst); i += 4 {

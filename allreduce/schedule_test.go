@@ -205,7 +205,7 @@ func TestRDPlanPairsUp(t *testing.T) {
 }
 
 func TestReduceKernelsMatchReference(t *testing.T) {
-	for _, n := range []int{0, 1, 3, 4, 5, 17, 1000} {
+	for _, n := range []int{0, 1, 3, 4, 5, 7, 8, 9, 17, 31, 32, 33, 1000, 1003} {
 		dst := make([]float32, n)
 		src := make([]float32, n)
 		for i := range n {
@@ -213,6 +213,11 @@ func TestReduceKernelsMatchReference(t *testing.T) {
 		}
 		sum := slices.Clone(dst)
 		addInto(sum, src)
+		gen := slices.Clone(dst)
+		addGeneric(gen, src)
+		if !slices.Equal(sum, gen) {
+			t.Fatalf("n=%d: fast kernel differs from the generic one", n)
+		}
 		mx := slices.Clone(dst)
 		maxInto(mx, src)
 		for i := range n {
@@ -220,5 +225,20 @@ func TestReduceKernelsMatchReference(t *testing.T) {
 				t.Fatalf("n=%d [%d]: sum %v max %v", n, i, sum[i], mx[i])
 			}
 		}
+	}
+}
+
+func BenchmarkAdd(b *testing.B) {
+	dst, src := make([]float32, 256<<10), make([]float32, 256<<10)
+	for _, k := range []struct {
+		name string
+		f    func(a, b []float32)
+	}{{"generic", addGeneric}, {"dispatch", addInto}} {
+		b.Run(k.name, func(b *testing.B) {
+			b.SetBytes(int64(len(dst) * 4))
+			for range b.N {
+				k.f(dst, src)
+			}
+		})
 	}
 }

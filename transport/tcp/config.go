@@ -36,7 +36,9 @@ type Config struct {
 	// connections are closed at once. Default 64.
 	MaxHandshakes int
 	// SocketBufferBytes sets SO_SNDBUF and SO_RCVBUF on data connections.
-	// 0 (default) keeps the kernel's autotuning.
+	// 0 (default) keeps the kernel's autotuning. Otherwise at least 64 KiB:
+	// allreduce sends small steps before receiving, relying on the kernel to
+	// buffer 16 KiB per link.
 	SocketBufferBytes int
 	// Logger receives refusals and link failures. Default slog.Default().
 	Logger *slog.Logger
@@ -72,8 +74,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("tcp: MaxFrameBytes %d: want 4 KiB..1 GiB", c.MaxFrameBytes)
 	case c.MaxHandshakes < 1:
 		return errors.New("tcp: MaxHandshakes must be at least 1")
-	case c.SocketBufferBytes < 0:
-		return errors.New("tcp: SocketBufferBytes must not be negative")
+	case c.SocketBufferBytes != 0 && (c.SocketBufferBytes < 64<<10 || c.SocketBufferBytes > 1<<30):
+		return fmt.Errorf("tcp: SocketBufferBytes %d: want 0 (kernel autotuning) or 64 KiB..1 GiB", c.SocketBufferBytes)
 	}
 	return nil
 }
