@@ -7,15 +7,15 @@ ALL_PKGS   = $(shell $(GO) list ./...)
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(ALL_PKGS))
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto clean
+.PHONY: all build test test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ringtrain
 
-## test: lint, then every package (the concurrent ones with -race)
-test: lint test-race test-rest
+## test: lint, generated code up to date, then every package (the concurrent ones with -race)
+test: lint proto-check test-race test-rest
 
 test-race:
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
@@ -49,6 +49,17 @@ fuzz:
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+## proto: regenerate proto/ (protoc from apt: protobuf-compiler libprotobuf-dev; plugins pinned in go.mod)
+proto:
+	proto/gen.sh
+
+proto-check:
+	@if ! command -v protoc >/dev/null; then echo "proto-check: protoc not installed, skipped (apt-get install protobuf-compiler)"; exit 0; fi; \
+	tmp=$$(mktemp -d); proto/gen.sh "$$tmp" || exit 1; \
+	for f in $$(cd "$$tmp" && find . -name '*.go'); do \
+	  if ! cmp -s "$$tmp/$$f" "proto/$$f"; then echo "proto/$$f is stale: run make proto"; rm -rf "$$tmp"; exit 1; fi; \
+	done; rm -rf "$$tmp"; echo "proto-check: generated code up to date"
 
 clean:
 	rm -rf bin

@@ -1,0 +1,86 @@
+package job
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValidAndRoundTrips(t *testing.T) {
+	d := Default()
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(b)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	b2, _ := back.Marshal()
+	if Hash(b) != Hash(b2) {
+		t.Fatalf("round trip changed the spec:\n%s\n---\n%s", b, b2)
+	}
+}
+
+func TestParseOverridesDefaults(t *testing.T) {
+	s, err := Parse([]byte(`
+name: fashion
+model: {kind: cnn}
+data: {source: idx, path: /data/fashion}
+train:
+  global_batch: 128
+  steps: 300
+  optimizer: {name: sgd, momentum: 0.9, nesterov: true}
+  lr: {kind: step, base: 0.1, step_every: 100, gamma: 0.5}
+cluster: {min_workers: 2, max_workers: 8, settle: 3s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Model.Kind != "cnn" || len(s.Model.Hidden) != 2 || s.Train.GlobalBatch != 128 || s.Cluster.Settle != 3*time.Second ||
+		s.Train.Optimizer.Beta2 != 0.999 || s.Seed != 1 {
+		t.Fatalf("%+v", s)
+	}
+}
+
+func TestBadInputNamesTheKey(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"modle: {kind: mlp}", "field modle not found"},
+		{"model: {kind: transformer}", "model.kind"},
+		{"model: {hidden: [64, 0]}", "model.hidden[1]"},
+		{"train: {global_batch: 0}", "train.global_batch"},
+		{"train: {optimizer: {name: lion}}", "train.optimizer.name"},
+		{"train: {optimizer: {name: adamw, nesterov: true}}", "train.optimizer.nesterov"},
+		{"train: {lr: {base: -1}}", "train.lr.base"},
+		{"train: {lr: {kind: step}}", "train.lr"},
+		{"train: {epochs: 0}", "train.epochs"},
+		{"cluster: {min_workers: 4, max_workers: 2}", "cluster.max_workers"},
+		{"cluster: {settle: soon}", "line 1: cannot unmarshal !!str `soon` into time.Duration"},
+		{"data: {source: csv}", "data.path"},
+		{"data: {source: synthetic, synthetic: {classes: 1}}", "data.synthetic.classes"},
+		{"model: {kind: cnn}\ndata: {source: synthetic}", "cnn needs image data"},
+		{"train: {global_batch: [1]}", "line 1: cannot unmarshal !!seq into int"},
+		{"name: a\n---\nname: b", "more than one"},
+		{"\t:", "job spec"},
+	} {
+		_, err := Parse([]byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want it to mention %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func TestWorldSize(t *testing.T) {
+	s := Default()
+	s.Train.GlobalBatch = 60
+	s.Cluster.MinWorkers, s.Cluster.MaxWorkers = 2, 8
+	for _, tc := range []struct{ avail, want int }{{1, 0}, {2, 2}, {3, 3}, {4, 4}, {7, 6}, {9, 6}, {100, 6}} {
+		got, ok := s.WorldSize(tc.avail)
+		if got != tc.want || ok != (tc.want > 0) {
+			t.Errorf("available %d: %d %v, want %d", tc.avail, got, ok, tc.want)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package job
+
+import "time"
+
+// Spec is a training job. Every field has a documented default (Default).
+type Spec struct {
+	// Name labels the run in logs and summaries. Default "mnist-mlp".
+	Name string `yaml:"name"`
+	// Seed drives parameter initialization and the data order. Default 1.
+	Seed uint64 `yaml:"seed"`
+	// Model to train.
+	Model Model `yaml:"model"`
+	// Data to train and evaluate on.
+	Data Data `yaml:"data"`
+	// Train: batch, length, optimizer.
+	Train Train `yaml:"train"`
+	// Cluster: how many workers.
+	Cluster Cluster `yaml:"cluster"`
+	// Eval: held-out evaluation.
+	Eval Eval `yaml:"eval"`
+	// Checkpoint settings (used by checkpointing; zero values disable it).
+	Checkpoint Checkpoint `yaml:"checkpoint"`
+}
+
+// Model selects the network.
+type Model struct {
+	// Kind is "mlp" or "cnn" (LeNet style). Default "mlp".
+	Kind string `yaml:"kind"`
+	// Hidden are the hidden layer sizes (mlp) or the fully connected sizes
+	// after the conv stack (cnn). Default [128] for mlp, [120, 84] for cnn.
+	Hidden []int `yaml:"hidden"`
+	// Loss is "xent" (softmax cross-entropy) or "mse". Default "xent".
+	Loss string `yaml:"loss"`
+}
+
+// Data selects the dataset.
+type Data struct {
+	// Source is "default" (the embedded MNIST-10k), "idx" (a directory in
+	// MNIST layout, also Fashion-MNIST), "csv" or "synthetic". Default
+	// "default".
+	Source string `yaml:"source"`
+	// Path: the IDX directory, or the training CSV file.
+	Path string `yaml:"path"`
+	// TestPath: the test CSV file (csv only; required for csv).
+	TestPath string `yaml:"test_path"`
+	// CSV options (csv only).
+	CSV CSV `yaml:"csv"`
+	// Synthetic options (synthetic only).
+	Synthetic Synthetic `yaml:"synthetic"`
+}
+
+// CSV describes CSV files: numeric features and one integer label column.
+type CSV struct {
+	// LabelColumn is the label's column index; -1 (default) is the last.
+	LabelColumn int `yaml:"label_column"`
+	// Header: the first line is a header. Default false.
+	Header bool `yaml:"header"`
+	// Classes: number of classes; 0 (default) = largest label + 1.
+	Classes int `yaml:"classes"`
+}
+
+// Synthetic describes a generated classification problem.
+type Synthetic struct {
+	// N training samples (and N/4 test samples). Default 8000.
+	N int `yaml:"n"`
+	// Dim features. Default 32.
+	Dim int `yaml:"dim"`
+	// Classes. Default 4.
+	Classes int `yaml:"classes"`
+	// Noise added to the teacher's logits. Default 0.1.
+	Noise float64 `yaml:"noise"`
+}
+
+// Train sets the optimization.
+type Train struct {
+	// GlobalBatch is the batch of one step over all workers; each worker
+	// computes GlobalBatch / world size. Default 64.
+	GlobalBatch int `yaml:"global_batch"`
+	// Epochs to train. Default 5. Ignored when Steps > 0.
+	Epochs int `yaml:"epochs"`
+	// Steps, if > 0, is the exact number of steps to train.
+	Steps int `yaml:"steps"`
+	// Optimizer and its hyper-parameters.
+	Optimizer Optimizer `yaml:"optimizer"`
+	// LR is the learning-rate schedule.
+	LR Schedule `yaml:"lr"`
+	// ClipNorm clips gradients to this global L2 norm; 0 (default) = off.
+	ClipNorm float64 `yaml:"clip_norm"`
+	// ReportEvery: steps between progress reports. Default 10.
+	ReportEvery int `yaml:"report_every"`
+}
+
+// Optimizer names an optimizer and its settings (PyTorch semantics).
+type Optimizer struct {
+	// Name: "sgd", "adam", "adamw", "adagrad", "rmsprop". Default "adamw".
+	Name string `yaml:"name"`
+	// Momentum (sgd). Default 0.
+	Momentum float64 `yaml:"momentum"`
+	// Nesterov (sgd, needs momentum). Default false.
+	Nesterov bool `yaml:"nesterov"`
+	// Beta1, Beta2 (adam, adamw). Defaults 0.9, 0.999.
+	Beta1 float64 `yaml:"beta1"`
+	Beta2 float64 `yaml:"beta2"`
+	// Eps: numerical stability term (0 = the optimizer's default).
+	Eps float64 `yaml:"eps"`
+	// WeightDecay: decoupled for adamw, L2 for the others. Default 0.
+	WeightDecay float64 `yaml:"weight_decay"`
+	// Alpha: rmsprop smoothing constant. Default 0.99.
+	Alpha float64 `yaml:"alpha"`
+}
+
+// Schedule is the learning-rate schedule.
+type Schedule struct {
+	// Kind: "constant", "step" or "cosine". Default "cosine".
+	Kind string `yaml:"kind"`
+	// Base learning rate. Default 0.002.
+	Base float64 `yaml:"base"`
+	// WarmupSteps of linear warmup. Default 0.
+	WarmupSteps int `yaml:"warmup_steps"`
+	// StepEvery and Gamma: "step" multiplies by Gamma every StepEvery steps.
+	StepEvery int     `yaml:"step_every"`
+	Gamma     float64 `yaml:"gamma"`
+	// Min: the floor of the cosine decay. Default 0.
+	Min float64 `yaml:"min"`
+}
+
+// Cluster bounds the number of workers.
+type Cluster struct {
+	// MinWorkers to start (and to keep training). Default 1.
+	MinWorkers int `yaml:"min_workers"`
+	// MaxWorkers admitted. Default 64.
+	MaxWorkers int `yaml:"max_workers"`
+	// Settle: once MinWorkers have joined, wait this long for more before
+	// forming the first generation. Default 1s.
+	Settle time.Duration `yaml:"settle"`
+}
+
+// Eval configures evaluation on the held-out split.
+type Eval struct {
+	// EveryEpochs: evaluate after every N epochs (and always at the end);
+	// 0 = only at the end. Default 1.
+	EveryEpochs int `yaml:"every_epochs"`
+}
+
+// Checkpoint configures sharded checkpoints.
+type Checkpoint struct {
+	// EverySteps: checkpoint every K steps; 0 = off.
+	EverySteps int `yaml:"every_steps"`
+	// Every: checkpoint every T of wall time; 0 = off.
+	Every time.Duration `yaml:"every"`
+	// Keep the last K committed checkpoints. Default 3.
+	Keep int `yaml:"keep"`
+}

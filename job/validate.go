@@ -1,0 +1,162 @@
+package job
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Validate reports every invalid field, each naming its key.
+func (s Spec) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	oneOf := func(key, v string, allowed ...string) {
+		if !slices.Contains(allowed, v) {
+			bad(key, "%q is not one of %q", v, allowed)
+		}
+	}
+	oneOf("model.kind", s.Model.Kind, "mlp", "cnn")
+	oneOf("model.loss", s.Model.Loss, "xent", "mse")
+	for i, h := range s.Model.Hidden {
+		if h <= 0 || h > 1<<16 {
+			bad(fmt.Sprintf("model.hidden[%d]", i), "must be in 1..65536, got %d", h)
+		}
+	}
+	if s.Model.Kind == "mlp" && len(s.Model.Hidden) > 16 {
+		bad("model.hidden", "at most 16 layers, got %d", len(s.Model.Hidden))
+	}
+	oneOf("data.source", s.Data.Source, "default", "idx", "csv", "synthetic")
+	switch s.Data.Source {
+	case "idx":
+		if s.Data.Path == "" {
+			bad("data.path", "required for source idx (a directory in MNIST layout)")
+		}
+	case "csv":
+		if s.Data.Path == "" {
+			bad("data.path", "required for source csv")
+		}
+		if s.Data.TestPath == "" {
+			bad("data.test_path", "required for source csv")
+		}
+		if s.Data.CSV.LabelColumn < -1 {
+			bad("data.csv.label_column", "must be -1 (last) or a column index, got %d", s.Data.CSV.LabelColumn)
+		}
+		if s.Data.CSV.Classes < 0 {
+			bad("data.csv.classes", "must not be negative, got %d", s.Data.CSV.Classes)
+		}
+	case "synthetic":
+		sy := s.Data.Synthetic
+		if sy.N < 1 || sy.N > 10_000_000 {
+			bad("data.synthetic.n", "must be in 1..10000000, got %d", sy.N)
+		}
+		if sy.Dim < 1 || sy.Dim > 1<<20 {
+			bad("data.synthetic.dim", "must be in 1..1048576, got %d", sy.Dim)
+		}
+		if sy.Classes < 2 || sy.Classes > 1<<16 {
+			bad("data.synthetic.classes", "must be in 2..65536, got %d", sy.Classes)
+		}
+		if sy.Noise < 0 {
+			bad("data.synthetic.noise", "must not be negative, got %g", sy.Noise)
+		}
+	}
+	if s.Model.Kind == "cnn" && (s.Data.Source == "csv" || s.Data.Source == "synthetic") {
+		bad("model.kind", "cnn needs image data (source default or idx), not %s", s.Data.Source)
+	}
+	t := s.Train
+	if t.GlobalBatch < 1 || t.GlobalBatch > 1<<20 {
+		bad("train.global_batch", "must be in 1..1048576, got %d", t.GlobalBatch)
+	}
+	if t.Steps < 0 {
+		bad("train.steps", "must not be negative, got %d", t.Steps)
+	}
+	if t.Steps == 0 && t.Epochs < 1 {
+		bad("train.epochs", "must be positive when train.steps is 0, got %d", t.Epochs)
+	}
+	if t.ReportEvery < 1 {
+		bad("train.report_every", "must be positive, got %d", t.ReportEvery)
+	}
+	if t.ClipNorm < 0 {
+		bad("train.clip_norm", "must not be negative, got %g", t.ClipNorm)
+	}
+	o := t.Optimizer
+	oneOf("train.optimizer.name", o.Name, "sgd", "adam", "adamw", "adagrad", "rmsprop")
+	if o.Momentum < 0 || o.Momentum >= 1 {
+		bad("train.optimizer.momentum", "must be in [0, 1), got %g", o.Momentum)
+	}
+	if o.Nesterov && (o.Name != "sgd" || o.Momentum == 0) {
+		bad("train.optimizer.nesterov", "needs name sgd and momentum > 0")
+	}
+	if o.Beta1 < 0 || o.Beta1 >= 1 {
+		bad("train.optimizer.beta1", "must be in [0, 1), got %g", o.Beta1)
+	}
+	if o.Beta2 < 0 || o.Beta2 >= 1 {
+		bad("train.optimizer.beta2", "must be in [0, 1), got %g", o.Beta2)
+	}
+	if o.Eps < 0 {
+		bad("train.optimizer.eps", "must not be negative, got %g", o.Eps)
+	}
+	if o.WeightDecay < 0 {
+		bad("train.optimizer.weight_decay", "must not be negative, got %g", o.WeightDecay)
+	}
+	if o.Alpha < 0 || o.Alpha >= 1 {
+		bad("train.optimizer.alpha", "must be in [0, 1), got %g", o.Alpha)
+	}
+	l := t.LR
+	oneOf("train.lr.kind", l.Kind, "constant", "step", "cosine")
+	if l.Base <= 0 || l.Base > 10 {
+		bad("train.lr.base", "must be in (0, 10], got %g", l.Base)
+	}
+	if l.WarmupSteps < 0 {
+		bad("train.lr.warmup_steps", "must not be negative, got %d", l.WarmupSteps)
+	}
+	if l.Kind == "step" && (l.StepEvery < 1 || l.Gamma <= 0 || l.Gamma > 1) {
+		bad("train.lr", "kind step needs step_every >= 1 and gamma in (0, 1], got %d and %g", l.StepEvery, l.Gamma)
+	}
+	if l.Min < 0 || l.Min > l.Base {
+		bad("train.lr.min", "must be in [0, base], got %g", l.Min)
+	}
+	c := s.Cluster
+	if c.MinWorkers < 1 {
+		bad("cluster.min_workers", "must be at least 1, got %d", c.MinWorkers)
+	}
+	if c.MaxWorkers < c.MinWorkers || c.MaxWorkers > 1024 {
+		bad("cluster.max_workers", "must be in min_workers..1024, got %d", c.MaxWorkers)
+	}
+	if c.Settle < 0 {
+		bad("cluster.settle", "must not be negative, got %v", c.Settle)
+	}
+	if t.GlobalBatch >= 1 && c.MinWorkers >= 1 && t.GlobalBatch < c.MinWorkers {
+		bad("train.global_batch", "%d is smaller than cluster.min_workers %d: every worker needs at least one sample", t.GlobalBatch, c.MinWorkers)
+	}
+	if s.Eval.EveryEpochs < 0 {
+		bad("eval.every_epochs", "must not be negative, got %d", s.Eval.EveryEpochs)
+	}
+	cp := s.Checkpoint
+	if cp.EverySteps < 0 {
+		bad("checkpoint.every_steps", "must not be negative, got %d", cp.EverySteps)
+	}
+	if cp.Every < 0 {
+		bad("checkpoint.every", "must not be negative, got %v", cp.Every)
+	}
+	if cp.Keep < 1 {
+		bad("checkpoint.keep", "must be at least 1, got %d", cp.Keep)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("job spec: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// WorldSize picks the world size for available workers: the largest n with
+// MinWorkers <= n <= min(available, MaxWorkers) that divides the global
+// batch. ok is false when there is none.
+func (s Spec) WorldSize(available int) (int, bool) {
+	for n := min(available, s.Cluster.MaxWorkers); n >= s.Cluster.MinWorkers; n-- {
+		if s.Train.GlobalBatch%n == 0 {
+			return n, true
+		}
+	}
+	return 0, false
+}
