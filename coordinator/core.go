@@ -1,0 +1,303 @@
+package coordinator
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Phase is the state of a run.
+type Phase string
+
+// Phases of a run.
+const (
+	PhaseWaiting  Phase = "waiting"  // fewer workers than a valid world size
+	PhaseSettling Phase = "settling" // enough workers; waiting briefly for more
+	PhaseRunning  Phase = "running"
+	PhaseDone     Phase = "done"
+	PhaseFailed   Phase = "failed"
+)
+
+// MemberState is a worker's state in the core.
+type MemberState string
+
+// Member states.
+const (
+	StateJoined  MemberState = "joined"  // waiting for the first generation
+	StateRanked  MemberState = "ranked"  // has a rank in the current generation
+	StateStandby MemberState = "standby" // joined after the generation formed
+	StateFailed  MemberState = "failed"
+	StateLeft    MemberState = "left"
+)
+
+// Action tells a worker what to do with a plan.
+type Action int
+
+// Plan actions.
+const (
+	ActionWait Action = iota + 1
+	ActionRun
+	ActionStop
+)
+
+// CoreConfig parameterizes the core.
+type CoreConfig struct {
+	// WorldSize returns the world size for the given number of available
+	// workers, and false when none is valid (job.Spec.WorldSize).
+	WorldSize func(available int) (int, bool)
+	// MaxWorkers admitted into a generation; reaching it skips the settle
+	// window.
+	MaxWorkers int
+	// SettleTicks is how many ticks to wait for more workers once a valid
+	// world size exists.
+	SettleTicks int
+}
+
+// Plan is what one worker is told.
+type Plan struct {
+	Generation uint64
+	Action     Action
+	Rank       int            // -1 unless Action is ActionRun
+	WorldSize  int            // of the generation
+	Addrs      map[int]string // every rank's data address
+	Reason     string
+}
+
+// Event is a log entry of a decision.
+type Event struct {
+	Kind, Message string
+}
+
+// Member is a worker as the core knows it.
+type Member struct {
+	ID, DataAddr string
+	State        MemberState
+	Rank         int
+	joinSeq      int
+}
+
+// Core is the coordinator's decision state machine. It is not safe for
+// concurrent use; the driver serializes calls.
+type Core struct {
+	cfg        CoreConfig
+	phase      Phase
+	gen        uint64
+	members    map[string]*Member
+	seq        int
+	settleLeft int
+	ranks      []string // rank -> member id in the current generation
+	reason     string   // why the run failed or stopped
+	version    uint64   // bumped whenever any plan may have changed
+	events     []Event
+}
+
+// NewCore returns a core in PhaseWaiting.
+func NewCore(cfg CoreConfig) *Core {
+	return &Core{cfg: cfg, phase: PhaseWaiting, members: map[string]*Member{}}
+}
+
+func (c *Core) logf(kind, format string, args ...any) {
+	c.events = append(c.events, Event{Kind: kind, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *Core) changed() { c.version++ }
+
+// Phase is the current phase.
+func (c *Core) Phase() Phase { return c.phase }
+
+// Generation is the current generation (0 before the first).
+func (c *Core) Generation() uint64 { return c.gen }
+
+// Version changes whenever any worker's plan may have changed.
+func (c *Core) Version() uint64 { return c.version }
+
+// Reason says why the run failed (PhaseFailed) or ended.
+func (c *Core) Reason() string { return c.reason }
+
+// WorldSize of the current generation (0 before the first).
+func (c *Core) WorldSize() int { return len(c.ranks) }
+
+// TakeEvents returns and clears the decisions logged since the last call.
+func (c *Core) TakeEvents() []Event {
+	e := c.events
+	c.events = nil
+	return e
+}
+
+// Members returns the known workers in join order.
+func (c *Core) Members() []Member {
+	out := make([]Member, 0, len(c.members))
+	for _, m := range c.members {
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].joinSeq < out[j].joinSeq })
+	return out
+}
+
+func (c *Core) alive() []*Member {
+	var out []*Member
+	for _, m := range c.members {
+		if m.State != StateFailed && m.State != StateLeft {
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].joinSeq < out[j].joinSeq })
+	return out
+}
+
+// Join admits a worker. Joining twice with the same id is a no-op.
+func (c *Core) Join(id, dataAddr string) {
+	if _, ok := c.members[id]; ok {
+		return
+	}
+	c.seq++
+	m := &Member{ID: id, DataAddr: dataAddr, State: StateJoined, Rank: -1, joinSeq: c.seq}
+	c.members[id] = m
+	switch c.phase {
+	case PhaseWaiting, PhaseSettling:
+		c.logf("join", "worker %s joined (%d waiting)", id, len(c.alive()))
+		c.rendezvous()
+	case PhaseRunning:
+		m.State = StateStandby
+		c.logf("join", "worker %s joined during generation %d: standing by for the next generation", id, c.gen)
+	default:
+		m.State = StateStandby
+	}
+	c.changed()
+}
+
+// rendezvous moves Waiting → Settling → (at MaxWorkers) a generation.
+func (c *Core) rendezvous() {
+	n := len(c.alive())
+	_, ok := c.cfg.WorldSize(n)
+	switch {
+	case !ok:
+		if c.phase == PhaseSettling {
+			c.logf("rendezvous", "only %d workers left: waiting for more", n)
+		}
+		c.phase = PhaseWaiting
+	case n >= c.cfg.MaxWorkers || c.cfg.SettleTicks == 0:
+		c.form()
+	case c.phase == PhaseWaiting:
+		c.phase = PhaseSettling
+		c.settleLeft = c.cfg.SettleTicks
+		c.logf("rendezvous", "%d workers: settling for %d ticks before forming generation %d", n, c.settleLeft, c.gen+1)
+	}
+}
+
+// form starts a generation with the first world-size workers in join order.
+func (c *Core) form() {
+	alive := c.alive()
+	world, ok := c.cfg.WorldSize(len(alive))
+	if !ok {
+		c.phase = PhaseWaiting
+		return
+	}
+	c.gen++
+	c.ranks = c.ranks[:0]
+	for i, m := range alive {
+		if i < world {
+			m.State, m.Rank = StateRanked, i
+			c.ranks = append(c.ranks, m.ID)
+		} else {
+			m.State, m.Rank = StateStandby, -1
+		}
+	}
+	c.phase = PhaseRunning
+	c.logf("generation", "generation %d formed: world size %d (%d standing by)", c.gen, world, len(alive)-world)
+	c.changed()
+}
+
+// Tick advances logical time (the settle window).
+func (c *Core) Tick() {
+	if c.phase != PhaseSettling {
+		return
+	}
+	c.settleLeft--
+	if c.settleLeft <= 0 {
+		c.form()
+	}
+}
+
+// Fail records that a worker died (broken stream, memberlist failure).
+func (c *Core) Fail(id, reason string) { c.lose(id, StateFailed, reason) }
+
+// Leave records that a worker left gracefully.
+func (c *Core) Leave(id string) { c.lose(id, StateLeft, "left") }
+
+func (c *Core) lose(id string, st MemberState, reason string) {
+	m, ok := c.members[id]
+	if !ok || m.State == StateFailed || m.State == StateLeft {
+		return
+	}
+	wasRanked := m.State == StateRanked && c.phase == PhaseRunning
+	m.State = st
+	c.changed()
+	switch c.phase {
+	case PhaseWaiting, PhaseSettling:
+		c.logf("leave", "worker %s %s before the first generation: %s", id, st, reason)
+		c.rendezvous()
+	case PhaseRunning:
+		if !wasRanked {
+			c.logf("leave", "standby worker %s %s: %s", id, st, reason)
+			return
+		}
+		c.fail(fmt.Sprintf("worker %s (rank %d of generation %d) %s: %s", id, m.Rank, c.gen, st, reason))
+	}
+}
+
+// Done records that the run completed (rank 0 reported its summary).
+func (c *Core) Done() {
+	if c.phase != PhaseRunning {
+		return
+	}
+	c.phase = PhaseDone
+	c.reason = "training complete"
+	c.logf("done", "run complete after generation %d", c.gen)
+	c.changed()
+}
+
+// Failure records a fatal error reported by a worker: the run fails.
+func (c *Core) Failure(id, msg string) {
+	if c.phase == PhaseDone || c.phase == PhaseFailed {
+		return
+	}
+	c.fail(fmt.Sprintf("worker %s: %s", id, msg))
+}
+
+func (c *Core) fail(reason string) {
+	c.phase = PhaseFailed
+	c.reason = reason
+	c.logf("failed", "run failed: %s", reason)
+	c.changed()
+}
+
+// PlanFor is the current plan of worker id.
+func (c *Core) PlanFor(id string) Plan {
+	m, ok := c.members[id]
+	switch {
+	case c.phase == PhaseDone || c.phase == PhaseFailed:
+		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: c.reason}
+	case !ok:
+		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: "unknown worker"}
+	case m.State == StateFailed || m.State == StateLeft:
+		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: "removed from the run: " + string(m.State)}
+	case m.State == StateRanked:
+		addrs := make(map[int]string, len(c.ranks))
+		for r, id := range c.ranks {
+			addrs[r] = c.members[id].DataAddr
+		}
+		return Plan{Generation: c.gen, Action: ActionRun, Rank: m.Rank, WorldSize: len(c.ranks), Addrs: addrs}
+	case m.State == StateStandby:
+		return Plan{Generation: c.gen, Action: ActionWait, Rank: -1, Reason: fmt.Sprintf("standing by: generation %d is running", c.gen)}
+	default:
+		return Plan{Generation: c.gen, Action: ActionWait, Rank: -1, Reason: fmt.Sprintf("rendezvous: %d workers joined", len(c.alive()))}
+	}
+}
+
+// RankOf returns the member id holding rank r in the current generation.
+func (c *Core) RankOf(r int) (string, bool) {
+	if r < 0 || r >= len(c.ranks) {
+		return "", false
+	}
+	return c.ranks[r], true
+}

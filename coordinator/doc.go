@@ -1,0 +1,21 @@
+// Package coordinator decides who trains with which rank in which
+// generation, and serves that decision to the workers.
+//
+// It has two halves:
+//
+//   - Core (core.go) is a pure state machine — no goroutines, no clock, no
+//     I/O. The driver feeds it events (Join, Fail, Leave, Tick, Done,
+//     Failure) and reads the resulting plans with PlanFor and the log with
+//     TakeEvents. Rendezvous: wait until enough workers have joined that a
+//     valid world size exists (MinWorkers, dividing the global batch), then
+//     wait SettleTicks for more (up to MaxWorkers, which forms the
+//     generation at once); ranks follow join order, so they are stable.
+//     Workers joining later stand by for the next generation. Table tests
+//     drive it through membership sequences without sockets or sleeps.
+//   - Server (server.go) is the driver: the gRPC control plane (Join,
+//     WatchPlan, Report, Status), a memberlist node whose fail/leave events
+//     and broken WatchPlan streams become Fail events, and the ticker.
+//
+// Caller's duties for Server: Start it, hand workers its address, call Wait
+// for the outcome, Close it.
+package coordinator

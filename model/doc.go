@@ -1,0 +1,54 @@
+// Package model builds the neural networks ringtrain trains and computes
+// their losses and gradients with gorgonia. It is the only package of the
+// project that imports gorgonia.
+//
+// Contract:
+//
+//   - A Spec (kind "mlp" or "cnn", hidden sizes, input shape, classes,
+//     loss "xent" or "mse") fully determines the network. Layout(spec)
+//     returns the parameters' names, shapes and offsets in ONE flat
+//     []float32 without building a graph, so checkpoints, optimizers and
+//     the all-reduce can work on flat ranges without importing gorgonia.
+//   - InitParams(spec, params, seed) is deterministic: the same seed gives
+//     the same bits on every machine and Go version.
+//   - New(spec, batch) builds a training graph for a fixed batch size.
+//     Params() and Grads() are flat buffers in Layout order. Every graph
+//     reads the weights in place from Params (tensor views), so an
+//     optimizer updating Params in place is seen by the next step without
+//     copying. Replacing the slice itself is not seen: copy into it.
+//   - ForwardBackward(x, y) overwrites Grads with the gradient of the MEAN
+//     loss over the batch and returns that mean loss. It never accumulates
+//     across calls (gorgonia's TapeMachine does; the package zeroes its
+//     dual values each step). Data parallelism with N workers therefore
+//     sums the workers' Grads and divides by N.
+//   - Evaluate(x, y) runs the forward pass on any number of samples in
+//     cached chunk graphs sharing Params and returns the SUM of per-sample
+//     losses and the count of correct argmax predictions.
+//   - Bad input (invalid Spec, wrong slice lengths, labels out of range)
+//     returns an error wrapping ErrSpec or ErrInput that names the
+//     problem; it never panics. A panic inside gorgonia is recovered and
+//     returned wrapping ErrBackend.
+//   - A Model is not safe for concurrent use; use one per goroutine.
+//     Close releases its graphs.
+//
+// Networks (all float32):
+//
+//	mlp: [Linear → ReLU] per Hidden size → Linear(Classes)
+//	cnn: conv5x5(6, pad 2) → ReLU → maxpool2 → conv5x5(16) → ReLU →
+//	     maxpool2 → flatten → [Linear → ReLU] per Hidden (default 120, 84)
+//	     → Linear(Classes)
+//
+// Losses, per sample, with o the Classes outputs and t the one-hot label:
+//
+//	xent: logsumexp(o) - o[label]   (softmax cross-entropy)
+//	mse:  mean over classes of (o - t)²
+//
+// BLAS: the default build uses gonum's pure-Go BLAS. The build tag
+// openblas (cgo, CGO_LDFLAGS=-lopenblas, Debian libopenblas-dev) switches
+// gorgonia to OpenBLAS (about 5x faster on the MLP); the constant BLAS
+// says which one a binary has. Run with OPENBLAS_NUM_THREADS=1 per worker.
+//
+// Go 1.26 needs go4.org/unsafe/assume-no-moving-gc at
+// v0.0.0-20231121144256-b99613f794b6 or later in go.mod, or every program
+// importing gorgonia panics at init; TestGorgoniaSmoke guards it.
+package model

@@ -1,0 +1,99 @@
+package model_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/ringtrain/ringtrain/model"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// newModel builds a model with InitParams(seed) and closes it at cleanup.
+func newModel(t testing.TB, spec model.Spec, batch int, seed uint64) *model.Model {
+	t.Helper()
+	m, err := model.New(spec, batch)
+	if err != nil {
+		t.Fatalf("New(%+v, %d): %v", spec, batch, err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if err := model.InitParams(spec, m.Params(), seed); err != nil {
+		t.Fatalf("InitParams: %v", err)
+	}
+	return m
+}
+
+// rng is a tiny deterministic generator for test data (splitmix64).
+type rng uint64
+
+func (r *rng) next() uint64 {
+	*r += 0x9e3779b97f4a7c15
+	z := uint64(*r)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// uniform returns a value in [-1, 1).
+func (r *rng) uniform() float32 { return float32(float64(r.next()>>11)/(1<<53)*2 - 1) }
+
+// normal returns a standard normal value (Box-Muller).
+func (r *rng) normal() float64 {
+	u1 := (float64(r.next()>>11) + 1) / (1<<53 + 1)
+	u2 := float64(r.next()>>11) / (1 << 53)
+	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
+}
+
+// randomBatch returns n samples of uniform inputs and uniform labels.
+func randomBatch(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
+	r := rng(seed)
+	x := make([]float32, n*spec.InputSize())
+	for i := range x {
+		x[i] = r.uniform()
+	}
+	y := make([]int32, n)
+	for i := range y {
+		y[i] = int32(r.next() % uint64(spec.Classes))
+	}
+	return x, y
+}
+
+// blobs returns n samples of a separable problem: class c is a Gaussian
+// blob (std 0.3) around a random center with coordinates ±1.
+func blobs(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
+	r := rng(seed)
+	in := spec.InputSize()
+	centers := make([]float32, spec.Classes*in)
+	for i := range centers {
+		centers[i] = 1
+		if r.next()&1 == 0 {
+			centers[i] = -1
+		}
+	}
+	x := make([]float32, n*in)
+	y := make([]int32, n)
+	for i := range y {
+		c := int(r.next() % uint64(spec.Classes))
+		y[i] = int32(c)
+		for j := range in {
+			x[i*in+j] = centers[c*in+j] + float32(0.3*r.normal())
+		}
+	}
+	return x, y
+}
+
+var (
+	tinyMLP = model.Spec{Kind: "mlp", Hidden: []int{5, 4}, Input: []int{2, 3}, Classes: 3, Loss: "xent"}
+	tinyCNN = model.Spec{Kind: "cnn", Hidden: []int{6}, Input: []int{2, 12, 12}, Classes: 3, Loss: "xent"}
+)
+
+// withLoss returns spec with another loss.
+func withLoss(spec model.Spec, loss string) model.Spec {
+	spec.Loss = loss
+	return spec
+}

@@ -1,0 +1,191 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// DefaultEvalChunk is the number of samples Evaluate runs through one eval
+// graph (or the training batch size, if larger).
+const DefaultEvalChunk = 256
+
+// Model is a training graph for a fixed per-step batch size, plus lazily
+// built forward-only graphs for Evaluate. Params and Grads are one flat
+// []float32 each, laid out as Layout says. Every graph reads the weights
+// in place from Params, so an optimizer that updates Params in place is
+// seen by the next call without copying.
+//
+// A Model is not safe for concurrent use.
+type Model struct {
+	spec      Spec
+	batch     int
+	layout    []Tensor
+	params    []float32
+	grads     []float32
+	train     *trainGraph
+	evals     map[int]*evalGraph // by graph size, see evalSizeFor
+	evalChunk int
+	closed    bool
+}
+
+// New validates spec, allocates zeroed Params and Grads and builds the
+// training graph for batch samples per step. Call InitParams(spec,
+// m.Params(), seed) (or load a checkpoint into Params) before training.
+func New(spec Spec, batch int) (*Model, error) {
+	if err := spec.validateFields(); err != nil {
+		return nil, err
+	}
+	if batch < 1 || batch > MaxDim {
+		return nil, fmt.Errorf("%w: batch = %d, want 1..%d", ErrInput, batch, MaxDim)
+	}
+	if batch*spec.InputSize() > MaxInputElems {
+		return nil, fmt.Errorf("%w: batch %d x input size %d exceeds %d values", ErrInput, batch, spec.InputSize(), MaxInputElems)
+	}
+	spec = spec.clone()
+	layout, total, err := layoutOf(spec)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{
+		spec:      spec,
+		batch:     batch,
+		layout:    layout,
+		params:    make([]float32, total),
+		grads:     make([]float32, total),
+		evals:     make(map[int]*evalGraph),
+		evalChunk: max(DefaultEvalChunk, batch),
+	}
+	if m.train, err = newTrainGraph(spec, layout, m.params, batch); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Spec returns a copy of the model's spec.
+func (m *Model) Spec() Spec { return m.spec.clone() }
+
+// Batch is the number of samples ForwardBackward takes.
+func (m *Model) Batch() int { return m.batch }
+
+// Layout returns a copy of the parameter layout (see the Layout function).
+func (m *Model) Layout() []Tensor {
+	out := make([]Tensor, len(m.layout))
+	for i, t := range m.layout {
+		out[i] = Tensor{Name: t.Name, Shape: slices.Clone(t.Shape), Offset: t.Offset}
+	}
+	return out
+}
+
+// Params is the flat parameter buffer the graphs read in place. Writes to
+// it (optimizer steps, checkpoint loads) take effect on the next call.
+// Do not replace it by a slice of another backing array: copy into it.
+func (m *Model) Params() []float32 { return m.params }
+
+// Grads is the flat gradient buffer, same layout as Params, overwritten
+// by every ForwardBackward.
+func (m *Model) Grads() []float32 { return m.grads }
+
+// ForwardBackward runs one step on x (Batch()*InputSize values, samples
+// in row-major order) and y (Batch() labels in [0, Classes)). It
+// overwrites Grads with d(mean loss over the batch)/d(Params) — never
+// accumulating across calls — and returns the mean loss. The loss may be
+// NaN or Inf if Params are; callers check it. On error Grads are
+// unspecified.
+func (m *Model) ForwardBackward(x []float32, y []int32) (float32, error) {
+	if m.closed {
+		return 0, ErrClosed
+	}
+	if len(y) != m.batch {
+		return 0, fmt.Errorf("%w: ForwardBackward got %d labels, batch is %d", ErrInput, len(y), m.batch)
+	}
+	if err := m.checkSamples("ForwardBackward", x, y); err != nil {
+		return 0, err
+	}
+	return m.train.step(m.spec, m.layout, x, y, m.grads)
+}
+
+// Evaluate runs the forward pass with the current Params on any number n
+// of samples (x: n*InputSize values, y: n labels) and returns the sum of
+// the per-sample losses (the same per-sample loss ForwardBackward
+// averages, computed in float64 from the float32 outputs) and the number
+// of samples whose argmax output equals the label. n = 0 gives 0, 0.
+// Samples run in chunks of max(256, Batch()); forward graphs are built on
+// first use and cached per chunk size (a short last chunk is padded to a
+// power of two), all sharing the Params buffer.
+func (m *Model) Evaluate(x []float32, y []int32) (lossSum float64, correct int, err error) {
+	if m.closed {
+		return 0, 0, ErrClosed
+	}
+	if err := m.checkSamples("Evaluate", x, y); err != nil {
+		return 0, 0, err
+	}
+	in, classes := m.spec.InputSize(), m.spec.Classes
+	for start := 0; start < len(y); start += m.evalChunk {
+		k := min(m.evalChunk, len(y)-start)
+		eg, err := m.evalGraph(evalSizeFor(k, m.evalChunk))
+		if err != nil {
+			return 0, 0, err
+		}
+		logits, err := eg.forward(x[start*in : (start+k)*in])
+		if err != nil {
+			return 0, 0, err
+		}
+		for i := range k {
+			row := logits[i*classes : (i+1)*classes]
+			label := int(y[start+i])
+			lossSum += sampleLoss(m.spec.Loss, row, label)
+			if argmax(row) == label {
+				correct++
+			}
+		}
+	}
+	return lossSum, correct, nil
+}
+
+// evalGraph returns the cached eval graph for n samples, building it on
+// first use.
+func (m *Model) evalGraph(n int) (*evalGraph, error) {
+	if eg, ok := m.evals[n]; ok {
+		return eg, nil
+	}
+	eg, err := newEvalGraph(m.spec, m.layout, m.params, n)
+	if err != nil {
+		return nil, err
+	}
+	m.evals[n] = eg
+	return eg, nil
+}
+
+// checkSamples checks that x holds len(y) samples and every label is a
+// class id; op names the caller in the error.
+func (m *Model) checkSamples(op string, x []float32, y []int32) error {
+	in := m.spec.InputSize()
+	if len(x) != len(y)*in {
+		return fmt.Errorf("%w: %s: x has %d values, want %d (%d samples x input size %d)", ErrInput, op, len(x), len(y)*in, len(y), in)
+	}
+	for i, c := range y {
+		if c < 0 || int(c) >= m.spec.Classes {
+			return fmt.Errorf("%w: %s: label y[%d] = %d, want 0..%d", ErrInput, op, i, c, m.spec.Classes-1)
+		}
+	}
+	return nil
+}
+
+// Close releases the graphs. Params and Grads stay readable; every other
+// call returns ErrClosed. Close is idempotent.
+func (m *Model) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	var errs []error
+	if m.train != nil {
+		errs = append(errs, m.train.close())
+	}
+	for _, eg := range m.evals {
+		errs = append(errs, eg.close())
+	}
+	m.train, m.evals = nil, nil
+	return errors.Join(errs...)
+}

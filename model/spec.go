@@ -1,0 +1,144 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Model kinds and losses accepted in Spec.
+const (
+	KindMLP = "mlp"
+	KindCNN = "cnn"
+
+	LossXent = "xent"
+	LossMSE  = "mse"
+)
+
+// Limits that keep a bad Spec or batch from turning into a huge allocation.
+const (
+	// MaxParams is the largest total parameter count Layout accepts
+	// (2^30 float32 values = 4 GiB per buffer).
+	MaxParams = 1 << 30
+	// MaxDim bounds every single size in a Spec and the batch size.
+	MaxDim = 1 << 24
+	// MaxInputElems bounds batch*InputSize for one graph's input buffer.
+	MaxInputElems = 1 << 30
+)
+
+// CNN architecture constants (LeNet style). conv0 keeps the spatial size
+// (5x5, pad 2), conv1 shrinks it by 4 (5x5, no pad), each maxpool halves it
+// (2x2, stride 2, floor).
+const (
+	cnnKernel     = 5
+	cnnConv0Out   = 6
+	cnnConv1Out   = 16
+	cnnConv0Pad   = 2
+	cnnPool       = 2
+	cnnMinSpatial = 12 // smallest H or W that leaves at least 1x1 after the stack
+)
+
+// Spec describes a model. The zero value is invalid; Validate names the
+// first bad field.
+type Spec struct {
+	// Kind is "mlp" or "cnn".
+	Kind string `json:"kind"`
+	// Hidden are the hidden layer sizes. mlp: one Linear+ReLU per entry, may
+	// be empty (softmax/linear regression). cnn: the fully connected sizes
+	// after the conv stack; empty means the default {120, 84}.
+	Hidden []int `json:"hidden,omitempty"`
+	// Input is the per-sample input shape: mlp any shape (flattened), cnn
+	// [C, H, W] with H, W >= 12.
+	Input []int `json:"input"`
+	// Classes is the output size (number of classes), >= 2.
+	Classes int `json:"classes"`
+	// Loss is "xent" (softmax cross-entropy, labels are class ids) or "mse"
+	// (mean over classes of the squared error of the raw outputs against
+	// one-hot targets).
+	Loss string `json:"loss"`
+}
+
+// Validate checks every field and returns an error wrapping ErrSpec that
+// names the first bad one.
+func (s Spec) Validate() error {
+	if err := s.validateFields(); err != nil {
+		return err
+	}
+	_, _, err := layoutOf(s)
+	return err
+}
+
+// validateFields checks each field on its own; Validate adds the size of
+// the resulting network.
+func (s Spec) validateFields() error {
+	switch s.Kind {
+	case KindMLP, KindCNN:
+	default:
+		return fmt.Errorf("%w: Kind %q, want %q or %q", ErrSpec, s.Kind, KindMLP, KindCNN)
+	}
+	switch s.Loss {
+	case LossXent, LossMSE:
+	default:
+		return fmt.Errorf("%w: Loss %q, want %q or %q", ErrSpec, s.Loss, LossXent, LossMSE)
+	}
+	if s.Classes < 2 || s.Classes > MaxDim {
+		return fmt.Errorf("%w: Classes = %d, want 2..%d", ErrSpec, s.Classes, MaxDim)
+	}
+	for i, h := range s.Hidden {
+		if h < 1 || h > MaxDim {
+			return fmt.Errorf("%w: Hidden[%d] = %d, want 1..%d", ErrSpec, i, h, MaxDim)
+		}
+	}
+	if len(s.Input) == 0 {
+		return fmt.Errorf("%w: Input is empty, want the per-sample shape", ErrSpec)
+	}
+	size := 1
+	for i, d := range s.Input {
+		if d < 1 || d > MaxDim {
+			return fmt.Errorf("%w: Input[%d] = %d, want 1..%d", ErrSpec, i, d, MaxDim)
+		}
+		size *= d
+		if size > MaxDim {
+			return fmt.Errorf("%w: Input %v has more than %d elements", ErrSpec, s.Input, MaxDim)
+		}
+	}
+	if s.Kind == KindCNN {
+		if len(s.Input) != 3 {
+			return fmt.Errorf("%w: Input %v, cnn wants [C, H, W]", ErrSpec, s.Input)
+		}
+		if s.Input[1] < cnnMinSpatial || s.Input[2] < cnnMinSpatial {
+			return fmt.Errorf("%w: Input %v, cnn wants H and W >= %d", ErrSpec, s.Input, cnnMinSpatial)
+		}
+	}
+	return nil
+}
+
+// InputSize is the number of float32 values per sample (the product of
+// Input). It is 0 for an empty Input and meaningless for an invalid Spec.
+func (s Spec) InputSize() int {
+	if len(s.Input) == 0 {
+		return 0
+	}
+	n := 1
+	for _, d := range s.Input {
+		n *= d
+	}
+	return n
+}
+
+// clone returns a deep copy, so a Model's spec cannot be changed through a
+// caller's slices.
+func (s Spec) clone() Spec {
+	s.Hidden = slices.Clone(s.Hidden)
+	s.Input = slices.Clone(s.Input)
+	return s
+}
+
+// fcHidden returns the hidden sizes of the fully connected part, applying
+// the CNN default.
+func (s Spec) fcHidden() []int {
+	if s.Kind == KindCNN && len(s.Hidden) == 0 {
+		return []int{120, 84} // LeNet-5
+
+	}
+	return s.Hidden
+}
