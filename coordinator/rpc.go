@@ -1,0 +1,147 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+)
+
+// Join implements the Coordinator service.
+func (s *Server) Join(ctx context.Context, req *pb.JoinRequest) (*pb.JoinResponse, error) {
+	if req.Version != s.cfg.Version {
+		return nil, status.Errorf(codes.FailedPrecondition, "version mismatch: coordinator runs %s, worker runs %s; use the same binary everywhere", s.cfg.Version, req.Version)
+	}
+	if req.JobHash != "" && req.JobHash != s.hash {
+		return nil, status.Errorf(codes.FailedPrecondition, "job mismatch: the worker expects job %.12s, the coordinator runs %.12s", req.JobHash, s.hash)
+	}
+	if req.DataAddr == "" {
+		return nil, status.Error(codes.InvalidArgument, "data_addr is required")
+	}
+	var id string
+	s.update(func(c *Core) {
+		s.mu.seq++
+		id = fmt.Sprintf("w%d-%s", s.mu.seq, hostnameOr(req.Hostname))
+		s.mu.info[id] = &workerInfo{version: req.Version, hostname: req.Hostname, lastSeen: time.Now()}
+		c.Join(id, req.DataAddr)
+	})
+	return &pb.JoinResponse{WorkerId: id, JobSpec: s.cfg.JobBytes, JobHash: s.hash, GossipSeed: s.ml.Addr(), RunId: s.cfg.RunID}, nil
+}
+
+// WatchPlan implements the Coordinator service: it streams the worker's
+// plan whenever it changes, until STOP. The stream ending early is a
+// worker failure.
+func (s *Server) WatchPlan(req *pb.WatchPlanRequest, stream pb.Coordinator_WatchPlanServer) error {
+	id := req.WorkerId
+	s.mu.Lock()
+	_, known := s.mu.info[id]
+	s.mu.Unlock()
+	if !known {
+		return status.Error(codes.NotFound, errNotJoined.Error())
+	}
+	var last *pb.Plan
+	for {
+		s.mu.Lock()
+		plan := s.mu.core.PlanFor(id)
+		changed := s.mu.changed
+		s.mu.Unlock()
+		p := toPB(plan)
+		if last == nil || !proto.Equal(p, last) {
+			if err := stream.Send(p); err != nil {
+				s.update(func(c *Core) { c.Fail(id, "control stream broken: "+err.Error()) })
+				return err
+			}
+			last = p
+		}
+		if plan.Action == ActionStop {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-stream.Context().Done():
+			s.update(func(c *Core) { c.Fail(id, "control stream closed") })
+			return stream.Context().Err()
+		}
+	}
+}
+
+func toPB(p Plan) *pb.Plan {
+	out := &pb.Plan{Generation: p.Generation, Rank: int32(p.Rank), WorldSize: int32(p.WorldSize), Reason: p.Reason}
+	switch p.Action {
+	case ActionRun:
+		out.Action = pb.Plan_ACTION_RUN
+	case ActionWait:
+		out.Action = pb.Plan_ACTION_WAIT
+	case ActionStop:
+		out.Action = pb.Plan_ACTION_STOP
+	}
+	if len(p.Addrs) > 0 {
+		out.Peers = make(map[int32]string, len(p.Addrs))
+		for r, a := range p.Addrs {
+			out.Peers[int32(r)] = a
+		}
+	}
+	return out
+}
+
+// Report implements the Coordinator service.
+func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportResponse, error) {
+	var err error
+	s.update(func(c *Core) {
+		info, ok := s.mu.info[req.WorkerId]
+		if !ok {
+			err = status.Error(codes.NotFound, errNotJoined.Error())
+			return
+		}
+		if req.Generation != c.Generation() {
+			err = status.Errorf(codes.FailedPrecondition, "stale generation %d: the run is at generation %d", req.Generation, c.Generation())
+			return
+		}
+		info.lastSeen = time.Now()
+		switch b := req.Body.(type) {
+		case *pb.ReportRequest_Progress:
+			s.mu.progress = b.Progress
+		case *pb.ReportRequest_Eval:
+			s.mu.eval = b.Eval
+		case *pb.ReportRequest_Done:
+			s.mu.summary = b.Done
+			c.Done()
+		case *pb.ReportRequest_Failure:
+			c.Failure(req.WorkerId, b.Failure)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.OnReport != nil {
+		s.cfg.OnReport(req)
+	}
+	return &pb.ReportResponse{}, nil
+}
+
+// Status implements the Coordinator service.
+func (s *Server) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.mu.core
+	out := &pb.StatusResponse{RunId: s.cfg.RunID, Phase: string(c.Phase()), Generation: c.Generation(),
+		WorldSize: int32(c.WorldSize()), Progress: s.mu.progress, Eval: s.mu.eval, Summary: s.mu.summary,
+		Events: s.mu.events, JobHash: s.hash}
+	if c.Phase() == PhaseFailed {
+		out.Error = c.Reason()
+	}
+	for _, m := range c.Members() {
+		info := s.mu.info[m.ID]
+		pm := &pb.Member{WorkerId: m.ID, DataAddr: m.DataAddr, State: string(m.State), Rank: int32(m.Rank)}
+		if info != nil {
+			pm.Version, pm.Hostname, pm.LastSeenUnixMs = info.version, info.hostname, info.lastSeen.UnixMilli()
+		}
+		out.Members = append(out.Members, pm)
+	}
+	return out, nil
+}

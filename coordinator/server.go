@@ -1,0 +1,252 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/ringtrain/ringtrain/internal/secret"
+	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/membership"
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+)
+
+// Config configures a coordinator Server.
+type Config struct {
+	// Job is the run's spec; JobBytes its YAML as handed to workers.
+	Job      job.Spec
+	JobBytes []byte
+	// GRPCAddr is the control-plane listen address. Default "0.0.0.0:7070".
+	GRPCAddr string
+	// GossipAddr and GossipPort: the memberlist bind address (default
+	// "0.0.0.0", port 7946; port 0 picks a free one).
+	GossipAddr string
+	GossipPort int
+	// Secret is the cluster secret (at least 16 bytes).
+	Secret []byte
+	// RunID names the run. Version is this binary's version; workers must
+	// match it.
+	RunID, Version string
+	// Tick is the core's logical clock period. Default 100 ms.
+	Tick time.Duration
+	// OnReport, if set, sees every accepted worker report (progress display).
+	OnReport func(*pb.ReportRequest)
+	Logger   *slog.Logger
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Phase   Phase
+	Reason  string
+	Summary *pb.Summary
+}
+
+// Server is the coordinator process: the driver around Core.
+type Server struct {
+	pb.UnimplementedCoordinatorServer
+	cfg   Config
+	log   *slog.Logger
+	hash  string
+	start time.Time
+
+	mu struct {
+		sync.Mutex
+		core     *Core
+		changed  chan struct{} // closed and replaced when the core's version moves
+		version  uint64
+		seq      int
+		info     map[string]*workerInfo
+		progress *pb.Progress
+		eval     *pb.Eval
+		summary  *pb.Summary
+		events   []*pb.Event
+	}
+	ln     net.Listener
+	grpc   *grpc.Server
+	ml     *membership.Membership
+	ended  chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+type workerInfo struct {
+	version, hostname string
+	lastSeen          time.Time
+}
+
+// Start opens the control plane and the memberlist node and starts the
+// ticker. It returns once both listen.
+func Start(cfg Config) (*Server, error) {
+	if cfg.GRPCAddr == "" {
+		cfg.GRPCAddr = "0.0.0.0:7070"
+	}
+	if cfg.GossipAddr == "" {
+		cfg.GossipAddr = "0.0.0.0"
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = 100 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := cfg.Job.Validate(); err != nil {
+		return nil, err
+	}
+	token, err := secret.ControlToken(cfg.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "coordinator"), hash: job.Hash(cfg.JobBytes),
+		start: time.Now(), ended: make(chan struct{})}
+	settle := int(cfg.Job.Cluster.Settle / cfg.Tick)
+	s.mu.core = NewCore(CoreConfig{WorldSize: cfg.Job.WorldSize, MaxWorkers: cfg.Job.Cluster.MaxWorkers, SettleTicks: settle})
+	s.mu.changed = make(chan struct{})
+	s.mu.info = map[string]*workerInfo{}
+
+	s.ln, err = net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: control plane: %w", err)
+	}
+	mcfg := membership.DefaultConfig()
+	mcfg.NodeName = "coordinator-" + cfg.RunID
+	mcfg.BindAddr, mcfg.BindPort = cfg.GossipAddr, cfg.GossipPort
+	mcfg.Secret = cfg.Secret
+	mcfg.Meta = membership.Meta{Role: membership.RoleCoordinator, ID: cfg.RunID, GRPCAddr: s.ln.Addr().String(), Version: cfg.Version}
+	mcfg.Logger = cfg.Logger
+	s.ml, err = membership.Start(mcfg)
+	if err != nil {
+		s.ln.Close()
+		return nil, fmt.Errorf("coordinator: membership: %w", err)
+	}
+	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(authUnary(token)), grpc.ChainStreamInterceptor(authStream(token)))
+	pb.RegisterCoordinatorServer(s.grpc, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.grpc.Serve(s.ln) }()
+	go func() { defer s.wg.Done(); s.tickLoop(ctx) }()
+	go func() { defer s.wg.Done(); s.memberLoop(ctx) }()
+	s.log.Info("coordinator listening", "grpc", s.Addr(), "gossip", s.ml.Addr(), "job", cfg.Job.Name, "hash", s.hash[:12])
+	return s, nil
+}
+
+// Addr is the control-plane address workers join.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// GossipAddr is the memberlist address.
+func (s *Server) GossipAddr() string { return s.ml.Addr() }
+
+// Wait blocks until the run is done or failed, or ctx ends.
+func (s *Server) Wait(ctx context.Context) (Result, error) {
+	select {
+	case <-s.ended:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Result{Phase: s.mu.core.Phase(), Reason: s.mu.core.Reason(), Summary: s.mu.summary}, nil
+}
+
+// Close stops the control plane (letting workers receive their STOP plans
+// for up to grace), the memberlist node and the goroutines.
+func (s *Server) Close(grace time.Duration) error {
+	s.once.Do(func() {
+		done := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(grace):
+			s.grpc.Stop()
+			<-done
+		}
+		s.cancel()
+		s.ml.Close()
+		s.wg.Wait()
+	})
+	return nil
+}
+
+// update runs f on the core under the lock and publishes what changed.
+func (s *Server) update(f func(c *Core)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.mu.core
+	f(c)
+	for _, e := range c.TakeEvents() {
+		s.log.Info(e.Message, "event", e.Kind, "generation", c.Generation())
+		s.mu.events = append(s.mu.events, &pb.Event{UnixMs: time.Now().UnixMilli(), Kind: e.Kind, Message: e.Message})
+		if len(s.mu.events) > 200 {
+			s.mu.events = s.mu.events[len(s.mu.events)-200:]
+		}
+	}
+	if v := c.Version(); v != s.mu.version {
+		s.mu.version = v
+		close(s.mu.changed)
+		s.mu.changed = make(chan struct{})
+	}
+	if p := c.Phase(); p == PhaseDone || p == PhaseFailed {
+		select {
+		case <-s.ended:
+		default:
+			close(s.ended)
+		}
+	}
+}
+
+func (s *Server) tickLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.update(func(c *Core) { c.Tick() })
+		}
+	}
+}
+
+// memberLoop turns memberlist failures of workers into core events: the
+// silent cases (host gone, partition) that no broken stream reports.
+func (s *Server) memberLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-s.ml.Events():
+			if !ok {
+				return
+			}
+			if ev.Node.Meta.Role != membership.RoleWorker {
+				continue
+			}
+			switch ev.Kind {
+			case membership.EventFail:
+				s.update(func(c *Core) { c.Fail(ev.Node.Name, "memberlist: node failed") })
+			case membership.EventLeave:
+				s.update(func(c *Core) { c.Leave(ev.Node.Name) })
+			}
+		}
+	}
+}
+
+func hostnameOr(h string) string {
+	if h != "" {
+		return h
+	}
+	if n, err := os.Hostname(); err == nil {
+		return n
+	}
+	return "unknown"
+}
+
+var errNotJoined = errors.New("unknown worker id: join first")

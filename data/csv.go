@@ -1,0 +1,157 @@
+package data
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// CSVOptions describes a CSV file: one sample per record, numeric features
+// and one integer label column. The zero value means: label in the first
+// column, no header, Classes from the data, flat shape.
+type CSVOptions struct {
+	// LabelColumn is the 0-based index of the label column; -1 is the last.
+	LabelColumn int
+	// Header skips the first record (its column count must still match).
+	Header bool
+	// Classes is the number of classes; labels must be below it. 0 means
+	// one more than the largest label.
+	Classes int
+	// Shape is the optional per-sample shape; its product must equal the
+	// number of feature columns. Default [features].
+	Shape []int
+}
+
+// LoadCSV reads the CSV file at path; see DecodeCSV. The dataset is named
+// after the file and errors name the path.
+func LoadCSV(path string, opt CSVOptions) (*Dataset, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	defer f.Close()
+	d, err := decodeCSV(f, opt, path)
+	if err != nil {
+		return nil, err
+	}
+	d.Name = filepath.Base(path)
+	return d, nil
+}
+
+// DecodeCSV reads a CSV stream (RFC 4180 quoting; blank lines skipped;
+// spaces around a cell ignored). Features are parsed as float32 and must be
+// finite; labels must be non-negative integers ("3" or "3.0"). Errors name
+// the 1-based line and column of the offending cell.
+func DecodeCSV(r io.Reader, opt CSVOptions) (*Dataset, error) {
+	return decodeCSV(r, opt, "csv")
+}
+
+func decodeCSV(r io.Reader, opt CSVOptions, src string) (*Dataset, error) {
+	if opt.LabelColumn < -1 {
+		return nil, fmt.Errorf("data: %s: LabelColumn %d: want a 0-based column index or -1 (last)", src, opt.LabelColumn)
+	}
+	if opt.Classes < 0 || opt.Classes > math.MaxInt32 {
+		return nil, fmt.Errorf("data: %s: Classes %d: want 0 (from the data) or a count in [1, %d]", src, opt.Classes, math.MaxInt32)
+	}
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // ragged rows are reported below, with both counts
+	cr.ReuseRecord = true
+	cr.TrimLeadingSpace = true
+	d := &Dataset{Name: "csv"}
+	cols, labelCol, firstLine := 0, 0, 0
+	maxLabel := int64(-1)
+	for record := 0; ; record++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("data: %s: line %d, column %d: %w", src, pe.Line, pe.Column, pe.Err)
+			}
+			return nil, fmt.Errorf("data: %s: %w", src, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if record == 0 {
+			cols, firstLine = len(rec), line
+			if cols < 2 {
+				return nil, fmt.Errorf("data: %s: line %d: %d column(s): want at least one feature and a label", src, line, cols)
+			}
+			labelCol = opt.LabelColumn
+			if labelCol == -1 {
+				labelCol = cols - 1
+			}
+			if labelCol >= cols {
+				return nil, fmt.Errorf("data: %s: line %d: LabelColumn %d, but there are only %d columns", src, line, opt.LabelColumn, cols)
+			}
+		}
+		if len(rec) != cols {
+			return nil, fmt.Errorf("data: %s: line %d: %d columns: want %d (as on line %d)", src, line, len(rec), cols, firstLine)
+		}
+		if record == 0 && opt.Header {
+			continue
+		}
+		for j, cell := range rec {
+			cell = strings.TrimSpace(cell)
+			if j == labelCol {
+				y, err := parseLabel(cell, opt.Classes)
+				if err != nil {
+					l, _ := cr.FieldPos(j)
+					return nil, fmt.Errorf("data: %s: line %d, column %d: %w", src, l, j+1, err)
+				}
+				d.Y = append(d.Y, int32(y))
+				maxLabel = max(maxLabel, y)
+				continue
+			}
+			v, err := strconv.ParseFloat(cell, 32)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				l, _ := cr.FieldPos(j)
+				return nil, fmt.Errorf("data: %s: line %d, column %d: %q is not a finite number", src, l, j+1, cell)
+			}
+			d.X = append(d.X, float32(v))
+		}
+	}
+	if len(d.Y) == 0 {
+		return nil, fmt.Errorf("data: %s: no data records", src)
+	}
+	d.N, d.Dim = len(d.Y), cols-1
+	d.Classes = opt.Classes
+	if d.Classes == 0 {
+		d.Classes = int(maxLabel) + 1
+	}
+	d.Shape = []int{d.Dim}
+	if opt.Shape != nil {
+		if err := checkShape(opt.Shape, d.Dim); err != nil {
+			return nil, fmt.Errorf("data: %s: %w", src, err)
+		}
+		d.Shape = append([]int(nil), opt.Shape...)
+	}
+	return d, nil
+}
+
+// parseLabel parses a non-negative integer label, also written as an
+// integral float ("3.0"), below classes when classes > 0.
+func parseLabel(cell string, classes int) (int64, error) {
+	y, err := strconv.ParseInt(cell, 10, 32)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(cell, 64)
+		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > math.MaxInt32 {
+			return 0, fmt.Errorf("label %q is not an integer", cell)
+		}
+		y = int64(f)
+	}
+	if y < 0 {
+		return 0, fmt.Errorf("label %d is negative", y)
+	}
+	if classes > 0 && y >= int64(classes) {
+		return 0, fmt.Errorf("label %d: want a label in [0, %d) (Classes)", y, classes)
+	}
+	return y, nil
+}

@@ -1,0 +1,49 @@
+// Package data provides the datasets a worker trains on and the
+// deterministic distributed sampler that decides which samples each rank
+// sees at every step.
+//
+// # Datasets
+//
+// A Dataset is N samples of Dim float32 features (row-major in X) and an
+// int32 label in [0, Classes) each. Loaders:
+//
+//   - IDX (the MNIST / Fashion-MNIST layout): DecodeIDX, LoadIDX, LoadIDXDir.
+//     Files may be gzipped or not; gzip is detected by its magic bytes
+//     (0x1f 0x8b), never by the file name. Only unsigned-byte IDX (type
+//     0x08) is supported. Pixels are scaled to [0, 1] as v/255, images get
+//     the per-sample shape [1, rows, cols], and Classes is one more than the
+//     largest label (LoadIDXDir uses the larger of train and test).
+//   - CSV: DecodeCSV, LoadCSV. One sample per record, numeric features used
+//     as they are, an integer label column.
+//   - Synthetic: features drawn from N(0, 1), labels the argmax of a fixed
+//     random linear teacher plus optional noise, so a model can learn it.
+//   - Default: the embedded MNIST-10k (8,000 train / 2,000 test, 28x28).
+//
+// Every decoder treats its input as untrusted: it never panics, checks
+// sizes before allocating (DecodeIDX refuses a data section larger than
+// MaxIDXBytes and allocates in proportion to the bytes actually read, so a
+// short file claiming huge dimensions costs nothing), and returns an error
+// that names the file, field, 1-based line and column or value at fault.
+//
+// # Sampler
+//
+// The global batch of B samples is fixed by the job; the per-rank batch is
+// B/W for world size W, which must divide B. Epoch e uses a permutation of
+// [0, N) that is a function of (seed, e) alone: a Fisher-Yates shuffle
+// driven by math/rand/v2's PCG seeded with (seed, e), with this package's
+// own bounded-integer reduction, so it does not change with the Go release.
+// Global batch s of epoch e is perm[s*B:(s+1)*B]; the last incomplete batch
+// is dropped; rank r takes the contiguous part [r*B/W, (r+1)*B/W) of it.
+// Hence the union over ranks of one step's batches, in rank order, is the
+// world-size-1 batch, and the data seen does not depend on the world size:
+// an elastic resize at a step boundary changes nothing but who computes
+// what. A Cursor (epoch, step of the next batch) is all the sampler state a
+// checkpoint needs.
+//
+// EvalRange splits n evaluation samples into contiguous per-rank ranges
+// whose sizes differ by at most one.
+//
+// Nothing here starts goroutines or holds global mutable state. A Sampler
+// caches the current epoch's permutation and is not safe for concurrent
+// use; Datasets are read-only after loading and safe to share.
+package data

@@ -1,0 +1,75 @@
+// Package optim holds the optimizers, learning-rate schedules and gradient
+// clipping helpers that a worker applies to its shard of the flat parameter
+// buffer (ZeRO-1: each rank owns 1/N of the optimizer state).
+//
+// # Contract
+//
+//   - Element-wise: every optimizer updates element i of params from element
+//     i of grads and element i of each state slice only, plus a per-step
+//     scalar (the step count for Adam's bias correction). Updating [0:k) and
+//     [k:n) with two optimizers is therefore bitwise identical to updating
+//     [0:n) with one, which is what makes sharding exact.
+//   - State is plain []float32 slices (State returns views in a stable
+//     order) plus the step count (Steps/SetSteps). Writing saved values into
+//     the views and calling SetSteps restores a checkpoint exactly: the
+//     continued run is bitwise identical to an uninterrupted one.
+//   - New allocates all state once; Step allocates nothing.
+//   - Arithmetic is done per element in float64 and rounded to float32 when
+//     stored, so float32 storage is the only rounding a step adds. Results
+//     are bitwise reproducible on one architecture; across architectures
+//     the last bit may differ (the compiler may fuse multiply-adds on
+//     arm64, for example).
+//   - Step requires len(params) == len(grads) == Len(). That is a
+//     programming invariant of the caller (the shard range is fixed when the
+//     optimizer is built), not input: a mismatch panics with a message that
+//     names both lengths, as an out-of-range slice index would. Everything
+//     that comes from configuration (Spec, Schedule) is checked by Validate
+//     and New, which return errors naming the field and value at fault.
+//
+// # Semantics (PyTorch torch.optim, maximize=False)
+//
+// With g the gradient, p the parameter, t the 1-based step and lr the
+// learning rate passed to Step:
+//
+//	sgd      g += wd*p (L2); if Momentum > 0: b = Momentum*b + g (dampening 0;
+//	         b starts at 0, so the first step gives b = g as in torch);
+//	         g = Nesterov ? g + Momentum*b : b;  p -= lr*g.
+//	         State: "momentum" (absent for plain SGD).
+//	adam     g += wd*p (L2, as torch.optim.Adam's weight_decay);
+//	         m = Beta1*m + (1-Beta1)*g;  v = Beta2*v + (1-Beta2)*g*g;
+//	         p -= (lr/(1-Beta1^t)) * m / (sqrt(v)/sqrt(1-Beta2^t) + Eps).
+//	         State: "m", "v" (torch: exp_avg, exp_avg_sq).
+//	adamw    p *= 1 - lr*wd (decoupled), then the adam update without L2.
+//	         Unlike torch.optim.AdamW (default weight_decay 0.01), a zero
+//	         WeightDecay means none: "adamw" with 0 is exactly "adam".
+//	adagrad  g += wd*p (L2);  s += g*g;  p -= lr * g / (sqrt(s) + Eps)
+//	         (lr_decay 0, initial_accumulator_value 0). State: "sum_sq".
+//	rmsprop  g += wd*p (L2);  a = Alpha*a + (1-Alpha)*g*g;
+//	         p -= lr * g / (sqrt(a) + Eps) (centered=False, momentum 0).
+//	         State: "sq_avg" (torch: square_avg).
+//
+// Defaults (Spec.WithDefaults fills zero fields): Beta1 0.9, Beta2 0.999,
+// Eps 1e-8 (adam, adamw, rmsprop) or 1e-10 (adagrad), Alpha 0.99. Because a
+// zero field means "default", Beta1 = 0 or Eps = 0 cannot be expressed.
+// Fields that do not apply to the named optimizer must be zero; Validate
+// rejects them so that a misspelt configuration does not silently train with
+// different settings.
+//
+// # Schedules
+//
+// Schedule.At(step) gives the learning rate of the 0-based step: a linear
+// warmup Base*(step+1)/WarmupSteps for step < WarmupSteps, then, with
+// t = step - WarmupSteps, "constant" Base; "step" Base*Gamma^floor(t/StepEvery);
+// "cosine" Min + (Base-Min)*(1+cos(pi*t/TotalSteps))/2 for t < TotalSteps and
+// Min after.
+//
+// # Clipping
+//
+// Global-norm clipping over sharded gradients: each rank computes
+// SumSquares of its shard, the caller all-reduces the sums, and every rank
+// scales its shard by ClipFactor(sqrt(total), maxNorm) with Scale. Unlike
+// torch.nn.utils.clip_grad_norm_, no 1e-6 is added to the norm.
+//
+// The package imports only the standard library and holds no global mutable
+// state. Optimizers are not safe for concurrent use.
+package optim
