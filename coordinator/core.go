@@ -60,6 +60,7 @@ type Plan struct {
 	WorldSize  int            // of the generation
 	Addrs      map[int]string // every rank's data address
 	Reason     string
+	Failed     bool // ActionStop because the run failed
 }
 
 // Event is a log entry of a decision.
@@ -276,7 +277,7 @@ func (c *Core) PlanFor(id string) Plan {
 	m, ok := c.members[id]
 	switch {
 	case c.phase == PhaseDone || c.phase == PhaseFailed:
-		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: c.reason}
+		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: c.reason, Failed: c.phase == PhaseFailed}
 	case !ok:
 		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: "unknown worker"}
 	case m.State == StateFailed || m.State == StateLeft:

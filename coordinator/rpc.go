@@ -71,7 +71,7 @@ func (s *Server) WatchPlan(req *pb.WatchPlanRequest, stream pb.Coordinator_Watch
 }
 
 func toPB(p Plan) *pb.Plan {
-	out := &pb.Plan{Generation: p.Generation, Rank: int32(p.Rank), WorldSize: int32(p.WorldSize), Reason: p.Reason}
+	out := &pb.Plan{Generation: p.Generation, Rank: int32(p.Rank), WorldSize: int32(p.WorldSize), Reason: p.Reason, Failed: p.Failed}
 	switch p.Action {
 	case ActionRun:
 		out.Action = pb.Plan_ACTION_RUN
@@ -98,7 +98,8 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 			err = status.Error(codes.NotFound, errNotJoined.Error())
 			return
 		}
-		if req.Generation != c.Generation() {
+		_, isFailure := req.Body.(*pb.ReportRequest_Failure)
+		if req.Generation != c.Generation() && !isFailure {
 			err = status.Errorf(codes.FailedPrecondition, "stale generation %d: the run is at generation %d", req.Generation, c.Generation())
 			return
 		}

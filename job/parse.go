@@ -17,12 +17,12 @@ func Default() Spec {
 	return Spec{
 		Name:  "mnist-mlp",
 		Seed:  1,
-		Model: Model{Kind: "mlp", Hidden: []int{128}, Loss: "xent"},
+		Model: Model{Kind: "mlp", Hidden: []int{256}, Loss: "xent"},
 		Data:  Data{Source: "default", CSV: CSV{LabelColumn: -1}, Synthetic: Synthetic{N: 8000, Dim: 32, Classes: 4, Noise: 0.1}},
 		Train: Train{
-			GlobalBatch: 64, Epochs: 5, ReportEvery: 10,
+			GlobalBatch: 64, Epochs: 10, ReportEvery: 10,
 			Optimizer: Optimizer{Name: "adamw", Beta1: 0.9, Beta2: 0.999, Alpha: 0.99},
-			LR:        Schedule{Kind: "cosine", Base: 0.002, Gamma: 0.1},
+			LR:        LRSchedule{Kind: "cosine", Base: 0.002, Gamma: 0.1},
 		},
 		Cluster:    Cluster{MinWorkers: 1, MaxWorkers: 64, Settle: 1e9},
 		Eval:       Eval{EveryEpochs: 1},

@@ -27,7 +27,7 @@ type Model struct {
 	// Kind is "mlp" or "cnn" (LeNet style). Default "mlp".
 	Kind string `yaml:"kind"`
 	// Hidden are the hidden layer sizes (mlp) or the fully connected sizes
-	// after the conv stack (cnn). Default [128] for mlp, [120, 84] for cnn.
+	// after the conv stack (cnn). Default [256] for mlp, [120, 84] for cnn.
 	Hidden []int `yaml:"hidden"`
 	// Loss is "xent" (softmax cross-entropy) or "mse". Default "xent".
 	Loss string `yaml:"loss"`
@@ -76,14 +76,14 @@ type Train struct {
 	// GlobalBatch is the batch of one step over all workers; each worker
 	// computes GlobalBatch / world size. Default 64.
 	GlobalBatch int `yaml:"global_batch"`
-	// Epochs to train. Default 5. Ignored when Steps > 0.
+	// Epochs to train. Default 10. Ignored when Steps > 0.
 	Epochs int `yaml:"epochs"`
 	// Steps, if > 0, is the exact number of steps to train.
 	Steps int `yaml:"steps"`
 	// Optimizer and its hyper-parameters.
 	Optimizer Optimizer `yaml:"optimizer"`
 	// LR is the learning-rate schedule.
-	LR Schedule `yaml:"lr"`
+	LR LRSchedule `yaml:"lr"`
 	// ClipNorm clips gradients to this global L2 norm; 0 (default) = off.
 	ClipNorm float64 `yaml:"clip_norm"`
 	// ReportEvery: steps between progress reports. Default 10.
@@ -109,8 +109,8 @@ type Optimizer struct {
 	Alpha float64 `yaml:"alpha"`
 }
 
-// Schedule is the learning-rate schedule.
-type Schedule struct {
+// LRSchedule is the learning-rate schedule.
+type LRSchedule struct {
 	// Kind: "constant", "step" or "cosine". Default "cosine".
 	Kind string `yaml:"kind"`
 	// Base learning rate. Default 0.002.

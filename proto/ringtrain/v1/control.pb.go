@@ -281,7 +281,8 @@ type Plan struct {
 	WorldSize  int32                  `protobuf:"varint,4,opt,name=world_size,json=worldSize,proto3" json:"world_size,omitempty"`
 	// The data addresses of the ranks this rank talks to (allreduce.Peers).
 	Peers         map[int32]string `protobuf:"bytes,5,rep,name=peers,proto3" json:"peers,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Reason        string           `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"` // why (for WAIT and STOP)
+	Reason        string           `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`  // why (for WAIT and STOP)
+	Failed        bool             `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"` // STOP: the run failed (else it completed)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -356,6 +357,13 @@ func (x *Plan) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *Plan) GetFailed() bool {
+	if x != nil {
+		return x.Failed
+	}
+	return false
 }
 
 type StepTiming struct {
@@ -1216,7 +1224,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"gossipSeed\x12\x15\n" +
 	"\x06run_id\x18\x05 \x01(\tR\x05runId\"/\n" +
 	"\x10WatchPlanRequest\x12\x1b\n" +
-	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\xe7\x02\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\xff\x02\n" +
 	"\x04Plan\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -1226,7 +1234,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\n" +
 	"world_size\x18\x04 \x01(\x05R\tworldSize\x123\n" +
 	"\x05peers\x18\x05 \x03(\v2\x1d.ringtrain.v1.Plan.PeersEntryR\x05peers\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\x1a8\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06failed\x18\a \x01(\bR\x06failed\x1a8\n" +
 	"\n" +
 	"PeersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +

@@ -1,0 +1,186 @@
+package main
+
+import (
+
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringtrain/ringtrain/coordinator"
+	"github.com/ringtrain/ringtrain/internal/buildinfo"
+	"github.com/ringtrain/ringtrain/internal/secret"
+	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/worker"
+)
+
+// loadJob reads --config, or the built-in default job.
+func loadJob(path string) (job.Spec, error) {
+	if path == "" {
+		return job.Default(), nil
+	}
+	return job.Load(path)
+}
+
+// summaryFile is summary.json in the run directory.
+type summaryFile struct {
+	RunID         string  `json:"run_id"`
+	Job           string  `json:"job"`
+	JobHash       string  `json:"job_hash"`
+	Outcome       string  `json:"outcome"` // done or failed
+	Reason        string  `json:"reason,omitempty"`
+	Steps         int64   `json:"steps"`
+	Epochs        int32   `json:"epochs"`
+	TrainLoss     float64 `json:"final_train_loss"`
+	TestLoss      float64 `json:"test_loss"`
+	TestAccuracy  float64 `json:"test_accuracy"`
+	WallSeconds   float64 `json:"wall_seconds"`
+	SamplesPerSec float64 `json:"samples_per_second"`
+	WorldSize     int32   `json:"world_size"`
+	Version       string  `json:"version"`
+}
+
+func writeSummary(dir string, s summaryFile) (string, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "summary.json")
+	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func summarize(res coordinator.Result, spec job.Spec, jobBytes []byte, runID string, wall time.Duration) summaryFile {
+	s := summaryFile{RunID: runID, Job: spec.Name, JobHash: job.Hash(jobBytes), Outcome: string(res.Phase),
+		WallSeconds: wall.Seconds(), Version: buildinfo.Get().Version}
+	if res.Phase != coordinator.PhaseDone {
+		s.Reason = res.Reason
+	}
+	if m := res.Summary; m != nil {
+		s.Steps, s.Epochs, s.TrainLoss, s.TestLoss, s.TestAccuracy = m.Steps, m.Epochs, m.TrainLoss, m.TestLoss, m.TestAccuracy
+		s.SamplesPerSec, s.WorldSize = m.SamplesPerS, m.WorldSize
+	}
+	return s
+}
+
+func newCoordinatorCmd(g *globals) *cobra.Command {
+	var config, grpcAddr, gossipAddr, secretFile, runDir string
+	var gossipPort int
+	cmd := &cobra.Command{
+		Use:   "coordinator",
+		Short: "Run the coordinator of a multi-node job (workers join it with `ringtrain worker --join`)",
+		Long: `Serves the control plane (gRPC) and joins the gossip cluster, forms generations from the
+workers that join, and ends when the job is done. The cluster secret comes from --secret-file or
+RINGTRAIN_SECRET; every worker needs the same one.`,
+		Example: `  export RINGTRAIN_SECRET=$(openssl rand -hex 32)
+  ringtrain coordinator --config job.yaml --grpc-addr 0.0.0.0:7070 --gossip-port 7946`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, err := loadJob(config)
+			if err != nil {
+				return err
+			}
+			sec, err := secret.Load(secretFile, "RINGTRAIN_SECRET")
+			if err != nil {
+				return err
+			}
+			b, err := spec.Marshal()
+			if err != nil {
+				return err
+			}
+			runID := time.Now().UTC().Format("20060102-150405")
+			start := time.Now()
+			srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: grpcAddr,
+				GossipAddr: gossipAddr, GossipPort: gossipPort, Secret: sec, RunID: runID,
+				Version: buildinfo.Get().Version, Logger: g.logger(), OnReport: newLineProgress(g.stdout).report})
+			if err != nil {
+				return err
+			}
+			defer srv.Close(10 * time.Second)
+			fmt.Fprintf(g.stdout, "coordinator: control plane %s, gossip %s; workers: ringtrain worker --join %s\n", srv.Addr(), srv.GossipAddr(), srv.Addr())
+			res, err := srv.Wait(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return finish(g, runDir, summarize(res, spec, b, runID, time.Since(start)))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&config, "config", "", "job spec YAML (default: the built-in MNIST MLP job)")
+	f.StringVar(&grpcAddr, "grpc-addr", "0.0.0.0:7070", "control-plane listen address")
+	f.StringVar(&gossipAddr, "gossip-addr", "0.0.0.0", "memberlist bind address")
+	f.IntVar(&gossipPort, "gossip-port", 7946, "memberlist port (0 = any)")
+	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
+	f.StringVar(&runDir, "run-dir", "", "write summary.json here")
+	return cmd
+}
+
+// finish prints the outcome, writes summary.json if dir is set, and turns a
+// failed run into a non-zero exit.
+func finish(g *globals, dir string, s summaryFile) error {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		path, err := writeSummary(dir, s)
+		if err != nil {
+			return err
+		}
+		defer fmt.Fprintf(g.stdout, "summary: %s\n", path)
+	}
+	if s.Outcome != string(coordinator.PhaseDone) {
+		return fmt.Errorf("run failed: %s", s.Reason)
+	}
+	fmt.Fprintf(g.stdout, "test accuracy %.2f%% (test loss %.4f) after %d steps, %d epochs on %d workers in %.1f s (%.0f samples/s)\n",
+		100*s.TestAccuracy, s.TestLoss, s.Steps, s.Epochs, s.WorldSize, s.WallSeconds, s.SamplesPerSec)
+	return nil
+}
+
+func newWorkerCmd(g *globals) *cobra.Command {
+	var cfg worker.Config
+	var secretFile, config string
+	var joinTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run a worker that joins a coordinator and trains",
+		Example: `  export RINGTRAIN_SECRET=...   # the coordinator's
+  ringtrain worker --join coordinator.example:7070`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Join == "" {
+				return fmt.Errorf("--join HOST:PORT is required (the coordinator's control-plane address)")
+			}
+			sec, err := secret.Load(secretFile, "RINGTRAIN_SECRET")
+			if err != nil {
+				return err
+			}
+			if config != "" {
+				spec, err := job.Load(config)
+				if err != nil {
+					return err
+				}
+				b, err := spec.Marshal()
+				if err != nil {
+					return err
+				}
+				cfg.JobHash = job.Hash(b)
+			}
+			cfg.Secret, cfg.Version, cfg.Logger, cfg.JoinTimeout = sec, buildinfo.Get().Version, g.logger(), joinTimeout
+			return worker.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Join, "join", "", "coordinator control-plane address HOST:PORT (required)")
+	f.StringVar(&cfg.DataAddr, "data-addr", "0.0.0.0:0", "data-plane (all-reduce) listen address")
+	f.StringVar(&cfg.GossipAddr, "gossip-addr", "0.0.0.0", "memberlist bind address")
+	f.IntVar(&cfg.GossipPort, "gossip-port", 0, "memberlist port (0 = any)")
+	f.StringVar(&cfg.AdvertiseHost, "advertise-host", "", "host other nodes use to reach this worker (default: the address that routes to the coordinator)")
+	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
+	f.StringVar(&config, "config", "", "optional job spec: refuse to join a coordinator running another job")
+	f.DurationVar(&joinTimeout, "join-timeout", 60*time.Second, "how long to keep trying to reach the coordinator")
+	return cmd
+}
+
+

@@ -1,0 +1,20 @@
+// Package worker is the training process: it joins the coordinator, follows
+// its plans, and runs the step loop of each generation.
+//
+// Trainer (trainer.go) is one rank's training over an allreduce.Comm — no
+// control plane, no processes — so tests can run N ranks in one process
+// over the in-memory transport and compare them with one rank. One step:
+//
+//	sampler cursor → this rank's B/N samples → model.ForwardBackward (flat
+//	gradients) → ReduceScatter(mean) → [global-norm clip] → optimizer step
+//	on this rank's shard of parameters and optimizer state only (ZeRO-1) →
+//	AllGather of the parameter shards.
+//
+// N ranks therefore compute the update one rank would compute on the whole
+// global batch. Every rank initializes the same parameters from the seed.
+//
+// Run (worker.go) is the process: it listens for the data plane, joins the
+// coordinator (gRPC, with the job spec in the answer), joins memberlist,
+// watches its plan, trains when told to, reports progress asynchronously and
+// exits when the plan says STOP.
+package worker

@@ -1,0 +1,90 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+)
+
+// reporter sends reports to the coordinator from its own goroutine, so the
+// step loop never waits for the control plane. Progress reports are dropped
+// when the queue is full (the next one supersedes them); evaluations,
+// summaries and failures are not.
+type reporter struct {
+	client pb.CoordinatorClient
+	id     string
+	log    *slog.Logger
+	queue  chan *pb.ReportRequest
+	wg     sync.WaitGroup
+
+	mu   sync.Mutex
+	gen  uint64
+	rank int
+}
+
+func newReporter(c pb.CoordinatorClient, id string, log *slog.Logger) *reporter {
+	r := &reporter{client: c, id: id, log: log, queue: make(chan *pb.ReportRequest, 64)}
+	r.wg.Add(1)
+	go r.loop()
+	return r
+}
+
+func (r *reporter) loop() {
+	defer r.wg.Done()
+	for req := range r.queue {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := r.client.Report(ctx, req)
+		cancel()
+		if err != nil {
+			r.log.Warn("report not delivered", "err", err)
+		}
+	}
+}
+
+// close delivers what is queued and stops the goroutine.
+func (r *reporter) close() {
+	close(r.queue)
+	r.wg.Wait()
+}
+
+func (r *reporter) setGeneration(gen uint64, rank int) {
+	r.mu.Lock()
+	r.gen, r.rank = gen, rank
+	r.mu.Unlock()
+}
+
+func (r *reporter) request() *pb.ReportRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return &pb.ReportRequest{WorkerId: r.id, Generation: r.gen, Rank: int32(r.rank)}
+}
+
+// Progress implements Reporter (dropped if the queue is full).
+func (r *reporter) Progress(p *pb.Progress) {
+	req := r.request()
+	req.Body = &pb.ReportRequest_Progress{Progress: p}
+	select {
+	case r.queue <- req:
+	default:
+	}
+}
+
+// Eval implements Reporter.
+func (r *reporter) Eval(e *pb.Eval) {
+	req := r.request()
+	req.Body = &pb.ReportRequest_Eval{Eval: e}
+	r.queue <- req
+}
+
+func (r *reporter) done(s *pb.Summary) {
+	req := r.request()
+	req.Body = &pb.ReportRequest_Done{Done: s}
+	r.queue <- req
+}
+
+func (r *reporter) failure(gen uint64, rank int, msg string) {
+	r.queue <- &pb.ReportRequest{WorkerId: r.id, Generation: gen, Rank: int32(rank), Body: &pb.ReportRequest_Failure{Failure: msg}}
+}

@@ -1,0 +1,214 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/data"
+	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/model"
+	"github.com/ringtrain/ringtrain/optim"
+)
+
+// Timing is the time one step spent in each phase.
+type Timing struct {
+	Data, Compute, ReduceScatter, Optimizer, AllGather time.Duration
+}
+
+// Total is the sum of the phases.
+func (t Timing) Total() time.Duration {
+	return t.Data + t.Compute + t.ReduceScatter + t.Optimizer + t.AllGather
+}
+
+func (t *Timing) add(o Timing) {
+	t.Data += o.Data
+	t.Compute += o.Compute
+	t.ReduceScatter += o.ReduceScatter
+	t.Optimizer += o.Optimizer
+	t.AllGather += o.AllGather
+}
+
+// Trainer is one rank's data-parallel training over a Comm.
+type Trainer struct {
+	spec        job.Spec
+	comm        *allreduce.Comm
+	rank, world int
+	train, test *data.Dataset
+	model       *model.Model
+	opt         optim.Optimizer
+	sched       optim.Schedule
+	sampler     *data.Sampler
+	cursor      data.Cursor
+	step        int // steps completed
+	total       int
+	lo, hi      int // this rank's shard of the flat parameters
+	idx         []int
+	x           []float32
+	y           []int32
+	scalar      []float32
+}
+
+// ErrNonFinite: the loss or the gradient norm is NaN or infinite.
+var ErrNonFinite = errors.New("worker: non-finite loss")
+
+// NewTrainer builds the model, optimizer shard and sampler for this rank.
+// Every rank must be built from the same spec and data.
+func NewTrainer(spec job.Spec, train, test *data.Dataset, comm *allreduce.Comm) (*Trainer, error) {
+	rank, world := comm.Rank(), comm.Size()
+	gb := spec.Train.GlobalBatch
+	if gb%world != 0 {
+		return nil, fmt.Errorf("train.global_batch %d is not divisible by the world size %d", gb, world)
+	}
+	if gb > train.N {
+		return nil, fmt.Errorf("train.global_batch %d is larger than the %d training samples", gb, train.N)
+	}
+	classes := max(train.Classes, test.Classes)
+	m, err := model.New(modelSpec(spec, train, classes), gb/world)
+	if err != nil {
+		return nil, err
+	}
+	if err := model.InitParams(m.Spec(), m.Params(), spec.Seed); err != nil {
+		m.Close()
+		return nil, err
+	}
+	n := len(m.Params())
+	lo, hi := allreduce.ShardRange(n, world, rank)
+	ospec := optimSpec(spec.Train.Optimizer)
+	if err := ospec.Validate(); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("train.optimizer: %w", err)
+	}
+	opt, err := optim.New(ospec, hi-lo)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	sampler, err := data.NewSampler(train.N, gb, spec.Seed)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	total := spec.Train.Steps
+	if total == 0 {
+		total = spec.Train.Epochs * sampler.StepsPerEpoch()
+	}
+	sched := schedule(spec.Train.LR, total)
+	if err := sched.Validate(); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("train.lr: %w", err)
+	}
+	b := gb / world
+	return &Trainer{
+		spec: spec, comm: comm, rank: rank, world: world, train: train, test: test,
+		model: m, opt: opt, sched: sched, sampler: sampler, total: total, lo: lo, hi: hi,
+		x: make([]float32, b*train.Dim), y: make([]int32, b), scalar: make([]float32, 3),
+	}, nil
+}
+
+// Close releases the model.
+func (t *Trainer) Close() error { return t.model.Close() }
+
+// Params are the full current parameters (identical on every rank).
+func (t *Trainer) Params() []float32 { return t.model.Params() }
+
+// Steps is the number of steps completed; TotalSteps the planned number.
+func (t *Trainer) Steps() int      { return t.step }
+func (t *Trainer) TotalSteps() int { return t.total }
+
+// Epoch is the epoch of the next batch.
+func (t *Trainer) Epoch() int { return t.cursor.Epoch }
+
+// StepsPerEpoch of the training set at the global batch.
+func (t *Trainer) StepsPerEpoch() int { return t.sampler.StepsPerEpoch() }
+
+// LR is the learning rate of the next step.
+func (t *Trainer) LR() float32 { return t.sched.At(t.step) }
+
+// Step runs one training step and returns this rank's local loss.
+func (t *Trainer) Step(ctx context.Context) (float32, Timing, error) {
+	var tm Timing
+	t0 := time.Now()
+	idx, err := t.sampler.Indices(t.cursor, t.rank, t.world, t.idx)
+	if err != nil {
+		return 0, tm, err
+	}
+	t.idx = idx
+	if err := t.train.Gather(idx, t.x, t.y); err != nil {
+		return 0, tm, err
+	}
+	t1 := time.Now()
+	loss, err := t.model.ForwardBackward(t.x, t.y)
+	if err != nil {
+		return 0, tm, err
+	}
+	if !finite(float64(loss)) {
+		return loss, tm, fmt.Errorf("%w at step %d on rank %d: %v", ErrNonFinite, t.step, t.rank, loss)
+	}
+	t2 := time.Now()
+	grads := t.model.Grads()
+	if _, _, err := t.comm.ReduceScatter(ctx, grads, allreduce.Mean); err != nil {
+		return loss, tm, err
+	}
+	t3 := time.Now()
+	shard := grads[t.lo:t.hi]
+	if c := t.spec.Train.ClipNorm; c > 0 {
+		t.scalar[0] = float32(optim.SumSquares(shard))
+		if err := t.comm.AllReduce(ctx, t.scalar[:1], allreduce.Sum); err != nil {
+			return loss, tm, err
+		}
+		norm := math.Sqrt(float64(t.scalar[0]))
+		if !finite(norm) {
+			return loss, tm, fmt.Errorf("%w: gradient norm %v at step %d", ErrNonFinite, norm, t.step)
+		}
+		optim.Scale(shard, optim.ClipFactor(norm, c))
+	}
+	t.opt.Step(t.model.Params()[t.lo:t.hi], shard, t.sched.At(t.step))
+	t4 := time.Now()
+	if err := t.comm.AllGather(ctx, t.model.Params()); err != nil {
+		return loss, tm, err
+	}
+	t5 := time.Now()
+	tm = Timing{Data: t1.Sub(t0), Compute: t2.Sub(t1), ReduceScatter: t3.Sub(t2), Optimizer: t4.Sub(t3), AllGather: t5.Sub(t4)}
+	t.cursor = t.cursor.Advance(t.sampler.StepsPerEpoch())
+	t.step++
+	return loss, tm, nil
+}
+
+// MeanOverRanks all-reduces v (this rank's value) to the mean over ranks.
+func (t *Trainer) MeanOverRanks(ctx context.Context, v float64) (float64, error) {
+	t.scalar[0] = float32(v)
+	if err := t.comm.AllReduce(ctx, t.scalar[:1], allreduce.Mean); err != nil {
+		return 0, err
+	}
+	return float64(t.scalar[0]), nil
+}
+
+// Evaluate computes the loss and accuracy on the test set, each rank
+// evaluating its contiguous part and the sums all-reduced.
+func (t *Trainer) Evaluate(ctx context.Context) (loss, acc float64, err error) {
+	lo, hi := data.EvalRange(t.test.N, t.rank, t.world)
+	var lossSum float64
+	var correct int
+	if hi > lo {
+		d := t.test.Dim
+		lossSum, correct, err = t.model.Evaluate(t.test.X[lo*d:hi*d], t.test.Y[lo:hi])
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	buf := t.scalar[:3]
+	buf[0], buf[1], buf[2] = float32(lossSum), float32(correct), float32(hi-lo)
+	if err := t.comm.AllReduce(ctx, buf, allreduce.Sum); err != nil {
+		return 0, 0, err
+	}
+	if buf[2] == 0 {
+		return 0, 0, errors.New("evaluate: empty test set")
+	}
+	return float64(buf[0]) / float64(buf[2]), float64(buf[1]) / float64(buf[2]), nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

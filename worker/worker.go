@@ -1,0 +1,286 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/coordinator"
+	"github.com/ringtrain/ringtrain/data"
+	"github.com/ringtrain/ringtrain/internal/secret"
+	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/membership"
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+	"github.com/ringtrain/ringtrain/transport/tcp"
+)
+
+// Config configures a worker process.
+type Config struct {
+	// Join is the coordinator's control-plane address (host:port).
+	Join string
+	// DataAddr is where the data plane listens. Default "0.0.0.0:0".
+	DataAddr string
+	// GossipAddr and GossipPort: memberlist bind. Defaults "0.0.0.0", 0.
+	GossipAddr string
+	GossipPort int
+	// AdvertiseHost is the host peers use to reach this worker's data port
+	// and gossip; default: the local address this machine uses to reach the
+	// coordinator.
+	AdvertiseHost string
+	// Secret is the cluster secret.
+	Secret []byte
+	// Version of this binary; must equal the coordinator's.
+	Version string
+	// JobHash, if set, must equal the coordinator's job.
+	JobHash string
+	// JoinTimeout bounds how long to keep trying to reach the coordinator.
+	// Default 60 s.
+	JoinTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// ErrRunFailed: the coordinator ended the run with a failure.
+var ErrRunFailed = errors.New("worker: the run failed")
+
+// Run is the worker process: it returns nil when the run completes.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.DataAddr == "" {
+		cfg.DataAddr = "0.0.0.0:0"
+	}
+	if cfg.GossipAddr == "" {
+		cfg.GossipAddr = "0.0.0.0"
+	}
+	if cfg.JoinTimeout <= 0 {
+		cfg.JoinTimeout = 60 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger.With("component", "worker")
+	token, err := secret.ControlToken(cfg.Secret)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	host := cfg.AdvertiseHost
+	if host == "" {
+		if host, err = localHostFor(cfg.Join); err != nil {
+			return err
+		}
+	}
+	tcfg := tcp.DefaultConfig(cfg.Secret)
+	tcfg.Logger = cfg.Logger
+	ln, err := tcp.Listen(cfg.DataAddr, tcfg)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr())
+	dataAddr := net.JoinHostPort(host, port)
+
+	conn, err := grpc.NewClient(cfg.Join, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(coordinator.Credentials{Token: token}))
+	if err != nil {
+		return fmt.Errorf("worker: coordinator address %q: %w", cfg.Join, err)
+	}
+	defer conn.Close()
+	client := pb.NewCoordinatorClient(conn)
+	hostname, _ := os.Hostname()
+	joined, err := join(ctx, client, &pb.JoinRequest{Version: cfg.Version, DataAddr: dataAddr, Hostname: hostname, JobHash: cfg.JobHash}, cfg.JoinTimeout)
+	if err != nil {
+		return err
+	}
+	log = log.With("worker", joined.WorkerId)
+	// From here on, a setup failure is told to the coordinator, which ends
+	// the run with this reason instead of discovering a silent exit.
+	fail := func(err error) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		client.Report(ctx, &pb.ReportRequest{WorkerId: joined.WorkerId, Body: &pb.ReportRequest_Failure{Failure: err.Error()}})
+		return err
+	}
+	spec, err := job.Parse(joined.JobSpec)
+	if err != nil {
+		return fail(fmt.Errorf("worker: the coordinator's job: %w", err))
+	}
+	log.Info("joined", "coordinator", cfg.Join, "data", dataAddr, "job", spec.Name)
+
+	mcfg := membership.DefaultConfig()
+	mcfg.NodeName = joined.WorkerId
+	mcfg.BindAddr, mcfg.BindPort, mcfg.AdvertiseAddr = cfg.GossipAddr, cfg.GossipPort, host
+	mcfg.Secret = cfg.Secret
+	mcfg.Meta = membership.Meta{Role: membership.RoleWorker, ID: joined.WorkerId, DataAddr: dataAddr, Version: cfg.Version}
+	mcfg.Logger = cfg.Logger
+	ml, err := membership.Start(mcfg)
+	if err != nil {
+		return fail(fmt.Errorf("worker: membership: %w", err))
+	}
+	defer ml.Close()
+	jctx, jcancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err = ml.Join(jctx, []string{joined.GossipSeed})
+	jcancel()
+	if err != nil {
+		return fail(fmt.Errorf("worker: join gossip at %s: %w", joined.GossipSeed, err))
+	}
+
+	train, test, err := LoadData(spec)
+	if err != nil {
+		return fail(err)
+	}
+	rep := newReporter(client, joined.WorkerId, log)
+	defer rep.close()
+
+	stream, err := client.WatchPlan(ctx, &pb.WatchPlanRequest{WorkerId: joined.WorkerId})
+	if err != nil {
+		return fail(fmt.Errorf("worker: watch plan: %w", err))
+	}
+	g := &generations{ln: ln, spec: spec, train: train, test: test, rep: rep, log: log}
+	defer g.stop()
+	for {
+		plan, err := stream.Recv()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("worker: lost the coordinator: %w", err)
+		}
+		switch plan.Action {
+		case pb.Plan_ACTION_RUN:
+			g.start(ctx, plan)
+		case pb.Plan_ACTION_WAIT:
+			g.stop()
+			log.Info("waiting", "reason", plan.Reason)
+		case pb.Plan_ACTION_STOP:
+			g.stop()
+			if plan.Failed {
+				return fmt.Errorf("%w: %s", ErrRunFailed, plan.Reason)
+			}
+			log.Info("run complete", "reason", plan.Reason)
+			return nil
+		}
+	}
+}
+
+// join calls Join until it succeeds, the coordinator refuses for good, or
+// the timeout passes.
+func join(ctx context.Context, c pb.CoordinatorClient, req *pb.JoinRequest, timeout time.Duration) (*pb.JoinResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	backoff := 100 * time.Millisecond
+	for {
+		resp, err := c.Join(ctx, req)
+		if err == nil {
+			return resp, nil
+		}
+		switch status.Code(err) {
+		case codes.Unavailable, codes.DeadlineExceeded:
+		default:
+			return nil, fmt.Errorf("worker: join refused: %s", status.Convert(err).Message())
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("worker: coordinator unreachable for %v: %w", timeout, err)
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// localHostFor returns the local IP this machine uses to reach addr (no
+// packet is sent: a UDP "connection" only picks the route).
+func localHostFor(addr string) (string, error) {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return "", fmt.Errorf("worker: route to coordinator %q: %w (set --advertise-host)", addr, err)
+	}
+	defer c.Close()
+	h, _, err := net.SplitHostPort(c.LocalAddr().String())
+	return h, err
+}
+
+// generations runs at most one generation at a time.
+type generations struct {
+	ln          *tcp.Listener
+	spec        job.Spec
+	train, test *data.Dataset
+	rep         *reporter
+	log         *slog.Logger
+	cancel      context.CancelFunc
+	done        chan struct{}
+	current     uint64
+}
+
+func (g *generations) stop() {
+	if g.cancel == nil {
+		return
+	}
+	g.cancel()
+	<-g.done
+	g.cancel = nil
+}
+
+func (g *generations) start(ctx context.Context, plan *pb.Plan) {
+	if g.cancel != nil && plan.Generation == g.current {
+		return
+	}
+	g.stop()
+	ctx, cancel := context.WithCancel(ctx)
+	g.cancel, g.done, g.current = cancel, make(chan struct{}), plan.Generation
+	go func() {
+		defer close(g.done)
+		if err := g.run(ctx, plan); err != nil && ctx.Err() == nil {
+			g.log.Error("generation failed", "generation", plan.Generation, "err", err)
+			g.rep.failure(plan.Generation, int(plan.Rank), err.Error())
+		}
+	}()
+}
+
+func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
+	rank, world := int(plan.Rank), int(plan.WorldSize)
+	peers := map[int]string{}
+	for _, p := range allreduce.Peers(rank, world) {
+		a, ok := plan.Peers[int32(p)]
+		if !ok {
+			return fmt.Errorf("plan for generation %d lacks the address of rank %d", plan.Generation, p)
+		}
+		peers[p] = a
+	}
+	g.log.Info("generation starting", "generation", plan.Generation, "rank", rank, "world", world)
+	t, err := g.ln.Connect(ctx, tcp.Spec{Generation: plan.Generation, Rank: rank, Size: world, Peers: peers})
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	comm, err := allreduce.New(t, allreduce.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	defer comm.Close()
+	stopAbort := context.AfterFunc(ctx, comm.Abort)
+	defer stopAbort()
+	tr, err := NewTrainer(g.spec, g.train, g.test, comm)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	g.rep.setGeneration(plan.Generation, rank)
+	sum, err := tr.Run(ctx, g.rep)
+	if err != nil {
+		return err
+	}
+	if rank == 0 {
+		g.rep.done(sum)
+	}
+	g.log.Info("generation finished", "generation", plan.Generation, "steps", sum.Steps, "test_accuracy", sum.TestAccuracy)
+	return nil
+}
+
