@@ -283,4 +283,3 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	g.log.Info("generation finished", "generation", plan.Generation, "steps", sum.Steps, "test_accuracy", sum.TestAccuracy)
 	return nil
 }
-

@@ -1,7 +1,6 @@
 package main
 
 import (
-
 	"encoding/json"
 	"fmt"
 	"os"
@@ -182,5 +181,3 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.DurationVar(&joinTimeout, "join-timeout", 60*time.Second, "how long to keep trying to reach the coordinator")
 	return cmd
 }
-
-

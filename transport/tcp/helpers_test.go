@@ -58,8 +58,12 @@ func pair(t *testing.T, a, b *Listener, gen uint64) (*Transport, *Transport) {
 	var t0, t1 *Transport
 	var e0, e1 error
 	var wg sync.WaitGroup
-	wg.Go(func() { t0, e0 = a.Connect(ctx, Spec{Generation: gen, Rank: 0, Size: 2, Peers: map[int]string{1: b.Addr()}}) })
-	wg.Go(func() { t1, e1 = b.Connect(ctx, Spec{Generation: gen, Rank: 1, Size: 2, Peers: map[int]string{0: a.Addr()}}) })
+	wg.Go(func() {
+		t0, e0 = a.Connect(ctx, Spec{Generation: gen, Rank: 0, Size: 2, Peers: map[int]string{1: b.Addr()}})
+	})
+	wg.Go(func() {
+		t1, e1 = b.Connect(ctx, Spec{Generation: gen, Rank: 1, Size: 2, Peers: map[int]string{0: a.Addr()}})
+	})
 	wg.Wait()
 	if e0 != nil || e1 != nil {
 		t.Fatalf("connect: %v / %v", e0, e1)
