@@ -7,12 +7,16 @@ ALL_PKGS   = $(shell $(GO) list ./...)
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(ALL_PKGS))
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
+.PHONY: all build build-openblas test test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ringtrain
+
+## build-openblas: cgo build with OpenBLAS for the model math (apt-get install libopenblas-dev)
+build-openblas:
+	CGO_LDFLAGS=-lopenblas $(GO) build -tags openblas -o $(BIN)-openblas ./cmd/ringtrain
 
 ## test: lint, generated code up to date, then every package (the concurrent ones with -race)
 test: lint proto-check test-race test-rest

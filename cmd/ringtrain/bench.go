@@ -18,7 +18,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure ringtrain with real processes on this machine",
 	}
-	cmd.AddCommand(newBenchAllReduceCmd(g), newBenchWorkerCmd(g))
+	cmd.AddCommand(newBenchAllReduceCmd(g), newBenchTrainCmd(g), newBenchWorkerCmd(g))
 	return cmd
 }
 

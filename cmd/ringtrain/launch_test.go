@@ -90,6 +90,7 @@ func TestLaunchBadInput(t *testing.T) {
 		{"batch not divisible", []string{"--workers", "3"}, "not divisible by --workers 3"},
 		{"missing config", []string{"--config", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"zero workers", []string{"--workers", "0"}, "--workers 0"},
+		{"truncated data", []string{"--config", write("t.yaml", "data: {source: idx, path: "+truncatedIDX(t, dir)+"}")}, "truncated: got"},
 		{"missing data", []string{"--config", write("d.yaml", "data: {source: idx, path: "+dir+"/none}")}, "neither train-images-idx3-ubyte"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,3 +159,88 @@ func alive(pid int) bool {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// The multi-node verbs as separate processes on loopback: a coordinator and
+// two workers that join it, plus a worker with another job that is refused.
+func TestCoordinatorAndWorkerProcesses(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "job.yaml")
+	os.WriteFile(cfg, []byte("cluster: {min_workers: 2, max_workers: 2}\ntrain: {epochs: 1}\n"), 0o644)
+	other := filepath.Join(dir, "other.yaml")
+	os.WriteFile(other, []byte("train: {epochs: 2}\n"), 0o644)
+	env := append(os.Environ(), "RINGTRAIN_SECRET=multi-node-test-secret-0123456789")
+	coord := exec.Command(binary, "coordinator", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
+		"--gossip-port", "0", "--run-dir", dir)
+	coord.Env = env
+	stdout, _ := coord.StdoutPipe()
+	var stderr strings.Builder
+	coord.Stderr = &stderr
+	if err := coord.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer coord.Process.Kill()
+	buf := make([]byte, 4096)
+	n, _ := stdout.Read(buf)
+	first := string(buf[:n])
+	i := strings.Index(first, "--join ")
+	if i < 0 {
+		t.Fatalf("coordinator did not print its address: %q", first)
+	}
+	addr := strings.Fields(first[i+len("--join "):])[0]
+	worker := func(args ...string) *exec.Cmd {
+		w := exec.Command(binary, append([]string{"worker", "--join", addr, "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1"}, args...)...)
+		w.Env = env
+		return w
+	}
+	if out, err := worker("--config", other).CombinedOutput(); err == nil || !strings.Contains(string(out), "job mismatch") {
+		t.Fatalf("a worker with another job joined: %v\n%s", err, out)
+	}
+	w1, w2 := worker(), worker()
+	for _, w := range []*exec.Cmd{w1, w2} {
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range []*exec.Cmd{w1, w2} {
+		if err := w.Wait(); err != nil {
+			t.Fatalf("worker: %v", err)
+		}
+	}
+	rest := new(strings.Builder)
+	for {
+		n, err := stdout.Read(buf)
+		rest.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if err := coord.Wait(); err != nil {
+		t.Fatalf("coordinator: %v\n%s\n%s", err, rest, stderr.String())
+	}
+	if s := readSummary(t, dir); s.Outcome != "done" || s.WorldSize != 2 || s.Epochs != 1 {
+		t.Fatalf("summary %+v", s)
+	}
+	if !strings.Contains(rest.String(), "test accuracy") {
+		t.Fatalf("coordinator output:\n%s", rest)
+	}
+}
+
+// truncatedIDX is a copy of the embedded MNIST files with the training
+// images cut short.
+func truncatedIDX(t *testing.T, dir string) string {
+	t.Helper()
+	out := filepath.Join(dir, "truncated")
+	os.MkdirAll(out, 0o755)
+	src := filepath.Join("..", "..", "data", "mnist10k")
+	for _, f := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(f, "train-images") {
+			b = b[:len(b)/2]
+		}
+		os.WriteFile(filepath.Join(out, f), b, 0o644)
+	}
+	return out
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ringtrain/ringtrain/internal/buildinfo"
+	"github.com/ringtrain/ringtrain/model"
 )
 
 func newVersionCmd(g *globals) *cobra.Command {
@@ -18,13 +19,16 @@ func newVersionCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info := buildinfo.Get()
 			if asJSON {
-				return json.NewEncoder(g.stdout).Encode(info)
+				return json.NewEncoder(g.stdout).Encode(struct {
+					buildinfo.Info
+					BLAS string `json:"blas"`
+				}{info, model.BLAS})
 			}
 			commit := info.Commit
 			if commit == "" {
 				commit = "unknown"
 			}
-			_, err := fmt.Fprintf(g.stdout, "ringtrain %s (commit %s, %s, %s)\n", info.Version, commit, info.GoVersion, info.Platform)
+			_, err := fmt.Fprintf(g.stdout, "ringtrain %s (commit %s, %s, %s, %s BLAS)\n", info.Version, commit, info.GoVersion, info.Platform, model.BLAS)
 			return err
 		},
 	}

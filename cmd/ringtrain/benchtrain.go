@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringtrain/ringtrain/bench"
+	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/model"
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+)
+
+// trainRow is one world size's measurement.
+type trainRow struct {
+	world, batch    int
+	samplesPerS     float64
+	median, minimum float64 // seconds per step (window means)
+	split           pb.StepTiming
+}
+
+func newBenchTrainCmd(g *globals) *cobra.Command {
+	var (
+		workers, hidden, modelKind, runDir string
+		batch, steps, warmup, threads      int
+		asCSV                              bool
+	)
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Training throughput and step-time split across real worker processes",
+		Long: `Runs a synthetic 784-feature, 10-class job (the model and batch of ../shared/bench's ddp_mlp.py:
+MLP 784-512-256-10, SGD with momentum, batch 64 per worker) on each world size with real worker
+processes, and reports global and per-worker samples/s and where a step's time goes: data,
+compute (forward+backward), reduce-scatter, optimizer, all-gather. Step times are the means of
+10-step reporting windows after the warm-up; median and fastest window are shown. --threads sets
+GOMAXPROCS and OPENBLAS_NUM_THREADS of the workers. --csv prints ddp_mlp.py's line format.`,
+		Example: `  ringtrain bench train --workers 1,2 --threads 1`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			worlds, err := bench.ParseInts(workers)
+			if err != nil {
+				return fmt.Errorf("--workers: %w", err)
+			}
+			hs, err := bench.ParseInts(hidden)
+			if err != nil {
+				return fmt.Errorf("--hidden: %w", err)
+			}
+			if steps < 10 || warmup < 0 || batch < 1 || threads < 1 {
+				return fmt.Errorf("need --steps >= 10, --warmup >= 0, --batch >= 1, --threads >= 1")
+			}
+			if runDir == "" {
+				runDir, err = os.MkdirTemp("", "ringtrain-bench-train")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(runDir)
+			}
+			var rows []trainRow
+			for _, w := range worlds {
+				if w < 1 || w > 64 {
+					return fmt.Errorf("--workers %d: want 1..64", w)
+				}
+				spec := job.Default()
+				spec.Name = "bench-train"
+				spec.Model = job.Model{Kind: modelKind, Hidden: hs, Loss: "xent"}
+				spec.Data = job.Data{Source: "synthetic", CSV: job.CSV{LabelColumn: -1},
+					Synthetic: job.Synthetic{N: 16 * batch * w, Dim: 784, Classes: 10, Noise: 0.1}}
+				spec.Train.GlobalBatch, spec.Train.Steps, spec.Train.ReportEvery = batch*w, warmup+steps, 10
+				spec.Train.Optimizer = job.Optimizer{Name: "sgd", Momentum: 0.9}
+				spec.Train.LR = job.LRSchedule{Kind: "constant", Base: 0.01}
+				spec.Eval.EveryEpochs = 0
+				if err := spec.Validate(); err != nil {
+					return err
+				}
+				var mu sync.Mutex
+				var windows []*pb.Progress
+				lc := localCluster{spec: spec, workers: w, runDir: filepath.Join(runDir, fmt.Sprintf("world%d", w)), logLevel: g.logLevel,
+					env: []string{"GOMAXPROCS=" + strconv.Itoa(threads), "OPENBLAS_NUM_THREADS=" + strconv.Itoa(threads)},
+					onReport: func(r *pb.ReportRequest) {
+						if p := r.GetProgress(); p != nil && p.Step > int64(warmup) {
+							mu.Lock()
+							windows = append(windows, p)
+							mu.Unlock()
+						}
+					}}
+				out, err := lc.run(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if out.res.Phase != "done" {
+					return fmt.Errorf("world %d: %s", w, out.res.Reason)
+				}
+				rows = append(rows, summarizeTrain(w, batch, windows))
+			}
+			printTrain(g, rows, modelKind, threads, asCSV)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&workers, "workers", "1,2", "world sizes, comma-separated")
+	f.StringVar(&modelKind, "model", "mlp", "mlp or cnn")
+	f.StringVar(&hidden, "hidden", "512,256", "hidden sizes")
+	f.IntVar(&batch, "batch", 64, "batch per worker (the global batch grows with the world)")
+	f.IntVar(&steps, "steps", 200, "timed steps")
+	f.IntVar(&warmup, "warmup", 20, "untimed steps first")
+	f.IntVar(&threads, "threads", 1, "GOMAXPROCS and OPENBLAS_NUM_THREADS per worker")
+	f.StringVar(&runDir, "run-dir", "", "keep the runs' logs here (default: a temporary directory)")
+	f.BoolVar(&asCSV, "csv", false, "print impl,model,world,threads,batch_per_worker,median_step_s,min_step_s,samples_per_s")
+	return cmd
+}
+
+func summarizeTrain(world, batch int, windows []*pb.Progress) trainRow {
+	r := trainRow{world: world, batch: batch}
+	var steps []float64
+	for _, p := range windows {
+		t := p.Timing
+		total := t.DataS + t.ComputeS + t.ReduceScatterS + t.OptimizerS + t.AllGatherS
+		steps = append(steps, total)
+		r.samplesPerS += p.SamplesPerS
+		r.split.DataS += t.DataS
+		r.split.ComputeS += t.ComputeS
+		r.split.ReduceScatterS += t.ReduceScatterS
+		r.split.OptimizerS += t.OptimizerS
+		r.split.AllGatherS += t.AllGatherS
+	}
+	if n := float64(len(windows)); n > 0 {
+		r.samplesPerS /= n
+		r.split.DataS /= n
+		r.split.ComputeS /= n
+		r.split.ReduceScatterS /= n
+		r.split.OptimizerS /= n
+		r.split.AllGatherS /= n
+		slices.Sort(steps)
+		r.median, r.minimum = steps[len(steps)/2], steps[0]
+	}
+	return r
+}
+
+func printTrain(g *globals, rows []trainRow, kind string, threads int, asCSV bool) {
+	impl := "ringtrain"
+	if model.BLAS != "gonum" {
+		impl += "-" + model.BLAS
+	}
+	if asCSV {
+		w := csv.NewWriter(g.stdout)
+		w.Write([]string{"impl", "model", "world", "threads", "batch_per_worker", "median_step_s", "min_step_s", "samples_per_s"})
+		for _, r := range rows {
+			w.Write([]string{impl, kind, strconv.Itoa(r.world), strconv.Itoa(threads), strconv.Itoa(r.batch),
+				strconv.FormatFloat(r.median, 'g', 6, 64), strconv.FormatFloat(r.minimum, 'g', 6, 64), strconv.FormatFloat(r.samplesPerS, 'f', 1, 64)})
+		}
+		w.Flush()
+		return
+	}
+	fmt.Fprintf(g.stdout, "%s (%s BLAS), %s, %d thread(s) per worker; ms per step (share of the step)\n", impl, model.BLAS, kind, threads)
+	tw := tabwriter.NewWriter(g.stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "world\tbatch/worker\tsamples/s\tper worker\tstep ms\tdata\tcompute\treduce-scatter\toptimizer\tall-gather\tcomm share\t")
+	for _, r := range rows {
+		s := r.split
+		tot := s.DataS + s.ComputeS + s.ReduceScatterS + s.OptimizerS + s.AllGatherS
+		pct := func(v float64) string { return fmt.Sprintf("%.2f (%.0f%%)", 1e3*v, 100*v/tot) }
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%.1f%%\t\n", r.world, r.batch, r.samplesPerS,
+			r.samplesPerS/float64(r.world), 1e3*r.median, pct(s.DataS), pct(s.ComputeS), pct(s.ReduceScatterS),
+			pct(s.OptimizerS), pct(s.AllGatherS), 100*(s.ReduceScatterS+s.AllGatherS)/tot)
+	}
+	tw.Flush()
+}

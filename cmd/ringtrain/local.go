@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ringtrain/ringtrain/coordinator"
+	"github.com/ringtrain/ringtrain/internal/buildinfo"
+	"github.com/ringtrain/ringtrain/internal/proc"
+	"github.com/ringtrain/ringtrain/internal/secret"
+	"github.com/ringtrain/ringtrain/job"
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+)
+
+// localCluster is a coordinator in this process and worker processes of
+// this binary on 127.0.0.1: what launch and bench train run.
+type localCluster struct {
+	spec     job.Spec
+	workers  int
+	runDir   string
+	env      []string // extra environment for the workers
+	logLevel string
+	onReport func(*pb.ReportRequest)
+	onStart  func(runID string) // after the workers are started
+}
+
+type localResult struct {
+	res      coordinator.Result
+	spec     job.Spec
+	jobBytes []byte
+	runID    string
+	wall     time.Duration
+}
+
+// run trains the job and returns the coordinator's outcome.
+func (lc localCluster) run(ctx context.Context) (localResult, error) {
+	spec := lc.spec
+	if spec.Cluster.MinWorkers > lc.workers {
+		return localResult{}, fmt.Errorf("cluster.min_workers is %d but --workers is %d", spec.Cluster.MinWorkers, lc.workers)
+	}
+	if spec.Train.GlobalBatch%lc.workers != 0 {
+		return localResult{}, fmt.Errorf("train.global_batch %d is not divisible by --workers %d", spec.Train.GlobalBatch, lc.workers)
+	}
+	// All local workers form the first generation as soon as they are in.
+	spec.Cluster.MaxWorkers = lc.workers
+	b, err := spec.Marshal()
+	if err != nil {
+		return localResult{}, err
+	}
+	runID := time.Now().UTC().Format("20060102-150405.000")
+	out := localResult{spec: spec, jobBytes: b, runID: runID}
+	if err := os.MkdirAll(lc.runDir, 0o755); err != nil {
+		return out, err
+	}
+	if err := os.WriteFile(filepath.Join(lc.runDir, "job.yaml"), b, 0o644); err != nil {
+		return out, err
+	}
+	logf, err := os.Create(filepath.Join(lc.runDir, "coordinator.log"))
+	if err != nil {
+		return out, err
+	}
+	defer logf.Close()
+	sec := secret.New()
+	start := time.Now()
+	srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0",
+		GossipAddr: "127.0.0.1", GossipPort: 0, Secret: sec, RunID: runID, Version: buildinfo.Get().Version,
+		Logger: slog.New(slog.NewJSONHandler(logf, nil)), OnReport: lc.onReport})
+	if err != nil {
+		return out, err
+	}
+	defer srv.Close(5 * time.Second)
+
+	var group proc.Group
+	defer group.Stop(5 * time.Second)
+	for i := range lc.workers {
+		wlog, err := os.Create(filepath.Join(lc.runDir, fmt.Sprintf("worker-%d.log", i)))
+		if err != nil {
+			return out, err
+		}
+		defer wlog.Close()
+		_, err = group.Start(proc.Spec{
+			Name: fmt.Sprintf("worker %d", i),
+			Args: []string{"worker", "--join", srv.Addr(), "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
+				"--advertise-host", "127.0.0.1", "--log-format", "json", "--log-level", lc.logLevel},
+			Env:    append([]string{"RINGTRAIN_SECRET=" + string(sec)}, lc.env...),
+			Output: wlog, Stderr: wlog,
+		})
+		if err != nil {
+			return out, err
+		}
+	}
+	if err := writePIDs(lc.runDir, group.Children()); err != nil {
+		return out, err
+	}
+	if lc.onStart != nil {
+		lc.onStart(runID)
+	}
+	res, err := srv.Wait(ctx)
+	if err != nil {
+		if errors.Is(err, ctx.Err()) {
+			return out, fmt.Errorf("interrupted: stopping %d workers (logs in %s)", lc.workers, lc.runDir)
+		}
+		return out, err
+	}
+	// Workers exit on their STOP plan; give them a moment.
+	deadline := time.After(10 * time.Second)
+	for _, c := range group.Children() {
+		select {
+		case <-c.Done():
+		case <-deadline:
+		}
+	}
+	out.res, out.wall = res, time.Since(start)
+	return out, nil
+}
+
+// writePIDs records the worker processes in the run directory (for tools,
+// and for the test that no worker outlives launch).
+func writePIDs(dir string, children []*proc.Child) error {
+	var pids []int
+	for _, c := range children {
+		pids = append(pids, c.Cmd.Process.Pid)
+	}
+	b, err := json.Marshal(map[string][]int{"workers": pids})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "pids.json"), b, 0o644)
+}

@@ -1,0 +1,164 @@
+package coordinator
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/ringtrain/ringtrain/internal/secret"
+	"github.com/ringtrain/ringtrain/job"
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var testSecret = []byte("0123456789abcdef-coordinator-test")
+
+func startServer(t *testing.T, maxWorkers int) *Server {
+	t.Helper()
+	spec := job.Default()
+	spec.Cluster.MaxWorkers = maxWorkers
+	b, _ := spec.Marshal()
+	s, err := Start(Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", GossipPort: 0,
+		Secret: testSecret, RunID: "test", Version: "v1", Tick: 10 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(time.Second) })
+	return s
+}
+
+func client(t *testing.T, addr string, sec []byte) pb.CoordinatorClient {
+	t.Helper()
+	tok, _ := secret.ControlToken(sec)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(Credentials{Token: tok}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewCoordinatorClient(conn)
+}
+
+func wantCode(t *testing.T, err error, code codes.Code, text string) {
+	t.Helper()
+	if status.Code(err) != code || !strings.Contains(err.Error(), text) {
+		t.Fatalf("got %v, want %v mentioning %q", err, code, text)
+	}
+}
+
+func TestJoinRefusals(t *testing.T) {
+	s := startServer(t, 2)
+	ctx := context.Background()
+	c := client(t, s.Addr(), testSecret)
+	_, err := c.Join(ctx, &pb.JoinRequest{Version: "v2", DataAddr: "x:1"})
+	wantCode(t, err, codes.FailedPrecondition, "version mismatch: coordinator runs v1, worker runs v2")
+	_, err = c.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: "x:1", JobHash: "deadbeef"})
+	wantCode(t, err, codes.FailedPrecondition, "job mismatch")
+	_, err = c.Join(ctx, &pb.JoinRequest{Version: "v1"})
+	wantCode(t, err, codes.InvalidArgument, "data_addr")
+	bad := client(t, s.Addr(), []byte("another-secret-entirely!"))
+	_, err = bad.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: "x:1"})
+	wantCode(t, err, codes.Unauthenticated, "cluster secret")
+	_, err = bad.Status(ctx, &pb.StatusRequest{})
+	wantCode(t, err, codes.Unauthenticated, "cluster secret")
+	_, err = c.WatchPlan(ctx, &pb.WatchPlanRequest{WorkerId: "nobody"})
+	if err == nil {
+		_, err = mustStream(t, c, "nobody").Recv()
+	}
+	wantCode(t, err, codes.NotFound, "join first")
+}
+
+func mustStream(t *testing.T, c pb.CoordinatorClient, id string) pb.Coordinator_WatchPlanClient {
+	t.Helper()
+	st, err := c.WatchPlan(context.Background(), &pb.WatchPlanRequest{WorkerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// The whole control-plane life of a run: join, plans, stale reports
+// refused, progress visible in Status, done, STOP.
+func TestRunLifecycle(t *testing.T) {
+	s := startServer(t, 2)
+	ctx := context.Background()
+	c := client(t, s.Addr(), testSecret)
+	var ids []string
+	for i := range 2 {
+		r, err := c.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:" + string(rune('1'+i)), Hostname: "h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := job.Parse(r.JobSpec); err != nil || job.Hash(r.JobSpec) != r.JobHash || r.GossipSeed == "" {
+			t.Fatalf("join response: %v %+v", err, r)
+		}
+		ids = append(ids, r.WorkerId)
+	}
+	streams := []pb.Coordinator_WatchPlanClient{mustStream(t, c, ids[0]), mustStream(t, c, ids[1])}
+	for r, st := range streams {
+		p, err := st.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Action != pb.Plan_ACTION_RUN || p.Rank != int32(r) || p.WorldSize != 2 || p.Generation != 1 || len(p.Peers) != 2 {
+			t.Fatalf("worker %d plan %+v", r, p)
+		}
+	}
+	_, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[0], Generation: 7, Body: &pb.ReportRequest_Progress{Progress: &pb.Progress{Step: 1}}})
+	wantCode(t, err, codes.FailedPrecondition, "stale generation 7")
+	if _, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[0], Generation: 1, Body: &pb.ReportRequest_Progress{Progress: &pb.Progress{Step: 5, TotalSteps: 10}}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(ctx, &pb.StatusRequest{})
+	if err != nil || st.Phase != "running" || st.Progress.GetStep() != 5 || len(st.Members) != 2 || len(st.Events) == 0 {
+		t.Fatalf("status %v %+v", err, st)
+	}
+	if _, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[0], Generation: 1, Body: &pb.ReportRequest_Done{Done: &pb.Summary{Steps: 10, TestAccuracy: 0.9}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range streams {
+		p, err := st.Recv()
+		if err != nil || p.Action != pb.Plan_ACTION_STOP || p.Failed {
+			t.Fatalf("after done: %v %+v", err, p)
+		}
+	}
+	res, err := s.Wait(ctx)
+	if err != nil || res.Phase != PhaseDone || res.Summary.GetSteps() != 10 {
+		t.Fatalf("%v %+v", err, res)
+	}
+}
+
+// A worker whose control stream breaks mid-run fails the run, naming it.
+func TestBrokenStreamFailsTheRun(t *testing.T) {
+	s := startServer(t, 1)
+	c := client(t, s.Addr(), testSecret)
+	r, err := c.Join(context.Background(), &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := c.WatchPlan(ctx, &pb.WatchPlanRequest{WorkerId: r.WorkerId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := st.Recv(); err != nil || p.Action != pb.Plan_ACTION_RUN {
+		t.Fatalf("%v %+v", err, p)
+	}
+	cancel()
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	res, err := s.Wait(wctx)
+	if err != nil || res.Phase != PhaseFailed || !strings.Contains(res.Reason, r.WorkerId) || !strings.Contains(res.Reason, "control stream closed") {
+		t.Fatalf("%v %+v", err, res)
+	}
+}
