@@ -16,7 +16,7 @@ type evalGraph struct {
 
 func newEvalGraph(spec Spec, layout []Tensor, params []float32, n int) (*evalGraph, error) {
 	eg := &evalGraph{}
-	err := guard(fmt.Sprintf("building the eval graph for %d samples", n), func() error {
+	err := guardBuild(fmt.Sprintf("building the eval graph for %d samples", n), func() error {
 		nt, err := buildNet(spec, layout, params, n)
 		if err != nil {
 			return err

@@ -19,7 +19,7 @@ type trainGraph struct {
 // its symbolic gradient with respect to every parameter.
 func newTrainGraph(spec Spec, layout []Tensor, params []float32, batch int) (*trainGraph, error) {
 	tg := &trainGraph{tbuf: make([]float32, batch*spec.Classes)}
-	err := guard("building the training graph", func() error {
+	err := guardBuild("building the training graph", func() error {
 		nt, err := buildNet(spec, layout, params, batch)
 		if err != nil {
 			return err

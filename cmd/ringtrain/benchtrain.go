@@ -23,7 +23,12 @@ type trainRow struct {
 	world, batch    int
 	samplesPerS     float64
 	median, minimum float64 // seconds per step (window means)
-	split           pb.StepTiming
+	split           stepSplit
+}
+
+// stepSplit is the mean seconds per step in each phase.
+type stepSplit struct {
+	DataS, ComputeS, ReduceScatterS, OptimizerS, AllGatherS float64
 }
 
 func newBenchTrainCmd(g *globals) *cobra.Command {
