@@ -27,6 +27,8 @@ type Options struct {
 	SmallBytes int     // allreduce.Config.SmallBytes
 	Data       string  // "pattern" (exact sums) or "random"
 	Op         string  // "allreduce" (default), "reduce-scatter", "all-gather"
+	// ReadSpin is tcp.Config.ReadSpin for the ranks (negative: the default).
+	ReadSpin time.Duration
 	// WorkerArgs are the arguments that make this binary run Worker
 	// (e.g. []string{"bench", "worker"}).
 	WorkerArgs []string
@@ -178,7 +180,11 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 			return nil, err
 		}
 		ranks[r] = rank{c: c, out: bufio.NewReader(c.Stdout), enc: json.NewEncoder(c.Stdin)}
-		if err := ranks[r].enc.Encode(map[string][]byte{"secret": secret}); err != nil {
+		boot := struct {
+			Secret   []byte        `json:"secret"`
+			ReadSpin time.Duration `json:"read_spin"`
+		}{secret, o.ReadSpin}
+		if err := ranks[r].enc.Encode(boot); err != nil {
 			return nil, fmt.Errorf("rank %d: %w", r, err)
 		}
 	}

@@ -1,5 +1,7 @@
 package bench
 
+import "time"
+
 // Messages between the parent (AllReduce) and its rank processes (Worker),
 // one JSON object per line.
 
@@ -21,6 +23,7 @@ type plan struct {
 	SmallBytes int            `json:"small_bytes"`
 	Data       string         `json:"data"` // "pattern" or "random"
 	Op         string         `json:"op"`   // "allreduce", "reduce-scatter", "all-gather"
+	ReadSpin   time.Duration  `json:"read_spin"`
 }
 
 // ready is the child's line once its links are up.

@@ -22,13 +22,17 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) 
 	// address; then the plan, which holds everyone's addresses.
 	r := bufio.NewReader(in)
 	var boot struct {
-		Secret []byte `json:"secret"`
+		Secret   []byte        `json:"secret"`
+		ReadSpin time.Duration `json:"read_spin"`
 	}
 	if err := readJSON(r, &boot); err != nil {
 		return fmt.Errorf("bench worker: read bootstrap: %w", err)
 	}
 	cfg := tcp.DefaultConfig(boot.Secret)
 	cfg.Logger = log
+	if boot.ReadSpin >= 0 {
+		cfg.ReadSpin = boot.ReadSpin
+	}
 	ln, err := tcp.Listen("127.0.0.1:0", cfg)
 	if err != nil {
 		return err

@@ -6,11 +6,13 @@ import (
 	"os"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/bench"
+	"github.com/ringtrain/ringtrain/transport/tcp"
 )
 
 func newBenchCmd(g *globals) *cobra.Command {
@@ -28,6 +30,7 @@ func newBenchAllReduceCmd(g *globals) *cobra.Command {
 		iterScale                            float64
 		iters, segment, small                int
 		asCSV                                bool
+		readSpin                             time.Duration
 	)
 	def := allreduce.DefaultConfig()
 	cmd := &cobra.Command{
@@ -71,7 +74,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 			}
 			res, err := bench.AllReduce(cmd.Context(), bench.Options{
 				Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
-				Segment: segment, SmallBytes: small, Data: data, Op: op,
+				Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin,
 				WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
 				Stderr:     g.stderr,
 			})
@@ -91,6 +94,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 	f.StringVar(&data, "data", "pattern", "input: pattern (exact integer sums, as ../shared/bench) or random")
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")
+	f.DurationVar(&readSpin, "read-spin", tcp.DefaultConfig(nil).ReadSpin, "yield the CPU up to this long before parking a receive (0: park at once)")
 	return cmd
 }
 

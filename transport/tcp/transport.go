@@ -55,6 +55,7 @@ type peerConn struct {
 	whdr [HeaderSize]byte
 	iov  [2][]byte
 	bufs net.Buffers
+	spin *spinReader // nil when spinning is off
 }
 
 var _ allreduce.Transport = (*Transport)(nil)
@@ -74,7 +75,12 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 				tc.SetWriteBuffer(b)
 			}
 		}
-		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(c, 16<<10)}
+		var src io.Reader = c
+		sr, ok := newSpinReader(c, l.cfg.ReadSpin)
+		if ok {
+			src = sr
+		}
+		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(src, 16<<10), spin: sr}
 	}
 	return t
 }
@@ -247,6 +253,9 @@ func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf [
 	defer t.leave(w)
 	if t.ioTimeout > 0 {
 		pc.conn.SetReadDeadline(time.Now().Add(t.ioTimeout))
+	}
+	if pc.spin != nil {
+		pc.spin.on = len(buf)*4 <= spinMaxBytes
 	}
 	if _, err := io.ReadFull(pc.r, pc.rhdr[:]); err != nil {
 		return t.ioErr("recv from", from, err)

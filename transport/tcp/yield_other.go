@@ -1,0 +1,7 @@
+//go:build !linux
+
+package tcp
+
+import "runtime"
+
+func yield() { runtime.Gosched() }
