@@ -21,7 +21,7 @@ import (
 type spinReader struct {
 	raw  syscall.RawConn
 	spin time.Duration
-	on   bool // set per frame by Recv: spin only for small frames
+	on   bool                  // set per frame by Recv: spin only for small frames
 	fn   func(fd uintptr) bool // r.read, bound once: no allocation per call
 	p    []byte
 	n    int
