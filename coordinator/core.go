@@ -60,7 +60,8 @@ type Plan struct {
 	WorldSize  int            // of the generation
 	Addrs      map[int]string // every rank's data address
 	Reason     string
-	Failed     bool // ActionStop because the run failed
+	Failed     bool  // ActionStop because the run failed
+	Restore    int64 // ActionRun: restore this checkpoint step first (0: fresh start)
 }
 
 // Event is a log entry of a decision.
@@ -89,6 +90,14 @@ type Core struct {
 	reason     string   // why the run failed or stopped
 	version    uint64   // bumped whenever any plan may have changed
 	events     []Event
+	restore    int64 // checkpoint step the next generation restores (0: none)
+}
+
+// SetRestore makes generations restore the given committed checkpoint step
+// (0: start fresh). The driver calls it on resume.
+func (c *Core) SetRestore(step int64) {
+	c.restore = step
+	c.changed()
 }
 
 // NewCore returns a core in PhaseWaiting.
@@ -287,7 +296,7 @@ func (c *Core) PlanFor(id string) Plan {
 		for r, id := range c.ranks {
 			addrs[r] = c.members[id].DataAddr
 		}
-		return Plan{Generation: c.gen, Action: ActionRun, Rank: m.Rank, WorldSize: len(c.ranks), Addrs: addrs}
+		return Plan{Generation: c.gen, Action: ActionRun, Rank: m.Rank, WorldSize: len(c.ranks), Addrs: addrs, Restore: c.restore}
 	case m.State == StateStandby:
 		return Plan{Generation: c.gen, Action: ActionWait, Rank: -1, Reason: fmt.Sprintf("standing by: generation %d is running", c.gen)}
 	default:

@@ -71,7 +71,7 @@ func (s *Server) WatchPlan(req *pb.WatchPlanRequest, stream pb.Coordinator_Watch
 }
 
 func toPB(p Plan) *pb.Plan {
-	out := &pb.Plan{Generation: p.Generation, Rank: int32(p.Rank), WorldSize: int32(p.WorldSize), Reason: p.Reason, Failed: p.Failed}
+	out := &pb.Plan{Generation: p.Generation, Rank: int32(p.Rank), WorldSize: int32(p.WorldSize), Reason: p.Reason, Failed: p.Failed, RestoreStep: p.Restore}
 	switch p.Action {
 	case ActionRun:
 		out.Action = pb.Plan_ACTION_RUN

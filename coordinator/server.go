@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/membership"
@@ -38,7 +39,12 @@ type Config struct {
 	Tick time.Duration
 	// OnReport, if set, sees every accepted worker report (progress display).
 	OnReport func(*pb.ReportRequest)
-	Logger   *slog.Logger
+	// Checkpoints, if set, receives the workers' checkpoint shards and
+	// serves restores. RestoreStep > 0 makes the first generation resume
+	// from that committed checkpoint.
+	Checkpoints *checkpoint.Store
+	RestoreStep int64
+	Logger      *slog.Logger
 }
 
 // Result is the outcome of a run.
@@ -68,6 +74,9 @@ type Server struct {
 		summary  *pb.Summary
 		events   []*pb.Event
 	}
+	ckMu    sync.Mutex
+	pending map[int64]*pendingCheckpoint
+
 	ln     net.Listener
 	grpc   *grpc.Server
 	ml     *membership.Membership
@@ -110,6 +119,10 @@ func Start(cfg Config) (*Server, error) {
 	s.mu.core = NewCore(CoreConfig{WorldSize: cfg.Job.WorldSize, MaxWorkers: cfg.Job.Cluster.MaxWorkers, SettleTicks: settle})
 	s.mu.changed = make(chan struct{})
 	s.mu.info = map[string]*workerInfo{}
+	s.pending = map[int64]*pendingCheckpoint{}
+	if cfg.RestoreStep > 0 {
+		s.mu.core.SetRestore(cfg.RestoreStep)
+	}
 
 	s.ln, err = net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {

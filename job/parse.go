@@ -26,7 +26,7 @@ func Default() Spec {
 		},
 		Cluster:    Cluster{MinWorkers: 1, MaxWorkers: 64, Settle: 1e9},
 		Eval:       Eval{EveryEpochs: 1},
-		Checkpoint: Checkpoint{Keep: 3},
+		Checkpoint: Checkpoint{EveryEpochs: 1, Keep: 3},
 	}
 }
 

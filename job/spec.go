@@ -142,12 +142,23 @@ type Eval struct {
 	EveryEpochs int `yaml:"every_epochs"`
 }
 
-// Checkpoint configures sharded checkpoints.
+// Checkpoint configures sharded checkpoints. Any of the triggers enables
+// checkpointing, which then also saves the final step.
 type Checkpoint struct {
+	// EveryEpochs: checkpoint at every N-th epoch boundary; 0 = off.
+	// Default 1.
+	EveryEpochs int `yaml:"every_epochs"`
 	// EverySteps: checkpoint every K steps; 0 = off.
 	EverySteps int `yaml:"every_steps"`
-	// Every: checkpoint every T of wall time; 0 = off.
+	// Every: checkpoint every T of wall time (decided at reporting
+	// boundaries, see train.report_every); 0 = off.
 	Every time.Duration `yaml:"every"`
 	// Keep the last K committed checkpoints. Default 3.
 	Keep int `yaml:"keep"`
+	// KeepEvery: also keep every checkpoint whose step is a multiple of M;
+	// 0 = off.
+	KeepEvery int `yaml:"keep_every"`
 }
+
+// Enabled reports whether any checkpoint trigger is set.
+func (c Checkpoint) Enabled() bool { return c.EveryEpochs > 0 || c.EverySteps > 0 || c.Every > 0 }

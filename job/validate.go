@@ -140,6 +140,12 @@ func (s Spec) Validate() error {
 	if cp.Every < 0 {
 		bad("checkpoint.every", "must not be negative, got %v", cp.Every)
 	}
+	if cp.EveryEpochs < 0 {
+		bad("checkpoint.every_epochs", "must not be negative, got %d", cp.EveryEpochs)
+	}
+	if cp.KeepEvery < 0 {
+		bad("checkpoint.keep_every", "must not be negative, got %d", cp.KeepEvery)
+	}
 	if cp.Keep < 1 {
 		bad("checkpoint.keep", "must be at least 1, got %d", cp.Keep)
 	}

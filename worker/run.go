@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/ringtrain/ringtrain/checkpoint"
+
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
@@ -15,9 +17,32 @@ type Reporter interface {
 
 // Run trains until the planned number of steps, evaluating at the epoch
 // boundaries the job asks for and at the end. Every rank calls it; rank 0
-// reports. It returns the run's summary.
-func (t *Trainer) Run(ctx context.Context, rep Reporter) (*pb.Summary, error) {
+// reports. With a Saver it checkpoints per the job (and at the last step),
+// and returns only once every rank's last checkpoint is delivered. It
+// returns the run's summary.
+func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summary, error) {
 	start := time.Now()
+	cp := t.spec.Checkpoint
+	if !cp.Enabled() {
+		saver = nil
+	}
+	lastSaved, lastSaveAt := t.step, time.Now()
+	save := func() error {
+		if saver == nil || t.step == lastSaved {
+			return nil
+		}
+		snap := t.Snapshot()
+		var m *checkpoint.Manifest
+		if t.rank == 0 {
+			mm, err := t.Manifest(snap.Step, snap.Cursor)
+			if err != nil {
+				return err
+			}
+			m = &mm
+		}
+		lastSaved, lastSaveAt = t.step, time.Now()
+		return saver.Save(ctx, snap, m)
+	}
 	every := t.spec.Train.ReportEvery
 	var (
 		window     Timing
@@ -50,11 +75,18 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter) (*pb.Summary, error) {
 		window.add(tm)
 		windowLoss += float64(loss)
 		windowN++
+		due := cp.EverySteps > 0 && t.step%cp.EverySteps == 0 ||
+			cp.EveryEpochs > 0 && t.cursor.Epoch != epoch && t.cursor.Epoch%cp.EveryEpochs == 0 ||
+			t.step == t.total
 		if windowN == every || t.step == t.total {
-			mean, err := t.MeanOverRanks(ctx, windowLoss/float64(windowN))
+			// Rank 0's clock decides time-based checkpoints; the flag rides
+			// on the loss all-reduce so every rank agrees.
+			timeDue := t.rank == 0 && cp.Every > 0 && time.Since(lastSaveAt) >= cp.Every
+			mean, flag, err := t.windowStats(ctx, windowLoss/float64(windowN), timeDue)
 			if err != nil {
 				return nil, err
 			}
+			due = due || flag
 			lastLoss = mean
 			if t.rank == 0 && rep != nil {
 				el := time.Since(windowT0).Seconds()
@@ -71,10 +103,24 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter) (*pb.Summary, error) {
 			}
 			window, windowLoss, windowN, windowT0 = Timing{}, 0, 0, time.Now()
 		}
+		if due {
+			if err := save(); err != nil {
+				return nil, err
+			}
+		}
 		if evalEvery > 0 && t.cursor.Epoch != epoch && t.cursor.Epoch%evalEvery == 0 && t.step < t.total {
 			if err := evaluate(); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if saver != nil {
+		// Every rank's last checkpoint is durable before rank 0 reports done.
+		if err := saver.Flush(ctx); err != nil {
+			return nil, err
+		}
+		if err := t.comm.Barrier(ctx); err != nil {
+			return nil, err
 		}
 	}
 	if evaluated != t.step {

@@ -178,13 +178,17 @@ func (t *Trainer) Step(ctx context.Context) (float32, Timing, error) {
 	return loss, tm, nil
 }
 
-// MeanOverRanks all-reduces v (this rank's value) to the mean over ranks.
-func (t *Trainer) MeanOverRanks(ctx context.Context, v float64) (float64, error) {
-	t.scalar[0] = float32(v)
-	if err := t.comm.AllReduce(ctx, t.scalar[:1], allreduce.Mean); err != nil {
-		return 0, err
+// windowStats all-reduces this rank's mean loss to the mean over ranks, and
+// a flag that is true on every rank if it is true on any.
+func (t *Trainer) windowStats(ctx context.Context, loss float64, flag bool) (float64, bool, error) {
+	t.scalar[0], t.scalar[1] = float32(loss), 0
+	if flag {
+		t.scalar[1] = 1
 	}
-	return float64(t.scalar[0]), nil
+	if err := t.comm.AllReduce(ctx, t.scalar[:2], allreduce.Mean); err != nil {
+		return 0, false, err
+	}
+	return float64(t.scalar[0]), t.scalar[1] > 0, nil // the flag's mean is > 0 when any rank set it
 }
 
 // Evaluate computes the loss and accuracy on the test set, each rank

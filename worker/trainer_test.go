@@ -167,7 +167,7 @@ func TestRunLearnsAndReports(t *testing.T) {
 		if tr.rank == 0 {
 			r = rep
 		}
-		sum, err := tr.Run(ctx, r)
+		sum, err := tr.Run(ctx, r, nil)
 		if err == nil && tr.rank == 0 {
 			acc = sum.TestAccuracy
 			if sum.Steps != int64(2*tr.StepsPerEpoch()) || sum.Epochs != 2 || sum.WorldSize != 2 {

@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fail(fmt.Errorf("worker: watch plan: %w", err))
 	}
-	g := &generations{ln: ln, spec: spec, train: train, test: test, rep: rep, log: log}
+	g := &generations{ln: ln, spec: spec, train: train, test: test, rep: rep, log: log, client: client, id: joined.WorkerId}
 	defer g.stop()
 	for {
 		plan, err := stream.Recv()
@@ -214,6 +214,8 @@ type generations struct {
 	train, test *data.Dataset
 	rep         *reporter
 	log         *slog.Logger
+	client      pb.CoordinatorClient
+	id          string
 	cancel      context.CancelFunc
 	done        chan struct{}
 	current     uint64
@@ -272,8 +274,16 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		return err
 	}
 	defer tr.Close()
+	if plan.RestoreStep > 0 {
+		if err := g.restore(ctx, tr, plan.RestoreStep); err != nil {
+			return err
+		}
+		g.log.Info("restored", "step", plan.RestoreStep)
+	}
 	g.rep.setGeneration(plan.Generation, rank)
-	sum, err := tr.Run(ctx, g.rep)
+	up := &uploader{client: g.client, id: g.id, gen: plan.Generation, rank: rank, world: world}
+	defer up.Flush(ctx)
+	sum, err := tr.Run(ctx, g.rep, up)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/coordinator"
 	"github.com/ringtrain/ringtrain/internal/buildinfo"
 	"github.com/ringtrain/ringtrain/internal/secret"
@@ -65,8 +66,9 @@ func summarize(res coordinator.Result, spec job.Spec, jobBytes []byte, runID str
 }
 
 func newCoordinatorCmd(g *globals) *cobra.Command {
-	var config, grpcAddr, gossipAddr, secretFile, runDir string
+	var config, grpcAddr, gossipAddr, secretFile, runDir, ckptDir string
 	var gossipPort int
+	var resume, strict bool
 	cmd := &cobra.Command{
 		Use:   "coordinator",
 		Short: "Run the coordinator of a multi-node job (workers join it with `ringtrain worker --join`)",
@@ -90,10 +92,23 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 				return err
 			}
 			runID := time.Now().UTC().Format("20060102-150405")
+			if ckptDir == "" && runDir != "" {
+				ckptDir = filepath.Join(runDir, "checkpoints")
+			}
+			var store *checkpoint.Store
+			var restore int64
+			if ckptDir != "" && (spec.Checkpoint.Enabled() || resume) {
+				if store, restore, err = openCheckpoints(ckptDir, spec, resume, strict, g.stderr); err != nil {
+					return err
+				}
+			} else if resume {
+				return fmt.Errorf("--resume needs --checkpoint-dir or --run-dir")
+			}
 			start := time.Now()
 			srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: grpcAddr,
 				GossipAddr: gossipAddr, GossipPort: gossipPort, Secret: sec, RunID: runID,
-				Version: buildinfo.Get().Version, Logger: g.logger(), OnReport: newLineProgress(g.stdout).report})
+				Version: buildinfo.Get().Version, Logger: g.logger(), OnReport: newLineProgress(g.stdout).report,
+				Checkpoints: store, RestoreStep: restore})
 			if err != nil {
 				return err
 			}
@@ -112,7 +127,10 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 	f.StringVar(&gossipAddr, "gossip-addr", "0.0.0.0", "memberlist bind address")
 	f.IntVar(&gossipPort, "gossip-port", 7946, "memberlist port (0 = any)")
 	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
-	f.StringVar(&runDir, "run-dir", "", "write summary.json here")
+	f.StringVar(&runDir, "run-dir", "", "write summary.json here (and checkpoints under RUN_DIR/checkpoints)")
+	f.StringVar(&ckptDir, "checkpoint-dir", "", "checkpoint directory (default RUN_DIR/checkpoints; none without --run-dir)")
+	f.BoolVar(&resume, "resume", false, "resume from the newest good checkpoint in the checkpoint directory")
+	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged")
 	return cmd
 }
 

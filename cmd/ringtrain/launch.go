@@ -6,12 +6,16 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ringtrain/ringtrain/checkpoint"
 )
 
 func newLaunchCmd(g *globals) *cobra.Command {
 	var (
 		workers        int
 		config, runDir string
+		resume         string
+		strict         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "launch",
@@ -27,6 +31,15 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			if workers < 1 || workers > 64 {
 				return fmt.Errorf("--workers %d: want 1..64 on one machine", workers)
 			}
+			if resume != "" {
+				if runDir != "" && runDir != resume {
+					return fmt.Errorf("--resume %s continues that run directory; --run-dir %s differs", resume, runDir)
+				}
+				runDir = resume
+				if config == "" {
+					config = filepath.Join(resume, "job.yaml")
+				}
+			}
 			spec, err := loadJob(config)
 			if err != nil {
 				return err
@@ -34,8 +47,16 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			if runDir == "" {
 				runDir = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
 			}
+			var store *checkpoint.Store
+			var restore int64
+			if spec.Checkpoint.Enabled() || resume != "" {
+				if store, restore, err = openCheckpoints(filepath.Join(runDir, "checkpoints"), spec, resume != "", strict, g.stderr); err != nil {
+					return err
+				}
+			}
 			view := newProgress(g.stdout)
 			lc := localCluster{spec: spec, workers: workers, runDir: runDir, logLevel: g.logLevel, onReport: view.report,
+				checkpoints: store, restore: restore,
 				onStart: func(runID string) {
 					fmt.Fprintf(g.stdout, "run %s: %s on %d workers (%s), logs in %s\n", runID, spec.Name, workers, spec.Model.Kind, runDir)
 				}}
@@ -50,6 +71,8 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 	f := cmd.Flags()
 	f.IntVar(&workers, "workers", 2, "number of worker processes")
 	f.StringVar(&config, "config", "", "job spec YAML (default: the built-in MNIST MLP job)")
-	f.StringVar(&runDir, "run-dir", "", "run directory (default runs/<timestamp>)")
+	f.StringVar(&runDir, "run-dir", "", "run directory (default runs/<timestamp>); checkpoints go to RUN_DIR/checkpoints")
+	f.StringVar(&resume, "resume", "", "continue the run in this run directory from its newest good checkpoint (its job.yaml unless --config)")
+	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged (default: fall back to the newest good one)")
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/coordinator"
 	"github.com/ringtrain/ringtrain/internal/buildinfo"
 	"github.com/ringtrain/ringtrain/internal/proc"
@@ -28,6 +29,10 @@ type localCluster struct {
 	logLevel string
 	onReport func(*pb.ReportRequest)
 	onStart  func(runID string) // after the workers are started
+	// checkpoints, if set, stores the run's checkpoints; restore > 0
+	// resumes from that step.
+	checkpoints *checkpoint.Store
+	restore     int64
 }
 
 type localResult struct {
@@ -61,7 +66,7 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 	if err := os.WriteFile(filepath.Join(lc.runDir, "job.yaml"), b, 0o644); err != nil {
 		return out, err
 	}
-	logf, err := os.Create(filepath.Join(lc.runDir, "coordinator.log"))
+	logf, err := os.OpenFile(filepath.Join(lc.runDir, "coordinator.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return out, err
 	}
@@ -70,7 +75,8 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 	start := time.Now()
 	srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0",
 		GossipAddr: "127.0.0.1", GossipPort: 0, Secret: sec, RunID: runID, Version: buildinfo.Get().Version,
-		Logger: slog.New(slog.NewJSONHandler(logf, nil)), OnReport: lc.onReport})
+		Logger: slog.New(slog.NewJSONHandler(logf, nil)), OnReport: lc.onReport,
+		Checkpoints: lc.checkpoints, RestoreStep: lc.restore})
 	if err != nil {
 		return out, err
 	}
@@ -79,7 +85,7 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 	var group proc.Group
 	defer group.Stop(5 * time.Second)
 	for i := range lc.workers {
-		wlog, err := os.Create(filepath.Join(lc.runDir, fmt.Sprintf("worker-%d.log", i)))
+		wlog, err := os.OpenFile(filepath.Join(lc.runDir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return out, err
 		}

@@ -281,8 +281,9 @@ type Plan struct {
 	WorldSize  int32                  `protobuf:"varint,4,opt,name=world_size,json=worldSize,proto3" json:"world_size,omitempty"`
 	// The data addresses of the ranks this rank talks to (allreduce.Peers).
 	Peers         map[int32]string `protobuf:"bytes,5,rep,name=peers,proto3" json:"peers,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Reason        string           `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`  // why (for WAIT and STOP)
-	Failed        bool             `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"` // STOP: the run failed (else it completed)
+	Reason        string           `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`                               // why (for WAIT and STOP)
+	Failed        bool             `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"`                              // STOP: the run failed (else it completed)
+	RestoreStep   int64            `protobuf:"varint,8,opt,name=restore_step,json=restoreStep,proto3" json:"restore_step,omitempty"` // RUN: restore this committed checkpoint first (0: start fresh)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -364,6 +365,13 @@ func (x *Plan) GetFailed() bool {
 		return x.Failed
 	}
 	return false
+}
+
+func (x *Plan) GetRestoreStep() int64 {
+	if x != nil {
+		return x.RestoreStep
+	}
+	return 0
 }
 
 type StepTiming struct {
@@ -1204,6 +1212,419 @@ func (x *StatusResponse) GetError() string {
 	return ""
 }
 
+// ShardHeader opens an UploadShard stream.
+type ShardHeader struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	Generation    uint64                 `protobuf:"varint,2,opt,name=generation,proto3" json:"generation,omitempty"`
+	Step          int64                  `protobuf:"varint,3,opt,name=step,proto3" json:"step,omitempty"`
+	Rank          int32                  `protobuf:"varint,4,opt,name=rank,proto3" json:"rank,omitempty"`
+	WorldSize     int32                  `protobuf:"varint,5,opt,name=world_size,json=worldSize,proto3" json:"world_size,omitempty"`
+	Size          int64                  `protobuf:"varint,6,opt,name=size,proto3" json:"size,omitempty"`        // bytes that follow
+	Crc32C        uint32                 `protobuf:"varint,7,opt,name=crc32c,proto3" json:"crc32c,omitempty"`    // of those bytes
+	Manifest      []byte                 `protobuf:"bytes,8,opt,name=manifest,proto3" json:"manifest,omitempty"` // rank 0 only: the checkpoint's manifest (JSON) without shards
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardHeader) Reset() {
+	*x = ShardHeader{}
+	mi := &file_ringtrain_v1_control_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardHeader) ProtoMessage() {}
+
+func (x *ShardHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_ringtrain_v1_control_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardHeader.ProtoReflect.Descriptor instead.
+func (*ShardHeader) Descriptor() ([]byte, []int) {
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ShardHeader) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *ShardHeader) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *ShardHeader) GetStep() int64 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *ShardHeader) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *ShardHeader) GetWorldSize() int32 {
+	if x != nil {
+		return x.WorldSize
+	}
+	return 0
+}
+
+func (x *ShardHeader) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *ShardHeader) GetCrc32C() uint32 {
+	if x != nil {
+		return x.Crc32C
+	}
+	return 0
+}
+
+func (x *ShardHeader) GetManifest() []byte {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
+}
+
+type ShardChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Header        *ShardHeader           `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"` // first message only
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardChunk) Reset() {
+	*x = ShardChunk{}
+	mi := &file_ringtrain_v1_control_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardChunk) ProtoMessage() {}
+
+func (x *ShardChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_ringtrain_v1_control_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardChunk.ProtoReflect.Descriptor instead.
+func (*ShardChunk) Descriptor() ([]byte, []int) {
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ShardChunk) GetHeader() *ShardHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *ShardChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type UploadShardResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Committed     bool                   `protobuf:"varint,1,opt,name=committed,proto3" json:"committed,omitempty"` // this shard completed the checkpoint
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadShardResponse) Reset() {
+	*x = UploadShardResponse{}
+	mi := &file_ringtrain_v1_control_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadShardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadShardResponse) ProtoMessage() {}
+
+func (x *UploadShardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringtrain_v1_control_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadShardResponse.ProtoReflect.Descriptor instead.
+func (*UploadShardResponse) Descriptor() ([]byte, []int) {
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UploadShardResponse) GetCommitted() bool {
+	if x != nil {
+		return x.Committed
+	}
+	return false
+}
+
+type GetCheckpointRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Step          int64                  `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCheckpointRequest) Reset() {
+	*x = GetCheckpointRequest{}
+	mi := &file_ringtrain_v1_control_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCheckpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCheckpointRequest) ProtoMessage() {}
+
+func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringtrain_v1_control_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
+func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetCheckpointRequest) GetStep() int64 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+type GetCheckpointResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Manifest      []byte                 `protobuf:"bytes,1,opt,name=manifest,proto3" json:"manifest,omitempty"` // JSON
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCheckpointResponse) Reset() {
+	*x = GetCheckpointResponse{}
+	mi := &file_ringtrain_v1_control_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCheckpointResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCheckpointResponse) ProtoMessage() {}
+
+func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ringtrain_v1_control_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
+func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetCheckpointResponse) GetManifest() []byte {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
+}
+
+type DownloadRangeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Step          int64                  `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
+	Lo            int64                  `protobuf:"varint,2,opt,name=lo,proto3" json:"lo,omitempty"`
+	Hi            int64                  `protobuf:"varint,3,opt,name=hi,proto3" json:"hi,omitempty"`
+	State         bool                   `protobuf:"varint,4,opt,name=state,proto3" json:"state,omitempty"` // false: parameters; true: every optimizer state slice
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadRangeRequest) Reset() {
+	*x = DownloadRangeRequest{}
+	mi := &file_ringtrain_v1_control_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadRangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadRangeRequest) ProtoMessage() {}
+
+func (x *DownloadRangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ringtrain_v1_control_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadRangeRequest.ProtoReflect.Descriptor instead.
+func (*DownloadRangeRequest) Descriptor() ([]byte, []int) {
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DownloadRangeRequest) GetStep() int64 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *DownloadRangeRequest) GetLo() int64 {
+	if x != nil {
+		return x.Lo
+	}
+	return 0
+}
+
+func (x *DownloadRangeRequest) GetHi() int64 {
+	if x != nil {
+		return x.Hi
+	}
+	return 0
+}
+
+func (x *DownloadRangeRequest) GetState() bool {
+	if x != nil {
+		return x.State
+	}
+	return false
+}
+
+type RangeChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`      // "params" or the state's name
+	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"` // element offset from lo
+	Data          []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`      // little-endian float32
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RangeChunk) Reset() {
+	*x = RangeChunk{}
+	mi := &file_ringtrain_v1_control_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RangeChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RangeChunk) ProtoMessage() {}
+
+func (x *RangeChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_ringtrain_v1_control_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RangeChunk.ProtoReflect.Descriptor instead.
+func (*RangeChunk) Descriptor() ([]byte, []int) {
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RangeChunk) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RangeChunk) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *RangeChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_ringtrain_v1_control_proto protoreflect.FileDescriptor
 
 const file_ringtrain_v1_control_proto_rawDesc = "" +
@@ -1224,7 +1645,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"gossipSeed\x12\x15\n" +
 	"\x06run_id\x18\x05 \x01(\tR\x05runId\"/\n" +
 	"\x10WatchPlanRequest\x12\x1b\n" +
-	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\xff\x02\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\xa2\x03\n" +
 	"\x04Plan\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -1235,7 +1656,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"world_size\x18\x04 \x01(\x05R\tworldSize\x123\n" +
 	"\x05peers\x18\x05 \x03(\v2\x1d.ringtrain.v1.Plan.PeersEntryR\x05peers\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06failed\x18\a \x01(\bR\x06failed\x1a8\n" +
+	"\x06failed\x18\a \x01(\bR\x06failed\x12!\n" +
+	"\frestore_step\x18\b \x01(\x03R\vrestoreStep\x1a8\n" +
 	"\n" +
 	"PeersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +
@@ -1322,12 +1744,47 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x06events\x18\t \x03(\v2\x13.ringtrain.v1.EventR\x06events\x12\x19\n" +
 	"\bjob_hash\x18\n" +
 	" \x01(\tR\ajobHash\x12\x14\n" +
-	"\x05error\x18\v \x01(\tR\x05error2\x99\x02\n" +
+	"\x05error\x18\v \x01(\tR\x05error\"\xd9\x01\n" +
+	"\vShardHeader\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x02 \x01(\x04R\n" +
+	"generation\x12\x12\n" +
+	"\x04step\x18\x03 \x01(\x03R\x04step\x12\x12\n" +
+	"\x04rank\x18\x04 \x01(\x05R\x04rank\x12\x1d\n" +
+	"\n" +
+	"world_size\x18\x05 \x01(\x05R\tworldSize\x12\x12\n" +
+	"\x04size\x18\x06 \x01(\x03R\x04size\x12\x16\n" +
+	"\x06crc32c\x18\a \x01(\rR\x06crc32c\x12\x1a\n" +
+	"\bmanifest\x18\b \x01(\fR\bmanifest\"S\n" +
+	"\n" +
+	"ShardChunk\x121\n" +
+	"\x06header\x18\x01 \x01(\v2\x19.ringtrain.v1.ShardHeaderR\x06header\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"3\n" +
+	"\x13UploadShardResponse\x12\x1c\n" +
+	"\tcommitted\x18\x01 \x01(\bR\tcommitted\"*\n" +
+	"\x14GetCheckpointRequest\x12\x12\n" +
+	"\x04step\x18\x01 \x01(\x03R\x04step\"3\n" +
+	"\x15GetCheckpointResponse\x12\x1a\n" +
+	"\bmanifest\x18\x01 \x01(\fR\bmanifest\"`\n" +
+	"\x14DownloadRangeRequest\x12\x12\n" +
+	"\x04step\x18\x01 \x01(\x03R\x04step\x12\x0e\n" +
+	"\x02lo\x18\x02 \x01(\x03R\x02lo\x12\x0e\n" +
+	"\x02hi\x18\x03 \x01(\x03R\x02hi\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\bR\x05state\"L\n" +
+	"\n" +
+	"RangeChunk\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data2\x92\x04\n" +
 	"\vCoordinator\x12=\n" +
 	"\x04Join\x12\x19.ringtrain.v1.JoinRequest\x1a\x1a.ringtrain.v1.JoinResponse\x12A\n" +
 	"\tWatchPlan\x12\x1e.ringtrain.v1.WatchPlanRequest\x1a\x12.ringtrain.v1.Plan0\x01\x12C\n" +
 	"\x06Report\x12\x1b.ringtrain.v1.ReportRequest\x1a\x1c.ringtrain.v1.ReportResponse\x12C\n" +
-	"\x06Status\x12\x1b.ringtrain.v1.StatusRequest\x1a\x1c.ringtrain.v1.StatusResponseB?Z=github.com/ringtrain/ringtrain/proto/ringtrain/v1;ringtrainv1b\x06proto3"
+	"\x06Status\x12\x1b.ringtrain.v1.StatusRequest\x1a\x1c.ringtrain.v1.StatusResponse\x12L\n" +
+	"\vUploadShard\x12\x18.ringtrain.v1.ShardChunk\x1a!.ringtrain.v1.UploadShardResponse(\x01\x12X\n" +
+	"\rGetCheckpoint\x12\".ringtrain.v1.GetCheckpointRequest\x1a#.ringtrain.v1.GetCheckpointResponse\x12O\n" +
+	"\rDownloadRange\x12\".ringtrain.v1.DownloadRangeRequest\x1a\x18.ringtrain.v1.RangeChunk0\x01B?Z=github.com/ringtrain/ringtrain/proto/ringtrain/v1;ringtrainv1b\x06proto3"
 
 var (
 	file_ringtrain_v1_control_proto_rawDescOnce sync.Once
@@ -1342,28 +1799,35 @@ func file_ringtrain_v1_control_proto_rawDescGZIP() []byte {
 }
 
 var file_ringtrain_v1_control_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ringtrain_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_ringtrain_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_ringtrain_v1_control_proto_goTypes = []any{
-	(Plan_Action)(0),         // 0: ringtrain.v1.Plan.Action
-	(*JoinRequest)(nil),      // 1: ringtrain.v1.JoinRequest
-	(*JoinResponse)(nil),     // 2: ringtrain.v1.JoinResponse
-	(*WatchPlanRequest)(nil), // 3: ringtrain.v1.WatchPlanRequest
-	(*Plan)(nil),             // 4: ringtrain.v1.Plan
-	(*StepTiming)(nil),       // 5: ringtrain.v1.StepTiming
-	(*Progress)(nil),         // 6: ringtrain.v1.Progress
-	(*Eval)(nil),             // 7: ringtrain.v1.Eval
-	(*Summary)(nil),          // 8: ringtrain.v1.Summary
-	(*ReportRequest)(nil),    // 9: ringtrain.v1.ReportRequest
-	(*ReportResponse)(nil),   // 10: ringtrain.v1.ReportResponse
-	(*StatusRequest)(nil),    // 11: ringtrain.v1.StatusRequest
-	(*Member)(nil),           // 12: ringtrain.v1.Member
-	(*Event)(nil),            // 13: ringtrain.v1.Event
-	(*StatusResponse)(nil),   // 14: ringtrain.v1.StatusResponse
-	nil,                      // 15: ringtrain.v1.Plan.PeersEntry
+	(Plan_Action)(0),              // 0: ringtrain.v1.Plan.Action
+	(*JoinRequest)(nil),           // 1: ringtrain.v1.JoinRequest
+	(*JoinResponse)(nil),          // 2: ringtrain.v1.JoinResponse
+	(*WatchPlanRequest)(nil),      // 3: ringtrain.v1.WatchPlanRequest
+	(*Plan)(nil),                  // 4: ringtrain.v1.Plan
+	(*StepTiming)(nil),            // 5: ringtrain.v1.StepTiming
+	(*Progress)(nil),              // 6: ringtrain.v1.Progress
+	(*Eval)(nil),                  // 7: ringtrain.v1.Eval
+	(*Summary)(nil),               // 8: ringtrain.v1.Summary
+	(*ReportRequest)(nil),         // 9: ringtrain.v1.ReportRequest
+	(*ReportResponse)(nil),        // 10: ringtrain.v1.ReportResponse
+	(*StatusRequest)(nil),         // 11: ringtrain.v1.StatusRequest
+	(*Member)(nil),                // 12: ringtrain.v1.Member
+	(*Event)(nil),                 // 13: ringtrain.v1.Event
+	(*StatusResponse)(nil),        // 14: ringtrain.v1.StatusResponse
+	(*ShardHeader)(nil),           // 15: ringtrain.v1.ShardHeader
+	(*ShardChunk)(nil),            // 16: ringtrain.v1.ShardChunk
+	(*UploadShardResponse)(nil),   // 17: ringtrain.v1.UploadShardResponse
+	(*GetCheckpointRequest)(nil),  // 18: ringtrain.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil), // 19: ringtrain.v1.GetCheckpointResponse
+	(*DownloadRangeRequest)(nil),  // 20: ringtrain.v1.DownloadRangeRequest
+	(*RangeChunk)(nil),            // 21: ringtrain.v1.RangeChunk
+	nil,                           // 22: ringtrain.v1.Plan.PeersEntry
 }
 var file_ringtrain_v1_control_proto_depIdxs = []int32{
 	0,  // 0: ringtrain.v1.Plan.action:type_name -> ringtrain.v1.Plan.Action
-	15, // 1: ringtrain.v1.Plan.peers:type_name -> ringtrain.v1.Plan.PeersEntry
+	22, // 1: ringtrain.v1.Plan.peers:type_name -> ringtrain.v1.Plan.PeersEntry
 	5,  // 2: ringtrain.v1.Progress.timing:type_name -> ringtrain.v1.StepTiming
 	6,  // 3: ringtrain.v1.ReportRequest.progress:type_name -> ringtrain.v1.Progress
 	7,  // 4: ringtrain.v1.ReportRequest.eval:type_name -> ringtrain.v1.Eval
@@ -1373,19 +1837,26 @@ var file_ringtrain_v1_control_proto_depIdxs = []int32{
 	7,  // 8: ringtrain.v1.StatusResponse.eval:type_name -> ringtrain.v1.Eval
 	8,  // 9: ringtrain.v1.StatusResponse.summary:type_name -> ringtrain.v1.Summary
 	13, // 10: ringtrain.v1.StatusResponse.events:type_name -> ringtrain.v1.Event
-	1,  // 11: ringtrain.v1.Coordinator.Join:input_type -> ringtrain.v1.JoinRequest
-	3,  // 12: ringtrain.v1.Coordinator.WatchPlan:input_type -> ringtrain.v1.WatchPlanRequest
-	9,  // 13: ringtrain.v1.Coordinator.Report:input_type -> ringtrain.v1.ReportRequest
-	11, // 14: ringtrain.v1.Coordinator.Status:input_type -> ringtrain.v1.StatusRequest
-	2,  // 15: ringtrain.v1.Coordinator.Join:output_type -> ringtrain.v1.JoinResponse
-	4,  // 16: ringtrain.v1.Coordinator.WatchPlan:output_type -> ringtrain.v1.Plan
-	10, // 17: ringtrain.v1.Coordinator.Report:output_type -> ringtrain.v1.ReportResponse
-	14, // 18: ringtrain.v1.Coordinator.Status:output_type -> ringtrain.v1.StatusResponse
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	15, // 11: ringtrain.v1.ShardChunk.header:type_name -> ringtrain.v1.ShardHeader
+	1,  // 12: ringtrain.v1.Coordinator.Join:input_type -> ringtrain.v1.JoinRequest
+	3,  // 13: ringtrain.v1.Coordinator.WatchPlan:input_type -> ringtrain.v1.WatchPlanRequest
+	9,  // 14: ringtrain.v1.Coordinator.Report:input_type -> ringtrain.v1.ReportRequest
+	11, // 15: ringtrain.v1.Coordinator.Status:input_type -> ringtrain.v1.StatusRequest
+	16, // 16: ringtrain.v1.Coordinator.UploadShard:input_type -> ringtrain.v1.ShardChunk
+	18, // 17: ringtrain.v1.Coordinator.GetCheckpoint:input_type -> ringtrain.v1.GetCheckpointRequest
+	20, // 18: ringtrain.v1.Coordinator.DownloadRange:input_type -> ringtrain.v1.DownloadRangeRequest
+	2,  // 19: ringtrain.v1.Coordinator.Join:output_type -> ringtrain.v1.JoinResponse
+	4,  // 20: ringtrain.v1.Coordinator.WatchPlan:output_type -> ringtrain.v1.Plan
+	10, // 21: ringtrain.v1.Coordinator.Report:output_type -> ringtrain.v1.ReportResponse
+	14, // 22: ringtrain.v1.Coordinator.Status:output_type -> ringtrain.v1.StatusResponse
+	17, // 23: ringtrain.v1.Coordinator.UploadShard:output_type -> ringtrain.v1.UploadShardResponse
+	19, // 24: ringtrain.v1.Coordinator.GetCheckpoint:output_type -> ringtrain.v1.GetCheckpointResponse
+	21, // 25: ringtrain.v1.Coordinator.DownloadRange:output_type -> ringtrain.v1.RangeChunk
+	19, // [19:26] is the sub-list for method output_type
+	12, // [12:19] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_ringtrain_v1_control_proto_init() }
@@ -1405,7 +1876,7 @@ func file_ringtrain_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringtrain_v1_control_proto_rawDesc), len(file_ringtrain_v1_control_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,10 +23,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Coordinator_Join_FullMethodName      = "/ringtrain.v1.Coordinator/Join"
-	Coordinator_WatchPlan_FullMethodName = "/ringtrain.v1.Coordinator/WatchPlan"
-	Coordinator_Report_FullMethodName    = "/ringtrain.v1.Coordinator/Report"
-	Coordinator_Status_FullMethodName    = "/ringtrain.v1.Coordinator/Status"
+	Coordinator_Join_FullMethodName          = "/ringtrain.v1.Coordinator/Join"
+	Coordinator_WatchPlan_FullMethodName     = "/ringtrain.v1.Coordinator/WatchPlan"
+	Coordinator_Report_FullMethodName        = "/ringtrain.v1.Coordinator/Report"
+	Coordinator_Status_FullMethodName        = "/ringtrain.v1.Coordinator/Status"
+	Coordinator_UploadShard_FullMethodName   = "/ringtrain.v1.Coordinator/UploadShard"
+	Coordinator_GetCheckpoint_FullMethodName = "/ringtrain.v1.Coordinator/GetCheckpoint"
+	Coordinator_DownloadRange_FullMethodName = "/ringtrain.v1.Coordinator/DownloadRange"
 )
 
 // CoordinatorClient is the client API for Coordinator service.
@@ -44,6 +47,15 @@ type CoordinatorClient interface {
 	Report(ctx context.Context, in *ReportRequest, opts ...grpc.CallOption) (*ReportResponse, error)
 	// Status describes the run and its members.
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error)
+	// UploadShard streams one rank's checkpoint shard (a safetensors file) for
+	// a step. The coordinator writes it durably and commits the checkpoint
+	// once every rank's shard of that step is in.
+	UploadShard(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ShardChunk, UploadShardResponse], error)
+	// GetCheckpoint returns a committed checkpoint's manifest.
+	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error)
+	// DownloadRange streams the flat range [lo, hi) of a committed checkpoint's
+	// parameters or optimizer state, whatever world size wrote it.
+	DownloadRange(ctx context.Context, in *DownloadRangeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RangeChunk], error)
 }
 
 type coordinatorClient struct {
@@ -103,6 +115,48 @@ func (c *coordinatorClient) Status(ctx context.Context, in *StatusRequest, opts 
 	return out, nil
 }
 
+func (c *coordinatorClient) UploadShard(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ShardChunk, UploadShardResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Coordinator_ServiceDesc.Streams[1], Coordinator_UploadShard_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ShardChunk, UploadShardResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_UploadShardClient = grpc.ClientStreamingClient[ShardChunk, UploadShardResponse]
+
+func (c *coordinatorClient) GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCheckpointResponse)
+	err := c.cc.Invoke(ctx, Coordinator_GetCheckpoint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *coordinatorClient) DownloadRange(ctx context.Context, in *DownloadRangeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RangeChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Coordinator_ServiceDesc.Streams[2], Coordinator_DownloadRange_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[DownloadRangeRequest, RangeChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_DownloadRangeClient = grpc.ServerStreamingClient[RangeChunk]
+
 // CoordinatorServer is the server API for Coordinator service.
 // All implementations must embed UnimplementedCoordinatorServer
 // for forward compatibility.
@@ -118,6 +172,15 @@ type CoordinatorServer interface {
 	Report(context.Context, *ReportRequest) (*ReportResponse, error)
 	// Status describes the run and its members.
 	Status(context.Context, *StatusRequest) (*StatusResponse, error)
+	// UploadShard streams one rank's checkpoint shard (a safetensors file) for
+	// a step. The coordinator writes it durably and commits the checkpoint
+	// once every rank's shard of that step is in.
+	UploadShard(grpc.ClientStreamingServer[ShardChunk, UploadShardResponse]) error
+	// GetCheckpoint returns a committed checkpoint's manifest.
+	GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error)
+	// DownloadRange streams the flat range [lo, hi) of a committed checkpoint's
+	// parameters or optimizer state, whatever world size wrote it.
+	DownloadRange(*DownloadRangeRequest, grpc.ServerStreamingServer[RangeChunk]) error
 	mustEmbedUnimplementedCoordinatorServer()
 }
 
@@ -139,6 +202,15 @@ func (UnimplementedCoordinatorServer) Report(context.Context, *ReportRequest) (*
 }
 func (UnimplementedCoordinatorServer) Status(context.Context, *StatusRequest) (*StatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Status not implemented")
+}
+func (UnimplementedCoordinatorServer) UploadShard(grpc.ClientStreamingServer[ShardChunk, UploadShardResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadShard not implemented")
+}
+func (UnimplementedCoordinatorServer) GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCheckpoint not implemented")
+}
+func (UnimplementedCoordinatorServer) DownloadRange(*DownloadRangeRequest, grpc.ServerStreamingServer[RangeChunk]) error {
+	return status.Error(codes.Unimplemented, "method DownloadRange not implemented")
 }
 func (UnimplementedCoordinatorServer) mustEmbedUnimplementedCoordinatorServer() {}
 func (UnimplementedCoordinatorServer) testEmbeddedByValue()                     {}
@@ -226,6 +298,42 @@ func _Coordinator_Status_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Coordinator_UploadShard_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(CoordinatorServer).UploadShard(&grpc.GenericServerStream[ShardChunk, UploadShardResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_UploadShardServer = grpc.ClientStreamingServer[ShardChunk, UploadShardResponse]
+
+func _Coordinator_GetCheckpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCheckpointRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CoordinatorServer).GetCheckpoint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Coordinator_GetCheckpoint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CoordinatorServer).GetCheckpoint(ctx, req.(*GetCheckpointRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Coordinator_DownloadRange_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(DownloadRangeRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CoordinatorServer).DownloadRange(m, &grpc.GenericServerStream[DownloadRangeRequest, RangeChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_DownloadRangeServer = grpc.ServerStreamingServer[RangeChunk]
+
 // Coordinator_ServiceDesc is the grpc.ServiceDesc for Coordinator service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -245,11 +353,25 @@ var Coordinator_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Status",
 			Handler:    _Coordinator_Status_Handler,
 		},
+		{
+			MethodName: "GetCheckpoint",
+			Handler:    _Coordinator_GetCheckpoint_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "WatchPlan",
 			Handler:       _Coordinator_WatchPlan_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "UploadShard",
+			Handler:       _Coordinator_UploadShard_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "DownloadRange",
+			Handler:       _Coordinator_DownloadRange_Handler,
 			ServerStreams: true,
 		},
 	},

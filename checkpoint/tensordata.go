@@ -1,0 +1,59 @@
+package checkpoint
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+)
+
+// chunkElems is how many float32 values are converted per read or write.
+const chunkElems = 16 << 10
+
+// writeF32 writes xs little-endian, chunk by chunk through buf (at least 4
+// bytes long).
+func writeF32(w io.Writer, xs []float32, buf []byte) error {
+	per := len(buf) / 4
+	for len(xs) > 0 {
+		k := min(per, len(xs))
+		for i, x := range xs[:k] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
+		}
+		if _, err := w.Write(buf[:4*k]); err != nil {
+			return err
+		}
+		xs = xs[k:]
+	}
+	return nil
+}
+
+// tensorSink says where the elements of a tensor go: elements
+// [from, from+len(dst)) of the tensor are decoded into dst; the others are
+// read and dropped. A nil dst drops the whole tensor.
+type tensorSink func(t stTensor) (dst []float32, from int)
+
+// readTensors reads the data section that follows a header, tensor by
+// tensor in file order, handing each element to sink. It reads exactly the
+// header's DataLen bytes.
+func readTensors(r io.Reader, tensors []stTensor, sink tensorSink) error {
+	buf := make([]byte, 4*chunkElems)
+	for _, t := range tensors {
+		dst, from := sink(t)
+		n := t.elems()
+		if from < 0 || from+len(dst) > n {
+			return fmt.Errorf("tensor %q: range [%d,%d) outside its %d elements", t.Name, from, from+len(dst), n)
+		}
+		for i := 0; i < n; {
+			k := min(chunkElems, n-i)
+			if _, err := io.ReadFull(r, buf[:4*k]); err != nil {
+				return fmt.Errorf("tensor %q at element %d of %d: %w: %w", t.Name, i, n, err, ErrCorrupt)
+			}
+			a, b := max(i, from), min(i+k, from+len(dst))
+			for j := a; j < b; j++ {
+				dst[j-from] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*(j-i):]))
+			}
+			i += k
+		}
+	}
+	return nil
+}

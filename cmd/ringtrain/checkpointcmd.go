@@ -1,0 +1,204 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringtrain/ringtrain/checkpoint"
+)
+
+func newCheckpointCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "checkpoint",
+		Short: "List, inspect, verify and export checkpoint directories",
+		Long: `Works on a checkpoint directory (a run's RUN_DIR/checkpoints) without a running cluster.
+A step is addressed as DIR/step-<n> (the step directory) or with --step.`,
+	}
+	cmd.AddCommand(newCkptLsCmd(g), newCkptInspectCmd(g), newCkptVerifyCmd(g), newCkptExportCmd(g))
+	return cmd
+}
+
+// splitStep accepts DIR or DIR/step-000000000060.
+func splitStep(arg string, step int64) (string, int64) {
+	arg = filepath.Clean(arg)
+	if s, ok := checkpoint.ParseStepDirName(filepath.Base(arg)); ok {
+		return filepath.Dir(arg), s
+	}
+	return arg, step
+}
+
+func openStore(dir string) (*checkpoint.Store, error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%s: not a checkpoint directory", dir)
+	}
+	return checkpoint.Open(checkpoint.OSFS{}, dir, checkpoint.DefaultOptions())
+}
+
+func newCkptLsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "ls DIR", Short: "List the checkpoints in DIR", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(args[0])
+			if err != nil {
+				return err
+			}
+			entries, err := s.List()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(g.stdout, 2, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "STEP\tSTATE\tLATEST\tEPOCH\tWORLD\tPARAMS\tCREATED\tPROBLEM")
+			for _, e := range entries {
+				latest, epoch, world, params, created, problem := "", "-", "-", "-", "-", ""
+				if e.Latest {
+					latest = "*"
+				}
+				if m := e.Manifest; m != nil {
+					epoch, world, params = fmt.Sprint(m.Epoch), fmt.Sprint(m.WorldSize), fmt.Sprint(m.NumParams)
+					created = time.UnixMilli(m.CreatedUnixMs).UTC().Format(time.RFC3339)
+				}
+				if e.Err != nil {
+					problem = e.Err.Error()
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Step, e.State, latest, epoch, world, params, created, problem)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newCkptInspectCmd(g *globals) *cobra.Command {
+	var step int64
+	cmd := &cobra.Command{
+		Use: "inspect DIR[/step-N]", Short: "Show a checkpoint's step, world size, sizes and parameter layout (default: the latest)",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, step := splitStep(args[0], step)
+			s, err := openStore(dir)
+			if err != nil {
+				return err
+			}
+			var m checkpoint.Manifest
+			if step > 0 {
+				m, err = s.Load(step)
+			} else {
+				var warns []error
+				m, warns, err = s.Latest()
+				for _, w := range warns {
+					fmt.Fprintln(g.stderr, "warning:", w)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			w := g.stdout
+			fmt.Fprintf(w, "step %d, epoch %d (cursor epoch %d step %d), world size %d, %d parameters, optimizer steps %d\n",
+				m.Step, m.Epoch, m.Cursor.Epoch, m.Cursor.Step, m.WorldSize, m.NumParams, m.OptimizerSteps)
+			fmt.Fprintf(w, "model %s\noptimizer %s, state %s\njob %s, created %s\n", m.ModelSpec, m.OptimizerSpec,
+				strings.Join(m.StateNames, ","), m.JobHash, time.UnixMilli(m.CreatedUnixMs).UTC().Format(time.RFC3339))
+			tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "TENSOR\tSHAPE\tOFFSET")
+			for _, t := range m.Layout {
+				fmt.Fprintf(tw, "%s\t%v\t%d\n", t.Name, t.Shape, t.Offset)
+			}
+			fmt.Fprintln(tw, "SHARD\tRANGE\tBYTES\tCRC32C")
+			for _, sh := range m.Shards {
+				fmt.Fprintf(tw, "%s\t[%d, %d)\t%d\t%08x\n", sh.File, sh.Lo, sh.Hi, sh.Size, sh.CRC32C)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().Int64Var(&step, "step", 0, "the step (default: the latest)")
+	return cmd
+}
+
+func newCkptVerifyCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "verify DIR[/step-N]", Short: "Check every checksum of every committed checkpoint (or one); non-zero exit naming bad files",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, only := splitStep(args[0], 0)
+			s, err := openStore(dir)
+			if err != nil {
+				return err
+			}
+			entries, err := s.List()
+			if err != nil {
+				return err
+			}
+			var bad []error
+			checked := 0
+			for _, e := range entries {
+				if (only > 0 && e.Step != only) || e.State != checkpoint.Committed {
+					continue
+				}
+				checked++
+				if err := s.Verify(e.Step); err != nil {
+					fmt.Fprintf(g.stdout, "step %d: BAD: %v\n", e.Step, err)
+					bad = append(bad, err)
+					continue
+				}
+				fmt.Fprintf(g.stdout, "step %d: ok\n", e.Step)
+			}
+			if checked == 0 {
+				return fmt.Errorf("%s: no committed checkpoint to verify", args[0])
+			}
+			if len(bad) > 0 {
+				return fmt.Errorf("%d of %d checkpoints failed verification: %w", len(bad), checked, errors.Join(bad...))
+			}
+			return nil
+		},
+	}
+}
+
+func newCkptExportCmd(g *globals) *cobra.Command {
+	var out string
+	var step int64
+	cmd := &cobra.Command{
+		Use: "export DIR[/step-N] --out model.safetensors", Short: "Write one standard safetensors file with the model's named tensors",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return fmt.Errorf("--out FILE is required")
+			}
+			dir, step := splitStep(args[0], step)
+			s, err := openStore(dir)
+			if err != nil {
+				return err
+			}
+			var m checkpoint.Manifest
+			if step > 0 {
+				m, err = s.Load(step)
+			} else {
+				m, _, err = s.Latest()
+			}
+			if err != nil {
+				return err
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			if err := s.Export(m, f); err != nil {
+				f.Close()
+				os.Remove(out)
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "exported step %d (%d tensors, %d parameters) to %s\n", m.Step, len(m.Layout), m.NumParams, out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "output safetensors file (required)")
+	cmd.Flags().Int64Var(&step, "step", 0, "the step (default: the latest)")
+	return cmd
+}

@@ -1,0 +1,215 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/ringtrain/ringtrain/checkpoint"
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+)
+
+// pendingCheckpoint collects the shards of one step until every rank's is
+// durable; then the manifest is committed.
+type pendingCheckpoint struct {
+	world    int
+	shards   map[int]checkpoint.ShardInfo
+	manifest *checkpoint.Manifest
+}
+
+// UploadShard implements the Coordinator service: it writes one rank's
+// shard durably (fenced by generation) and commits the checkpoint when the
+// step is complete.
+func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
+	store := s.cfg.Checkpoints
+	if store == nil {
+		return status.Error(codes.FailedPrecondition, "checkpointing is off on this coordinator")
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	h := first.GetHeader()
+	if h == nil || h.Size < 0 || h.WorldSize < 1 || h.Rank < 0 || h.Rank >= h.WorldSize || h.Step < 1 {
+		return status.Error(codes.InvalidArgument, "upload must start with a valid shard header")
+	}
+	s.mu.Lock()
+	gen := s.mu.core.Generation()
+	_, known := s.mu.info[h.WorkerId]
+	s.mu.Unlock()
+	if !known {
+		return status.Error(codes.NotFound, errNotJoined.Error())
+	}
+	if h.Generation != gen {
+		return status.Errorf(codes.FailedPrecondition, "stale generation %d: the run is at generation %d", h.Generation, gen)
+	}
+	var draft *checkpoint.Manifest
+	if len(h.Manifest) > 0 {
+		draft = new(checkpoint.Manifest)
+		if err := json.Unmarshal(h.Manifest, draft); err != nil {
+			return status.Errorf(codes.InvalidArgument, "manifest draft: %v", err)
+		}
+	}
+	start := time.Now()
+	r := &chunkReader{stream: stream, buf: first.Data, left: h.Size}
+	info, err := store.WriteShard(h.Step, int(h.Rank), r)
+	if err != nil {
+		return status.Errorf(codes.Internal, "write shard: %v", err)
+	}
+	if r.left != 0 || info.Size != h.Size || info.CRC32C != h.Crc32C {
+		return status.Errorf(codes.DataLoss, "shard of rank %d step %d: got %d bytes crc %08x, header says %d bytes crc %08x",
+			h.Rank, h.Step, info.Size, info.CRC32C, h.Size, h.Crc32C)
+	}
+	committed, err := s.addShard(h, info, draft)
+	if err != nil {
+		return status.Errorf(codes.Internal, "commit step %d: %v", h.Step, err)
+	}
+	if committed {
+		s.update(func(c *Core) {
+			c.logf("checkpoint", "checkpoint step %d committed (%d shards, last shard %d bytes in %v)", h.Step, h.WorldSize, info.Size, time.Since(start).Round(time.Millisecond))
+		})
+	}
+	return stream.SendAndClose(&pb.UploadShardResponse{Committed: committed})
+}
+
+func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *checkpoint.Manifest) (bool, error) {
+	s.ckMu.Lock()
+	defer s.ckMu.Unlock()
+	p := s.pending[h.Step]
+	if p == nil {
+		p = &pendingCheckpoint{world: int(h.WorldSize), shards: map[int]checkpoint.ShardInfo{}}
+		s.pending[h.Step] = p
+	}
+	if p.world != int(h.WorldSize) {
+		return false, fmt.Errorf("rank %d says world size %d, others %d", h.Rank, h.WorldSize, p.world)
+	}
+	p.shards[int(h.Rank)] = info
+	if draft != nil {
+		p.manifest = draft
+	}
+	if len(p.shards) < p.world || p.manifest == nil {
+		return false, nil
+	}
+	m := *p.manifest
+	m.Shards = m.Shards[:0]
+	for _, sh := range p.shards {
+		m.Shards = append(m.Shards, sh)
+	}
+	sort.Slice(m.Shards, func(i, j int) bool { return m.Shards[i].Rank < m.Shards[j].Rank })
+	m.JobHash = s.hash
+	m.CreatedUnixMs = time.Now().UnixMilli()
+	delete(s.pending, h.Step)
+	for step := range s.pending { // older incomplete steps can never complete now
+		if step < h.Step {
+			delete(s.pending, step)
+		}
+	}
+	if err := s.cfg.Checkpoints.Commit(m); err != nil && !errors.Is(err, checkpoint.ErrPrune) {
+		return false, err
+	}
+	return true, nil
+}
+
+// chunkReader reads the data of an UploadShard stream, exactly left bytes.
+type chunkReader struct {
+	stream pb.Coordinator_UploadShardServer
+	buf    []byte
+	left   int64
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	for len(c.buf) == 0 {
+		if c.left == 0 {
+			return 0, io.EOF
+		}
+		msg, err := c.stream.Recv()
+		if err == io.EOF {
+			return 0, io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return 0, err
+		}
+		c.buf = msg.Data
+	}
+	n := copy(p, c.buf)
+	if int64(n) > c.left {
+		return 0, fmt.Errorf("shard longer than its header says")
+	}
+	c.buf, c.left = c.buf[n:], c.left-int64(n)
+	return n, nil
+}
+
+// GetCheckpoint implements the Coordinator service.
+func (s *Server) GetCheckpoint(_ context.Context, req *pb.GetCheckpointRequest) (*pb.GetCheckpointResponse, error) {
+	if s.cfg.Checkpoints == nil {
+		return nil, status.Error(codes.FailedPrecondition, "checkpointing is off on this coordinator")
+	}
+	m, err := s.cfg.Checkpoints.Load(req.Step)
+	if err != nil {
+		return nil, status.Errorf(codes.NotFound, "checkpoint step %d: %v", req.Step, err)
+	}
+	b, err := checkpoint.EncodeManifest(m)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "%v", err)
+	}
+	return &pb.GetCheckpointResponse{Manifest: b}, nil
+}
+
+// DownloadRange implements the Coordinator service: the flat range of the
+// parameters or of every optimizer state, resharded from whatever world
+// size wrote the checkpoint.
+func (s *Server) DownloadRange(req *pb.DownloadRangeRequest, stream pb.Coordinator_DownloadRangeServer) error {
+	store := s.cfg.Checkpoints
+	if store == nil {
+		return status.Error(codes.FailedPrecondition, "checkpointing is off on this coordinator")
+	}
+	m, err := store.Load(req.Step)
+	if err != nil {
+		return status.Errorf(codes.NotFound, "checkpoint step %d: %v", req.Step, err)
+	}
+	if req.Lo < 0 || req.Hi < req.Lo || req.Hi > int64(m.NumParams) {
+		return status.Errorf(codes.InvalidArgument, "range [%d, %d) outside the %d parameters", req.Lo, req.Hi, m.NumParams)
+	}
+	params, states, err := store.ReadRange(m, int(req.Lo), int(req.Hi))
+	if err != nil {
+		return status.Errorf(codes.DataLoss, "read checkpoint step %d: %v", req.Step, err)
+	}
+	send := func(name string, v []float32) error {
+		const per = uploadFloats
+		for off := 0; off < len(v) || off == 0; off += per {
+			end := min(len(v), off+per)
+			b := make([]byte, 4*(end-off))
+			for i, x := range v[off:end] {
+				binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+			}
+			if err := stream.Send(&pb.RangeChunk{Name: name, Offset: int64(off), Data: b}); err != nil {
+				return err
+			}
+			if end == len(v) {
+				break
+			}
+		}
+		return nil
+	}
+	if !req.State {
+		return send("params", params)
+	}
+	for _, name := range m.StateNames {
+		if err := send(name, states[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uploadFloats is the number of values per RangeChunk (1 MiB).
+const uploadFloats = 1 << 18

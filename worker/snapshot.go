@@ -1,0 +1,84 @@
+package worker
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/data"
+)
+
+// Snapshot is this rank's part of a checkpoint, copied out of the live
+// buffers so that training can go on while it is written.
+type Snapshot struct {
+	Step     int64
+	Cursor   data.Cursor
+	Lo, Hi   int
+	Params   []float32
+	States   map[string][]float32
+	OptSteps int64
+}
+
+// Snapshot copies this rank's shard of the parameters and of the optimizer
+// state (the in-memory copy is the whole training stall of a checkpoint).
+func (t *Trainer) Snapshot() Snapshot {
+	s := Snapshot{Step: int64(t.step), Cursor: t.cursor, Lo: t.lo, Hi: t.hi, OptSteps: t.opt.Steps(),
+		Params: append([]float32(nil), t.model.Params()[t.lo:t.hi]...), States: map[string][]float32{}}
+	for _, st := range t.opt.State() {
+		s.States[st.Name] = append([]float32(nil), st.Data...)
+	}
+	return s
+}
+
+// Manifest returns the checkpoint manifest fields this trainer knows (no
+// shards): rank 0 sends it with its shard.
+func (t *Trainer) Manifest(step int64, cursor data.Cursor) (checkpoint.Manifest, error) {
+	ms, err := json.Marshal(t.model.Spec())
+	if err != nil {
+		return checkpoint.Manifest{}, err
+	}
+	osp, err := json.Marshal(optimSpec(t.spec.Train.Optimizer))
+	if err != nil {
+		return checkpoint.Manifest{}, err
+	}
+	m := checkpoint.Manifest{Step: step, Epoch: cursor.Epoch, Cursor: checkpoint.Cursor{Epoch: cursor.Epoch, Step: cursor.Step},
+		WorldSize: t.world, ModelSpec: ms, NumParams: len(t.model.Params()), OptimizerSpec: osp, OptimizerSteps: t.opt.Steps()}
+	for _, l := range t.model.Layout() {
+		m.Layout = append(m.Layout, checkpoint.Tensor{Name: l.Name, Shape: l.Shape, Offset: l.Offset})
+	}
+	for _, st := range t.opt.State() {
+		m.StateNames = append(m.StateNames, st.Name)
+	}
+	return m, nil
+}
+
+// ModelSpecJSON is the model spec as it is stored in manifests.
+func (t *Trainer) ModelSpecJSON() ([]byte, error) { return json.Marshal(t.model.Spec()) }
+
+// ShardRange is this rank's range of the flat parameters.
+func (t *Trainer) ShardRange() (lo, hi int) { return t.lo, t.hi }
+
+// NumParams is the length of the flat parameter buffer.
+func (t *Trainer) NumParams() int { return len(t.model.Params()) }
+
+// Restore resumes from a checkpoint: the full parameters, this rank's shard
+// of every optimizer state, the optimizer's step count, and the position
+// (steps done and the sampler cursor of the next batch).
+func (t *Trainer) Restore(params []float32, states map[string][]float32, optSteps int64, step int, cursor data.Cursor) error {
+	if len(params) != len(t.model.Params()) {
+		return fmt.Errorf("restore: checkpoint has %d parameters, the model %d", len(params), len(t.model.Params()))
+	}
+	for _, st := range t.opt.State() {
+		v, ok := states[st.Name]
+		if !ok || len(v) != len(st.Data) {
+			return fmt.Errorf("restore: optimizer state %q: checkpoint has %d values for this shard, want %d", st.Name, len(v), len(st.Data))
+		}
+	}
+	copy(t.model.Params(), params)
+	for _, st := range t.opt.State() {
+		copy(st.Data, states[st.Name])
+	}
+	t.opt.SetSteps(optSteps)
+	t.step, t.cursor = step, cursor
+	return nil
+}
