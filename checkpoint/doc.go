@@ -82,6 +82,7 @@
 //
 // Errors wrap ErrNotFound, ErrCorrupt, ErrMismatch, ErrVersion, ErrExists,
 // ErrInvalid or ErrPrune; errors about a file carry a *FileError with its
-// path. No input file, however damaged or hostile, causes a panic or an
-// allocation larger than the file.
+// path. No input file, however damaged or hostile, causes a panic, and
+// every allocation made while reading one is bounded by the file's size
+// (headers by min(size, 1 MiB), manifests by MaxManifestBytes).
 package checkpoint

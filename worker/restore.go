@@ -32,7 +32,7 @@ func (g *generations) restore(ctx context.Context, tr *Trainer, step int64) erro
 	}
 	if !sameJSON(m.ModelSpec, want) || m.NumParams != tr.NumParams() {
 		return fmt.Errorf("restore step %d: the checkpoint is of another model (%s, %d parameters); this job trains %s (%d parameters)",
-			step, m.ModelSpec, m.NumParams, want, tr.NumParams())
+			step, compact(m.ModelSpec), m.NumParams, want, tr.NumParams())
 	}
 	params := make([]float32, m.NumParams)
 	if err := g.download(ctx, step, 0, m.NumParams, false, map[string][]float32{"params": params}); err != nil {
@@ -81,10 +81,12 @@ func (g *generations) download(ctx context.Context, step int64, lo, hi int, stat
 	return nil
 }
 
-func sameJSON(a, b []byte) bool {
-	var x, y bytes.Buffer
-	if json.Compact(&x, a) != nil || json.Compact(&y, b) != nil {
-		return false
+func compact(b []byte) []byte {
+	var x bytes.Buffer
+	if json.Compact(&x, b) != nil {
+		return b
 	}
-	return bytes.Equal(x.Bytes(), y.Bytes())
+	return x.Bytes()
 }
+
+func sameJSON(a, b []byte) bool { return bytes.Equal(compact(a), compact(b)) }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -101,7 +103,7 @@ func newCkptInspectCmd(g *globals) *cobra.Command {
 			w := g.stdout
 			fmt.Fprintf(w, "step %d, epoch %d (cursor epoch %d step %d), world size %d, %d parameters, optimizer steps %d\n",
 				m.Step, m.Epoch, m.Cursor.Epoch, m.Cursor.Step, m.WorldSize, m.NumParams, m.OptimizerSteps)
-			fmt.Fprintf(w, "model %s\noptimizer %s, state %s\njob %s, created %s\n", m.ModelSpec, m.OptimizerSpec,
+			fmt.Fprintf(w, "model %s\noptimizer %s, state %s\njob %s, created %s\n", compactJSON(m.ModelSpec), compactJSON(m.OptimizerSpec),
 				strings.Join(m.StateNames, ","), m.JobHash, time.UnixMilli(m.CreatedUnixMs).UTC().Format(time.RFC3339))
 			tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "TENSOR\tSHAPE\tOFFSET")
@@ -201,4 +203,12 @@ func newCkptExportCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "output safetensors file (required)")
 	cmd.Flags().Int64Var(&step, "step", 0, "the step (default: the latest)")
 	return cmd
+}
+
+func compactJSON(b []byte) string {
+	var x bytes.Buffer
+	if json.Compact(&x, b) != nil {
+		return string(b)
+	}
+	return x.String()
 }

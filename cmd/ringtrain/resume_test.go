@@ -136,3 +136,21 @@ func TestCorruptCheckpoint(t *testing.T) {
 		t.Fatalf("resume: exit %d\n%s", code, e)
 	}
 }
+
+// Resuming a run with a job whose model differs from the checkpoint's is a
+// clear error naming both models.
+func TestResumeRefusesAnotherModel(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "job.yaml")
+	os.WriteFile(cfg, []byte("train: {steps: 20}\ncheckpoint: {every_steps: 10}\n"), 0o644)
+	other := filepath.Join(dir, "other.yaml")
+	os.WriteFile(other, []byte("model: {hidden: [64]}\ntrain: {steps: 40}\ncheckpoint: {every_steps: 10}\n"), 0o644)
+	run := filepath.Join(dir, "run")
+	if o, e, code := cli(t, nil, "launch", "--config", cfg, "--run-dir", run); code != 0 {
+		t.Fatalf("%s\n%s", o, e)
+	}
+	_, e, code := cli(t, nil, "launch", "--config", other, "--resume", run)
+	if code == 0 || !strings.Contains(e, "the checkpoint is of another model") || !strings.Contains(e, "[64]") {
+		t.Fatalf("exit %d\n%s", code, e)
+	}
+}
