@@ -39,7 +39,7 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 		return err
 	}
 	h := first.GetHeader()
-	if h == nil || h.Size < 0 || h.WorldSize < 1 || h.Rank < 0 || h.Rank >= h.WorldSize || h.Step < 1 {
+	if h == nil || h.WorldSize < 1 || h.Rank < 0 || h.Rank >= h.WorldSize || h.Step < 1 {
 		return status.Error(codes.InvalidArgument, "upload must start with a valid shard header")
 	}
 	s.mu.Lock()
@@ -60,14 +60,14 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 		}
 	}
 	start := time.Now()
-	r := &chunkReader{stream: stream, buf: first.Data, left: h.Size}
+	r := &chunkReader{stream: stream, buf: first.Data}
 	info, err := store.WriteShard(h.Step, int(h.Rank), r)
 	if err != nil {
 		return status.Errorf(codes.Internal, "write shard: %v", err)
 	}
-	if r.left != 0 || info.Size != h.Size || info.CRC32C != h.Crc32C {
-		return status.Errorf(codes.DataLoss, "shard of rank %d step %d: got %d bytes crc %08x, header says %d bytes crc %08x",
-			h.Rank, h.Step, info.Size, info.CRC32C, h.Size, h.Crc32C)
+	if !r.ended || info.CRC32C != r.crc {
+		return status.Errorf(codes.DataLoss, "shard of rank %d step %d: wrote %d bytes with crc %08x, the sender's crc is %08x",
+			h.Rank, h.Step, info.Size, info.CRC32C, r.crc)
 	}
 	committed, err := s.addShard(h, info, draft)
 	if err != nil {
@@ -119,32 +119,34 @@ func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *c
 	return true, nil
 }
 
-// chunkReader reads the data of an UploadShard stream, exactly left bytes.
+// chunkReader reads the data of an UploadShard stream up to its end
+// marker, which carries the sender's CRC.
 type chunkReader struct {
 	stream pb.Coordinator_UploadShardServer
 	buf    []byte
-	left   int64
+	ended  bool
+	crc    uint32
 }
 
 func (c *chunkReader) Read(p []byte) (int, error) {
 	for len(c.buf) == 0 {
-		if c.left == 0 {
+		if c.ended {
 			return 0, io.EOF
 		}
 		msg, err := c.stream.Recv()
 		if err == io.EOF {
-			return 0, io.ErrUnexpectedEOF
+			return 0, io.ErrUnexpectedEOF // the sender stopped without its end marker
 		}
 		if err != nil {
 			return 0, err
 		}
 		c.buf = msg.Data
+		if msg.End {
+			c.ended, c.crc = true, msg.Crc32C
+		}
 	}
 	n := copy(p, c.buf)
-	if int64(n) > c.left {
-		return 0, fmt.Errorf("shard longer than its header says")
-	}
-	c.buf, c.left = c.buf[n:], c.left-int64(n)
+	c.buf = c.buf[n:]
 	return n, nil
 }
 

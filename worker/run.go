@@ -31,6 +31,10 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 		if saver == nil || t.step == lastSaved {
 			return nil
 		}
+		// The snapshot buffers are reused: the previous upload must be done.
+		if err := saver.Flush(ctx); err != nil {
+			return err
+		}
 		snap := t.Snapshot()
 		var m *checkpoint.Manifest
 		if t.rank == 0 {

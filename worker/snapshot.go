@@ -21,13 +21,22 @@ type Snapshot struct {
 
 // Snapshot copies this rank's shard of the parameters and of the optimizer
 // state (the in-memory copy is the whole training stall of a checkpoint).
+// The copy lives in buffers the trainer reuses (fresh pages are slow to
+// fault in), so the previous snapshot must be fully delivered first.
 func (t *Trainer) Snapshot() Snapshot {
-	s := Snapshot{Step: int64(t.step), Cursor: t.cursor, Lo: t.lo, Hi: t.hi, OptSteps: t.opt.Steps(),
-		Params: append([]float32(nil), t.model.Params()[t.lo:t.hi]...), States: map[string][]float32{}}
-	for _, st := range t.opt.State() {
-		s.States[st.Name] = append([]float32(nil), st.Data...)
+	if t.snap.Params == nil {
+		t.snap.Params = make([]float32, t.hi-t.lo)
+		t.snap.States = map[string][]float32{}
+		for _, st := range t.opt.State() {
+			t.snap.States[st.Name] = make([]float32, len(st.Data))
+		}
 	}
-	return s
+	copy(t.snap.Params, t.model.Params()[t.lo:t.hi])
+	for _, st := range t.opt.State() {
+		copy(t.snap.States[st.Name], st.Data)
+	}
+	t.snap.Step, t.snap.Cursor, t.snap.Lo, t.snap.Hi, t.snap.OptSteps = int64(t.step), t.cursor, t.lo, t.hi, t.opt.Steps()
+	return t.snap
 }
 
 // Manifest returns the checkpoint manifest fields this trainer knows (no

@@ -50,6 +50,7 @@ type Trainer struct {
 	x           []float32
 	y           []int32
 	scalar      []float32
+	snap        Snapshot // reused snapshot buffers
 }
 
 // ErrNonFinite: the loss or the gradient norm is NaN or infinite.

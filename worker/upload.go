@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,9 +11,10 @@ import (
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
-// Saver receives checkpoint snapshots. Save may block while the previous
-// snapshot is still being delivered (at most one is in flight); Flush waits
-// until everything saved so far is durable at the coordinator.
+// Saver receives checkpoint snapshots. Save starts delivering one (at most
+// one is in flight; Save waits for the previous); Flush waits until
+// everything saved so far is durable at the coordinator. The snapshot's
+// buffers must not change until Flush returns.
 type Saver interface {
 	Save(ctx context.Context, snap Snapshot, manifest *checkpoint.Manifest) error
 	Flush(ctx context.Context) error
@@ -62,14 +62,7 @@ func (u *uploader) Flush(ctx context.Context) error {
 }
 
 func (u *uploader) upload(ctx context.Context, snap Snapshot, m *checkpoint.Manifest) error {
-	var buf bytes.Buffer
-	sh := &checkpoint.Shard{Step: snap.Step, Lo: snap.Lo, Hi: snap.Hi, Params: snap.Params, States: snap.States,
-		Meta: map[string]string{"rank": fmt.Sprint(u.rank)}}
-	if err := checkpoint.EncodeShard(&buf, sh); err != nil {
-		return err
-	}
-	hdr := &pb.ShardHeader{WorkerId: u.id, Generation: u.gen, Step: snap.Step, Rank: int32(u.rank), WorldSize: int32(u.world),
-		Size: int64(buf.Len()), Crc32C: crc32.Checksum(buf.Bytes(), castagnoli)}
+	hdr := &pb.ShardHeader{WorkerId: u.id, Generation: u.gen, Step: snap.Step, Rank: int32(u.rank), WorldSize: int32(u.world)}
 	if m != nil {
 		b, err := json.Marshal(m) // a draft without shards: the coordinator completes it
 		if err != nil {
@@ -84,13 +77,51 @@ func (u *uploader) upload(ctx context.Context, snap Snapshot, m *checkpoint.Mani
 	if err := stream.Send(&pb.ShardChunk{Header: hdr}); err != nil {
 		return err
 	}
-	for b := buf.Bytes(); len(b) > 0; {
-		n := min(len(b), uploadChunk)
-		if err := stream.Send(&pb.ShardChunk{Data: b[:n]}); err != nil {
-			return err
-		}
-		b = b[n:]
+	w := &chunkWriter{stream: stream, buf: make([]byte, 0, uploadChunk)}
+	sh := &checkpoint.Shard{Step: snap.Step, Lo: snap.Lo, Hi: snap.Hi, Params: snap.Params, States: snap.States,
+		Meta: map[string]string{"rank": fmt.Sprint(u.rank)}}
+	if err := checkpoint.EncodeShard(w, sh); err != nil {
+		return err
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := stream.Send(&pb.ShardChunk{End: true, Crc32C: w.crc}); err != nil {
+		return err
 	}
 	_, err = stream.CloseAndRecv()
+	return err
+}
+
+// chunkWriter sends what is written as ShardChunk messages of uploadChunk
+// bytes, keeping the running CRC32C.
+type chunkWriter struct {
+	stream pb.Coordinator_UploadShardClient
+	buf    []byte
+	crc    uint32
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	c.crc = crc32.Update(c.crc, castagnoli, p)
+	for len(p) > 0 {
+		k := min(len(p), cap(c.buf)-len(c.buf))
+		c.buf = append(c.buf, p[:k]...)
+		p = p[k:]
+		if len(c.buf) == cap(c.buf) {
+			if err := c.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (c *chunkWriter) flush() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	err := c.stream.Send(&pb.ShardChunk{Data: c.buf})
+	c.buf = c.buf[:0] // Send has marshalled the message
 	return err
 }

@@ -1220,8 +1220,6 @@ type ShardHeader struct {
 	Step          int64                  `protobuf:"varint,3,opt,name=step,proto3" json:"step,omitempty"`
 	Rank          int32                  `protobuf:"varint,4,opt,name=rank,proto3" json:"rank,omitempty"`
 	WorldSize     int32                  `protobuf:"varint,5,opt,name=world_size,json=worldSize,proto3" json:"world_size,omitempty"`
-	Size          int64                  `protobuf:"varint,6,opt,name=size,proto3" json:"size,omitempty"`        // bytes that follow
-	Crc32C        uint32                 `protobuf:"varint,7,opt,name=crc32c,proto3" json:"crc32c,omitempty"`    // of those bytes
 	Manifest      []byte                 `protobuf:"bytes,8,opt,name=manifest,proto3" json:"manifest,omitempty"` // rank 0 only: the checkpoint's manifest (JSON) without shards
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1292,20 +1290,6 @@ func (x *ShardHeader) GetWorldSize() int32 {
 	return 0
 }
 
-func (x *ShardHeader) GetSize() int64 {
-	if x != nil {
-		return x.Size
-	}
-	return 0
-}
-
-func (x *ShardHeader) GetCrc32C() uint32 {
-	if x != nil {
-		return x.Crc32C
-	}
-	return 0
-}
-
 func (x *ShardHeader) GetManifest() []byte {
 	if x != nil {
 		return x.Manifest
@@ -1313,10 +1297,14 @@ func (x *ShardHeader) GetManifest() []byte {
 	return nil
 }
 
+// The stream is: a header, data chunks (encoded while sent, so no copy of
+// the whole shard is held), then an end marker with the CRC32C of all data.
 type ShardChunk struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Header        *ShardHeader           `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"` // first message only
 	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	End           bool                   `protobuf:"varint,3,opt,name=end,proto3" json:"end,omitempty"`       // last message: no more data
+	Crc32C        uint32                 `protobuf:"varint,4,opt,name=crc32c,proto3" json:"crc32c,omitempty"` // with end: CRC32C (Castagnoli) of all data bytes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1363,6 +1351,20 @@ func (x *ShardChunk) GetData() []byte {
 		return x.Data
 	}
 	return nil
+}
+
+func (x *ShardChunk) GetEnd() bool {
+	if x != nil {
+		return x.End
+	}
+	return false
+}
+
+func (x *ShardChunk) GetCrc32C() uint32 {
+	if x != nil {
+		return x.Crc32C
+	}
+	return 0
 }
 
 type UploadShardResponse struct {
@@ -1744,7 +1746,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x06events\x18\t \x03(\v2\x13.ringtrain.v1.EventR\x06events\x12\x19\n" +
 	"\bjob_hash\x18\n" +
 	" \x01(\tR\ajobHash\x12\x14\n" +
-	"\x05error\x18\v \x01(\tR\x05error\"\xd9\x01\n" +
+	"\x05error\x18\v \x01(\tR\x05error\"\xb9\x01\n" +
 	"\vShardHeader\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1e\n" +
 	"\n" +
@@ -1753,14 +1755,14 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x04step\x18\x03 \x01(\x03R\x04step\x12\x12\n" +
 	"\x04rank\x18\x04 \x01(\x05R\x04rank\x12\x1d\n" +
 	"\n" +
-	"world_size\x18\x05 \x01(\x05R\tworldSize\x12\x12\n" +
-	"\x04size\x18\x06 \x01(\x03R\x04size\x12\x16\n" +
-	"\x06crc32c\x18\a \x01(\rR\x06crc32c\x12\x1a\n" +
-	"\bmanifest\x18\b \x01(\fR\bmanifest\"S\n" +
+	"world_size\x18\x05 \x01(\x05R\tworldSize\x12\x1a\n" +
+	"\bmanifest\x18\b \x01(\fR\bmanifestJ\x04\b\x06\x10\aJ\x04\b\a\x10\b\"}\n" +
 	"\n" +
 	"ShardChunk\x121\n" +
 	"\x06header\x18\x01 \x01(\v2\x19.ringtrain.v1.ShardHeaderR\x06header\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"3\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\x12\x10\n" +
+	"\x03end\x18\x03 \x01(\bR\x03end\x12\x16\n" +
+	"\x06crc32c\x18\x04 \x01(\rR\x06crc32c\"3\n" +
 	"\x13UploadShardResponse\x12\x1c\n" +
 	"\tcommitted\x18\x01 \x01(\bR\tcommitted\"*\n" +
 	"\x14GetCheckpointRequest\x12\x12\n" +
