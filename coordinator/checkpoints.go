@@ -21,6 +21,7 @@ import (
 // pendingCheckpoint collects the shards of one step until every rank's is
 // durable; then the manifest is committed.
 type pendingCheckpoint struct {
+	gen      uint64 // shards of another generation never mix
 	world    int
 	shards   map[int]checkpoint.ShardInfo
 	manifest *checkpoint.Manifest
@@ -75,6 +76,7 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	}
 	if committed {
 		s.update(func(c *Core) {
+			c.Checkpointed(h.Step)
 			c.logf("checkpoint", "checkpoint step %d committed (%d shards, last shard %d bytes in %v)", h.Step, h.WorldSize, info.Size, time.Since(start).Round(time.Millisecond))
 		})
 	}
@@ -85,8 +87,8 @@ func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *c
 	s.ckMu.Lock()
 	defer s.ckMu.Unlock()
 	p := s.pending[h.Step]
-	if p == nil {
-		p = &pendingCheckpoint{world: int(h.WorldSize), shards: map[int]checkpoint.ShardInfo{}}
+	if p == nil || p.gen != h.Generation {
+		p = &pendingCheckpoint{gen: h.Generation, world: int(h.WorldSize), shards: map[int]checkpoint.ShardInfo{}}
 		s.pending[h.Step] = p
 	}
 	if p.world != int(h.WorldSize) {

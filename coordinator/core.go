@@ -50,6 +50,11 @@ type CoreConfig struct {
 	// SettleTicks is how many ticks to wait for more workers once a valid
 	// world size exists.
 	SettleTicks int
+	// Elastic: when a ranked worker fails or leaves, the survivors form a
+	// new generation that restores the newest committed checkpoint (or
+	// starts over without one); below a valid world size the run pauses
+	// until workers join. Otherwise the run fails.
+	Elastic bool
 }
 
 // Plan is what one worker is told.
@@ -90,15 +95,21 @@ type Core struct {
 	reason     string   // why the run failed or stopped
 	version    uint64   // bumped whenever any plan may have changed
 	events     []Event
-	restore    int64 // checkpoint step the next generation restores (0: none)
+	restore    int64 // checkpoint step the current generation restored (0: none)
+	latest     int64 // newest committed checkpoint step
 }
 
-// SetRestore makes generations restore the given committed checkpoint step
-// (0: start fresh). The driver calls it on resume.
-func (c *Core) SetRestore(step int64) {
-	c.restore = step
-	c.changed()
+// Checkpointed records that a checkpoint of step is committed: the next
+// generation restores it. The driver calls it on resume and after every
+// commit. It changes no current plan.
+func (c *Core) Checkpointed(step int64) {
+	if step > c.latest {
+		c.latest = step
+	}
 }
+
+// Latest is the newest committed checkpoint step (0: none).
+func (c *Core) Latest() int64 { return c.latest }
 
 // NewCore returns a core in PhaseWaiting.
 func NewCore(cfg CoreConfig) *Core {
@@ -213,7 +224,12 @@ func (c *Core) form() {
 		}
 	}
 	c.phase = PhaseRunning
-	c.logf("generation", "generation %d formed: world size %d (%d standing by)", c.gen, world, len(alive)-world)
+	c.restore = c.latest
+	from := "from the start"
+	if c.restore > 0 {
+		from = fmt.Sprintf("restoring checkpoint step %d", c.restore)
+	}
+	c.logf("generation", "generation %d formed: world size %d (%d standing by), %s", c.gen, world, len(alive)-world, from)
 	c.changed()
 }
 
@@ -251,8 +267,33 @@ func (c *Core) lose(id string, st MemberState, reason string) {
 			c.logf("leave", "standby worker %s %s: %s", id, st, reason)
 			return
 		}
-		c.fail(fmt.Sprintf("worker %s (rank %d of generation %d) %s: %s", id, m.Rank, c.gen, st, reason))
+		what := fmt.Sprintf("worker %s (rank %d of generation %d) %s: %s", id, m.Rank, c.gen, st, reason)
+		if !c.cfg.Elastic {
+			c.fail(what)
+			return
+		}
+		c.recover(what)
 	}
+}
+
+// recover ends the current generation after a loss: the survivors (and
+// any standby workers) form the next one at once, or the run pauses until
+// enough workers are back.
+func (c *Core) recover(what string) {
+	c.logf("failure", "%s: generation %d ends", what, c.gen)
+	for _, m := range c.members {
+		if m.State == StateRanked || m.State == StateStandby {
+			m.State, m.Rank = StateJoined, -1
+		}
+	}
+	c.ranks = c.ranks[:0]
+	alive := len(c.alive())
+	if _, ok := c.cfg.WorldSize(alive); !ok {
+		c.phase = PhaseWaiting
+		c.logf("paused", "training paused: %d workers left, not enough for a valid world size; waiting for workers to join", alive)
+		return
+	}
+	c.form()
 }
 
 // Done records that the run completed (rank 0 reported its summary).

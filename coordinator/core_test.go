@@ -135,3 +135,83 @@ func TestCoreVersionChangesWithPlans(t *testing.T) {
 		t.Fatal("a tick while running changed the version")
 	}
 }
+
+func TestCoreElasticRecovery(t *testing.T) {
+	elastic := func(minW, maxW, settle int) *Core {
+		c := testCore(minW, maxW, settle)
+		c.cfg.Elastic = true
+		return c
+	}
+	t.Run("survivors form the next generation from the latest checkpoint", func(t *testing.T) {
+		c := elastic(1, 3, 0)
+		c.Join("a", "a:1")
+		c.Join("b", "b:1")
+		c.Join("c", "c:1")
+		c.Checkpointed(40)
+		c.Checkpointed(20) // older: ignored
+		c.Fail("a", "crash")
+		if c.Phase() != PhaseRunning || c.Generation() != 2 {
+			t.Fatalf("phase %s gen %d", c.Phase(), c.Generation())
+		}
+		for id, rank := range map[string]int{"b": 0, "c": 1} {
+			p := c.PlanFor(id)
+			if p.Action != ActionRun || p.Rank != rank || p.WorldSize != 2 || p.Restore != 40 || p.Generation != 2 {
+				t.Fatalf("%s: %+v", id, p)
+			}
+		}
+		if p := c.PlanFor("a"); p.Action != ActionStop {
+			t.Fatalf("failed worker: %+v", p)
+		}
+	})
+	t.Run("standby workers are admitted at the recovery", func(t *testing.T) {
+		c := elastic(1, 2, 0)
+		c.Join("a", "a:1")   // settle 0: generation 1 is a alone
+		c.Join("b", "b:1")   // stands by
+		c.Join("s", "s:1")   // stands by
+		c.Fail("a", "crash") // generation 2: b and s
+		if p := c.PlanFor("s"); p.Action != ActionRun || p.Rank != 1 || c.Generation() != 2 {
+			t.Fatalf("standby: %+v gen %d", p, c.Generation())
+		}
+		c.Join("t", "t:1")   // stands by
+		c.Fail("b", "crash") // generation 3: s and t
+		c.Fail("b", "crash")
+		if p := c.PlanFor("t"); p.Action != ActionRun || p.Rank != 1 || c.Generation() != 3 {
+			t.Fatalf("standby: %+v gen %d", p, c.Generation())
+		}
+	})
+	t.Run("below a valid world size the run pauses, then resumes on join", func(t *testing.T) {
+		c := elastic(2, 2, 1)
+		c.Join("a", "a:1")
+		c.Join("b", "b:1")
+		c.Tick()
+		c.Fail("a", "crash")
+		if c.Phase() != PhaseWaiting || c.PlanFor("b").Action != ActionWait {
+			t.Fatalf("phase %s plan %+v", c.Phase(), c.PlanFor("b"))
+		}
+		c.Join("c", "c:1")
+		c.Tick()
+		if c.Phase() != PhaseRunning || c.Generation() != 2 || c.PlanFor("c").Rank != 1 {
+			t.Fatalf("phase %s gen %d plan %+v", c.Phase(), c.Generation(), c.PlanFor("c"))
+		}
+	})
+	t.Run("two failures in one generation", func(t *testing.T) {
+		c := elastic(1, 4, 5)
+		for _, id := range []string{"a", "b", "c", "d"} {
+			c.Join(id, id+":1") // the fourth reaches max: generation 1 of 4
+		}
+		c.Fail("b", "crash")
+		c.Fail("d", "crash") // d was ranked in generation 2
+		if c.Generation() != 3 || c.WorldSize() != 2 || c.PlanFor("c").Rank != 1 {
+			t.Fatalf("gen %d world %d plan %+v", c.Generation(), c.WorldSize(), c.PlanFor("c"))
+		}
+	})
+	t.Run("without a checkpoint the next generation starts over", func(t *testing.T) {
+		c := elastic(1, 2, 0)
+		c.Join("a", "a:1")
+		c.Join("b", "b:1")
+		c.Fail("a", "crash")
+		if p := c.PlanFor("b"); p.Restore != 0 || p.Action != ActionRun {
+			t.Fatalf("%+v", p)
+		}
+	})
+}

@@ -116,12 +116,13 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "coordinator"), hash: job.Hash(cfg.JobBytes),
 		start: time.Now(), ended: make(chan struct{})}
 	settle := int(cfg.Job.Cluster.Settle / cfg.Tick)
-	s.mu.core = NewCore(CoreConfig{WorldSize: cfg.Job.WorldSize, MaxWorkers: cfg.Job.Cluster.MaxWorkers, SettleTicks: settle})
+	s.mu.core = NewCore(CoreConfig{WorldSize: cfg.Job.WorldSize, MaxWorkers: cfg.Job.Cluster.MaxWorkers, SettleTicks: settle,
+		Elastic: cfg.Checkpoints != nil})
 	s.mu.changed = make(chan struct{})
 	s.mu.info = map[string]*workerInfo{}
 	s.pending = map[int64]*pendingCheckpoint{}
 	if cfg.RestoreStep > 0 {
-		s.mu.core.SetRestore(cfg.RestoreStep)
+		s.mu.core.Checkpointed(cfg.RestoreStep)
 	}
 
 	s.ln, err = net.Listen("tcp", cfg.GRPCAddr)

@@ -76,6 +76,10 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 		if err != nil {
 			return nil, err
 		}
+		if t.onFirstStep != nil {
+			t.onFirstStep()
+			t.onFirstStep = nil
+		}
 		window.add(tm)
 		windowLoss += float64(loss)
 		windowN++

@@ -51,6 +51,7 @@ type Trainer struct {
 	y           []int32
 	scalar      []float32
 	snap        Snapshot // reused snapshot buffers
+	onFirstStep func()   // called once after the first step Run completes
 }
 
 // ErrNonFinite: the loss or the gradient norm is NaN or infinite.

@@ -240,6 +240,12 @@ func (g *generations) start(ctx context.Context, plan *pb.Plan) {
 	go func() {
 		defer close(g.done)
 		if err := g.run(ctx, plan); err != nil && ctx.Err() == nil {
+			if brokenLink(err) {
+				// A peer died or hung: the coordinator sees that too and sends
+				// the next generation's plan. Not a reason to fail the run.
+				g.log.Warn("generation broken by a peer; waiting for the next plan", "generation", plan.Generation, "err", err)
+				return
+			}
 			g.log.Error("generation failed", "generation", plan.Generation, "err", err)
 			g.rep.failure(plan.Generation, int(plan.Rank), err.Error())
 		}
@@ -281,6 +287,10 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		g.log.Info("restored", "step", plan.RestoreStep)
 	}
 	g.rep.setGeneration(plan.Generation, rank)
+	start := time.Now()
+	tr.onFirstStep = func() {
+		g.log.Info("first step of generation", "generation", plan.Generation, "rank", rank, "step", tr.Steps(), "since_plan", time.Since(start).String())
+	}
 	up := &uploader{client: g.client, id: g.id, gen: plan.Generation, rank: rank, world: world}
 	defer up.Flush(ctx)
 	sum, err := tr.Run(ctx, g.rep, up)
@@ -292,4 +302,13 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	}
 	g.log.Info("generation finished", "generation", plan.Generation, "steps", sum.Steps, "test_accuracy", sum.TestAccuracy)
 	return nil
+}
+
+// brokenLink reports whether err is a communication failure (a peer lost,
+// hung, refused or not coming), as opposed to a fault of this worker or its
+// job.
+func brokenLink(err error) bool {
+	return errors.Is(err, allreduce.ErrPeerLost) || errors.Is(err, allreduce.ErrAborted) ||
+		errors.Is(err, allreduce.ErrTimeout) || errors.Is(err, tcp.ErrRefused) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
