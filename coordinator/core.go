@@ -50,6 +50,10 @@ type CoreConfig struct {
 	// SettleTicks is how many ticks to wait for more workers once a valid
 	// world size exists.
 	SettleTicks int
+	// GenerationBase is added to every generation number, so that the
+	// numbers keep growing across coordinator restarts (the driver derives
+	// it from its start time); 0 in tests.
+	GenerationBase uint64
 	// Elastic: when a ranked worker fails or leaves, the survivors form a
 	// new generation that restores the newest committed checkpoint (or
 	// starts over without one); below a valid world size the run pauses
@@ -67,6 +71,7 @@ type Plan struct {
 	Reason     string
 	Failed     bool  // ActionStop because the run failed
 	Restore    int64 // ActionRun: restore this checkpoint step first (0: fresh start)
+	Rejoin     bool  // ActionStop: removed after a failure; may join again as a new member
 }
 
 // Event is a log entry of a decision.
@@ -106,6 +111,23 @@ func (c *Core) Checkpointed(step int64) {
 	if step > c.latest {
 		c.latest = step
 	}
+	c.scaleUp()
+}
+
+// scaleUp admits standby workers at a checkpoint boundary: if more workers
+// are available than the current generation uses (and a larger valid world
+// size exists, up to MaxWorkers), the next generation forms from this
+// checkpoint. The global batch stays the same.
+func (c *Core) scaleUp() {
+	if c.phase != PhaseRunning || !c.cfg.Elastic {
+		return
+	}
+	world, ok := c.cfg.WorldSize(len(c.alive()))
+	if !ok || world <= len(c.ranks) {
+		return
+	}
+	c.logf("scale-up", "checkpoint step %d: %d workers available, growing from %d to %d ranks", c.latest, len(c.alive()), len(c.ranks), world)
+	c.form()
 }
 
 // Latest is the newest committed checkpoint step (0: none).
@@ -113,7 +135,7 @@ func (c *Core) Latest() int64 { return c.latest }
 
 // NewCore returns a core in PhaseWaiting.
 func NewCore(cfg CoreConfig) *Core {
-	return &Core{cfg: cfg, phase: PhaseWaiting, members: map[string]*Member{}}
+	return &Core{cfg: cfg, phase: PhaseWaiting, members: map[string]*Member{}, gen: cfg.GenerationBase}
 }
 
 func (c *Core) logf(kind, format string, args ...any) {
@@ -125,7 +147,7 @@ func (c *Core) changed() { c.version++ }
 // Phase is the current phase.
 func (c *Core) Phase() Phase { return c.phase }
 
-// Generation is the current generation (0 before the first).
+// Generation is the current generation (GenerationBase before the first).
 func (c *Core) Generation() uint64 { return c.gen }
 
 // Version changes whenever any worker's plan may have changed.
@@ -330,8 +352,11 @@ func (c *Core) PlanFor(id string) Plan {
 		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: c.reason, Failed: c.phase == PhaseFailed}
 	case !ok:
 		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: "unknown worker"}
-	case m.State == StateFailed || m.State == StateLeft:
-		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: "removed from the run: " + string(m.State)}
+	case m.State == StateFailed:
+		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Rejoin: true,
+			Reason: "removed from the run after a failure: join again as a new member"}
+	case m.State == StateLeft:
+		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: "left the run"}
 	case m.State == StateRanked:
 		addrs := make(map[int]string, len(c.ranks))
 		for r, id := range c.ranks {

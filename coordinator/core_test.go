@@ -143,7 +143,7 @@ func TestCoreElasticRecovery(t *testing.T) {
 		return c
 	}
 	t.Run("survivors form the next generation from the latest checkpoint", func(t *testing.T) {
-		c := elastic(1, 3, 0)
+		c := elastic(1, 3, 5)
 		c.Join("a", "a:1")
 		c.Join("b", "b:1")
 		c.Join("c", "c:1")
@@ -214,4 +214,36 @@ func TestCoreElasticRecovery(t *testing.T) {
 			t.Fatalf("%+v", p)
 		}
 	})
+}
+
+func TestCoreScaleUpAtCheckpoint(t *testing.T) {
+	c := testCore(1, 4, 0)
+	c.cfg.Elastic = true
+	c.Join("a", "a:1") // generation 1: a alone
+	c.Join("b", "b:1") // stands by
+	if c.WorldSize() != 1 || c.PlanFor("b").Action != ActionWait {
+		t.Fatalf("world %d, b %+v", c.WorldSize(), c.PlanFor("b"))
+	}
+	c.Checkpointed(10) // boundary: b is admitted
+	if c.Generation() != 2 || c.WorldSize() != 2 || c.PlanFor("b").Rank != 1 || c.PlanFor("b").Restore != 10 {
+		t.Fatalf("gen %d world %d b %+v", c.Generation(), c.WorldSize(), c.PlanFor("b"))
+	}
+	c.Join("x", "x:1")
+	c.Checkpointed(20) // 3 workers, but 12 % 3 == 0: grows to 3
+	if c.WorldSize() != 3 {
+		t.Fatalf("world %d", c.WorldSize())
+	}
+	c.Checkpointed(30) // nothing new: no new generation
+	if c.Generation() != 3 {
+		t.Fatalf("gen %d", c.Generation())
+	}
+	// A failed worker is told to rejoin; a departed one is not.
+	c.Fail("x", "crash")
+	c.Leave("b")
+	if p := c.PlanFor("x"); p.Action != ActionStop || !p.Rejoin {
+		t.Fatalf("failed: %+v", p)
+	}
+	if p := c.PlanFor("b"); p.Action != ActionStop || p.Rejoin {
+		t.Fatalf("left: %+v", p)
+	}
 }

@@ -71,7 +71,7 @@ func (s *Server) WatchPlan(req *pb.WatchPlanRequest, stream pb.Coordinator_Watch
 }
 
 func toPB(p Plan) *pb.Plan {
-	out := &pb.Plan{Generation: p.Generation, Rank: int32(p.Rank), WorldSize: int32(p.WorldSize), Reason: p.Reason, Failed: p.Failed, RestoreStep: p.Restore}
+	out := &pb.Plan{Generation: p.Generation, Rank: int32(p.Rank), WorldSize: int32(p.WorldSize), Reason: p.Reason, Failed: p.Failed, RestoreStep: p.Restore, Rejoin: p.Rejoin}
 	switch p.Action {
 	case ActionRun:
 		out.Action = pb.Plan_ACTION_RUN
@@ -132,7 +132,7 @@ func (s *Server) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse,
 	c := s.mu.core
 	out := &pb.StatusResponse{RunId: s.cfg.RunID, Phase: string(c.Phase()), Generation: c.Generation(),
 		WorldSize: int32(c.WorldSize()), Progress: s.mu.progress, Eval: s.mu.eval, Summary: s.mu.summary,
-		Events: s.mu.events, JobHash: s.hash}
+		Events: s.mu.events, JobHash: s.hash, LatestCheckpoint: c.Latest()}
 	if c.Phase() == PhaseFailed {
 		out.Error = c.Reason()
 	}

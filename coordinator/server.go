@@ -117,7 +117,7 @@ func Start(cfg Config) (*Server, error) {
 		start: time.Now(), ended: make(chan struct{})}
 	settle := int(cfg.Job.Cluster.Settle / cfg.Tick)
 	s.mu.core = NewCore(CoreConfig{WorldSize: cfg.Job.WorldSize, MaxWorkers: cfg.Job.Cluster.MaxWorkers, SettleTicks: settle,
-		Elastic: cfg.Checkpoints != nil})
+		Elastic: cfg.Checkpoints != nil, GenerationBase: uint64(time.Now().UnixMilli()) << 8})
 	s.mu.changed = make(chan struct{})
 	s.mu.info = map[string]*workerInfo{}
 	s.pending = map[int64]*pendingCheckpoint{}

@@ -105,25 +105,27 @@ func TestRunLifecycle(t *testing.T) {
 		ids = append(ids, r.WorkerId)
 	}
 	streams := []pb.Coordinator_WatchPlanClient{mustStream(t, c, ids[0]), mustStream(t, c, ids[1])}
+	var gen uint64
 	for r, st := range streams {
 		p, err := st.Recv()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Action != pb.Plan_ACTION_RUN || p.Rank != int32(r) || p.WorldSize != 2 || p.Generation != 1 || len(p.Peers) != 2 {
+		gen = p.Generation
+		if p.Action != pb.Plan_ACTION_RUN || p.Rank != int32(r) || p.WorldSize != 2 || p.Generation == 0 || len(p.Peers) != 2 {
 			t.Fatalf("worker %d plan %+v", r, p)
 		}
 	}
 	_, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[0], Generation: 7, Body: &pb.ReportRequest_Progress{Progress: &pb.Progress{Step: 1}}})
 	wantCode(t, err, codes.FailedPrecondition, "stale generation 7")
-	if _, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[0], Generation: 1, Body: &pb.ReportRequest_Progress{Progress: &pb.Progress{Step: 5, TotalSteps: 10}}}); err != nil {
+	if _, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[0], Generation: gen, Body: &pb.ReportRequest_Progress{Progress: &pb.Progress{Step: 5, TotalSteps: 10}}}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := c.Status(ctx, &pb.StatusRequest{})
 	if err != nil || st.Phase != "running" || st.Progress.GetStep() != 5 || len(st.Members) != 2 || len(st.Events) == 0 {
 		t.Fatalf("status %v %+v", err, st)
 	}
-	if _, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[0], Generation: 1, Body: &pb.ReportRequest_Done{Done: &pb.Summary{Steps: 10, TestAccuracy: 0.9}}}); err != nil {
+	if _, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[0], Generation: gen, Body: &pb.ReportRequest_Done{Done: &pb.Summary{Steps: 10, TestAccuracy: 0.9}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range streams {

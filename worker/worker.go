@@ -93,13 +93,60 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("worker: coordinator address %q: %w", cfg.Join, err)
 	}
 	defer conn.Close()
-	client := pb.NewCoordinatorClient(conn)
+	w := &process{cfg: cfg, log: log, client: pb.NewCoordinatorClient(conn), ln: ln, host: host, dataAddr: dataAddr}
+	for {
+		err := w.session(ctx)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, errRejoin), errors.Is(err, errCoordinatorLost):
+			log.Warn("joining again as a new member", "reason", err)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		default:
+			return err
+		}
+	}
+}
+
+var (
+	// errRejoin: the coordinator removed this worker (it was declared
+	// failed, e.g. while it was stopped or cut off); it joins again.
+	errRejoin = errors.New("removed from the run")
+	// errCoordinatorLost: the plan stream broke; the coordinator may be
+	// restarting. The worker joins again (Join retries for JoinTimeout).
+	errCoordinatorLost = errors.New("lost the coordinator")
+)
+
+// process is the worker across its sessions (one per membership).
+type process struct {
+	cfg      Config
+	log      *slog.Logger
+	client   pb.CoordinatorClient
+	ln       *tcp.Listener
+	host     string
+	dataAddr string
+	// Cached across sessions of the same job.
+	jobHash     string
+	train, test *data.Dataset
+}
+
+// session is one membership: join, gossip, follow plans until STOP, removal
+// or the coordinator's loss.
+func (w *process) session(ctx context.Context) error {
+	cfg := w.cfg
 	hostname, _ := os.Hostname()
-	joined, err := join(ctx, client, &pb.JoinRequest{Version: cfg.Version, DataAddr: dataAddr, Hostname: hostname, JobHash: cfg.JobHash}, cfg.JoinTimeout)
+	joined, err := join(ctx, w.client, &pb.JoinRequest{Version: cfg.Version, DataAddr: w.dataAddr, Hostname: hostname, JobHash: cfg.JobHash}, cfg.JoinTimeout)
 	if err != nil {
 		return err
 	}
-	log = log.With("worker", joined.WorkerId)
+	log := w.log.With("worker", joined.WorkerId)
+	client := w.client
 	// From here on, a setup failure is told to the coordinator, which ends
 	// the run with this reason instead of discovering a silent exit.
 	fail := func(err error) error {
@@ -108,17 +155,20 @@ func Run(ctx context.Context, cfg Config) error {
 		client.Report(ctx, &pb.ReportRequest{WorkerId: joined.WorkerId, Body: &pb.ReportRequest_Failure{Failure: err.Error()}})
 		return err
 	}
+	if w.jobHash != "" && joined.JobHash != w.jobHash {
+		return fail(fmt.Errorf("worker: the coordinator now runs another job (%.12s, was %.12s)", joined.JobHash, w.jobHash))
+	}
 	spec, err := job.Parse(joined.JobSpec)
 	if err != nil {
 		return fail(fmt.Errorf("worker: the coordinator's job: %w", err))
 	}
-	log.Info("joined", "coordinator", cfg.Join, "data", dataAddr, "job", spec.Name)
+	log.Info("joined", "coordinator", cfg.Join, "data", w.dataAddr, "job", spec.Name, "run", joined.RunId)
 
 	mcfg := membership.DefaultConfig()
 	mcfg.NodeName = joined.WorkerId
-	mcfg.BindAddr, mcfg.BindPort, mcfg.AdvertiseAddr = cfg.GossipAddr, cfg.GossipPort, host
+	mcfg.BindAddr, mcfg.BindPort, mcfg.AdvertiseAddr = cfg.GossipAddr, cfg.GossipPort, w.host
 	mcfg.Secret = cfg.Secret
-	mcfg.Meta = membership.Meta{Role: membership.RoleWorker, ID: joined.WorkerId, DataAddr: dataAddr, Version: cfg.Version}
+	mcfg.Meta = membership.Meta{Role: membership.RoleWorker, ID: joined.WorkerId, DataAddr: w.dataAddr, Version: cfg.Version}
 	mcfg.Logger = cfg.Logger
 	ml, err := membership.Start(mcfg)
 	if err != nil {
@@ -132,18 +182,22 @@ func Run(ctx context.Context, cfg Config) error {
 		return fail(fmt.Errorf("worker: join gossip at %s: %w", joined.GossipSeed, err))
 	}
 
-	train, test, err := LoadData(spec)
-	if err != nil {
-		return fail(err)
+	if w.train == nil {
+		if w.train, w.test, err = LoadData(spec); err != nil {
+			return fail(err)
+		}
+		w.jobHash = joined.JobHash
 	}
 	rep := newReporter(client, joined.WorkerId, log)
 	defer rep.close()
 
-	stream, err := client.WatchPlan(ctx, &pb.WatchPlanRequest{WorkerId: joined.WorkerId})
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := client.WatchPlan(sctx, &pb.WatchPlanRequest{WorkerId: joined.WorkerId})
 	if err != nil {
-		return fail(fmt.Errorf("worker: watch plan: %w", err))
+		return fmt.Errorf("%w: watch plan: %v", errCoordinatorLost, err)
 	}
-	g := &generations{ln: ln, spec: spec, train: train, test: test, rep: rep, log: log, client: client, id: joined.WorkerId}
+	g := &generations{ln: w.ln, spec: spec, train: w.train, test: w.test, rep: rep, log: log, client: client, id: joined.WorkerId}
 	defer g.stop()
 	for {
 		plan, err := stream.Recv()
@@ -151,17 +205,20 @@ func Run(ctx context.Context, cfg Config) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("worker: lost the coordinator: %w", err)
+			return fmt.Errorf("%w: %v", errCoordinatorLost, err)
 		}
 		switch plan.Action {
 		case pb.Plan_ACTION_RUN:
-			g.start(ctx, plan)
+			g.start(sctx, plan)
 		case pb.Plan_ACTION_WAIT:
 			g.stop()
 			log.Info("waiting", "reason", plan.Reason)
 		case pb.Plan_ACTION_STOP:
 			g.stop()
-			if plan.Failed {
+			switch {
+			case plan.Rejoin:
+				return fmt.Errorf("%w: %s", errRejoin, plan.Reason)
+			case plan.Failed:
 				return fmt.Errorf("%w: %s", ErrRunFailed, plan.Reason)
 			}
 			log.Info("run complete", "reason", plan.Reason)

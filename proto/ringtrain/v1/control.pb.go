@@ -284,6 +284,7 @@ type Plan struct {
 	Reason        string           `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`                               // why (for WAIT and STOP)
 	Failed        bool             `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"`                              // STOP: the run failed (else it completed)
 	RestoreStep   int64            `protobuf:"varint,8,opt,name=restore_step,json=restoreStep,proto3" json:"restore_step,omitempty"` // RUN: restore this committed checkpoint first (0: start fresh)
+	Rejoin        bool             `protobuf:"varint,9,opt,name=rejoin,proto3" json:"rejoin,omitempty"`                              // STOP: this worker was removed (declared failed); join again as a new member
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -372,6 +373,13 @@ func (x *Plan) GetRestoreStep() int64 {
 		return x.RestoreStep
 	}
 	return 0
+}
+
+func (x *Plan) GetRejoin() bool {
+	if x != nil {
+		return x.Rejoin
+	}
+	return false
 }
 
 type StepTiming struct {
@@ -1089,20 +1097,21 @@ func (x *Event) GetMessage() string {
 }
 
 type StatusResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RunId         string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Phase         string                 `protobuf:"bytes,2,opt,name=phase,proto3" json:"phase,omitempty"` // waiting, settling, running, done, failed
-	Generation    uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
-	WorldSize     int32                  `protobuf:"varint,4,opt,name=world_size,json=worldSize,proto3" json:"world_size,omitempty"`
-	Members       []*Member              `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
-	Progress      *Progress              `protobuf:"bytes,6,opt,name=progress,proto3" json:"progress,omitempty"`
-	Eval          *Eval                  `protobuf:"bytes,7,opt,name=eval,proto3" json:"eval,omitempty"`
-	Summary       *Summary               `protobuf:"bytes,8,opt,name=summary,proto3" json:"summary,omitempty"`
-	Events        []*Event               `protobuf:"bytes,9,rep,name=events,proto3" json:"events,omitempty"`
-	JobHash       string                 `protobuf:"bytes,10,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"`
-	Error         string                 `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	RunId            string                 `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Phase            string                 `protobuf:"bytes,2,opt,name=phase,proto3" json:"phase,omitempty"` // waiting, settling, running, done, failed
+	Generation       uint64                 `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
+	WorldSize        int32                  `protobuf:"varint,4,opt,name=world_size,json=worldSize,proto3" json:"world_size,omitempty"`
+	Members          []*Member              `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	Progress         *Progress              `protobuf:"bytes,6,opt,name=progress,proto3" json:"progress,omitempty"`
+	Eval             *Eval                  `protobuf:"bytes,7,opt,name=eval,proto3" json:"eval,omitempty"`
+	Summary          *Summary               `protobuf:"bytes,8,opt,name=summary,proto3" json:"summary,omitempty"`
+	Events           []*Event               `protobuf:"bytes,9,rep,name=events,proto3" json:"events,omitempty"`
+	JobHash          string                 `protobuf:"bytes,10,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"`
+	Error            string                 `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
+	LatestCheckpoint int64                  `protobuf:"varint,12,opt,name=latest_checkpoint,json=latestCheckpoint,proto3" json:"latest_checkpoint,omitempty"` // newest committed checkpoint step (0: none)
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
@@ -1210,6 +1219,13 @@ func (x *StatusResponse) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *StatusResponse) GetLatestCheckpoint() int64 {
+	if x != nil {
+		return x.LatestCheckpoint
+	}
+	return 0
 }
 
 // ShardHeader opens an UploadShard stream.
@@ -1647,7 +1663,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"gossipSeed\x12\x15\n" +
 	"\x06run_id\x18\x05 \x01(\tR\x05runId\"/\n" +
 	"\x10WatchPlanRequest\x12\x1b\n" +
-	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\xa2\x03\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\xba\x03\n" +
 	"\x04Plan\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -1659,7 +1675,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x05peers\x18\x05 \x03(\v2\x1d.ringtrain.v1.Plan.PeersEntryR\x05peers\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x16\n" +
 	"\x06failed\x18\a \x01(\bR\x06failed\x12!\n" +
-	"\frestore_step\x18\b \x01(\x03R\vrestoreStep\x1a8\n" +
+	"\frestore_step\x18\b \x01(\x03R\vrestoreStep\x12\x16\n" +
+	"\x06rejoin\x18\t \x01(\bR\x06rejoin\x1a8\n" +
 	"\n" +
 	"PeersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +
@@ -1730,7 +1747,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x05Event\x12\x17\n" +
 	"\aunix_ms\x18\x01 \x01(\x03R\x06unixMs\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\x97\x03\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xc4\x03\n" +
 	"\x0eStatusResponse\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x14\n" +
 	"\x05phase\x18\x02 \x01(\tR\x05phase\x12\x1e\n" +
@@ -1746,7 +1763,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x06events\x18\t \x03(\v2\x13.ringtrain.v1.EventR\x06events\x12\x19\n" +
 	"\bjob_hash\x18\n" +
 	" \x01(\tR\ajobHash\x12\x14\n" +
-	"\x05error\x18\v \x01(\tR\x05error\"\xb9\x01\n" +
+	"\x05error\x18\v \x01(\tR\x05error\x12+\n" +
+	"\x11latest_checkpoint\x18\f \x01(\x03R\x10latestCheckpoint\"\xb9\x01\n" +
 	"\vShardHeader\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1e\n" +
 	"\n" +
