@@ -1,0 +1,195 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const faultSecret = "RINGTRAIN_SECRET=fault-tests-secret-0123456789abcdef"
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// cluster is a coordinator process on fixed ports and its worker processes.
+type cluster struct {
+	t              *testing.T
+	dir, cfg, addr string
+	gossip         int
+	coord          *exec.Cmd
+	coordOut       *strings.Builder
+	workers        []*exec.Cmd
+}
+
+func newCluster(t *testing.T, job string) *cluster {
+	dir := t.TempDir()
+	c := &cluster{t: t, dir: dir, cfg: filepath.Join(dir, "job.yaml"), gossip: freePort(t)}
+	c.addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	os.WriteFile(c.cfg, []byte(job), 0o644)
+	t.Cleanup(func() {
+		for _, w := range c.workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+		if c.coord != nil {
+			c.coord.Process.Kill()
+			c.coord.Wait()
+		}
+	})
+	return c
+}
+
+func (c *cluster) startCoordinator(resume bool) {
+	args := []string{"coordinator", "--config", c.cfg, "--grpc-addr", c.addr, "--gossip-addr", "127.0.0.1",
+		"--gossip-port", fmt.Sprint(c.gossip), "--run-dir", c.dir}
+	if resume {
+		args = append(args, "--resume")
+	}
+	c.coord = exec.Command(binary, args...)
+	c.coord.Env = append(os.Environ(), faultSecret)
+	c.coordOut = &strings.Builder{}
+	c.coord.Stdout, c.coord.Stderr = c.coordOut, c.coordOut
+	if err := c.coord.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *cluster) startWorker() *exec.Cmd {
+	w := exec.Command(binary, "worker", "--join", c.addr, "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
+		"--advertise-host", "127.0.0.1", "--log-format", "json")
+	w.Env = append(os.Environ(), faultSecret)
+	log, _ := os.Create(filepath.Join(c.dir, fmt.Sprintf("worker-%d.log", len(c.workers))))
+	w.Stdout, w.Stderr = log, log
+	if err := w.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.workers = append(c.workers, w)
+	return w
+}
+
+type statusView struct {
+	Phase            string `json:"phase"`
+	Generation       string `json:"generation"`
+	WorldSize        int    `json:"worldSize"`
+	LatestCheckpoint string `json:"latestCheckpoint"`
+	Members          []struct {
+		WorkerID string `json:"workerId"`
+		State    string `json:"state"`
+	} `json:"members"`
+}
+
+func (c *cluster) status() (statusView, error) {
+	cmd := exec.Command(binary, "status", "--coordinator", c.addr, "--json")
+	cmd.Env = append(os.Environ(), faultSecret)
+	out, err := cmd.Output()
+	var s statusView
+	if err == nil {
+		err = json.Unmarshal(out, &s)
+	}
+	return s, err
+}
+
+// waitStatus polls status until cond holds, returning when it did.
+func (c *cluster) waitStatus(what string, within time.Duration, cond func(statusView) bool) time.Time {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		s, err := c.status()
+		if err == nil && cond(s) {
+			return time.Now()
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s; last status %+v (%v)\ncoordinator:\n%s", what, s, err, c.coordOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *cluster) waitDone() {
+	c.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- c.coord.Wait() }()
+	select {
+	case err := <-done:
+		c.coord = nil
+		if err != nil {
+			c.t.Fatalf("coordinator: %v\n%s", err, c.coordOut.String())
+		}
+	case <-time.After(120 * time.Second):
+		c.t.Fatalf("run did not finish\n%s", c.coordOut.String())
+	}
+	if s := readSummary(c.t, c.dir); s.Outcome != "done" {
+		c.t.Fatalf("summary %+v", s)
+	}
+}
+
+const faultJob = "model: {hidden: [512]}\ntrain: {global_batch: 48, steps: 500}\ncluster: {min_workers: 2, max_workers: 3, settle: 200ms}\ncheckpoint: {every_epochs: 0, every_steps: 40}\n"
+
+// A worker stopped with SIGSTOP is declared failed (memberlist), the others
+// go on in a new generation; after SIGCONT it is told it was removed, joins
+// again as a new member and is admitted at the next checkpoint.
+func TestHungWorkerIsRemovedAndRejoins(t *testing.T) {
+	c := newCluster(t, faultJob)
+	c.startCoordinator(false)
+	for range 3 {
+		c.startWorker()
+	}
+	c.waitStatus("3 ranks and a checkpoint", 60*time.Second, func(s statusView) bool {
+		return s.WorldSize == 3 && s.LatestCheckpoint != "" && s.LatestCheckpoint != "0"
+	})
+	hung := c.workers[1]
+	stopped := time.Now()
+	hung.Process.Signal(syscall.SIGSTOP)
+	var gen string
+	at := c.waitStatus("a generation of 2 without the hung worker", 30*time.Second, func(s statusView) bool {
+		gen = s.Generation
+		return s.Phase == "running" && s.WorldSize == 2
+	})
+	t.Logf("SIGSTOP -> new generation of 2: %v", at.Sub(stopped))
+	hung.Process.Signal(syscall.SIGCONT)
+	at = c.waitStatus("the woken worker back as a new member", 60*time.Second, func(s statusView) bool {
+		return s.WorldSize == 3 && s.Generation != gen && len(s.Members) == 4
+	})
+	t.Logf("SIGCONT -> admitted again: %v after the stop", at.Sub(stopped))
+	c.waitDone()
+}
+
+// The coordinator killed with SIGKILL and restarted on the same checkpoint
+// directory: the workers join the new one, which resumes from LATEST.
+func TestCoordinatorRestart(t *testing.T) {
+	c := newCluster(t, faultJob)
+	c.startCoordinator(false)
+	for range 2 {
+		c.startWorker()
+	}
+	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool {
+		return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0"
+	})
+	c.coord.Process.Kill()
+	c.coord.Wait()
+	killed := time.Now()
+	time.Sleep(500 * time.Millisecond)
+	c.startCoordinator(true)
+	at := c.waitStatus("the workers running again", 60*time.Second, func(s statusView) bool {
+		return s.Phase == "running" && s.WorldSize == 2
+	})
+	t.Logf("coordinator kill -> running again: %v", at.Sub(killed))
+	c.waitDone()
+	if !strings.Contains(c.coordOut.String(), "resuming from checkpoint step") {
+		t.Fatalf("the new coordinator did not resume:\n%s", c.coordOut.String())
+	}
+}
