@@ -318,6 +318,23 @@ func (c *Core) recover(what string) {
 	c.form()
 }
 
+// Stalled records that generation gen made no progress within the step
+// timeout (reported by a worker): with Elastic, the alive workers form a new
+// generation from the newest checkpoint; otherwise the run fails. Reports
+// about older generations are ignored.
+func (c *Core) Stalled(gen uint64, reason string) {
+	if c.phase != PhaseRunning || gen != c.gen {
+		return
+	}
+	what := fmt.Sprintf("generation %d stalled: %s", gen, reason)
+	if !c.cfg.Elastic {
+		c.fail(what)
+		return
+	}
+	c.changed()
+	c.recover(what)
+}
+
 // Done records that the run completed (rank 0 reported its summary).
 func (c *Core) Done() {
 	if c.phase != PhaseRunning {

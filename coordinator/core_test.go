@@ -247,3 +247,28 @@ func TestCoreScaleUpAtCheckpoint(t *testing.T) {
 		t.Fatalf("left: %+v", p)
 	}
 }
+
+func TestCoreStalledGeneration(t *testing.T) {
+	c := testCore(1, 2, 0)
+	c.Join("a", "a:1")
+	c.Join("b", "b:1")
+	c.Fail("b", "gone") // b was standby (settle 0 formed a alone)
+	c.Join("c", "c:1")
+	gen := c.Generation()
+	c.Stalled(gen-1, "old news") // ignored: an older generation
+	if c.Phase() != PhaseRunning {
+		t.Fatalf("phase %s", c.Phase())
+	}
+	c.Stalled(gen, "no progress for 60s")
+	if c.Phase() != PhaseFailed || !strings.Contains(c.Reason(), "stalled") {
+		t.Fatalf("not elastic: phase %s reason %q", c.Phase(), c.Reason())
+	}
+	e := testCore(1, 2, 0)
+	e.cfg.Elastic = true
+	e.Join("a", "a:1")
+	e.Checkpointed(30)
+	e.Stalled(e.Generation(), "no progress")
+	if e.Phase() != PhaseRunning || e.Generation() != 2 || e.PlanFor("a").Restore != 30 {
+		t.Fatalf("elastic: phase %s gen %d plan %+v", e.Phase(), e.Generation(), e.PlanFor("a"))
+	}
+}

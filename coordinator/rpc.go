@@ -114,6 +114,8 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 			c.Done()
 		case *pb.ReportRequest_Failure:
 			c.Failure(req.WorkerId, b.Failure)
+		case *pb.ReportRequest_Stalled:
+			c.Stalled(req.Generation, req.WorkerId+": "+b.Stalled)
 		}
 	})
 	if err != nil {

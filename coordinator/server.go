@@ -133,6 +133,7 @@ func Start(cfg Config) (*Server, error) {
 	mcfg.NodeName = "coordinator-" + cfg.RunID
 	mcfg.BindAddr, mcfg.BindPort = cfg.GossipAddr, cfg.GossipPort
 	mcfg.Secret = cfg.Secret
+	mcfg.ProbeInterval, mcfg.ProbeTimeout, mcfg.SuspicionMult = cfg.Job.Cluster.ProbeInterval, cfg.Job.Cluster.ProbeInterval/2, cfg.Job.Cluster.SuspicionMult
 	mcfg.Meta = membership.Meta{Role: membership.RoleCoordinator, ID: cfg.RunID, GRPCAddr: s.ln.Addr().String(), Version: cfg.Version}
 	mcfg.Logger = cfg.Logger
 	s.ml, err = membership.Start(mcfg)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Validate reports every invalid field, each naming its key.
@@ -123,6 +124,15 @@ func (s Spec) Validate() error {
 	}
 	if c.MaxWorkers < c.MinWorkers || c.MaxWorkers > 1024 {
 		bad("cluster.max_workers", "must be in min_workers..1024, got %d", c.MaxWorkers)
+	}
+	if c.ProbeInterval < 10*time.Millisecond || c.ProbeInterval > time.Minute {
+		bad("cluster.probe_interval", "must be in 10ms..1m, got %v", c.ProbeInterval)
+	}
+	if c.SuspicionMult < 1 || c.SuspicionMult > 100 {
+		bad("cluster.suspicion_mult", "must be in 1..100, got %d", c.SuspicionMult)
+	}
+	if c.StepTimeout < 100*time.Millisecond {
+		bad("cluster.step_timeout", "must be at least 100ms, got %v", c.StepTimeout)
 	}
 	if c.Settle < 0 {
 		bad("cluster.settle", "must not be negative, got %v", c.Settle)

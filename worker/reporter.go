@@ -88,3 +88,7 @@ func (r *reporter) done(s *pb.Summary) {
 func (r *reporter) failure(gen uint64, rank int, msg string) {
 	r.queue <- &pb.ReportRequest{WorkerId: r.id, Generation: gen, Rank: int32(rank), Body: &pb.ReportRequest_Failure{Failure: msg}}
 }
+
+func (r *reporter) stalled(gen uint64, rank int, msg string) {
+	r.queue <- &pb.ReportRequest{WorkerId: r.id, Generation: gen, Rank: int32(rank), Body: &pb.ReportRequest_Stalled{Stalled: msg}}
+}

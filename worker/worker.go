@@ -168,6 +168,7 @@ func (w *process) session(ctx context.Context) error {
 	mcfg.NodeName = joined.WorkerId
 	mcfg.BindAddr, mcfg.BindPort, mcfg.AdvertiseAddr = cfg.GossipAddr, cfg.GossipPort, w.host
 	mcfg.Secret = cfg.Secret
+	mcfg.ProbeInterval, mcfg.ProbeTimeout, mcfg.SuspicionMult = spec.Cluster.ProbeInterval, spec.Cluster.ProbeInterval/2, spec.Cluster.SuspicionMult
 	mcfg.Meta = membership.Meta{Role: membership.RoleWorker, ID: joined.WorkerId, DataAddr: w.dataAddr, Version: cfg.Version}
 	mcfg.Logger = cfg.Logger
 	ml, err := membership.Start(mcfg)
@@ -301,6 +302,11 @@ func (g *generations) start(ctx context.Context, plan *pb.Plan) {
 				// A peer died or hung: the coordinator sees that too and sends
 				// the next generation's plan. Not a reason to fail the run.
 				g.log.Warn("generation broken by a peer; waiting for the next plan", "generation", plan.Generation, "err", err)
+				if errors.Is(err, allreduce.ErrTimeout) {
+					// Nothing moved for the step timeout: maybe nobody died
+					// (a stuck process, a partition memberlist missed).
+					g.rep.stalled(plan.Generation, int(plan.Rank), err.Error())
+				}
 				return
 			}
 			g.log.Error("generation failed", "generation", plan.Generation, "err", err)
@@ -320,7 +326,7 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		peers[p] = a
 	}
 	g.log.Info("generation starting", "generation", plan.Generation, "rank", rank, "world", world)
-	t, err := g.ln.Connect(ctx, tcp.Spec{Generation: plan.Generation, Rank: rank, Size: world, Peers: peers})
+	t, err := g.ln.Connect(ctx, tcp.Spec{Generation: plan.Generation, Rank: rank, Size: world, Peers: peers, IOTimeout: g.spec.Cluster.StepTimeout})
 	if err != nil {
 		return err
 	}

@@ -300,6 +300,8 @@ type Spec struct {
 	// Peers maps the rank of every peer this rank talks to
 	// (allreduce.Peers) to its data address.
 	Peers map[int]string
+	// IOTimeout, if > 0, overrides Config.IOTimeout for this generation.
+	IOTimeout time.Duration
 }
 
 // Connect links this rank to its peers for spec's generation: it dials

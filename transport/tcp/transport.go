@@ -67,6 +67,9 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 		ioTimeout: l.cfg.IOTimeout, maxFrame: l.cfg.MaxFrameBytes,
 		peers: make([]*peerConn, spec.Size),
 	}
+	if spec.IOTimeout > 0 {
+		t.ioTimeout = spec.IOTimeout
+	}
 	for p, c := range conns {
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)

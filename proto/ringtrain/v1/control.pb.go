@@ -745,6 +745,7 @@ type ReportRequest struct {
 	//	*ReportRequest_Eval
 	//	*ReportRequest_Done
 	//	*ReportRequest_Failure
+	//	*ReportRequest_Stalled
 	Body          isReportRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -844,6 +845,15 @@ func (x *ReportRequest) GetFailure() string {
 	return ""
 }
 
+func (x *ReportRequest) GetStalled() string {
+	if x != nil {
+		if x, ok := x.Body.(*ReportRequest_Stalled); ok {
+			return x.Stalled
+		}
+	}
+	return ""
+}
+
 type isReportRequest_Body interface {
 	isReportRequest_Body()
 }
@@ -864,6 +874,10 @@ type ReportRequest_Failure struct {
 	Failure string `protobuf:"bytes,7,opt,name=failure,proto3,oneof"` // a fatal error on this worker
 }
 
+type ReportRequest_Stalled struct {
+	Stalled string `protobuf:"bytes,8,opt,name=stalled,proto3,oneof"` // this generation's collectives made no progress within the step timeout
+}
+
 func (*ReportRequest_Progress) isReportRequest_Body() {}
 
 func (*ReportRequest_Eval) isReportRequest_Body() {}
@@ -871,6 +885,8 @@ func (*ReportRequest_Eval) isReportRequest_Body() {}
 func (*ReportRequest_Done) isReportRequest_Body() {}
 
 func (*ReportRequest_Failure) isReportRequest_Body() {}
+
+func (*ReportRequest_Stalled) isReportRequest_Body() {}
 
 type ReportResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1722,7 +1738,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x06wall_s\x18\x06 \x01(\x01R\x05wallS\x12\"\n" +
 	"\rsamples_per_s\x18\a \x01(\x01R\vsamplesPerS\x12\x1d\n" +
 	"\n" +
-	"world_size\x18\b \x01(\x05R\tworldSize\"\x91\x02\n" +
+	"world_size\x18\b \x01(\x05R\tworldSize\"\xad\x02\n" +
 	"\rReportRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1e\n" +
 	"\n" +
@@ -1732,7 +1748,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\bprogress\x18\x04 \x01(\v2\x16.ringtrain.v1.ProgressH\x00R\bprogress\x12(\n" +
 	"\x04eval\x18\x05 \x01(\v2\x12.ringtrain.v1.EvalH\x00R\x04eval\x12+\n" +
 	"\x04done\x18\x06 \x01(\v2\x15.ringtrain.v1.SummaryH\x00R\x04done\x12\x1a\n" +
-	"\afailure\x18\a \x01(\tH\x00R\afailureB\x06\n" +
+	"\afailure\x18\a \x01(\tH\x00R\afailure\x12\x1a\n" +
+	"\astalled\x18\b \x01(\tH\x00R\astalledB\x06\n" +
 	"\x04body\"\x10\n" +
 	"\x0eReportResponse\"\x0f\n" +
 	"\rStatusRequest\"\xcd\x01\n" +
@@ -1889,6 +1906,7 @@ func file_ringtrain_v1_control_proto_init() {
 		(*ReportRequest_Eval)(nil),
 		(*ReportRequest_Done)(nil),
 		(*ReportRequest_Failure)(nil),
+		(*ReportRequest_Stalled)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
