@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
@@ -162,5 +163,45 @@ func TestBrokenStreamFailsTheRun(t *testing.T) {
 	res, err := s.Wait(wctx)
 	if err != nil || res.Phase != PhaseFailed || !strings.Contains(res.Reason, r.WorkerId) || !strings.Contains(res.Reason, "control stream closed") {
 		t.Fatalf("%v %+v", err, res)
+	}
+}
+
+// Generation fencing on checkpoint uploads: a shard from a generation that
+// moved on is refused before anything is written.
+func TestStaleUploadRefused(t *testing.T) {
+	spec := job.Default()
+	spec.Cluster.MaxWorkers = 1
+	b, _ := spec.Marshal()
+	store, err := checkpoint.Open(checkpoint.OSFS{}, t.TempDir(), checkpoint.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", Secret: testSecret,
+		RunID: "fence", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(time.Second)
+	c := client(t, s.Addr(), testSecret)
+	r, err := c.Join(context.Background(), &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := mustStream(t, c, r.WorkerId)
+	p, err := st.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.UploadShard(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Send(&pb.ShardChunk{Header: &pb.ShardHeader{WorkerId: r.WorkerId, Generation: p.Generation - 1, Step: 10, Rank: 0, WorldSize: 1}})
+	up.Send(&pb.ShardChunk{Data: []byte("x"), End: true})
+	_, err = up.CloseAndRecv()
+	wantCode(t, err, codes.FailedPrecondition, "stale generation")
+	if entries, _ := store.List(); len(entries) != 0 {
+		t.Fatalf("a stale upload left %d step directories", len(entries))
 	}
 }

@@ -41,14 +41,37 @@ func firstStepAfter(t *testing.T, dir string, after time.Time) (time.Time, bool)
 	return first, !first.IsZero()
 }
 
-// A worker killed with SIGKILL mid-run: the survivors form generation 2 from
-// the newest checkpoint (resharded to 2 ranks) and the run completes.
+// coordinatorEvent returns when the coordinator logged the first event of
+// kind after the instant after.
+func coordinatorEvent(t *testing.T, dir, kind string, after time.Time) (time.Time, bool) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "coordinator.log"))
+	if err != nil {
+		return time.Time{}, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e struct {
+			Time  time.Time `json:"time"`
+			Event string    `json:"event"`
+		}
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Event == kind && e.Time.After(after) {
+			return e.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// A worker of 4 killed with SIGKILL mid-run: the survivors form the next
+// generation from the newest checkpoint (resharded to 3 ranks) and the run
+// completes. Logs the detection and recovery times.
 func TestWorkerCrashRecovers(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "job.yaml")
 	os.WriteFile(cfg, []byte("model: {hidden: [512]}\ntrain: {global_batch: 48, steps: 400}\ncheckpoint: {every_epochs: 0, every_steps: 50}\n"), 0o644)
 	run := filepath.Join(dir, "run")
-	cmd := exec.Command(binary, "launch", "--workers", "3", "--config", cfg, "--run-dir", run)
+	cmd := exec.Command(binary, "launch", "--workers", "4", "--config", cfg, "--run-dir", run)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -71,12 +94,16 @@ func TestWorkerCrashRecovers(t *testing.T) {
 		t.Fatalf("launch: %v\n%s", err, out.String())
 	}
 	s := readSummary(t, run)
-	if s.Outcome != "done" || s.WorldSize != 2 || s.Steps != 400 {
+	if s.Outcome != "done" || s.WorldSize != 3 || s.Steps != 400 {
 		t.Fatalf("summary %+v\n%s", s, out.String())
 	}
 	first, ok := firstStepAfter(t, run, killed)
 	if !ok {
 		t.Fatal("no generation started after the kill, in the worker logs")
 	}
-	t.Logf("kill -> first step of the next generation: %v", first.Sub(killed))
+	detected, ok := coordinatorEvent(t, run, "failure", killed)
+	if !ok {
+		t.Fatal("the coordinator logged no failure after the kill")
+	}
+	t.Logf("kill -> detected: %v; kill -> first step of the next generation: %v", detected.Sub(killed), first.Sub(killed))
 }
