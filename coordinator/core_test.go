@@ -272,3 +272,20 @@ func TestCoreStalledGeneration(t *testing.T) {
 		t.Fatalf("elastic: phase %s gen %d plan %+v", e.Phase(), e.Generation(), e.PlanFor("a"))
 	}
 }
+
+// A failure while a checkpoint's shards are still arriving: that step was
+// never committed (Checkpointed not called), so the next generation restores
+// the previous committed one.
+func TestCoreFailureDuringCheckpointCommit(t *testing.T) {
+	c := testCore(1, 2, 5)
+	c.cfg.Elastic = true
+	c.Join("a", "a:1")
+	c.Join("b", "b:1")
+	c.Join("s", "s:1")
+	c.Checkpointed(40) // committed
+	// step 80: a's shard arrived, b crashes before its own did
+	c.Fail("b", "crash during checkpoint 80")
+	if p := c.PlanFor("a"); p.Restore != 40 || p.Action != ActionRun {
+		t.Fatalf("%+v", p)
+	}
+}

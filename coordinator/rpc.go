@@ -106,7 +106,14 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 		info.lastSeen = time.Now()
 		switch b := req.Body.(type) {
 		case *pb.ReportRequest_Progress:
+			if req.Rank != 0 {
+				return // a heartbeat: rank 0 speaks for the generation
+			}
 			s.mu.progress = b.Progress
+			if !s.mu.recovering.IsZero() {
+				c.logf("recovered", "generation %d running, %v after the failure", c.Generation(), time.Since(s.mu.recovering).Round(time.Millisecond))
+				s.mu.recovering = time.Time{}
+			}
 		case *pb.ReportRequest_Eval:
 			s.mu.eval = b.Eval
 		case *pb.ReportRequest_Done:
@@ -121,7 +128,7 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 	if err != nil {
 		return nil, err
 	}
-	if s.cfg.OnReport != nil {
+	if s.cfg.OnReport != nil && req.Rank == 0 {
 		s.cfg.OnReport(req)
 	}
 	return &pb.ReportResponse{}, nil

@@ -73,6 +73,9 @@ type Server struct {
 		eval     *pb.Eval
 		summary  *pb.Summary
 		events   []*pb.Event
+		// recovering is when the current recovery began (a failure or a
+		// stall ended a generation); zero when none is under way.
+		recovering time.Time
 	}
 	ckMu    sync.Mutex
 	pending map[int64]*pendingCheckpoint
@@ -197,6 +200,9 @@ func (s *Server) update(f func(c *Core)) {
 	c := s.mu.core
 	f(c)
 	for _, e := range c.TakeEvents() {
+		if e.Kind == "failure" && s.mu.recovering.IsZero() {
+			s.mu.recovering = time.Now()
+		}
 		s.log.Info(e.Message, "event", e.Kind, "generation", c.Generation())
 		s.mu.events = append(s.mu.events, &pb.Event{UnixMs: time.Now().UnixMilli(), Kind: e.Kind, Message: e.Message})
 		if len(s.mu.events) > 200 {

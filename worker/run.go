@@ -96,7 +96,7 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 			}
 			due = due || flag
 			lastLoss = mean
-			if t.rank == 0 && rep != nil {
+			if rep != nil { // every rank: the coordinator's heartbeat of it; rank 0's is shown
 				el := time.Since(windowT0).Seconds()
 				n := float64(windowN)
 				rep.Progress(&pb.Progress{

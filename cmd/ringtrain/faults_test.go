@@ -193,3 +193,25 @@ func TestCoordinatorRestart(t *testing.T) {
 		t.Fatalf("the new coordinator did not resume:\n%s", c.coordOut.String())
 	}
 }
+
+// Below min_workers training pauses with a clear status, and resumes when a
+// worker joins.
+func TestBelowMinWorkersPauses(t *testing.T) {
+	c := newCluster(t, "model: {hidden: [512]}\ntrain: {global_batch: 48, steps: 300}\ncluster: {min_workers: 2, max_workers: 2, settle: 200ms}\ncheckpoint: {every_epochs: 0, every_steps: 40}\n")
+	c.startCoordinator(false)
+	c.startWorker()
+	c.startWorker()
+	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool { return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0" })
+	c.workers[0].Process.Kill()
+	c.workers[0].Wait()
+	c.waitStatus("the paused phase", 30*time.Second, func(s statusView) bool { return s.Phase == "waiting" })
+	cmd := exec.Command(binary, "status", "--coordinator", c.addr)
+	cmd.Env = append(os.Environ(), faultSecret)
+	text, _ := cmd.Output()
+	if !strings.Contains(string(text), "phase waiting") || !strings.Contains(string(text), "training paused") {
+		t.Fatalf("status does not say the run is paused:\n%s", text)
+	}
+	c.startWorker()
+	c.waitStatus("running again", 30*time.Second, func(s statusView) bool { return s.Phase == "running" && s.WorldSize == 2 })
+	c.waitDone()
+}
