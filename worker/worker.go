@@ -87,8 +87,19 @@ func Run(ctx context.Context, cfg Config) error {
 	_, port, _ := net.SplitHostPort(ln.Addr())
 	dataAddr := net.JoinHostPort(host, port)
 
-	conn, err := grpc.NewClient(cfg.Join, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(coordinator.Credentials{Token: token}))
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(coordinator.Credentials{Token: token})}
+	if cfg.AdvertiseHost != "" {
+		// Reach the coordinator from the advertised address too, so that all
+		// of this worker's traffic leaves from one address (multi-homed hosts).
+		if ip := net.ParseIP(cfg.AdvertiseHost); ip != nil {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+			opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+				return d.DialContext(ctx, "tcp", addr)
+			}))
+		}
+	}
+	conn, err := grpc.NewClient(cfg.Join, opts...)
 	if err != nil {
 		return fmt.Errorf("worker: coordinator address %q: %w", cfg.Join, err)
 	}
@@ -180,7 +191,9 @@ func (w *process) session(ctx context.Context) error {
 	_, err = ml.Join(jctx, []string{joined.GossipSeed})
 	jcancel()
 	if err != nil {
-		return fail(fmt.Errorf("worker: join gossip at %s: %w", joined.GossipSeed, err))
+		// This worker cannot gossip (cut off?): not the job's fault. Try again
+		// as a new member rather than failing the run.
+		return fmt.Errorf("%w: join gossip at %s: %v", errCoordinatorLost, joined.GossipSeed, err)
 	}
 
 	if w.train == nil {

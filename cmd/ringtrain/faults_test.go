@@ -215,3 +215,86 @@ func TestBelowMinWorkersPauses(t *testing.T) {
 	c.waitStatus("running again", 30*time.Second, func(s statusView) bool { return s.Phase == "running" && s.WorldSize == 2 })
 	c.waitDone()
 }
+
+// iptables runs an iptables command, reporting whether it worked.
+func iptables(args ...string) error {
+	out, err := exec.Command("iptables", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("iptables %v: %v: %s", args, err, out)
+	}
+	return nil
+}
+
+// A worker cut off by a partition (every packet to or from its address
+// dropped) is excluded and the others go on; what it sends after the
+// partition heals belongs to a generation that moved on and is refused; it
+// joins again and the run completes with every checkpoint intact.
+func TestPartitionedWorker(t *testing.T) {
+	rule := []string{"INPUT", "-s", "127.0.0.2", "-m", "comment", "--comment", fmt.Sprintf("ringtrain-test-%d", os.Getpid()), "-j", "DROP"}
+	if err := iptables(append([]string{"-I"}, rule...)...); err != nil {
+		t.Skipf("needs root and iptables to drop packets on loopback: %v", err)
+	}
+	healed := false
+	heal := func() {
+		if !healed {
+			healed = true
+			if err := iptables(append([]string{"-D"}, rule...)...); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	heal() // only a probe so far
+	healed = false
+	t.Cleanup(func() {
+		if !healed {
+			iptables(append([]string{"-D"}, rule...)...)
+		}
+	})
+	c := newCluster(t, faultJob)
+	c.startCoordinator(false)
+	c.startWorker()
+	c.startWorker()
+	w := exec.Command(binary, "worker", "--join", c.addr, "--data-addr", "127.0.0.2:0", "--gossip-addr", "127.0.0.2",
+		"--advertise-host", "127.0.0.2", "--log-format", "json")
+	w.Env = append(os.Environ(), faultSecret)
+	log, _ := os.Create(filepath.Join(c.dir, "worker-cut.log"))
+	w.Stdout, w.Stderr = log, log
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.workers = append(c.workers, w)
+	var gen string
+	c.waitStatus("3 ranks and a checkpoint", 60*time.Second, func(s statusView) bool {
+		gen = s.Generation
+		return s.WorldSize == 3 && s.LatestCheckpoint != "" && s.LatestCheckpoint != "0"
+	})
+	cut := time.Now()
+	if err := iptables(append([]string{"-I"}, rule...)...); err != nil {
+		t.Fatal(err)
+	}
+	healed = false
+	var during string
+	at := c.waitStatus("the others going on without the cut-off worker", 30*time.Second, func(s statusView) bool {
+		during = s.LatestCheckpoint
+		return s.Phase == "running" && s.WorldSize == 2 && s.Generation != gen
+	})
+	t.Logf("partition -> excluded and running on 2: %v", at.Sub(cut))
+	c.waitStatus("a checkpoint by the new generation", 60*time.Second, func(s statusView) bool {
+		return s.LatestCheckpoint != during
+	})
+	heal()
+	c.waitDone()
+	out, _, code := cli(t, nil, "checkpoint", "verify", filepath.Join(c.dir, "checkpoints"))
+	if code != 0 {
+		t.Fatalf("verify after the partition:\n%s", out)
+	}
+	// The cut-off worker's view after healing: its old generation's traffic
+	// was refused (stale generation) or it was told it had been removed.
+	b, _ := os.ReadFile(filepath.Join(c.dir, "worker-cut.log"))
+	cutLog := string(b)
+	if !strings.Contains(cutLog, "stale generation") && !strings.Contains(cutLog, "joining again as a new member") {
+		t.Fatalf("no sign that the healed worker's stale traffic was refused:\n%s", cutLog)
+	}
+	t.Logf("healed worker: stale reports refused: %v, joined again: %v",
+		strings.Contains(cutLog, "stale generation"), strings.Contains(cutLog, "joining again as a new member"))
+}
