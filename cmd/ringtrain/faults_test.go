@@ -298,3 +298,24 @@ func TestPartitionedWorker(t *testing.T) {
 	t.Logf("healed worker: stale reports refused: %v, joined again: %v",
 		strings.Contains(cutLog, "stale generation"), strings.Contains(cutLog, "joining again as a new member"))
 }
+
+// The step timeout, with memberlist's detection turned far down: a worker
+// frozen for a few seconds stalls its generation's collectives; a stall is
+// reported and the generation re-forms from the newest checkpoint; once the
+// worker runs again the run completes.
+func TestStepTimeoutReformsTheGeneration(t *testing.T) {
+	c := newCluster(t, "model: {hidden: [512]}\ntrain: {global_batch: 48, steps: 400}\ncluster: {min_workers: 2, max_workers: 2, settle: 200ms, suspicion_mult: 100, step_timeout: 1s}\ncheckpoint: {every_epochs: 0, every_steps: 40}\n")
+	c.startCoordinator(false)
+	c.startWorker()
+	c.startWorker()
+	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool {
+		return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0"
+	})
+	c.workers[1].Process.Signal(syscall.SIGSTOP)
+	time.Sleep(2500 * time.Millisecond)
+	c.workers[1].Process.Signal(syscall.SIGCONT)
+	c.waitDone()
+	if out := c.coordOut.String(); !strings.Contains(out, "stalled") {
+		t.Fatalf("no stall was reported:\n%s", out)
+	}
+}
