@@ -57,7 +57,7 @@ func New(spec Spec, n int) (Optimizer, error) {
 		return &rmsprop{base: b, alpha: s.Alpha, eps: s.Eps, wd: s.WeightDecay, sq: make([]float32, n)}, nil
 	}
 	// Unreachable: Validate accepted the name.
-	return nil, fmt.Errorf("optim: Name %q: not implemented", s.Name)
+	return nil, fmt.Errorf("optim: Name %q: no such optimizer", s.Name)
 }
 
 // base carries what every optimizer shares: the shard length and the step

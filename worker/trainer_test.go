@@ -48,45 +48,17 @@ func mnist(t testing.TB) (*data.Dataset, *data.Dataset) {
 // returns rank 0's parameters (after checking all ranks agree bitwise).
 func train(t *testing.T, spec job.Spec, world int, run func(ctx context.Context, tr *Trainer) error) []float32 {
 	t.Helper()
-	tr, te := mnist(t)
-	net := mem.NewNetwork(world, 0)
 	params := make([][]float32, world)
-	errs := make([]error, world)
-	var wg sync.WaitGroup
-	for r := range world {
-		wg.Go(func() {
-			comm, err := allreduce.New(net.Endpoint(r), allreduce.DefaultConfig())
-			if err != nil {
-				errs[r] = err
-				return
-			}
-			defer comm.Close()
-			trainer, err := NewTrainer(spec, tr, te, comm)
-			if err != nil {
-				errs[r] = err
-				comm.Abort()
-				return
-			}
-			defer trainer.Close()
-			if err := run(context.Background(), trainer); err != nil {
-				errs[r] = err
-				comm.Abort()
-				return
-			}
-			params[r] = append([]float32(nil), trainer.Params()...)
-		})
-	}
-	wg.Wait()
-	for r, err := range errs {
-		if err != nil {
-			t.Fatalf("world %d rank %d: %v", world, r, err)
+	group(t, spec, world, func(r int, tr *Trainer) error {
+		if err := run(context.Background(), tr); err != nil {
+			return err
 		}
-	}
+		params[r] = append([]float32(nil), tr.Params()...)
+		return nil
+	})
 	for r := 1; r < world; r++ {
-		for i := range params[0] {
-			if math.Float32bits(params[r][i]) != math.Float32bits(params[0][i]) {
-				t.Fatalf("world %d: rank %d differs from rank 0 at parameter %d", world, r, i)
-			}
+		if !equalBits(params[r], params[0]) {
+			t.Fatalf("world %d: rank %d's parameters differ from rank 0's", world, r)
 		}
 	}
 	return params[0]

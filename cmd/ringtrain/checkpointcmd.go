@@ -36,6 +36,19 @@ func splitStep(arg string, step int64) (string, int64) {
 	return arg, step
 }
 
+// loadStep loads step, or with step 0 the checkpoint a resume would pick
+// (warning about any it passes over).
+func loadStep(g *globals, s *checkpoint.Store, step int64) (checkpoint.Manifest, error) {
+	if step > 0 {
+		return s.Load(step)
+	}
+	m, warns, err := s.Latest()
+	for _, w := range warns {
+		fmt.Fprintln(g.stderr, "warning:", w)
+	}
+	return m, err
+}
+
 func openStore(dir string) (*checkpoint.Store, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%s: not a checkpoint directory", dir)
@@ -87,16 +100,7 @@ func newCkptInspectCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var m checkpoint.Manifest
-			if step > 0 {
-				m, err = s.Load(step)
-			} else {
-				var warns []error
-				m, warns, err = s.Latest()
-				for _, w := range warns {
-					fmt.Fprintln(g.stderr, "warning:", w)
-				}
-			}
+			m, err := loadStep(g, s, step)
 			if err != nil {
 				return err
 			}
@@ -175,12 +179,7 @@ func newCkptExportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var m checkpoint.Manifest
-			if step > 0 {
-				m, err = s.Load(step)
-			} else {
-				m, _, err = s.Latest()
-			}
+			m, err := loadStep(g, s, step)
 			if err != nil {
 				return err
 			}
