@@ -10,11 +10,19 @@
 //     valid world size exists (MinWorkers, dividing the global batch), then
 //     wait SettleTicks for more (up to MaxWorkers, which forms the
 //     generation at once); ranks follow join order, so they are stable.
-//     Workers joining later stand by for the next generation. Table tests
-//     drive it through membership sequences without sockets or sleeps.
-//   - Server (server.go) is the driver: the gRPC control plane (Join,
-//     WatchPlan, Report, Status), a memberlist node whose fail/leave events
-//     and broken WatchPlan streams become Fail events, and the ticker.
+//     Workers joining later stand by and are admitted at the next
+//     checkpoint (Checkpointed). With Elastic, losing a ranked worker (Fail,
+//     Leave) or a stalled generation (Stalled) makes the alive workers form
+//     the next generation at once, restoring the newest committed
+//     checkpoint, or pauses the run until a valid world size is back;
+//     failed members are told to rejoin. Table tests drive it through
+//     membership sequences without sockets or sleeps.
+//   - Server (server.go, rpc.go, checkpoints.go) is the driver: the gRPC
+//     control plane (Join, WatchPlan, Report, Status, UploadShard,
+//     GetCheckpoint, DownloadRange), a memberlist node whose fail/leave
+//     events and broken WatchPlan streams become Fail events, the ticker,
+//     checkpoint ingestion (commit when every rank's shard of a step is
+//     durable) and restores served from the checkpoint store.
 //
 // Caller's duties for Server: Start it, hand workers its address, call Wait
 // for the outcome, Close it.

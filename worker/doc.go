@@ -15,6 +15,10 @@
 //
 // Run (worker.go) is the process: it listens for the data plane, joins the
 // coordinator (gRPC, with the job spec in the answer), joins memberlist,
-// watches its plan, trains when told to, reports progress asynchronously and
-// exits when the plan says STOP.
+// watches its plan, trains when told to (restoring the plan's checkpoint
+// first: restore.go), checkpoints by streaming snapshots to the coordinator
+// (upload.go), reports progress asynchronously and exits when the plan says
+// STOP. A generation broken by a peer is not a failure: the worker waits for
+// the next plan. When removed from the run, or when the coordinator is lost,
+// it joins again as a new member (a new session).
 package worker
