@@ -75,6 +75,8 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 		return status.Errorf(codes.Internal, "commit step %d: %v", h.Step, err)
 	}
 	if committed {
+		s.metrics.Checkpoints.Inc()
+		s.metrics.CheckpointSeconds.Observe(time.Since(start).Seconds())
 		s.update(func(c *Core) {
 			c.Checkpointed(h.Step)
 			c.logf("checkpoint", "checkpoint step %d committed (%d shards, last shard %d bytes in %v)", h.Step, h.WorldSize, info.Size, time.Since(start).Round(time.Millisecond))
@@ -118,6 +120,11 @@ func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *c
 	if err := s.cfg.Checkpoints.Commit(m); err != nil && !errors.Is(err, checkpoint.ErrPrune) {
 		return false, err
 	}
+	var total int64
+	for _, sh := range m.Shards {
+		total += sh.Size
+	}
+	s.metrics.CheckpointBytes.Set(float64(total))
 	return true, nil
 }
 

@@ -27,7 +27,7 @@ func (s *Server) Join(ctx context.Context, req *pb.JoinRequest) (*pb.JoinRespons
 	s.update(func(c *Core) {
 		s.mu.seq++
 		id = fmt.Sprintf("w%d-%s", s.mu.seq, hostnameOr(req.Hostname))
-		s.mu.info[id] = &workerInfo{version: req.Version, hostname: req.Hostname, lastSeen: time.Now()}
+		s.mu.info[id] = &workerInfo{version: req.Version, hostname: req.Hostname, lastSeen: time.Now(), metricsAddr: req.MetricsAddr}
 		c.Join(id, req.DataAddr)
 	})
 	return &pb.JoinResponse{WorkerId: id, JobSpec: s.cfg.JobBytes, JobHash: s.hash, GossipSeed: s.ml.Addr(), RunId: s.cfg.RunID}, nil
@@ -110,12 +110,19 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 				return // a heartbeat: rank 0 speaks for the generation
 			}
 			s.mu.progress = b.Progress
+			s.metrics.Step.Set(float64(b.Progress.Step))
+			s.metrics.Loss.Set(b.Progress.Loss)
+			s.metrics.SamplesPerSec.Set(b.Progress.SamplesPerS)
 			if !s.mu.recovering.IsZero() {
-				c.logf("recovered", "generation %d running, %v after the failure", c.Generation(), time.Since(s.mu.recovering).Round(time.Millisecond))
+				d := time.Since(s.mu.recovering)
+				c.logf("recovered", "generation %d running, %v after the failure", c.Generation(), d.Round(time.Millisecond))
+				s.metrics.Recoveries.Inc()
+				s.metrics.RecoverySeconds.Observe(d.Seconds())
 				s.mu.recovering = time.Time{}
 			}
 		case *pb.ReportRequest_Eval:
 			s.mu.eval = b.Eval
+			s.metrics.TestAccuracy.Set(b.Eval.Accuracy)
 		case *pb.ReportRequest_Done:
 			s.mu.summary = b.Done
 			c.Done()
@@ -141,7 +148,7 @@ func (s *Server) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse,
 	c := s.mu.core
 	out := &pb.StatusResponse{RunId: s.cfg.RunID, Phase: string(c.Phase()), Generation: c.Generation(),
 		WorldSize: int32(c.WorldSize()), Progress: s.mu.progress, Eval: s.mu.eval, Summary: s.mu.summary,
-		Events: s.mu.events, JobHash: s.hash, LatestCheckpoint: c.Latest()}
+		Events: s.mu.events, JobHash: s.hash, LatestCheckpoint: c.Latest(), MetricsAddr: s.MetricsAddr()}
 	if c.Phase() == PhaseFailed {
 		out.Error = c.Reason()
 	}
@@ -149,7 +156,7 @@ func (s *Server) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse,
 		info := s.mu.info[m.ID]
 		pm := &pb.Member{WorkerId: m.ID, DataAddr: m.DataAddr, State: string(m.State), Rank: int32(m.Rank)}
 		if info != nil {
-			pm.Version, pm.Hostname, pm.LastSeenUnixMs = info.version, info.hostname, info.lastSeen.UnixMilli()
+			pm.Version, pm.Hostname, pm.LastSeenUnixMs, pm.MetricsAddr = info.version, info.hostname, info.lastSeen.UnixMilli(), info.metricsAddr
 		}
 		out.Members = append(out.Members, pm)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/membership"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+	"github.com/ringtrain/ringtrain/telemetry"
 )
 
 // Config configures a coordinator Server.
@@ -44,6 +45,8 @@ type Config struct {
 	// from that committed checkpoint.
 	Checkpoints *checkpoint.Store
 	RestoreStep int64
+	// MetricsAddr is where the Prometheus endpoint listens ("" disables it).
+	MetricsAddr string
 	Logger      *slog.Logger
 }
 
@@ -80,18 +83,21 @@ type Server struct {
 	ckMu    sync.Mutex
 	pending map[int64]*pendingCheckpoint
 
-	ln     net.Listener
-	grpc   *grpc.Server
-	ml     *membership.Membership
-	ended  chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	metrics    *telemetry.Coordinator
+	metricsSrv *telemetry.Server
+	ln         net.Listener
+	grpc       *grpc.Server
+	ml         *membership.Membership
+	ended      chan struct{}
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	once       sync.Once
 }
 
 type workerInfo struct {
 	version, hostname string
 	lastSeen          time.Time
+	metricsAddr       string
 }
 
 // Start opens the control plane and the memberlist node and starts the
@@ -124,6 +130,7 @@ func Start(cfg Config) (*Server, error) {
 	s.mu.changed = make(chan struct{})
 	s.mu.info = map[string]*workerInfo{}
 	s.pending = map[int64]*pendingCheckpoint{}
+	s.metrics = telemetry.NewCoordinator()
 	if cfg.RestoreStep > 0 {
 		s.mu.core.Checkpointed(cfg.RestoreStep)
 	}
@@ -144,6 +151,13 @@ func Start(cfg Config) (*Server, error) {
 		s.ln.Close()
 		return nil, fmt.Errorf("coordinator: membership: %w", err)
 	}
+	if cfg.MetricsAddr != "" {
+		if s.metricsSrv, err = telemetry.Serve(cfg.MetricsAddr, s.metrics.Registry); err != nil {
+			s.ml.Close()
+			s.ln.Close()
+			return nil, fmt.Errorf("coordinator: %w", err)
+		}
+	}
 	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(authUnary(token)), grpc.ChainStreamInterceptor(authStream(token)))
 	pb.RegisterCoordinatorServer(s.grpc, s)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -158,6 +172,14 @@ func Start(cfg Config) (*Server, error) {
 
 // Addr is the control-plane address workers join.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// MetricsAddr is the Prometheus endpoint's address ("" when disabled).
+func (s *Server) MetricsAddr() string {
+	if s.metricsSrv == nil {
+		return ""
+	}
+	return s.metricsSrv.Addr()
+}
 
 // GossipAddr is the memberlist address.
 func (s *Server) GossipAddr() string { return s.ml.Addr() }
@@ -188,6 +210,9 @@ func (s *Server) Close(grace time.Duration) error {
 		}
 		s.cancel()
 		s.ml.Close()
+		if s.metricsSrv != nil {
+			s.metricsSrv.Close()
+		}
 		s.wg.Wait()
 	})
 	return nil
@@ -200,14 +225,27 @@ func (s *Server) update(f func(c *Core)) {
 	c := s.mu.core
 	f(c)
 	for _, e := range c.TakeEvents() {
-		if e.Kind == "failure" && s.mu.recovering.IsZero() {
-			s.mu.recovering = time.Now()
+		if e.Kind == "failure" {
+			s.metrics.Failures.Inc()
+			if s.mu.recovering.IsZero() {
+				s.mu.recovering = time.Now()
+			}
 		}
 		s.log.Info(e.Message, "event", e.Kind, "generation", c.Generation())
 		s.mu.events = append(s.mu.events, &pb.Event{UnixMs: time.Now().UnixMilli(), Kind: e.Kind, Message: e.Message})
 		if len(s.mu.events) > 200 {
 			s.mu.events = s.mu.events[len(s.mu.events)-200:]
 		}
+	}
+	s.metrics.Generation.Set(float64(c.Generation()))
+	s.metrics.WorldSize.Set(float64(c.WorldSize()))
+	s.metrics.LatestCheckpoint.Set(float64(c.Latest()))
+	counts := map[MemberState]int{StateJoined: 0, StateRanked: 0, StateStandby: 0, StateFailed: 0, StateLeft: 0}
+	for _, m := range c.members {
+		counts[m.State]++
+	}
+	for st, n := range counts {
+		s.metrics.Members.WithLabelValues(string(st)).Set(float64(n))
 	}
 	if v := c.Version(); v != s.mu.version {
 		s.mu.version = v

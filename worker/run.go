@@ -32,10 +32,15 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 			return nil
 		}
 		// The snapshot buffers are reused: the previous upload must be done.
+		stall := time.Now()
 		if err := saver.Flush(ctx); err != nil {
 			return err
 		}
 		snap := t.Snapshot()
+		if m := t.metrics; m != nil {
+			m.Checkpoint.Observe(time.Since(stall).Seconds())
+			m.CheckpointSize.Set(float64(4 * len(snap.Params) * (1 + len(snap.States))))
+		}
 		var m *checkpoint.Manifest
 		if t.rank == 0 {
 			mm, err := t.Manifest(snap.Step, snap.Cursor)
@@ -65,6 +70,10 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 			return err
 		}
 		testLoss, testAcc, evaluated = l, a, t.step
+		if m := t.metrics; m != nil {
+			m.TestLoss.Set(l)
+			m.TestAccuracy.Set(a)
+		}
 		if t.rank == 0 && rep != nil {
 			rep.Eval(&pb.Eval{Step: int64(t.step), Epoch: int32(t.cursor.Epoch), Loss: l, Accuracy: a, Samples: int64(t.test.N)})
 		}
@@ -96,6 +105,11 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 			}
 			due = due || flag
 			lastLoss = mean
+			if m := t.metrics; m != nil {
+				m.Loss.Set(mean)
+				m.LearningRate.Set(float64(t.sched.At(t.step - 1)))
+				m.SamplesPerSec.Set(float64(windowN*t.spec.Train.GlobalBatch) / time.Since(windowT0).Seconds())
+			}
 			if rep != nil { // every rank: the coordinator's heartbeat of it; rank 0's is shown
 				el := time.Since(windowT0).Seconds()
 				n := float64(windowN)

@@ -12,6 +12,7 @@ import (
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/optim"
+	"github.com/ringtrain/ringtrain/telemetry"
 )
 
 // Timing is the time one step spent in each phase.
@@ -52,6 +53,37 @@ type Trainer struct {
 	scalar      []float32
 	snap        Snapshot // reused snapshot buffers
 	onFirstStep func()   // called once after the first step Run completes
+	metrics     *telemetry.Worker
+}
+
+// SetMetrics makes the trainer record its steps, evaluations and
+// checkpoints in m.
+func (t *Trainer) SetMetrics(m *telemetry.Worker) {
+	t.metrics = m
+	m.Rank.Set(float64(t.rank))
+	m.WorldSize.Set(float64(t.world))
+}
+
+func (t *Trainer) observe(tm Timing) {
+	m := t.metrics
+	if m == nil {
+		return
+	}
+	m.StepPhase.WithLabelValues(telemetry.PhaseData).Observe(tm.Data.Seconds())
+	m.StepPhase.WithLabelValues(telemetry.PhaseCompute).Observe(tm.Compute.Seconds())
+	m.StepPhase.WithLabelValues(telemetry.PhaseReduceScatter).Observe(tm.ReduceScatter.Seconds())
+	m.StepPhase.WithLabelValues(telemetry.PhaseOptimizer).Observe(tm.Optimizer.Seconds())
+	m.StepPhase.WithLabelValues(telemetry.PhaseAllGather).Observe(tm.AllGather.Seconds())
+	m.Steps.Inc()
+	m.Samples.Add(float64(len(t.y)))
+	if t.world > 1 {
+		bytes := float64(4 * len(t.model.Params()))
+		f := 2 * float64(t.world-1) / float64(t.world)
+		m.AllReduceBytes.Add(bytes * f)
+		if d := (tm.ReduceScatter + tm.AllGather).Seconds(); d > 0 {
+			m.BusBandwidth.Set(bytes / d * f / 1e9)
+		}
+	}
 }
 
 // ErrNonFinite: the loss or the gradient norm is NaN or infinite.
@@ -175,6 +207,7 @@ func (t *Trainer) Step(ctx context.Context) (float32, Timing, error) {
 	}
 	t5 := time.Now()
 	tm = Timing{Data: t1.Sub(t0), Compute: t2.Sub(t1), ReduceScatter: t3.Sub(t2), Optimizer: t4.Sub(t3), AllGather: t5.Sub(t4)}
+	t.observe(tm)
 	t.cursor = t.cursor.Advance(t.sampler.StepsPerEpoch())
 	t.step++
 	return loss, tm, nil

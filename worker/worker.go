@@ -21,6 +21,7 @@ import (
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/membership"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+	"github.com/ringtrain/ringtrain/telemetry"
 	"github.com/ringtrain/ringtrain/transport/tcp"
 )
 
@@ -46,6 +47,9 @@ type Config struct {
 	// JoinTimeout bounds how long to keep trying to reach the coordinator.
 	// Default 60 s.
 	JoinTimeout time.Duration
+	// MetricsAddr is where the Prometheus endpoint listens; "" uses the
+	// advertised host with any free port; "off" disables it.
+	MetricsAddr string
 	Logger      *slog.Logger
 }
 
@@ -104,7 +108,20 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("worker: coordinator address %q: %w", cfg.Join, err)
 	}
 	defer conn.Close()
-	w := &process{cfg: cfg, log: log, client: pb.NewCoordinatorClient(conn), ln: ln, host: host, dataAddr: dataAddr}
+	w := &process{cfg: cfg, log: log, client: pb.NewCoordinatorClient(conn), ln: ln, host: host, dataAddr: dataAddr,
+		metrics: telemetry.NewWorker()}
+	if cfg.MetricsAddr != "off" {
+		addr := cfg.MetricsAddr
+		if addr == "" {
+			addr = net.JoinHostPort(host, "0")
+		}
+		ms, err := telemetry.Serve(addr, w.metrics.Registry)
+		if err != nil {
+			return err
+		}
+		defer ms.Close()
+		w.metricsAddr = ms.Addr()
+	}
 	for {
 		err := w.session(ctx)
 		switch {
@@ -136,12 +153,14 @@ var (
 
 // process is the worker across its sessions (one per membership).
 type process struct {
-	cfg      Config
-	log      *slog.Logger
-	client   pb.CoordinatorClient
-	ln       *tcp.Listener
-	host     string
-	dataAddr string
+	cfg         Config
+	log         *slog.Logger
+	client      pb.CoordinatorClient
+	ln          *tcp.Listener
+	host        string
+	dataAddr    string
+	metrics     *telemetry.Worker
+	metricsAddr string
 	// Cached across sessions of the same job.
 	jobHash     string
 	train, test *data.Dataset
@@ -152,7 +171,8 @@ type process struct {
 func (w *process) session(ctx context.Context) error {
 	cfg := w.cfg
 	hostname, _ := os.Hostname()
-	joined, err := join(ctx, w.client, &pb.JoinRequest{Version: cfg.Version, DataAddr: w.dataAddr, Hostname: hostname, JobHash: cfg.JobHash}, cfg.JoinTimeout)
+	joined, err := join(ctx, w.client, &pb.JoinRequest{Version: cfg.Version, DataAddr: w.dataAddr, Hostname: hostname,
+		JobHash: cfg.JobHash, MetricsAddr: w.metricsAddr}, cfg.JoinTimeout)
 	if err != nil {
 		return err
 	}
@@ -211,7 +231,8 @@ func (w *process) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: watch plan: %v", errCoordinatorLost, err)
 	}
-	g := &generations{ln: w.ln, spec: spec, train: w.train, test: w.test, rep: rep, log: log, client: client, id: joined.WorkerId}
+	g := &generations{ln: w.ln, spec: spec, train: w.train, test: w.test, rep: rep, log: log, client: client, id: joined.WorkerId,
+		metrics: w.metrics}
 	defer g.stop()
 	for {
 		plan, err := stream.Recv()
@@ -287,6 +308,7 @@ type generations struct {
 	log         *slog.Logger
 	client      pb.CoordinatorClient
 	id          string
+	metrics     *telemetry.Worker
 	cancel      context.CancelFunc
 	done        chan struct{}
 	current     uint64
@@ -363,6 +385,8 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		g.log.Info("restored", "step", plan.RestoreStep)
 	}
 	g.rep.setGeneration(plan.Generation, rank)
+	tr.SetMetrics(g.metrics)
+	g.metrics.Generation.Set(float64(plan.Generation))
 	start := time.Now()
 	tr.onFirstStep = func() {
 		g.log.Info("first step of generation", "generation", plan.Generation, "rank", rank, "step", tr.Steps(), "since_plan", time.Since(start).String())

@@ -66,7 +66,7 @@ func summarize(res coordinator.Result, spec job.Spec, jobBytes []byte, runID str
 }
 
 func newCoordinatorCmd(g *globals) *cobra.Command {
-	var config, grpcAddr, gossipAddr, secretFile, runDir, ckptDir string
+	var config, grpcAddr, gossipAddr, secretFile, runDir, ckptDir, metricsAddr string
 	var gossipPort int
 	var resume, strict bool
 	cmd := &cobra.Command{
@@ -105,15 +105,28 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 				return fmt.Errorf("--resume needs --checkpoint-dir or --run-dir")
 			}
 			start := time.Now()
+			report := newLineProgress(g.stdout).report
+			if runDir != "" {
+				if err := os.MkdirAll(runDir, 0o755); err != nil {
+					return err
+				}
+				mf, err := openMetricsFile(runDir)
+				if err != nil {
+					return err
+				}
+				defer mf.Close()
+				report = both(report, mf.report)
+			}
 			srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: grpcAddr,
 				GossipAddr: gossipAddr, GossipPort: gossipPort, Secret: sec, RunID: runID,
-				Version: buildinfo.Get().Version, Logger: g.logger(), OnReport: newLineProgress(g.stdout).report,
-				Checkpoints: store, RestoreStep: restore})
+				Version: buildinfo.Get().Version, Logger: g.logger(), OnReport: report,
+				Checkpoints: store, RestoreStep: restore, MetricsAddr: metricsAddr})
 			if err != nil {
 				return err
 			}
 			defer srv.Close(10 * time.Second)
-			fmt.Fprintf(g.stdout, "coordinator: control plane %s, gossip %s; workers: ringtrain worker --join %s\n", srv.Addr(), srv.GossipAddr(), srv.Addr())
+			fmt.Fprintf(g.stdout, "coordinator: control plane %s, gossip %s, metrics http://%s/metrics; workers: ringtrain worker --join %s\n",
+				srv.Addr(), srv.GossipAddr(), srv.MetricsAddr(), srv.Addr())
 			res, err := srv.Wait(cmd.Context())
 			if err != nil {
 				return err
@@ -127,7 +140,8 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 	f.StringVar(&gossipAddr, "gossip-addr", "0.0.0.0", "memberlist bind address")
 	f.IntVar(&gossipPort, "gossip-port", 7946, "memberlist port (0 = any)")
 	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
-	f.StringVar(&runDir, "run-dir", "", "write summary.json here (and checkpoints under RUN_DIR/checkpoints)")
+	f.StringVar(&metricsAddr, "metrics-addr", "0.0.0.0:0", "Prometheus endpoint (/metrics) listen address")
+	f.StringVar(&runDir, "run-dir", "", "write summary.json and metrics.jsonl here (and checkpoints under RUN_DIR/checkpoints)")
 	f.StringVar(&ckptDir, "checkpoint-dir", "", "checkpoint directory (default RUN_DIR/checkpoints; none without --run-dir)")
 	f.BoolVar(&resume, "resume", false, "resume from the newest good checkpoint in the checkpoint directory")
 	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged")
@@ -197,5 +211,6 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
 	f.StringVar(&config, "config", "", "optional job spec: refuse to join a coordinator running another job")
 	f.DurationVar(&joinTimeout, "join-timeout", 60*time.Second, "how long to keep trying to reach the coordinator")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "Prometheus endpoint (/metrics) listen address (default: the advertised host, any port; off: none)")
 	return cmd
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -317,5 +319,59 @@ func TestStepTimeoutReformsTheGeneration(t *testing.T) {
 	c.waitDone()
 	if out := c.coordOut.String(); !strings.Contains(out, "stalled") {
 		t.Fatalf("no stall was reported:\n%s", out)
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// The coordinator and every worker serve Prometheus metrics at the
+// addresses status shows; the run directory gets metrics.jsonl.
+func TestMetricsEndpointsAndFile(t *testing.T) {
+	c := newCluster(t, "model: {hidden: [512]}\ntrain: {global_batch: 48, steps: 300}\ncluster: {min_workers: 2, max_workers: 2, settle: 200ms}\ncheckpoint: {every_epochs: 0, every_steps: 40}\n")
+	c.startCoordinator(false)
+	c.startWorker()
+	c.startWorker()
+	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool { return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0" })
+	cmd := exec.Command(binary, "status", "--coordinator", c.addr, "--json")
+	cmd.Env = append(os.Environ(), faultSecret)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		MetricsAddr string `json:"metricsAddr"`
+		Members     []struct {
+			MetricsAddr string `json:"metricsAddr"`
+		} `json:"members"`
+	}
+	json.Unmarshal(out, &st)
+	if st.MetricsAddr == "" || len(st.Members) != 2 || st.Members[0].MetricsAddr == "" {
+		t.Fatalf("status lacks metrics addresses: %s", out)
+	}
+	coord := get(t, "http://"+st.MetricsAddr+"/metrics")
+	for _, want := range []string{"ringtrain_generation ", `ringtrain_members{state="ranked"} 2`, "ringtrain_checkpoints_committed_total", "ringtrain_samples_per_second"} {
+		if !strings.Contains(coord, want) {
+			t.Errorf("coordinator metrics lack %q", want)
+		}
+	}
+	worker := get(t, "http://"+strings.Replace(st.Members[0].MetricsAddr, "0.0.0.0", "127.0.0.1", 1)+"/metrics")
+	for _, want := range []string{`ringtrain_step_phase_seconds_bucket{phase="reduce_scatter"`, "ringtrain_steps_total", "ringtrain_allreduce_busbw_gbps", "ringtrain_checkpoint_stall_seconds_count", "ringtrain_world_size 2"} {
+		if !strings.Contains(worker, want) {
+			t.Errorf("worker metrics lack %q", want)
+		}
+	}
+	c.waitDone()
+	lines, _ := os.ReadFile(filepath.Join(c.dir, "metrics.jsonl"))
+	if !strings.Contains(string(lines), `"kind":"progress"`) || !strings.Contains(string(lines), `"kind":"eval"`) {
+		t.Fatalf("metrics.jsonl:\n%.500s", lines)
 	}
 }

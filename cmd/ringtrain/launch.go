@@ -57,8 +57,9 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			view := newProgress(g.stdout)
 			lc := localCluster{spec: spec, workers: workers, runDir: runDir, logLevel: g.logLevel, onReport: view.report,
 				checkpoints: store, restore: restore,
-				onStart: func(runID string) {
+				onStart: func(runID, addr, metrics string) {
 					fmt.Fprintf(g.stdout, "run %s: %s on %d workers (%s), logs in %s\n", runID, spec.Name, workers, spec.Model.Kind, runDir)
+					g.logger().Debug("cluster", "coordinator", addr, "metrics", "http://"+metrics+"/metrics")
 				}}
 			out, err := lc.run(cmd.Context())
 			view.close()

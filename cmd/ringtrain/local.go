@@ -28,7 +28,7 @@ type localCluster struct {
 	env      []string // extra environment for the workers
 	logLevel string
 	onReport func(*pb.ReportRequest)
-	onStart  func(runID string) // after the workers are started
+	onStart  func(runID, addr, metrics string) // after the workers are started
 	// checkpoints, if set, stores the run's checkpoints; restore > 0
 	// resumes from that step.
 	checkpoints *checkpoint.Store
@@ -73,10 +73,15 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 	defer logf.Close()
 	sec := secret.New()
 	start := time.Now()
+	mf, err := openMetricsFile(lc.runDir)
+	if err != nil {
+		return out, err
+	}
+	defer mf.Close()
 	srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0",
 		GossipAddr: "127.0.0.1", GossipPort: 0, Secret: sec, RunID: runID, Version: buildinfo.Get().Version,
-		Logger: slog.New(slog.NewJSONHandler(logf, nil)), OnReport: lc.onReport,
-		Checkpoints: lc.checkpoints, RestoreStep: lc.restore})
+		Logger: slog.New(slog.NewJSONHandler(logf, nil)), OnReport: both(lc.onReport, mf.report),
+		Checkpoints: lc.checkpoints, RestoreStep: lc.restore, MetricsAddr: "127.0.0.1:0"})
 	if err != nil {
 		return out, err
 	}
@@ -105,7 +110,7 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 		return out, err
 	}
 	if lc.onStart != nil {
-		lc.onStart(runID)
+		lc.onStart(runID, srv.Addr(), srv.MetricsAddr())
 	}
 	res, err := srv.Wait(ctx)
 	if err != nil {

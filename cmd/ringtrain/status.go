@@ -73,6 +73,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 func printStatus(g *globals, st *pb.StatusResponse, events int) {
 	w := g.stdout
 	fmt.Fprintf(w, "run %s  phase %s  generation %d  world size %d  latest checkpoint %d\n", st.RunId, st.Phase, st.Generation, st.WorldSize, st.LatestCheckpoint)
+	if st.MetricsAddr != "" {
+		fmt.Fprintf(w, "coordinator metrics: http://%s/metrics\n", st.MetricsAddr)
+	}
 	if p := st.Progress; p != nil {
 		fmt.Fprintf(w, "step %d/%d  epoch %d  loss %.4f  %.0f samples/s\n", p.Step, p.TotalSteps, p.Epoch, p.Loss, p.SamplesPerS)
 	}
@@ -83,7 +86,7 @@ func printStatus(g *globals, st *pb.StatusResponse, events int) {
 		fmt.Fprintf(w, "error: %s\n", st.Error)
 	}
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKER\tROLE\tSTATE\tRANK\tDATA ADDRESS\tHOST\tLAST SEEN")
+	fmt.Fprintln(tw, "WORKER\tROLE\tSTATE\tRANK\tDATA ADDRESS\tMETRICS\tHOST\tLAST SEEN")
 	for _, m := range st.Members {
 		seen := "-"
 		if m.LastSeenUnixMs > 0 {
@@ -93,7 +96,7 @@ func printStatus(g *globals, st *pb.StatusResponse, events int) {
 		if m.Rank >= 0 {
 			rank = fmt.Sprint(m.Rank)
 		}
-		fmt.Fprintf(tw, "%s\tworker\t%s\t%s\t%s\t%s\t%s\n", m.WorkerId, m.State, rank, m.DataAddr, m.Hostname, seen)
+		fmt.Fprintf(tw, "%s\tworker\t%s\t%s\t%s\t%s\t%s\t%s\n", m.WorkerId, m.State, rank, m.DataAddr, m.MetricsAddr, m.Hostname, seen)
 	}
 	tw.Flush()
 	ev := st.Events

@@ -83,7 +83,8 @@ type JoinRequest struct {
 	DataAddr      string                 `protobuf:"bytes,2,opt,name=data_addr,json=dataAddr,proto3" json:"data_addr,omitempty"`       // the worker's all-reduce (data-plane) address
 	GossipAddr    string                 `protobuf:"bytes,3,opt,name=gossip_addr,json=gossipAddr,proto3" json:"gossip_addr,omitempty"` // the worker's memberlist address
 	Hostname      string                 `protobuf:"bytes,4,opt,name=hostname,proto3" json:"hostname,omitempty"`
-	JobHash       string                 `protobuf:"bytes,5,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"` // if set, the job the worker expects (sha256 of the spec); must match
+	JobHash       string                 `protobuf:"bytes,5,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"`             // if set, the job the worker expects (sha256 of the spec); must match
+	MetricsAddr   string                 `protobuf:"bytes,6,opt,name=metrics_addr,json=metricsAddr,proto3" json:"metrics_addr,omitempty"` // the worker's Prometheus endpoint (host:port, /metrics)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -149,6 +150,13 @@ func (x *JoinRequest) GetHostname() string {
 func (x *JoinRequest) GetJobHash() string {
 	if x != nil {
 		return x.JobHash
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetMetricsAddr() string {
+	if x != nil {
+		return x.MetricsAddr
 	}
 	return ""
 }
@@ -969,6 +977,7 @@ type Member struct {
 	Version        string                 `protobuf:"bytes,5,opt,name=version,proto3" json:"version,omitempty"`
 	Hostname       string                 `protobuf:"bytes,6,opt,name=hostname,proto3" json:"hostname,omitempty"`
 	LastSeenUnixMs int64                  `protobuf:"varint,7,opt,name=last_seen_unix_ms,json=lastSeenUnixMs,proto3" json:"last_seen_unix_ms,omitempty"`
+	MetricsAddr    string                 `protobuf:"bytes,8,opt,name=metrics_addr,json=metricsAddr,proto3" json:"metrics_addr,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1052,6 +1061,13 @@ func (x *Member) GetLastSeenUnixMs() int64 {
 	return 0
 }
 
+func (x *Member) GetMetricsAddr() string {
+	if x != nil {
+		return x.MetricsAddr
+	}
+	return ""
+}
+
 type Event struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UnixMs        int64                  `protobuf:"varint,1,opt,name=unix_ms,json=unixMs,proto3" json:"unix_ms,omitempty"`
@@ -1126,6 +1142,7 @@ type StatusResponse struct {
 	JobHash          string                 `protobuf:"bytes,10,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"`
 	Error            string                 `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
 	LatestCheckpoint int64                  `protobuf:"varint,12,opt,name=latest_checkpoint,json=latestCheckpoint,proto3" json:"latest_checkpoint,omitempty"` // newest committed checkpoint step (0: none)
+	MetricsAddr      string                 `protobuf:"bytes,13,opt,name=metrics_addr,json=metricsAddr,proto3" json:"metrics_addr,omitempty"`                 // the coordinator's Prometheus endpoint
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -1242,6 +1259,13 @@ func (x *StatusResponse) GetLatestCheckpoint() int64 {
 		return x.LatestCheckpoint
 	}
 	return 0
+}
+
+func (x *StatusResponse) GetMetricsAddr() string {
+	if x != nil {
+		return x.MetricsAddr
+	}
+	return ""
 }
 
 // ShardHeader opens an UploadShard stream.
@@ -1663,14 +1687,15 @@ var File_ringtrain_v1_control_proto protoreflect.FileDescriptor
 
 const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\n" +
-	"\x1aringtrain/v1/control.proto\x12\fringtrain.v1\"\x9c\x01\n" +
+	"\x1aringtrain/v1/control.proto\x12\fringtrain.v1\"\xbf\x01\n" +
 	"\vJoinRequest\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1b\n" +
 	"\tdata_addr\x18\x02 \x01(\tR\bdataAddr\x12\x1f\n" +
 	"\vgossip_addr\x18\x03 \x01(\tR\n" +
 	"gossipAddr\x12\x1a\n" +
 	"\bhostname\x18\x04 \x01(\tR\bhostname\x12\x19\n" +
-	"\bjob_hash\x18\x05 \x01(\tR\ajobHash\"\x99\x01\n" +
+	"\bjob_hash\x18\x05 \x01(\tR\ajobHash\x12!\n" +
+	"\fmetrics_addr\x18\x06 \x01(\tR\vmetricsAddr\"\x99\x01\n" +
 	"\fJoinResponse\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x19\n" +
 	"\bjob_spec\x18\x02 \x01(\fR\ajobSpec\x12\x19\n" +
@@ -1752,7 +1777,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\astalled\x18\b \x01(\tH\x00R\astalledB\x06\n" +
 	"\x04body\"\x10\n" +
 	"\x0eReportResponse\"\x0f\n" +
-	"\rStatusRequest\"\xcd\x01\n" +
+	"\rStatusRequest\"\xf0\x01\n" +
 	"\x06Member\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1b\n" +
 	"\tdata_addr\x18\x02 \x01(\tR\bdataAddr\x12\x14\n" +
@@ -1760,11 +1785,12 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x04rank\x18\x04 \x01(\x05R\x04rank\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\tR\aversion\x12\x1a\n" +
 	"\bhostname\x18\x06 \x01(\tR\bhostname\x12)\n" +
-	"\x11last_seen_unix_ms\x18\a \x01(\x03R\x0elastSeenUnixMs\"N\n" +
+	"\x11last_seen_unix_ms\x18\a \x01(\x03R\x0elastSeenUnixMs\x12!\n" +
+	"\fmetrics_addr\x18\b \x01(\tR\vmetricsAddr\"N\n" +
 	"\x05Event\x12\x17\n" +
 	"\aunix_ms\x18\x01 \x01(\x03R\x06unixMs\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xc4\x03\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xe7\x03\n" +
 	"\x0eStatusResponse\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x14\n" +
 	"\x05phase\x18\x02 \x01(\tR\x05phase\x12\x1e\n" +
@@ -1781,7 +1807,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\bjob_hash\x18\n" +
 	" \x01(\tR\ajobHash\x12\x14\n" +
 	"\x05error\x18\v \x01(\tR\x05error\x12+\n" +
-	"\x11latest_checkpoint\x18\f \x01(\x03R\x10latestCheckpoint\"\xb9\x01\n" +
+	"\x11latest_checkpoint\x18\f \x01(\x03R\x10latestCheckpoint\x12!\n" +
+	"\fmetrics_addr\x18\r \x01(\tR\vmetricsAddr\"\xb9\x01\n" +
 	"\vShardHeader\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1e\n" +
 	"\n" +
