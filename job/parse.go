@@ -21,7 +21,7 @@ func Default() Spec {
 		Model: Model{Kind: "mlp", Hidden: []int{256}, Loss: "xent"},
 		Data:  Data{Source: "default", CSV: CSV{LabelColumn: -1}, Synthetic: Synthetic{N: 8000, Dim: 32, Classes: 4, Noise: 0.1}},
 		Train: Train{
-			GlobalBatch: 64, Epochs: 10, ReportEvery: 10,
+			GlobalBatch: 64, Epochs: 10, ReportEvery: 10, MaxSkippedSteps: 5,
 			Optimizer: Optimizer{Name: "adamw", Beta1: 0.9, Beta2: 0.999, Alpha: 0.99},
 			LR:        LRSchedule{Kind: "cosine", Base: 0.002, Gamma: 0.1},
 		},

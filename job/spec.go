@@ -88,6 +88,10 @@ type Train struct {
 	ClipNorm float64 `yaml:"clip_norm"`
 	// ReportEvery: steps between progress reports. Default 10.
 	ReportEvery int `yaml:"report_every"`
+	// MaxSkippedSteps: steps with a NaN or infinite loss or gradient on any
+	// rank are skipped by every rank together; this many in a row stop the
+	// run. Default 5.
+	MaxSkippedSteps int `yaml:"max_skipped_steps"`
 }
 
 // Optimizer names an optimizer and its settings (PyTorch semantics).

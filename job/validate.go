@@ -78,6 +78,9 @@ func (s Spec) Validate() error {
 	if t.ReportEvery < 1 {
 		bad("train.report_every", "must be positive, got %d", t.ReportEvery)
 	}
+	if t.MaxSkippedSteps < 1 {
+		bad("train.max_skipped_steps", "must be at least 1, got %d", t.MaxSkippedSteps)
+	}
 	if t.ClipNorm < 0 {
 		bad("train.clip_norm", "must not be negative, got %g", t.ClipNorm)
 	}

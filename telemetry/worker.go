@@ -20,6 +20,7 @@ type Worker struct {
 	Registry       *prometheus.Registry
 	StepPhase      *prometheus.HistogramVec // seconds per step in each phase
 	Steps          prometheus.Counter
+	SkippedSteps   prometheus.Counter
 	Samples        prometheus.Counter
 	Loss           prometheus.Gauge
 	LearningRate   prometheus.Gauge
@@ -45,6 +46,7 @@ func NewWorker() *Worker {
 		StepPhase: f.histVec("ringtrain_step_phase_seconds", "Time of one training step spent in each phase.",
 			prometheus.ExponentialBuckets(1e-5, 2.5, 16), "phase"),
 		Steps:          f.counter("ringtrain_steps_total", "Training steps completed by this worker."),
+		SkippedSteps:   f.counter("ringtrain_skipped_steps_total", "Steps skipped on every rank because some rank's loss or gradient was NaN or infinite."),
 		Samples:        f.counter("ringtrain_samples_total", "Training samples processed by this worker."),
 		Loss:           f.gauge("ringtrain_loss", "Mean training loss over ranks of the last reporting window."),
 		LearningRate:   f.gauge("ringtrain_learning_rate", "Learning rate of the last step."),

@@ -54,14 +54,15 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 	}
 	every := t.spec.Train.ReportEvery
 	var (
-		window     Timing
-		windowLoss float64
-		windowN    int
-		windowT0   = time.Now()
-		lastLoss   float64
-		testLoss   float64
-		testAcc    float64
-		evaluated  = -1
+		window      Timing
+		windowLoss  float64
+		windowN     int
+		windowLossN int
+		windowT0    = time.Now()
+		lastLoss    float64
+		testLoss    float64
+		testAcc     float64
+		evaluated   = -1
 	)
 	evalEvery := t.spec.Eval.EveryEpochs
 	evaluate := func() error {
@@ -90,7 +91,10 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 			t.onFirstStep = nil
 		}
 		window.add(tm)
-		windowLoss += float64(loss)
+		if finite(float64(loss)) {
+			windowLoss += float64(loss)
+			windowLossN++
+		}
 		windowN++
 		due := cp.EverySteps > 0 && t.step%cp.EverySteps == 0 ||
 			cp.EveryEpochs > 0 && t.cursor.Epoch != epoch && t.cursor.Epoch%cp.EveryEpochs == 0 ||
@@ -99,7 +103,7 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 			// Rank 0's clock decides time-based checkpoints; the flag rides
 			// on the loss all-reduce so every rank agrees.
 			timeDue := t.rank == 0 && cp.Every > 0 && time.Since(lastSaveAt) >= cp.Every
-			mean, flag, err := t.windowStats(ctx, windowLoss/float64(windowN), timeDue)
+			mean, flag, err := t.windowStats(ctx, windowLoss/float64(max(1, windowLossN)), timeDue)
 			if err != nil {
 				return nil, err
 			}
@@ -114,7 +118,7 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 				el := time.Since(windowT0).Seconds()
 				n := float64(windowN)
 				rep.Progress(&pb.Progress{
-					Step: int64(t.step), TotalSteps: int64(t.total), Epoch: int32(t.cursor.Epoch), Loss: mean,
+					Step: int64(t.step), TotalSteps: int64(t.total), Epoch: int32(t.cursor.Epoch), Loss: mean, SkippedSteps: int32(t.skipped),
 					SamplesPerS: n * float64(t.spec.Train.GlobalBatch) / el, Lr: float64(t.sched.At(t.step - 1)),
 					Timing: &pb.StepTiming{
 						DataS: window.Data.Seconds() / n, ComputeS: window.Compute.Seconds() / n,
@@ -123,7 +127,7 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 					},
 				})
 			}
-			window, windowLoss, windowN, windowT0 = Timing{}, 0, 0, time.Now()
+			window, windowLoss, windowN, windowLossN, windowT0 = Timing{}, 0, 0, 0, time.Now()
 		}
 		if due {
 			if err := save(); err != nil {

@@ -54,7 +54,31 @@ type Trainer struct {
 	snap        Snapshot // reused snapshot buffers
 	onFirstStep func()   // called once after the first step Run completes
 	metrics     *telemetry.Worker
+	corrupt     func(step int, x []float32) // tests: damage a batch
+
+	skipped, consecutiveSkips int
 }
+
+// skip ends a step whose gradient was not finite on some rank: no update,
+// the batch is consumed, the skip counted. Too many in a row is an error,
+// before a checkpoint of poisoned state could be written.
+func (t *Trainer) skip(loss float32, tm Timing) (float32, Timing, error) {
+	t.skipped++
+	t.consecutiveSkips++
+	if t.metrics != nil {
+		t.metrics.SkippedSteps.Inc()
+	}
+	t.cursor = t.cursor.Advance(t.sampler.StepsPerEpoch())
+	t.step++
+	if max := t.spec.Train.MaxSkippedSteps; t.consecutiveSkips >= max {
+		return loss, tm, fmt.Errorf("%w: %d consecutive steps (up to step %d) had a non-finite loss or gradient on some rank; stopping instead of training on or checkpointing poisoned state (train.max_skipped_steps)",
+			ErrNonFinite, t.consecutiveSkips, t.step)
+	}
+	return loss, tm, nil
+}
+
+// Skipped is the number of steps skipped for a non-finite gradient.
+func (t *Trainer) Skipped() int { return t.skipped }
 
 // SetMetrics makes the trainer record its steps, evaluations and
 // checkpoints in m.
@@ -175,20 +199,31 @@ func (t *Trainer) Step(ctx context.Context) (float32, Timing, error) {
 		return 0, tm, err
 	}
 	t1 := time.Now()
+	if t.corrupt != nil {
+		t.corrupt(t.step, t.x)
+	}
 	loss, err := t.model.ForwardBackward(t.x, t.y)
 	if err != nil {
 		return 0, tm, err
 	}
-	if !finite(float64(loss)) {
-		return loss, tm, fmt.Errorf("%w at step %d on rank %d: %v", ErrNonFinite, t.step, t.rank, loss)
-	}
 	t2 := time.Now()
 	grads := t.model.Grads()
+	if !finite(float64(loss)) || !finite(optim.SumSquares(grads)) {
+		// The flag travels inside the reduce-scatter: a NaN in every element
+		// makes every rank's shard NaN, so all ranks skip this step together.
+		for i := range grads {
+			grads[i] = float32(math.NaN())
+		}
+	}
 	if _, _, err := t.comm.ReduceScatter(ctx, grads, allreduce.Mean); err != nil {
 		return loss, tm, err
 	}
 	t3 := time.Now()
 	shard := grads[t.lo:t.hi]
+	if len(shard) > 0 && shard[0] != shard[0] {
+		return t.skip(loss, Timing{Data: t1.Sub(t0), Compute: t2.Sub(t1), ReduceScatter: t3.Sub(t2)})
+	}
+	t.consecutiveSkips = 0
 	if c := t.spec.Train.ClipNorm; c > 0 {
 		t.scalar[0] = float32(optim.SumSquares(shard))
 		if err := t.comm.AllReduce(ctx, t.scalar[:1], allreduce.Sum); err != nil {
