@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Comm runs collectives over one Transport. Create it with New, stop it with
@@ -45,6 +46,19 @@ type Comm struct {
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	once     sync.Once
+
+	// tracer, if set, sees each schedule step's receive side (its duration
+	// from the first to the last received segment). Set before use.
+	tracer func(op Op, step int, start, end time.Time)
+}
+
+// SetTracer makes the Comm report every step of every collective it runs
+// (op, step number, when its receive side began and ended) to f, on the
+// calling goroutine. Call it before the first collective; nil turns it off.
+func (c *Comm) SetTracer(f func(op Op, step int, start, end time.Time)) {
+	c.mu.Lock()
+	c.tracer = f
+	c.mu.Unlock()
 }
 
 type sendJob struct {

@@ -3,6 +3,7 @@ package allreduce
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // sendLoop is the Comm's only goroutine: it runs the send side of every
@@ -97,9 +98,16 @@ func (c *Comm) runPipeline(ctx context.Context, op Op, steps []Step, prefix []in
 }
 
 func (c *Comm) runRecvs(ctx context.Context, op Op, steps []Step, minFrames int, buf []float32, rop ReduceOp) error {
-	for _, st := range steps {
+	for k, st := range steps {
+		var start time.Time
+		if c.tracer != nil {
+			start = time.Now()
+		}
 		if err := c.recvStep(ctx, op, st, minFrames, buf, rop, true); err != nil {
 			return err
+		}
+		if c.tracer != nil && st.From >= 0 {
+			c.tracer(op, k, start, time.Now())
 		}
 	}
 	return nil

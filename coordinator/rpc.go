@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+	"github.com/ringtrain/ringtrain/telemetry"
 )
 
 // Join implements the Coordinator service.
@@ -99,7 +101,8 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 			return
 		}
 		_, isFailure := req.Body.(*pb.ReportRequest_Failure)
-		if req.Generation != c.Generation() && !isFailure {
+		_, isTrace := req.Body.(*pb.ReportRequest_Trace) // history: any generation
+		if req.Generation != c.Generation() && !isFailure && !isTrace {
 			err = status.Errorf(codes.FailedPrecondition, "stale generation %d: the run is at generation %d", req.Generation, c.Generation())
 			return
 		}
@@ -130,6 +133,17 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 			c.Failure(req.WorkerId, b.Failure)
 		case *pb.ReportRequest_Stalled:
 			c.Stalled(req.Generation, req.WorkerId+": "+b.Stalled)
+		case *pb.ReportRequest_Trace:
+			if s.cfg.Trace != nil {
+				var events []telemetry.TraceEvent
+				if e := json.Unmarshal(b.Trace, &events); e != nil {
+					err = status.Errorf(codes.InvalidArgument, "trace events: %v", e)
+					return
+				}
+				if e := s.cfg.Trace.Add(req.WorkerId, events); e != nil {
+					s.log.Warn("trace not written", "err", e)
+				}
+			}
 		}
 	})
 	if err != nil {

@@ -47,7 +47,9 @@ type Config struct {
 	RestoreStep int64
 	// MetricsAddr is where the Prometheus endpoint listens ("" disables it).
 	MetricsAddr string
-	Logger      *slog.Logger
+	// Trace, if set, receives the workers' trace events (job.Spec.Trace).
+	Trace  *telemetry.TraceWriter
+	Logger *slog.Logger
 }
 
 // Result is the outcome of a run.

@@ -20,6 +20,10 @@ type Spec struct {
 	Eval Eval `yaml:"eval"`
 	// Checkpoint settings (used by checkpointing; zero values disable it).
 	Checkpoint Checkpoint `yaml:"checkpoint"`
+	// Trace: workers record a Chrome trace-event span for every step phase
+	// and ring step; the coordinator merges them into RUN_DIR/trace.json.
+	// Default false (launch --trace sets it).
+	Trace bool `yaml:"trace"`
 }
 
 // Model selects the network.

@@ -2,11 +2,13 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
 
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+	"github.com/ringtrain/ringtrain/telemetry"
 )
 
 // reporter sends reports to the coordinator from its own goroutine, so the
@@ -91,4 +93,19 @@ func (r *reporter) failure(gen uint64, rank int, msg string) {
 
 func (r *reporter) stalled(gen uint64, rank int, msg string) {
 	r.queue <- &pb.ReportRequest{WorkerId: r.id, Generation: gen, Rank: int32(rank), Body: &pb.ReportRequest_Stalled{Stalled: msg}}
+}
+
+// Trace implements Reporter: the events travel as one JSON array.
+func (r *reporter) Trace(events []telemetry.TraceEvent) {
+	if len(events) == 0 {
+		return
+	}
+	b, err := json.Marshal(events)
+	if err != nil {
+		r.log.Warn("trace not encoded", "err", err)
+		return
+	}
+	req := r.request()
+	req.Body = &pb.ReportRequest_Trace{Trace: b}
+	r.queue <- req
 }

@@ -5,14 +5,17 @@ import (
 	"time"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/telemetry"
 
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
-// Reporter receives rank 0's progress and evaluations.
+// Reporter receives progress (rank 0's is shown, the others' are
+// heartbeats), evaluations and trace events.
 type Reporter interface {
 	Progress(*pb.Progress)
 	Eval(*pb.Eval)
+	Trace([]telemetry.TraceEvent)
 }
 
 // Run trains until the planned number of steps, evaluating at the epoch
@@ -126,6 +129,9 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 						AllGatherS: window.AllGather.Seconds() / n,
 					},
 				})
+			}
+			if t.trace != nil && rep != nil {
+				rep.Trace(t.trace.Take())
 			}
 			window, windowLoss, windowN, windowLossN, windowT0 = Timing{}, 0, 0, 0, time.Now()
 		}

@@ -55,6 +55,7 @@ type Trainer struct {
 	onFirstStep func()   // called once after the first step Run completes
 	metrics     *telemetry.Worker
 	corrupt     func(step int, x []float32) // tests: damage a batch
+	trace       *telemetry.Recorder
 
 	skipped, consecutiveSkips int
 }
@@ -75,6 +76,15 @@ func (t *Trainer) skip(loss float32, tm Timing) (float32, Timing, error) {
 			ErrNonFinite, t.consecutiveSkips, t.step)
 	}
 	return loss, tm, nil
+}
+
+// SetTrace makes the trainer record a span per step, per phase and (through
+// the Comm) per ring step into r.
+func (t *Trainer) SetTrace(r *telemetry.Recorder) {
+	t.trace = r
+	t.comm.SetTracer(func(op allreduce.Op, step int, start, end time.Time) {
+		r.Span(fmt.Sprintf("%s step %d", op, step), "ring", start, end, nil)
+	})
 }
 
 // Skipped is the number of steps skipped for a non-finite gradient.
@@ -243,6 +253,14 @@ func (t *Trainer) Step(ctx context.Context) (float32, Timing, error) {
 	t5 := time.Now()
 	tm = Timing{Data: t1.Sub(t0), Compute: t2.Sub(t1), ReduceScatter: t3.Sub(t2), Optimizer: t4.Sub(t3), AllGather: t5.Sub(t4)}
 	t.observe(tm)
+	if r := t.trace; r != nil {
+		r.Span(fmt.Sprintf("step %d", t.step), "step", t0, t5, map[string]any{"loss": loss, "epoch": t.cursor.Epoch})
+		r.Span(telemetry.PhaseData, "phase", t0, t1, nil)
+		r.Span(telemetry.PhaseCompute, "phase", t1, t2, nil)
+		r.Span(telemetry.PhaseReduceScatter, "phase", t2, t3, nil)
+		r.Span(telemetry.PhaseOptimizer, "phase", t3, t4, nil)
+		r.Span(telemetry.PhaseAllGather, "phase", t4, t5, nil)
+	}
 	t.cursor = t.cursor.Advance(t.sampler.StepsPerEpoch())
 	t.step++
 	return loss, tm, nil

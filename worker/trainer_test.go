@@ -11,6 +11,7 @@ import (
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/job"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+	"github.com/ringtrain/ringtrain/telemetry"
 	"github.com/ringtrain/ringtrain/transport/mem"
 )
 
@@ -123,8 +124,9 @@ type recorder struct {
 	evals    []float64
 }
 
-func (r *recorder) Progress(*pb.Progress) { r.progress++ }
-func (r *recorder) Eval(e *pb.Eval)       { r.evals = append(r.evals, e.Accuracy) }
+func (r *recorder) Progress(*pb.Progress)        { r.progress++ }
+func (r *recorder) Eval(e *pb.Eval)              { r.evals = append(r.evals, e.Accuracy) }
+func (r *recorder) Trace([]telemetry.TraceEvent) {}
 
 func TestRunLearnsAndReports(t *testing.T) {
 	spec := testSpec("adamw")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -386,6 +387,9 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	}
 	g.rep.setGeneration(plan.Generation, rank)
 	tr.SetMetrics(g.metrics)
+	if g.spec.Trace {
+		tr.SetTrace(telemetry.NewRecorder(workerNumber(g.id)))
+	}
 	g.metrics.Generation.Set(float64(plan.Generation))
 	start := time.Now()
 	tr.onFirstStep = func() {
@@ -411,4 +415,17 @@ func brokenLink(err error) bool {
 	return errors.Is(err, allreduce.ErrPeerLost) || errors.Is(err, allreduce.ErrAborted) ||
 		errors.Is(err, allreduce.ErrTimeout) || errors.Is(err, tcp.ErrRefused) ||
 		errors.Is(err, context.DeadlineExceeded)
+}
+
+// workerNumber is the sequence number in a worker id ("w12-host" → 12),
+// the trace's process id.
+func workerNumber(id string) int {
+	n := 0
+	for _, c := range strings.TrimPrefix(id, "w") {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

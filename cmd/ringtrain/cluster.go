@@ -14,6 +14,7 @@ import (
 	"github.com/ringtrain/ringtrain/internal/buildinfo"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/telemetry"
 	"github.com/ringtrain/ringtrain/worker"
 )
 
@@ -68,7 +69,7 @@ func summarize(res coordinator.Result, spec job.Spec, jobBytes []byte, runID str
 func newCoordinatorCmd(g *globals) *cobra.Command {
 	var config, grpcAddr, gossipAddr, secretFile, runDir, ckptDir, metricsAddr string
 	var gossipPort int
-	var resume, strict bool
+	var resume, strict, trace bool
 	cmd := &cobra.Command{
 		Use:   "coordinator",
 		Short: "Run the coordinator of a multi-node job (workers join it with `ringtrain worker --join`)",
@@ -83,6 +84,10 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 			if err != nil {
 				return err
 			}
+			if trace && runDir == "" {
+				return fmt.Errorf("--trace needs --run-dir (the trace goes to RUN_DIR/trace.json)")
+			}
+			spec.Trace = spec.Trace || trace
 			sec, err := secret.Load(secretFile, "RINGTRAIN_SECRET")
 			if err != nil {
 				return err
@@ -117,10 +122,17 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 				defer mf.Close()
 				report = both(report, mf.report)
 			}
+			var tw *telemetry.TraceWriter
+			if spec.Trace {
+				if tw, err = telemetry.CreateTrace(filepath.Join(runDir, "trace.json")); err != nil {
+					return err
+				}
+				defer tw.Close()
+			}
 			srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: grpcAddr,
 				GossipAddr: gossipAddr, GossipPort: gossipPort, Secret: sec, RunID: runID,
 				Version: buildinfo.Get().Version, Logger: g.logger(), OnReport: report,
-				Checkpoints: store, RestoreStep: restore, MetricsAddr: metricsAddr})
+				Checkpoints: store, RestoreStep: restore, MetricsAddr: metricsAddr, Trace: tw})
 			if err != nil {
 				return err
 			}
@@ -145,6 +157,7 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 	f.StringVar(&ckptDir, "checkpoint-dir", "", "checkpoint directory (default RUN_DIR/checkpoints; none without --run-dir)")
 	f.BoolVar(&resume, "resume", false, "resume from the newest good checkpoint in the checkpoint directory")
 	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged")
+	f.BoolVar(&trace, "trace", false, "merge the workers' Chrome trace spans into RUN_DIR/trace.json")
 	return cmd
 }
 

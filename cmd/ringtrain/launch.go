@@ -15,7 +15,7 @@ func newLaunchCmd(g *globals) *cobra.Command {
 		workers        int
 		config, runDir string
 		resume         string
-		strict         bool
+		strict, trace  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "launch",
@@ -44,6 +44,7 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			if err != nil {
 				return err
 			}
+			spec.Trace = spec.Trace || trace
 			if runDir == "" {
 				runDir = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
 			}
@@ -75,5 +76,6 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 	f.StringVar(&runDir, "run-dir", "", "run directory (default runs/<timestamp>); checkpoints go to RUN_DIR/checkpoints")
 	f.StringVar(&resume, "resume", "", "continue the run in this run directory from its newest good checkpoint (its job.yaml unless --config)")
 	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged (default: fall back to the newest good one)")
+	f.BoolVar(&trace, "trace", false, "record a Chrome trace of every step phase and ring step into RUN_DIR/trace.json (open in Perfetto)")
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -243,4 +244,67 @@ func truncatedIDX(t *testing.T, dir string) string {
 		os.WriteFile(filepath.Join(out, f), b, 0o644)
 	}
 	return out
+}
+
+// launch --trace writes a Chrome trace that parses, holds every kind of span
+// (steps, phases, ring steps) for every worker, and whose spans nest.
+func TestLaunchTrace(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "job.yaml")
+	os.WriteFile(cfg, []byte("train: {steps: 30}\n"), 0o644)
+	if o, e, code := cli(t, nil, "launch", "--config", cfg, "--trace", "--run-dir", dir); code != 0 {
+		t.Fatalf("%s\n%s", o, e)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "trace.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr struct {
+		TraceEvents []struct {
+			Name, Cat, Ph string
+			Ts, Dur       float64
+			Pid, Tid      int
+		} `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(b, &tr); err != nil {
+		t.Fatalf("trace.json is not valid JSON: %v", err)
+	}
+	type span struct{ start, end float64 }
+	byPid := map[int][]span{}
+	cats := map[int]map[string]int{}
+	for _, e := range tr.TraceEvents {
+		if e.Ph != "X" {
+			continue
+		}
+		byPid[e.Pid] = append(byPid[e.Pid], span{e.Ts, e.Ts + e.Dur})
+		if cats[e.Pid] == nil {
+			cats[e.Pid] = map[string]int{}
+		}
+		cats[e.Pid][e.Cat]++
+	}
+	if len(byPid) != 2 {
+		t.Fatalf("spans of %d processes, want 2", len(byPid))
+	}
+	for pid, spans := range byPid {
+		if c := cats[pid]; c["step"] != 30 || c["phase"] != 150 || c["ring"] == 0 {
+			t.Fatalf("pid %d: spans by category %v", pid, c)
+		}
+		sort.Slice(spans, func(i, j int) bool {
+			if spans[i].start != spans[j].start {
+				return spans[i].start < spans[j].start
+			}
+			return spans[i].end > spans[j].end
+		})
+		const eps = 2 // µs of rounding
+		var stack []span
+		for _, s := range spans {
+			for len(stack) > 0 && stack[len(stack)-1].end <= s.start+eps {
+				stack = stack[:len(stack)-1]
+			}
+			if len(stack) > 0 && s.end > stack[len(stack)-1].end+eps {
+				t.Fatalf("pid %d: span [%f, %f] overlaps its parent [%f, %f] without nesting", pid, s.start, s.end, stack[len(stack)-1].start, stack[len(stack)-1].end)
+			}
+			stack = append(stack, s)
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+	"github.com/ringtrain/ringtrain/telemetry"
 )
 
 // localCluster is a coordinator in this process and worker processes of
@@ -78,10 +79,17 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 		return out, err
 	}
 	defer mf.Close()
+	var trace *telemetry.TraceWriter
+	if spec.Trace {
+		if trace, err = telemetry.CreateTrace(filepath.Join(lc.runDir, "trace.json")); err != nil {
+			return out, err
+		}
+		defer trace.Close() // after the coordinator stopped (defers run last-in first-out)
+	}
 	srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0",
 		GossipAddr: "127.0.0.1", GossipPort: 0, Secret: sec, RunID: runID, Version: buildinfo.Get().Version,
 		Logger: slog.New(slog.NewJSONHandler(logf, nil)), OnReport: both(lc.onReport, mf.report),
-		Checkpoints: lc.checkpoints, RestoreStep: lc.restore, MetricsAddr: "127.0.0.1:0"})
+		Checkpoints: lc.checkpoints, RestoreStep: lc.restore, MetricsAddr: "127.0.0.1:0", Trace: trace})
 	if err != nil {
 		return out, err
 	}

@@ -754,6 +754,7 @@ type ReportRequest struct {
 	//	*ReportRequest_Done
 	//	*ReportRequest_Failure
 	//	*ReportRequest_Stalled
+	//	*ReportRequest_Trace
 	Body          isReportRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -862,6 +863,15 @@ func (x *ReportRequest) GetStalled() string {
 	return ""
 }
 
+func (x *ReportRequest) GetTrace() []byte {
+	if x != nil {
+		if x, ok := x.Body.(*ReportRequest_Trace); ok {
+			return x.Trace
+		}
+	}
+	return nil
+}
+
 type isReportRequest_Body interface {
 	isReportRequest_Body()
 }
@@ -886,6 +896,10 @@ type ReportRequest_Stalled struct {
 	Stalled string `protobuf:"bytes,8,opt,name=stalled,proto3,oneof"` // this generation's collectives made no progress within the step timeout
 }
 
+type ReportRequest_Trace struct {
+	Trace []byte `protobuf:"bytes,9,opt,name=trace,proto3,oneof"` // Chrome trace events (JSON array) recorded since the last such report
+}
+
 func (*ReportRequest_Progress) isReportRequest_Body() {}
 
 func (*ReportRequest_Eval) isReportRequest_Body() {}
@@ -895,6 +909,8 @@ func (*ReportRequest_Done) isReportRequest_Body() {}
 func (*ReportRequest_Failure) isReportRequest_Body() {}
 
 func (*ReportRequest_Stalled) isReportRequest_Body() {}
+
+func (*ReportRequest_Trace) isReportRequest_Body() {}
 
 type ReportResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1763,7 +1779,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x06wall_s\x18\x06 \x01(\x01R\x05wallS\x12\"\n" +
 	"\rsamples_per_s\x18\a \x01(\x01R\vsamplesPerS\x12\x1d\n" +
 	"\n" +
-	"world_size\x18\b \x01(\x05R\tworldSize\"\xad\x02\n" +
+	"world_size\x18\b \x01(\x05R\tworldSize\"\xc5\x02\n" +
 	"\rReportRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1e\n" +
 	"\n" +
@@ -1774,7 +1790,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x04eval\x18\x05 \x01(\v2\x12.ringtrain.v1.EvalH\x00R\x04eval\x12+\n" +
 	"\x04done\x18\x06 \x01(\v2\x15.ringtrain.v1.SummaryH\x00R\x04done\x12\x1a\n" +
 	"\afailure\x18\a \x01(\tH\x00R\afailure\x12\x1a\n" +
-	"\astalled\x18\b \x01(\tH\x00R\astalledB\x06\n" +
+	"\astalled\x18\b \x01(\tH\x00R\astalled\x12\x16\n" +
+	"\x05trace\x18\t \x01(\fH\x00R\x05traceB\x06\n" +
 	"\x04body\"\x10\n" +
 	"\x0eReportResponse\"\x0f\n" +
 	"\rStatusRequest\"\xf0\x01\n" +
@@ -1934,6 +1951,7 @@ func file_ringtrain_v1_control_proto_init() {
 		(*ReportRequest_Done)(nil),
 		(*ReportRequest_Failure)(nil),
 		(*ReportRequest_Stalled)(nil),
+		(*ReportRequest_Trace)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
