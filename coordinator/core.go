@@ -266,6 +266,15 @@ func (c *Core) Tick() {
 	}
 }
 
+// State is a member's state (false when unknown).
+func (c *Core) State(id string) (MemberState, bool) {
+	m, ok := c.members[id]
+	if !ok {
+		return "", false
+	}
+	return m.State, true
+}
+
 // Fail records that a worker died (broken stream, memberlist failure).
 func (c *Core) Fail(id, reason string) { c.lose(id, StateFailed, reason) }
 

@@ -55,7 +55,7 @@ func (s *Server) WatchPlan(req *pb.WatchPlanRequest, stream pb.Coordinator_Watch
 		p := toPB(plan)
 		if last == nil || !proto.Equal(p, last) {
 			if err := stream.Send(p); err != nil {
-				s.update(func(c *Core) { c.Fail(id, "control stream broken: "+err.Error()) })
+				s.failWorker(id, "control stream broken: "+err.Error())
 				return err
 			}
 			last = p
@@ -66,7 +66,7 @@ func (s *Server) WatchPlan(req *pb.WatchPlanRequest, stream pb.Coordinator_Watch
 		select {
 		case <-changed:
 		case <-stream.Context().Done():
-			s.update(func(c *Core) { c.Fail(id, "control stream closed") })
+			s.failWorker(id, "control stream closed")
 			return stream.Context().Err()
 		}
 	}
@@ -109,6 +109,7 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 		info.lastSeen = time.Now()
 		switch b := req.Body.(type) {
 		case *pb.ReportRequest_Progress:
+			s.observeProgress(c, req)
 			if req.Rank != 0 {
 				return // a heartbeat: rank 0 speaks for the generation
 			}

@@ -81,6 +81,7 @@ type Server struct {
 		// recovering is when the current recovery began (a failure or a
 		// stall ended a generation); zero when none is under way.
 		recovering time.Time
+		anomalies  anomalyState
 	}
 	ckMu    sync.Mutex
 	pending map[int64]*pendingCheckpoint
@@ -292,7 +293,7 @@ func (s *Server) memberLoop(ctx context.Context) {
 			}
 			switch ev.Kind {
 			case membership.EventFail:
-				s.update(func(c *Core) { c.Fail(ev.Node.Name, "memberlist: node failed") })
+				s.failWorker(ev.Node.Name, "memberlist: node failed")
 			case membership.EventLeave:
 				s.update(func(c *Core) { c.Leave(ev.Node.Name) })
 			}

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -203,5 +204,63 @@ func TestStaleUploadRefused(t *testing.T) {
 	wantCode(t, err, codes.FailedPrecondition, "stale generation")
 	if entries, _ := store.List(); len(entries) != 0 {
 		t.Fatalf("a stale upload left %d step directories", len(entries))
+	}
+}
+
+// Loss spikes and stragglers reported by the workers become events in
+// Status and anomaly counters.
+func TestAnomalyEvents(t *testing.T) {
+	s := startServer(t, 2)
+	ctx := context.Background()
+	c := client(t, s.Addr(), testSecret)
+	var ids []string
+	for i := range 2 {
+		r, err := c.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: fmt.Sprintf("127.0.0.1:%d", 10+i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.WorkerId)
+		mustStream(t, c, r.WorkerId)
+	}
+	var gen uint64
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _ := c.Status(ctx, &pb.StatusRequest{})
+		if st.GetPhase() == "running" {
+			gen = st.Generation
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no generation")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	report := func(rank int, step int64, loss, compute float64) {
+		_, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[rank], Generation: gen, Rank: int32(rank),
+			Body: &pb.ReportRequest_Progress{Progress: &pb.Progress{Step: step, Loss: loss, Timing: &pb.StepTiming{ComputeS: compute}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, loss := range []float64{1, 0.9, 0.8, 0.75, 0.7, 0.68, 4.2} {
+		step := int64(10 * (i + 1))
+		report(0, step, loss, 0.010)
+		compute := 0.011
+		if i == 3 {
+			compute = 0.040 // rank 1 is slow in this window
+		}
+		report(1, step, loss, compute)
+	}
+	st, err := c.Status(ctx, &pb.StatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spike, straggler bool
+	for _, e := range st.Events {
+		spike = spike || e.Kind == "anomaly" && strings.Contains(e.Message, "loss spike at step 70")
+		straggler = straggler || e.Kind == "anomaly" && strings.Contains(e.Message, "straggler at step 40: rank 1")
+	}
+	if !spike || !straggler {
+		t.Fatalf("spike %v straggler %v in %v", spike, straggler, st.Events)
 	}
 }

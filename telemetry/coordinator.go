@@ -22,6 +22,7 @@ type Coordinator struct {
 	Loss              prometheus.Gauge
 	SamplesPerSec     prometheus.Gauge
 	TestAccuracy      prometheus.Gauge
+	Anomalies         *prometheus.CounterVec // by kind: loss_spike, straggler, repeated_failures
 }
 
 // NewCoordinator registers the coordinator's metrics in a new registry.
@@ -30,6 +31,8 @@ func NewCoordinator() *Coordinator {
 	f := factory{r}
 	members := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ringtrain_members", Help: "Workers known to the coordinator, by state."}, []string{"state"})
 	r.MustRegister(members)
+	anomalies := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ringtrain_anomalies_total", Help: "Anomalies detected, by kind (loss_spike, straggler, repeated_failures)."}, []string{"kind"})
+	r.MustRegister(anomalies)
 	c := &Coordinator{
 		Registry:   r,
 		Generation: f.gauge("ringtrain_generation", "Current generation."),
@@ -48,6 +51,7 @@ func NewCoordinator() *Coordinator {
 		Loss:             f.gauge("ringtrain_loss", "Training loss of the last progress report."),
 		SamplesPerSec:    f.gauge("ringtrain_samples_per_second", "Global throughput of the last progress report."),
 		TestAccuracy:     f.gauge("ringtrain_test_accuracy", "Test accuracy of the last evaluation."),
+		Anomalies:        anomalies,
 	}
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return c
