@@ -110,6 +110,7 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 		switch b := req.Body.(type) {
 		case *pb.ReportRequest_Progress:
 			s.observeProgress(c, req)
+			s.recordHistory(req)
 			if req.Rank != 0 {
 				return // a heartbeat: rank 0 speaks for the generation
 			}
@@ -126,6 +127,7 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 			}
 		case *pb.ReportRequest_Eval:
 			s.mu.eval = b.Eval
+			s.recordHistory(req)
 			s.metrics.TestAccuracy.Set(b.Eval.Accuracy)
 		case *pb.ReportRequest_Done:
 			s.mu.summary = b.Done

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -82,6 +83,7 @@ type Server struct {
 		// stall ended a generation); zero when none is under way.
 		recovering time.Time
 		anomalies  anomalyState
+		history    history
 	}
 	ckMu    sync.Mutex
 	pending map[int64]*pendingCheckpoint
@@ -155,7 +157,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("coordinator: membership: %w", err)
 	}
 	if cfg.MetricsAddr != "" {
-		if s.metricsSrv, err = telemetry.Serve(cfg.MetricsAddr, s.metrics.Registry); err != nil {
+		if s.metricsSrv, err = telemetry.Serve(cfg.MetricsAddr, s.metrics.Registry, telemetry.Route{Pattern: "/", Handler: http.HandlerFunc(s.dashboard)}); err != nil {
 			s.ml.Close()
 			s.ln.Close()
 			return nil, fmt.Errorf("coordinator: %w", err)

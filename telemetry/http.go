@@ -20,14 +20,18 @@ type Server struct {
 	wg  sync.WaitGroup
 }
 
-// Serve listens on addr ("127.0.0.1:0" picks a port) and serves reg.
-func Serve(addr string, reg *prometheus.Registry) (*Server, error) {
+// Serve listens on addr ("127.0.0.1:0" picks a port) and serves reg at
+// /metrics, plus any extra handlers by path.
+func Serve(addr string, reg *prometheus.Registry, extra ...Route) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	for _, r := range extra {
+		mux.Handle(r.Pattern, r.Handler)
+	}
 	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
 	s.wg.Add(1)
 	go func() {
@@ -49,4 +53,10 @@ func (s *Server) Close() error {
 	err := s.srv.Shutdown(ctx)
 	s.wg.Wait()
 	return err
+}
+
+// Route is an extra handler for Serve.
+type Route struct {
+	Pattern string
+	Handler http.Handler
 }

@@ -375,3 +375,45 @@ func TestMetricsEndpointsAndFile(t *testing.T) {
 		t.Fatalf("metrics.jsonl:\n%.500s", lines)
 	}
 }
+
+// The coordinator's dashboard in a real headless browser (Debian's
+// chromium): the page loads and shows the members and a loss curve with data.
+func TestDashboardInBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed (apt-get install chromium)")
+	}
+	c := newCluster(t, "model: {hidden: [512]}\ntrain: {global_batch: 48, steps: 400}\ncluster: {min_workers: 2, max_workers: 2, settle: 200ms}\ncheckpoint: {every_epochs: 0, every_steps: 100}\n")
+	c.startCoordinator(false)
+	c.startWorker()
+	c.startWorker()
+	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool { return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0" })
+	cmd := exec.Command(binary, "status", "--coordinator", c.addr, "--json")
+	cmd.Env = append(os.Environ(), faultSecret)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		MetricsAddr string `json:"metricsAddr"`
+		Members     []struct {
+			WorkerID string `json:"workerId"`
+		} `json:"members"`
+	}
+	json.Unmarshal(out, &st)
+	url := "http://" + strings.Replace(st.MetricsAddr, "0.0.0.0", "127.0.0.1", 1) + "/"
+	dom, err := exec.Command("timeout", "60", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	page := string(dom)
+	for _, m := range st.Members {
+		if !strings.Contains(page, m.WorkerID) {
+			t.Errorf("the page does not show member %s", m.WorkerID)
+		}
+	}
+	if !strings.Contains(page, "Training loss") || strings.Count(page, "<path") < 10 || !strings.Contains(page, "phase <b>running</b>") {
+		t.Errorf("the page lacks the running phase or a loss curve with data:\n%.2000s", page)
+	}
+	c.waitDone()
+}

@@ -21,6 +21,15 @@ func openCheckpoints(dir string, spec job.Spec, resume, strict bool, warn io.Wri
 		return nil, 0, err
 	}
 	if !resume {
+		entries, err := store.List()
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, e := range entries {
+			if e.State == checkpoint.Committed {
+				return nil, 0, fmt.Errorf("%s already holds checkpoints (step %d): continue that run with --resume, or use another run directory", dir, e.Step)
+			}
+		}
 		return store, 0, nil
 	}
 	m, warnings, err := store.Latest()

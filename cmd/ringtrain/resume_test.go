@@ -127,7 +127,11 @@ func TestCorruptCheckpoint(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "step 40: BAD") || !strings.Contains(out, "shard-00001.safetensors") || !strings.Contains(out, "step 20: ok") {
 		t.Fatalf("verify: exit %d\n%s", code, out)
 	}
-	_, e, code := cli(t, nil, "launch", "--resume", run, "--strict-resume")
+	_, e, code := cli(t, nil, "launch", "--config", cfg, "--run-dir", run)
+	if code == 0 || !strings.Contains(e, "already holds checkpoints") {
+		t.Fatalf("a fresh run over existing checkpoints: exit %d\n%s", code, e)
+	}
+	_, e, code = cli(t, nil, "launch", "--resume", run, "--strict-resume")
 	if code == 0 || !strings.Contains(e, "shard-00001.safetensors") {
 		t.Fatalf("strict resume: exit %d\n%s", code, e)
 	}
