@@ -151,6 +151,10 @@ type Cluster struct {
 	// checkpoint. It must exceed the slowest worker's compute time per step.
 	// Default 60s.
 	StepTimeout time.Duration `yaml:"step_timeout"`
+	// LinkMbps and LinkLatency emulate a slower network on every worker's
+	// data-plane sends (megabits per second, and latency per frame); 0 = off.
+	LinkMbps    float64       `yaml:"link_mbps"`
+	LinkLatency time.Duration `yaml:"link_latency"`
 }
 
 // Eval configures evaluation on the held-out split.

@@ -137,6 +137,9 @@ func (s Spec) Validate() error {
 	if c.StepTimeout < 100*time.Millisecond {
 		bad("cluster.step_timeout", "must be at least 100ms, got %v", c.StepTimeout)
 	}
+	if c.LinkMbps < 0 || c.LinkLatency < 0 {
+		bad("cluster.link_mbps", "link emulation must not be negative, got %g Mbit/s and %v", c.LinkMbps, c.LinkLatency)
+	}
 	if c.Settle < 0 {
 		bad("cluster.settle", "must not be negative, got %v", c.Settle)
 	}

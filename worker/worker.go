@@ -362,7 +362,9 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		peers[p] = a
 	}
 	g.log.Info("generation starting", "generation", plan.Generation, "rank", rank, "world", world)
-	t, err := g.ln.Connect(ctx, tcp.Spec{Generation: plan.Generation, Rank: rank, Size: world, Peers: peers, IOTimeout: g.spec.Cluster.StepTimeout})
+	link := tcp.Link{Bandwidth: g.spec.Cluster.LinkMbps * 1e6 / 8, Latency: g.spec.Cluster.LinkLatency}
+	t, err := g.ln.Connect(ctx, tcp.Spec{Generation: plan.Generation, Rank: rank, Size: world, Peers: peers,
+		IOTimeout: g.spec.Cluster.StepTimeout, Link: link})
 	if err != nil {
 		return err
 	}

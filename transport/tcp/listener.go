@@ -302,6 +302,24 @@ type Spec struct {
 	Peers map[int]string
 	// IOTimeout, if > 0, overrides Config.IOTimeout for this generation.
 	IOTimeout time.Duration
+	// Link emulates a slower network on this rank's sends (zero: off).
+	Link Link
+}
+
+// Link emulates a network link on the sending side: every frame is held for
+// Latency plus its size divided by Bandwidth before it is written, so that
+// one machine can show how a slower network changes scaling.
+type Link struct {
+	Bandwidth float64       // bytes per second; 0 = unlimited
+	Latency   time.Duration // per frame
+}
+
+func (l Link) delay(bytes int) time.Duration {
+	d := l.Latency
+	if l.Bandwidth > 0 {
+		d += time.Duration(float64(bytes) / l.Bandwidth * 1e9)
+	}
+	return d
 }
 
 // Connect links this rank to its peers for spec's generation: it dials

@@ -25,6 +25,7 @@ type Transport struct {
 	rank, size int
 	ioTimeout  time.Duration
 	maxFrame   int
+	link       Link
 	peers      []*peerConn // by rank; nil where not a peer
 
 	abortOnce sync.Once
@@ -70,6 +71,7 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 	if spec.IOTimeout > 0 {
 		t.ioTimeout = spec.IOTimeout
 	}
+	t.link = spec.Link
 	for p, c := range conns {
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
@@ -230,6 +232,15 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 		return err
 	}
 	defer t.leave(w)
+	if d := t.link.delay(HeaderSize + 4*len(data)); d > 0 {
+		tm := time.NewTimer(d) // link emulation only
+		select {
+		case <-tm.C:
+		case <-ctx.Done():
+			tm.Stop()
+			return ctx.Err()
+		}
+	}
 	EncodeHeader(pc.whdr[:], Header{Gen: t.gen, Tag: tag, Length: uint32(len(data) * 4)})
 	if t.ioTimeout > 0 {
 		pc.conn.SetWriteDeadline(time.Now().Add(t.ioTimeout))

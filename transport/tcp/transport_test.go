@@ -276,3 +276,35 @@ func TestBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestLinkEmulation(t *testing.T) {
+	cfg := testConfig(nil)
+	a, b := listen(t, cfg), listen(t, cfg)
+	ctx := context.Background()
+	link := Link{Bandwidth: 10e6, Latency: 20 * time.Millisecond} // 10 MB/s, 20 ms
+	var t0, t1 *Transport
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		t1, err = b.Connect(ctx, Spec{Generation: 9, Rank: 1, Size: 2, Peers: map[int]string{0: a.Addr()}, Link: link})
+		done <- err
+	}()
+	t0, err := a.Connect(ctx, Spec{Generation: 9, Rank: 0, Size: 2, Peers: map[int]string{1: b.Addr()}})
+	if err != nil || <-done != nil {
+		t.Fatal(err)
+	}
+	defer t0.Close()
+	defer t1.Close()
+	data := make([]float32, 250_000) // 1 MB: 100 ms at 10 MB/s, + 20 ms
+	start := time.Now()
+	go t1.Send(ctx, 0, allreduce.Tag{Seq: 1}, data)
+	if err := t0.Recv(ctx, 1, allreduce.Tag{Seq: 1}, make([]float32, len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 120*time.Millisecond {
+		t.Fatalf("a 1 MB frame over an emulated 10 MB/s + 20 ms link took %v", d)
+	}
+	if d := (Link{}).delay(1 << 20); d != 0 {
+		t.Fatalf("no link: delay %v", d)
+	}
+}

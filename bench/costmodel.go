@@ -1,0 +1,60 @@
+package bench
+
+import "math"
+
+// CostModel is an alpha-beta model of one data-parallel training step with a
+// fixed global batch: compute and the optimizer divide over the ranks (up to
+// the cores available), the gradient reduce-scatter and the parameter
+// all-gather cost 2(N-1) ring steps of α per message plus bytes/β.
+type CostModel struct {
+	Params            int     // parameters (float32)
+	GlobalBatch       int     // samples per step over all ranks
+	ComputePerSample  float64 // seconds of forward+backward per sample on one core
+	OptimizerPerParam float64 // seconds of optimizer update per parameter
+	Alpha             float64 // seconds per message (latency)
+	Beta              float64 // bytes per second per link
+	Segment           int     // bytes per message (pipeline segment)
+	Cores             int     // cores shared by all ranks (one machine); 0 = a machine per rank
+}
+
+// Breakdown is a predicted step.
+type Breakdown struct {
+	Compute, Optimizer, Comm, Total float64 // seconds
+	RingAllReduce, RDAllReduce      float64 // seconds for one all-reduce of the gradients by each algorithm
+}
+
+// Step predicts a step on n ranks.
+func (m CostModel) Step(n int) Breakdown {
+	share := 1.0
+	if m.Cores > 0 && n > m.Cores {
+		share = float64(n) / float64(m.Cores) // ranks time-share the cores
+	}
+	b := Breakdown{
+		Compute:   m.ComputePerSample * float64(m.GlobalBatch) / float64(n) * share,
+		Optimizer: m.OptimizerPerParam * float64(m.Params) / float64(n) * share,
+	}
+	bytes := 4 * float64(m.Params)
+	b.RingAllReduce = m.ring(n, bytes)
+	b.RDAllReduce = m.recursiveDoubling(n, bytes)
+	b.Comm = b.RingAllReduce // reduce-scatter + all-gather = one ring all-reduce
+	b.Total = b.Compute + b.Optimizer + b.Comm
+	return b
+}
+
+// ring: 2(N-1) steps, each moving bytes/N in ceil(bytes/N/segment) messages.
+func (m CostModel) ring(n int, bytes float64) float64 {
+	if n < 2 {
+		return 0
+	}
+	chunk := bytes / float64(n)
+	msgs := math.Max(1, math.Ceil(chunk/float64(max(1, m.Segment))))
+	return 2 * float64(n-1) * (m.Alpha*msgs + chunk/m.Beta)
+}
+
+// recursiveDoubling: ceil(log2 N) exchanges of the whole buffer.
+func (m CostModel) recursiveDoubling(n int, bytes float64) float64 {
+	if n < 2 {
+		return 0
+	}
+	return math.Ceil(math.Log2(float64(n))) * (m.Alpha + bytes/m.Beta)
+}
