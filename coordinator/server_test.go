@@ -264,3 +264,39 @@ func TestAnomalyEvents(t *testing.T) {
 		t.Fatalf("spike %v straggler %v in %v", spike, straggler, st.Events)
 	}
 }
+
+// A worker (same data address) that fails again and again is an anomaly.
+func TestRepeatedFailuresAnomaly(t *testing.T) {
+	s := startServer(t, 2)
+	c := client(t, s.Addr(), testSecret)
+	for range 3 {
+		r, err := c.Join(context.Background(), &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:77"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		st, err := c.WatchPlan(ctx, &pb.WatchPlanRequest{WorkerId: r.WorkerId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Recv()
+		cancel() // the control stream breaks: a failure
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			s.mu.Lock()
+			state, _ := s.mu.core.State(r.WorkerId)
+			s.mu.Unlock()
+			if state == StateFailed || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	st, _ := c.Status(context.Background(), &pb.StatusRequest{})
+	for _, e := range st.Events {
+		if e.Kind == "anomaly" && strings.Contains(e.Message, "127.0.0.1:77") && strings.Contains(e.Message, "failed 3 times") {
+			return
+		}
+	}
+	t.Fatalf("no repeated-failure anomaly in %v", st.Events)
+}

@@ -42,6 +42,7 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 		snap := t.Snapshot()
 		if m := t.metrics; m != nil {
 			m.Checkpoint.Observe(time.Since(stall).Seconds())
+			m.StepPhase.WithLabelValues(telemetry.PhaseCheckpoint).Observe(time.Since(stall).Seconds())
 			m.CheckpointSize.Set(float64(4 * len(snap.Params) * (1 + len(snap.States))))
 		}
 		var m *checkpoint.Manifest

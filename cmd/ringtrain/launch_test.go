@@ -308,3 +308,33 @@ func TestLaunchTrace(t *testing.T) {
 		}
 	}
 }
+
+func TestScaleAndSimulate(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "job.yaml")
+	os.WriteFile(cfg, []byte("data: {source: synthetic, synthetic: {n: 2000, dim: 16, classes: 3}}\ntrain: {global_batch: 32}\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	if o, e, code := cli(t, nil, "scale", "--workers", "1,2", "--config", cfg, "--steps", "40", "--out", out, "--link-bandwidth", "1000", "--link-latency", "100us"); code != 0 {
+		t.Fatalf("%s\n%s", o, e)
+	}
+	csvb, err := os.ReadFile(filepath.Join(out, "scale.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(csvb)), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "world,") || !strings.HasPrefix(lines[2], "2,16,") {
+		t.Fatalf("scale.csv:\n%s", csvb)
+	}
+	for _, png := range []string{"throughput.png", "efficiency.png", "comm_share.png"} {
+		b, err := os.ReadFile(filepath.Join(out, png))
+		if err != nil || len(b) < 1000 || string(b[1:4]) != "PNG" {
+			t.Fatalf("%s: %v (%d bytes)", png, err, len(b))
+		}
+	}
+	o, e, code := cli(t, nil, "simulate", "--nodes", "1,2,1024")
+	if code != 0 || strings.Count(o, "\n") != 4 || !strings.Contains(o, "efficiency") {
+		t.Fatalf("simulate: %d\n%s\n%s", code, o, e)
+	}
+	if _, e, code := cli(t, nil, "simulate", "--bandwidth-mbps", "0"); code == 0 || !strings.Contains(e, "bandwidth") {
+		t.Fatalf("simulate accepted a zero bandwidth: %s", e)
+	}
+}

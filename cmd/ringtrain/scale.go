@@ -28,8 +28,8 @@ func newScaleCmd(g *globals) *cobra.Command {
 		Short: "Run a job at several world sizes and write throughput, efficiency and communication share (CSV + PNG)",
 		Long: `Runs the job (same global batch) for --steps steps at each world size with real worker processes
 on this machine and writes DIR/scale.csv (world, samples/s, speedup, efficiency, step time and its split,
-communication share) and DIR/throughput.png, DIR/efficiency.png, DIR/comm_share.png. --link-mbps and
---link-latency emulate a slower network on the data plane. Step figures are the means of the reporting
+communication share) and DIR/throughput.png, DIR/efficiency.png, DIR/comm_share.png. --link-bandwidth
+(Mbit/s) and --link-latency emulate a slower network on the data plane. Step figures are the means of the reporting
 windows after --warmup steps.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -88,7 +88,7 @@ windows after --warmup steps.`,
 	f.IntVar(&steps, "steps", 200, "steps per world size")
 	f.IntVar(&warmup, "warmup", 20, "steps left out of the figures")
 	f.StringVar(&out, "out", "", "output directory (required)")
-	f.Float64Var(&linkMbps, "link-mbps", 0, "emulate a link of this many Mbit/s per rank on the data plane (0: off)")
+	f.Float64Var(&linkMbps, "link-bandwidth", 0, "emulate a link of this many Mbit/s per rank on the data plane (0: off)")
 	f.DurationVar(&linkLatency, "link-latency", 0, "emulate this latency per data-plane frame")
 	return cmd
 }
