@@ -338,9 +338,10 @@ func (g *generations) start(ctx context.Context, plan *pb.Plan) {
 				// A peer died or hung: the coordinator sees that too and sends
 				// the next generation's plan. Not a reason to fail the run.
 				g.log.Warn("generation broken by a peer; waiting for the next plan", "generation", plan.Generation, "err", err)
-				if errors.Is(err, allreduce.ErrTimeout) {
-					// Nothing moved for the step timeout: maybe nobody died
-					// (a stuck process, a partition memberlist missed).
+				if errors.Is(err, allreduce.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+					// Nothing moved for the step timeout, or the links never
+					// came up: maybe nobody died (a stuck process, a partition
+					// memberlist missed). The coordinator re-forms the generation.
 					g.rep.stalled(plan.Generation, int(plan.Rank), err.Error())
 				}
 				return
