@@ -1,6 +1,7 @@
 package job
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,30 @@ func TestWorldSize(t *testing.T) {
 		if got != tc.want || ok != (tc.want > 0) {
 			t.Errorf("available %d: %d %v, want %d", tc.avail, got, ok, tc.want)
 		}
+	}
+}
+
+// The README's job spec block (every key with its default) parses and
+// equals the built-in default: the documentation cannot drift.
+func TestREADMEJobSpecIsTheDefault(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "```yaml\nname: mnist-mlp")
+	if start < 0 {
+		t.Fatal("README has no job spec block")
+	}
+	block := text[start+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	s, err := Parse([]byte(block))
+	if err != nil {
+		t.Fatalf("README job spec: %v", err)
+	}
+	got, _ := s.Marshal()
+	want, _ := Default().Marshal()
+	if string(got) != string(want) {
+		t.Fatalf("README job spec differs from the default:\n%s\n---\n%s", got, want)
 	}
 }

@@ -60,7 +60,7 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 				checkpoints: store, restore: restore,
 				onStart: func(runID, addr, metrics string) {
 					fmt.Fprintf(g.stdout, "run %s: %s on %d workers (%s), logs in %s\n", runID, spec.Name, workers, spec.Model.Kind, runDir)
-					g.logger().Debug("cluster", "coordinator", addr, "metrics", "http://"+metrics+"/metrics")
+					fmt.Fprintf(g.stdout, "dashboard http://%s/  metrics http://%s/metrics  status: RINGTRAIN_SECRET=... ringtrain status --coordinator %s\n", metrics, metrics, addr)
 				}}
 			out, err := lc.run(cmd.Context())
 			view.close()
