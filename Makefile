@@ -7,7 +7,7 @@ ALL_PKGS   = $(shell $(GO) list ./...)
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(ALL_PKGS))
 FUZZTIME ?= 20s
 
-.PHONY: all build build-openblas test test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
+.PHONY: all build build-openblas image test test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
 
 all: build
 
@@ -17,6 +17,11 @@ build:
 ## build-openblas: cgo build with OpenBLAS for the model math (apt-get install libopenblas-dev)
 build-openblas:
 	CGO_LDFLAGS=-lopenblas $(GO) build -tags openblas -o $(BIN)-openblas ./cmd/ringtrain
+
+## image: the FROM-scratch container image ringtrain:latest (needs a Docker engine)
+image:
+	@ctx=$$(mktemp -d); mkdir $$ctx/data; CGO_ENABLED=0 $(GO) build -o $$ctx/ringtrain ./cmd/ringtrain && \
+	docker build -t ringtrain:latest -f deploy/docker/Dockerfile $$ctx; rc=$$?; rm -rf $$ctx; exit $$rc
 
 ## test: lint, generated code up to date, then every package (the concurrent ones with -race)
 test: lint proto-check test-race test-rest
