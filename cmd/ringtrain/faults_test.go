@@ -88,11 +88,16 @@ type statusView struct {
 	Generation       string `json:"generation"`
 	WorldSize        int    `json:"worldSize"`
 	LatestCheckpoint string `json:"latestCheckpoint"`
+	MetricsAddr      string `json:"metricsAddr"`
 	Members          []struct {
-		WorkerID string `json:"workerId"`
-		State    string `json:"state"`
+		WorkerID    string `json:"workerId"`
+		State       string `json:"state"`
+		MetricsAddr string `json:"metricsAddr"`
 	} `json:"members"`
 }
+
+// checkpointed: the run has committed a checkpoint.
+func (s statusView) checkpointed() bool { return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0" }
 
 func (c *cluster) status() (statusView, error) {
 	cmd := exec.Command(binary, "status", "--coordinator", c.addr, "--json")
@@ -153,7 +158,7 @@ func TestHungWorkerIsRemovedAndRejoins(t *testing.T) {
 		c.startWorker()
 	}
 	c.waitStatus("3 ranks and a checkpoint", 60*time.Second, func(s statusView) bool {
-		return s.WorldSize == 3 && s.LatestCheckpoint != "" && s.LatestCheckpoint != "0"
+		return s.WorldSize == 3 && s.checkpointed()
 	})
 	hung := c.workers[1]
 	stopped := time.Now()
@@ -180,7 +185,7 @@ func TestCoordinatorRestart(t *testing.T) {
 		c.startWorker()
 	}
 	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool {
-		return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0"
+		return s.checkpointed()
 	})
 	c.coord.Process.Kill()
 	c.coord.Wait()
@@ -204,7 +209,7 @@ func TestBelowMinWorkersPauses(t *testing.T) {
 	c.startCoordinator(false)
 	c.startWorker()
 	c.startWorker()
-	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool { return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0" })
+	c.waitStatus("a checkpoint", 60*time.Second, statusView.checkpointed)
 	c.workers[0].Process.Kill()
 	c.workers[0].Wait()
 	c.waitStatus("the paused phase", 30*time.Second, func(s statusView) bool { return s.Phase == "waiting" })
@@ -269,7 +274,7 @@ func TestPartitionedWorker(t *testing.T) {
 	var gen string
 	c.waitStatus("3 ranks and a checkpoint", 60*time.Second, func(s statusView) bool {
 		gen = s.Generation
-		return s.WorldSize == 3 && s.LatestCheckpoint != "" && s.LatestCheckpoint != "0"
+		return s.WorldSize == 3 && s.checkpointed()
 	})
 	cut := time.Now()
 	if err := iptables(append([]string{"-I"}, rule...)...); err != nil {
@@ -312,7 +317,7 @@ func TestStepTimeoutReformsTheGeneration(t *testing.T) {
 	c.startWorker()
 	c.startWorker()
 	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool {
-		return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0"
+		return s.checkpointed()
 	})
 	c.workers[1].Process.Signal(syscall.SIGSTOP)
 	time.Sleep(2500 * time.Millisecond)
@@ -341,22 +346,13 @@ func TestMetricsEndpointsAndFile(t *testing.T) {
 	c.startCoordinator(false)
 	c.startWorker()
 	c.startWorker()
-	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool { return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0" })
-	cmd := exec.Command(binary, "status", "--coordinator", c.addr, "--json")
-	cmd.Env = append(os.Environ(), faultSecret)
-	out, err := cmd.Output()
+	c.waitStatus("a checkpoint", 60*time.Second, statusView.checkpointed)
+	st, err := c.status()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st struct {
-		MetricsAddr string `json:"metricsAddr"`
-		Members     []struct {
-			MetricsAddr string `json:"metricsAddr"`
-		} `json:"members"`
-	}
-	json.Unmarshal(out, &st)
 	if st.MetricsAddr == "" || len(st.Members) != 2 || st.Members[0].MetricsAddr == "" {
-		t.Fatalf("status lacks metrics addresses: %s", out)
+		t.Fatalf("status lacks metrics addresses: %+v", st)
 	}
 	coord := get(t, "http://"+st.MetricsAddr+"/metrics")
 	for _, want := range []string{"ringtrain_generation ", `ringtrain_members{state="ranked"} 2`, "ringtrain_checkpoints_committed_total", "ringtrain_samples_per_second"} {
@@ -389,20 +385,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	c.startCoordinator(false)
 	c.startWorker()
 	c.startWorker()
-	c.waitStatus("a checkpoint", 60*time.Second, func(s statusView) bool { return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0" })
-	cmd := exec.Command(binary, "status", "--coordinator", c.addr, "--json")
-	cmd.Env = append(os.Environ(), faultSecret)
-	out, err := cmd.Output()
+	c.waitStatus("a checkpoint", 60*time.Second, statusView.checkpointed)
+	st, err := c.status()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st struct {
-		MetricsAddr string `json:"metricsAddr"`
-		Members     []struct {
-			WorkerID string `json:"workerId"`
-		} `json:"members"`
-	}
-	json.Unmarshal(out, &st)
 	url := "http://" + strings.Replace(st.MetricsAddr, "0.0.0.0", "127.0.0.1", 1) + "/"
 	dom, err := exec.Command("timeout", "60", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url).Output()
 	if err != nil {
