@@ -2,10 +2,13 @@ package coordinator
 
 import (
 	"context"
+	"crypto/tls"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -42,13 +45,29 @@ func authStream(token string) grpc.StreamServerInterceptor {
 }
 
 // Credentials attaches the control-plane token to a client's calls.
-type Credentials struct{ Token string }
+// Unless Insecure is set, gRPC refuses to send it over a connection without
+// transport security.
+type Credentials struct {
+	Token    string
+	Insecure bool
+}
 
 // GetRequestMetadata implements credentials.PerRPCCredentials.
 func (c Credentials) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
 	return map[string]string{"authorization": "Bearer " + c.Token}, nil
 }
 
-// RequireTransportSecurity implements credentials.PerRPCCredentials. The
-// control plane runs without TLS for now (docs/architecture.md, Security).
-func (Credentials) RequireTransportSecurity() bool { return false }
+// RequireTransportSecurity implements credentials.PerRPCCredentials.
+func (c Credentials) RequireTransportSecurity() bool { return !c.Insecure }
+
+// DialOptions are a control-plane client's: mutual TLS with tlsCfg (a
+// pki.Bundle's ClientConfig), or plaintext when tlsCfg is nil, and the
+// bearer token derived from the cluster secret on every call.
+func DialOptions(tlsCfg *tls.Config, token string) []grpc.DialOption {
+	if tlsCfg == nil {
+		return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithPerRPCCredentials(Credentials{Token: token, Insecure: true})}
+	}
+	return []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
+		grpc.WithPerRPCCredentials(Credentials{Token: token})}
+}

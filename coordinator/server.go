@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/internal/secret"
@@ -34,6 +36,11 @@ type Config struct {
 	GossipPort int
 	// Secret is the cluster secret (at least 16 bytes).
 	Secret []byte
+	// TLS is the control plane's server configuration (pki.Bundle's
+	// ServerConfig: mutual TLS). Without it Start refuses unless Insecure
+	// says that plaintext gRPC is meant.
+	TLS      *tls.Config
+	Insecure bool
 	// RunID names the run. Version is this binary's version; workers must
 	// match it.
 	RunID, Version string
@@ -123,6 +130,9 @@ func Start(cfg Config) (*Server, error) {
 	if err := cfg.Job.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.TLS == nil && !cfg.Insecure {
+		return nil, errors.New("coordinator: no TLS configuration for the control plane (Config.TLS), and plaintext was not asked for (Config.Insecure)")
+	}
 	token, err := secret.ControlToken(cfg.Secret)
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: %w", err)
@@ -163,7 +173,14 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("coordinator: %w", err)
 		}
 	}
-	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(authUnary(token)), grpc.ChainStreamInterceptor(authStream(token)))
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(authUnary(token)), grpc.ChainStreamInterceptor(authStream(token)),
+		// A connection that has not finished its TLS handshake in 10 s is
+		// dropped (garbage or idle connections cannot pile up for long).
+		grpc.ConnectionTimeout(10 * time.Second)}
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	s.grpc = grpc.NewServer(opts...)
 	pb.RegisterCoordinatorServer(s.grpc, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

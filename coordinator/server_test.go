@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,16 +14,44 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/pki"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "coordinator-tls")
+	if err != nil {
+		panic(err)
+	}
+	for _, d := range []string{"a", "b"} {
+		if err := pki.Init(filepath.Join(dir, d), pki.Options{}); err != nil {
+			panic(err)
+		}
+	}
+	if clusterTLS, err = pki.Load(filepath.Join(dir, "a")); err != nil {
+		panic(err)
+	}
+	if otherTLS, err = pki.Load(filepath.Join(dir, "b")); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// clusterTLS is the test cluster's TLS material; otherTLS another cluster's.
+var clusterTLS, otherTLS *pki.Bundle
 
 var testSecret = []byte("0123456789abcdef-coordinator-test")
 
@@ -31,7 +61,7 @@ func startServer(t *testing.T, maxWorkers int) *Server {
 	spec.Cluster.MaxWorkers = maxWorkers
 	b, _ := spec.Marshal()
 	s, err := Start(Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", GossipPort: 0,
-		Secret: testSecret, RunID: "test", Version: "v1", Tick: 10 * time.Millisecond,
+		Secret: testSecret, RunID: "test", Version: "v1", Tick: 10 * time.Millisecond, TLS: clusterTLS.ServerConfig(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +73,7 @@ func startServer(t *testing.T, maxWorkers int) *Server {
 func client(t *testing.T, addr string, sec []byte) pb.CoordinatorClient {
 	t.Helper()
 	tok, _ := secret.ControlToken(sec)
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(Credentials{Token: tok}))
+	conn, err := grpc.NewClient(addr, DialOptions(clusterTLS.ClientConfig("127.0.0.1"), tok)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +208,7 @@ func TestStaleUploadRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := Start(Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", Secret: testSecret,
-		RunID: "fence", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store,
+		RunID: "fence", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store, TLS: clusterTLS.ServerConfig(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +13,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/ringtrain/ringtrain/allreduce"
@@ -41,6 +41,11 @@ type Config struct {
 	AdvertiseHost string
 	// Secret is the cluster secret.
 	Secret []byte
+	// TLS is the control-plane client configuration (pki.Bundle's
+	// ClientConfig: mutual TLS). Without it Run refuses unless Insecure says
+	// that plaintext gRPC is meant.
+	TLS      *tls.Config
+	Insecure bool
 	// Version of this binary; must equal the coordinator's.
 	Version string
 	// JobHash, if set, must equal the coordinator's job.
@@ -72,6 +77,9 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Logger = slog.Default()
 	}
 	log := cfg.Logger.With("component", "worker")
+	if cfg.TLS == nil && !cfg.Insecure {
+		return errors.New("worker: no TLS configuration for the control plane (Config.TLS), and plaintext was not asked for (Config.Insecure)")
+	}
 	token, err := secret.ControlToken(cfg.Secret)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
@@ -92,8 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 	_, port, _ := net.SplitHostPort(ln.Addr())
 	dataAddr := net.JoinHostPort(host, port)
 
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(coordinator.Credentials{Token: token})}
+	opts := coordinator.DialOptions(cfg.TLS, token)
 	if cfg.AdvertiseHost != "" {
 		// Reach the coordinator from the advertised address too, so that all
 		// of this worker's traffic leaves from one address (multi-homed hosts).

@@ -70,6 +70,7 @@ func newCoordinatorCmd(g *globals) *cobra.Command {
 	var config, grpcAddr, gossipAddr, secretFile, runDir, ckptDir, metricsAddr string
 	var gossipPort int
 	var resume, strict, trace bool
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "coordinator",
 		Short: "Run the coordinator of a multi-node job (workers join it with `ringtrain worker --join`)",
@@ -77,7 +78,8 @@ func newCoordinatorCmd(g *globals) *cobra.Command {
 workers that join, and ends when the job is done. The cluster secret comes from --secret-file or
 RINGTRAIN_SECRET; every worker needs the same one.`,
 		Example: `  export RINGTRAIN_SECRET=$(openssl rand -hex 32)
-  ringtrain coordinator --config job.yaml --grpc-addr 0.0.0.0:7070 --gossip-port 7946`,
+  ringtrain certs init --dir certs --hosts coordinator.example
+  ringtrain coordinator --config job.yaml --tls-dir certs --grpc-addr 0.0.0.0:7070 --gossip-port 7946`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, err := loadJob(config)
@@ -89,6 +91,10 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 			}
 			spec.Trace = spec.Trace || trace
 			sec, err := secret.Load(secretFile, "RINGTRAIN_SECRET")
+			if err != nil {
+				return err
+			}
+			tlsCfg, err := tf.server()
 			if err != nil {
 				return err
 			}
@@ -130,7 +136,7 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 				defer tw.Close()
 			}
 			srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: grpcAddr,
-				GossipAddr: gossipAddr, GossipPort: gossipPort, Secret: sec, RunID: runID,
+				GossipAddr: gossipAddr, GossipPort: gossipPort, Secret: sec, TLS: tlsCfg, Insecure: tlsCfg == nil, RunID: runID,
 				Version: buildinfo.Get().Version, Logger: g.logger(), OnReport: report,
 				Checkpoints: store, RestoreStep: restore, MetricsAddr: metricsAddr, Trace: tw})
 			if err != nil {
@@ -158,6 +164,7 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 	f.BoolVar(&resume, "resume", false, "resume from the newest good checkpoint in the checkpoint directory")
 	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged")
 	f.BoolVar(&trace, "trace", false, "merge the workers' Chrome trace spans into RUN_DIR/trace.json")
+	tf.register(f, false)
 	return cmd
 }
 
@@ -186,11 +193,12 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	var cfg worker.Config
 	var secretFile, config string
 	var joinTimeout time.Duration
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker that joins a coordinator and trains",
 		Example: `  export RINGTRAIN_SECRET=...   # the coordinator's
-  ringtrain worker --join coordinator.example:7070`,
+  ringtrain worker --tls-dir certs --join coordinator.example:7070`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Join == "" {
@@ -200,6 +208,10 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cfg.TLS, err = tf.client(cfg.Join); err != nil {
+				return err
+			}
+			cfg.Insecure = cfg.TLS == nil
 			if config != "" {
 				spec, err := job.Load(config)
 				if err != nil {
@@ -225,5 +237,6 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.StringVar(&config, "config", "", "optional job spec: refuse to join a coordinator running another job")
 	f.DurationVar(&joinTimeout, "join-timeout", 60*time.Second, "how long to keep trying to reach the coordinator")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "Prometheus endpoint (/metrics) listen address (default: the advertised host, any port; off: none)")
+	tf.register(f, true)
 	return cmd
 }

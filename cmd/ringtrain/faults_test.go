@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringtrain/ringtrain/pki"
 )
 
 const faultSecret = "RINGTRAIN_SECRET=fault-tests-secret-0123456789abcdef"
@@ -42,6 +44,9 @@ func newCluster(t *testing.T, job string) *cluster {
 	c := &cluster{t: t, dir: dir, cfg: filepath.Join(dir, "job.yaml"), gossip: freePort(t)}
 	c.addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	os.WriteFile(c.cfg, []byte(job), 0o644)
+	if err := pki.Init(filepath.Join(dir, "tls"), pki.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		for _, w := range c.workers {
 			w.Process.Kill()
@@ -55,6 +60,12 @@ func newCluster(t *testing.T, job string) *cluster {
 	return c
 }
 
+// env is the cluster's processes' environment: the secret and the TLS
+// directory (every flag reads RINGTRAIN_<FLAG>).
+func (c *cluster) env() []string {
+	return append(os.Environ(), faultSecret, "RINGTRAIN_TLS_DIR="+filepath.Join(c.dir, "tls"))
+}
+
 func (c *cluster) startCoordinator(resume bool) {
 	args := []string{"coordinator", "--config", c.cfg, "--grpc-addr", c.addr, "--gossip-addr", "127.0.0.1",
 		"--gossip-port", fmt.Sprint(c.gossip), "--run-dir", c.dir}
@@ -62,7 +73,7 @@ func (c *cluster) startCoordinator(resume bool) {
 		args = append(args, "--resume")
 	}
 	c.coord = exec.Command(binary, args...)
-	c.coord.Env = append(os.Environ(), faultSecret)
+	c.coord.Env = c.env()
 	c.coordOut = &strings.Builder{}
 	c.coord.Stdout, c.coord.Stderr = c.coordOut, c.coordOut
 	if err := c.coord.Start(); err != nil {
@@ -73,7 +84,7 @@ func (c *cluster) startCoordinator(resume bool) {
 func (c *cluster) startWorker() *exec.Cmd {
 	w := exec.Command(binary, "worker", "--join", c.addr, "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
 		"--advertise-host", "127.0.0.1", "--log-format", "json")
-	w.Env = append(os.Environ(), faultSecret)
+	w.Env = c.env()
 	log, _ := os.Create(filepath.Join(c.dir, fmt.Sprintf("worker-%d.log", len(c.workers))))
 	w.Stdout, w.Stderr = log, log
 	if err := w.Start(); err != nil {
@@ -93,6 +104,7 @@ type statusView struct {
 		WorkerID    string `json:"workerId"`
 		State       string `json:"state"`
 		MetricsAddr string `json:"metricsAddr"`
+		DataAddr    string `json:"dataAddr"`
 	} `json:"members"`
 }
 
@@ -101,7 +113,7 @@ func (s statusView) checkpointed() bool { return s.LatestCheckpoint != "" && s.L
 
 func (c *cluster) status() (statusView, error) {
 	cmd := exec.Command(binary, "status", "--coordinator", c.addr, "--json")
-	cmd.Env = append(os.Environ(), faultSecret)
+	cmd.Env = c.env()
 	out, err := cmd.Output()
 	var s statusView
 	if err == nil {
@@ -214,7 +226,7 @@ func TestBelowMinWorkersPauses(t *testing.T) {
 	c.workers[0].Wait()
 	c.waitStatus("the paused phase", 30*time.Second, func(s statusView) bool { return s.Phase == "waiting" })
 	cmd := exec.Command(binary, "status", "--coordinator", c.addr)
-	cmd.Env = append(os.Environ(), faultSecret)
+	cmd.Env = c.env()
 	text, _ := cmd.Output()
 	if !strings.Contains(string(text), "phase waiting") || !strings.Contains(string(text), "training paused") {
 		t.Fatalf("status does not say the run is paused:\n%s", text)
@@ -264,7 +276,7 @@ func TestPartitionedWorker(t *testing.T) {
 	c.startWorker()
 	w := exec.Command(binary, "worker", "--join", c.addr, "--data-addr", "127.0.0.2:0", "--gossip-addr", "127.0.0.2",
 		"--advertise-host", "127.0.0.2", "--log-format", "json")
-	w.Env = append(os.Environ(), faultSecret)
+	w.Env = c.env()
 	log, _ := os.Create(filepath.Join(c.dir, "worker-cut.log"))
 	w.Stdout, w.Stderr = log, log
 	if err := w.Start(); err != nil {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/internal/secret"
 )
 
 func newLaunchCmd(g *globals) *cobra.Command {
@@ -16,6 +18,8 @@ func newLaunchCmd(g *globals) *cobra.Command {
 		config, runDir string
 		resume         string
 		strict, trace  bool
+		insecure       bool
+		secretFile     string
 	)
 	cmd := &cobra.Command{
 		Use:   "launch",
@@ -55,12 +59,20 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 					return err
 				}
 			}
+			sec, secretHint, err := runSecret(runDir, secretFile)
+			if err != nil {
+				return err
+			}
+			tlsHint := "--tls-dir " + tlsDir(runDir)
+			if insecure {
+				tlsHint = "--insecure"
+			}
 			view := newProgress(g.stdout)
 			lc := localCluster{spec: spec, workers: workers, runDir: runDir, logLevel: g.logLevel, onReport: view.report,
-				checkpoints: store, restore: restore,
+				checkpoints: store, restore: restore, secret: sec, insecure: insecure,
 				onStart: func(runID, addr, metrics string) {
 					fmt.Fprintf(g.stdout, "run %s: %s on %d workers (%s), logs in %s\n", runID, spec.Name, workers, spec.Model.Kind, runDir)
-					fmt.Fprintf(g.stdout, "dashboard http://%s/  metrics http://%s/metrics  status: RINGTRAIN_SECRET=... ringtrain status --coordinator %s\n", metrics, metrics, addr)
+					fmt.Fprintf(g.stdout, "dashboard http://%s/  metrics http://%s/metrics\nstatus: ringtrain status --coordinator %s %s %s\n", metrics, metrics, addr, tlsHint, secretHint)
 				}}
 			out, err := lc.run(cmd.Context())
 			view.close()
@@ -77,5 +89,34 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 	f.StringVar(&resume, "resume", "", "continue the run in this run directory from its newest good checkpoint (its job.yaml unless --config)")
 	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged (default: fall back to the newest good one)")
 	f.BoolVar(&trace, "trace", false, "record a Chrome trace of every step phase and ring step into RUN_DIR/trace.json (open in Perfetto)")
+	f.BoolVar(&insecure, "insecure", false, "plaintext control plane (default: mutual TLS with a CA made in RUN_DIR/tls)")
+	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET, else a random one kept in RUN_DIR/secret)")
 	return cmd
+}
+
+// runSecret is a local run's cluster secret: from --secret-file or
+// RINGTRAIN_SECRET when given, else the run directory's own (RUN_DIR/secret,
+// made on the first launch, 0600). hint tells status how to find it.
+func runSecret(runDir, file string) (sec []byte, hint string, err error) {
+	if _, ok := os.LookupEnv("RINGTRAIN_SECRET"); ok || file != "" {
+		sec, err = secret.Load(file, "RINGTRAIN_SECRET")
+		if file != "" {
+			hint = "--secret-file " + file
+		}
+		return sec, hint, err
+	}
+	path := filepath.Join(runDir, "secret")
+	hint = "--secret-file " + path
+	if _, err := os.Stat(path); err == nil {
+		sec, err = secret.Load(path, "")
+		return sec, hint, err
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, "", err
+	}
+	sec = secret.New()
+	if err := os.WriteFile(path, append(sec, '\n'), 0o600); err != nil {
+		return nil, "", fmt.Errorf("cluster secret: %w", err)
+	}
+	return sec, hint, nil
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringtrain/ringtrain/pki"
 )
 
 func readSummary(t *testing.T, dir string) summaryFile {
@@ -169,7 +171,10 @@ func TestCoordinatorAndWorkerProcesses(t *testing.T) {
 	os.WriteFile(cfg, []byte("cluster: {min_workers: 2, max_workers: 2}\ntrain: {epochs: 1}\n"), 0o644)
 	other := filepath.Join(dir, "other.yaml")
 	os.WriteFile(other, []byte("train: {epochs: 2}\n"), 0o644)
-	env := append(os.Environ(), "RINGTRAIN_SECRET=multi-node-test-secret-0123456789")
+	if err := pki.Init(filepath.Join(dir, "tls"), pki.Options{Hosts: []string{"127.0.0.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "RINGTRAIN_SECRET=multi-node-test-secret-0123456789", "RINGTRAIN_TLS_DIR="+filepath.Join(dir, "tls"))
 	coord := exec.Command(binary, "coordinator", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
 		"--gossip-port", "0", "--run-dir", dir)
 	coord.Env = env

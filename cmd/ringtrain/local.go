@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/ringtrain/ringtrain/internal/proc"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/pki"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 	"github.com/ringtrain/ringtrain/telemetry"
 )
@@ -34,6 +36,22 @@ type localCluster struct {
 	// resumes from that step.
 	checkpoints *checkpoint.Store
 	restore     int64
+	// secret is the cluster secret (default: a fresh random one).
+	secret []byte
+	// insecure runs the control plane in plaintext; otherwise the TLS
+	// material lives in RUN_DIR/tls (created when missing).
+	insecure bool
+}
+
+// tlsDir is where a local run keeps its CA and node certificate.
+func tlsDir(runDir string) string { return filepath.Join(runDir, "tls") }
+
+// ensureTLS creates the run's TLS material unless it exists, and loads it.
+func ensureTLS(dir string) (*pki.Bundle, error) {
+	if err := pki.Init(dir, pki.Options{}); err != nil && !errors.Is(err, pki.ErrExists) {
+		return nil, err
+	}
+	return pki.Load(dir)
 }
 
 type localResult struct {
@@ -72,7 +90,19 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 		return out, err
 	}
 	defer logf.Close()
-	sec := secret.New()
+	sec := lc.secret
+	if sec == nil {
+		sec = secret.New()
+	}
+	var tlsCfg *tls.Config
+	workerTLS := []string{"--insecure"}
+	if !lc.insecure {
+		b, err := ensureTLS(tlsDir(lc.runDir))
+		if err != nil {
+			return out, err
+		}
+		tlsCfg, workerTLS = b.ServerConfig(), []string{"--tls-dir", tlsDir(lc.runDir)}
+	}
 	start := time.Now()
 	mf, err := openMetricsFile(lc.runDir)
 	if err != nil {
@@ -87,7 +117,7 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 		defer trace.Close() // after the coordinator stopped (defers run last-in first-out)
 	}
 	srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0",
-		GossipAddr: "127.0.0.1", GossipPort: 0, Secret: sec, RunID: runID, Version: buildinfo.Get().Version,
+		GossipAddr: "127.0.0.1", GossipPort: 0, Secret: sec, TLS: tlsCfg, Insecure: tlsCfg == nil, RunID: runID, Version: buildinfo.Get().Version,
 		Logger: slog.New(slog.NewJSONHandler(logf, nil)), OnReport: both(lc.onReport, mf.report),
 		Checkpoints: lc.checkpoints, RestoreStep: lc.restore, MetricsAddr: "127.0.0.1:0", Trace: trace})
 	if err != nil {
@@ -105,8 +135,8 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 		defer wlog.Close()
 		_, err = group.Start(proc.Spec{
 			Name: fmt.Sprintf("worker %d", i),
-			Args: []string{"worker", "--join", srv.Addr(), "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
-				"--advertise-host", "127.0.0.1", "--log-format", "json", "--log-level", lc.logLevel},
+			Args: append([]string{"worker", "--join", srv.Addr(), "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
+				"--advertise-host", "127.0.0.1", "--log-format", "json", "--log-level", lc.logLevel}, workerTLS...),
 			Env:    append([]string{"RINGTRAIN_SECRET=" + string(sec)}, lc.env...),
 			Output: wlog, Stderr: wlog,
 		})

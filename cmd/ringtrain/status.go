@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/ringtrain/ringtrain/coordinator"
@@ -21,6 +20,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	var addr, secretFile string
 	var asJSON bool
 	var events int
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "status --coordinator HOST:PORT",
 		Short: "Show a running job: members, generation, progress, checkpoints and recent events",
@@ -37,8 +37,11 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-				grpc.WithPerRPCCredentials(coordinator.Credentials{Token: tok}))
+			tlsCfg, err := tf.client(addr)
+			if err != nil {
+				return err
+			}
+			conn, err := grpc.NewClient(addr, coordinator.DialOptions(tlsCfg, tok)...)
 			if err != nil {
 				return err
 			}
@@ -67,6 +70,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
 	f.BoolVar(&asJSON, "json", false, "print the raw status as JSON")
 	f.IntVar(&events, "events", 15, "recent events to show")
+	tf.register(f, true)
 	return cmd
 }
 

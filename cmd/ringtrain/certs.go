@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringtrain/ringtrain/pki"
+)
+
+func newCertsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "certs",
+		Short: "Create the cluster's TLS material: a private CA and node certificates",
+		Long: `The control plane (gRPC) runs over mutual TLS: the coordinator and every worker present a
+certificate signed by the cluster CA and accept only peers with one. ` + "`certs init`" + ` creates the CA
+and a node certificate that every node may share; copy ca.crt, node.crt and node.key to every node
+(ca.key only where you issue more certificates) and pass --tls-dir.`,
+	}
+	cmd.AddCommand(newCertsInitCmd(g), newCertsIssueCmd(g))
+	return cmd
+}
+
+func newCertsInitCmd(g *globals) *cobra.Command {
+	var dir string
+	var hosts []string
+	var validity time.Duration
+	var ifMissing bool
+	cmd := &cobra.Command{
+		Use:   "init --dir DIR --hosts COORDINATOR-HOST[,...]",
+		Short: "Create a cluster CA and a node certificate in DIR",
+		Example: `  ringtrain certs init --dir certs --hosts coordinator.example,10.0.0.5
+  ringtrain coordinator --tls-dir certs ...; ringtrain worker --tls-dir certs --join coordinator.example:7070`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return errors.New("--dir is required")
+			}
+			err := pki.Init(dir, pki.Options{Hosts: hosts, Validity: validity})
+			if errors.Is(err, pki.ErrExists) && ifMissing {
+				b, lerr := pki.Load(dir)
+				if lerr != nil {
+					return fmt.Errorf("--if-missing: %s holds TLS files that do not load: %w", dir, lerr)
+				}
+				fmt.Fprintf(g.stdout, "kept the TLS files in %s (%s)\n", dir, describe(b))
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%w (--if-missing keeps them)", err)
+			}
+			b, err := pki.Load(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "created %s, %s (keep private), %s, %s in %s (%s)\n", pki.CACert, pki.CAKey, pki.NodeCert, pki.NodeKey, dir, describe(b))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "directory for the TLS files (created 0700)")
+	f.StringSliceVar(&hosts, "hosts", nil, "DNS names and IPs the coordinator is reached by (localhost, 127.0.0.1 and ::1 are always in)")
+	f.DurationVar(&validity, "validity", 365*24*time.Hour, "node certificate lifetime (the CA's is ten times longer)")
+	f.BoolVar(&ifMissing, "if-missing", false, "keep the TLS files already in DIR instead of failing")
+	return cmd
+}
+
+func newCertsIssueCmd(g *globals) *cobra.Command {
+	var dir, name string
+	var hosts []string
+	var validity time.Duration
+	cmd := &cobra.Command{
+		Use:   "issue --dir DIR --name NAME",
+		Short: "Sign another node certificate (NAME.crt, NAME.key) with the CA in DIR",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" || name == "" {
+				return errors.New("--dir and --name are required")
+			}
+			if err := pki.Issue(dir, name, pki.Options{Hosts: hosts, Validity: validity}); err != nil {
+				return err
+			}
+			b, err := pki.LoadFiles(filepath.Join(dir, pki.CACert), filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "created %s.crt and %s.key in %s (%s); use them as node.crt/node.key in that node's --tls-dir\n", name, name, dir, describe(b))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "directory with ca.crt and ca.key")
+	f.StringVar(&name, "name", "", "certificate name, e.g. worker-3")
+	f.StringSliceVar(&hosts, "hosts", nil, "extra DNS names and IPs for this node")
+	f.DurationVar(&validity, "validity", 365*24*time.Hour, "certificate lifetime")
+	return cmd
+}
+
+func describe(b *pki.Bundle) string {
+	names := append([]string(nil), b.Leaf.DNSNames...)
+	for _, ip := range b.Leaf.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return fmt.Sprintf("valid for %s until %s", strings.Join(names, ", "), b.Leaf.NotAfter.UTC().Format(time.DateOnly))
+}
