@@ -5,37 +5,65 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
 func docker(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("no docker client")
+		t.Skip("no docker client: the container tests need a Docker engine")
 	}
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		t.Skipf("no Docker engine: %s", out)
+		t.Skipf("no Docker engine, container tests skipped: %s", out)
 	}
+}
+
+const testImage = "ringtrain:deploy-test"
+
+var imageOnce struct {
+	sync.Once
+	err error
+	out []byte
+}
+
+// buildImage builds the FROM-scratch image around a static binary of this
+// tree, once per test binary, as testImage.
+func buildImage(t *testing.T) string {
+	t.Helper()
+	docker(t)
+	imageOnce.Do(func() {
+		ctx, err := os.MkdirTemp("", "ringtrain-image")
+		if err != nil {
+			imageOnce.err = err
+			return
+		}
+		defer os.RemoveAll(ctx)
+		os.Mkdir(filepath.Join(ctx, "data"), 0o755)
+		build := exec.Command("go", "build", "-o", filepath.Join(ctx, "ringtrain"), "../cmd/ringtrain")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if imageOnce.out, imageOnce.err = build.CombinedOutput(); imageOnce.err != nil {
+			return
+		}
+		imageOnce.out, imageOnce.err = exec.Command("docker", "build", "-q", "-t", testImage, "-f", "docker/Dockerfile", ctx).CombinedOutput()
+	})
+	if imageOnce.err != nil {
+		t.Fatalf("image: %v\n%s", imageOnce.err, imageOnce.out)
+	}
+	return testImage
 }
 
 // The image builds FROM scratch around the static binary, and runs.
 func TestImageBuildsAndRuns(t *testing.T) {
-	docker(t)
-	ctx := t.TempDir()
-	os.Mkdir(filepath.Join(ctx, "data"), 0o755)
-	build := exec.Command("go", "build", "-o", filepath.Join(ctx, "ringtrain"), "../cmd/ringtrain")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("static build: %v\n%s", err, out)
-	}
-	tag := "ringtrain:deploy-test"
-	if out, err := exec.Command("docker", "build", "-q", "-t", tag, "-f", "docker/Dockerfile", ctx).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
-	out, err := exec.Command("docker", "run", "--rm", tag, "version").CombinedOutput()
+	img := buildImage(t)
+	out, err := exec.Command("docker", "run", "--rm", img, "version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "ringtrain ") {
 		t.Fatalf("docker run version: %v\n%s", err, out)
+	}
+	// Nothing but the binary and the two empty directories.
+	out, err = exec.Command("docker", "image", "inspect", "--format", "{{.Config.User}} {{.Size}}", img).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "65534:65534 ") {
+		t.Fatalf("image user: %v %s", err, out)
 	}
 }
 
