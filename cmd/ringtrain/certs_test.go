@@ -60,3 +60,23 @@ func TestTLSIsRequiredUnlessInsecure(t *testing.T) {
 		})
 	}
 }
+
+// --auto-resume starts afresh on an empty checkpoint directory (a pod's
+// first start); --resume insists on a checkpoint.
+func TestAutoResumeOnAnEmptyDirectory(t *testing.T) {
+	spec, err := loadJob("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warn strings.Builder
+	dir := filepath.Join(t.TempDir(), "checkpoints")
+	if _, step, err := openCheckpoints(dir, spec, resumeAuto, false, &warn); err != nil || step != 0 || !strings.Contains(warn.String(), "afresh") {
+		t.Fatalf("auto: step %d, %v, %q", step, err, warn.String())
+	}
+	if _, _, err := openCheckpoints(dir, spec, resumeYes, false, &warn); err == nil || !strings.Contains(err.Error(), "no checkpoint") {
+		t.Fatalf("--resume on an empty directory: %v", err)
+	}
+	if _, stderr, code := cli(t, []string{"RINGTRAIN_SECRET=auto-resume-tests-0123456789"}, "coordinator", "--insecure", "--run-dir", t.TempDir(), "--resume", "--auto-resume"); code == 0 || !strings.Contains(stderr, "exclude each other") {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+}

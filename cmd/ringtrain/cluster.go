@@ -69,7 +69,7 @@ func summarize(res coordinator.Result, spec job.Spec, jobBytes []byte, runID str
 func newCoordinatorCmd(g *globals) *cobra.Command {
 	var config, grpcAddr, gossipAddr, secretFile, runDir, ckptDir, metricsAddr string
 	var gossipPort int
-	var resume, strict, trace bool
+	var resume, autoResume, strict, trace bool
 	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "coordinator",
@@ -108,12 +108,21 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 			}
 			var store *checkpoint.Store
 			var restore int64
-			if ckptDir != "" && (spec.Checkpoint.Enabled() || resume) {
-				if store, restore, err = openCheckpoints(ckptDir, spec, resume, strict, g.stderr); err != nil {
+			mode := resumeNo
+			switch {
+			case resume && autoResume:
+				return fmt.Errorf("--resume and --auto-resume exclude each other")
+			case resume:
+				mode = resumeYes
+			case autoResume:
+				mode = resumeAuto
+			}
+			if ckptDir != "" && (spec.Checkpoint.Enabled() || mode != resumeNo) {
+				if store, restore, err = openCheckpoints(ckptDir, spec, mode, strict, g.stderr); err != nil {
 					return err
 				}
-			} else if resume {
-				return fmt.Errorf("--resume needs --checkpoint-dir or --run-dir")
+			} else if mode != resumeNo {
+				return fmt.Errorf("--resume and --auto-resume need --checkpoint-dir or --run-dir")
 			}
 			start := time.Now()
 			report := newLineProgress(g.stdout).report
@@ -161,7 +170,8 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 	f.StringVar(&metricsAddr, "metrics-addr", "0.0.0.0:0", "Prometheus endpoint (/metrics) listen address")
 	f.StringVar(&runDir, "run-dir", "", "write summary.json and metrics.jsonl here (and checkpoints under RUN_DIR/checkpoints)")
 	f.StringVar(&ckptDir, "checkpoint-dir", "", "checkpoint directory (default RUN_DIR/checkpoints; none without --run-dir)")
-	f.BoolVar(&resume, "resume", false, "resume from the newest good checkpoint in the checkpoint directory")
+	f.BoolVar(&resume, "resume", false, "resume from the newest good checkpoint in the checkpoint directory (an error when there is none)")
+	f.BoolVar(&autoResume, "auto-resume", false, "resume when the checkpoint directory holds a checkpoint, else start afresh (for restarted pods and requeued jobs)")
 	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged")
 	f.BoolVar(&trace, "trace", false, "merge the workers' Chrome trace spans into RUN_DIR/trace.json")
 	tf.register(f, false)

@@ -55,7 +55,7 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			var store *checkpoint.Store
 			var restore int64
 			if spec.Checkpoint.Enabled() || resume != "" {
-				if store, restore, err = openCheckpoints(filepath.Join(runDir, "checkpoints"), spec, resume != "", strict, g.stderr); err != nil {
+				if store, restore, err = openCheckpoints(filepath.Join(runDir, "checkpoints"), spec, map[bool]resumeMode{true: resumeYes, false: resumeNo}[resume != ""], strict, g.stderr); err != nil {
 					return err
 				}
 			}
