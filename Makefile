@@ -7,7 +7,7 @@ ALL_PKGS   = $(shell $(GO) list ./...)
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(ALL_PKGS))
 FUZZTIME ?= 20s
 
-.PHONY: all build build-openblas image test test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
+.PHONY: all build build-openblas image test test-k8s test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
 
 all: build
 
@@ -23,14 +23,19 @@ image:
 	@ctx=$$(mktemp -d); mkdir $$ctx/data; CGO_ENABLED=0 $(GO) build -o $$ctx/ringtrain ./cmd/ringtrain && \
 	docker build -t ringtrain:latest -f deploy/docker/Dockerfile $$ctx; rc=$$?; rm -rf $$ctx; exit $$rc
 
-## test: lint, generated code up to date, then every package (the concurrent ones with -race)
-test: lint proto-check test-race test-rest
+## test: lint, generated code up to date, then every package (the concurrent ones with -race),
+## then the Kubernetes manifests (their own module, deploy/k8s)
+test: lint proto-check test-race test-rest test-k8s
 
 test-race:
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
 
 test-rest:
 	$(GO) test -count=1 -timeout 15m $(OTHER_PKGS)
+
+## test-k8s: strict decoding of deploy/k8s into the Kubernetes API types, cross-checks, a local run of its commands
+test-k8s:
+	cd deploy/k8s && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## lint: gofmt and go vet must be clean
 lint: fmt vet
