@@ -24,7 +24,7 @@ type Reporter interface {
 // and returns only once every rank's last checkpoint is delivered. It
 // returns the run's summary.
 func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summary, error) {
-	start := time.Now()
+	start, firstStep := time.Now(), t.step
 	cp := t.spec.Checkpoint
 	if !cp.Enabled() {
 		saver = nil
@@ -168,6 +168,6 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (*pb.Summa
 	}
 	return &pb.Summary{
 		Steps: int64(t.step), Epochs: int32(epochs), TrainLoss: lastLoss, TestLoss: testLoss, TestAccuracy: testAcc,
-		WallS: wall, SamplesPerS: float64(t.step*t.spec.Train.GlobalBatch) / wall, WorldSize: int32(t.world),
+		WallS: wall, SamplesPerS: float64((t.step-firstStep)*t.spec.Train.GlobalBatch) / wall, WorldSize: int32(t.world),
 	}, nil
 }
