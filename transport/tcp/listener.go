@@ -17,8 +17,10 @@ type Listener struct {
 	cfg Config
 	key []byte
 	log *slog.Logger
-	ln  net.Listener
-	sem chan struct{}
+	// refusals logs refused connections, rate-limited.
+	refusals *refusalLog
+	ln       net.Listener
+	sem      chan struct{}
 
 	mu struct {
 		sync.Mutex
@@ -67,6 +69,7 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 		cfg: cfg, key: key, log: cfg.logger().With("component", "data-plane", "addr", ln.Addr().String()),
 		ln: ln, sem: make(chan struct{}, cfg.MaxHandshakes), closed: make(chan struct{}),
 	}
+	l.refusals = newRefusalLog(l.log, 10)
 	l.mu.regs = make(map[uint64]*registration)
 	l.mu.changed = make(chan struct{})
 	l.mu.conns = make(map[net.Conn]struct{})
@@ -121,7 +124,7 @@ func (l *Listener) acceptLoop() {
 		select {
 		case l.sem <- struct{}{}:
 		default:
-			l.log.Warn("data-plane connection refused: too many handshakes in progress", "remote", c.RemoteAddr().String(), "limit", l.cfg.MaxHandshakes)
+			l.refusals.warn("data-plane connection refused: too many handshakes in progress", "remote", c.RemoteAddr().String(), "limit", l.cfg.MaxHandshakes)
 			c.Close()
 			continue
 		}
@@ -171,13 +174,13 @@ func (l *Listener) serve(c net.Conn) {
 	c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
 	sc, err := serverHandshake(c, l.key)
 	if err != nil {
-		l.log.Warn("data-plane connection refused", "remote", remote, "reason", err.Error())
+		l.refusals.warn("data-plane connection refused", "remote", remote, "reason", err.Error())
 		return
 	}
 	h := sc.hello
 	reg, code, reason := l.claim(h)
 	if code != codeOK {
-		l.log.Warn("data-plane connection refused", "remote", remote, "rank", h.Rank, "generation", h.Gen, "reason", reason)
+		l.refusals.warn("data-plane connection refused", "remote", remote, "rank", h.Rank, "generation", h.Gen, "reason", reason)
 		c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
 		_ = sc.finish(code, reason)
 		return
