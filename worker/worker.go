@@ -89,6 +89,8 @@ func Run(ctx context.Context, cfg Config) error {
 		if host, err = localHostFor(cfg.Join); err != nil {
 			return err
 		}
+	} else if host, err = resolveHost(ctx, host); err != nil {
+		return err
 	}
 	tcfg := tcp.DefaultConfig(cfg.Secret)
 	tcfg.Logger = cfg.Logger
@@ -104,7 +106,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.AdvertiseHost != "" {
 		// Reach the coordinator from the advertised address too, so that all
 		// of this worker's traffic leaves from one address (multi-homed hosts).
-		if ip := net.ParseIP(cfg.AdvertiseHost); ip != nil {
+		if ip := net.ParseIP(host); ip != nil {
 			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
 			opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 				return d.DialContext(ctx, "tcp", addr)
@@ -297,6 +299,27 @@ func join(ctx context.Context, c pb.CoordinatorClient, req *pb.JoinRequest, time
 
 // localHostFor returns the local IP this machine uses to reach addr (no
 // packet is sent: a UDP "connection" only picks the route).
+// resolveHost turns an advertised host name into the IP address peers and
+// the gossip use (memberlist advertises IPs): the first non-loopback IPv4
+// address of the name, else its first address.
+func resolveHost(ctx context.Context, host string) (string, error) {
+	if net.ParseIP(host) != nil {
+		return host, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil || len(addrs) == 0 {
+		return "", fmt.Errorf("worker: --advertise-host %q: %w", host, errors.Join(err, errors.New("no address")))
+	}
+	for _, a := range addrs {
+		if a.IP.To4() != nil && !a.IP.IsLoopback() {
+			return a.IP.String(), nil
+		}
+	}
+	return addrs[0].IP.String(), nil
+}
+
 func localHostFor(addr string) (string, error) {
 	c, err := net.Dial("udp", addr)
 	if err != nil {

@@ -242,7 +242,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.DataAddr, "data-addr", "0.0.0.0:0", "data-plane (all-reduce) listen address")
 	f.StringVar(&cfg.GossipAddr, "gossip-addr", "0.0.0.0", "memberlist bind address")
 	f.IntVar(&cfg.GossipPort, "gossip-port", 0, "memberlist port (0 = any)")
-	f.StringVar(&cfg.AdvertiseHost, "advertise-host", "", "host other nodes use to reach this worker (default: the address that routes to the coordinator)")
+	f.StringVar(&cfg.AdvertiseHost, "advertise-host", "", "IP or host name other nodes use to reach this worker; a name is resolved to its first non-loopback IPv4 address (default: the address that routes to the coordinator)")
 	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
 	f.StringVar(&config, "config", "", "optional job spec: refuse to join a coordinator running another job")
 	f.DurationVar(&joinTimeout, "join-timeout", 60*time.Second, "how long to keep trying to reach the coordinator")
