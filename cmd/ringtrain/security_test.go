@@ -143,6 +143,18 @@ func TestIntrudersAndGarbageLeaveTrainingRunning(t *testing.T) {
 		}
 	}
 	c.waitDone()
+	// The secret was never logged, by the coordinator or any worker.
+	sec := faultSecret[len("RINGTRAIN_SECRET="):]
+	logs := []string{c.coordOut.String()}
+	for i := range c.workers {
+		b, _ := os.ReadFile(filepath.Join(c.dir, fmt.Sprintf("worker-%d.log", i)))
+		logs = append(logs, string(b))
+	}
+	for i, l := range logs {
+		if strings.Contains(l, sec) {
+			t.Errorf("log %d contains the cluster secret", i)
+		}
+	}
 }
 
 type floodStats struct{ conns, bytes, datagrams atomic.Int64 }
