@@ -35,6 +35,10 @@ type Config struct {
 	// MaxHandshakes bounds concurrent incoming handshakes; extra
 	// connections are closed at once. Default 64.
 	MaxHandshakes int
+	// MaxHandshakesPerHost bounds concurrent incoming handshakes from one
+	// IP address, so that one host holding idle connections cannot take
+	// every slot from the peers. Default 16.
+	MaxHandshakesPerHost int
 	// SocketBufferBytes sets SO_SNDBUF and SO_RCVBUF on data connections.
 	// 0 (default) keeps the kernel's autotuning. Otherwise at least 64 KiB:
 	// allreduce sends small steps before receiving, relying on the kernel to
@@ -51,14 +55,15 @@ type Config struct {
 // DefaultConfig returns the defaults with the given secret.
 func DefaultConfig(secret []byte) Config {
 	return Config{
-		Secret:           secret,
-		HandshakeTimeout: 5 * time.Second,
-		DialTimeout:      2 * time.Second,
-		ConnectTimeout:   60 * time.Second,
-		IOTimeout:        120 * time.Second,
-		MaxFrameBytes:    64 << 20,
-		MaxHandshakes:    64,
-		ReadSpin:         50 * time.Microsecond,
+		Secret:               secret,
+		HandshakeTimeout:     5 * time.Second,
+		DialTimeout:          2 * time.Second,
+		ConnectTimeout:       60 * time.Second,
+		IOTimeout:            120 * time.Second,
+		MaxFrameBytes:        64 << 20,
+		MaxHandshakes:        64,
+		MaxHandshakesPerHost: 16,
+		ReadSpin:             50 * time.Microsecond,
 	}
 }
 
@@ -81,6 +86,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("tcp: ReadSpin %v: want 0..1s", c.ReadSpin)
 	case c.MaxHandshakes < 1:
 		return errors.New("tcp: MaxHandshakes must be at least 1")
+	case c.MaxHandshakesPerHost < 1:
+		return errors.New("tcp: MaxHandshakesPerHost must be at least 1")
 	case c.SocketBufferBytes != 0 && (c.SocketBufferBytes < 64<<10 || c.SocketBufferBytes > 1<<30):
 		return fmt.Errorf("tcp: SocketBufferBytes %d: want 0 (kernel autotuning) or 64 KiB..1 GiB", c.SocketBufferBytes)
 	}

@@ -28,6 +28,7 @@ type Listener struct {
 		regs    map[uint64]*registration // by generation
 		changed chan struct{}            // closed and replaced on every change
 		conns   map[net.Conn]struct{}    // connections in handshake
+		perHost map[string]int           // handshakes in progress by remote IP
 	}
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -73,6 +74,7 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 	l.mu.regs = make(map[uint64]*registration)
 	l.mu.changed = make(chan struct{})
 	l.mu.conns = make(map[net.Conn]struct{})
+	l.mu.perHost = make(map[string]int)
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l, nil
@@ -128,7 +130,15 @@ func (l *Listener) acceptLoop() {
 			c.Close()
 			continue
 		}
+		host := remoteHost(c)
+		if !l.admitHost(host) {
+			<-l.sem
+			l.refusals.warn("data-plane connection refused: too many handshakes in progress from this host", "remote", c.RemoteAddr().String(), "limit", l.cfg.MaxHandshakesPerHost)
+			c.Close()
+			continue
+		}
 		if !l.track(c) {
+			l.releaseHost(host)
 			<-l.sem
 			c.Close()
 			return
@@ -137,8 +147,35 @@ func (l *Listener) acceptLoop() {
 		go func() {
 			defer l.wg.Done()
 			defer func() { <-l.sem }()
+			defer l.releaseHost(host)
 			l.serve(c)
 		}()
+	}
+}
+
+func remoteHost(c net.Conn) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return c.RemoteAddr().String()
+}
+
+// admitHost counts a handshake from host unless it has its share already.
+func (l *Listener) admitHost(host string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.mu.perHost[host] >= l.cfg.MaxHandshakesPerHost {
+		return false
+	}
+	l.mu.perHost[host]++
+	return true
+}
+
+func (l *Listener) releaseHost(host string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.mu.perHost[host]--; l.mu.perHost[host] <= 0 {
+		delete(l.mu.perHost, host)
 	}
 }
 

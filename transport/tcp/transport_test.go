@@ -308,3 +308,37 @@ func TestLinkEmulation(t *testing.T) {
 		t.Fatalf("no link: delay %v", d)
 	}
 }
+
+// One host holding idle connections gets only its share of the handshake
+// slots: a peer on another address still connects.
+func TestIdleHostCannotTakeEveryHandshakeSlot(t *testing.T) {
+	logs := &logBuf{}
+	cfg := testConfig(logs)
+	cfg.HandshakeTimeout = 3 * time.Second
+	cfg.MaxHandshakes, cfg.MaxHandshakesPerHost = 6, 4
+	a := listen(t, cfg)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	var idle []net.Conn
+	for range 6 {
+		c, err := d.Dial("tcp", a.Addr())
+		if err != nil {
+			t.Skipf("cannot dial from 127.0.0.2: %v", err)
+		}
+		idle = append(idle, c)
+	}
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	waitFor(t, "the extra connections from 127.0.0.2 refused", func() bool {
+		return strings.Contains(logs.String(), "too many handshakes in progress from this host")
+	})
+	b := listen(t, testConfig(nil))
+	t0, t1 := pair(t, a, b, 1) // b dials a from 127.0.0.1
+	go t1.Send(context.Background(), 0, allreduce.Tag{Seq: 1}, []float32{5})
+	buf := make([]float32, 1)
+	if err := t0.Recv(context.Background(), 1, allreduce.Tag{Seq: 1}, buf); err != nil || buf[0] != 5 {
+		t.Fatalf("recv %v %v", buf, err)
+	}
+}
