@@ -32,7 +32,7 @@ func (s *Server) Join(ctx context.Context, req *pb.JoinRequest) (*pb.JoinRespons
 		s.mu.info[id] = &workerInfo{version: req.Version, hostname: req.Hostname, lastSeen: time.Now(), metricsAddr: req.MetricsAddr}
 		c.Join(id, req.DataAddr)
 	})
-	return &pb.JoinResponse{WorkerId: id, JobSpec: s.cfg.JobBytes, JobHash: s.hash, GossipSeed: s.ml.Addr(), RunId: s.cfg.RunID}, nil
+	return &pb.JoinResponse{WorkerId: id, JobSpec: s.cfg.JobBytes, JobHash: s.hash, GossipSeed: s.ml.Addr(), RunId: s.cfg.RunID, DataKey: s.dataKey}, nil
 }
 
 // WatchPlan implements the Coordinator service: it streams the worker's

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -70,10 +71,13 @@ type Result struct {
 // Server is the coordinator process: the driver around Core.
 type Server struct {
 	pb.UnimplementedCoordinatorServer
-	cfg   Config
-	log   *slog.Logger
-	hash  string
-	start time.Time
+	cfg  Config
+	log  *slog.Logger
+	hash string
+	// dataKey is handed to every admitted worker (JoinResponse.DataKey) and
+	// mixed into the data-plane handshakes.
+	dataKey []byte
+	start   time.Time
 
 	mu struct {
 		sync.Mutex
@@ -140,6 +144,10 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "coordinator"), hash: job.Hash(cfg.JobBytes),
 		start: time.Now(), ended: make(chan struct{})}
 	settle := int(cfg.Job.Cluster.Settle / cfg.Tick)
+	s.dataKey = make([]byte, 32)
+	if _, err := rand.Read(s.dataKey); err != nil {
+		return nil, fmt.Errorf("coordinator: data-plane key: %w", err)
+	}
 	s.mu.core = NewCore(CoreConfig{WorldSize: cfg.Job.WorldSize, MaxWorkers: cfg.Job.Cluster.MaxWorkers, SettleTicks: settle,
 		Elastic: cfg.Checkpoints != nil, GenerationBase: uint64(time.Now().UnixMilli()) << 8})
 	s.mu.changed = make(chan struct{})

@@ -203,6 +203,14 @@ func (w *process) session(ctx context.Context) error {
 	if err != nil {
 		return fail(fmt.Errorf("worker: the coordinator's job: %w", err))
 	}
+	// The data plane's handshakes need the key the coordinator hands to the
+	// workers it admitted, besides the secret.
+	if len(joined.DataKey) < 16 {
+		return fail(fmt.Errorf("worker: the coordinator sent a data-plane key of %d bytes, want at least 16", len(joined.DataKey)))
+	}
+	if err := w.ln.SetSessionKey(joined.DataKey); err != nil {
+		return fail(fmt.Errorf("worker: %w", err))
+	}
 	log.Info("joined", "coordinator", cfg.Join, "data", w.dataAddr, "job", spec.Name, "run", joined.RunId)
 
 	mcfg := membership.DefaultConfig()

@@ -89,21 +89,28 @@ func TestIntrudersAndGarbageLeaveTrainingRunning(t *testing.T) {
 	}
 	cancel()
 	ml.Close()
-	// Data plane: a rank keyed with another secret is refused by the workers.
+	// Data plane: a rank with another secret, or with the secret but without
+	// the key the coordinator gives the workers it admitted (a node of another
+	// CA, which cannot join), is refused by every worker.
 	st, _ = c.status()
-	for _, m := range st.Members {
-		ln, err := tcp.Listen("127.0.0.1:0", tcp.DefaultConfig([]byte(otherSecret)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		var g uint64
-		fmt.Sscan(gen, &g)
-		_, err = ln.Connect(ctx, tcp.Spec{Generation: g, Rank: 1, Size: 2, Peers: map[int]string{0: m.DataAddr}})
-		cancel()
-		ln.Close()
-		if !errors.Is(err, tcp.ErrAuth) {
-			t.Errorf("data plane of %s (%s) with another secret: %v, want %v", m.WorkerID, m.DataAddr, err, tcp.ErrAuth)
+	var g uint64
+	fmt.Sscan(gen, &g)
+	for _, in := range []struct{ name, secret string }{
+		{"another secret", otherSecret},
+		{"the secret, but not admitted by the coordinator", faultSecret[len("RINGTRAIN_SECRET="):]},
+	} {
+		for _, m := range st.Members {
+			ln, err := tcp.Listen("127.0.0.1:0", tcp.DefaultConfig([]byte(in.secret)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err = ln.Connect(ctx, tcp.Spec{Generation: g, Rank: 1, Size: 2, Peers: map[int]string{0: m.DataAddr}})
+			cancel()
+			ln.Close()
+			if !errors.Is(err, tcp.ErrAuth) {
+				t.Errorf("data plane of %s (%s), %s: %v, want %v", m.WorkerID, m.DataAddr, in.name, err, tcp.ErrAuth)
+			}
 		}
 	}
 

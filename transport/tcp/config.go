@@ -105,3 +105,9 @@ func (c Config) logger() *slog.Logger {
 func dataKey(secret []byte) ([]byte, error) {
 	return hkdf.Key(sha256.New, secret, nil, "ringtrain data-plane handshake v1", 32)
 }
+
+// sessionKey derives the handshake key of a session (Listener.SetSessionKey)
+// from the secret's data-plane key and the session's key.
+func sessionKey(base, session []byte) ([]byte, error) {
+	return hkdf.Key(sha256.New, base, session, "ringtrain data-plane session v1", 32)
+}

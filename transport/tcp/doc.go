@@ -13,7 +13,8 @@
 // answers with its own nonce and an HMAC-SHA256 over both; the dialer
 // proves itself the same way; the acceptor then accepts or refuses with a
 // reason, itself authenticated. The HMAC key is derived from the cluster
-// secret with HKDF. A wrong secret, a stale generation, an unexpected rank,
+// secret with HKDF and, once Listener.SetSessionKey was called (workers: the
+// key the coordinator hands out at Join), from that key too. A wrong secret, a stale generation, an unexpected rank,
 // a duplicate or garbage bytes are refused and logged with the reason;
 // handshakes run on their own goroutines, bounded in number and time, so
 // they never disturb established links. Payloads are not encrypted (see

@@ -8,15 +8,17 @@ import (
 	"net"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Listener is a process's data-plane endpoint. It lives across generations:
 // Connect builds one Transport per generation from it.
 type Listener struct {
-	cfg Config
-	key []byte
-	log *slog.Logger
+	cfg  Config
+	base []byte                 // the handshake key derived from the secret
+	key  atomic.Pointer[[]byte] // the handshake key in use (base, or a session's)
+	log  *slog.Logger
 	// refusals logs refused connections, rate-limited.
 	refusals *refusalLog
 	ln       net.Listener
@@ -67,9 +69,10 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("tcp: listen on %s: %w", addr, err)
 	}
 	l := &Listener{
-		cfg: cfg, key: key, log: cfg.logger().With("component", "data-plane", "addr", ln.Addr().String()),
+		cfg: cfg, base: key, log: cfg.logger().With("component", "data-plane", "addr", ln.Addr().String()),
 		ln: ln, sem: make(chan struct{}, cfg.MaxHandshakes), closed: make(chan struct{}),
 	}
+	l.key.Store(&key)
 	l.refusals = newRefusalLog(l.log, 10)
 	l.mu.regs = make(map[uint64]*registration)
 	l.mu.changed = make(chan struct{})
@@ -78,6 +81,24 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l, nil
+}
+
+// SetSessionKey mixes a key handed out by the coordinator into every later
+// handshake (in both directions): only peers that hold the cluster secret
+// and the same session key link up. Workers set the key they receive when
+// they join, so a node that cannot join (another CA) cannot reach the data
+// plane even with the secret. An empty key restores the secret's own key.
+func (l *Listener) SetSessionKey(session []byte) error {
+	if len(session) == 0 {
+		l.key.Store(&l.base)
+		return nil
+	}
+	k, err := sessionKey(l.base, session)
+	if err != nil {
+		return fmt.Errorf("tcp: session key: %w", err)
+	}
+	l.key.Store(&k)
+	return nil
 }
 
 // Addr is the address peers dial.
@@ -209,7 +230,7 @@ func (l *Listener) serve(c net.Conn) {
 		}
 	}()
 	c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
-	sc, err := serverHandshake(c, l.key)
+	sc, err := serverHandshake(c, *l.key.Load())
 	if err != nil {
 		l.refusals.warn("data-plane connection refused", "remote", remote, "reason", err.Error())
 		return
@@ -481,5 +502,5 @@ func (l *Listener) handshakeOut(c net.Conn, spec Spec, p int) error {
 	c.SetDeadline(time.Now().Add(2*l.cfg.HandshakeTimeout + time.Second))
 	defer c.SetDeadline(time.Time{})
 	h := hello{Gen: spec.Generation, Rank: uint32(spec.Rank), Size: uint32(spec.Size), Peer: uint32(p), Nonce: n}
-	return clientHandshake(c, l.key, h)
+	return clientHandshake(c, *l.key.Load(), h)
 }

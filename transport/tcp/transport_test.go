@@ -342,3 +342,29 @@ func TestIdleHostCannotTakeEveryHandshakeSlot(t *testing.T) {
 		t.Fatalf("recv %v %v", buf, err)
 	}
 }
+
+// Peers with the same secret but another session key (a node that did not
+// join through the coordinator) cannot link; the same key links; an empty
+// key restores the secret's own.
+func TestSessionKeyMustMatch(t *testing.T) {
+	a, b := listen(t, testConfig(nil)), listen(t, testConfig(nil))
+	a.SetSessionKey([]byte("session-key-of-the-run-0123456789"))
+	b.SetSessionKey([]byte("session-key-of-another-0123456789"))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Connect(ctx, Spec{Generation: 1, Rank: 0, Size: 2, Peers: map[int]string{1: b.Addr()}})
+	}()
+	_, err := b.Connect(ctx, Spec{Generation: 1, Rank: 1, Size: 2, Peers: map[int]string{0: a.Addr()}})
+	cancel()
+	<-done
+	if !errors.Is(err, ErrAuth) {
+		t.Fatalf("another session key: %v, want ErrAuth", err)
+	}
+	b.SetSessionKey([]byte("session-key-of-the-run-0123456789"))
+	pair(t, a, b, 2)
+	a.SetSessionKey(nil)
+	b.SetSessionKey(nil)
+	pair(t, a, b, 3)
+}

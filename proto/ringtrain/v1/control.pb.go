@@ -162,12 +162,16 @@ func (x *JoinRequest) GetMetricsAddr() string {
 }
 
 type JoinResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
-	JobSpec       []byte                 `protobuf:"bytes,2,opt,name=job_spec,json=jobSpec,proto3" json:"job_spec,omitempty"`          // YAML
-	JobHash       string                 `protobuf:"bytes,3,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"`          // hex sha256 of job_spec
-	GossipSeed    string                 `protobuf:"bytes,4,opt,name=gossip_seed,json=gossipSeed,proto3" json:"gossip_seed,omitempty"` // the coordinator's memberlist address
-	RunId         string                 `protobuf:"bytes,5,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId   string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	JobSpec    []byte                 `protobuf:"bytes,2,opt,name=job_spec,json=jobSpec,proto3" json:"job_spec,omitempty"`          // YAML
+	JobHash    string                 `protobuf:"bytes,3,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"`          // hex sha256 of job_spec
+	GossipSeed string                 `protobuf:"bytes,4,opt,name=gossip_seed,json=gossipSeed,proto3" json:"gossip_seed,omitempty"` // the coordinator's memberlist address
+	RunId      string                 `protobuf:"bytes,5,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// data_key (32 random bytes per coordinator run) is mixed into the
+	// data-plane handshake key: only workers admitted over the (mutually
+	// authenticated) control plane can link to each other.
+	DataKey       []byte `protobuf:"bytes,6,opt,name=data_key,json=dataKey,proto3" json:"data_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -235,6 +239,13 @@ func (x *JoinResponse) GetRunId() string {
 		return x.RunId
 	}
 	return ""
+}
+
+func (x *JoinResponse) GetDataKey() []byte {
+	if x != nil {
+		return x.DataKey
+	}
+	return nil
 }
 
 type WatchPlanRequest struct {
@@ -1711,14 +1722,15 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"gossipAddr\x12\x1a\n" +
 	"\bhostname\x18\x04 \x01(\tR\bhostname\x12\x19\n" +
 	"\bjob_hash\x18\x05 \x01(\tR\ajobHash\x12!\n" +
-	"\fmetrics_addr\x18\x06 \x01(\tR\vmetricsAddr\"\x99\x01\n" +
+	"\fmetrics_addr\x18\x06 \x01(\tR\vmetricsAddr\"\xb4\x01\n" +
 	"\fJoinResponse\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x19\n" +
 	"\bjob_spec\x18\x02 \x01(\fR\ajobSpec\x12\x19\n" +
 	"\bjob_hash\x18\x03 \x01(\tR\ajobHash\x12\x1f\n" +
 	"\vgossip_seed\x18\x04 \x01(\tR\n" +
 	"gossipSeed\x12\x15\n" +
-	"\x06run_id\x18\x05 \x01(\tR\x05runId\"/\n" +
+	"\x06run_id\x18\x05 \x01(\tR\x05runId\x12\x19\n" +
+	"\bdata_key\x18\x06 \x01(\fR\adataKey\"/\n" +
 	"\x10WatchPlanRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\xba\x03\n" +
 	"\x04Plan\x12\x1e\n" +
