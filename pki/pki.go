@@ -27,9 +27,9 @@ const (
 	NodeKey  = "node.key"
 )
 
-// DefaultHosts are always in a node certificate, so that local tools
+// defaultHosts are always in a node certificate, so that local tools
 // (status, probes) can reach any node on the loopback.
-var defaultHosts = []string{"localhost", "127.0.0.1", "::1"}
+func defaultHosts() []string { return []string{"localhost", "127.0.0.1", "::1"} }
 
 // Options for Init and Issue.
 type Options struct {
@@ -141,7 +141,7 @@ func issue(dir, name string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, o Op
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
-	for _, h := range append(slices.Clone(defaultHosts), o.Hosts...) {
+	for _, h := range append(defaultHosts(), o.Hosts...) {
 		h = strings.TrimSpace(h)
 		switch ip := net.ParseIP(h); {
 		case h == "":

@@ -54,8 +54,12 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			}
 			var store *checkpoint.Store
 			var restore int64
-			if spec.Checkpoint.Enabled() || resume != "" {
-				if store, restore, err = openCheckpoints(filepath.Join(runDir, "checkpoints"), spec, map[bool]resumeMode{true: resumeYes, false: resumeNo}[resume != ""], strict, g.stderr); err != nil {
+			mode := resumeNo
+			if resume != "" {
+				mode = resumeYes
+			}
+			if spec.Checkpoint.Enabled() || mode == resumeYes {
+				if store, restore, err = openCheckpoints(filepath.Join(runDir, "checkpoints"), spec, mode, strict, g.stderr); err != nil {
 					return err
 				}
 			}
