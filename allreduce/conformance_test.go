@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // group is one generation: a Comm per rank over a fabric.
@@ -106,15 +107,6 @@ func checkClose(t *testing.T, got []float32, want []float64, size int) {
 	}
 }
 
-func sameBits(a, b []float32) int {
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return i
-		}
-	}
-	return -1
-}
-
 func lengthsFor(size int) []int {
 	return []int{0, 1, max(size-1, 0), size + 1, 1_000_003}
 }
@@ -145,7 +137,7 @@ func TestAllReduceMatchesReference(t *testing.T) {
 						}))
 						for r := range bufs {
 							checkClose(t, bufs[r], want, size)
-							if i := sameBits(bufs[0], bufs[r]); i >= 0 {
+							if i := testutil.FirstBitDiff(bufs[0], bufs[r]); i >= 0 {
 								t.Fatalf("n=%d %v: rank %d differs from rank 0 at %d", n, op, r, i)
 							}
 						}
@@ -213,7 +205,7 @@ func TestReduceScatterAllGatherBroadcastBarrier(t *testing.T) {
 					}))
 					for r := range bufs {
 						checkClose(t, bufs[r], want, size)
-						if i := sameBits(bufs[0], bufs[r]); i >= 0 {
+						if i := testutil.FirstBitDiff(bufs[0], bufs[r]); i >= 0 {
 							t.Fatalf("rank %d differs at %d", r, i)
 						}
 					}
@@ -226,7 +218,7 @@ func TestReduceScatterAllGatherBroadcastBarrier(t *testing.T) {
 							return c.Broadcast(context.Background(), bufs[r], root)
 						}))
 						for r := range bufs {
-							if i := sameBits(in[root], bufs[r]); i >= 0 {
+							if i := testutil.FirstBitDiff(in[root], bufs[r]); i >= 0 {
 								t.Fatalf("broadcast root %d: rank %d differs at %d", root, r, i)
 							}
 						}
@@ -283,7 +275,7 @@ func TestDeterministic(t *testing.T) {
 						continue
 					}
 					for r := range bufs {
-						if i := sameBits(first[r], bufs[r]); i >= 0 {
+						if i := testutil.FirstBitDiff(first[r], bufs[r]); i >= 0 {
 							t.Fatalf("run 2 rank %d differs from run 1 at %d", r, i)
 						}
 					}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // Three nodes join through one seed; every node sees every other node's
@@ -25,7 +27,7 @@ func TestThreeNodesJoinViaOneSeed(t *testing.T) {
 
 	want := []string{"coord", "worker-1", "worker-2"}
 	for _, n := range nodes {
-		eventually(t, 10*time.Second, n.Local().Name+" sees 3 members", func() bool {
+		testutil.Eventually(t, 10*time.Second, n.Local().Name+" sees 3 members", func() bool {
 			return slices.Equal(memberNames(n), want)
 		})
 		for i, member := range n.Members() { // sorted like cfgs

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // detectTimeout bounds how long the tests wait for failure detection. The
@@ -26,7 +28,7 @@ func TestCrashIsFailAndLeaveIsLeave(t *testing.T) {
 	joinNode(t, b, a)
 	joinNode(t, c, a)
 	for _, n := range []*Membership{a, b, c} {
-		eventually(t, 10*time.Second, "3 members", func() bool { return len(n.Members()) == 3 })
+		testutil.Eventually(t, 10*time.Second, "3 members", func() bool { return len(n.Members()) == 3 })
 	}
 
 	// Crash: Close without Leave.
@@ -45,7 +47,7 @@ func TestCrashIsFailAndLeaveIsLeave(t *testing.T) {
 			lastDetect = ev.At
 		}
 	}
-	eventually(t, 5*time.Second, "c gone from a's members", func() bool {
+	testutil.Eventually(t, 5*time.Second, "c gone from a's members", func() bool {
 		return slices.Equal(memberNames(a), []string{"a", "b"})
 	})
 

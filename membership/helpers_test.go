@@ -136,18 +136,6 @@ func noEvent(t *testing.T, m *Membership, kind EventKind, node string, d time.Du
 	}
 }
 
-// eventually polls cond every 20ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // memberNames returns the names in m.Members().
 func memberNames(m *Membership) []string {
 	var names []string

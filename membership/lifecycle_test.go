@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 func TestSingleNodeLifecycle(t *testing.T) {
@@ -112,7 +114,7 @@ func TestJoinRetriesUntilSeedIsUp(t *testing.T) {
 	if r.err != nil || r.n != 1 {
 		t.Fatalf("Join = %d, %v", r.n, r.err)
 	}
-	eventually(t, 5*time.Second, "seed sees joiner", func() bool {
+	testutil.Eventually(t, 5*time.Second, "seed sees joiner", func() bool {
 		return slices.Equal(memberNames(seed), []string{"joiner", "seed"})
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // TestMeasureDetection measures crash detection in an N-node loopback
@@ -35,7 +37,7 @@ func TestMeasureDetection(t *testing.T) {
 		}
 	}
 	for _, m := range nodes {
-		eventually(t, 10*time.Second, "all members", func() bool { return len(m.Members()) == n })
+		testutil.Eventually(t, 10*time.Second, "all members", func() bool { return len(m.Members()) == n })
 	}
 	var all []time.Duration
 	for c := range crashes {

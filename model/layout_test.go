@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/model"
 )
 
@@ -143,7 +144,7 @@ func TestInitParams(t *testing.T) {
 			if err := model.InitParams(spec, c, 8); err != nil {
 				t.Fatal(err)
 			}
-			if !bitsEqual(a, b) {
+			if !testutil.BitsEqual(a, b) {
 				t.Fatal("same seed gave different bits")
 			}
 			for i, ts := range layout {
@@ -154,7 +155,7 @@ func TestInitParams(t *testing.T) {
 					}
 					continue
 				}
-				if bitsEqual(vals, c[ts.Offset:ts.Offset+ts.Size()]) {
+				if testutil.BitsEqual(vals, c[ts.Offset:ts.Offset+ts.Size()]) {
 					t.Errorf("%s: seeds 7 and 8 gave the same values", ts.Name)
 				}
 				fanIn := ts.Shape[0]

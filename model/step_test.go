@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/model"
 )
 
@@ -36,10 +37,10 @@ func TestForwardBackwardOverwrites(t *testing.T) {
 					t.Fatal(err)
 				}
 				if &step.x[0] == &xa[0] {
-					if l != la || !bitsEqual(m.Grads(), first) {
-						t.Fatalf("step %d on the first batch again: loss %v (want %v), grads equal: %v", i, l, la, bitsEqual(m.Grads(), first))
+					if l != la || !testutil.BitsEqual(m.Grads(), first) {
+						t.Fatalf("step %d on the first batch again: loss %v (want %v), grads equal: %v", i, l, la, testutil.BitsEqual(m.Grads(), first))
 					}
-				} else if bitsEqual(m.Grads(), first) {
+				} else if testutil.BitsEqual(m.Grads(), first) {
 					t.Fatalf("step %d on another batch gave the same grads", i)
 				}
 			}
@@ -85,8 +86,8 @@ func TestParamsReadInPlace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if lf != l1 || !bitsEqual(fresh.Grads(), m.Grads()) {
-				t.Fatalf("fresh model with the same Params: loss %v vs %v, grads equal %v", lf, l1, bitsEqual(fresh.Grads(), m.Grads()))
+			if lf != l1 || !testutil.BitsEqual(fresh.Grads(), m.Grads()) {
+				t.Fatalf("fresh model with the same Params: loss %v vs %v, grads equal %v", lf, l1, testutil.BitsEqual(fresh.Grads(), m.Grads()))
 			}
 		})
 	}
@@ -109,7 +110,7 @@ func TestInputsNotModified(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if !bitsEqual(m.Params(), p0) || !bitsEqual(x, x0) || !slices.Equal(y, y0) {
+			if !testutil.BitsEqual(m.Params(), p0) || !testutil.BitsEqual(x, x0) || !slices.Equal(y, y0) {
 				t.Fatal("ForwardBackward or Evaluate modified Params, x or y")
 			}
 		})
@@ -146,18 +147,6 @@ func TestEvaluateChunking(t *testing.T) {
 	if s, c, err := m.Evaluate(nil, nil); s != 0 || c != 0 || err != nil {
 		t.Fatalf("Evaluate of no samples = %v, %v, %v; want 0, 0, nil", s, c, err)
 	}
-}
-
-func bitsEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 func allZero(a []float32) bool {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // sumSquaresRef is the dumb sequential reference for SumSquares.
@@ -96,8 +98,8 @@ func TestScale(t *testing.T) {
 	x := []float32{1, -2, 0.5}
 	Scale(x, 2)
 	want := []float32{2, -4, 1}
-	bitsEqual(t, "x", x, want)
+	testutil.RequireBitsEqual(t, "x", x, want)
 	Scale(x, 1)
-	bitsEqual(t, "x", x, want)
+	testutil.RequireBitsEqual(t, "x", x, want)
 	Scale(nil, 3)
 }

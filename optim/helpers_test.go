@@ -1,7 +1,6 @@
 package optim
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -67,18 +66,6 @@ func mustNew(t testing.TB, s Spec, n int) Optimizer {
 		t.Fatalf("New(%+v, %d): %v", s, n, err)
 	}
 	return o
-}
-
-func bitsEqual(t testing.TB, what string, got, want []float32) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: length %d, want %d", what, len(got), len(want))
-	}
-	for i := range got {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("%s[%d] = %v (%#x), want %v (%#x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
-		}
-	}
 }
 
 func cloneState(o Optimizer) [][]float32 {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // TestAgainstReference runs every optimizer and the float64 reference side
@@ -78,7 +80,7 @@ func TestAdamWZeroDecayIsAdam(t *testing.T) {
 		a.Step(pa, g, 0.01)
 		w.Step(pw, g, 0.01)
 	}
-	bitsEqual(t, "params", pw, pa)
+	testutil.RequireBitsEqual(t, "params", pw, pa)
 }
 
 // TestSharding: two optimizers over [0:k) and [k:n) give bitwise the same
@@ -104,11 +106,11 @@ func TestSharding(t *testing.T) {
 				lo.Step(ps[:k], g[:k], lr)
 				hi.Step(ps[k:], g[k:], lr)
 			}
-			bitsEqual(t, tc.name+" params", ps, p)
+			testutil.RequireBitsEqual(t, tc.name+" params", ps, p)
 			ws, ls, hs := whole.State(), lo.State(), hi.State()
 			for j := range ws {
 				joined := append(append([]float32(nil), ls[j].Data...), hs[j].Data...)
-				bitsEqual(t, tc.name+" state "+ws[j].Name, joined, ws[j].Data)
+				testutil.RequireBitsEqual(t, tc.name+" state "+ws[j].Name, joined, ws[j].Data)
 			}
 		}
 	}
@@ -149,10 +151,10 @@ func TestStateRoundTrip(t *testing.T) {
 
 			run(a, p, 10, 30)
 			run(b, pb, 10, 30)
-			bitsEqual(t, "params", pb, p)
+			testutil.RequireBitsEqual(t, "params", pb, p)
 			as, bs := a.State(), b.State()
 			for j := range as {
-				bitsEqual(t, "state "+as[j].Name, bs[j].Data, as[j].Data)
+				testutil.RequireBitsEqual(t, "state "+as[j].Name, bs[j].Data, as[j].Data)
 			}
 			if a.Steps() != 30 || b.Steps() != 30 {
 				t.Errorf("Steps = %d, %d; want 30", a.Steps(), b.Steps())

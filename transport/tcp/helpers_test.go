@@ -71,14 +71,3 @@ func pair(t *testing.T, a, b *Listener, gen uint64) (*Transport, *Transport) {
 	t.Cleanup(func() { t0.Close(); t1.Close() })
 	return t0, t1
 }
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 func TestSendRecvRoundTrip(t *testing.T) {
@@ -138,7 +139,7 @@ func TestWrongSecretRefused(t *testing.T) {
 	if !errors.Is(err, ErrAuth) {
 		t.Fatalf("want ErrAuth, got %v", err)
 	}
-	waitFor(t, "refusal logged", func() bool { return strings.Contains(logs.String(), "authentication failed") })
+	testutil.Eventually(t, 3*time.Second, "refusal logged", func() bool { return strings.Contains(logs.String(), "authentication failed") })
 }
 
 func TestStaleGenerationRefused(t *testing.T) {
@@ -156,7 +157,7 @@ func TestStaleGenerationRefused(t *testing.T) {
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "stale generation 4") {
 		t.Fatalf("want stale-generation refusal, got %v", err)
 	}
-	waitFor(t, "refusal logged", func() bool { return strings.Contains(logs.String(), "stale generation 4") })
+	testutil.Eventually(t, 3*time.Second, "refusal logged", func() bool { return strings.Contains(logs.String(), "stale generation 4") })
 }
 
 func TestUnexpectedAndDuplicateRanksRefused(t *testing.T) {
@@ -210,7 +211,7 @@ func TestGarbageConnectionsRefused(t *testing.T) {
 		}
 		c.Close()
 	}
-	waitFor(t, "bad magic logged", func() bool { return strings.Contains(logs.String(), "bad magic") })
+	testutil.Eventually(t, 3*time.Second, "bad magic logged", func() bool { return strings.Contains(logs.String(), "bad magic") })
 	go t0.Send(context.Background(), 1, allreduce.Tag{Seq: 3}, []float32{1, 2})
 	buf := make([]float32, 2)
 	if err := t1.Recv(context.Background(), 0, allreduce.Tag{Seq: 3}, buf); err != nil {
@@ -331,7 +332,7 @@ func TestIdleHostCannotTakeEveryHandshakeSlot(t *testing.T) {
 			c.Close()
 		}
 	}()
-	waitFor(t, "the extra connections from 127.0.0.2 refused", func() bool {
+	testutil.Eventually(t, 3*time.Second, "the extra connections from 127.0.0.2 refused", func() bool {
 		return strings.Contains(logs.String(), "too many handshakes in progress from this host")
 	})
 	b := listen(t, testConfig(nil))
