@@ -15,7 +15,8 @@ type stepDir struct {
 }
 
 // listDirs returns the store's step directories in increasing step order.
-// Other names are ignored.
+// Other names are ignored, and so are entries named like a step directory
+// that are not directories (Strays lists those).
 func (s *Store) listDirs() ([]stepDir, error) {
 	names, err := s.fs.ReadDir(s.dir)
 	if err != nil {
@@ -25,6 +26,14 @@ func (s *Store) listDirs() ([]stepDir, error) {
 	for _, name := range names {
 		step, ok := ParseStepDirName(name)
 		if !ok {
+			continue
+		}
+		if fi, err := s.fs.Stat(filepath.Join(s.dir, name)); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed since ReadDir
+			}
+			return nil, err
+		} else if !fi.IsDir() {
 			continue
 		}
 		has, err := s.exists(filepath.Join(s.dir, name, ManifestName))

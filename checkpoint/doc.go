@@ -67,16 +67,19 @@
 //     Workers read their data with ReadRange or ReadInto for any world size.
 //  3. At a checkpoint step s: WriteShard for every rank's stream (in
 //     parallel), collect the ShardInfos in rank order, fill a Manifest and
-//     Commit it. If any shard fails, do not commit; the next checkpoint
-//     step will clean up.
+//     Commit it. If any shard or the commit fails, do not commit; Discard
+//     the step (it removes the partial step directory and refuses anything
+//     LATEST may rely on), or leave it to the next commit's pruning.
 //
 // Worker: snapshot the shard (copy params[lo:hi] and the optimizer state
 // slices), then EncodeShard it into the upload stream while training goes
 // on.
 //
 // Tools: List (ls), Load (inspect), Verify (every checksum; BadFiles names
-// the bad files), Export (one standard safetensors file, tensors shaped like
-// the model), Prune.
+// the bad files), CheckLatest (LATEST names a checkpoint that loads, as a
+// strict resume requires), Strays (files named like a step directory, which
+// everything else ignores), Export (one standard safetensors file, tensors
+// shaped like the model), Prune.
 //
 // # Errors
 //

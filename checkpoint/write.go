@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"path/filepath"
 )
 
@@ -68,13 +69,19 @@ func (s *Store) prepareStepDir(step int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dir := s.StepDir(step)
-	if ok, err := s.exists(filepath.Join(dir, ManifestName)); err != nil {
+	fi, err := s.fs.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("%s exists and is not a directory (a stray file where the step directory goes: move it away)", dir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err
-	} else if ok {
-		return fmt.Errorf("%s has a manifest (Rewind to an older step first): %w", dir, ErrExists)
-	}
-	if ok, err := s.exists(dir); err != nil || ok {
-		return err
+	case err == nil:
+		if ok, err := s.exists(filepath.Join(dir, ManifestName)); err != nil {
+			return err
+		} else if ok {
+			return fmt.Errorf("%s has a manifest (Rewind to an older step first): %w", dir, ErrExists)
+		}
+		return nil
 	}
 	if err := s.fs.MkdirAll(dir); err != nil {
 		return err
