@@ -59,6 +59,7 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"train: {lr: {kind: step}}", "train.lr"},
 		{"train: {epochs: 0}", "train.epochs"},
 		{"cluster: {min_workers: 4, max_workers: 2}", "cluster.max_workers"},
+		{"checkpoint: {max_failures: 0}", "checkpoint.max_failures"},
 		{"cluster: {settle: soon}", "line 1: cannot unmarshal !!str `soon` into time.Duration"},
 		{"data: {source: csv}", "data.path"},
 		{"data: {source: synthetic, synthetic: {classes: 1}}", "data.synthetic.classes"},

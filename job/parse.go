@@ -27,7 +27,7 @@ func Default() Spec {
 		},
 		Cluster:    Cluster{MinWorkers: 1, MaxWorkers: 64, Settle: time.Second, ProbeInterval: 500 * time.Millisecond, SuspicionMult: 3, StepTimeout: time.Minute},
 		Eval:       Eval{EveryEpochs: 1},
-		Checkpoint: Checkpoint{EveryEpochs: 1, Keep: 3},
+		Checkpoint: Checkpoint{EveryEpochs: 1, Keep: 3, MaxFailures: 3},
 	}
 }
 

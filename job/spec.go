@@ -180,6 +180,11 @@ type Checkpoint struct {
 	// KeepEvery: also keep every checkpoint whose step is a multiple of M;
 	// 0 = off.
 	KeepEvery int `yaml:"keep_every"`
+	// MaxFailures: a checkpoint the coordinator cannot store (its disk is
+	// full, read-only or failing) does not stop the run: training goes on
+	// and the next checkpoint is tried. This many failed checkpoints in a
+	// row stop the run with the disk's error. Default 3.
+	MaxFailures int `yaml:"max_failures"`
 }
 
 // Enabled reports whether any checkpoint trigger is set.

@@ -165,6 +165,9 @@ func (s Spec) Validate() error {
 	if cp.Keep < 1 {
 		bad("checkpoint.keep", "must be at least 1, got %d", cp.Keep)
 	}
+	if cp.MaxFailures < 1 {
+		bad("checkpoint.max_failures", "must be at least 1 (failed checkpoints in a row that stop the run), got %d", cp.MaxFailures)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("job spec: %w", errors.Join(errs...))
 	}
