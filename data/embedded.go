@@ -34,6 +34,9 @@ func Default() (train, test *Dataset, err error) {
 	if test, err = load("test", TestImagesFile, TestLabelsFile); err != nil {
 		return nil, nil, err
 	}
-	unifyClasses(train, test)
+	err = idxSplit(train, test, "embedded "+TrainImagesFile, "embedded "+TrainLabelsFile, "embedded "+TestImagesFile, "embedded "+TestLabelsFile)
+	if err != nil {
+		return nil, nil, err
+	}
 	return train, test, nil
 }

@@ -27,6 +27,14 @@ const idxUint8 = 0x08
 // be exactly the product of the dimensions, with nothing after it. Memory
 // grows with the bytes actually read, never with what the header claims.
 func DecodeIDX(r io.Reader) (dims []int, data []byte, err error) {
+	return decodeIDX(r, 0)
+}
+
+// decodeIDX is DecodeIDX; wantDims > 0 refuses any other number of
+// dimensions as soon as the header is read, before the dimensions are (a
+// label file with an image file's header would otherwise read label bytes
+// as dimensions and be reported as too large).
+func decodeIDX(r io.Reader, wantDims int) (dims []int, data []byte, err error) {
 	br := bufio.NewReader(r)
 	src := io.Reader(br)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -52,6 +60,10 @@ func DecodeIDX(r io.Reader) (dims []int, data []byte, err error) {
 	nd := int(head[3])
 	if nd == 0 {
 		return nil, nil, fmt.Errorf("idx: 0 dimensions: want at least 1")
+	}
+	if wantDims > 0 && nd != wantDims {
+		return nil, nil, fmt.Errorf("idx: the header (%#08x) declares %d dimension(s), %s: want %d, %s",
+			binary.BigEndian.Uint32(head[:]), nd, idxKind(nd), wantDims, idxKind(wantDims))
 	}
 	raw := make([]byte, 4*nd)
 	if n, err := io.ReadFull(src, raw); err != nil {
@@ -110,6 +122,17 @@ func eofAsUnexpected(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// idxKind says what an IDX file of nd dimensions usually holds.
+func idxKind(nd int) string {
+	switch nd {
+	case 1:
+		return "as in a label file (count)"
+	case 3:
+		return "as in an image file (count, rows, cols)"
+	}
+	return "neither a label nor an image file"
 }
 
 func idxTypeName(t byte) string {

@@ -179,7 +179,7 @@ func TestLoadIDXDir(t *testing.T) {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		writeIDXDir(t, dir, 12, 5, 3, 2, gzipped)
+		writeIDXDir(t, dir, 20, 5, 3, 2, gzipped)
 		train, test, err := LoadIDXDir(dir)
 		if err != nil {
 			t.Fatalf("gzipped=%v: %v", gzipped, err)
@@ -192,7 +192,7 @@ func TestLoadIDXDir(t *testing.T) {
 				t.Errorf("gzipped=%v: %s: Dim %d, Shape %v, Classes %d", gzipped, d.Name, d.Dim, d.Shape, d.Classes)
 			}
 		}
-		if train.N != 12 || test.N != 5 || train.Name != "tiny/train" || test.Name != "tiny/test" {
+		if train.N != 20 || test.N != 5 || train.Name != "tiny/train" || test.Name != "tiny/test" {
 			t.Errorf("gzipped=%v: train %s N=%d, test %s N=%d", gzipped, train.Name, train.N, test.Name, test.N)
 		}
 		// Pixel v is scaled to v/255; sample 1 feature 0 is byte 6*7.
@@ -258,14 +258,22 @@ func TestLoadIDXErrors(t *testing.T) {
 	lbl0 := write("lbl0", idxBytes(0x08, []uint32{0}, nil))
 	imgZeroRows := write("imgz", idxBytes(0x08, []uint32{3, 0, 2}, nil))
 	bad := write("bad", []byte("not an idx file"))
+	// A real label file whose magic says 3 dimensions: the label bytes
+	// after the count would be read as huge dimensions.
+	lblMagic3 := idxBytes(0x08, []uint32{40}, seq(40))
+	lblMagic3[3] = 3
+	lblImgMagic := write("lblImgMagic", lblMagic3)
 	tests := []struct {
 		name, images, labels, want string
 	}{
 		{"count mismatch", img3, lbl4, "has 3 images but " + lbl4 + " has 4 labels"},
-		{"images not 3d", img2d, lbl3, img2d + ": images have 2 dimensions [3 4]"},
-		{"labels not 1d", img3, lbl2d, lbl2d + ": labels have 2 dimensions"},
+		{"images not 3d", img2d, lbl3, img2d + ": idx: the header (0x00000802) declares 2 dimension(s)"},
+		{"labels not 1d", img3, lbl2d, lbl2d + ": idx: the header (0x00000802) declares 2 dimension(s)"},
+		{"labels with an image header", img3, img3, img3 + ": idx: the header (0x00000803) declares 3 dimension(s), as in an image file (count, rows, cols): want 1, as in a label file"},
+		{"images with a label header", lbl3, lbl3, lbl3 + ": idx: the header (0x00000801) declares 1 dimension(s), as in a label file (count): want 3, as in an image file"},
 		{"no samples", img0, lbl0, "no samples"},
 		{"zero rows", imgZeroRows, lbl3, "image size 0x2"},
+		{"label file with an image file's magic", img3, lblImgMagic, lblImgMagic + ": idx: the header (0x00000803) declares 3 dimension(s), as in an image file (count, rows, cols): want 1, as in a label file (count)"},
 		{"bad images", bad, lbl3, bad + ": idx: bad magic"},
 		{"bad labels", img3, bad, bad + ": idx: bad magic"},
 		{"missing images", filepath.Join(dir, "nope"), lbl3, "nope: no such file"},

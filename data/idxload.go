@@ -37,8 +37,11 @@ func LoadIDX(imagesPath, labelsPath string) (*Dataset, error) {
 }
 
 // LoadIDXDir loads the MNIST file layout of dir (TrainImagesFile and
-// friends, each plain or ".gz"; the plain file wins if both exist). Both
-// datasets get the same Classes: one more than the largest label in either.
+// friends, each plain or ".gz"; the plain file wins if both exist). Train
+// and test images must have the same size. Both datasets get the same
+// Classes, one more than the largest training label, under the rules of
+// setClasses (every class present in training, at least 2 training samples
+// per class, test labels below it).
 func LoadIDXDir(dir string) (train, test *Dataset, err error) {
 	base := filepath.Base(filepath.Clean(dir))
 	open := func(name string) (string, error) {
@@ -51,40 +54,42 @@ func LoadIDXDir(dir string) (train, test *Dataset, err error) {
 		}
 		return "", fmt.Errorf("data: %s: neither %s nor %s.gz exists", dir, name, name)
 	}
-	load := func(split, images, labels string) (*Dataset, error) {
-		ip, err := open(images)
-		if err != nil {
-			return nil, err
+	var paths [4]string
+	for i, name := range []string{TrainImagesFile, TrainLabelsFile, TestImagesFile, TestLabelsFile} {
+		if paths[i], err = open(name); err != nil {
+			return nil, nil, err
 		}
-		lp, err := open(labels)
-		if err != nil {
-			return nil, err
-		}
-		d, err := LoadIDX(ip, lp)
-		if err != nil {
-			return nil, err
-		}
-		d.Name = base + "/" + split
-		return d, nil
 	}
-	if train, err = load("train", TrainImagesFile, TrainLabelsFile); err != nil {
+	if train, err = LoadIDX(paths[0], paths[1]); err != nil {
 		return nil, nil, err
 	}
-	if test, err = load("test", TestImagesFile, TestLabelsFile); err != nil {
+	if test, err = LoadIDX(paths[2], paths[3]); err != nil {
 		return nil, nil, err
 	}
-	unifyClasses(train, test)
+	train.Name, test.Name = base+"/train", base+"/test"
+	if err := idxSplit(train, test, paths[0], paths[1], paths[2], paths[3]); err != nil {
+		return nil, nil, err
+	}
 	return train, test, nil
+}
+
+// idxSplit checks that an IDX train and test set agree (image size) and
+// gives both their class count (setClasses); the names are used in errors.
+func idxSplit(train, test *Dataset, trainImages, trainLabels, testImages, testLabels string) error {
+	if err := checkSameShape(train, test, trainImages, testImages); err != nil {
+		return err
+	}
+	return setClasses(train, test, 0, labelSource{file: trainLabels, at: indexAt}, labelSource{file: testLabels, at: indexAt})
 }
 
 // decodeIDXPair decodes an image and a label IDX stream (for embedded or
 // in-memory files); imagesName and labelsName are used in errors.
 func decodeIDXPair(name, imagesName string, images io.Reader, labelsName string, labels io.Reader) (*Dataset, error) {
-	imgDims, img, err := DecodeIDX(images)
+	imgDims, img, err := decodeIDX(images, 3)
 	if err != nil {
 		return nil, fmt.Errorf("data: %s: %w", imagesName, err)
 	}
-	lblDims, lbl, err := DecodeIDX(labels)
+	lblDims, lbl, err := decodeIDX(labels, 1)
 	if err != nil {
 		return nil, fmt.Errorf("data: %s: %w", labelsName, err)
 	}
@@ -92,14 +97,8 @@ func decodeIDXPair(name, imagesName string, images io.Reader, labelsName string,
 }
 
 // idxDataset builds a Dataset from decoded IDX images [count, rows, cols]
-// and labels [count].
+// and labels [count] (decodeIDX checked the number of dimensions).
 func idxDataset(name, imagesName string, imgDims []int, img []byte, labelsName string, lblDims []int, lbl []byte) (*Dataset, error) {
-	if len(imgDims) != 3 {
-		return nil, fmt.Errorf("data: %s: images have %d dimensions %v: want 3 (count, rows, cols)", imagesName, len(imgDims), imgDims)
-	}
-	if len(lblDims) != 1 {
-		return nil, fmt.Errorf("data: %s: labels have %d dimensions %v: want 1 (count)", labelsName, len(lblDims), lblDims)
-	}
 	n, rows, cols := imgDims[0], imgDims[1], imgDims[2]
 	if n != lblDims[0] {
 		return nil, fmt.Errorf("data: %s has %d images but %s has %d labels", imagesName, n, labelsName, lblDims[0])
@@ -128,10 +127,4 @@ func idxDataset(name, imagesName string, imgDims []int, img []byte, labelsName s
 	}
 	d.Classes = maxLabel + 1
 	return d, nil
-}
-
-// unifyClasses gives both datasets the larger Classes of the two.
-func unifyClasses(a, b *Dataset) {
-	c := max(a.Classes, b.Classes)
-	a.Classes, b.Classes = c, c
 }

@@ -51,12 +51,7 @@ func LoadData(s job.Spec) (train, test *data.Dataset, err error) {
 		train, test, err = data.LoadIDXDir(d.Path)
 	case "csv":
 		opt := data.CSVOptions{LabelColumn: d.CSV.LabelColumn, Header: d.CSV.Header, Classes: d.CSV.Classes}
-		if train, err = data.LoadCSV(d.Path, opt); err == nil {
-			test, err = data.LoadCSV(d.TestPath, opt)
-		}
-		if err == nil && train.Dim != test.Dim {
-			err = fmt.Errorf("data: %s has %d features per sample but %s has %d", d.Path, train.Dim, d.TestPath, test.Dim)
-		}
+		train, test, err = data.LoadCSVPair(d.Path, d.TestPath, opt)
 	case "synthetic":
 		sy := d.Synthetic
 		var all *data.Dataset
