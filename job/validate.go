@@ -7,11 +7,22 @@ import (
 	"time"
 )
 
-// Validate reports every invalid field, each naming its key.
+// Validate reports every invalid field, each naming its key, at most one
+// error per key. Every float key must be finite (checked by reflection over
+// the whole spec, see nonFiniteKeys); comparisons with NaN are false, so
+// the range checks below would let it through.
 func (s Spec) Validate() error {
 	var errs []error
+	reported := map[string]bool{}
 	bad := func(key, format string, args ...any) {
+		if reported[key] {
+			return
+		}
+		reported[key] = true
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	for _, nf := range nonFiniteKeys(s) {
+		bad(nf.key, "must be a finite number, got %v", nf.val)
 	}
 	oneOf := func(key, v string, allowed ...string) {
 		if !slices.Contains(allowed, v) {
@@ -44,8 +55,8 @@ func (s Spec) Validate() error {
 		if s.Data.CSV.LabelColumn < -1 {
 			bad("data.csv.label_column", "must be -1 (last) or a column index, got %d", s.Data.CSV.LabelColumn)
 		}
-		if s.Data.CSV.Classes < 0 {
-			bad("data.csv.classes", "must not be negative, got %d", s.Data.CSV.Classes)
+		if c := s.Data.CSV.Classes; c != 0 && (c < 2 || c > 1<<16) {
+			bad("data.csv.classes", "must be 0 (largest training label + 1) or in 2..65536, got %d", c)
 		}
 	case "synthetic":
 		sy := s.Data.Synthetic
@@ -109,17 +120,22 @@ func (s Spec) Validate() error {
 	}
 	l := t.LR
 	oneOf("train.lr.kind", l.Kind, "constant", "step", "cosine")
-	if l.Base <= 0 || l.Base > 10 {
+	baseOK := l.Base > 0 && l.Base <= 10
+	if !baseOK {
 		bad("train.lr.base", "must be in (0, 10], got %g", l.Base)
 	}
 	if l.WarmupSteps < 0 {
 		bad("train.lr.warmup_steps", "must not be negative, got %d", l.WarmupSteps)
 	}
-	if l.Kind == "step" && (l.StepEvery < 1 || l.Gamma <= 0 || l.Gamma > 1) {
-		bad("train.lr", "kind step needs step_every >= 1 and gamma in (0, 1], got %d and %g", l.StepEvery, l.Gamma)
+	if l.Kind == "step" && l.StepEvery < 1 {
+		bad("train.lr.step_every", "must be at least 1 for kind step, got %d", l.StepEvery)
 	}
-	if l.Min < 0 || l.Min > l.Base {
-		bad("train.lr.min", "must be in [0, base], got %g", l.Min)
+	if l.Kind == "step" && (l.Gamma <= 0 || l.Gamma > 1) {
+		bad("train.lr.gamma", "must be in (0, 1] for kind step, got %g", l.Gamma)
+	}
+	// Against the base only when the base is valid: a bad base is one error.
+	if l.Min < 0 || (baseOK && l.Min > l.Base) {
+		bad("train.lr.min", "must be in [0, train.lr.base], got %g (base %g)", l.Min, l.Base)
 	}
 	c := s.Cluster
 	if c.MinWorkers < 1 {
@@ -137,8 +153,11 @@ func (s Spec) Validate() error {
 	if c.StepTimeout < 100*time.Millisecond {
 		bad("cluster.step_timeout", "must be at least 100ms, got %v", c.StepTimeout)
 	}
-	if c.LinkMbps < 0 || c.LinkLatency < 0 {
-		bad("cluster.link_mbps", "link emulation must not be negative, got %g Mbit/s and %v", c.LinkMbps, c.LinkLatency)
+	if c.LinkMbps < 0 {
+		bad("cluster.link_mbps", "must not be negative (0 = no emulation), got %g", c.LinkMbps)
+	}
+	if c.LinkLatency < 0 {
+		bad("cluster.link_latency", "must not be negative (0 = no emulation), got %v", c.LinkLatency)
 	}
 	if c.Settle < 0 {
 		bad("cluster.settle", "must not be negative, got %v", c.Settle)
