@@ -32,9 +32,11 @@ func Default() Spec {
 }
 
 // Parse decodes a YAML job over the defaults: keys it does not set keep
-// their default. Unknown keys and invalid values are errors naming the key.
+// their default, but for name, which defaults to the job's data and model
+// (DefaultName). Unknown keys and invalid values are errors naming the key.
 func Parse(b []byte) (Spec, error) {
 	s := Default()
+	s.Name = ""
 	if len(bytes.TrimSpace(b)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
@@ -45,6 +47,9 @@ func Parse(b []byte) (Spec, error) {
 		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 			return Spec{}, errors.New("job spec: more than one YAML document")
 		}
+	}
+	if s.Name == "" {
+		s.Name = DefaultName(s)
 	}
 	if s.Model.Kind == "cnn" && !hiddenSet(b) {
 		s.Model.Hidden = []int{120, 84}
