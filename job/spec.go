@@ -4,7 +4,8 @@ import "time"
 
 // Spec is a training job. Every field has a documented default (Default).
 type Spec struct {
-	// Name labels the run in logs and summaries. Default "mnist-mlp".
+	// Name labels the run in logs and summaries. Default: the data source
+	// and model kind (DefaultName), "mnist-mlp" for the built-in job.
 	Name string `yaml:"name"`
 	// Seed drives parameter initialization and the data order. Default 1.
 	Seed uint64 `yaml:"seed"`
