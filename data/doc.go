@@ -8,16 +8,43 @@
 // int32 label in [0, Classes) each. Loaders:
 //
 //   - IDX (the MNIST / Fashion-MNIST layout): DecodeIDX, LoadIDX, LoadIDXDir.
-//     Files may be gzipped or not; gzip is detected by its magic bytes
-//     (0x1f 0x8b), never by the file name. Only unsigned-byte IDX (type
-//     0x08) is supported. Pixels are scaled to [0, 1] as v/255, images get
-//     the per-sample shape [1, rows, cols], and Classes is one more than the
-//     largest label (LoadIDXDir uses the larger of train and test).
-//   - CSV: DecodeCSV, LoadCSV. One sample per record, numeric features used
-//     as they are, an integer label column.
+//     Only unsigned-byte IDX (type 0x08) is supported. An image file must
+//     declare 3 dimensions and a label file 1, checked as soon as the header
+//     is read (a label file with an image file's magic is named as such).
+//     Pixels are scaled to [0, 1] as v/255 and images get the per-sample
+//     shape [1, rows, cols].
+//   - CSV: DecodeCSV, LoadCSV, LoadCSVPair. One sample per record, numeric
+//     features used as they are, an integer label column. Without
+//     CSVOptions.Header, a first record with a cell that is not a number is
+//     reported as a probable header (the error suggests csv.header: true).
 //   - Synthetic: features drawn from N(0, 1), labels the argmax of a fixed
 //     random linear teacher plus optional noise, so a model can learn it.
 //   - Default: the embedded MNIST-10k (8,000 train / 2,000 test, 28x28).
+//
+// IDX and CSV files may be gzipped or not; gzip is detected by its magic
+// bytes (0x1f 0x8b), never by the file name (train.csv.gz, or a plain file
+// named .gz, both load).
+//
+// # Train and test splits, and the class count
+//
+// The split loaders (LoadIDXDir, LoadCSVPair, Default) check that train
+// and test samples have the same Shape, and give both the same Classes:
+// the declared count if any (CSVOptions.Classes, 2..MaxClasses; every label
+// must be below it), else K = the largest training label + 1, which must
+// satisfy
+//
+//   - 2 <= K <= MaxClasses (65,536);
+//   - every class 0..K-1 has at least one training sample: a stray large
+//     label (a corrupt byte of 200 among the digits 0..9) would otherwise
+//     add empty classes;
+//   - at least 2 training samples per class (2K <= N): an identifier or a
+//     feature picked as the label column gives about one class per sample;
+//   - every test label is below K.
+//
+// Each error names the label file (IDX) or CSV file, the index (IDX, from
+// 0) or line (CSV, from 1) of the offending label and its value. The
+// single-file loaders (LoadIDX, LoadCSV, DecodeCSV) set Classes to the
+// largest label + 1 without these checks.
 //
 // Every decoder treats its input as untrusted: it never panics, checks
 // sizes before allocating (DecodeIDX refuses a data section larger than
