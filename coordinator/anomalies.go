@@ -47,7 +47,8 @@ func (s *Server) observeProgress(c *Core, r *pb.ReportRequest) {
 		w = map[int]float64{}
 		a.ready[p.Step] = w
 	}
-	w[int(r.Rank)] = p.Timing.DataS + p.Timing.ComputeS
+	ph := telemetry.PhasesOf(p.Timing)
+	w[int(r.Rank)] = (ph[telemetry.PhaseData] + ph[telemetry.PhaseCompute]).Seconds()
 	if len(w) < c.WorldSize() {
 		return
 	}

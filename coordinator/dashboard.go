@@ -15,7 +15,7 @@ import (
 // history is what the dashboard plots. Guarded by Server.mu.
 type history struct {
 	loss, throughput, accuracy []telemetry.Point
-	split                      map[string]*pb.StepTiming // worker id -> its last window's step split
+	split                      map[string]telemetry.Phases // worker id -> its last window's step split
 }
 
 // maxPoints bounds each curve; older points are thinned by half.
@@ -38,10 +38,10 @@ func (s *Server) recordHistory(r *pb.ReportRequest) {
 	switch b := r.Body.(type) {
 	case *pb.ReportRequest_Progress:
 		if h.split == nil {
-			h.split = map[string]*pb.StepTiming{}
+			h.split = map[string]telemetry.Phases{}
 		}
 		if b.Progress.Timing != nil {
-			h.split[r.WorkerId] = b.Progress.Timing
+			h.split[r.WorkerId] = telemetry.PhasesOf(b.Progress.Timing)
 		}
 		if r.Rank == 0 {
 			h.loss = appendPoint(h.loss, telemetry.Point{X: float64(b.Progress.Step), Y: b.Progress.Loss})
@@ -54,7 +54,7 @@ func (s *Server) recordHistory(r *pb.ReportRequest) {
 
 var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncMap{
 	"pct": func(v float64) float64 { return 100 * v },
-	"ms":  func(v float64) string { return time.Duration(v * 1e9).Round(10 * time.Microsecond).String() },
+	"ms":  func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() },
 	"ago": func(ms int64) string {
 		if ms == 0 {
 			return "-"
@@ -84,8 +84,8 @@ td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left} th{background:#f
 {{range .Status.Members}}<tr><td>{{.WorkerId}}</td><td>{{.State}}</td><td>{{.Rank}}</td><td>{{.DataAddr}}</td><td>{{.MetricsAddr}}</td><td>{{.Hostname}}</td><td>{{ago .LastSeenUnixMs}}</td></tr>
 {{end}}</table>
 <h2>Step-time split per worker (ms per step, last window)</h2>
-<table id="split"><tr><th>worker</th><th>data</th><th>compute</th><th>reduce-scatter</th><th>optimizer</th><th>all-gather</th></tr>
-{{range .Split}}<tr><td>{{.ID}}</td><td>{{ms .T.DataS}}</td><td>{{ms .T.ComputeS}}</td><td>{{ms .T.ReduceScatterS}}</td><td>{{ms .T.OptimizerS}}</td><td>{{ms .T.AllGatherS}}</td></tr>
+<table id="split"><tr><th>worker</th>{{range .Phases}}<th>{{.Heading}}</th>{{end}}</tr>
+{{range .Split}}<tr><td>{{.ID}}</td>{{range .T}}<td>{{ms .}}</td>{{end}}</tr>
 {{end}}</table>
 <h2>Events</h2>
 <table id="events"><tr><th>time (UTC)</th><th>kind</th><th>event</th></tr>
@@ -96,7 +96,7 @@ td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left} th{background:#f
 
 type splitRow struct {
 	ID string
-	T  *pb.StepTiming
+	T  telemetry.Phases
 }
 
 // dashboard renders the page: a snapshot of Status and the history, refreshed
@@ -131,5 +131,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		events = events[len(events)-30:]
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	dashboardPage.Execute(w, map[string]any{"Status": st, "Charts": charts, "Split": split, "Events": events})
+	var phases []telemetry.Phase
+	for p := range telemetry.StepPhases {
+		phases = append(phases, p)
+	}
+	dashboardPage.Execute(w, map[string]any{"Status": st, "Charts": charts, "Phases": phases, "Split": split, "Events": events})
 }

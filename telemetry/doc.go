@@ -3,4 +3,10 @@
 // sets, and an HTTP endpoint serving them (/metrics, Prometheus text
 // format). Metric names start with ringtrain_; the worker's carry no labels
 // but the phase of a step, so a scrape of N workers is N series each.
+//
+// Phase names a step's phases (its String is the "phase" label) and Phases
+// holds one duration per phase; StepTimingProto and PhasesOf are the only
+// conversions to and from the wire's StepTiming. A worker's trainer tells a
+// StepObserver what it does: the metrics (Worker) and the trace (Recorder)
+// each implement it, Observers fans out, NopObserver ignores.
 package telemetry

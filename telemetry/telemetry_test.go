@@ -24,7 +24,7 @@ func scrape(t *testing.T, addr string) string {
 
 func TestWorkerAndCoordinatorEndpoints(t *testing.T) {
 	w := NewWorker()
-	w.StepPhase.WithLabelValues(PhaseCompute).Observe(0.02)
+	w.StepPhase.WithLabelValues(PhaseCompute.String()).Observe(0.02)
 	w.Steps.Add(3)
 	w.Loss.Set(0.5)
 	s, err := Serve("127.0.0.1:0", w.Registry)

@@ -5,16 +5,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// Step phases (label "phase" of ringtrain_step_phase_seconds).
-const (
-	PhaseData          = "data"
-	PhaseCompute       = "compute"
-	PhaseReduceScatter = "reduce_scatter"
-	PhaseOptimizer     = "optimizer"
-	PhaseAllGather     = "all_gather"
-	PhaseCheckpoint    = "checkpoint"
-)
-
 // Worker is a worker process's metrics.
 type Worker struct {
 	Registry       *prometheus.Registry
@@ -34,6 +24,8 @@ type Worker struct {
 	Generation     prometheus.Gauge
 	Rank           prometheus.Gauge
 	WorldSize      prometheus.Gauge
+
+	phase [PhaseCheckpoint + 1]prometheus.Observer // StepPhase by Phase, looked up once
 }
 
 // NewWorker registers the worker's metrics (and the Go runtime's) in a new
@@ -61,6 +53,9 @@ func NewWorker() *Worker {
 		Generation:     f.gauge("ringtrain_generation", "Generation this worker trains in."),
 		Rank:           f.gauge("ringtrain_rank", "This worker's rank in its generation (-1: none)."),
 		WorldSize:      f.gauge("ringtrain_world_size", "World size of this worker's generation."),
+	}
+	for p := range w.phase {
+		w.phase[p] = w.StepPhase.WithLabelValues(Phase(p).String())
 	}
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return w

@@ -7,6 +7,9 @@ import (
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/optim"
+	"github.com/ringtrain/ringtrain/telemetry"
+
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
 // modelSpec builds the model for the job and the data's shapes.
@@ -75,4 +78,21 @@ func split(d *data.Dataset, n int) (*data.Dataset, *data.Dataset) {
 	b := *d
 	b.X, b.Y, b.N = d.X[n*d.Dim:], d.Y[n:], d.N-n
 	return &a, &b
+}
+
+// progressProto is p for the wire.
+func progressProto(p Progress) *pb.Progress {
+	return &pb.Progress{Step: int64(p.Step), TotalSteps: int64(p.TotalSteps), Epoch: int32(p.Epoch), Loss: p.Loss,
+		SkippedSteps: int32(p.SkippedSteps), SamplesPerS: p.SamplesPerS, Lr: p.LR, Timing: telemetry.StepTimingProto(p.Phases)}
+}
+
+// evalProto is e for the wire.
+func evalProto(e Eval) *pb.Eval {
+	return &pb.Eval{Step: int64(e.Step), Epoch: int32(e.Epoch), Loss: e.Loss, Accuracy: e.Accuracy, Samples: int64(e.Samples)}
+}
+
+// summaryProto is s for the wire.
+func summaryProto(s Summary) *pb.Summary {
+	return &pb.Summary{Steps: int64(s.Steps), Epochs: int32(s.Epochs), TrainLoss: s.TrainLoss, TestLoss: s.TestLoss,
+		TestAccuracy: s.TestAccuracy, WallS: s.Wall.Seconds(), SamplesPerS: s.SamplesPerS, WorldSize: int32(s.WorldSize)}
 }

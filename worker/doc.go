@@ -12,6 +12,11 @@
 //
 // N ranks therefore compute the update one rank would compute on the whole
 // global batch. Every rank initializes the same parameters from the seed.
+// A step measures its phases into a telemetry.Phases and tells the
+// trainer's telemetry.StepObserver (metrics, trace; a no-op by default);
+// Trainer.Run reports plain values (Progress, Eval, Summary: progress.go).
+// The trainer imports no proto: the process (observe.go, convert.go) wires
+// the observers and converts the values for the wire.
 //
 // Run (worker.go) is the process: it listens for the data plane, joins the
 // coordinator (gRPC, with the job spec in the answer), joins memberlist,

@@ -64,7 +64,7 @@ func (r *reporter) request() *pb.ReportRequest {
 	return &pb.ReportRequest{WorkerId: r.id, Generation: r.gen, Rank: int32(r.rank)}
 }
 
-// Progress implements Reporter (dropped if the queue is full).
+// Progress sends p (dropped if the queue is full).
 func (r *reporter) Progress(p *pb.Progress) {
 	req := r.request()
 	req.Body = &pb.ReportRequest_Progress{Progress: p}
@@ -74,7 +74,7 @@ func (r *reporter) Progress(p *pb.Progress) {
 	}
 }
 
-// Eval implements Reporter.
+// Eval sends e.
 func (r *reporter) Eval(e *pb.Eval) {
 	req := r.request()
 	req.Body = &pb.ReportRequest_Eval{Eval: e}
@@ -95,7 +95,7 @@ func (r *reporter) stalled(gen uint64, rank int, msg string) {
 	r.queue <- &pb.ReportRequest{WorkerId: r.id, Generation: gen, Rank: int32(rank), Body: &pb.ReportRequest_Stalled{Stalled: msg}}
 }
 
-// Trace implements Reporter: the events travel as one JSON array.
+// Trace sends events as one JSON array.
 func (r *reporter) Trace(events []telemetry.TraceEvent) {
 	if len(events) == 0 {
 		return

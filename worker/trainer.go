@@ -15,24 +15,6 @@ import (
 	"github.com/ringtrain/ringtrain/telemetry"
 )
 
-// Timing is the time one step spent in each phase.
-type Timing struct {
-	Data, Compute, ReduceScatter, Optimizer, AllGather time.Duration
-}
-
-// Total is the sum of the phases.
-func (t Timing) Total() time.Duration {
-	return t.Data + t.Compute + t.ReduceScatter + t.Optimizer + t.AllGather
-}
-
-func (t *Timing) add(o Timing) {
-	t.Data += o.Data
-	t.Compute += o.Compute
-	t.ReduceScatter += o.ReduceScatter
-	t.Optimizer += o.Optimizer
-	t.AllGather += o.AllGather
-}
-
 // Trainer is one rank's data-parallel training over a Comm.
 type Trainer struct {
 	spec        job.Spec
@@ -53,9 +35,8 @@ type Trainer struct {
 	scalar      []float32
 	snap        Snapshot // reused snapshot buffers
 	onFirstStep func()   // called once after the first step Run completes
-	metrics     *telemetry.Worker
+	obs         telemetry.StepObserver
 	corrupt     func(step int, x []float32) // tests: damage a batch
-	trace       *telemetry.Recorder
 
 	skipped, consecutiveSkips int
 }
@@ -63,61 +44,47 @@ type Trainer struct {
 // skip ends a step whose gradient was not finite on some rank: no update,
 // the batch is consumed, the skip counted. Too many in a row is an error,
 // before a checkpoint of poisoned state could be written.
-func (t *Trainer) skip(loss float32, tm Timing) (float32, Timing, error) {
+func (t *Trainer) skip(loss float32, start time.Time, ph telemetry.Phases) (float32, telemetry.Phases, error) {
 	t.skipped++
 	t.consecutiveSkips++
-	if t.metrics != nil {
-		t.metrics.SkippedSteps.Inc()
-	}
+	t.obs.StepEnd(t.record(loss, start, ph, true))
 	t.cursor = t.cursor.Advance(t.sampler.StepsPerEpoch())
 	t.step++
 	if max := t.spec.Train.MaxSkippedSteps; t.consecutiveSkips >= max {
-		return loss, tm, fmt.Errorf("%w: %d consecutive steps (up to step %d) had a non-finite loss or gradient on some rank; stopping instead of training on or checkpointing poisoned state (train.max_skipped_steps)",
+		return loss, ph, fmt.Errorf("%w: %d consecutive steps (up to step %d) had a non-finite loss or gradient on some rank; stopping instead of training on or checkpointing poisoned state (train.max_skipped_steps)",
 			ErrNonFinite, t.consecutiveSkips, t.step)
 	}
-	return loss, tm, nil
+	return loss, ph, nil
 }
 
-// SetTrace makes the trainer record a span per step, per phase and (through
-// the Comm) per ring step into r.
-func (t *Trainer) SetTrace(r *telemetry.Recorder) {
-	t.trace = r
+// SetObserver makes the trainer tell o (telemetry.Observers fans out to
+// several) about its steps, windows, evaluations and checkpoints, and tells
+// it this trainer's rank and world size. The default observes nothing.
+func (t *Trainer) SetObserver(o telemetry.StepObserver) {
+	t.obs = o
+	o.Start(t.rank, t.world)
+}
+
+// TraceRing makes the Comm record a span per ring step into r.
+func (t *Trainer) TraceRing(r *telemetry.Recorder) {
 	t.comm.SetTracer(func(op allreduce.Op, step int, start, end time.Time) {
-		r.Span(fmt.Sprintf("%s step %d", op, step), "ring", start, end, nil)
+		r.RingSpan(op, step, start, end)
 	})
 }
 
 // Skipped is the number of steps skipped for a non-finite gradient.
 func (t *Trainer) Skipped() int { return t.skipped }
 
-// SetMetrics makes the trainer record its steps, evaluations and
-// checkpoints in m.
-func (t *Trainer) SetMetrics(m *telemetry.Worker) {
-	t.metrics = m
-	m.Rank.Set(float64(t.rank))
-	m.WorldSize.Set(float64(t.world))
-}
-
-func (t *Trainer) observe(tm Timing) {
-	m := t.metrics
-	if m == nil {
-		return
+// record describes the step being ended for the observer.
+func (t *Trainer) record(loss float32, start time.Time, ph telemetry.Phases, skipped bool) telemetry.StepRecord {
+	var sent float64
+	if t.world > 1 && !skipped {
+		// A ring reduce-scatter and all-gather each send (N-1)/N of the
+		// parameters' bytes.
+		sent = float64(4*len(t.model.Params())) * 2 * float64(t.world-1) / float64(t.world)
 	}
-	m.StepPhase.WithLabelValues(telemetry.PhaseData).Observe(tm.Data.Seconds())
-	m.StepPhase.WithLabelValues(telemetry.PhaseCompute).Observe(tm.Compute.Seconds())
-	m.StepPhase.WithLabelValues(telemetry.PhaseReduceScatter).Observe(tm.ReduceScatter.Seconds())
-	m.StepPhase.WithLabelValues(telemetry.PhaseOptimizer).Observe(tm.Optimizer.Seconds())
-	m.StepPhase.WithLabelValues(telemetry.PhaseAllGather).Observe(tm.AllGather.Seconds())
-	m.Steps.Inc()
-	m.Samples.Add(float64(len(t.y)))
-	if t.world > 1 {
-		bytes := float64(4 * len(t.model.Params()))
-		f := 2 * float64(t.world-1) / float64(t.world)
-		m.AllReduceBytes.Add(bytes * f)
-		if d := (tm.ReduceScatter + tm.AllGather).Seconds(); d > 0 {
-			m.BusBandwidth.Set(bytes / d * f / 1e9)
-		}
-	}
+	return telemetry.StepRecord{Step: t.step, Epoch: t.cursor.Epoch, Loss: loss, Start: start, Phases: ph,
+		Samples: len(t.y), CommBytes: sent, Skipped: skipped}
 }
 
 // ErrNonFinite: the loss or the gradient norm is NaN or infinite.
@@ -172,7 +139,7 @@ func NewTrainer(spec job.Spec, train, test *data.Dataset, comm *allreduce.Comm) 
 	b := gb / world
 	return &Trainer{
 		spec: spec, comm: comm, rank: rank, world: world, train: train, test: test,
-		model: m, opt: opt, sched: sched, sampler: sampler, total: total, lo: lo, hi: hi,
+		model: m, opt: opt, sched: sched, sampler: sampler, total: total, lo: lo, hi: hi, obs: telemetry.NopObserver{},
 		x: make([]float32, b*train.Dim), y: make([]int32, b), scalar: make([]float32, 3),
 	}, nil
 }
@@ -196,27 +163,34 @@ func (t *Trainer) StepsPerEpoch() int { return t.sampler.StepsPerEpoch() }
 // LR is the learning rate of the next step.
 func (t *Trainer) LR() float32 { return t.sched.At(t.step) }
 
-// Step runs one training step and returns this rank's local loss.
-func (t *Trainer) Step(ctx context.Context) (float32, Timing, error) {
-	var tm Timing
-	t0 := time.Now()
+// Step runs one training step and returns this rank's local loss and the
+// time of each phase (those it reached, on an error).
+func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
+	var ph telemetry.Phases
+	start := time.Now()
+	last := start
+	lap := func(p telemetry.Phase) { // ends phase p
+		now := time.Now()
+		ph[p] = now.Sub(last)
+		last = now
+	}
 	idx, err := t.sampler.Indices(t.cursor, t.rank, t.world, t.idx)
 	if err != nil {
-		return 0, tm, err
+		return 0, ph, err
 	}
 	t.idx = idx
 	if err := t.train.Gather(idx, t.x, t.y); err != nil {
-		return 0, tm, err
+		return 0, ph, err
 	}
-	t1 := time.Now()
+	lap(telemetry.PhaseData)
 	if t.corrupt != nil {
 		t.corrupt(t.step, t.x)
 	}
 	loss, err := t.model.ForwardBackward(t.x, t.y)
 	if err != nil {
-		return 0, tm, err
+		return 0, ph, err
 	}
-	t2 := time.Now()
+	lap(telemetry.PhaseCompute)
 	grads := t.model.Grads()
 	if !finite(float64(loss)) || !finite(optim.SumSquares(grads)) {
 		// The flag travels inside the reduce-scatter: a NaN in every element
@@ -226,44 +200,35 @@ func (t *Trainer) Step(ctx context.Context) (float32, Timing, error) {
 		}
 	}
 	if _, _, err := t.comm.ReduceScatter(ctx, grads, allreduce.Mean); err != nil {
-		return loss, tm, err
+		return loss, ph, err
 	}
-	t3 := time.Now()
+	lap(telemetry.PhaseReduceScatter)
 	shard := grads[t.lo:t.hi]
 	if len(shard) > 0 && shard[0] != shard[0] {
-		return t.skip(loss, Timing{Data: t1.Sub(t0), Compute: t2.Sub(t1), ReduceScatter: t3.Sub(t2)})
+		return t.skip(loss, start, ph)
 	}
 	t.consecutiveSkips = 0
 	if c := t.spec.Train.ClipNorm; c > 0 {
 		t.scalar[0] = float32(optim.SumSquares(shard))
 		if err := t.comm.AllReduce(ctx, t.scalar[:1], allreduce.Sum); err != nil {
-			return loss, tm, err
+			return loss, ph, err
 		}
 		norm := math.Sqrt(float64(t.scalar[0]))
 		if !finite(norm) {
-			return loss, tm, fmt.Errorf("%w: gradient norm %v at step %d", ErrNonFinite, norm, t.step)
+			return loss, ph, fmt.Errorf("%w: gradient norm %v at step %d", ErrNonFinite, norm, t.step)
 		}
 		optim.Scale(shard, optim.ClipFactor(norm, c))
 	}
 	t.opt.Step(t.model.Params()[t.lo:t.hi], shard, t.sched.At(t.step))
-	t4 := time.Now()
+	lap(telemetry.PhaseOptimizer)
 	if err := t.comm.AllGather(ctx, t.model.Params()); err != nil {
-		return loss, tm, err
+		return loss, ph, err
 	}
-	t5 := time.Now()
-	tm = Timing{Data: t1.Sub(t0), Compute: t2.Sub(t1), ReduceScatter: t3.Sub(t2), Optimizer: t4.Sub(t3), AllGather: t5.Sub(t4)}
-	t.observe(tm)
-	if r := t.trace; r != nil {
-		r.Span(fmt.Sprintf("step %d", t.step), "step", t0, t5, map[string]any{"loss": loss, "epoch": t.cursor.Epoch})
-		r.Span(telemetry.PhaseData, "phase", t0, t1, nil)
-		r.Span(telemetry.PhaseCompute, "phase", t1, t2, nil)
-		r.Span(telemetry.PhaseReduceScatter, "phase", t2, t3, nil)
-		r.Span(telemetry.PhaseOptimizer, "phase", t3, t4, nil)
-		r.Span(telemetry.PhaseAllGather, "phase", t4, t5, nil)
-	}
+	lap(telemetry.PhaseAllGather)
+	t.obs.StepEnd(t.record(loss, start, ph, false))
 	t.cursor = t.cursor.Advance(t.sampler.StepsPerEpoch())
 	t.step++
-	return loss, tm, nil
+	return loss, ph, nil
 }
 
 // windowStats all-reduces this rank's mean loss to the mean over ranks, and

@@ -10,8 +10,6 @@ import (
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/job"
-	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
-	"github.com/ringtrain/ringtrain/telemetry"
 	"github.com/ringtrain/ringtrain/transport/mem"
 )
 
@@ -120,13 +118,12 @@ func TestDeterministic(t *testing.T) {
 }
 
 type recorder struct {
-	progress int
+	progress []Progress
 	evals    []float64
 }
 
-func (r *recorder) Progress(*pb.Progress)        { r.progress++ }
-func (r *recorder) Eval(e *pb.Eval)              { r.evals = append(r.evals, e.Accuracy) }
-func (r *recorder) Trace([]telemetry.TraceEvent) {}
+func (r *recorder) Progress(p Progress) { r.progress = append(r.progress, p) }
+func (r *recorder) Eval(e Eval)         { r.evals = append(r.evals, e.Accuracy) }
 
 func TestRunLearnsAndReports(t *testing.T) {
 	spec := testSpec("adamw")
@@ -144,7 +141,7 @@ func TestRunLearnsAndReports(t *testing.T) {
 		sum, err := tr.Run(ctx, r, nil)
 		if err == nil && tr.rank == 0 {
 			acc = sum.TestAccuracy
-			if sum.Steps != int64(2*tr.StepsPerEpoch()) || sum.Epochs != 2 || sum.WorldSize != 2 {
+			if sum.Steps != 2*tr.StepsPerEpoch() || sum.Epochs != 2 || sum.WorldSize != 2 {
 				return fmt.Errorf("summary %v", sum)
 			}
 		}
@@ -153,8 +150,8 @@ func TestRunLearnsAndReports(t *testing.T) {
 	if acc < 0.85 {
 		t.Fatalf("test accuracy %.3f after 2 epochs", acc)
 	}
-	if rep.progress == 0 || len(rep.evals) != 2 {
-		t.Fatalf("%d progress reports, %d evaluations (want one per epoch)", rep.progress, len(rep.evals))
+	if len(rep.progress) == 0 || len(rep.evals) != 2 {
+		t.Fatalf("%d progress reports, %d evaluations (want one per epoch)", len(rep.progress), len(rep.evals))
 	}
 }
 

@@ -427,10 +427,7 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		g.log.Info("restored", "step", plan.RestoreStep)
 	}
 	g.rep.setGeneration(plan.Generation, rank)
-	tr.SetMetrics(g.metrics)
-	if g.spec.Trace {
-		tr.SetTrace(telemetry.NewRecorder(workerNumber(g.id)))
-	}
+	rep := attach(tr, g.metrics, g.rep, g.spec.Trace, workerNumber(g.id))
 	g.metrics.Generation.Set(float64(plan.Generation))
 	start := time.Now()
 	tr.onFirstStep = func() {
@@ -438,12 +435,12 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	}
 	up := &uploader{client: g.client, id: g.id, gen: plan.Generation, rank: rank, world: world}
 	defer up.Flush(ctx)
-	sum, err := tr.Run(ctx, g.rep, up)
+	sum, err := tr.Run(ctx, rep, up)
 	if err != nil {
 		return err
 	}
 	if rank == 0 {
-		g.rep.done(sum)
+		g.rep.done(summaryProto(sum))
 	}
 	g.log.Info("generation finished", "generation", plan.Generation, "steps", sum.Steps, "test_accuracy", sum.TestAccuracy)
 	return nil

@@ -16,19 +16,15 @@ import (
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/model"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+	"github.com/ringtrain/ringtrain/telemetry"
 )
 
 // trainRow is one world size's measurement.
 type trainRow struct {
 	world, batch    int
 	samplesPerS     float64
-	median, minimum float64 // seconds per step (window means)
-	split           stepSplit
-}
-
-// stepSplit is the mean seconds per step in each phase.
-type stepSplit struct {
-	DataS, ComputeS, ReduceScatterS, OptimizerS, AllGatherS float64
+	median, minimum float64          // seconds per step (window means)
+	split           telemetry.Phases // mean time per step in each phase
 }
 
 func newBenchTrainCmd(g *globals) *cobra.Command {
@@ -125,23 +121,14 @@ func summarizeTrain(world, batch int, windows []*pb.Progress) trainRow {
 	r := trainRow{world: world, batch: batch}
 	var steps []float64
 	for _, p := range windows {
-		t := p.Timing
-		total := t.DataS + t.ComputeS + t.ReduceScatterS + t.OptimizerS + t.AllGatherS
-		steps = append(steps, total)
+		ph := telemetry.PhasesOf(p.Timing)
+		steps = append(steps, ph.Total().Seconds())
 		r.samplesPerS += p.SamplesPerS
-		r.split.DataS += t.DataS
-		r.split.ComputeS += t.ComputeS
-		r.split.ReduceScatterS += t.ReduceScatterS
-		r.split.OptimizerS += t.OptimizerS
-		r.split.AllGatherS += t.AllGatherS
+		r.split.Add(ph)
 	}
-	if n := float64(len(windows)); n > 0 {
-		r.samplesPerS /= n
-		r.split.DataS /= n
-		r.split.ComputeS /= n
-		r.split.ReduceScatterS /= n
-		r.split.OptimizerS /= n
-		r.split.AllGatherS /= n
+	if n := len(windows); n > 0 {
+		r.samplesPerS /= float64(n)
+		r.split = r.split.Div(n)
 		slices.Sort(steps)
 		r.median, r.minimum = steps[len(steps)/2], steps[0]
 	}
@@ -165,14 +152,19 @@ func printTrain(g *globals, rows []trainRow, kind string, threads int, asCSV boo
 	}
 	fmt.Fprintf(g.stdout, "%s (%s BLAS), %s, %d thread(s) per worker; ms per step (share of the step)\n", impl, model.BLAS, kind, threads)
 	tw := tabwriter.NewWriter(g.stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "world\tbatch/worker\tsamples/s\tper worker\tstep ms\tdata\tcompute\treduce-scatter\toptimizer\tall-gather\tcomm share\t")
+	fmt.Fprint(tw, "world\tbatch/worker\tsamples/s\tper worker\tstep ms\t")
+	for p := range telemetry.StepPhases {
+		fmt.Fprintf(tw, "%s\t", p.Heading())
+	}
+	fmt.Fprintln(tw, "comm share\t")
 	for _, r := range rows {
 		s := r.split
-		tot := s.DataS + s.ComputeS + s.ReduceScatterS + s.OptimizerS + s.AllGatherS
-		pct := func(v float64) string { return fmt.Sprintf("%.2f (%.0f%%)", 1e3*v, 100*v/tot) }
-		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%.1f%%\t\n", r.world, r.batch, r.samplesPerS,
-			r.samplesPerS/float64(r.world), 1e3*r.median, pct(s.DataS), pct(s.ComputeS), pct(s.ReduceScatterS),
-			pct(s.OptimizerS), pct(s.AllGatherS), 100*(s.ReduceScatterS+s.AllGatherS)/tot)
+		tot := s.Total().Seconds()
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.2f\t", r.world, r.batch, r.samplesPerS, r.samplesPerS/float64(r.world), 1e3*r.median)
+		for _, d := range s {
+			fmt.Fprintf(tw, "%.2f (%.0f%%)\t", 1e3*d.Seconds(), 100*d.Seconds()/tot)
+		}
+		fmt.Fprintf(tw, "%.1f%%\t\n", 100*s.Comm().Seconds()/tot)
 	}
 	tw.Flush()
 }

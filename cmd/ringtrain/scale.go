@@ -99,18 +99,25 @@ func writeScale(out string, rows []trainRow) error {
 		return err
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"world", "batch_per_worker", "samples_per_s", "speedup", "efficiency", "step_s", "data_s", "compute_s", "reduce_scatter_s", "optimizer_s", "all_gather_s", "comm_share"})
+	head := []string{"world", "batch_per_worker", "samples_per_s", "speedup", "efficiency", "step_s"}
+	for p := range telemetry.StepPhases {
+		head = append(head, p.String()+"_s") // data_s, compute_s, reduce_scatter_s, optimizer_s, all_gather_s
+	}
+	w.Write(append(head, "comm_share"))
 	var thr, eff, comm []telemetry.Point
 	base := rows[0].samplesPerS / float64(rows[0].world)
 	for _, r := range rows {
 		s := r.split
-		tot := s.DataS + s.ComputeS + s.ReduceScatterS + s.OptimizerS + s.AllGatherS
-		share := (s.ReduceScatterS + s.AllGatherS) / tot
+		tot := s.Total().Seconds()
+		share := s.Comm().Seconds() / tot
 		speedup := r.samplesPerS / base
 		e := speedup / float64(r.world)
 		g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
-		w.Write([]string{strconv.Itoa(r.world), strconv.Itoa(r.batch), g(r.samplesPerS), g(speedup), g(e), g(tot),
-			g(s.DataS), g(s.ComputeS), g(s.ReduceScatterS), g(s.OptimizerS), g(s.AllGatherS), g(share)})
+		row := []string{strconv.Itoa(r.world), strconv.Itoa(r.batch), g(r.samplesPerS), g(speedup), g(e), g(tot)}
+		for _, d := range s {
+			row = append(row, g(d.Seconds()))
+		}
+		w.Write(append(row, g(share)))
 		x := float64(r.world)
 		thr, eff, comm = append(thr, telemetry.Point{X: x, Y: r.samplesPerS}), append(eff, telemetry.Point{X: x, Y: 100 * e}), append(comm, telemetry.Point{X: x, Y: 100 * share})
 	}
