@@ -97,14 +97,14 @@ func (c *cluster) startWorker() *exec.Cmd {
 type statusView struct {
 	Phase            string `json:"phase"`
 	Generation       string `json:"generation"`
-	WorldSize        int    `json:"worldSize"`
-	LatestCheckpoint string `json:"latestCheckpoint"`
-	MetricsAddr      string `json:"metricsAddr"`
+	WorldSize        int    `json:"world_size"`
+	LatestCheckpoint string `json:"latest_checkpoint"`
+	MetricsAddr      string `json:"metrics_addr"`
 	Members          []struct {
-		WorkerID    string `json:"workerId"`
+		WorkerID    string `json:"worker_id"`
 		State       string `json:"state"`
-		MetricsAddr string `json:"metricsAddr"`
-		DataAddr    string `json:"dataAddr"`
+		MetricsAddr string `json:"metrics_addr"`
+		DataAddr    string `json:"data_addr"`
 	} `json:"members"`
 }
 

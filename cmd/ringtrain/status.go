@@ -53,12 +53,15 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("status from %s: %w", addr, err)
 			}
 			if asJSON {
-				b, err := protojson.Marshal(st)
+				// snake_case keys, like summary.json and the .proto
+				b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(st)
 				if err != nil {
-					return err
+					return fmt.Errorf("status as JSON: %w", err)
 				}
 				var v any
-				json.Unmarshal(b, &v)
+				if err := json.Unmarshal(b, &v); err != nil {
+					return fmt.Errorf("status as JSON: %w", err)
+				}
 				return json.NewEncoder(g.stdout).Encode(v)
 			}
 			printStatus(g, st, events)
@@ -68,7 +71,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&addr, "coordinator", "", "the coordinator's control-plane address (required)")
 	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
-	f.BoolVar(&asJSON, "json", false, "print the raw status as JSON")
+	f.BoolVar(&asJSON, "json", false, "print the status as JSON (snake_case keys as in the .proto; 64-bit numbers as strings)")
 	f.IntVar(&events, "events", 15, "recent events to show")
 	tf.register(f, true)
 	return cmd
