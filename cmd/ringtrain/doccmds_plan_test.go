@@ -1,0 +1,161 @@
+package main
+
+// The plan of TestDocumentedCommands: every command of README.md and
+// docs/*.md, by its exact documented text, with what the test runs instead
+// (and why), or why it is not run. A documented command missing here, or an
+// entry whose command the docs no longer hold, fails the test.
+
+import "time"
+
+// docJob is the job.yaml of every group that needs one: 400 steps (about
+// 2 s on 2 cores) with a checkpoint every 50, instead of the built-in job's
+// 10 epochs (1250 steps).
+const docJob = `train: {steps: 400}
+checkpoint: {every_epochs: 0, every_steps: 50}
+`
+
+// composeOverride adds the tiny job to deploy/compose.yaml's coordinator
+// (the job directory is mounted from the test's directory, ${PWD}).
+const composeOverride = `services:
+  coordinator:
+    command: ["coordinator", "--config", "/job/job.yaml", "--grpc-addr", "0.0.0.0:7070", "--gossip-port", "7946",
+              "--metrics-addr", "0.0.0.0:9090", "--run-dir", "/data/run", "--tls-dir", "/tls"]
+    volumes: ["${PWD}:/job:ro"]
+`
+
+// composeLongJob keeps the Compose cluster training while `exec ... status`
+// asks it; the group's cleanup takes it down.
+const composeLongJob = `train: {steps: 1000000}
+checkpoint: {every_epochs: 0, every_steps: 1000}
+`
+
+const (
+	whyMachines = "needs several machines (10.0.0.x); the same verbs and flags run on loopback in TestCoordinatorAndWorkerProcesses and the fault tests"
+	whyPeers    = "the peers' harness (../shared/bench: PyTorch, Open MPI, iperf3) lives outside this repository and installs its own toolchain"
+	whyK8s      = "needs a Kubernetes cluster (none here); the deploy/k8s module decodes the manifests and runs their commands locally (make test-k8s)"
+	whySlurm    = "needs a multi-node Slurm allocation; deploy/slurm_test.go runs the script on a private single-node Slurm when Slurm is installed"
+	whyVerbOnly = "a table naming the verb, not a command line (it needs --dir); checked against --help, and run with its flags in the deploy groups"
+	tinyJob     = "job.yaml is the test's 400-step job"
+	goRun       = "the binary this test built stands for `go run ./cmd/ringtrain` (same code, no second build); " + tinyJob
+)
+
+var docPlan = []docGroup{
+	{Name: "README/quick-start", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
+		{File: "README.md", Doc: "go run ./cmd/ringtrain launch", Run: "ringtrain launch --config job.yaml", Note: goRun, Want: "test accuracy"},
+		{File: "README.md", Doc: "make test", Skip: "the suite this test is part of: running it here would recurse"},
+	}},
+	{Name: "README/checkpoints-and-resume", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
+		{File: "README.md", Doc: "ringtrain launch --run-dir runs/exp1", Run: "ringtrain launch --run-dir runs/exp1 --config job.yaml",
+			Note: tinyJob + "; Ctrl-C (SIGINT to the process group) once step 100 is checkpointed", Interrupt: &interruptAt{"runs/exp1/checkpoints", 100}},
+		{File: "README.md", Doc: "ringtrain launch --resume runs/exp1", Note: "Ctrl-C again once step 250 is checkpointed, so the next line has steps left",
+			Interrupt: &interruptAt{"runs/exp1/checkpoints", 250}, Want: "resuming from checkpoint step"},
+		{File: "README.md", Doc: "ringtrain launch --resume runs/exp1 --workers 4", Want: "on 4 workers"},
+		{File: "README.md", Doc: "ringtrain checkpoint ls runs/exp1/checkpoints", Want: "400"},
+		{File: "README.md", Doc: "ringtrain checkpoint inspect runs/exp1/checkpoints/step-000000001250",
+			Run: "ringtrain checkpoint inspect runs/exp1/checkpoints/step-000000000400", Note: "the 400-step job's last checkpoint instead of step 1250"},
+		{File: "README.md", Doc: "ringtrain checkpoint verify runs/exp1/checkpoints"},
+		{File: "README.md", Doc: "ringtrain checkpoint export runs/exp1/checkpoints --out model.safetensors"},
+	}},
+	{Name: "README/commands-table", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
+		{File: "README.md", Doc: "ringtrain launch --trace", Run: "ringtrain launch --trace --config job.yaml --run-dir runs/trace && test -s runs/trace/trace.json",
+			Note: tinyJob + "; a known run directory, to check that trace.json was written"},
+		{File: "README.md", Doc: "ringtrain bench allreduce", Run: "ringtrain bench allreduce --sizes 4K,64K --iters 3", Note: "4 KiB and 64 KiB, 3 iterations, instead of up to 256 MiB"},
+		{File: "README.md", Doc: "ringtrain bench train", Run: "ringtrain bench train --steps 20 --warmup 5", Note: "20 timed steps after 5 warm-up ones instead of 200 after 20"},
+		{File: "README.md", Doc: "ringtrain bench checkpoint", Run: "ringtrain bench checkpoint --params 1M --reps 1 --dir .", Note: "1M parameters, once, in the test's directory, instead of 12M three times in /tmp"},
+		{File: "README.md", Doc: "ringtrain simulate"},
+	}},
+	{Name: "README/failures-and-multi-node", Steps: []docStep{
+		{File: "README.md", Doc: "ringtrain status --coordinator 10.0.0.1:7070 --tls-dir certs", Skip: whyMachines},
+		{File: "README.md", Doc: "ringtrain certs init --dir certs --hosts 10.0.0.1", Want: "ca.crt"},
+		{File: "README.md", Doc: "export RINGTRAIN_SECRET=$(cat /etc/ringtrain/secret)", Skip: "reads a cluster machine's secret file (/etc/ringtrain/secret); " + whyMachines},
+		{File: "README.md", Doc: "ringtrain coordinator --config job.yaml --tls-dir certs --grpc-addr 0.0.0.0:7070 --gossip-port 7946 --run-dir runs/exp1", Skip: whyMachines},
+		{File: "README.md", Doc: "ringtrain worker --join 10.0.0.1:7070 --tls-dir certs --data-addr 0.0.0.0:7000 --gossip-port 7947", Skip: whyMachines},
+	}},
+	{Name: "README/builds-table", Steps: []docStep{
+		{File: "README.md", Doc: "make build", SameAs: "docs/benchmarks.md"},
+		{File: "README.md", Doc: "make image", SameAs: "docs/deploy.md"},
+		{File: "README.md", Doc: "make build-openblas", Needs: "openblas"},
+		{File: "README.md", Doc: "make bench", Skip: "minutes of benchmarks (all-reduces up to 256 MiB); its parts run scaled down in docs/benchmarks.md's group"},
+		{File: "README.md", Doc: "make fuzz", Skip: "every fuzz target for 20 s each: minutes; the fuzz targets' seed corpora run in make test"},
+		{File: "README.md", Doc: "make proto", Skip: "rewrites proto/ in the working tree; make test's proto-check regenerates it into a temporary directory and compares"},
+	}},
+
+	{Name: "deploy/one-machine", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
+		{File: "docs/deploy.md", Doc: "ringtrain launch", Run: "ringtrain launch --config job.yaml", Note: tinyJob, Want: "test accuracy"},
+		{File: "docs/deploy.md", Doc: "ringtrain certs init", Skip: whyVerbOnly},
+		{File: "docs/deploy.md", Doc: "go run ./cmd/ringtrain launch", SameAs: "README.md"},
+		{File: "docs/deploy.md", Doc: "ringtrain launch --workers 4 --config job.yaml --run-dir runs/exp1",
+			Note: tinyJob + "; Ctrl-C once step 200 is checkpointed, so the resume below has steps left", Interrupt: &interruptAt{"runs/exp1/checkpoints", 200}},
+		{File: "docs/deploy.md", Doc: "ringtrain launch --resume runs/exp1", Want: "resuming from checkpoint step"},
+	}},
+	{Name: "deploy/machines-you-log-into", Steps: []docStep{
+		{File: "docs/deploy.md", Doc: "openssl rand -hex 32 > secret && chmod 600 secret"},
+		{File: "docs/deploy.md", Doc: "ringtrain certs init --dir certs --hosts coord.example,10.0.0.1", Want: "ca.crt"},
+		{File: "docs/deploy.md", Doc: "ringtrain coordinator --config job.yaml --secret-file secret --tls-dir certs --run-dir runs/exp1 --grpc-addr 0.0.0.0:7070 --gossip-port 7946", Skip: whyMachines},
+		{File: "docs/deploy.md", Doc: "ringtrain worker --join 10.0.0.1:7070 --secret-file secret --tls-dir certs --data-addr 0.0.0.0:7000 --gossip-port 7947", Skip: whyMachines},
+		{File: "docs/deploy.md", Doc: "ringtrain status --coordinator 10.0.0.1:7070 --secret-file secret --tls-dir certs", Skip: whyMachines},
+	}},
+	{Name: "deploy/compose-up", Needs: "docker", Files: map[string]string{"job.yaml": docJob, "doccmds-compose.yaml": composeOverride},
+		Env:     []string{"COMPOSE_PROJECT_NAME=rtdoc%PID%up"},
+		Cleanup: "docker-compose -f deploy/compose.yaml -f doccmds-compose.yaml down -v --remove-orphans -t 1",
+		Steps: []docStep{
+			{File: "docs/deploy.md", Doc: "make image"},
+			{File: "docs/deploy.md", Doc: "export RINGTRAIN_SECRET=$(openssl rand -hex 32)"},
+			{File: "docs/deploy.md", Doc: "docker-compose -f deploy/compose.yaml up --abort-on-container-exit --exit-code-from coordinator",
+				Run:  "docker-compose -f deploy/compose.yaml -f doccmds-compose.yaml up --abort-on-container-exit --exit-code-from coordinator",
+				Note: "an override file gives the coordinator " + tinyJob + "; the project name comes from COMPOSE_PROJECT_NAME (unique per test run)", Want: "test accuracy"},
+		}},
+	{Name: "deploy/compose-status", Needs: "docker", Files: map[string]string{"job.yaml": composeLongJob, "doccmds-compose.yaml": composeOverride},
+		Env:     []string{"COMPOSE_PROJECT_NAME=rtdoc%PID%st", "RINGTRAIN_SECRET=doccmds-compose-secret-0123456789abcdef"},
+		Cleanup: "docker-compose -f deploy/compose.yaml -f doccmds-compose.yaml down -v --remove-orphans -t 1",
+		Steps: []docStep{
+			{Run: "docker-compose -f deploy/compose.yaml -f doccmds-compose.yaml up -d", Note: "setup: the project running a long job (the image is the one deploy/compose-up made)"},
+			{File: "docs/deploy.md", Doc: "docker-compose -f deploy/compose.yaml exec coordinator /ringtrain status --coordinator localhost:7070 --tls-dir /tls",
+				Run:  "script -qec 'docker-compose -f deploy/compose.yaml exec coordinator /ringtrain status --coordinator localhost:7070 --tls-dir /tls' /dev/null",
+				Note: "under script(1), which gives it the terminal a reader has (docker-compose 1.x refuses exec without one: \"the input device is not a TTY\"); retried while the coordinator starts", Retry: 90 * time.Second, Want: "generation"},
+		}},
+	{Name: "deploy/kubernetes", Steps: []docStep{
+		{File: "docs/deploy.md", Doc: "make image && kind load docker-image ringtrain:latest", Skip: whyK8s},
+		{File: "docs/deploy.md", Doc: "kubectl apply -f deploy/k8s/namespace.yaml", Skip: whyK8s},
+		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain create secret generic ringtrain-secret --from-literal=secret=$(openssl rand -hex 32)", Skip: whyK8s},
+		{File: "docs/deploy.md", Doc: "ringtrain certs init --dir certs --hosts ringtrain-coordinator,ringtrain-coordinator.ringtrain.svc,ringtrain-coordinator.ringtrain.svc.cluster.local", Want: "ca.crt"},
+		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain create secret generic ringtrain-tls --from-file=certs/ca.crt --from-file=certs/node.crt --from-file=certs/node.key", Skip: whyK8s},
+		{File: "docs/deploy.md", Doc: "kubectl apply -k deploy/k8s", Skip: whyK8s},
+		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain logs -f statefulset/ringtrain-coordinator", Skip: whyK8s},
+	}},
+	{Name: "deploy/slurm", Steps: []docStep{
+		{File: "docs/deploy.md", Doc: "export RINGTRAIN_BIN=$HOME/bin/ringtrain", Skip: "only sets the binary path for the sbatch lines below; " + whySlurm},
+		{File: "docs/deploy.md", Doc: "RINGTRAIN_SECRET=$(openssl rand -hex 32) sbatch --nodes=4 deploy/slurm/ringtrain.sbatch", Skip: whySlurm},
+		{File: "docs/deploy.md", Doc: "RINGTRAIN_CONFIG=job.yaml sbatch --nodes=2 --ntasks-per-node=4 --gres=gpu:4 deploy/slurm/ringtrain.sbatch", Skip: "needs GPU nodes; " + whySlurm},
+	}},
+
+	{Name: "architecture-and-security-tables", Steps: []docStep{
+		{File: "docs/architecture.md", Doc: "ringtrain bench allreduce", SameAs: "README.md"},
+		{File: "docs/security.md", Doc: "ringtrain certs init", Skip: whyVerbOnly},
+	}},
+
+	{Name: "scaling", Steps: []docStep{
+		{File: "docs/scaling.md", Doc: "ringtrain scale --workers 1,2,4 --config scale.yaml --steps 120 --out out-loopback",
+			Run: "ringtrain scale --workers 1,2,4 --config scale.yaml --steps 30 --warmup 10 --out out-loopback", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
+		{File: "docs/scaling.md", Doc: "ringtrain scale --workers 1,2,4 --config scale.yaml --steps 120 --out out-link --link-bandwidth 200 --link-latency 1ms",
+			Run: "ringtrain scale --workers 1,2,4 --config scale.yaml --steps 30 --warmup 10 --out out-link --link-bandwidth 200 --link-latency 1ms", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
+		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --bandwidth-mbps 9600 --latency 40us --cores 2"},
+		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --bandwidth-mbps 200 --latency 1040us --cores 2"},
+	}},
+
+	{Name: "benchmarks", Steps: []docStep{
+		{File: "docs/benchmarks.md", Doc: "make build"},
+		{File: "docs/benchmarks.md", Doc: "cp -r ../shared/bench /tmp/peer-bench && cp bin/ringtrain /tmp/peer-bench/ && cd /tmp/peer-bench", Skip: whyPeers},
+		{File: "docs/benchmarks.md", Doc: "./setup.sh", Skip: whyPeers},
+		{File: "docs/benchmarks.md", Doc: "REPS=3 ONLY=gloo,mpi,limits EXTRA_ALLREDUCE='./ringtrain bench allreduce --worlds 2,4 --csv' ./run_all.sh", Skip: whyPeers},
+		{File: "docs/benchmarks.md", Doc: "go test -run '^$' -bench . -benchmem ./allreduce/", Run: "go test -run '^$' -bench . -benchmem -benchtime 1x ./allreduce/",
+			Note: "each benchmark once (-benchtime 1x): that they run, not their figures"},
+		{File: "docs/benchmarks.md", Doc: "ringtrain bench allreduce --world 4 --sizes 4K,64K,1M,16M,64M,256M", Run: "ringtrain bench allreduce --world 4 --sizes 4K,64K,1M --iters 3",
+			Note: "up to 1 MiB, 3 iterations, instead of up to 256 MiB"},
+		{File: "docs/benchmarks.md", Doc: "make build build-openblas", Needs: "openblas"},
+		{File: "docs/benchmarks.md", Doc: "cp bin/ringtrain bin/ringtrain-openblas /tmp/peer-bench/ && cd /tmp/peer-bench", Skip: whyPeers},
+		{File: "docs/benchmarks.md", Doc: "REPS=2 ONLY=train EXTRA_TRAIN='./ringtrain bench train --workers 1,2 --csv; OPENBLAS_NUM_THREADS=1 ./ringtrain-openblas bench train --workers 1,2 --csv' ./run_all.sh", Skip: whyPeers},
+		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestWorkerCrashRecovers -v ./cmd/ringtrain", Covered: "TestWorkerCrashRecovers"},
+		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestHungWorkerIsRemovedAndRejoins -v ./cmd/ringtrain", Covered: "TestHungWorkerIsRemovedAndRejoins"},
+	}},
+}
