@@ -25,11 +25,16 @@ type pendingCheckpoint struct {
 	world    int
 	shards   map[int]checkpoint.ShardInfo
 	manifest *checkpoint.Manifest
+	// failed is why this step could not be stored (nil: not failed); its
+	// other shards are refused or discarded (ckfailure.go).
+	failed error
 }
 
 // UploadShard implements the Coordinator service: it writes one rank's
 // shard durably (fenced by generation) and commits the checkpoint when the
-// step is complete.
+// step is complete. A step the coordinator cannot store (its disk) is
+// answered with codes.Aborted: the checkpoint failed, the worker trains on
+// (ckfailure.go).
 func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	store := s.cfg.Checkpoints
 	if store == nil {
@@ -60,11 +65,14 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 			return status.Errorf(codes.InvalidArgument, "manifest draft: %v", err)
 		}
 	}
+	if err := s.refuseFailedStep(h); err != nil {
+		return err
+	}
 	start := time.Now()
 	r := &chunkReader{stream: stream, buf: first.Data}
 	info, err := store.WriteShard(h.Step, int(h.Rank), r)
 	if err != nil {
-		return status.Errorf(codes.Internal, "write shard: %v", err)
+		return s.writeFailed(h, r, err)
 	}
 	if !r.ended || info.CRC32C != r.crc {
 		return status.Errorf(codes.DataLoss, "shard of rank %d step %d: wrote %d bytes with crc %08x, the sender's crc is %08x",
@@ -72,7 +80,7 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	}
 	committed, err := s.addShard(h, info, draft)
 	if err != nil {
-		return status.Errorf(codes.Internal, "commit step %d: %v", h.Step, err)
+		return s.addFailed(h, err)
 	}
 	if committed {
 		s.metrics.Checkpoints.Inc()
@@ -88,13 +96,12 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *checkpoint.Manifest) (bool, error) {
 	s.ckMu.Lock()
 	defer s.ckMu.Unlock()
-	p := s.pending[h.Step]
-	if p == nil || p.gen != h.Generation {
-		p = &pendingCheckpoint{gen: h.Generation, world: int(h.WorldSize), shards: map[int]checkpoint.ShardInfo{}}
-		s.pending[h.Step] = p
+	p := s.pendingLocked(h)
+	if p.failed != nil {
+		return false, fmt.Errorf("%w: %w", errStepFailed, p.failed)
 	}
 	if p.world != int(h.WorldSize) {
-		return false, fmt.Errorf("rank %d says world size %d, others %d", h.Rank, h.WorldSize, p.world)
+		return false, status.Errorf(codes.InvalidArgument, "rank %d says world size %d, others %d", h.Rank, h.WorldSize, p.world)
 	}
 	p.shards[int(h.Rank)] = info
 	if draft != nil {
@@ -117,8 +124,10 @@ func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *c
 			delete(s.pending, step)
 		}
 	}
-	if err := s.cfg.Checkpoints.Commit(m); err != nil && !errors.Is(err, checkpoint.ErrPrune) {
-		return false, err
+	if err := s.cfg.Checkpoints.Commit(m); errors.Is(err, checkpoint.ErrPrune) {
+		s.log.Warn("checkpoint committed, but older ones could not be removed", "step", h.Step, "err", err)
+	} else if err != nil {
+		return false, fmt.Errorf("commit step %d: %w", h.Step, err)
 	}
 	var total int64
 	for _, sh := range m.Shards {
@@ -135,6 +144,7 @@ type chunkReader struct {
 	buf    []byte
 	ended  bool
 	crc    uint32
+	err    error // the upload broke: the sender's side, not the disk
 }
 
 func (c *chunkReader) Read(p []byte) (int, error) {
@@ -144,9 +154,10 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 		}
 		msg, err := c.stream.Recv()
 		if err == io.EOF {
-			return 0, io.ErrUnexpectedEOF // the sender stopped without its end marker
+			err = io.ErrUnexpectedEOF // the sender stopped without its end marker
 		}
 		if err != nil {
+			c.err = err
 			return 0, err
 		}
 		c.buf = msg.Data

@@ -59,6 +59,10 @@ type CoreConfig struct {
 	// starts over without one); below a valid world size the run pauses
 	// until workers join. Otherwise the run fails.
 	Elastic bool
+	// MaxCheckpointFailures is how many checkpoints in a row may fail to be
+	// stored (CheckpointFailed) before the run fails; 0 means 1
+	// (job.Checkpoint.MaxFailures).
+	MaxCheckpointFailures int
 }
 
 // Plan is what one worker is told.
@@ -102,6 +106,7 @@ type Core struct {
 	events     []Event
 	restore    int64 // checkpoint step the current generation restored (0: none)
 	latest     int64 // newest committed checkpoint step
+	ckFailures int   // checkpoints failed in a row since the last commit
 }
 
 // Checkpointed records that a checkpoint of step is committed: the next
@@ -111,6 +116,7 @@ func (c *Core) Checkpointed(step int64) {
 	if step > c.latest {
 		c.latest = step
 	}
+	c.ckFailures = 0
 	c.scaleUp()
 }
 

@@ -137,6 +137,10 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.TLS == nil && !cfg.Insecure {
 		return nil, errors.New("coordinator: no TLS configuration for the control plane (Config.TLS), and plaintext was not asked for (Config.Insecure)")
 	}
+	if cfg.Job.Checkpoint.Enabled() && cfg.Checkpoints == nil {
+		return nil, fmt.Errorf("coordinator: job %q asks for checkpoints (%s) but this coordinator has no checkpoint store: give it a checkpoint directory, or set the job's checkpoint triggers to 0",
+			cfg.Job.Name, cfg.Job.Checkpoint.Triggers())
+	}
 	token, err := secret.ControlToken(cfg.Secret)
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: %w", err)
@@ -149,7 +153,8 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("coordinator: data-plane key: %w", err)
 	}
 	s.mu.core = NewCore(CoreConfig{WorldSize: cfg.Job.WorldSize, MaxWorkers: cfg.Job.Cluster.MaxWorkers, SettleTicks: settle,
-		Elastic: cfg.Checkpoints != nil, GenerationBase: uint64(time.Now().UnixMilli()) << 8})
+		Elastic: cfg.Checkpoints != nil, GenerationBase: uint64(time.Now().UnixMilli()) << 8,
+		MaxCheckpointFailures: cfg.Job.Checkpoint.MaxFailures})
 	s.mu.changed = make(chan struct{})
 	s.mu.info = map[string]*workerInfo{}
 	s.pending = map[int64]*pendingCheckpoint{}
@@ -261,7 +266,7 @@ func (s *Server) update(f func(c *Core)) {
 				s.mu.recovering = time.Now()
 			}
 		}
-		s.log.Info(e.Message, "event", e.Kind, "generation", c.Generation())
+		s.log.Log(context.Background(), eventLevel(e.Kind), e.Message, "event", e.Kind, "generation", c.Generation())
 		s.mu.events = append(s.mu.events, &pb.Event{UnixMs: time.Now().UnixMilli(), Kind: e.Kind, Message: e.Message})
 		if len(s.mu.events) > 200 {
 			s.mu.events = s.mu.events[len(s.mu.events)-200:]

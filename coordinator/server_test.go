@@ -59,6 +59,7 @@ func startServer(t *testing.T, maxWorkers int) *Server {
 	t.Helper()
 	spec := job.Default()
 	spec.Cluster.MaxWorkers = maxWorkers
+	spec.Checkpoint.EveryEpochs = 0 // no checkpoint store
 	b, _ := spec.Marshal()
 	s, err := Start(Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", GossipPort: 0,
 		Secret: testSecret, RunID: "test", Version: "v1", Tick: 10 * time.Millisecond, TLS: clusterTLS.ServerConfig(),

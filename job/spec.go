@@ -1,6 +1,10 @@
 package job
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Spec is a training job. Every field has a documented default (Default).
 type Spec struct {
@@ -190,3 +194,19 @@ type Checkpoint struct {
 
 // Enabled reports whether any checkpoint trigger is set.
 func (c Checkpoint) Enabled() bool { return c.EveryEpochs > 0 || c.EverySteps > 0 || c.Every > 0 }
+
+// Triggers names the checkpoint triggers that are set, as the job's keys
+// ("checkpoint.every_epochs: 1"), for messages; "" when none is.
+func (c Checkpoint) Triggers() string {
+	var set []string
+	if c.EveryEpochs > 0 {
+		set = append(set, fmt.Sprintf("checkpoint.every_epochs: %d", c.EveryEpochs))
+	}
+	if c.EverySteps > 0 {
+		set = append(set, fmt.Sprintf("checkpoint.every_steps: %d", c.EverySteps))
+	}
+	if c.Every > 0 {
+		set = append(set, fmt.Sprintf("checkpoint.every: %v", c.Every))
+	}
+	return strings.Join(set, ", ")
+}

@@ -15,6 +15,7 @@ type Coordinator struct {
 	Recoveries        prometheus.Counter
 	RecoverySeconds   prometheus.Histogram
 	Checkpoints       prometheus.Counter
+	CheckpointFails   prometheus.Counter
 	CheckpointSeconds prometheus.Histogram // last shard's arrival to commit
 	CheckpointBytes   prometheus.Gauge
 	LatestCheckpoint  prometheus.Gauge
@@ -43,6 +44,8 @@ func NewCoordinator() *Coordinator {
 		RecoverySeconds: f.hist("ringtrain_recovery_seconds", "From a failure to the first progress report of the next generation.",
 			prometheus.ExponentialBuckets(0.01, 2, 14)),
 		Checkpoints: f.counter("ringtrain_checkpoints_committed_total", "Checkpoints committed."),
+		CheckpointFails: f.counter("ringtrain_checkpoint_failures_total",
+			"Checkpoints that could not be stored (the coordinator's disk full, read-only or failing); training went on."),
 		CheckpointSeconds: f.hist("ringtrain_checkpoint_commit_seconds", "Writing the last shard of a checkpoint and committing it.",
 			prometheus.ExponentialBuckets(0.001, 2.5, 14)),
 		CheckpointBytes:  f.gauge("ringtrain_checkpoint_bytes", "Bytes of the last committed checkpoint (all shards)."),

@@ -3,9 +3,15 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"log/slog"
 	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
@@ -22,8 +28,15 @@ type Saver interface {
 
 // uploader streams snapshots to the coordinator (UploadShard) from its own
 // goroutine, so training goes on while a shard is written.
+//
+// The coordinator answers codes.Aborted when it could not store the
+// checkpoint (its disk is full, read-only or failing): that checkpoint
+// failed, not this worker. The uploader logs it and training goes on; the
+// coordinator counts the failures and stops the run after
+// checkpoint.max_failures in a row. Any other error fails this generation.
 type uploader struct {
 	client pb.CoordinatorClient
+	log    *slog.Logger
 	id     string
 	gen    uint64
 	rank   int
@@ -45,7 +58,12 @@ func (u *uploader) Save(ctx context.Context, snap Snapshot, m *checkpoint.Manife
 	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
-		if err := u.upload(ctx, snap, m); err != nil {
+		err := u.upload(ctx, snap, m)
+		switch {
+		case err == nil:
+		case status.Code(err) == codes.Aborted:
+			u.log.Warn("checkpoint not stored by the coordinator; training goes on", "step", snap.Step, "err", status.Convert(err).Message())
+		default:
 			u.mu.Lock()
 			u.err = fmt.Errorf("checkpoint at step %d: %w", snap.Step, err)
 			u.mu.Unlock()
@@ -75,22 +93,35 @@ func (u *uploader) upload(ctx context.Context, snap Snapshot, m *checkpoint.Mani
 		return err
 	}
 	if err := stream.Send(&pb.ShardChunk{Header: hdr}); err != nil {
-		return err
+		return answer(stream, err)
 	}
 	w := &chunkWriter{stream: stream, buf: make([]byte, 0, uploadChunk)}
 	sh := &checkpoint.Shard{Step: snap.Step, Lo: snap.Lo, Hi: snap.Hi, Params: snap.Params, States: snap.States,
 		Meta: map[string]string{"rank": fmt.Sprint(u.rank)}}
 	if err := checkpoint.EncodeShard(w, sh); err != nil {
-		return err
+		return answer(stream, err)
 	}
 	if err := w.flush(); err != nil {
-		return err
+		return answer(stream, err)
 	}
 	if err := stream.Send(&pb.ShardChunk{End: true, Crc32C: w.crc}); err != nil {
-		return err
+		return answer(stream, err)
 	}
 	_, err = stream.CloseAndRecv()
 	return err
+}
+
+// answer returns the coordinator's status when a Send failed because the
+// coordinator ended the stream (gRPC's Send then says only io.EOF; the
+// status comes from CloseAndRecv), else err.
+func answer(stream pb.Coordinator_UploadShardClient, err error) error {
+	if !errors.Is(err, io.EOF) {
+		return err
+	}
+	if _, serr := stream.CloseAndRecv(); serr != nil {
+		return serr
+	}
+	return fmt.Errorf("the coordinator ended the upload early without saying why: %w", err)
 }
 
 // chunkWriter sends what is written as ShardChunk messages of uploadChunk

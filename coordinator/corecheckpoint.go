@@ -1,0 +1,34 @@
+package coordinator
+
+import "fmt"
+
+// CheckpointFailed records that checkpoint step could not be stored (the
+// coordinator's disk is full, read-only or failing; reason says how). It is
+// an event, not a failure of the run: the current plans do not change,
+// training goes on and the next checkpoint is tried, and Latest still
+// names the last committed one. CoreConfig.MaxCheckpointFailures failures in a row
+// (no commit in between) fail the run with reason. The driver calls it once
+// per failed step.
+func (c *Core) CheckpointFailed(step int64, reason string) {
+	if c.phase == PhaseDone || c.phase == PhaseFailed {
+		return
+	}
+	c.ckFailures++
+	limit := max(1, c.cfg.MaxCheckpointFailures)
+	if c.ckFailures >= limit {
+		c.logf("checkpoint-failed", "checkpoint step %d failed: %s", step, reason)
+		c.fail(fmt.Sprintf("%d checkpoints in a row could not be stored (checkpoint.max_failures %d); the last, step %d: %s",
+			c.ckFailures, limit, step, reason))
+		return
+	}
+	from := "no checkpoint committed yet"
+	if c.latest > 0 {
+		from = fmt.Sprintf("the latest checkpoint is still step %d", c.latest)
+	}
+	c.logf("checkpoint-failed", "checkpoint step %d failed (%d of checkpoint.max_failures %d in a row): %s; training goes on, %s",
+		step, c.ckFailures, limit, reason, from)
+}
+
+// CheckpointFailures is the number of checkpoints failed in a row since the
+// last commit.
+func (c *Core) CheckpointFailures() int { return c.ckFailures }
