@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/internal/fence"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
@@ -56,7 +57,7 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 		return status.Error(codes.NotFound, errNotJoined.Error())
 	}
 	if h.Generation != gen {
-		return status.Errorf(codes.FailedPrecondition, "stale generation %d: the run is at generation %d", h.Generation, gen)
+		return fence.Refuse(h.Generation, gen)
 	}
 	var draft *checkpoint.Manifest
 	if len(h.Manifest) > 0 {

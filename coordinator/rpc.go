@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ringtrain/ringtrain/internal/fence"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 	"github.com/ringtrain/ringtrain/telemetry"
 )
@@ -100,10 +101,14 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 			err = status.Error(codes.NotFound, errNotJoined.Error())
 			return
 		}
+		// Traces are history: any generation. A failure outside any
+		// generation (generation 0: the worker's setup) always counts; one of
+		// a generation the run has left does not: that generation is over,
+		// and a fault of the worker's own recurs in its next one.
 		_, isFailure := req.Body.(*pb.ReportRequest_Failure)
-		_, isTrace := req.Body.(*pb.ReportRequest_Trace) // history: any generation
-		if req.Generation != c.Generation() && !isFailure && !isTrace {
-			err = status.Errorf(codes.FailedPrecondition, "stale generation %d: the run is at generation %d", req.Generation, c.Generation())
+		_, isTrace := req.Body.(*pb.ReportRequest_Trace)
+		if req.Generation != c.Generation() && !isTrace && !(isFailure && req.Generation == 0) {
+			err = fence.Refuse(req.Generation, c.Generation())
 			return
 		}
 		info.lastSeen = time.Now()

@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/internal/secret"
@@ -189,7 +190,11 @@ func Start(cfg Config) (*Server, error) {
 	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(authUnary(token)), grpc.ChainStreamInterceptor(authStream(token)),
 		// A connection that has not finished its TLS handshake in 10 s is
 		// dropped (garbage or idle connections cannot pile up for long).
-		grpc.ConnectionTimeout(10 * time.Second)}
+		grpc.ConnectionTimeout(10 * time.Second),
+		// Workers ping an idle control connection (gRPC keepalive, every 10 s
+		// at most) to notice a frozen coordinator; allow it, with or without
+		// a stream open.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})}
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
