@@ -161,7 +161,7 @@ func TestObserversSeeTheSamePhases(t *testing.T) {
 		}
 		at = at.Add(d)
 	}
-	if e := events[len(events)-1]; e.Name != "checkpoint" || e.Ts != us(start.Add(2*time.Second)) || e.Dur != 40e3 {
+	if e := events[len(events)-1]; e.Name != "checkpoint" || e.Cat != "checkpoint" || e.Ts != us(start.Add(2*time.Second)) || e.Dur != 40e3 {
 		t.Errorf("trace: checkpoint span %+v", e)
 	}
 }

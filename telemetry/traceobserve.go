@@ -7,7 +7,8 @@ import (
 
 // Recorder is a StepObserver: a span per completed step ("step N", category
 // "step", with its loss and epoch), one per phase inside it (category
-// "phase", named by the Phase label) and one per checkpoint stall.
+// "phase", named by the Phase label) and one per checkpoint stall, between
+// steps ("checkpoint", category "checkpoint").
 var _ StepObserver = (*Recorder)(nil)
 
 // Start records nothing.
@@ -33,9 +34,9 @@ func (r *Recorder) WindowEnd(WindowRecord) {}
 // Evaluated records nothing.
 func (r *Recorder) Evaluated(float64, float64) {}
 
-// CheckpointStall records a "checkpoint" span (category "phase").
+// CheckpointStall records a "checkpoint" span (category "checkpoint").
 func (r *Recorder) CheckpointStall(start time.Time, stall time.Duration, _ int) {
-	r.Span(PhaseCheckpoint.String(), "phase", start, start.Add(stall), nil)
+	r.Span(PhaseCheckpoint.String(), "checkpoint", start, start.Add(stall), nil)
 }
 
 // RingSpan records one step of a collective (category "ring", named "OP

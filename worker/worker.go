@@ -436,6 +436,7 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	up := &uploader{client: g.client, id: g.id, gen: plan.Generation, rank: rank, world: world}
 	defer up.Flush(ctx)
 	sum, err := tr.Run(ctx, rep, up)
+	rep.flushTrace() // the spans after the last progress report, before done
 	if err != nil {
 		return err
 	}
