@@ -30,7 +30,9 @@ type docCommand struct {
 var shellLangs = map[string]bool{"sh": true, "bash": true, "shell": true, "console": true}
 
 var (
-	fenceRE = regexp.MustCompile("^\\s*```\\s*([A-Za-z0-9_+-]*)")
+	// a fence: 3+ backquotes and an info string without any (CommonMark),
+	// so a line starting with inline code such as ```` ```sh ```` is none
+	fenceRE = regexp.MustCompile("^\\s*```+\\s*([A-Za-z0-9_+-]*)[^`]*$")
 	spanRE  = regexp.MustCompile("`([^`]+)`")
 )
 

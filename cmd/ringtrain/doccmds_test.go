@@ -122,7 +122,14 @@ func checkPlanCoversDocs(t *testing.T, cmds []docCommand, plan []docGroup) {
 	}
 	planned := map[string]docStep{}
 	for _, g := range plan {
+		last := map[string]int{} // file -> line of the group's previous step from it
 		for _, s := range g.Steps {
+			if c, ok := documented[docKey(s.File, s.Doc)]; ok {
+				if c.Line < last[s.File] {
+					t.Errorf("group %s: %s:%d comes before line %d in the doc: a sequence runs in the documented order", g.Name, s.File, c.Line, last[s.File])
+				}
+				last[s.File] = c.Line
+			}
 			if s.Doc == "" {
 				if s.Run == "" || s.Note == "" {
 					t.Errorf("group %s: a setup step needs Run and a Note saying what it is for", g.Name)
