@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringtrain/ringtrain/internal/fence"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 	"github.com/ringtrain/ringtrain/telemetry"
 )
@@ -21,6 +22,9 @@ type reporter struct {
 	log    *slog.Logger
 	queue  chan *pb.ReportRequest
 	wg     sync.WaitGroup
+	// ctx bounds every delivery; close cancels it after its grace.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu   sync.Mutex
 	gen  uint64
@@ -29,6 +33,7 @@ type reporter struct {
 
 func newReporter(c pb.CoordinatorClient, id string, log *slog.Logger) *reporter {
 	r := &reporter{client: c, id: id, log: log, queue: make(chan *pb.ReportRequest, 64)}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.wg.Add(1)
 	go r.loop()
 	return r
@@ -36,20 +41,40 @@ func newReporter(c pb.CoordinatorClient, id string, log *slog.Logger) *reporter 
 
 func (r *reporter) loop() {
 	defer r.wg.Done()
+	dropped := 0
 	for req := range r.queue {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if r.ctx.Err() != nil {
+			dropped++
+			continue
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
 		_, err := r.client.Report(ctx, req)
 		cancel()
-		if err != nil {
+		switch {
+		case err == nil:
+		case fence.IsStale(err):
+			// The generation it speaks of is over: nothing to deliver.
+			r.log.Info("report of an ended generation refused", "generation", req.Generation, "err", err)
+		default:
 			r.log.Warn("report not delivered", "err", err)
 		}
 	}
+	if dropped > 0 {
+		r.log.Warn("reports dropped: the session ended before they could be delivered", "reports", dropped)
+	}
 }
 
-// close delivers what is queued and stops the goroutine.
-func (r *reporter) close() {
+// close delivers what is queued for up to grace (0: drops it at once) and
+// stops the goroutine.
+func (r *reporter) close(grace time.Duration) {
 	close(r.queue)
+	if grace <= 0 {
+		r.cancel()
+	}
+	stop := time.AfterFunc(grace, r.cancel)
 	r.wg.Wait()
+	stop.Stop()
+	r.cancel()
 }
 
 func (r *reporter) setGeneration(gen uint64, rank int) {

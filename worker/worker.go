@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -102,7 +103,7 @@ func Run(ctx context.Context, cfg Config) error {
 	_, port, _ := net.SplitHostPort(ln.Addr())
 	dataAddr := net.JoinHostPort(host, port)
 
-	opts := coordinator.DialOptions(cfg.TLS, token)
+	opts := append(coordinator.DialOptions(cfg.TLS, token), keepaliveOption())
 	if cfg.AdvertiseHost != "" {
 		// Reach the coordinator from the advertised address too, so that all
 		// of this worker's traffic leaves from one address (multi-homed hosts).
@@ -132,6 +133,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer ms.Close()
 		w.metricsAddr = ms.Addr()
 	}
+	var lost error // why the last session lost the coordinator
 	for {
 		err := w.session(ctx)
 		switch {
@@ -140,6 +142,10 @@ func Run(ctx context.Context, cfg Config) error {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, errRejoin), errors.Is(err, errCoordinatorLost):
+			lost = nil
+			if errors.Is(err, errCoordinatorLost) {
+				lost = err
+			}
 			log.Warn("joining again as a new member", "reason", err)
 			select {
 			case <-ctx.Done():
@@ -147,7 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 			case <-time.After(200 * time.Millisecond):
 			}
 		default:
-			return err
+			return gaveUp(lost, err, cfg.JoinTimeout)
 		}
 	}
 }
@@ -241,13 +247,19 @@ func (w *process) session(ctx context.Context) error {
 		w.jobHash = joined.JobHash
 	}
 	rep := newReporter(client, joined.WorkerId, log)
-	defer rep.close()
+	grace := 5 * time.Second // for the queued reports when the session ends
+	defer func() { rep.close(grace) }()
 
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The session ends when the plan stream breaks or gossip declares the
+	// coordinator dead (liveness.go), whichever comes first.
+	sctx, cancel := context.WithCancelCause(ctx)
+	var watch sync.WaitGroup
+	watch.Go(func() { watchCoordinator(sctx, ml.Events(), joined.RunId, cfg.Join, cancel) })
+	defer func() { cancel(nil); watch.Wait() }()
 	stream, err := client.WatchPlan(sctx, &pb.WatchPlanRequest{WorkerId: joined.WorkerId})
 	if err != nil {
-		return fmt.Errorf("%w: watch plan: %v", errCoordinatorLost, err)
+		grace = 0
+		return fmt.Errorf("%w %s: watch plan: %v", errCoordinatorLost, cfg.Join, err)
 	}
 	g := &generations{ln: w.ln, spec: spec, train: w.train, test: w.test, rep: rep, log: log, client: client, id: joined.WorkerId,
 		metrics: w.metrics}
@@ -258,7 +270,11 @@ func (w *process) session(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("%w: %v", errCoordinatorLost, err)
+			grace = 0 // nobody to deliver them to
+			if cause := context.Cause(sctx); errors.Is(cause, errCoordinatorLost) {
+				return cause
+			}
+			return fmt.Errorf("%w %s: plan stream: %v", errCoordinatorLost, cfg.Join, err)
 		}
 		switch plan.Action {
 		case pb.Plan_ACTION_RUN:
@@ -298,7 +314,7 @@ func join(ctx context.Context, c pb.CoordinatorClient, req *pb.JoinRequest, time
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("worker: coordinator unreachable for %v: %w", timeout, err)
+			return nil, &unreachableError{timeout: timeout, last: err}
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 2*time.Second)
@@ -372,20 +388,7 @@ func (g *generations) start(ctx context.Context, plan *pb.Plan) {
 	go func() {
 		defer close(g.done)
 		if err := g.run(ctx, plan); err != nil && ctx.Err() == nil {
-			if brokenLink(err) {
-				// A peer died or hung: the coordinator sees that too and sends
-				// the next generation's plan. Not a reason to fail the run.
-				g.log.Warn("generation broken by a peer; waiting for the next plan", "generation", plan.Generation, "err", err)
-				if errors.Is(err, allreduce.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-					// Nothing moved for the step timeout, or the links never
-					// came up: maybe nobody died (a stuck process, a partition
-					// memberlist missed). The coordinator re-forms the generation.
-					g.rep.stalled(plan.Generation, int(plan.Rank), err.Error())
-				}
-				return
-			}
-			g.log.Error("generation failed", "generation", plan.Generation, "err", err)
-			g.rep.failure(plan.Generation, int(plan.Rank), err.Error())
+			g.ended(plan, err) // ending.go
 		}
 	}()
 }
@@ -445,15 +448,6 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	}
 	g.log.Info("generation finished", "generation", plan.Generation, "steps", sum.Steps, "test_accuracy", sum.TestAccuracy)
 	return nil
-}
-
-// brokenLink reports whether err is a communication failure (a peer lost,
-// hung, refused or not coming), as opposed to a fault of this worker or its
-// job.
-func brokenLink(err error) bool {
-	return errors.Is(err, allreduce.ErrPeerLost) || errors.Is(err, allreduce.ErrAborted) ||
-		errors.Is(err, allreduce.ErrTimeout) || errors.Is(err, tcp.ErrRefused) ||
-		errors.Is(err, context.DeadlineExceeded)
 }
 
 // workerNumber is the sequence number in a worker id ("w12-host" → 12),
