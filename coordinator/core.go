@@ -15,6 +15,7 @@ const (
 	PhaseRunning  Phase = "running"
 	PhaseDone     Phase = "done"
 	PhaseFailed   Phase = "failed"
+	PhaseStopped  Phase = "stopped" // shut down before the end (Stop): not a failure
 )
 
 // MemberState is a worker's state in the core.
@@ -363,10 +364,29 @@ func (c *Core) Done() {
 
 // Failure records a fatal error reported by a worker: the run fails.
 func (c *Core) Failure(id, msg string) {
-	if c.phase == PhaseDone || c.phase == PhaseFailed {
+	if c.Ended() {
 		return
 	}
 	c.fail(fmt.Sprintf("worker %s: %s", id, msg))
+}
+
+// Stop ends the run without failing it: the coordinator is shutting down
+// (a signal, an interrupted launch). Every plan becomes STOP (not failed),
+// and workers that go away from now on are neither failures nor a reason
+// to re-form or pause. It does nothing once the run has ended.
+func (c *Core) Stop(reason string) {
+	if c.Ended() {
+		return
+	}
+	c.phase = PhaseStopped
+	c.reason = reason
+	c.logf("stopped", "run stopped: %s", reason)
+	c.changed()
+}
+
+// Ended reports whether the run is over: done, failed or stopped.
+func (c *Core) Ended() bool {
+	return c.phase == PhaseDone || c.phase == PhaseFailed || c.phase == PhaseStopped
 }
 
 func (c *Core) fail(reason string) {
@@ -380,7 +400,7 @@ func (c *Core) fail(reason string) {
 func (c *Core) PlanFor(id string) Plan {
 	m, ok := c.members[id]
 	switch {
-	case c.phase == PhaseDone || c.phase == PhaseFailed:
+	case c.Ended():
 		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: c.reason, Failed: c.phase == PhaseFailed}
 	case !ok:
 		return Plan{Generation: c.gen, Action: ActionStop, Rank: -1, Reason: "unknown worker"}

@@ -178,7 +178,7 @@ func Start(cfg Config) (*Server, error) {
 	s.ml, err = membership.Start(mcfg)
 	if err != nil {
 		s.ln.Close()
-		return nil, fmt.Errorf("coordinator: membership: %w", err)
+		return nil, fmt.Errorf("coordinator: %w", err) // membership's errors name it
 	}
 	if cfg.MetricsAddr != "" {
 		if s.metricsSrv, err = telemetry.Serve(cfg.MetricsAddr, s.metrics.Registry, telemetry.Route{Pattern: "/", Handler: http.HandlerFunc(s.dashboard)}); err != nil {
@@ -224,7 +224,8 @@ func (s *Server) MetricsAddr() string {
 // GossipAddr is the memberlist address.
 func (s *Server) GossipAddr() string { return s.ml.Addr() }
 
-// Wait blocks until the run is done or failed, or ctx ends.
+// Wait blocks until the run has ended (done, failed or stopped), or ctx
+// ends.
 func (s *Server) Wait(ctx context.Context) (Result, error) {
 	select {
 	case <-s.ended:
@@ -236,10 +237,20 @@ func (s *Server) Wait(ctx context.Context) (Result, error) {
 	return Result{Phase: s.mu.core.Phase(), Reason: s.mu.core.Reason(), Summary: s.mu.summary}, nil
 }
 
-// Close stops the control plane (letting workers receive their STOP plans
-// for up to grace), the memberlist node and the goroutines.
+// Stop ends a run that has not ended without failing it (Core.Stop):
+// every worker is told STOP, and workers that go away afterwards are not
+// logged as failures. Call it before stopping the workers of an
+// interrupted run; Close calls it too.
+func (s *Server) Stop(reason string) {
+	s.update(func(c *Core) { c.Stop(reason) })
+}
+
+// Close stops the run if it has not ended (Stop), then the control plane
+// (letting workers receive their STOP plans for up to grace), the
+// memberlist node and the goroutines.
 func (s *Server) Close(grace time.Duration) error {
 	s.once.Do(func() {
+		s.Stop("the coordinator is shutting down")
 		done := make(chan struct{})
 		go func() { s.grpc.GracefulStop(); close(done) }()
 		select {
@@ -292,7 +303,7 @@ func (s *Server) update(f func(c *Core)) {
 		close(s.mu.changed)
 		s.mu.changed = make(chan struct{})
 	}
-	if p := c.Phase(); p == PhaseDone || p == PhaseFailed {
+	if c.Ended() {
 		select {
 		case <-s.ended:
 		default:

@@ -228,7 +228,7 @@ func (w *process) session(ctx context.Context) error {
 	mcfg.Logger = cfg.Logger
 	ml, err := membership.Start(mcfg)
 	if err != nil {
-		return fail(fmt.Errorf("worker: membership: %w", err))
+		return fail(fmt.Errorf("worker: %w", err)) // membership's errors name it
 	}
 	defer ml.Close()
 	jctx, jcancel := context.WithTimeout(ctx, 30*time.Second)
