@@ -20,6 +20,10 @@ import (
 // shard-<rank>.safetensors and the directory fsynced; on any error nothing
 // but a temporary file (removed best effort) is left.
 //
+// ErrCorrupt and ErrInvalid are about the bytes read from r; a failure of
+// the storage (a full or read-only disk) is returned as the FS reported it,
+// never as ErrCorrupt, so callers can tell the sender's fault from theirs.
+//
 // A step that already has a manifest is refused with ErrExists (after a
 // restore, Rewind clears newer steps). Calls for different ranks may run
 // concurrently; a repeated call for the same rank replaces the file.
@@ -34,8 +38,12 @@ func (s *Store) WriteShard(step int64, rank int, r io.Reader) (ShardInfo, error)
 	path := s.ShardPath(step, rank)
 	err := s.writeAtomic(path, func(w io.Writer) error {
 		crc := crc32.New(castagnoli)
+		// cw remembers a failed write: that is the disk, never corrupt data.
 		cw := &countWriter{w: io.MultiWriter(w, crc)}
 		h, err := readShardHeader(io.TeeReader(r, cw), -1)
+		if cw.err != nil {
+			return cw.err
+		}
 		if err != nil {
 			return err
 		}
@@ -43,6 +51,9 @@ func (s *Store) WriteShard(step int64, rank int, r io.Reader) (ShardInfo, error)
 			return fmt.Errorf("shard header says step %d, writing step %d: %w", h.step, step, ErrInvalid)
 		}
 		if n, err := io.CopyN(cw, r, h.st.DataLen); err != nil {
+			if cw.err != nil {
+				return cw.err
+			}
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
@@ -89,14 +100,19 @@ func (s *Store) prepareStepDir(step int64) error {
 	return s.fs.SyncDir(s.dir)
 }
 
-// countWriter counts the bytes written through it.
+// countWriter counts the bytes written through it and keeps the first
+// write error.
 type countWriter struct {
-	w io.Writer
-	n int64
+	w   io.Writer
+	n   int64
+	err error
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
