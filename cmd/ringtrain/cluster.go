@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func writeSummary(dir string, s summaryFile) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, "summary.json")
-	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+	return path, writeFileAtomic(path, append(b, '\n'), 0o644)
 }
 
 func summarize(res coordinator.Result, spec job.Spec, jobBytes []byte, runID string, wall time.Duration) summaryFile {
@@ -79,7 +80,7 @@ workers that join, and ends when the job is done. The cluster secret comes from 
 RINGTRAIN_SECRET; every worker needs the same one.`,
 		Example: `  export RINGTRAIN_SECRET=$(openssl rand -hex 32)
   ringtrain certs init --dir certs --hosts coordinator.example
-  ringtrain coordinator --config job.yaml --tls-dir certs --grpc-addr 0.0.0.0:7070 --gossip-port 7946`,
+  ringtrain coordinator --config job.yaml --tls-dir certs --grpc-addr 0.0.0.0:7070 --gossip-port 7946 --run-dir runs/exp1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, err := loadJob(config)
@@ -119,13 +120,21 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 			}
 			if ckptDir != "" && (spec.Checkpoint.Enabled() || mode != resumeNo) {
 				if store, restore, err = openCheckpoints(ckptDir, spec, mode, strict, g.stderr); err != nil {
+					var fe finishedError
+					if errors.As(err, &fe) {
+						reportFinished(g, runDir, fe)
+						return nil
+					}
 					return err
 				}
 			} else if mode != resumeNo {
 				return fmt.Errorf("--resume and --auto-resume need --checkpoint-dir or --run-dir")
+			} else if spec.Checkpoint.Enabled() {
+				return fmt.Errorf("job %q asks for checkpoints (%s), but this coordinator has no checkpoint directory: give it --run-dir or --checkpoint-dir, or set the job's checkpoint triggers to 0",
+					spec.Name, spec.Checkpoint.Triggers())
 			}
 			start := time.Now()
-			report := newLineProgress(g.stdout).report
+			report := newLineProgress(g.stdout, spec.Train.GlobalBatch).report
 			if runDir != "" {
 				if err := os.MkdirAll(runDir, 0o755); err != nil {
 					return err
@@ -152,8 +161,8 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 				return err
 			}
 			defer srv.Close(10 * time.Second)
-			fmt.Fprintf(g.stdout, "coordinator: control plane %s, gossip %s, metrics http://%s/metrics; workers: ringtrain worker --join %s\n",
-				srv.Addr(), srv.GossipAddr(), srv.MetricsAddr(), srv.Addr())
+			fmt.Fprintf(g.stdout, "coordinator: control plane %s, gossip %s, metrics http://%s/metrics; workers: %s worker --join %s\n",
+				srv.Addr(), srv.GossipAddr(), srv.MetricsAddr(), selfCommand(), srv.Addr())
 			res, err := srv.Wait(cmd.Context())
 			if err != nil {
 				return err
@@ -194,8 +203,7 @@ func finish(g *globals, dir string, s summaryFile) error {
 	if s.Outcome != string(coordinator.PhaseDone) {
 		return fmt.Errorf("run failed: %s", s.Reason)
 	}
-	fmt.Fprintf(g.stdout, "test accuracy %.2f%% (test loss %.4f) after %d steps, %d epochs on %d workers in %.1f s (%.0f samples/s)\n",
-		100*s.TestAccuracy, s.TestLoss, s.Steps, s.Epochs, s.WorldSize, s.WallSeconds, s.SamplesPerSec)
+	fmt.Fprintln(g.stdout, outcomeLine(s))
 	return nil
 }
 

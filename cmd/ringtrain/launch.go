@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/coordinator"
 	"github.com/ringtrain/ringtrain/internal/secret"
 )
 
@@ -39,6 +41,9 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 				if runDir != "" && runDir != resume {
 					return fmt.Errorf("--resume %s continues that run directory; --run-dir %s differs", resume, runDir)
 				}
+				if st, err := os.Stat(resume); err != nil || !st.IsDir() {
+					return fmt.Errorf("--resume %s: no such run directory", resume)
+				}
 				runDir = resume
 				if config == "" {
 					config = filepath.Join(resume, "job.yaml")
@@ -60,6 +65,11 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			}
 			if spec.Checkpoint.Enabled() || mode == resumeYes {
 				if store, restore, err = openCheckpoints(filepath.Join(runDir, "checkpoints"), spec, mode, strict, g.stderr); err != nil {
+					var fe finishedError
+					if errors.As(err, &fe) {
+						reportFinished(g, runDir, fe)
+						return nil
+					}
 					return err
 				}
 			}
@@ -71,19 +81,25 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			if insecure {
 				tlsHint = "--insecure"
 			}
-			view := newProgress(g.stdout)
+			view := newProgress(g.stdout, spec.Train.GlobalBatch)
 			lc := localCluster{spec: spec, workers: workers, runDir: runDir, logLevel: g.logLevel, onReport: view.report,
 				checkpoints: store, restore: restore, secret: sec, insecure: insecure,
 				onStart: func(runID, addr, metrics string) {
-					fmt.Fprintf(g.stdout, "run %s: %s on %d workers (%s), logs in %s\n", runID, spec.Name, workers, spec.Model.Kind, runDir)
-					fmt.Fprintf(g.stdout, "dashboard http://%s/  metrics http://%s/metrics\nstatus: ringtrain status --coordinator %s %s %s\n", metrics, metrics, addr, tlsHint, secretHint)
+					fmt.Fprintf(g.stdout, "run %s: %s on %s (%s), logs in %s\n", runID, spec.Name, plural(workers, "worker"), spec.Model.Kind, runDir)
+					fmt.Fprintf(g.stdout, "dashboard http://%s/  metrics http://%s/metrics\nstatus: %s status --coordinator %s %s %s\n", metrics, metrics, selfCommand(), addr, tlsHint, secretHint)
 				}}
 			out, err := lc.run(cmd.Context())
 			view.close()
 			if err != nil {
 				return err
 			}
-			return finish(g, runDir, summarize(out.res, out.spec, out.jobBytes, out.runID, out.wall))
+			s := summarize(out.res, out.spec, out.jobBytes, out.runID, out.wall)
+			if resume != "" && !out.trained && s.Outcome != string(coordinator.PhaseDone) {
+				// Refused before training (e.g. by a worker at restore):
+				// job.yaml and summary.json stay as they were.
+				return fmt.Errorf("resume refused: %s (%s is unchanged)", s.Reason, runDir)
+			}
+			return finish(g, runDir, s)
 		},
 	}
 	f := cmd.Flags()

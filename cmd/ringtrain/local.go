@@ -60,6 +60,7 @@ type localResult struct {
 	jobBytes []byte
 	runID    string
 	wall     time.Duration
+	trained  bool // the workers trained at least one step (a progress report came)
 }
 
 // run trains the job and returns the coordinator's outcome.
@@ -82,8 +83,12 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 	if err := os.MkdirAll(lc.runDir, 0o755); err != nil {
 		return out, err
 	}
-	if err := os.WriteFile(filepath.Join(lc.runDir, "job.yaml"), b, 0o644); err != nil {
-		return out, err
+	// A resumed run records its job once it trains (jobRecord).
+	rec := newJobRecord(lc.runDir, b)
+	if lc.restore == 0 {
+		if err := rec.write(); err != nil {
+			return out, err
+		}
 	}
 	logf, err := os.OpenFile(filepath.Join(lc.runDir, "coordinator.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -118,7 +123,7 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 	}
 	srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0",
 		GossipAddr: "127.0.0.1", GossipPort: 0, Secret: sec, TLS: tlsCfg, Insecure: tlsCfg == nil, RunID: runID, Version: buildinfo.Get().Version,
-		Logger: slog.New(slog.NewJSONHandler(logf, nil)), OnReport: both(lc.onReport, mf.report),
+		Logger: slog.New(slog.NewJSONHandler(logf, nil)), OnReport: both(lc.onReport, mf.report, rec.report),
 		Checkpoints: lc.checkpoints, RestoreStep: lc.restore, MetricsAddr: "127.0.0.1:0", Trace: trace})
 	if err != nil {
 		return out, err
@@ -153,20 +158,34 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 	res, err := srv.Wait(ctx)
 	if err != nil {
 		if errors.Is(err, ctx.Err()) {
-			return out, fmt.Errorf("interrupted: stopping %d workers (logs in %s)", lc.workers, lc.runDir)
+			// Tell the workers STOP and give them a moment to leave
+			// before they are signalled, so that neither side logs the
+			// other as a failure.
+			srv.Stop("interrupted")
+			waitChildren(group.Children(), 3*time.Second)
+			return out, fmt.Errorf("interrupted: stopping %s (logs in %s)", plural(lc.workers, "worker"), lc.runDir)
 		}
 		return out, err
 	}
 	// Workers exit on their STOP plan; give them a moment.
-	deadline := time.After(10 * time.Second)
-	for _, c := range group.Children() {
+	waitChildren(group.Children(), 10*time.Second)
+	out.res, out.wall = res, time.Since(start)
+	trained, err := rec.result()
+	out.trained = trained
+	return out, err
+}
+
+// waitChildren waits until every child has exited or d has passed.
+func waitChildren(children []*proc.Child, d time.Duration) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for _, c := range children {
 		select {
 		case <-c.Done():
-		case <-deadline:
+		case <-deadline.C:
+			return
 		}
 	}
-	out.res, out.wall = res, time.Since(start)
-	return out, nil
 }
 
 // writePIDs records the worker processes in the run directory (for tools,

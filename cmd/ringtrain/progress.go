@@ -20,14 +20,15 @@ type progressView interface {
 }
 
 // newProgress returns a live bar on a terminal and plain lines otherwise
-// (logs and CI stay readable).
-func newProgress(w io.Writer) progressView {
+// (logs and CI stay readable). globalBatch (the job's train.global_batch)
+// turns a report's samples/s into steps/s for the ETA.
+func newProgress(w io.Writer, globalBatch int) progressView {
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return newBarProgress(f)
+			return newBarProgress(f, globalBatch)
 		}
 	}
-	return newLineProgress(w)
+	return newLineProgress(w, globalBatch)
 }
 
 func progressText(p *pb.Progress) string {
@@ -40,13 +41,15 @@ func evalText(e *pb.Eval) string {
 
 // lineProgress prints at most one progress line a second, and every eval.
 type lineProgress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	last  time.Time
-	start time.Time
+	mu   sync.Mutex
+	w    io.Writer
+	last time.Time
+	eta  *etaEstimator
 }
 
-func newLineProgress(w io.Writer) *lineProgress { return &lineProgress{w: w, start: time.Now()} }
+func newLineProgress(w io.Writer, globalBatch int) *lineProgress {
+	return &lineProgress{w: w, eta: newETA(globalBatch)}
+}
 
 func (l *lineProgress) report(r *pb.ReportRequest) {
 	l.mu.Lock()
@@ -54,15 +57,11 @@ func (l *lineProgress) report(r *pb.ReportRequest) {
 	switch b := r.Body.(type) {
 	case *pb.ReportRequest_Progress:
 		p := b.Progress
+		eta := etaText(l.eta.update(r.Generation, p.Step, p.TotalSteps, p.SamplesPerS, time.Now()))
 		if time.Since(l.last) < time.Second && p.Step != p.TotalSteps {
 			return
 		}
 		l.last = time.Now()
-		eta := "?"
-		if p.Step > 0 {
-			el := time.Since(l.start)
-			eta = (time.Duration(float64(el) * float64(p.TotalSteps-p.Step) / float64(p.Step))).Round(time.Second).String()
-		}
 		fmt.Fprintf(l.w, "step %d/%d  %s  ETA %s\n", p.Step, p.TotalSteps, progressText(p), eta)
 	case *pb.ReportRequest_Eval:
 		fmt.Fprintln(l.w, evalText(b.Eval))
@@ -73,22 +72,29 @@ func (l *lineProgress) close() {}
 
 // barProgress is a live terminal bar (mpb).
 type barProgress struct {
-	mu   sync.Mutex
-	p    *mpb.Progress
-	bar  *mpb.Bar
-	info string
-	out  io.Writer
+	mu      sync.Mutex
+	p       *mpb.Progress
+	bar     *mpb.Bar
+	info    string
+	eta     *etaEstimator
+	etaText string
+	out     io.Writer
 }
 
-func newBarProgress(w io.Writer) *barProgress {
-	b := &barProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond)), out: w}
+func newBarProgress(w io.Writer, globalBatch int) *barProgress {
+	b := &barProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond)), out: w,
+		eta: newETA(globalBatch), etaText: "?"}
 	b.bar = b.p.New(1, mpb.BarStyle(),
 		mpb.PrependDecorators(decor.Name("train "), decor.CountersNoUnit("%d/%d steps ")),
 		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			return " " + b.info
-		}), decor.Name("  ETA "), decor.AverageETA(decor.ET_STYLE_GO)),
+		}), decor.Any(func(decor.Statistics) string {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return "  ETA " + b.etaText
+		})),
 	)
 	return b
 }
@@ -99,6 +105,7 @@ func (b *barProgress) report(r *pb.ReportRequest) {
 		p := x.Progress
 		b.mu.Lock()
 		b.info = progressText(p)
+		b.etaText = etaText(b.eta.update(r.Generation, p.Step, p.TotalSteps, p.SamplesPerS, time.Now()))
 		b.mu.Unlock()
 		b.bar.SetTotal(p.TotalSteps, false)
 		b.bar.SetCurrent(p.Step)

@@ -33,6 +33,13 @@ func openCheckpoints(dir string, spec job.Spec, mode resumeMode, strict bool, wa
 	if err != nil {
 		return nil, 0, err
 	}
+	strays, err := store.Strays()
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, p := range strays {
+		fmt.Fprintf(warn, "warning: %s is named like a step directory but is not one: ignored\n", p)
+	}
 	if mode != resumeYes {
 		entries, err := store.List()
 		if err != nil {
@@ -54,6 +61,10 @@ func openCheckpoints(dir string, spec job.Spec, mode resumeMode, strict bool, wa
 		fmt.Fprintf(warn, "warning: resume: passed over a checkpoint: %v\n", w)
 	}
 	if err != nil {
+		return nil, 0, fmt.Errorf("resume from %s: %w", dir, err)
+	}
+	// Refusals come before Rewind: a refused resume changes nothing.
+	if err := checkResumable(m, spec); err != nil {
 		return nil, 0, fmt.Errorf("resume from %s: %w", dir, err)
 	}
 	if err := store.Rewind(m.Step); err != nil {
