@@ -24,7 +24,7 @@ func TestETA(t *testing.T) {
 		reps  []rep
 	}{
 		{"fresh run: the first window's rate, then the mean since", 64, 1000, []rep{
-			{1, 10, 640, 1 * time.Second, 99 * time.Second}, // 10 steps/s: 990 left
+			{1, 10, 640, 1 * time.Second, 99 * time.Second},  // 10 steps/s: 990 left
 			{1, 20, 640, 3 * time.Second, 196 * time.Second}, // 10 steps in 2 s since step 10: 980 left at 5 steps/s
 		}},
 		{"resumed at step 1000 of 2000", 64, 2000, []rep{
