@@ -14,12 +14,12 @@ const docJob = `train: {steps: 400}
 checkpoint: {every_epochs: 0, every_steps: 50}
 `
 
-// composeOverride adds the tiny job to deploy/compose.yaml's coordinator
-// (the job directory is mounted from the test's directory, ${PWD}).
+// composeOverride gives deploy/compose.yaml's coordinator the test's job
+// through the environment (RINGTRAIN_CONFIG), leaving its command as
+// documented; the job directory is the test's directory (${PWD}).
 const composeOverride = `services:
   coordinator:
-    command: ["coordinator", "--config", "/job/job.yaml", "--grpc-addr", "0.0.0.0:7070", "--gossip-port", "7946",
-              "--metrics-addr", "0.0.0.0:9090", "--run-dir", "/data/run", "--tls-dir", "/tls"]
+    environment: {RINGTRAIN_CONFIG: /job/job.yaml}
     volumes: ["${PWD}:/job:ro"]
 `
 
