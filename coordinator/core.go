@@ -105,9 +105,10 @@ type Core struct {
 	reason     string   // why the run failed or stopped
 	version    uint64   // bumped whenever any plan may have changed
 	events     []Event
-	restore    int64 // checkpoint step the current generation restored (0: none)
-	latest     int64 // newest committed checkpoint step
-	ckFailures int   // checkpoints failed in a row since the last commit
+	restore    int64  // checkpoint step the current generation restored (0: none)
+	latest     int64  // newest committed checkpoint step
+	ckFailures int    // checkpoints failed in a row since the last commit
+	ckFailure  string // the last failed checkpoint: its step and why
 }
 
 // Checkpointed records that a checkpoint of step is committed: the next
@@ -354,6 +355,10 @@ func (c *Core) Stalled(gen uint64, reason string) {
 // Done records that the run completed (rank 0 reported its summary).
 func (c *Core) Done() {
 	if c.phase != PhaseRunning {
+		return
+	}
+	if c.ckFailures > 0 { // the last checkpoint, the final step's, failed
+		c.fail(c.finalCheckpointLost())
 		return
 	}
 	c.phase = PhaseDone

@@ -11,6 +11,7 @@ func TestCoreCheckpointFailures(t *testing.T) {
 	type op struct {
 		commit int64 // > 0: Checkpointed(commit)
 		fail   int64 // > 0: CheckpointFailed(fail, "no space left on device")
+		done   bool  // Done: rank 0 reported the end of training
 	}
 	for _, tc := range []struct {
 		name     string
@@ -34,6 +35,13 @@ func TestCoreCheckpointFailures(t *testing.T) {
 			phase: PhaseFailed, inARow: 1, events: 1, reason: "step 10: no space left on device"},
 		{name: "failures after the run failed change nothing", max: 1, ops: []op{{fail: 10}, {fail: 20}},
 			phase: PhaseFailed, inARow: 1, events: 1, reason: "the last, step 10"},
+		{name: "done after a failed earlier checkpoint and a good final one", max: 3, ops: []op{{fail: 10}, {commit: 20}, {done: true}},
+			phase: PhaseDone, latest: 20, events: 1, reason: "training complete", lastWord: "step 10"},
+		{name: "done whose final checkpoint failed: the result is lost, the run fails", max: 3, ops: []op{{commit: 10}, {fail: 20}, {done: true}},
+			phase: PhaseFailed, latest: 10, inARow: 1, events: 1,
+			reason: "training finished, but its final checkpoint could not be stored (step 20: no space left on device); the newest stored checkpoint is step 10"},
+		{name: "done without any stored checkpoint", max: 3, ops: []op{{fail: 20}, {done: true}},
+			phase: PhaseFailed, inARow: 1, events: 1, reason: "(step 20: no space left on device); no checkpoint was stored"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCore(1, 1, 0)
@@ -51,6 +59,9 @@ func TestCoreCheckpointFailures(t *testing.T) {
 				}
 				if o.fail > 0 {
 					c.CheckpointFailed(o.fail, "no space left on device")
+				}
+				if o.done {
+					c.Done()
 				}
 			}
 			var failed []Event
@@ -71,7 +82,7 @@ func TestCoreCheckpointFailures(t *testing.T) {
 			if last := failed[len(failed)-1].Message; !strings.Contains(last, tc.lastWord) || !strings.Contains(last, "no space left on device") {
 				t.Fatalf("last event %q, want %q and the disk's error", last, tc.lastWord)
 			}
-			if p := c.PlanFor("a"); (p.Action == ActionStop) != (tc.phase == PhaseFailed) {
+			if p := c.PlanFor("a"); (p.Action == ActionStop) != (tc.phase != PhaseRunning) || p.Failed != (tc.phase == PhaseFailed) {
 				t.Fatalf("plan %+v in phase %s", p, c.Phase())
 			}
 		})
