@@ -77,6 +77,8 @@ GOMAXPROCS and OPENBLAS_NUM_THREADS of the workers. --csv prints ddp_mlp.py's li
 				spec.Train.Optimizer = job.Optimizer{Name: "sgd", Momentum: 0.9}
 				spec.Train.LR = job.LRSchedule{Kind: "constant", Base: 0.01}
 				spec.Eval.EveryEpochs = 0
+				// It measures the step: no checkpoints (and so no store).
+				spec.Checkpoint.EveryEpochs, spec.Checkpoint.EverySteps, spec.Checkpoint.Every = 0, 0, 0
 				if err := spec.Validate(); err != nil {
 					return err
 				}

@@ -49,18 +49,31 @@ func loadStep(g *globals, s *checkpoint.Store, step int64) (checkpoint.Manifest,
 	return m, err
 }
 
-func openStore(dir string) (*checkpoint.Store, error) {
+// openStore opens a checkpoint directory for the tools, warning about
+// files named like a step directory (they are ignored).
+func openStore(g *globals, dir string) (*checkpoint.Store, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%s: not a checkpoint directory", dir)
 	}
-	return checkpoint.Open(checkpoint.OSFS{}, dir, checkpoint.DefaultOptions())
+	s, err := checkpoint.Open(checkpoint.OSFS{}, dir, checkpoint.DefaultOptions())
+	if err != nil {
+		return nil, err
+	}
+	strays, err := s.Strays()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range strays {
+		fmt.Fprintf(g.stderr, "warning: %s is named like a step directory but is not one: ignored\n", p)
+	}
+	return s, nil
 }
 
 func newCkptLsCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use: "ls DIR", Short: "List the checkpoints in DIR", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(args[0])
+			s, err := openStore(g, args[0])
 			if err != nil {
 				return err
 			}
@@ -84,7 +97,12 @@ func newCkptLsCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Step, e.State, latest, epoch, world, params, created, problem)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			// A LATEST that names no loadable checkpoint is what a strict
+			// resume refuses: not a clean listing.
+			return s.CheckLatest()
 		},
 	}
 }
@@ -96,7 +114,7 @@ func newCkptInspectCmd(g *globals) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, step := splitStep(args[0], step)
-			s, err := openStore(dir)
+			s, err := openStore(g, dir)
 			if err != nil {
 				return err
 			}
@@ -127,11 +145,11 @@ func newCkptInspectCmd(g *globals) *cobra.Command {
 
 func newCkptVerifyCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use: "verify DIR[/step-N]", Short: "Check every checksum of every committed checkpoint (or one); non-zero exit naming bad files",
+		Use: "verify DIR[/step-N]", Short: "Check every checksum of every committed checkpoint (or one) and LATEST; non-zero exit naming bad files",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, only := splitStep(args[0], 0)
-			s, err := openStore(dir)
+			s, err := openStore(g, dir)
 			if err != nil {
 				return err
 			}
@@ -153,13 +171,19 @@ func newCkptVerifyCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(g.stdout, "step %d: ok\n", e.Step)
 			}
+			var latestErr error
+			if only == 0 { // the whole directory: LATEST too, as a strict resume checks it
+				if latestErr = s.CheckLatest(); latestErr != nil {
+					fmt.Fprintf(g.stdout, "LATEST: BAD: %v\n", latestErr)
+				}
+			}
 			if checked == 0 {
-				return fmt.Errorf("%s: no committed checkpoint to verify", args[0])
+				return errors.Join(fmt.Errorf("%s: no committed checkpoint to verify", args[0]), latestErr)
 			}
 			if len(bad) > 0 {
-				return fmt.Errorf("%d of %d checkpoints failed verification: %w", len(bad), checked, errors.Join(bad...))
+				return errors.Join(fmt.Errorf("%d of %d checkpoints failed verification: %w", len(bad), checked, errors.Join(bad...)), latestErr)
 			}
-			return nil
+			return latestErr
 		},
 	}
 }
@@ -175,7 +199,7 @@ func newCkptExportCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--out FILE is required")
 			}
 			dir, step := splitStep(args[0], step)
-			s, err := openStore(dir)
+			s, err := openStore(g, dir)
 			if err != nil {
 				return err
 			}
