@@ -6,21 +6,28 @@ RACE_PKGS := ./allreduce/... ./transport/... ./membership/... ./internal/proc/..
 ALL_PKGS   = $(shell $(GO) list ./...)
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(ALL_PKGS))
 FUZZTIME ?= 20s
+# Version stamps (ringtrain version): known even with -buildvcs=false or
+# without .git in the build context (make image). VERSION only on a tag.
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+MODIFIED ?= $(shell git diff --quiet HEAD -- 2>/dev/null && echo false || echo true)
+VERSION  ?= $(shell git describe --tags --exact-match 2>/dev/null)
+BUILDINFO = github.com/ringtrain/ringtrain/internal/buildinfo
+LDFLAGS  ?= -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).modified=$(MODIFIED) $(if $(VERSION),-X $(BUILDINFO).version=$(VERSION))
 
 .PHONY: all build build-openblas image test test-k8s test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/ringtrain
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ringtrain
 
 ## build-openblas: cgo build with OpenBLAS for the model math (apt-get install libopenblas-dev)
 build-openblas:
-	CGO_LDFLAGS=-lopenblas $(GO) build -tags openblas -o $(BIN)-openblas ./cmd/ringtrain
+	CGO_LDFLAGS=-lopenblas $(GO) build -tags openblas -ldflags "$(LDFLAGS)" -o $(BIN)-openblas ./cmd/ringtrain
 
 ## image: the FROM-scratch container image ringtrain:latest (needs a Docker engine)
 image:
-	@ctx=$$(mktemp -d); mkdir $$ctx/data; CGO_ENABLED=0 $(GO) build -o $$ctx/ringtrain ./cmd/ringtrain && \
+	@ctx=$$(mktemp -d); mkdir $$ctx/data; CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $$ctx/ringtrain ./cmd/ringtrain && \
 	docker build -t ringtrain:latest -f deploy/docker/Dockerfile $$ctx; rc=$$?; rm -rf $$ctx; exit $$rc
 
 ## test: lint, generated code up to date, then every package (the concurrent ones with -race),

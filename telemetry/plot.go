@@ -47,23 +47,3 @@ func LineSVG(title, xlabel, ylabel string, names []string, curves [][]Point, wid
 	}
 	return buf.Bytes(), nil
 }
-
-// LinePNG writes a one-curve line chart as a PNG file.
-func LinePNG(path, title, xlabel, ylabel string, pts []Point) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xlabel
-	p.Y.Label.Text = ylabel
-	p.Add(plotter.NewGrid())
-	xy := make(plotter.XYs, len(pts))
-	for i, pt := range pts {
-		xy[i].X, xy[i].Y = pt.X, pt.Y
-	}
-	l, s, err := plotter.NewLinePoints(xy)
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", title, err)
-	}
-	l.Color, s.Color = plotColors[0], plotColors[0]
-	p.Add(l, s)
-	return p.Save(12*vg.Centimeter, 8*vg.Centimeter, path)
-}

@@ -47,6 +47,12 @@ windows after --warmup steps.`,
 			if err != nil {
 				return err
 			}
+			// Every world size is checked before any runs.
+			for _, w := range worlds {
+				if w < 1 || w > 64 || spec.Train.GlobalBatch%w != 0 {
+					return fmt.Errorf("--workers %d: want 1..64 dividing train.global_batch %d", w, spec.Train.GlobalBatch)
+				}
+			}
 			spec.Train.Steps, spec.Eval.EveryEpochs = steps, 0
 			spec.Checkpoint.EveryEpochs, spec.Checkpoint.EverySteps, spec.Checkpoint.Every = 0, 0, 0
 			spec.Cluster.LinkMbps, spec.Cluster.LinkLatency = linkMbps, linkLatency
@@ -56,9 +62,6 @@ windows after --warmup steps.`,
 			}
 			var rows []trainRow
 			for _, w := range worlds {
-				if w < 1 || w > 64 || spec.Train.GlobalBatch%w != 0 {
-					return fmt.Errorf("--workers %d: want 1..64 dividing train.global_batch %d", w, spec.Train.GlobalBatch)
-				}
 				var mu sync.Mutex
 				var windows []*pb.Progress
 				lc := localCluster{spec: spec, workers: w, runDir: filepath.Join(out, fmt.Sprintf("world%d", w)), logLevel: g.logLevel,
@@ -104,7 +107,7 @@ func writeScale(out string, rows []trainRow) error {
 		head = append(head, p.String()+"_s") // data_s, compute_s, reduce_scatter_s, optimizer_s, all_gather_s
 	}
 	w.Write(append(head, "comm_share"))
-	var thr, eff, comm []telemetry.Point
+	var thr, eff, comm, idealThr, idealEff []telemetry.Point
 	base := rows[0].samplesPerS / float64(rows[0].world)
 	for _, r := range rows {
 		s := r.split
@@ -120,16 +123,18 @@ func writeScale(out string, rows []trainRow) error {
 		w.Write(append(row, g(share)))
 		x := float64(r.world)
 		thr, eff, comm = append(thr, telemetry.Point{X: x, Y: r.samplesPerS}), append(eff, telemetry.Point{X: x, Y: 100 * e}), append(comm, telemetry.Point{X: x, Y: 100 * share})
+		idealThr, idealEff = append(idealThr, telemetry.Point{X: x, Y: base * x}), append(idealEff, telemetry.Point{X: x, Y: 100})
 	}
 	w.Flush()
 	if err := f.Close(); err != nil {
 		return err
 	}
-	for _, p := range []struct {
-		file, title, y string
-		pts            []telemetry.Point
-	}{{"throughput.png", "Throughput", "samples/s", thr}, {"efficiency.png", "Scaling efficiency", "%", eff}, {"comm_share.png", "Communication share of a step", "%", comm}} {
-		if err := telemetry.LinePNG(filepath.Join(out, p.file), p.title, "workers", p.y, p.pts); err != nil {
+	for file, c := range map[string]telemetry.ScalingChart{
+		"throughput.png": {Title: "Throughput", YLabel: "samples/s", Points: thr, Ideal: idealThr},
+		"efficiency.png": {Title: "Scaling efficiency", YLabel: "%", Points: eff, Ideal: idealEff},
+		"comm_share.png": {Title: "Communication share of a step", YLabel: "%", Points: comm},
+	} {
+		if err := c.WritePNG(filepath.Join(out, file)); err != nil {
 			return err
 		}
 	}

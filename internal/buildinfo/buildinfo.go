@@ -1,7 +1,13 @@
-// Package buildinfo reports what binary is running: its version (set at
-// link time with -ldflags "-X github.com/ringtrain/ringtrain/internal/buildinfo.version=v1.2.3",
-// else derived from the module and VCS information Go embeds), commit and Go
-// version. Workers compare versions with the coordinator at join.
+// Package buildinfo reports what binary is running: its version, commit
+// and Go version. Workers compare versions with the coordinator at join.
+//
+// `make build` stamps them at link time (-ldflags "-X
+// github.com/ringtrain/ringtrain/internal/buildinfo.commit=<sha> -X
+// ...buildinfo.modified=true|false", and ...buildinfo.version=<tag> on a
+// tagged commit), so they are known even where Go embeds no VCS
+// information (-buildvcs=false, a copy without .git). Otherwise they come
+// from the module and VCS information Go embeds. Without a version the
+// binary is "dev-<commit[:12]>[-dirty]".
 package buildinfo
 
 import (
@@ -9,8 +15,13 @@ import (
 	"runtime/debug"
 )
 
-// version is set by the linker for release builds.
-var version = ""
+// Set by the linker (make build); empty otherwise. Not constants: -X
+// sets only variables.
+var (
+	version  = ""
+	commit   = ""
+	modified = "" // "true" or "false"
+)
 
 // Info describes the running binary.
 type Info struct {
@@ -23,8 +34,8 @@ type Info struct {
 
 // Get returns the running binary's Info.
 func Get() Info {
-	info := Info{Version: version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	info := Info{Version: version, Commit: commit, Modified: modified == "true", GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok && commit == "" {
 		if info.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			info.Version = bi.Main.Version
 		}
