@@ -127,10 +127,15 @@ func abortedStatus(step int64, cause error) error {
 	return status.Errorf(codes.Aborted, "checkpoint step %d failed on %v; training goes on", step, cause)
 }
 
-// eventLevel is the log level of a core event.
+// eventLevel is the log level of a core event: a failed run or checkpoint
+// is an error, a lost worker or a paused run a warning, the rest
+// information.
 func eventLevel(kind string) slog.Level {
-	if kind == "checkpoint-failed" {
+	switch kind {
+	case "checkpoint-failed", "failed":
 		return slog.LevelError
+	case "failure", "paused":
+		return slog.LevelWarn
 	}
 	return slog.LevelInfo
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -99,6 +100,13 @@ func TestRefusedResumeChangesNothing(t *testing.T) {
 				}
 			}
 			sameRun(t, "a refused resume", before, snapshotRun(t, run))
+			if strings.Contains(tc.name, "workers") {
+				// The coordinator logs the failed run as an error.
+				log, _ := os.ReadFile(filepath.Join(run, "coordinator.log"))
+				if !regexp.MustCompile(`"level":"ERROR","msg":"run failed: [^\n]*"event":"failed"`).Match(log) {
+					t.Errorf("coordinator.log has no ERROR line for the failed run:\n%s", log)
+				}
+			}
 		})
 	}
 	// The run had finished: a plain resume trains nothing, exits 0 and
