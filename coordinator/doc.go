@@ -15,14 +15,20 @@
 //     Leave) or a stalled generation (Stalled) makes the alive workers form
 //     the next generation at once, restoring the newest committed
 //     checkpoint, or pauses the run until a valid world size is back;
-//     failed members are told to rejoin. Table tests drive it through
+//     failed members are told to rejoin. CheckpointFailed records a
+//     checkpoint the disk could not take: an event, and a failed run only
+//     after CoreConfig.MaxCheckpointFailures in a row or when the final
+//     step's checkpoint is lost. Table tests drive it through
 //     membership sequences without sockets or sleeps.
 //   - Server (server.go, rpc.go, checkpoints.go) is the driver: the gRPC
 //     control plane (Join, WatchPlan, Report, Status, UploadShard,
 //     GetCheckpoint, DownloadRange), a memberlist node whose fail/leave
 //     events and broken WatchPlan streams become Fail events, the ticker,
 //     checkpoint ingestion (commit when every rank's shard of a step is
-//     durable) and restores served from the checkpoint store.
+//     durable; a step the disk cannot take is answered codes.Aborted, its
+//     partial directory removed: ckfailure.go) and restores served from
+//     the checkpoint store. Start refuses a job with checkpoints when
+//     there is no store.
 //
 // Caller's duties for Server: Start it, hand workers its address, call Wait
 // for the outcome, Close it.
