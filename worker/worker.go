@@ -436,7 +436,7 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	tr.onFirstStep = func() {
 		g.log.Info("first step of generation", "generation", plan.Generation, "rank", rank, "step", tr.Steps(), "since_plan", time.Since(start).String())
 	}
-	up := &uploader{client: g.client, id: g.id, gen: plan.Generation, rank: rank, world: world}
+	up := &uploader{client: g.client, log: g.log, id: g.id, gen: plan.Generation, rank: rank, world: world}
 	defer up.Flush(ctx)
 	sum, err := tr.Run(ctx, rep, up)
 	rep.flushTrace() // the spans after the last progress report, before done
