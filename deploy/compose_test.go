@@ -51,7 +51,7 @@ func (p *composeProject) container(service string) string {
 type composeStatus struct {
 	Phase      string `json:"phase"`
 	Generation string `json:"generation"`
-	WorldSize  int    `json:"worldSize"`
+	WorldSize  int    `json:"world_size"`
 	Progress   struct {
 		Step string `json:"step"`
 	} `json:"progress"`
