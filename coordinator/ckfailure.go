@@ -84,6 +84,11 @@ func (s *Server) addFailed(h *pb.ShardHeader, err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
+	if errors.Is(err, checkpoint.ErrInvalid) || errors.Is(err, checkpoint.ErrMismatch) || errors.Is(err, checkpoint.ErrExists) {
+		// The workers' manifest does not fit (another model, a step already
+		// committed): not the disk.
+		return status.Errorf(codes.FailedPrecondition, "%v", err)
+	}
 	return s.checkpointFailed(h, err)
 }
 

@@ -177,46 +177,11 @@ func checkpointFailures(t *testing.T, s *Server) float64 {
 // a row of a read-only disk fail the run with the disk's error.
 func TestFailedCheckpointPolicy(t *testing.T) {
 	const world, numParams = 2, 1000
-	spec := job.Default()
-	spec.Cluster.MinWorkers, spec.Cluster.MaxWorkers = world, world
-	spec.Checkpoint = job.Checkpoint{EverySteps: 10, Keep: 10, MaxFailures: 2}
-	b, _ := spec.Marshal()
 	disk := &diskFS{}
-	store, err := checkpoint.Open(disk, t.TempDir(), checkpoint.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuffer{}
-	s, err := Start(Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", Secret: testSecret,
-		RunID: "disk", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store, TLS: clusterTLS.ServerConfig(),
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(time.Second)
-	c := client(t, s.Addr(), testSecret)
-	var ids []string
-	var gen uint64
-	for i := range world {
-		r, err := c.Join(context.Background(), &pb.JoinRequest{Version: "v1", DataAddr: fmt.Sprintf("127.0.0.1:%d", 9+i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, r.WorkerId)
-		st := mustStream(t, c, r.WorkerId)
-		for {
-			p, err := st.Recv()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p.Action == pb.Plan_ACTION_RUN || i == 0 {
-				gen = max(gen, p.Generation)
-				break
-			}
-		}
-	}
+	d := startDiskServer(t, disk, world, checkpoint.DefaultOptions())
+	s, c, store, logs := d.s, d.c, d.store, d.logs
 	upload := func(step int64, rank int) error {
-		return uploadShard(t, c, ids[rank], gen, step, rank, world, numParams)
+		return uploadShard(t, c, d.ids[rank], d.gen, step, rank, world, numParams)
 	}
 	mustCommit := func(step int64) {
 		t.Helper()
@@ -239,7 +204,7 @@ func TestFailedCheckpointPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	disk.fault.Store(syscall.ENOSPC)
-	err = upload(20, 0)
+	err := upload(20, 0)
 	wantCode(t, err, codes.Aborted, "no space left on device")
 	wantCode(t, err, codes.Aborted, "the coordinator's disk ("+store.Dir()+")")
 	wantCode(t, upload(20, 1), codes.Aborted, "checkpoint step 20 failed") // a retry of the failed step
@@ -294,6 +259,74 @@ func TestFailedCheckpointPolicy(t *testing.T) {
 	}
 	if n := checkpointFailures(t, s); n != 3 {
 		t.Fatalf("ringtrain_checkpoint_failures_total %v, want 3", n)
+	}
+}
+
+// diskServer is a coordinator with a checkpoint store on a diskFS, and
+// its world of joined workers in a running generation.
+type diskServer struct {
+	s     *Server
+	c     pb.CoordinatorClient
+	store *checkpoint.Store
+	logs  *lockedBuffer
+	ids   []string
+	gen   uint64
+}
+
+// startDiskServer starts a coordinator whose job checkpoints every 10 steps
+// with checkpoint.max_failures 2, joins world workers and waits for their
+// generation.
+func startDiskServer(t *testing.T, disk *diskFS, world int, opts checkpoint.Options) diskServer {
+	t.Helper()
+	spec := job.Default()
+	spec.Cluster.MinWorkers, spec.Cluster.MaxWorkers = world, world
+	spec.Checkpoint = job.Checkpoint{EverySteps: 10, Keep: 10, MaxFailures: 2}
+	b, _ := spec.Marshal()
+	store, err := checkpoint.Open(disk, t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := diskServer{store: store, logs: &lockedBuffer{}}
+	d.s, err = Start(Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", Secret: testSecret,
+		RunID: "disk", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store, TLS: clusterTLS.ServerConfig(),
+		Logger: slog.New(slog.NewTextHandler(d.logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.s.Close(time.Second) })
+	d.c = client(t, d.s.Addr(), testSecret)
+	for i := range world {
+		r, err := d.c.Join(context.Background(), &pb.JoinRequest{Version: "v1", DataAddr: fmt.Sprintf("127.0.0.1:%d", 9+i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.ids = append(d.ids, r.WorkerId)
+		st := mustStream(t, d.c, r.WorkerId)
+		for {
+			p, err := st.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Action == pb.Plan_ACTION_RUN || i < world-1 {
+				d.gen = max(d.gen, p.Generation)
+				break
+			}
+		}
+	}
+	return d
+}
+
+// A commit refused for what the workers sent (a manifest of another model)
+// is not the disk: the upload keeps failing the sender, and no checkpoint
+// failure is counted.
+func TestCommitRefusalIsNotADiskFailure(t *testing.T) {
+	opts := checkpoint.DefaultOptions()
+	opts.ModelSpec = json.RawMessage(`{"kind":"another"}`)
+	d := startDiskServer(t, &diskFS{}, 1, opts)
+	err := uploadShard(t, d.c, d.ids[0], d.gen, 10, 0, 1, 100)
+	wantCode(t, err, codes.FailedPrecondition, "mismatch")
+	if n := checkpointFailures(t, d.s); n != 0 {
+		t.Fatalf("ringtrain_checkpoint_failures_total %v, want 0", n)
 	}
 }
 
