@@ -41,7 +41,8 @@ MLP 784-512-256-10, SGD with momentum, batch 64 per worker) on each world size w
 processes, and reports global and per-worker samples/s and where a step's time goes: data,
 compute (forward+backward), reduce-scatter, optimizer, all-gather. Step times are the means of
 10-step reporting windows after the warm-up; median and fastest window are shown. --threads sets
-GOMAXPROCS and OPENBLAS_NUM_THREADS of the workers. --csv prints ddp_mlp.py's line format.`,
+GOMAXPROCS and OPENBLAS_NUM_THREADS of the workers. --csv prints ddp_mlp.py's line format.
+Checkpoints are off (bench checkpoint measures them).`,
 		Example: `  ringtrain bench train --workers 1,2 --threads 1`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
