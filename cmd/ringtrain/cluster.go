@@ -165,6 +165,11 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 				srv.Addr(), srv.GossipAddr(), srv.MetricsAddr(), selfCommand(), srv.Addr())
 			res, err := srv.Wait(cmd.Context())
 			if err != nil {
+				if cmd.Context().Err() != nil {
+					// A signal: the workers are told STOP, not failed.
+					srv.Stop("interrupted")
+					return fmt.Errorf("interrupted: the run is stopped; continue it with --resume")
+				}
 				return err
 			}
 			return finish(g, runDir, summarize(res, spec, b, runID, time.Since(start)))

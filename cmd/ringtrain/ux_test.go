@@ -264,3 +264,69 @@ func TestScaleRefusesBadWorldSizesFirst(t *testing.T) {
 		t.Fatal("world 1 ran before world 3 was refused")
 	}
 }
+
+// SIGTERM to a coordinator stops its run: it says so and exits non-zero,
+// and its worker is told STOP (not a failure) and exits 0.
+func TestCoordinatorSIGTERMStopsTheRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "job.yaml")
+	os.WriteFile(cfg, []byte("train: {epochs: 100000}\ncheckpoint: {every_epochs: 0}\n"), 0o644)
+	env := append(os.Environ(), "RINGTRAIN_SECRET=sigterm-test-secret-0123456789")
+	coord := exec.Command(binary, "coordinator", "--insecure", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1", "--gossip-port", "0")
+	coord.Env = env
+	stdout, _ := coord.StdoutPipe()
+	var coordErr strings.Builder
+	coord.Stderr = &coordErr
+	if err := coord.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { coord.Process.Kill(); coord.Wait() }()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() {
+		t.Fatal("coordinator printed nothing")
+	}
+	i := strings.Index(lines.Text(), "--join ")
+	if i < 0 {
+		t.Fatalf("coordinator did not print its address: %q", lines.Text())
+	}
+	addr := strings.Fields(lines.Text()[i+len("--join "):])[0]
+	trained := make(chan struct{})
+	go func() {
+		for lines.Scan() {
+			if strings.HasPrefix(lines.Text(), "step ") {
+				select {
+				case <-trained:
+				default:
+					close(trained)
+				}
+			}
+		}
+	}()
+	w := exec.Command(binary, "worker", "--insecure", "--join", addr, "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1")
+	w.Env = env
+	var wlog strings.Builder
+	w.Stdout, w.Stderr = &wlog, &wlog
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { w.Process.Kill(); w.Wait() }()
+	select {
+	case <-trained:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no training step reported\n%s", wlog.String())
+	}
+	coord.Process.Signal(syscall.SIGTERM)
+	if err := coord.Wait(); err == nil || !strings.Contains(coordErr.String(), "interrupted: the run is stopped") {
+		t.Fatalf("coordinator after SIGTERM: %v\n%s", err, coordErr.String())
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("worker after the coordinator stopped the run: %v\n%s", err, wlog.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("worker still running after the run stopped\n%s", wlog.String())
+	}
+}
