@@ -101,9 +101,11 @@ var docPlan = []docGroup{
 		Steps: []docStep{
 			{File: "docs/deploy.md", Doc: "make image"},
 			{File: "docs/deploy.md", Doc: "export RINGTRAIN_SECRET=$(openssl rand -hex 32)"},
-			{File: "docs/deploy.md", Doc: "docker-compose -f deploy/compose.yaml up --abort-on-container-exit --exit-code-from coordinator",
-				Run:  "docker-compose -f deploy/compose.yaml -f doccmds-compose.yaml up --abort-on-container-exit --exit-code-from coordinator",
+			{File: "docs/deploy.md", Doc: "docker-compose -f deploy/compose.yaml up --exit-code-from coordinator coordinator worker1 worker2 worker3",
+				Run:  "docker-compose -f deploy/compose.yaml -f doccmds-compose.yaml up --exit-code-from coordinator coordinator worker1 worker2 worker3",
 				Note: "an override file gives the coordinator " + tinyJob + "; the project name comes from COMPOSE_PROJECT_NAME (unique per test run)", Want: "test accuracy"},
+			{File: "docs/deploy.md", Doc: "docker-compose -f deploy/compose.yaml down -v", Run: "env -u RINGTRAIN_SECRET docker-compose -f deploy/compose.yaml down -v",
+				Note: "without RINGTRAIN_SECRET, as the doc says it needs none"},
 		}},
 	{Name: "deploy/compose-status", Needs: "docker", Files: map[string]string{"job.yaml": composeLongJob, "doccmds-compose.yaml": composeOverride},
 		Env:     []string{"COMPOSE_PROJECT_NAME=rtdoc%PID%st", "RINGTRAIN_SECRET=doccmds-compose-secret-0123456789abcdef"},
@@ -135,12 +137,13 @@ var docPlan = []docGroup{
 	}},
 
 	{Name: "scaling", Steps: []docStep{
-		{File: "docs/scaling.md", Doc: "ringtrain scale --workers 1,2,4 --config scale.yaml --steps 120 --out out-loopback",
-			Run: "ringtrain scale --workers 1,2,4 --config scale.yaml --steps 30 --warmup 10 --out out-loopback", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
-		{File: "docs/scaling.md", Doc: "ringtrain scale --workers 1,2,4 --config scale.yaml --steps 120 --out out-link --link-bandwidth 200 --link-latency 1ms",
-			Run: "ringtrain scale --workers 1,2,4 --config scale.yaml --steps 30 --warmup 10 --out out-link --link-bandwidth 200 --link-latency 1ms", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
+		{File: "docs/scaling.md", Doc: "ringtrain scale --workers 1,2,4 --config docs/examples/scale.yaml --steps 120 --out out-loopback",
+			Run: "ringtrain scale --workers 1,2,4 --config docs/examples/scale.yaml --steps 30 --warmup 10 --out out-loopback", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
+		{File: "docs/scaling.md", Doc: "ringtrain scale --workers 1,2,4 --config docs/examples/scale.yaml --steps 120 --out out-link --link-bandwidth 200 --link-latency 1ms",
+			Run: "ringtrain scale --workers 1,2,4 --config docs/examples/scale.yaml --steps 30 --warmup 10 --out out-link --link-bandwidth 200 --link-latency 1ms", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
 		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --bandwidth-mbps 9600 --latency 40us --cores 2"},
 		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --bandwidth-mbps 200 --latency 1040us --cores 2"},
+		{File: "docs/scaling.md", Doc: "ringtrain simulate --nodes 1,2,4,8,16,1024"},
 	}},
 
 	{Name: "benchmarks", Steps: []docStep{
