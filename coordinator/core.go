@@ -134,7 +134,7 @@ func (c *Core) scaleUp() {
 	if !ok || world <= len(c.ranks) {
 		return
 	}
-	c.logf("scale-up", "checkpoint step %d: %d workers available, growing from %d to %d ranks", c.latest, len(c.alive()), len(c.ranks), world)
+	c.logf("scale-up", "checkpoint step %d: %s available, growing from %d to %d ranks", c.latest, workers(len(c.alive())), len(c.ranks), world)
 	c.form()
 }
 
@@ -144,6 +144,14 @@ func (c *Core) Latest() int64 { return c.latest }
 // NewCore returns a core in PhaseWaiting.
 func NewCore(cfg CoreConfig) *Core {
 	return &Core{cfg: cfg, phase: PhaseWaiting, members: map[string]*Member{}, gen: cfg.GenerationBase}
+}
+
+// workers is "1 worker", "2 workers".
+func workers(n int) string {
+	if n == 1 {
+		return "1 worker"
+	}
+	return fmt.Sprintf("%d workers", n)
 }
 
 func (c *Core) logf(kind, format string, args ...any) {
@@ -223,7 +231,7 @@ func (c *Core) rendezvous() {
 	switch {
 	case !ok:
 		if c.phase == PhaseSettling {
-			c.logf("rendezvous", "only %d workers left: waiting for more", n)
+			c.logf("rendezvous", "only %s left: waiting for more", workers(n))
 		}
 		c.phase = PhaseWaiting
 	case n >= c.cfg.MaxWorkers || c.cfg.SettleTicks == 0:
@@ -231,7 +239,7 @@ func (c *Core) rendezvous() {
 	case c.phase == PhaseWaiting:
 		c.phase = PhaseSettling
 		c.settleLeft = c.cfg.SettleTicks
-		c.logf("rendezvous", "%d workers: settling for %d ticks before forming generation %d", n, c.settleLeft, c.gen+1)
+		c.logf("rendezvous", "%s: settling for %d ticks before forming generation %d", workers(n), c.settleLeft, c.gen+1)
 	}
 }
 
@@ -329,7 +337,7 @@ func (c *Core) recover(what string) {
 	alive := len(c.alive())
 	if _, ok := c.cfg.WorldSize(alive); !ok {
 		c.phase = PhaseWaiting
-		c.logf("paused", "training paused: %d workers left, not enough for a valid world size; waiting for workers to join", alive)
+		c.logf("paused", "training paused: %s left, not enough for a valid world size; waiting for workers to join", workers(alive))
 		return
 	}
 	c.form()
@@ -423,7 +431,7 @@ func (c *Core) PlanFor(id string) Plan {
 	case m.State == StateStandby:
 		return Plan{Generation: c.gen, Action: ActionWait, Rank: -1, Reason: fmt.Sprintf("standing by: generation %d is running", c.gen)}
 	default:
-		return Plan{Generation: c.gen, Action: ActionWait, Rank: -1, Reason: fmt.Sprintf("rendezvous: %d workers joined", len(c.alive()))}
+		return Plan{Generation: c.gen, Action: ActionWait, Rank: -1, Reason: fmt.Sprintf("rendezvous: %s joined", workers(len(c.alive())))}
 	}
 }
 

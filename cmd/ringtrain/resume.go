@@ -70,6 +70,6 @@ func openCheckpoints(dir string, spec job.Spec, mode resumeMode, strict bool, wa
 	if err := store.Rewind(m.Step); err != nil {
 		return nil, 0, fmt.Errorf("resume from %s: %w", dir, err)
 	}
-	fmt.Fprintf(warn, "resuming from checkpoint step %d (epoch %d, written by %d workers)\n", m.Step, m.Epoch, m.WorldSize)
+	fmt.Fprintf(warn, "resuming from checkpoint step %d (epoch %d, written by %s)\n", m.Step, m.Epoch, plural(m.WorldSize, "worker"))
 	return store, m.Step, nil
 }

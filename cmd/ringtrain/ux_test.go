@@ -179,7 +179,7 @@ func TestLaunchPrintsCommandsThatWork(t *testing.T) {
 				t.Fatal("launch exited 0 after SIGTERM")
 			}
 			log, _ := os.ReadFile(filepath.Join(dir, "run", "coordinator.log"))
-			for _, bad := range []string{`"event":"failure"`, `"event":"paused"`, `"event":"failed"`, "workers left"} {
+			for _, bad := range []string{`"event":"failure"`, `"event":"paused"`, `"event":"failed"`, "left, not enough"} {
 				if strings.Contains(string(log), bad) {
 					t.Errorf("after SIGTERM the coordinator logged %s:\n%s", bad, log)
 				}
