@@ -43,6 +43,8 @@ var docPlan = []docGroup{
 	{Name: "README/quick-start", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
 		{File: "README.md", Doc: "go run ./cmd/ringtrain launch", Run: "ringtrain launch --config job.yaml", Note: goRun, Want: "test accuracy"},
 		{File: "README.md", Doc: "make test", Skip: "the suite this test is part of: running it here would recurse"},
+		{File: "README.md", Doc: "go install ./cmd/ringtrain", Run: "GOBIN=$PWD/gobin go install ./cmd/ringtrain && gobin/ringtrain version",
+			Note: "into the test's directory (GOBIN), not this machine's $(go env GOPATH)/bin; the installed binary must run"},
 	}},
 	{Name: "README/checkpoints-and-resume", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain launch --run-dir runs/exp1", Run: "ringtrain launch --run-dir runs/exp1 --config job.yaml",
@@ -73,6 +75,7 @@ var docPlan = []docGroup{
 	}},
 	{Name: "README/builds-table", Steps: []docStep{
 		{File: "README.md", Doc: "make build", SameAs: "docs/benchmarks.md"},
+		{File: "README.md", Doc: "ringtrain version", Want: "ringtrain "},
 		{File: "README.md", Doc: "make image", SameAs: "docs/deploy.md"},
 		{File: "README.md", Doc: "make build-openblas", Needs: "openblas"},
 		{File: "README.md", Doc: "make bench", Skip: "minutes of benchmarks (all-reduces up to 256 MiB); its parts run scaled down in docs/benchmarks.md's group"},
@@ -133,6 +136,7 @@ var docPlan = []docGroup{
 
 	{Name: "architecture-and-security-tables", Steps: []docStep{
 		{File: "docs/architecture.md", Doc: "ringtrain bench allreduce", SameAs: "README.md"},
+		{File: "docs/architecture.md", Doc: "make build", SameAs: "docs/benchmarks.md"},
 		{File: "docs/security.md", Doc: "ringtrain certs init", Skip: whyVerbOnly},
 	}},
 
