@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 func FuzzDecodeShard(f *testing.F) {
@@ -46,11 +47,11 @@ func FuzzDecodeShard(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decode of re-encoding: %v", err)
 		}
-		if sh2.Step != sh.Step || sh2.Lo != sh.Lo || sh2.Hi != sh.Hi || !bitsEqual(sh2.Params, sh.Params) || len(sh2.States) != len(sh.States) {
+		if sh2.Step != sh.Step || sh2.Lo != sh.Lo || sh2.Hi != sh.Hi || !testutil.BitsEqual(sh2.Params, sh.Params) || len(sh2.States) != len(sh.States) {
 			t.Fatal("round trip differs")
 		}
 		for k, v := range sh.States {
-			if !bitsEqual(sh2.States[k], v) {
+			if !testutil.BitsEqual(sh2.States[k], v) {
 				t.Fatalf("state %q differs", k)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // evenRange is the balanced split the cluster uses: part i of parts.
@@ -147,19 +148,6 @@ func mustOpen(t testing.TB, fsys checkpoint.FS, opts checkpoint.Options) *checkp
 	return st
 }
 
-// bitsEqual compares float slices bit for bit.
-func bitsEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // checkContent reads the whole checkpoint back and compares it with s.
 func checkContent(t testing.TB, st *checkpoint.Store, m checkpoint.Manifest, s state) {
 	t.Helper()
@@ -167,14 +155,14 @@ func checkContent(t testing.TB, st *checkpoint.Store, m checkpoint.Manifest, s s
 	if err != nil {
 		t.Fatalf("ReadRange: %v", err)
 	}
-	if !bitsEqual(params, s.params) {
+	if !testutil.BitsEqual(params, s.params) {
 		t.Fatalf("step %d: params differ", m.Step)
 	}
 	if len(states) != len(s.states) {
 		t.Fatalf("step %d: %d states, want %d", m.Step, len(states), len(s.states))
 	}
 	for name, v := range s.states {
-		if !bitsEqual(states[name], v) {
+		if !testutil.BitsEqual(states[name], v) {
 			t.Fatalf("step %d: state %q differs", m.Step, name)
 		}
 	}

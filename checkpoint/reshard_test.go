@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // readAsWorld reads the checkpoint as a world of the given size would, one
@@ -48,11 +49,11 @@ func TestReshard(t *testing.T) {
 			m := mustSave(t, st, 7, tc.from, s)
 			for _, w := range tc.toWorlds {
 				got := readAsWorld(t, st, m, w)
-				if !bitsEqual(got.params, s.params) {
+				if !testutil.BitsEqual(got.params, s.params) {
 					t.Fatalf("world %d: params differ", w)
 				}
 				for name, want := range s.states {
-					if !bitsEqual(got.states[name], want) {
+					if !testutil.BitsEqual(got.states[name], want) {
 						t.Fatalf("world %d: state %q differs", w, name)
 					}
 				}
@@ -70,7 +71,7 @@ func TestReadIntoSelective(t *testing.T) {
 	// All parameters, no state: every shard is read.
 	params := make([]float32, 500)
 	must(t, st.ReadInto(m, 0, params, nil))
-	if !bitsEqual(params, s.params) {
+	if !testutil.BitsEqual(params, s.params) {
 		t.Fatal("params differ")
 	}
 	// Only one state over a range inside shard 2: other shards are not
@@ -78,7 +79,7 @@ func TestReadIntoSelective(t *testing.T) {
 	must(t, fsys.Remove(st.ShardPath(1, 0)))
 	v := make([]float32, 50)
 	must(t, st.ReadInto(m, 260, nil, map[string][]float32{"v": v}))
-	if !bitsEqual(v, s.states["v"][260:310]) {
+	if !testutil.BitsEqual(v, s.states["v"][260:310]) {
 		t.Fatal("state v differs")
 	}
 

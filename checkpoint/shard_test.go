@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 func TestShardRoundTrip(t *testing.T) {
@@ -42,14 +43,14 @@ func TestShardRoundTrip(t *testing.T) {
 			if got.Step != tc.shard.Step || got.Lo != tc.shard.Lo || got.Hi != tc.shard.Hi {
 				t.Fatalf("got step %d [%d,%d), want %d [%d,%d)", got.Step, got.Lo, got.Hi, tc.shard.Step, tc.shard.Lo, tc.shard.Hi)
 			}
-			if !bitsEqual(got.Params, tc.shard.Params) {
+			if !testutil.BitsEqual(got.Params, tc.shard.Params) {
 				t.Fatal("params differ")
 			}
 			if len(got.States) != len(tc.shard.States) {
 				t.Fatalf("%d states, want %d", len(got.States), len(tc.shard.States))
 			}
 			for k, v := range tc.shard.States {
-				if !bitsEqual(got.States[k], v) {
+				if !testutil.BitsEqual(got.States[k], v) {
 					t.Fatalf("state %q differs", k)
 				}
 			}
