@@ -3,10 +3,11 @@ package checkpoint
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"slices"
 	"sort"
+
+	"github.com/ringtrain/ringtrain/internal/wire"
 )
 
 // Load reads and checks step's manifest (format, self-checksum,
@@ -111,7 +112,7 @@ func (s *Store) scanShardFile(path string, m *Manifest, info ShardInfo, sink ten
 		return notFound(err)
 	}
 	defer f.Close()
-	crc := crc32.New(castagnoli)
+	crc := wire.NewCRC32C()
 	r := io.TeeReader(io.LimitReader(f, info.Size), crc)
 	h, err := readShardHeader(r, info.Size)
 	if err != nil {

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
+
+	"github.com/ringtrain/ringtrain/internal/wire"
 )
 
 // FormatVersion is the manifest format this package writes and reads.
@@ -12,9 +13,6 @@ const FormatVersion = 1
 
 // MaxManifestBytes bounds the size of a manifest file this package reads.
 const MaxManifestBytes = 64 << 20
-
-// castagnoli is the CRC32C table used for shards and manifests.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Tensor is one parameter inside the flat float32 buffer: elements
 // [Offset, Offset+prod(Shape)), row-major.
@@ -76,7 +74,7 @@ func manifestCRC(m *Manifest) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	return crc32.Checksum(b, castagnoli), nil
+	return wire.CRC32C(b), nil
 }
 
 // withVersion returns m with a zero FormatVersion set to the current one.

@@ -1,10 +1,10 @@
 package checkpoint
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
+
+	"github.com/ringtrain/ringtrain/internal/wire"
 )
 
 // chunkElems is how many float32 values are converted per read or write.
@@ -16,9 +16,7 @@ func writeF32(w io.Writer, xs []float32, buf []byte) error {
 	per := len(buf) / 4
 	for len(xs) > 0 {
 		k := min(per, len(xs))
-		for i, x := range xs[:k] {
-			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
-		}
+		wire.PutFloat32s(buf, xs[:k])
 		if _, err := w.Write(buf[:4*k]); err != nil {
 			return err
 		}
@@ -49,8 +47,8 @@ func readTensors(r io.Reader, tensors []stTensor, sink tensorSink) error {
 				return fmt.Errorf("tensor %q at element %d of %d: %w: %w", t.Name, i, n, err, ErrCorrupt)
 			}
 			a, b := max(i, from), min(i+k, from+len(dst))
-			for j := a; j < b; j++ {
-				dst[j-from] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*(j-i):]))
+			if a < b {
+				wire.Float32s(dst[a-from:b-from], buf[4*(a-i):])
 			}
 			i += k
 		}

@@ -3,10 +3,11 @@ package checkpoint
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"path/filepath"
+
+	"github.com/ringtrain/ringtrain/internal/wire"
 )
 
 // WriteShard durably stores rank's shard of step, read from r (the bytes
@@ -37,7 +38,7 @@ func (s *Store) WriteShard(step int64, rank int, r io.Reader) (ShardInfo, error)
 	info := ShardInfo{Rank: rank, File: ShardFileName(rank)}
 	path := s.ShardPath(step, rank)
 	err := s.writeAtomic(path, func(w io.Writer) error {
-		crc := crc32.New(castagnoli)
+		crc := wire.NewCRC32C()
 		// cw remembers a failed write: that is the disk, never corrupt data.
 		cw := &countWriter{w: io.MultiWriter(w, crc)}
 		h, err := readShardHeader(io.TeeReader(r, cw), -1)

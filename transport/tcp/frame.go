@@ -3,10 +3,10 @@ package tcp
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"unsafe"
 
 	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/internal/wire"
 )
 
 // HeaderSize is the size of a frame header in bytes.
@@ -16,8 +16,6 @@ const (
 	frameMagic   = 0x5452 // "RT" little-endian
 	frameVersion = 1
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Header is a decoded frame header.
 type Header struct {
@@ -41,7 +39,7 @@ func EncodeHeader(b []byte, h Header) {
 	le.PutUint32(b[16:], h.Tag.Step)
 	le.PutUint32(b[20:], h.Tag.Chunk)
 	le.PutUint32(b[24:], h.Length)
-	le.PutUint32(b[28:], crc32.Checksum(b[:28], castagnoli))
+	le.PutUint32(b[28:], wire.CRC32C(b[:28]))
 }
 
 // DecodeHeader parses and checks a frame header: magic, version, checksum,
@@ -58,7 +56,7 @@ func DecodeHeader(b []byte, maxPayload int) (Header, error) {
 	if b[2] != frameVersion {
 		return Header{}, fmt.Errorf("tcp: frame version %d, want %d: %w", b[2], frameVersion, allreduce.ErrProtocol)
 	}
-	if want, got := crc32.Checksum(b[:28], castagnoli), le.Uint32(b[28:]); want != got {
+	if want, got := wire.CRC32C(b[:28]), le.Uint32(b[28:]); want != got {
 		return Header{}, fmt.Errorf("tcp: frame header checksum mismatch: %w", allreduce.ErrProtocol)
 	}
 	h := Header{
