@@ -49,11 +49,8 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	if h == nil || h.WorldSize < 1 || h.Rank < 0 || h.Rank >= h.WorldSize || h.Step < 1 {
 		return status.Error(codes.InvalidArgument, "upload must start with a valid shard header")
 	}
-	s.mu.Lock()
-	gen := s.mu.core.Generation()
-	_, known := s.mu.info[h.WorkerId]
-	s.mu.Unlock()
-	if !known {
+	gen := s.generation()
+	if !s.workers.known(h.WorkerId) {
 		return status.Error(codes.NotFound, errNotJoined.Error())
 	}
 	if h.Generation != gen {
@@ -86,10 +83,8 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	if committed {
 		s.metrics.Checkpoints.Inc()
 		s.metrics.CheckpointSeconds.Observe(time.Since(start).Seconds())
-		s.update(func(c *Core) {
-			c.Checkpointed(h.Step)
-			c.logf("checkpoint", "checkpoint step %d committed (%d shards, last shard %d bytes in %v)", h.Step, h.WorldSize, info.Size, time.Since(start).Round(time.Millisecond))
-		})
+		s.update(func(c *Core) { c.Checkpointed(h.Step) })
+		s.record(EventCheckpoint, fmt.Sprintf("checkpoint step %d committed (%d shards, last shard %d bytes in %v)", h.Step, h.WorldSize, info.Size, time.Since(start).Round(time.Millisecond)))
 	}
 	return stream.SendAndClose(&pb.UploadShardResponse{Committed: committed})
 }

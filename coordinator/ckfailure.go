@@ -3,7 +3,6 @@ package coordinator
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -130,17 +129,4 @@ func (s *Server) discardFailed(h *pb.ShardHeader) {
 // abortedStatus is the answer to every upload of a failed step.
 func abortedStatus(step int64, cause error) error {
 	return status.Errorf(codes.Aborted, "checkpoint step %d failed on %v; training goes on", step, cause)
-}
-
-// eventLevel is the log level of a core event: a failed run or checkpoint
-// is an error, a lost worker or a paused run a warning, the rest
-// information.
-func eventLevel(kind string) slog.Level {
-	switch kind {
-	case "checkpoint-failed", "failed":
-		return slog.LevelError
-	case "failure", "paused":
-		return slog.LevelWarn
-	}
-	return slog.LevelInfo
 }

@@ -79,11 +79,6 @@ type Plan struct {
 	Rejoin     bool  // ActionStop: removed after a failure; may join again as a new member
 }
 
-// Event is a log entry of a decision.
-type Event struct {
-	Kind, Message string
-}
-
 // Member is a worker as the core knows it.
 type Member struct {
 	ID, DataAddr string
@@ -134,7 +129,7 @@ func (c *Core) scaleUp() {
 	if !ok || world <= len(c.ranks) {
 		return
 	}
-	c.logf("scale-up", "checkpoint step %d: %s available, growing from %d to %d ranks", c.latest, workers(len(c.alive())), len(c.ranks), world)
+	c.logf(EventScaleUp, "checkpoint step %d: %s available, growing from %d to %d ranks", c.latest, workers(len(c.alive())), len(c.ranks), world)
 	c.form()
 }
 
@@ -154,7 +149,7 @@ func workers(n int) string {
 	return fmt.Sprintf("%d workers", n)
 }
 
-func (c *Core) logf(kind, format string, args ...any) {
+func (c *Core) logf(kind EventKind, format string, args ...any) {
 	c.events = append(c.events, Event{Kind: kind, Message: fmt.Sprintf(format, args...)})
 }
 
@@ -192,6 +187,25 @@ func (c *Core) Members() []Member {
 	return out
 }
 
+// Member returns worker id as the core knows it (false when unknown).
+func (c *Core) Member(id string) (Member, bool) {
+	m, ok := c.members[id]
+	if !ok {
+		return Member{}, false
+	}
+	return *m, true
+}
+
+// MemberCounts is how many known workers are in each state; every state is
+// present, with 0 when none is in it.
+func (c *Core) MemberCounts() map[MemberState]int {
+	counts := map[MemberState]int{StateJoined: 0, StateRanked: 0, StateStandby: 0, StateFailed: 0, StateLeft: 0}
+	for _, m := range c.members {
+		counts[m.State]++
+	}
+	return counts
+}
+
 func (c *Core) alive() []*Member {
 	var out []*Member
 	for _, m := range c.members {
@@ -213,11 +227,11 @@ func (c *Core) Join(id, dataAddr string) {
 	c.members[id] = m
 	switch c.phase {
 	case PhaseWaiting, PhaseSettling:
-		c.logf("join", "worker %s joined (%d waiting)", id, len(c.alive()))
+		c.logf(EventJoin, "worker %s joined (%d waiting)", id, len(c.alive()))
 		c.rendezvous()
 	case PhaseRunning:
 		m.State = StateStandby
-		c.logf("join", "worker %s joined during generation %d: standing by for the next generation", id, c.gen)
+		c.logf(EventJoin, "worker %s joined during generation %d: standing by for the next generation", id, c.gen)
 	default:
 		m.State = StateStandby
 	}
@@ -231,7 +245,7 @@ func (c *Core) rendezvous() {
 	switch {
 	case !ok:
 		if c.phase == PhaseSettling {
-			c.logf("rendezvous", "only %s left: waiting for more", workers(n))
+			c.logf(EventRendezvous, "only %s left: waiting for more", workers(n))
 		}
 		c.phase = PhaseWaiting
 	case n >= c.cfg.MaxWorkers || c.cfg.SettleTicks == 0:
@@ -239,7 +253,7 @@ func (c *Core) rendezvous() {
 	case c.phase == PhaseWaiting:
 		c.phase = PhaseSettling
 		c.settleLeft = c.cfg.SettleTicks
-		c.logf("rendezvous", "%s: settling for %d ticks before forming generation %d", workers(n), c.settleLeft, c.gen+1)
+		c.logf(EventRendezvous, "%s: settling for %d ticks before forming generation %d", workers(n), c.settleLeft, c.gen+1)
 	}
 }
 
@@ -267,7 +281,7 @@ func (c *Core) form() {
 	if c.restore > 0 {
 		from = fmt.Sprintf("restoring checkpoint step %d", c.restore)
 	}
-	c.logf("generation", "generation %d formed: world size %d (%d standing by), %s", c.gen, world, len(alive)-world, from)
+	c.logf(EventGeneration, "generation %d formed: world size %d (%d standing by), %s", c.gen, world, len(alive)-world, from)
 	c.changed()
 }
 
@@ -307,11 +321,11 @@ func (c *Core) lose(id string, st MemberState, reason string) {
 	c.changed()
 	switch c.phase {
 	case PhaseWaiting, PhaseSettling:
-		c.logf("leave", "worker %s %s before the first generation: %s", id, st, reason)
+		c.logf(EventLeave, "worker %s %s before the first generation: %s", id, st, reason)
 		c.rendezvous()
 	case PhaseRunning:
 		if !wasRanked {
-			c.logf("leave", "standby worker %s %s: %s", id, st, reason)
+			c.logf(EventLeave, "standby worker %s %s: %s", id, st, reason)
 			return
 		}
 		what := fmt.Sprintf("worker %s (rank %d of generation %d) %s: %s", id, m.Rank, c.gen, st, reason)
@@ -327,7 +341,7 @@ func (c *Core) lose(id string, st MemberState, reason string) {
 // any standby workers) form the next one at once, or the run pauses until
 // enough workers are back.
 func (c *Core) recover(what string) {
-	c.logf("failure", "%s: generation %d ends", what, c.gen)
+	c.logf(EventFailure, "%s: generation %d ends", what, c.gen)
 	for _, m := range c.members {
 		if m.State == StateRanked || m.State == StateStandby {
 			m.State, m.Rank = StateJoined, -1
@@ -337,7 +351,7 @@ func (c *Core) recover(what string) {
 	alive := len(c.alive())
 	if _, ok := c.cfg.WorldSize(alive); !ok {
 		c.phase = PhaseWaiting
-		c.logf("paused", "training paused: %s left, not enough for a valid world size; waiting for workers to join", workers(alive))
+		c.logf(EventPaused, "training paused: %s left, not enough for a valid world size; waiting for workers to join", workers(alive))
 		return
 	}
 	c.form()
@@ -371,7 +385,7 @@ func (c *Core) Done() {
 	}
 	c.phase = PhaseDone
 	c.reason = "training complete"
-	c.logf("done", "run complete after generation %d", c.gen)
+	c.logf(EventDone, "run complete after generation %d", c.gen)
 	c.changed()
 }
 
@@ -393,7 +407,7 @@ func (c *Core) Stop(reason string) {
 	}
 	c.phase = PhaseStopped
 	c.reason = reason
-	c.logf("stopped", "run stopped: %s", reason)
+	c.logf(EventStopped, "run stopped: %s", reason)
 	c.changed()
 }
 
@@ -405,7 +419,7 @@ func (c *Core) Ended() bool {
 func (c *Core) fail(reason string) {
 	c.phase = PhaseFailed
 	c.reason = reason
-	c.logf("failed", "run failed: %s", reason)
+	c.logf(EventFailed, "run failed: %s", reason)
 	c.changed()
 }
 
@@ -434,6 +448,10 @@ func (c *Core) PlanFor(id string) Plan {
 		return Plan{Generation: c.gen, Action: ActionWait, Rank: -1, Reason: fmt.Sprintf("rendezvous: %s joined", workers(len(c.alive())))}
 	}
 }
+
+// Ranks returns the member ids of the current generation by rank (a copy;
+// empty between generations).
+func (c *Core) Ranks() []string { return append([]string(nil), c.ranks...) }
 
 // RankOf returns the member id holding rank r in the current generation.
 func (c *Core) RankOf(r int) (string, bool) {

@@ -18,7 +18,7 @@ func (c *Core) CheckpointFailed(step int64, reason string) {
 	c.ckFailure = fmt.Sprintf("step %d: %s", step, reason)
 	limit := max(1, c.cfg.MaxCheckpointFailures)
 	if c.ckFailures >= limit {
-		c.logf("checkpoint-failed", "checkpoint step %d failed: %s", step, reason)
+		c.logf(EventCheckpointFailed, "checkpoint step %d failed: %s", step, reason)
 		c.fail(fmt.Sprintf("%d checkpoints in a row could not be stored (checkpoint.max_failures %d); the last, step %d: %s",
 			c.ckFailures, limit, step, reason))
 		return
@@ -27,7 +27,7 @@ func (c *Core) CheckpointFailed(step int64, reason string) {
 	if c.latest > 0 {
 		from = fmt.Sprintf("the latest checkpoint is still step %d", c.latest)
 	}
-	c.logf("checkpoint-failed", "checkpoint step %d failed (%d of checkpoint.max_failures %d in a row): %s; training goes on, %s",
+	c.logf(EventCheckpointFailed, "checkpoint step %d failed (%d of checkpoint.max_failures %d in a row): %s; training goes on, %s",
 		step, c.ckFailures, limit, reason, from)
 }
 

@@ -3,7 +3,6 @@ package coordinator
 import (
 	"html/template"
 	"net/http"
-	"sort"
 	"time"
 
 	"gonum.org/v1/plot/vg"
@@ -11,46 +10,6 @@ import (
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 	"github.com/ringtrain/ringtrain/telemetry"
 )
-
-// history is what the dashboard plots. Guarded by Server.mu.
-type history struct {
-	loss, throughput, accuracy []telemetry.Point
-	split                      map[string]telemetry.Phases // worker id -> its last window's step split
-}
-
-// maxPoints bounds each curve; older points are thinned by half.
-const maxPoints = 2000
-
-func appendPoint(s []telemetry.Point, p telemetry.Point) []telemetry.Point {
-	if len(s) >= maxPoints {
-		thin := s[:0]
-		for i := 0; i < len(s); i += 2 {
-			thin = append(thin, s[i])
-		}
-		s = thin
-	}
-	return append(s, p)
-}
-
-// recordHistory keeps a report for the dashboard. Called under s.mu.
-func (s *Server) recordHistory(r *pb.ReportRequest) {
-	h := &s.mu.history
-	switch b := r.Body.(type) {
-	case *pb.ReportRequest_Progress:
-		if h.split == nil {
-			h.split = map[string]telemetry.Phases{}
-		}
-		if b.Progress.Timing != nil {
-			h.split[r.WorkerId] = telemetry.PhasesOf(b.Progress.Timing)
-		}
-		if r.Rank == 0 {
-			h.loss = appendPoint(h.loss, telemetry.Point{X: float64(b.Progress.Step), Y: b.Progress.Loss})
-			h.throughput = appendPoint(h.throughput, telemetry.Point{X: float64(b.Progress.Step), Y: b.Progress.SamplesPerS})
-		}
-	case *pb.ReportRequest_Eval:
-		h.accuracy = appendPoint(h.accuracy, telemetry.Point{X: float64(b.Eval.Step), Y: 100 * b.Eval.Accuracy})
-	}
-}
 
 var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncMap{
 	"pct": func(v float64) float64 { return 100 * v },
@@ -94,11 +53,6 @@ td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left} th{background:#f
 </body></html>
 `))
 
-type splitRow struct {
-	ID string
-	T  telemetry.Phases
-}
-
 // dashboard renders the page: a snapshot of Status and the history, refreshed
 // by the browser every 2 s.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -107,15 +61,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, _ := s.Status(r.Context(), &pb.StatusRequest{})
-	s.mu.Lock()
-	h := s.mu.history
-	loss, thr, acc := append([]telemetry.Point(nil), h.loss...), append([]telemetry.Point(nil), h.throughput...), append([]telemetry.Point(nil), h.accuracy...)
-	var split []splitRow
-	for id, t := range h.split {
-		split = append(split, splitRow{id, t})
-	}
-	s.mu.Unlock()
-	sort.Slice(split, func(i, j int) bool { return split[i].ID < split[j].ID })
+	loss, thr, acc, split := s.history.curves()
 	var charts []template.HTML
 	for _, c := range []struct {
 		title, y string

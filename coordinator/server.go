@@ -80,27 +80,34 @@ type Server struct {
 	dataKey []byte
 	start   time.Time
 
+	// mu guards the core and the signalling of its changes (version,
+	// changed, ended), which change together. It is also held while the
+	// core's events are published (so they are published in the order the
+	// core logged them) and while a report is fenced against the core's
+	// generation (accept). The owners below take their own locks inside it,
+	// and never take it while holding theirs.
 	mu struct {
 		sync.Mutex
-		core     *Core
-		changed  chan struct{} // closed and replaced when the core's version moves
-		version  uint64
-		seq      int
-		info     map[string]*workerInfo
-		progress *pb.Progress
-		eval     *pb.Eval
-		summary  *pb.Summary
-		events   []*pb.Event
-		// recovering is when the current recovery began (a failure or a
-		// stall ended a generation); zero when none is under way.
-		recovering time.Time
-		anomalies  anomalyState
-		history    history
+		core    *Core
+		changed chan struct{} // closed and replaced when the core's version moves
+		version uint64
 	}
-	ckMu    sync.Mutex
+	// Each of these owns its state behind its own lock.
+	workers   *roster        // worker ids and their info (version, host, last seen)
+	board     *board         // rank 0's latest progress, the latest evaluation, the summary
+	history   *history       // the dashboard's curves and step-time split
+	anomalies *detectors     // loss spikes, stragglers, repeated failures
+	recovery  *recoveryClock // how long the current recovery has taken
+	events    *eventLog      // the recent events, for Status; logs each one
+	// reportObservers are told every accepted report, eventObservers every
+	// published event, in order.
+	reportObservers []reportObserver
+	eventObservers  []eventObserver
+
+	ckMu    sync.Mutex // guards pending
 	pending map[int64]*pendingCheckpoint
 
-	metrics    *telemetry.Coordinator
+	metrics    *metricsMirror // an observer of reports and events; the metrics are safe for concurrent use
 	metricsSrv *telemetry.Server
 	ln         net.Listener
 	grpc       *grpc.Server
@@ -109,12 +116,6 @@ type Server struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	once       sync.Once
-}
-
-type workerInfo struct {
-	version, hostname string
-	lastSeen          time.Time
-	metricsAddr       string
 }
 
 // Start opens the control plane and the memberlist node and starts the
@@ -157,9 +158,12 @@ func Start(cfg Config) (*Server, error) {
 		Elastic: cfg.Checkpoints != nil, GenerationBase: uint64(time.Now().UnixMilli()) << 8,
 		MaxCheckpointFailures: cfg.Job.Checkpoint.MaxFailures})
 	s.mu.changed = make(chan struct{})
-	s.mu.info = map[string]*workerInfo{}
 	s.pending = map[int64]*pendingCheckpoint{}
-	s.metrics = telemetry.NewCoordinator()
+	s.workers, s.board, s.history, s.recovery = newRoster(), &board{}, &history{}, &recoveryClock{}
+	s.events, s.metrics = newEventLog(s.log), newMetricsMirror()
+	s.anomalies = newDetectors(s.anomaly)
+	s.reportObservers = []reportObserver{s.board, s.history, s.metrics, s.anomalies}
+	s.eventObservers = []eventObserver{s.events, s.metrics, s.recovery}
 	if cfg.RestoreStep > 0 {
 		s.mu.core.Checkpointed(cfg.RestoreStep)
 	}
@@ -233,8 +237,10 @@ func (s *Server) Wait(ctx context.Context) (Result, error) {
 		return Result{}, ctx.Err()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Result{Phase: s.mu.core.Phase(), Reason: s.mu.core.Reason(), Summary: s.mu.summary}, nil
+	phase, reason := s.mu.core.Phase(), s.mu.core.Reason()
+	s.mu.Unlock()
+	_, _, summary := s.board.latest() // recorded before the core hears of Done
+	return Result{Phase: phase, Reason: reason, Summary: summary}, nil
 }
 
 // Stop ends a run that has not ended without failing it (Core.Stop):
@@ -269,35 +275,19 @@ func (s *Server) Close(grace time.Duration) error {
 	return nil
 }
 
-// update runs f on the core under the lock and publishes what changed.
+// update runs f on the core under the lock and publishes what changed: the
+// core's events (to the eventObservers, in order), its state (to the
+// metrics), a new version (to the WatchPlan streams) and the run's end.
 func (s *Server) update(f func(c *Core)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.mu.core
 	f(c)
+	now := time.Now()
 	for _, e := range c.TakeEvents() {
-		if e.Kind == "failure" {
-			s.metrics.Failures.Inc()
-			if s.mu.recovering.IsZero() {
-				s.mu.recovering = time.Now()
-			}
-		}
-		s.log.Log(context.Background(), eventLevel(e.Kind), e.Message, "event", e.Kind, "generation", c.Generation())
-		s.mu.events = append(s.mu.events, &pb.Event{UnixMs: time.Now().UnixMilli(), Kind: e.Kind, Message: e.Message})
-		if len(s.mu.events) > 200 {
-			s.mu.events = s.mu.events[len(s.mu.events)-200:]
-		}
+		s.publish(published{Event: e, Generation: c.Generation(), At: now})
 	}
-	s.metrics.Generation.Set(float64(c.Generation()))
-	s.metrics.WorldSize.Set(float64(c.WorldSize()))
-	s.metrics.LatestCheckpoint.Set(float64(c.Latest()))
-	counts := map[MemberState]int{StateJoined: 0, StateRanked: 0, StateStandby: 0, StateFailed: 0, StateLeft: 0}
-	for _, m := range c.members {
-		counts[m.State]++
-	}
-	for st, n := range counts {
-		s.metrics.Members.WithLabelValues(string(st)).Set(float64(n))
-	}
+	s.metrics.observeCore(coreState{generation: c.Generation(), worldSize: c.WorldSize(), latest: c.Latest(), members: c.MemberCounts()})
 	if v := c.Version(); v != s.mu.version {
 		s.mu.version = v
 		close(s.mu.changed)
@@ -310,6 +300,26 @@ func (s *Server) update(f func(c *Core)) {
 			close(s.ended)
 		}
 	}
+}
+
+// publish tells every eventObserver about e.
+func (s *Server) publish(e published) {
+	for _, o := range s.eventObservers {
+		o.observeEvent(e)
+	}
+}
+
+// record publishes an event of the Server's own (not a core decision) in
+// the current generation.
+func (s *Server) record(kind EventKind, message string) {
+	s.publish(published{Event: Event{Kind: kind, Message: message}, Generation: s.generation(), At: time.Now()})
+}
+
+// generation is the core's current generation.
+func (s *Server) generation() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.core.Generation()
 }
 
 func (s *Server) tickLoop(ctx context.Context) {
@@ -346,6 +356,22 @@ func (s *Server) memberLoop(ctx context.Context) {
 				s.update(func(c *Core) { c.Leave(ev.Node.Name) })
 			}
 		}
+	}
+}
+
+// failWorker records a worker's failure in the core and tells the anomaly
+// detectors once per failure (several signals often report the same one).
+func (s *Server) failWorker(id, reason string) {
+	var addr string // set when this call failed the worker
+	s.update(func(c *Core) {
+		before, ok := c.Member(id)
+		c.Fail(id, reason)
+		if after, _ := c.Member(id); ok && before.State != StateFailed && before.State != StateLeft && after.State == StateFailed {
+			addr = after.DataAddr
+		}
+	})
+	if addr != "" {
+		s.anomalies.failed(id, addr)
 	}
 }
 

@@ -39,7 +39,7 @@ func TestCoreStop(t *testing.T) {
 			}
 			var kinds []string
 			for _, e := range c.TakeEvents() {
-				kinds = append(kinds, e.Kind+": "+e.Message)
+				kinds = append(kinds, e.Kind.String()+": "+e.Message)
 			}
 			want := []string{}
 			if tc.stopped {
