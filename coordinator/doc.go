@@ -20,7 +20,7 @@
 //     after CoreConfig.MaxCheckpointFailures in a row or when the final
 //     step's checkpoint is lost. Table tests drive it through
 //     membership sequences without sockets or sleeps.
-//   - Server (server.go, rpc.go, checkpoints.go) is the driver: the gRPC
+//   - Server (server.go, rpc.go, report.go, checkpoints.go) is the driver: the gRPC
 //     control plane (Join, WatchPlan, Report, Status, UploadShard,
 //     GetCheckpoint, DownloadRange), a memberlist node whose fail/leave
 //     events and broken WatchPlan streams become Fail events, the ticker,
@@ -29,6 +29,24 @@
 //     partial directory removed: ckfailure.go) and restores served from
 //     the checkpoint store. Start refuses a job with checkpoints when
 //     there is no store.
+//
+// Inside the Server, Server.mu guards only the core and the signalling of
+// its changes (the version WatchPlan streams wait on, the run's end); the
+// Server reads the core through its methods only. The rest has one owner
+// each, behind its own lock: the roster (roster.go: worker ids and info),
+// the board (board.go: rank 0's latest progress, the latest evaluation,
+// the summary), the dashboard's history (history.go), the anomaly
+// detectors (anomalies.go), the recovery clock (recovery.go), the event
+// log (eventlog.go) and the metrics mirror (metricsmirror.go). Report
+// (report.go) is a sequence of steps, each delegating to an owner: accept
+// (fenced under Server.mu), the trace writer, the report observers (board,
+// history, metrics mirror, detectors: each told every accepted report, in
+// order), the recovery clock, the core. Events have a typed kind
+// (EventKind, events.go; its string is what Status and the logs show):
+// the core logs its decisions, the Server publishes them and its own
+// observations (a commit, a recovery, an anomaly) to the event observers
+// (the event log, the metrics mirror, the recovery clock); nothing writes
+// into the core's log from outside.
 //
 // Caller's duties for Server: Start it, hand workers its address, call Wait
 // for the outcome, Close it.
