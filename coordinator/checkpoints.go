@@ -2,12 +2,8 @@ package coordinator
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"sort"
 	"time"
 
@@ -15,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/internal/fence"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
@@ -41,14 +38,11 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	if store == nil {
 		return status.Error(codes.FailedPrecondition, "checkpointing is off on this coordinator")
 	}
-	first, err := stream.Recv()
+	r, err := control.ReceiveShard(stream)
 	if err != nil {
 		return err
 	}
-	h := first.GetHeader()
-	if h == nil || h.WorldSize < 1 || h.Rank < 0 || h.Rank >= h.WorldSize || h.Step < 1 {
-		return status.Error(codes.InvalidArgument, "upload must start with a valid shard header")
-	}
+	h := r.Header
 	gen := s.generation()
 	if !s.workers.known(h.WorkerId) {
 		return status.Error(codes.NotFound, errNotJoined.Error())
@@ -56,25 +50,20 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	if h.Generation != gen {
 		return fence.Refuse(h.Generation, gen)
 	}
-	var draft *checkpoint.Manifest
-	if len(h.Manifest) > 0 {
-		draft = new(checkpoint.Manifest)
-		if err := json.Unmarshal(h.Manifest, draft); err != nil {
-			return status.Errorf(codes.InvalidArgument, "manifest draft: %v", err)
-		}
+	draft, err := r.Draft()
+	if err != nil {
+		return err
 	}
 	if err := s.refuseFailedStep(h); err != nil {
 		return err
 	}
 	start := time.Now()
-	r := &chunkReader{stream: stream, buf: first.Data}
 	info, err := store.WriteShard(h.Step, int(h.Rank), r)
 	if err != nil {
-		return s.writeFailed(h, r, err)
+		return s.writeFailed(h, r.Broken(), err)
 	}
-	if !r.ended || info.CRC32C != r.crc {
-		return status.Errorf(codes.DataLoss, "shard of rank %d step %d: wrote %d bytes with crc %08x, the sender's crc is %08x",
-			h.Rank, h.Step, info.Size, info.CRC32C, r.crc)
+	if err := r.Verify(info.Size, info.CRC32C); err != nil {
+		return err
 	}
 	committed, err := s.addShard(h, info, draft)
 	if err != nil {
@@ -86,7 +75,7 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 		s.update(func(c *Core) { c.Checkpointed(h.Step) })
 		s.record(EventCheckpoint, fmt.Sprintf("checkpoint step %d committed (%d shards, last shard %d bytes in %v)", h.Step, h.WorldSize, info.Size, time.Since(start).Round(time.Millisecond)))
 	}
-	return stream.SendAndClose(&pb.UploadShardResponse{Committed: committed})
+	return r.Close(committed)
 }
 
 func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *checkpoint.Manifest) (bool, error) {
@@ -133,39 +122,6 @@ func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *c
 	return true, nil
 }
 
-// chunkReader reads the data of an UploadShard stream up to its end
-// marker, which carries the sender's CRC.
-type chunkReader struct {
-	stream pb.Coordinator_UploadShardServer
-	buf    []byte
-	ended  bool
-	crc    uint32
-	err    error // the upload broke: the sender's side, not the disk
-}
-
-func (c *chunkReader) Read(p []byte) (int, error) {
-	for len(c.buf) == 0 {
-		if c.ended {
-			return 0, io.EOF
-		}
-		msg, err := c.stream.Recv()
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the sender stopped without its end marker
-		}
-		if err != nil {
-			c.err = err
-			return 0, err
-		}
-		c.buf = msg.Data
-		if msg.End {
-			c.ended, c.crc = true, msg.Crc32C
-		}
-	}
-	n := copy(p, c.buf)
-	c.buf = c.buf[n:]
-	return n, nil
-}
-
 // GetCheckpoint implements the Coordinator service.
 func (s *Server) GetCheckpoint(_ context.Context, req *pb.GetCheckpointRequest) (*pb.GetCheckpointResponse, error) {
 	if s.cfg.Checkpoints == nil {
@@ -201,33 +157,13 @@ func (s *Server) DownloadRange(req *pb.DownloadRangeRequest, stream pb.Coordinat
 	if err != nil {
 		return status.Errorf(codes.DataLoss, "read checkpoint step %d: %v", req.Step, err)
 	}
-	send := func(name string, v []float32) error {
-		const per = uploadFloats
-		for off := 0; off < len(v) || off == 0; off += per {
-			end := min(len(v), off+per)
-			b := make([]byte, 4*(end-off))
-			for i, x := range v[off:end] {
-				binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
-			}
-			if err := stream.Send(&pb.RangeChunk{Name: name, Offset: int64(off), Data: b}); err != nil {
-				return err
-			}
-			if end == len(v) {
-				break
-			}
-		}
-		return nil
-	}
 	if !req.State {
-		return send("params", params)
+		return control.SendRange(stream, "params", params)
 	}
 	for _, name := range m.StateNames {
-		if err := send(name, states[name]); err != nil {
+		if err := control.SendRange(stream, name, states[name]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-// uploadFloats is the number of values per RangeChunk (1 MiB).
-const uploadFloats = 1 << 18

@@ -57,14 +57,15 @@ func (s *Server) refuseFailedStep(h *pb.ShardHeader) error {
 }
 
 // writeFailed classifies an error of Store.WriteShard: the sender's fault
-// keeps its code, anything else is the coordinator's disk.
-func (s *Server) writeFailed(h *pb.ShardHeader, r *chunkReader, err error) error {
+// (broken: the upload stream's error, control.ShardUpload.Broken) keeps its
+// code, anything else is the coordinator's disk.
+func (s *Server) writeFailed(h *pb.ShardHeader, broken, err error) error {
 	switch {
-	case r.err != nil:
-		if st, ok := status.FromError(r.err); ok {
+	case broken != nil:
+		if st, ok := status.FromError(broken); ok {
 			return st.Err()
 		}
-		return status.Errorf(codes.DataLoss, "shard of rank %d step %d: the upload broke: %v", h.Rank, h.Step, r.err)
+		return status.Errorf(codes.DataLoss, "shard of rank %d step %d: the upload broke: %v", h.Rank, h.Step, broken)
 	case errors.Is(err, checkpoint.ErrCorrupt), errors.Is(err, checkpoint.ErrInvalid):
 		return status.Errorf(codes.DataLoss, "shard of rank %d step %d is malformed: %v", h.Rank, h.Step, err)
 	case errors.Is(err, checkpoint.ErrExists):

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
@@ -105,7 +106,7 @@ func TestOutsidersCannotCallAnyRPC(t *testing.T) {
 		{"right certificate, no token", clusterTLS.ClientConfig("127.0.0.1"), "", codes.Unauthenticated},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := DialOptions(tc.tls, tc.tok)
+			opts := control.DialOptions(tc.tls, tc.tok)
 			if tc.tok == "" {
 				opts = opts[:1]
 			}
@@ -146,7 +147,7 @@ func TestPlaintextIsExplicit(t *testing.T) {
 		t.Fatal("Start without TLS or Insecure must fail")
 	}
 	s := startServer(t, 2)
-	_, err := grpc.NewClient(s.Addr(), DialOptions(nil, "x")[0], grpc.WithPerRPCCredentials(Credentials{Token: "x"}))
+	_, err := grpc.NewClient(s.Addr(), control.DialOptions(nil, "x")[0], grpc.WithPerRPCCredentials(control.Credentials{Token: "x"}))
 	if err == nil || !strings.Contains(err.Error(), "transport level security") {
 		t.Fatalf("a token over plaintext without Insecure: %v, want refusal", err)
 	}

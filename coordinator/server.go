@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/membership"
@@ -191,7 +192,7 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("coordinator: %w", err)
 		}
 	}
-	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(authUnary(token)), grpc.ChainStreamInterceptor(authStream(token)),
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(control.AuthUnary(token)), grpc.ChainStreamInterceptor(control.AuthStream(token)),
 		// A connection that has not finished its TLS handshake in 10 s is
 		// dropped (garbage or idle connections cannot pile up for long).
 		grpc.ConnectionTimeout(10 * time.Second),

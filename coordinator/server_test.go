@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/pki"
@@ -74,7 +75,7 @@ func startServer(t *testing.T, maxWorkers int) *Server {
 func client(t *testing.T, addr string, sec []byte) pb.CoordinatorClient {
 	t.Helper()
 	tok, _ := secret.ControlToken(sec)
-	conn, err := grpc.NewClient(addr, DialOptions(clusterTLS.ClientConfig("127.0.0.1"), tok)...)
+	conn, err := grpc.NewClient(addr, control.DialOptions(clusterTLS.ClientConfig("127.0.0.1"), tok)...)
 	if err != nil {
 		t.Fatal(err)
 	}

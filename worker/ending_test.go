@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/coordinator"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
@@ -26,23 +25,23 @@ var endingSecret = []byte("worker-ending-test-secret-0123456789")
 type liveRun struct {
 	srv    *coordinator.Server
 	store  *checkpoint.Store
-	client pb.CoordinatorClient
+	client *control.Client
 	id     string
 	plan   *pb.Plan
 }
 
-func dial(t *testing.T, addr string) pb.CoordinatorClient {
+func dial(t *testing.T, addr string) *control.Client {
 	t.Helper()
 	tok, err := secret.ControlToken(endingSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(addr, coordinator.DialOptions(nil, tok)...)
+	c, err := control.Dial(addr, nil, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	return pb.NewCoordinatorClient(conn)
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 func startLiveRun(t *testing.T) *liveRun {
@@ -65,14 +64,14 @@ func startLiveRun(t *testing.T) *liveRun {
 	}
 	t.Cleanup(func() { srv.Close(time.Second) })
 	r := &liveRun{srv: srv, store: store, client: dial(t, srv.Addr())}
-	joined, err := r.client.Join(context.Background(), &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:9"})
+	joined, err := r.client.Join(context.Background(), &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:9"}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.id = joined.WorkerId
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	stream, err := r.client.WatchPlan(ctx, &pb.WatchPlanRequest{WorkerId: r.id})
+	stream, err := r.client.WatchPlan(ctx, r.id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +83,7 @@ func startLiveRun(t *testing.T) *liveRun {
 
 // upload sends a snapshot of n parameters (and as many of one optimizer
 // state) as the worker's uploader does, for generation gen, over client.
-func upload(client pb.CoordinatorClient, id string, gen uint64, n int) error {
+func upload(client Control, id string, gen uint64, n int) error {
 	ctx := context.Background()
 	up := &uploader{client: client, log: slog.New(slog.NewTextHandler(io.Discard, nil)), id: id, gen: gen, rank: 0, world: 1}
 	snap := Snapshot{Step: 10, Lo: 0, Hi: n, Params: make([]float32, n), States: map[string][]float32{"m": make([]float32, n)}}
@@ -144,7 +143,7 @@ func TestGenerationEndings(t *testing.T) {
 			g := &generations{rep: newReporter(r.client, r.id, log), log: log, client: r.client, id: r.id}
 			g.ended(r.plan, err)
 			g.rep.close(5 * time.Second) // delivers what ended queued
-			st, serr := r.client.Status(context.Background(), &pb.StatusRequest{})
+			st, serr := r.client.Status(context.Background())
 			if serr != nil {
 				t.Fatal(serr)
 			}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/membership"
 )
 
@@ -67,24 +68,12 @@ func watchCoordinator(ctx context.Context, events <-chan membership.Event, runID
 	}
 }
 
-// unreachableError: Join kept failing until the join timeout passed.
-type unreachableError struct {
-	timeout time.Duration
-	last    error
-}
-
-func (e *unreachableError) Error() string {
-	return fmt.Sprintf("worker: coordinator unreachable for %v: %v", e.timeout, e.last)
-}
-
-func (e *unreachableError) Unwrap() error { return e.last }
-
 // gaveUp is the error of a worker that lost its coordinator (lost, the
 // session's end) and could not join it again within the join timeout.
 func gaveUp(lost, err error, timeout time.Duration) error {
-	var ue *unreachableError
+	var ue *control.UnreachableError
 	if lost == nil || !errors.As(err, &ue) {
 		return err
 	}
-	return fmt.Errorf("worker: %w; gave up rejoining after --join-timeout %v (last attempt: %w)", lost, timeout, ue.last)
+	return fmt.Errorf("worker: %w; gave up rejoining after --join-timeout %v (last attempt: %w)", lost, timeout, ue.Last)
 }

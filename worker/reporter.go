@@ -17,7 +17,7 @@ import (
 // when the queue is full (the next one supersedes them); evaluations,
 // summaries and failures are not.
 type reporter struct {
-	client pb.CoordinatorClient
+	client Control
 	id     string
 	log    *slog.Logger
 	queue  chan *pb.ReportRequest
@@ -31,7 +31,7 @@ type reporter struct {
 	rank int
 }
 
-func newReporter(c pb.CoordinatorClient, id string, log *slog.Logger) *reporter {
+func newReporter(c Control, id string, log *slog.Logger) *reporter {
 	r := &reporter{client: c, id: id, log: log, queue: make(chan *pb.ReportRequest, 64)}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.wg.Add(1)
@@ -48,7 +48,7 @@ func (r *reporter) loop() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
-		_, err := r.client.Report(ctx, req)
+		err := r.client.Report(ctx, req)
 		cancel()
 		switch {
 		case err == nil:

@@ -3,26 +3,17 @@ package worker
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math"
 
-	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/data"
-	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
 // restore loads checkpoint step into tr: the full parameters, this rank's
 // shard of the optimizer state (resharded by the coordinator from whatever
 // world size wrote it), the optimizer's step count and the data position.
 func (g *generations) restore(ctx context.Context, tr *Trainer, step int64) error {
-	resp, err := g.client.GetCheckpoint(ctx, &pb.GetCheckpointRequest{Step: step})
-	if err != nil {
-		return fmt.Errorf("restore step %d: %w", step, err)
-	}
-	m, err := checkpoint.DecodeManifest(resp.Manifest)
+	m, err := g.client.GetCheckpoint(ctx, step)
 	if err != nil {
 		return fmt.Errorf("restore step %d: %w", step, err)
 	}
@@ -51,32 +42,8 @@ func (g *generations) restore(ctx context.Context, tr *Trainer, step int64) erro
 
 // download fills dst (by name) with the range [lo, hi) of step.
 func (g *generations) download(ctx context.Context, step int64, lo, hi int, state bool, dst map[string][]float32) error {
-	st, err := g.client.DownloadRange(ctx, &pb.DownloadRangeRequest{Step: step, Lo: int64(lo), Hi: int64(hi), State: state})
-	if err != nil {
-		return err
-	}
-	got := map[string]int{}
-	for {
-		c, err := st.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("restore step %d: %w", step, err)
-		}
-		v, ok := dst[c.Name]
-		if !ok || len(c.Data)%4 != 0 || c.Offset < 0 || int(c.Offset)+len(c.Data)/4 > len(v) {
-			return fmt.Errorf("restore step %d: unexpected chunk %q at %d (%d bytes)", step, c.Name, c.Offset, len(c.Data))
-		}
-		for i := 0; i < len(c.Data)/4; i++ {
-			v[int(c.Offset)+i] = math.Float32frombits(binary.LittleEndian.Uint32(c.Data[4*i:]))
-		}
-		got[c.Name] += len(c.Data) / 4
-	}
-	for name, v := range dst {
-		if got[name] != len(v) {
-			return fmt.Errorf("restore step %d: %s: received %d of %d values", step, name, got[name], len(v))
-		}
+	if err := g.client.DownloadRange(ctx, step, lo, hi, state, dst); err != nil {
+		return fmt.Errorf("restore step %d: %w", step, err)
 	}
 	return nil
 }

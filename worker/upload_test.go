@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/coordinator"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
@@ -44,19 +43,18 @@ func TestUploadCarriesTheCoordinatorsAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(srv.Addr(), coordinator.DialOptions(nil, tok)...)
+	client, err := control.Dial(srv.Addr(), nil, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	client := pb.NewCoordinatorClient(conn)
+	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	joined, err := client.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:9"})
+	joined, err := client.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:9"}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plans, err := client.WatchPlan(ctx, &pb.WatchPlanRequest{WorkerId: joined.WorkerId})
+	plans, err := client.WatchPlan(ctx, joined.WorkerId)
 	if err != nil {
 		t.Fatal(err)
 	}

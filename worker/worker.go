@@ -13,11 +13,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/ringtrain/ringtrain/allreduce"
-	"github.com/ringtrain/ringtrain/coordinator"
+	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
@@ -103,7 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 	_, port, _ := net.SplitHostPort(ln.Addr())
 	dataAddr := net.JoinHostPort(host, port)
 
-	opts := append(coordinator.DialOptions(cfg.TLS, token), keepaliveOption())
+	opts := []grpc.DialOption{keepaliveOption()}
 	if cfg.AdvertiseHost != "" {
 		// Reach the coordinator from the advertised address too, so that all
 		// of this worker's traffic leaves from one address (multi-homed hosts).
@@ -114,12 +112,12 @@ func Run(ctx context.Context, cfg Config) error {
 			}))
 		}
 	}
-	conn, err := grpc.NewClient(cfg.Join, opts...)
+	client, err := control.Dial(cfg.Join, cfg.TLS, token, opts...)
 	if err != nil {
-		return fmt.Errorf("worker: coordinator address %q: %w", cfg.Join, err)
+		return fmt.Errorf("worker: %w", err)
 	}
-	defer conn.Close()
-	w := &process{cfg: cfg, log: log, client: pb.NewCoordinatorClient(conn), ln: ln, host: host, dataAddr: dataAddr,
+	defer client.Close()
+	w := &process{cfg: cfg, log: log, client: client, ln: ln, host: host, dataAddr: dataAddr,
 		metrics: telemetry.NewWorker()}
 	if cfg.MetricsAddr != "off" {
 		addr := cfg.MetricsAddr
@@ -171,7 +169,7 @@ var (
 type process struct {
 	cfg         Config
 	log         *slog.Logger
-	client      pb.CoordinatorClient
+	client      Control
 	ln          *tcp.Listener
 	host        string
 	dataAddr    string
@@ -187,10 +185,10 @@ type process struct {
 func (w *process) session(ctx context.Context) error {
 	cfg := w.cfg
 	hostname, _ := os.Hostname()
-	joined, err := join(ctx, w.client, &pb.JoinRequest{Version: cfg.Version, DataAddr: w.dataAddr, Hostname: hostname,
+	joined, err := w.client.Join(ctx, &pb.JoinRequest{Version: cfg.Version, DataAddr: w.dataAddr, Hostname: hostname,
 		JobHash: cfg.JobHash, MetricsAddr: w.metricsAddr}, cfg.JoinTimeout)
 	if err != nil {
-		return err
+		return fmt.Errorf("worker: %w", err)
 	}
 	log := w.log.With("worker", joined.WorkerId)
 	client := w.client
@@ -256,7 +254,7 @@ func (w *process) session(ctx context.Context) error {
 	var watch sync.WaitGroup
 	watch.Go(func() { watchCoordinator(sctx, ml.Events(), joined.RunId, cfg.Join, cancel) })
 	defer func() { cancel(nil); watch.Wait() }()
-	stream, err := client.WatchPlan(sctx, &pb.WatchPlanRequest{WorkerId: joined.WorkerId})
+	stream, err := client.WatchPlan(sctx, joined.WorkerId)
 	if err != nil {
 		grace = 0
 		return fmt.Errorf("%w %s: watch plan: %v", errCoordinatorLost, cfg.Join, err)
@@ -293,31 +291,6 @@ func (w *process) session(ctx context.Context) error {
 			log.Info("run complete", "reason", plan.Reason)
 			return nil
 		}
-	}
-}
-
-// join calls Join until it succeeds, the coordinator refuses for good, or
-// the timeout passes.
-func join(ctx context.Context, c pb.CoordinatorClient, req *pb.JoinRequest, timeout time.Duration) (*pb.JoinResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	backoff := 100 * time.Millisecond
-	for {
-		resp, err := c.Join(ctx, req)
-		if err == nil {
-			return resp, nil
-		}
-		switch status.Code(err) {
-		case codes.Unavailable, codes.DeadlineExceeded:
-		default:
-			return nil, fmt.Errorf("worker: join refused: %s", status.Convert(err).Message())
-		}
-		select {
-		case <-ctx.Done():
-			return nil, &unreachableError{timeout: timeout, last: err}
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 2*time.Second)
 	}
 }
 
@@ -361,7 +334,7 @@ type generations struct {
 	train, test *data.Dataset
 	rep         *reporter
 	log         *slog.Logger
-	client      pb.CoordinatorClient
+	client      Control
 	id          string
 	metrics     *telemetry.Worker
 	cancel      context.CancelFunc

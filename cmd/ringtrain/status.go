@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/ringtrain/ringtrain/coordinator"
+	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
@@ -41,7 +41,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			conn, err := grpc.NewClient(addr, coordinator.DialOptions(tlsCfg, tok)...)
+			conn, err := grpc.NewClient(addr, control.DialOptions(tlsCfg, tok)...)
 			if err != nil {
 				return err
 			}

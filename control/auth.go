@@ -1,4 +1,4 @@
-package coordinator
+package control
 
 import (
 	"context"
@@ -26,7 +26,9 @@ func authorize(ctx context.Context, token string) error {
 	return status.Error(codes.Unauthenticated, "missing or wrong cluster credentials (different cluster secret?)")
 }
 
-func authUnary(token string) grpc.UnaryServerInterceptor {
+// AuthUnary is the coordinator's interceptor that refuses a unary call
+// without the control-plane token (codes.Unauthenticated).
+func AuthUnary(token string) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		if err := authorize(ctx, token); err != nil {
 			return nil, err
@@ -35,7 +37,8 @@ func authUnary(token string) grpc.UnaryServerInterceptor {
 	}
 }
 
-func authStream(token string) grpc.StreamServerInterceptor {
+// AuthStream is AuthUnary for streams.
+func AuthStream(token string) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		if err := authorize(ss.Context(), token); err != nil {
 			return err
