@@ -28,7 +28,10 @@
 //     durable; a step the disk cannot take is answered codes.Aborted, its
 //     partial directory removed: ckfailure.go) and restores served from
 //     the checkpoint store. Start refuses a job with checkpoints when
-//     there is no store.
+//     there is no store. How the streams are framed (the shard upload's
+//     chunks and CRC32C trailer, the range download's chunks) and the
+//     bearer-token check are package control's, which speaks both sides
+//     of the protocol; the handlers here decide what to do with them.
 //
 // Inside the Server, Server.mu guards only the core and the signalling of
 // its changes (the version WatchPlan streams wait on, the run's end); the

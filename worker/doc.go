@@ -19,11 +19,18 @@
 // the observers and converts the values for the wire.
 //
 // Run (worker.go) is the process: it listens for the data plane, joins the
-// coordinator (gRPC, with the job spec in the answer), joins memberlist,
+// coordinator (with the job spec in the answer), joins memberlist,
 // watches its plan, trains when told to (restoring the plan's checkpoint
 // first: restore.go), checkpoints by streaming snapshots to the coordinator
 // (upload.go), reports progress asynchronously and exits when the plan says
 // STOP. A generation broken by a peer is not a failure: the worker waits for
 // the next plan. When removed from the run, or when the coordinator is lost,
 // it joins again as a new member (a new session).
+//
+// The worker reaches the coordinator only through Control (control.go),
+// the interface of the calls it makes, in its own terms (messages,
+// manifests, shards, float32 ranges: no streams). Run dials the gRPC
+// implementation, control.Client; tests run the worker's logic against
+// a coordinator in the same process through it. The worker does not
+// import the coordinator.
 package worker
