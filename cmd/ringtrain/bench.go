@@ -27,11 +27,11 @@ func newBenchCmd(g *globals) *cobra.Command {
 
 func newBenchAllReduceCmd(g *globals) *cobra.Command {
 	var (
-		world, worlds, sizes, algo, data, op string
-		iterScale                            float64
-		iters, segment, small                int
-		asCSV                                bool
-		readSpin                             time.Duration
+		worlds, sizes, algo, data, op  string
+		iterScale                      float64
+		workers, iters, segment, small int
+		asCSV                          bool
+		readSpin                       time.Duration
 	)
 	def := allreduce.DefaultConfig()
 	cmd := &cobra.Command{
@@ -42,17 +42,19 @@ and prints a table like nccl-tests: bytes, iterations, median time (max over ran
 algbw = bytes/time and busbw = algbw*2(N-1)/N in GB/s (1e9), and the largest relative error of
 any element against a float64 reference. --csv prints the line format of ../shared/bench
 (impl,world,bytes,median_s,algbw_GBps,busbw_GBps) so its harness can run it beside Gloo and MPI.`,
-		Example: `  ringtrain bench allreduce --world 4 --sizes 4K,64K,1M,16M,64M,256M
+		Example: `  ringtrain bench allreduce --workers 4 --sizes 4K,64K,1M,16M,64M,256M
   ringtrain bench allreduce --worlds 2,4 --csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ws := worlds
-			if cmd.Flags().Changed("world") || ws == "" {
-				ws = world
-			}
-			wl, err := bench.ParseInts(ws)
-			if err != nil {
-				return fmt.Errorf("--worlds: %w", err)
+			wl := []int{workers}
+			if fs := cmd.Flags(); given(fs, "worlds") {
+				if fs.Changed("workers") {
+					return fmt.Errorf("--workers and %s exclude each other: --workers N runs one world size, --worlds a list", spelled(fs, "worlds"))
+				}
+				var err error
+				if wl, err = bench.ParseInts(worlds); err != nil {
+					return fmt.Errorf("%s: %w", spelled(fs, "worlds"), err)
+				}
 			}
 			sz, err := bench.ParseSizes(sizes)
 			if err != nil {
@@ -84,8 +86,9 @@ any element against a float64 reference. --csv prints the line format of ../shar
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&world, "world", "4", "number of worker processes")
-	f.StringVar(&worlds, "worlds", "", "comma-separated world sizes, each run in turn (overrides --world)")
+	f.IntVar(&workers, "workers", 4, "number of worker processes")
+	f.StringVar(&worlds, "worlds", "", "world sizes (numbers of worker processes), comma-separated, each run in turn (instead of --workers)")
+	alias(f, "world", "worlds")
 	f.StringVar(&sizes, "sizes", "4K,64K,1M,16M,64M,256M", "message sizes in bytes (K, M, G = 1024^n)")
 	f.Float64Var(&iterScale, "iter-scale", 1, "multiply the default iteration counts (at least 3 remain)")
 	f.IntVar(&iters, "iters", 0, "timed iterations per size (0 = the ../shared/bench defaults)")
@@ -135,18 +138,18 @@ func newBenchWorkerCmd(g *globals) *cobra.Command {
 func newBenchCheckpointCmd(g *globals) *cobra.Command {
 	var (
 		dir, params, states string
-		world, reps         int
+		workers, reps       int
 	)
 	cmd := &cobra.Command{
 		Use:   "checkpoint",
 		Short: "Checkpoint write throughput against dd conv=fsync, training stall, and resume time",
 		Long: `Writes a checkpoint of --params parameters plus the optimizer state (--states, Adam's m and v by
-default) from --world ranks through the checkpoint store on the disk holding --dir: every rank encodes its
+default) from --workers ranks through the checkpoint store on the disk holding --dir: every rank encodes its
 safetensors shard, the shards are written durably in parallel (temp file, fsync, rename, fsync dir), the
 manifest is committed. Beside it, in the same run, dd writes the same bytes with conv=fsync. Also reported:
 one rank's in-memory snapshot copy (what training waits for), and resume (open, verify every checksum of
 LATEST, read all parameters and one rank's state). The gRPC transfer is not included.`,
-		Example: `  ringtrain bench checkpoint --params 12M --world 2 --dir /var/tmp`,
+		Example: `  ringtrain bench checkpoint --params 12M --workers 2 --dir /var/tmp`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			n, err := bench.ParseSizes(params)
@@ -157,13 +160,13 @@ LATEST, read all parameters and one rank's state). The gRPC transfer is not incl
 			if states != "" {
 				st = strings.Split(states, ",")
 			}
-			res, err := bench.Checkpoint(bench.CheckpointOptions{Dir: dir, Params: int(n[0]), World: world, States: st, Reps: reps})
+			res, err := bench.Checkpoint(bench.CheckpointOptions{Dir: dir, Params: int(n[0]), World: workers, States: st, Reps: reps})
 			if err != nil {
 				return err
 			}
 			gb := func(d time.Duration) float64 { return float64(res.Bytes) / d.Seconds() / 1e9 }
 			tw := tabwriter.NewWriter(g.stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintf(tw, "checkpoint\t%d bytes (%d params + %d state slices, %d shards)\t\n", res.Bytes, n[0], len(st), world)
+			fmt.Fprintf(tw, "checkpoint\t%d bytes (%d params + %d state slices, %d shards)\t\n", res.Bytes, n[0], len(st), workers)
 			fmt.Fprintf(tw, "dd conv=fsync\t%v\t%.3f GB/s\t\n", res.DD.Round(time.Millisecond), gb(res.DD))
 			fmt.Fprintf(tw, "write+commit\t%v\t%.3f GB/s\t%.2f× dd\t\n", res.Write.Round(time.Millisecond), gb(res.Write), res.DD.Seconds()/res.Write.Seconds())
 			fmt.Fprintf(tw, "snapshot (training stall, one rank)\t%v\t\n", res.Snapshot.Round(time.Microsecond))
@@ -172,10 +175,11 @@ LATEST, read all parameters and one rank's state). The gRPC transfer is not incl
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", os.TempDir(), "directory on the disk to measure")
+	f.StringVar(&dir, "dir", os.TempDir(), "directory on the disk to measure (a temporary subdirectory in it is written, then removed)")
 	f.StringVar(&params, "params", "12M", "parameters (K, M = 1024^n)")
 	f.StringVar(&states, "states", "m,v", "optimizer state slices per parameter, comma-separated (empty: none)")
-	f.IntVar(&world, "world", 2, "ranks writing shards")
+	f.IntVar(&workers, "workers", 2, "ranks (workers) writing shards")
+	alias(f, "world", "workers")
 	f.IntVar(&reps, "reps", 3, "repetitions (medians reported)")
 	return cmd
 }

@@ -29,9 +29,9 @@ type trainRow struct {
 
 func newBenchTrainCmd(g *globals) *cobra.Command {
 	var (
-		workers, hidden, modelKind, runDir string
-		batch, steps, warmup, threads      int
-		asCSV                              bool
+		worlds, hidden, modelKind, runDir string
+		batch, steps, warmup, threads     int
+		asCSV                             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -43,19 +43,25 @@ compute (forward+backward), reduce-scatter, optimizer, all-gather. Step times ar
 10-step reporting windows after the warm-up; median and fastest window are shown. --threads sets
 GOMAXPROCS and OPENBLAS_NUM_THREADS of the workers. --csv prints ddp_mlp.py's line format.
 Checkpoints are off (bench checkpoint measures them).`,
-		Example: `  ringtrain bench train --workers 1,2 --threads 1`,
+		Example: `  ringtrain bench train --worlds 1,2 --threads 1`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			worlds, err := bench.ParseInts(workers)
+			flag := spelled(cmd.Flags(), "worlds")
+			sizes, err := bench.ParseInts(worlds)
 			if err != nil {
-				return fmt.Errorf("--workers: %w", err)
+				return fmt.Errorf("%s: %w", flag, err)
 			}
 			hs, err := bench.ParseInts(hidden)
 			if err != nil {
 				return fmt.Errorf("--hidden: %w", err)
 			}
 			if steps < 10 || warmup < 0 || batch < 1 || threads < 1 {
-				return fmt.Errorf("need --steps >= 10, --warmup >= 0, --batch >= 1, --threads >= 1")
+				return fmt.Errorf("need --steps >= 10, --warmup >= 0, %s >= 1, --threads >= 1", spelled(cmd.Flags(), "batch-per-worker"))
+			}
+			for _, w := range sizes { // every world size before any runs
+				if w < 1 || w > 64 {
+					return fmt.Errorf("%s %d: want 1..64", flag, w)
+				}
 			}
 			if runDir == "" {
 				runDir, err = os.MkdirTemp("", "ringtrain-bench-train")
@@ -65,10 +71,7 @@ Checkpoints are off (bench checkpoint measures them).`,
 				defer os.RemoveAll(runDir)
 			}
 			var rows []trainRow
-			for _, w := range worlds {
-				if w < 1 || w > 64 {
-					return fmt.Errorf("--workers %d: want 1..64", w)
-				}
+			for _, w := range sizes {
 				spec := job.Default()
 				spec.Name = "bench-train"
 				spec.Model = job.Model{Kind: modelKind, Hidden: hs, Loss: "xent"}
@@ -108,10 +111,12 @@ Checkpoints are off (bench checkpoint measures them).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&workers, "workers", "1,2", "world sizes, comma-separated")
+	f.StringVar(&worlds, "worlds", "1,2", "world sizes (numbers of worker processes), comma-separated, each run in turn")
+	alias(f, "workers", "worlds")
 	f.StringVar(&modelKind, "model", "mlp", "mlp or cnn")
 	f.StringVar(&hidden, "hidden", "512,256", "hidden sizes")
-	f.IntVar(&batch, "batch", 64, "batch per worker (the global batch grows with the world)")
+	f.IntVar(&batch, "batch-per-worker", 64, "batch per worker (the global batch grows with the world)")
+	alias(f, "batch", "batch-per-worker")
 	f.IntVar(&steps, "steps", 200, "timed steps")
 	f.IntVar(&warmup, "warmup", 20, "untimed steps first")
 	f.IntVar(&threads, "threads", 1, "GOMAXPROCS and OPENBLAS_NUM_THREADS per worker")

@@ -31,14 +31,14 @@ func newCertsInitCmd(g *globals) *cobra.Command {
 	var validity time.Duration
 	var ifMissing bool
 	cmd := &cobra.Command{
-		Use:   "init --dir DIR --hosts COORDINATOR-HOST[,...]",
+		Use:   "init --tls-dir DIR --hosts COORDINATOR-HOST[,...]",
 		Short: "Create a cluster CA and a node certificate in DIR",
-		Example: `  ringtrain certs init --dir certs --hosts coordinator.example,10.0.0.5
+		Example: `  ringtrain certs init --tls-dir certs --hosts coordinator.example,10.0.0.5
   ringtrain coordinator --tls-dir certs ...; ringtrain worker --tls-dir certs --join coordinator.example:7070`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
-				return errors.New("--dir is required")
+				return fmt.Errorf("%s DIR is required", spelled(cmd.Flags(), "tls-dir"))
 			}
 			err := pki.Init(dir, pki.Options{Hosts: hosts, Validity: validity})
 			if errors.Is(err, pki.ErrExists) && ifMissing {
@@ -61,7 +61,8 @@ func newCertsInitCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "", "directory for the TLS files (created 0700)")
+	f.StringVar(&dir, "tls-dir", "", "directory for the TLS files (created 0700): the --tls-dir of the coordinator, workers and status")
+	alias(f, "dir", "tls-dir")
 	f.StringSliceVar(&hosts, "hosts", nil, "DNS names and IPs the coordinator is reached by (localhost, 127.0.0.1 and ::1 are always in)")
 	f.DurationVar(&validity, "validity", 365*24*time.Hour, "node certificate lifetime (the CA's is ten times longer)")
 	f.BoolVar(&ifMissing, "if-missing", false, "keep the TLS files already in DIR instead of failing")
@@ -73,12 +74,12 @@ func newCertsIssueCmd(g *globals) *cobra.Command {
 	var hosts []string
 	var validity time.Duration
 	cmd := &cobra.Command{
-		Use:   "issue --dir DIR --name NAME",
+		Use:   "issue --tls-dir DIR --name NAME",
 		Short: "Sign another node certificate (NAME.crt, NAME.key) with the CA in DIR",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" || name == "" {
-				return errors.New("--dir and --name are required")
+				return fmt.Errorf("%s and --name are required", spelled(cmd.Flags(), "tls-dir"))
 			}
 			if err := pki.Issue(dir, name, pki.Options{Hosts: hosts, Validity: validity}); err != nil {
 				return err
@@ -92,7 +93,8 @@ func newCertsIssueCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "", "directory with ca.crt and ca.key")
+	f.StringVar(&dir, "tls-dir", "", "directory with ca.crt and ca.key (made by certs init)")
+	alias(f, "dir", "tls-dir")
 	f.StringVar(&name, "name", "", "certificate name, e.g. worker-3")
 	f.StringSliceVar(&hosts, "hosts", nil, "extra DNS names and IPs for this node")
 	f.DurationVar(&validity, "validity", 365*24*time.Hour, "certificate lifetime")

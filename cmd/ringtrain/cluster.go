@@ -13,7 +13,6 @@ import (
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/coordinator"
 	"github.com/ringtrain/ringtrain/internal/buildinfo"
-	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/telemetry"
 	"github.com/ringtrain/ringtrain/worker"
@@ -68,10 +67,15 @@ func summarize(res coordinator.Result, spec job.Spec, jobBytes []byte, runID str
 }
 
 func newCoordinatorCmd(g *globals) *cobra.Command {
-	var config, grpcAddr, gossipAddr, secretFile, runDir, ckptDir, metricsAddr string
-	var gossipPort int
-	var resume, autoResume, strict, trace bool
-	var tf tlsFlags
+	var config, grpcAddr, runDir, ckptDir string
+	var trace bool
+	var (
+		gf gossipFlags
+		mf metricsAddr
+		rf resumeFlags
+		sf secretFlag
+		tf tlsFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "coordinator",
 		Short: "Run the coordinator of a multi-node job (workers join it with `ringtrain worker --join`)",
@@ -79,10 +83,13 @@ func newCoordinatorCmd(g *globals) *cobra.Command {
 workers that join, and ends when the job is done. The cluster secret comes from --secret-file or
 RINGTRAIN_SECRET; every worker needs the same one.`,
 		Example: `  export RINGTRAIN_SECRET=$(openssl rand -hex 32)
-  ringtrain certs init --dir certs --hosts coordinator.example
+  ringtrain certs init --tls-dir certs --hosts coordinator.example
   ringtrain coordinator --config job.yaml --tls-dir certs --grpc-addr 0.0.0.0:7070 --gossip-port 7946 --run-dir runs/exp1`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := rf.oldRunDir(args, &runDir, g.stderr); err != nil {
+				return err
+			}
 			spec, err := loadJob(config)
 			if err != nil {
 				return err
@@ -91,11 +98,15 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 				return fmt.Errorf("--trace needs --run-dir (the trace goes to RUN_DIR/trace.json)")
 			}
 			spec.Trace = spec.Trace || trace
-			sec, err := secret.Load(secretFile, "RINGTRAIN_SECRET")
+			sec, err := sf.load()
 			if err != nil {
 				return err
 			}
 			tlsCfg, err := tf.server()
+			if err != nil {
+				return err
+			}
+			metricsListen, err := mf.coordinator(grpcAddr)
 			if err != nil {
 				return err
 			}
@@ -109,17 +120,12 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 			}
 			var store *checkpoint.Store
 			var restore int64
-			mode := resumeNo
-			switch {
-			case resume && autoResume:
-				return fmt.Errorf("--resume and --auto-resume exclude each other")
-			case resume:
-				mode = resumeYes
-			case autoResume:
-				mode = resumeAuto
+			mode, err := rf.mode()
+			if err != nil {
+				return err
 			}
 			if ckptDir != "" && (spec.Checkpoint.Enabled() || mode != resumeNo) {
-				if store, restore, err = openCheckpoints(ckptDir, spec, mode, strict, g.stderr); err != nil {
+				if store, restore, err = openCheckpoints(ckptDir, spec, mode, rf.strict, g.stderr); err != nil {
 					var fe finishedError
 					if errors.As(err, &fe) {
 						reportFinished(g, runDir, fe)
@@ -139,12 +145,12 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 				if err := os.MkdirAll(runDir, 0o755); err != nil {
 					return err
 				}
-				mf, err := openMetricsFile(runDir)
+				mfile, err := openMetricsFile(runDir)
 				if err != nil {
 					return err
 				}
-				defer mf.Close()
-				report = both(report, mf.report)
+				defer mfile.Close()
+				report = both(report, mfile.report)
 			}
 			var tw *telemetry.TraceWriter
 			if spec.Trace {
@@ -154,15 +160,20 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 				defer tw.Close()
 			}
 			srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: grpcAddr,
-				GossipAddr: gossipAddr, GossipPort: gossipPort, Secret: sec, TLS: tlsCfg, Insecure: tlsCfg == nil, RunID: runID,
+				GossipAddr: gf.addr, GossipPort: gf.port, Secret: sec, TLS: tlsCfg, Insecure: tlsCfg == nil, RunID: runID,
 				Version: buildinfo.Get().Version, Logger: g.logger(), OnReport: report,
-				Checkpoints: store, RestoreStep: restore, MetricsAddr: metricsAddr, Trace: tw})
+				Checkpoints: store, RestoreStep: restore, MetricsAddr: metricsListen, Trace: tw})
 			if err != nil {
 				return err
 			}
 			defer srv.Close(10 * time.Second)
-			fmt.Fprintf(g.stdout, "coordinator: control plane %s, gossip %s, metrics http://%s/metrics; workers: %s worker --join %s\n",
-				srv.Addr(), srv.GossipAddr(), srv.MetricsAddr(), selfCommand(), srv.Addr())
+			metrics := "off"
+			if a := srv.MetricsAddr(); a != "" {
+				metrics = "http://" + a + "/metrics"
+			}
+			join := workerLine{Join: srv.Addr(), TLSDir: tf.dir, Insecure: tf.insecure, SecretFile: sf.file}
+			fmt.Fprintf(g.stdout, "coordinator: control plane %s, gossip %s, metrics %s; workers: %s\n",
+				srv.Addr(), srv.GossipAddr(), metrics, shellLine(selfCommand(), join.args()))
 			res, err := srv.Wait(cmd.Context())
 			if err != nil {
 				if cmd.Context().Err() != nil {
@@ -178,15 +189,12 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 	f := cmd.Flags()
 	f.StringVar(&config, "config", "", "job spec YAML (default: the built-in MNIST MLP job)")
 	f.StringVar(&grpcAddr, "grpc-addr", "0.0.0.0:7070", "control-plane listen address")
-	f.StringVar(&gossipAddr, "gossip-addr", "0.0.0.0", "memberlist bind address")
-	f.IntVar(&gossipPort, "gossip-port", 7946, "memberlist port (0 = any)")
-	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
-	f.StringVar(&metricsAddr, "metrics-addr", "0.0.0.0:0", "Prometheus endpoint (/metrics) listen address")
-	f.StringVar(&runDir, "run-dir", "", "write summary.json and metrics.jsonl here (and checkpoints under RUN_DIR/checkpoints)")
+	gf.register(f, 7946)
+	sf.register(f)
+	mf.register(f)
+	f.StringVar(&runDir, "run-dir", "", "run directory: summary.json, metrics.jsonl and checkpoints in RUN_DIR/checkpoints")
 	f.StringVar(&ckptDir, "checkpoint-dir", "", "checkpoint directory (default RUN_DIR/checkpoints; none without --run-dir)")
-	f.BoolVar(&resume, "resume", false, "resume from the newest good checkpoint in the checkpoint directory (an error when there is none)")
-	f.BoolVar(&autoResume, "auto-resume", false, "resume when the checkpoint directory holds a checkpoint, else start afresh (for restarted pods and requeued jobs)")
-	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged")
+	rf.register(f, true)
 	f.BoolVar(&trace, "trace", false, "merge the workers' Chrome trace spans into RUN_DIR/trace.json")
 	tf.register(f, false)
 	return cmd
@@ -214,9 +222,14 @@ func finish(g *globals, dir string, s summaryFile) error {
 
 func newWorkerCmd(g *globals) *cobra.Command {
 	var cfg worker.Config
-	var secretFile, config string
+	var config string
 	var joinTimeout time.Duration
-	var tf tlsFlags
+	var (
+		gf gossipFlags
+		mf metricsAddr
+		sf secretFlag
+		tf tlsFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker that joins a coordinator and trains",
@@ -227,7 +240,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			if cfg.Join == "" {
 				return fmt.Errorf("--join HOST:PORT is required (the coordinator's control-plane address)")
 			}
-			sec, err := secret.Load(secretFile, "RINGTRAIN_SECRET")
+			sec, err := sf.load()
 			if err != nil {
 				return err
 			}
@@ -246,6 +259,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				}
 				cfg.JobHash = job.Hash(b)
 			}
+			cfg.GossipAddr, cfg.GossipPort, cfg.MetricsAddr = gf.addr, gf.port, mf.worker()
 			cfg.Secret, cfg.Version, cfg.Logger, cfg.JoinTimeout = sec, buildinfo.Get().Version, g.logger(), joinTimeout
 			return worker.Run(cmd.Context(), cfg)
 		},
@@ -253,13 +267,12 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.Join, "join", "", "coordinator control-plane address HOST:PORT (required)")
 	f.StringVar(&cfg.DataAddr, "data-addr", "0.0.0.0:0", "data-plane (all-reduce) listen address")
-	f.StringVar(&cfg.GossipAddr, "gossip-addr", "0.0.0.0", "memberlist bind address")
-	f.IntVar(&cfg.GossipPort, "gossip-port", 0, "memberlist port (0 = any)")
+	gf.register(f, 0)
 	f.StringVar(&cfg.AdvertiseHost, "advertise-host", "", "IP or host name other nodes use to reach this worker; a name is resolved to its first non-loopback IPv4 address (default: the address that routes to the coordinator)")
-	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
+	sf.register(f)
 	f.StringVar(&config, "config", "", "optional job spec: refuse to join a coordinator running another job")
 	f.DurationVar(&joinTimeout, "join-timeout", 60*time.Second, "how long to keep trying to reach the coordinator")
-	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "Prometheus endpoint (/metrics) listen address (default: the advertised host, any port; off: none)")
+	mf.register(f)
 	tf.register(f, true)
 	return cmd
 }

@@ -34,7 +34,7 @@ const (
 	whyPeers    = "the peers' harness (../shared/bench: PyTorch, Open MPI, iperf3) lives outside this repository and installs its own toolchain"
 	whyK8s      = "needs a Kubernetes cluster (none here); the deploy/k8s module decodes the manifests and runs their commands locally (make test-k8s)"
 	whySlurm    = "needs a multi-node Slurm allocation; deploy/slurm_test.go runs the script on a private single-node Slurm when Slurm is installed"
-	whyVerbOnly = "a table naming the verb, not a command line (it needs --dir); checked against --help, and run with its flags in the deploy groups"
+	whyVerbOnly = "a table naming the verb, not a command line (it needs --tls-dir); checked against --help, and run with its flags in the deploy groups"
 	tinyJob     = "job.yaml is the test's 400-step job"
 	goRun       = "the binary this test built stands for `go run ./cmd/ringtrain` (same code, no second build); " + tinyJob
 )
@@ -49,9 +49,9 @@ var docPlan = []docGroup{
 	{Name: "README/checkpoints-and-resume", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain launch --run-dir runs/exp1", Run: "ringtrain launch --run-dir runs/exp1 --config job.yaml",
 			Note: tinyJob + "; Ctrl-C (SIGINT to the process group) once step 100 is checkpointed", Interrupt: &interruptAt{"runs/exp1/checkpoints", 100}},
-		{File: "README.md", Doc: "ringtrain launch --resume runs/exp1", Note: "Ctrl-C again once step 250 is checkpointed, so the next line has steps left",
+		{File: "README.md", Doc: "ringtrain launch --resume --run-dir runs/exp1", Note: "Ctrl-C again once step 250 is checkpointed, so the next line has steps left",
 			Interrupt: &interruptAt{"runs/exp1/checkpoints", 250}, Want: "resuming from checkpoint step"},
-		{File: "README.md", Doc: "ringtrain launch --resume runs/exp1 --workers 4", Want: "on 4 workers"},
+		{File: "README.md", Doc: "ringtrain launch --resume --run-dir runs/exp1 --workers 4", Want: "on 4 workers"},
 		{File: "README.md", Doc: "ringtrain checkpoint ls runs/exp1/checkpoints", Want: "400"},
 		{File: "README.md", Doc: "ringtrain checkpoint inspect runs/exp1/checkpoints/step-000000001250",
 			Run: "ringtrain checkpoint inspect runs/exp1/checkpoints/step-000000000400", Note: "the 400-step job's last checkpoint instead of step 1250"},
@@ -68,7 +68,7 @@ var docPlan = []docGroup{
 	}},
 	{Name: "README/failures-and-multi-node", Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain status --coordinator 10.0.0.1:7070 --tls-dir certs", Skip: whyMachines},
-		{File: "README.md", Doc: "ringtrain certs init --dir certs --hosts 10.0.0.1", Want: "ca.crt"},
+		{File: "README.md", Doc: "ringtrain certs init --tls-dir certs --hosts 10.0.0.1", Want: "ca.crt"},
 		{File: "README.md", Doc: "export RINGTRAIN_SECRET=$(cat /etc/ringtrain/secret)", Skip: "reads a cluster machine's secret file (/etc/ringtrain/secret); " + whyMachines},
 		{File: "README.md", Doc: "ringtrain coordinator --config job.yaml --tls-dir certs --grpc-addr 0.0.0.0:7070 --gossip-port 7946 --run-dir runs/exp1", Skip: whyMachines},
 		{File: "README.md", Doc: "ringtrain worker --join 10.0.0.1:7070 --tls-dir certs --data-addr 0.0.0.0:7000 --gossip-port 7947", Skip: whyMachines},
@@ -89,11 +89,11 @@ var docPlan = []docGroup{
 		{File: "docs/deploy.md", Doc: "go run ./cmd/ringtrain launch", SameAs: "README.md"},
 		{File: "docs/deploy.md", Doc: "ringtrain launch --workers 4 --config job.yaml --run-dir runs/exp1",
 			Note: tinyJob + "; Ctrl-C once step 200 is checkpointed, so the resume below has steps left", Interrupt: &interruptAt{"runs/exp1/checkpoints", 200}},
-		{File: "docs/deploy.md", Doc: "ringtrain launch --resume runs/exp1", Want: "resuming from checkpoint step"},
+		{File: "docs/deploy.md", Doc: "ringtrain launch --resume --run-dir runs/exp1", Want: "resuming from checkpoint step"},
 	}},
 	{Name: "deploy/machines-you-log-into", Steps: []docStep{
 		{File: "docs/deploy.md", Doc: "openssl rand -hex 32 > secret && chmod 600 secret"},
-		{File: "docs/deploy.md", Doc: "ringtrain certs init --dir certs --hosts coord.example,10.0.0.1", Want: "ca.crt"},
+		{File: "docs/deploy.md", Doc: "ringtrain certs init --tls-dir certs --hosts coord.example,10.0.0.1", Want: "ca.crt"},
 		{File: "docs/deploy.md", Doc: "ringtrain coordinator --config job.yaml --secret-file secret --tls-dir certs --run-dir runs/exp1 --grpc-addr 0.0.0.0:7070 --gossip-port 7946", Skip: whyMachines},
 		{File: "docs/deploy.md", Doc: "ringtrain worker --join 10.0.0.1:7070 --secret-file secret --tls-dir certs --data-addr 0.0.0.0:7000 --gossip-port 7947", Skip: whyMachines},
 		{File: "docs/deploy.md", Doc: "ringtrain status --coordinator 10.0.0.1:7070 --secret-file secret --tls-dir certs", Skip: whyMachines},
@@ -123,7 +123,7 @@ var docPlan = []docGroup{
 		{File: "docs/deploy.md", Doc: "make image && kind load docker-image ringtrain:latest", Skip: whyK8s},
 		{File: "docs/deploy.md", Doc: "kubectl apply -f deploy/k8s/namespace.yaml", Skip: whyK8s},
 		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain create secret generic ringtrain-secret --from-literal=secret=$(openssl rand -hex 32)", Skip: whyK8s},
-		{File: "docs/deploy.md", Doc: "ringtrain certs init --dir certs --hosts ringtrain-coordinator,ringtrain-coordinator.ringtrain.svc,ringtrain-coordinator.ringtrain.svc.cluster.local", Want: "ca.crt"},
+		{File: "docs/deploy.md", Doc: "ringtrain certs init --tls-dir certs --hosts ringtrain-coordinator,ringtrain-coordinator.ringtrain.svc,ringtrain-coordinator.ringtrain.svc.cluster.local", Want: "ca.crt"},
 		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain create secret generic ringtrain-tls --from-file=certs/ca.crt --from-file=certs/node.crt --from-file=certs/node.key", Skip: whyK8s},
 		{File: "docs/deploy.md", Doc: "kubectl apply -k deploy/k8s", Skip: whyK8s},
 		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain logs -f statefulset/ringtrain-coordinator", Skip: whyK8s},
@@ -141,13 +141,13 @@ var docPlan = []docGroup{
 	}},
 
 	{Name: "scaling", Steps: []docStep{
-		{File: "docs/scaling.md", Doc: "ringtrain scale --workers 1,2,4 --config docs/examples/scale.yaml --steps 120 --out out-loopback",
-			Run: "ringtrain scale --workers 1,2,4 --config docs/examples/scale.yaml --steps 30 --warmup 10 --out out-loopback", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
-		{File: "docs/scaling.md", Doc: "ringtrain scale --workers 1,2,4 --config docs/examples/scale.yaml --steps 120 --out out-link --link-bandwidth 200 --link-latency 1ms",
-			Run: "ringtrain scale --workers 1,2,4 --config docs/examples/scale.yaml --steps 30 --warmup 10 --out out-link --link-bandwidth 200 --link-latency 1ms", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
-		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --bandwidth-mbps 9600 --latency 40us --cores 2"},
-		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --bandwidth-mbps 200 --latency 1040us --cores 2"},
-		{File: "docs/scaling.md", Doc: "ringtrain simulate --nodes 1,2,4,8,16,1024"},
+		{File: "docs/scaling.md", Doc: "ringtrain scale --worlds 1,2,4 --config docs/examples/scale.yaml --steps 120 --out out-loopback",
+			Run: "ringtrain scale --worlds 1,2,4 --config docs/examples/scale.yaml --steps 30 --warmup 10 --out out-loopback", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
+		{File: "docs/scaling.md", Doc: "ringtrain scale --worlds 1,2,4 --config docs/examples/scale.yaml --steps 120 --out out-link --link-bandwidth 200 --link-latency 1ms",
+			Run: "ringtrain scale --worlds 1,2,4 --config docs/examples/scale.yaml --steps 30 --warmup 10 --out out-link --link-bandwidth 200 --link-latency 1ms", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
+		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --link-bandwidth 9600 --link-latency 40us --cores 2"},
+		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --link-bandwidth 200 --link-latency 1040us --cores 2"},
+		{File: "docs/scaling.md", Doc: "ringtrain simulate --worlds 1,2,4,8,16,1024"},
 	}},
 
 	{Name: "benchmarks", Steps: []docStep{
@@ -157,11 +157,11 @@ var docPlan = []docGroup{
 		{File: "docs/benchmarks.md", Doc: "REPS=3 ONLY=gloo,mpi,limits EXTRA_ALLREDUCE='./ringtrain bench allreduce --worlds 2,4 --csv' ./run_all.sh", Skip: whyPeers},
 		{File: "docs/benchmarks.md", Doc: "go test -run '^$' -bench . -benchmem ./allreduce/", Run: "go test -run '^$' -bench . -benchmem -benchtime 1x ./allreduce/",
 			Note: "each benchmark once (-benchtime 1x): that they run, not their figures"},
-		{File: "docs/benchmarks.md", Doc: "ringtrain bench allreduce --world 4 --sizes 4K,64K,1M,16M,64M,256M", Run: "ringtrain bench allreduce --world 4 --sizes 4K,64K,1M --iters 3",
+		{File: "docs/benchmarks.md", Doc: "ringtrain bench allreduce --workers 4 --sizes 4K,64K,1M,16M,64M,256M", Run: "ringtrain bench allreduce --workers 4 --sizes 4K,64K,1M --iters 3",
 			Note: "up to 1 MiB, 3 iterations, instead of up to 256 MiB"},
 		{File: "docs/benchmarks.md", Doc: "make build build-openblas", Needs: "openblas"},
 		{File: "docs/benchmarks.md", Doc: "cp bin/ringtrain bin/ringtrain-openblas /tmp/peer-bench/ && cd /tmp/peer-bench", Skip: whyPeers},
-		{File: "docs/benchmarks.md", Doc: "REPS=2 ONLY=train EXTRA_TRAIN='./ringtrain bench train --workers 1,2 --csv; OPENBLAS_NUM_THREADS=1 ./ringtrain-openblas bench train --workers 1,2 --csv' ./run_all.sh", Skip: whyPeers},
+		{File: "docs/benchmarks.md", Doc: "REPS=2 ONLY=train EXTRA_TRAIN='./ringtrain bench train --worlds 1,2 --csv; OPENBLAS_NUM_THREADS=1 ./ringtrain-openblas bench train --worlds 1,2 --csv' ./run_all.sh", Skip: whyPeers},
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestWorkerCrashRecovers -v ./cmd/ringtrain", Covered: "TestWorkerCrashRecovers"},
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestHungWorkerIsRemovedAndRejoins -v ./cmd/ringtrain", Covered: "TestHungWorkerIsRemovedAndRejoins"},
 	}},

@@ -18,10 +18,10 @@ func newLaunchCmd(g *globals) *cobra.Command {
 	var (
 		workers        int
 		config, runDir string
-		resume         string
-		strict, trace  bool
-		insecure       bool
-		secretFile     string
+		trace          bool
+		rf             resumeFlags
+		tf             tlsFlags
+		sf             secretFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "launch",
@@ -31,22 +31,29 @@ func newLaunchCmd(g *globals) *cobra.Command {
 and the logs into the run directory. With no flags it trains the MLP on the embedded MNIST-10k
 data. Ctrl-C or SIGTERM stops every worker.`,
 		Example: `  ringtrain launch
-  ringtrain launch --workers 4 --config job.yaml --run-dir runs/exp1`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  ringtrain launch --workers 4 --config job.yaml --run-dir runs/exp1
+  ringtrain launch --resume --run-dir runs/exp1 --workers 2`,
+		Args: cobra.ArbitraryArgs, // only the old form --resume RUN_DIR (oldRunDir)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := rf.oldRunDir(args, &runDir, g.stderr); err != nil {
+				return err
+			}
 			if workers < 1 || workers > 64 {
 				return fmt.Errorf("--workers %d: want 1..64 on one machine", workers)
 			}
-			if resume != "" {
-				if runDir != "" && runDir != resume {
-					return fmt.Errorf("--resume %s continues that run directory; --run-dir %s differs", resume, runDir)
+			mode, err := rf.mode()
+			if err != nil {
+				return err
+			}
+			if mode == resumeYes {
+				if runDir == "" {
+					return errors.New("--resume needs --run-dir RUN_DIR: the run to continue")
 				}
-				if st, err := os.Stat(resume); err != nil || !st.IsDir() {
-					return fmt.Errorf("--resume %s: no such run directory", resume)
+				if st, err := os.Stat(runDir); err != nil || !st.IsDir() {
+					return fmt.Errorf("--resume --run-dir %s: no such run directory", runDir)
 				}
-				runDir = resume
 				if config == "" {
-					config = filepath.Join(resume, "job.yaml")
+					config = filepath.Join(runDir, "job.yaml")
 				}
 			}
 			spec, err := loadJob(config)
@@ -59,12 +66,8 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			}
 			var store *checkpoint.Store
 			var restore int64
-			mode := resumeNo
-			if resume != "" {
-				mode = resumeYes
-			}
 			if spec.Checkpoint.Enabled() || mode == resumeYes {
-				if store, restore, err = openCheckpoints(filepath.Join(runDir, "checkpoints"), spec, mode, strict, g.stderr); err != nil {
+				if store, restore, err = openCheckpoints(filepath.Join(runDir, "checkpoints"), spec, mode, rf.strict, g.stderr); err != nil {
 					var fe finishedError
 					if errors.As(err, &fe) {
 						reportFinished(g, runDir, fe)
@@ -73,17 +76,17 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 					return err
 				}
 			}
-			sec, secretHint, err := runSecret(runDir, secretFile)
+			sec, secretHint, err := runSecret(runDir, sf.file)
 			if err != nil {
 				return err
 			}
 			tlsHint := "--tls-dir " + tlsDir(runDir)
-			if insecure {
+			if tf.insecure {
 				tlsHint = "--insecure"
 			}
 			view := newProgress(g.stdout, spec.Train.GlobalBatch)
 			lc := localCluster{spec: spec, workers: workers, runDir: runDir, logLevel: g.logLevel, onReport: view.report,
-				checkpoints: store, restore: restore, secret: sec, insecure: insecure,
+				checkpoints: store, restore: restore, secret: sec, insecure: tf.insecure,
 				onStart: func(runID, addr, metrics string) {
 					fmt.Fprintf(g.stdout, "run %s: %s on %s (%s), logs in %s\n", runID, spec.Name, plural(workers, "worker"), spec.Model.Kind, runDir)
 					fmt.Fprintf(g.stdout, "dashboard http://%s/  metrics http://%s/metrics\nstatus: %s status --coordinator %s %s %s\n", metrics, metrics, selfCommand(), addr, tlsHint, secretHint)
@@ -94,7 +97,7 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 				return err
 			}
 			s := summarize(out.res, out.spec, out.jobBytes, out.runID, out.wall)
-			if resume != "" && !out.trained && s.Outcome != string(coordinator.PhaseDone) {
+			if mode == resumeYes && !out.trained && s.Outcome != string(coordinator.PhaseDone) {
 				// Refused before training (e.g. by a worker at restore):
 				// job.yaml and summary.json stay as they were.
 				return fmt.Errorf("resume refused: %s (%s is unchanged)", s.Reason, runDir)
@@ -105,12 +108,11 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 	f := cmd.Flags()
 	f.IntVar(&workers, "workers", 2, "number of worker processes")
 	f.StringVar(&config, "config", "", "job spec YAML (default: the built-in MNIST MLP job)")
-	f.StringVar(&runDir, "run-dir", "", "run directory (default runs/<timestamp>); checkpoints go to RUN_DIR/checkpoints")
-	f.StringVar(&resume, "resume", "", "continue the run in this run directory from its newest good checkpoint (its job.yaml unless --config)")
-	f.BoolVar(&strict, "strict-resume", false, "refuse to resume when the latest checkpoint is damaged (default: fall back to the newest good one)")
+	f.StringVar(&runDir, "run-dir", "", "run directory (default runs/<timestamp>): job.yaml, logs, summary.json, checkpoints in RUN_DIR/checkpoints; with --resume, the run to continue (its job.yaml unless --config)")
+	rf.register(f, false)
 	f.BoolVar(&trace, "trace", false, "record a Chrome trace of every step phase and ring step into RUN_DIR/trace.json (open in Perfetto)")
-	f.BoolVar(&insecure, "insecure", false, "plaintext control plane (default: mutual TLS with a CA made in RUN_DIR/tls)")
-	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET, else a random one kept in RUN_DIR/secret)")
+	tf.registerInsecure(f)
+	sf.register(f)
 	return cmd
 }
 

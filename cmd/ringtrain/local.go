@@ -100,13 +100,12 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 		sec = secret.New()
 	}
 	var tlsCfg *tls.Config
-	workerTLS := []string{"--insecure"}
 	if !lc.insecure {
 		b, err := ensureTLS(tlsDir(lc.runDir))
 		if err != nil {
 			return out, err
 		}
-		tlsCfg, workerTLS = b.ServerConfig(), []string{"--tls-dir", tlsDir(lc.runDir)}
+		tlsCfg = b.ServerConfig()
 	}
 	start := time.Now()
 	mf, err := openMetricsFile(lc.runDir)
@@ -132,6 +131,11 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 
 	var group proc.Group
 	defer group.Stop(5 * time.Second)
+	line := workerLine{Join: srv.Addr(), DataAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", AdvertiseHost: "127.0.0.1",
+		Insecure: lc.insecure, LogLevel: lc.logLevel, LogFormat: "json"}
+	if !lc.insecure {
+		line.TLSDir = tlsDir(lc.runDir)
+	}
 	for i := range lc.workers {
 		wlog, err := os.OpenFile(filepath.Join(lc.runDir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
@@ -139,9 +143,8 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 		}
 		defer wlog.Close()
 		_, err = group.Start(proc.Spec{
-			Name: fmt.Sprintf("worker %d", i),
-			Args: append([]string{"worker", "--join", srv.Addr(), "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
-				"--advertise-host", "127.0.0.1", "--log-format", "json", "--log-level", lc.logLevel}, workerTLS...),
+			Name:   fmt.Sprintf("worker %d", i),
+			Args:   line.args(),
 			Env:    append([]string{"RINGTRAIN_SECRET=" + string(sec)}, lc.env...),
 			Output: wlog, Stderr: wlog,
 		})

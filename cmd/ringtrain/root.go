@@ -68,6 +68,9 @@ dashes as underscores (RINGTRAIN_LOG_LEVEL=debug). A flag on the command line wi
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkAliases(cmd); err != nil {
+				return err
+			}
 			if err := bindEnv(cmd); err != nil {
 				return err
 			}
@@ -87,26 +90,44 @@ dashes as underscores (RINGTRAIN_LOG_LEVEL=debug). A flag on the command line wi
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(newLaunchCmd(g), newCoordinatorCmd(g), newWorkerCmd(g), newStatusCmd(g), newCheckpointCmd(g), newScaleCmd(g), newSimulateCmd(g), newVersionCmd(g), newBenchCmd(g), newCertsCmd(g))
+	flagsToStderr(root, g.stderr)
 	return root
 }
 
+// envName is the environment variable of a flag: RINGTRAIN_<NAME>.
+func envName(flag string) string {
+	return "RINGTRAIN_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
 // bindEnv sets every flag of cmd (and its parents') that was not given on
-// the command line from RINGTRAIN_<NAME>, if that variable is set.
+// the command line from RINGTRAIN_<NAME>, if that variable is set. An old
+// spelling's variable (RINGTRAIN_DIR for --tls-dir) counts only when the
+// flag was given neither way, and says it is deprecated.
 func bindEnv(cmd *cobra.Command) error {
 	var errs []error
-	apply := func(f *pflag.Flag) {
-		if f.Changed {
-			return
-		}
-		name := "RINGTRAIN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(name); ok {
+	fs := cmd.Flags()
+	apply := func(aliases bool) func(f *pflag.Flag) {
+		return func(f *pflag.Flag) {
+			isAlias := canonical(f) != f.Name
+			if isAlias != aliases || f.Changed || (isAlias && given(fs, canonical(f))) {
+				return
+			}
+			name := envName(f.Name)
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				return
+			}
 			if err := f.Value.Set(v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
 			}
 			f.Changed = true
+			if isAlias {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s has been deprecated, use %s\n", name, envName(canonical(f)))
+			}
 		}
 	}
-	cmd.Flags().VisitAll(apply)
-	cmd.InheritedFlags().VisitAll(apply)
+	fs.VisitAll(apply(false))
+	cmd.InheritedFlags().VisitAll(apply(false))
+	fs.VisitAll(apply(true))
 	return errors.Join(errs...)
 }

@@ -18,13 +18,13 @@ import (
 
 func newScaleCmd(g *globals) *cobra.Command {
 	var (
-		workers, config, out string
-		steps, warmup        int
-		linkMbps             float64
-		linkLatency          time.Duration
+		worlds, config, out string
+		steps, warmup       int
+		linkMbps            float64
+		linkLatency         time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "scale --workers 1,2,4 --config job.yaml --steps N --out DIR",
+		Use:   "scale --worlds 1,2,4 --config job.yaml --steps N --out DIR",
 		Short: "Run a job at several world sizes and write throughput, efficiency and communication share (CSV + PNG)",
 		Long: `Runs the job (same global batch) for --steps steps at each world size with real worker processes
 on this machine and writes DIR/scale.csv (world, samples/s, speedup, efficiency, step time and its split,
@@ -33,9 +33,10 @@ communication share) and DIR/throughput.png, DIR/efficiency.png, DIR/comm_share.
 windows after --warmup steps.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			worlds, err := bench.ParseInts(workers)
+			flag := spelled(cmd.Flags(), "worlds")
+			sizes, err := bench.ParseInts(worlds)
 			if err != nil {
-				return fmt.Errorf("--workers: %w", err)
+				return fmt.Errorf("%s: %w", flag, err)
 			}
 			if out == "" {
 				return fmt.Errorf("--out DIR is required")
@@ -48,9 +49,9 @@ windows after --warmup steps.`,
 				return err
 			}
 			// Every world size is checked before any runs.
-			for _, w := range worlds {
+			for _, w := range sizes {
 				if w < 1 || w > 64 || spec.Train.GlobalBatch%w != 0 {
-					return fmt.Errorf("--workers %d: want 1..64 dividing train.global_batch %d", w, spec.Train.GlobalBatch)
+					return fmt.Errorf("%s %d: want 1..64 dividing train.global_batch %d", flag, w, spec.Train.GlobalBatch)
 				}
 			}
 			spec.Train.Steps, spec.Eval.EveryEpochs = steps, 0
@@ -61,7 +62,7 @@ windows after --warmup steps.`,
 				return err
 			}
 			var rows []trainRow
-			for _, w := range worlds {
+			for _, w := range sizes {
 				var mu sync.Mutex
 				var windows []*pb.Progress
 				lc := localCluster{spec: spec, workers: w, runDir: filepath.Join(out, fmt.Sprintf("world%d", w)), logLevel: g.logLevel,
@@ -86,7 +87,8 @@ windows after --warmup steps.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&workers, "workers", "1,2,4", "world sizes")
+	f.StringVar(&worlds, "worlds", "1,2,4", "world sizes (numbers of workers), comma-separated, each run in turn")
+	alias(f, "workers", "worlds")
 	f.StringVar(&config, "config", "", "job spec (default: the built-in job)")
 	f.IntVar(&steps, "steps", 200, "steps per world size")
 	f.IntVar(&warmup, "warmup", 20, "steps left out of the figures")

@@ -68,11 +68,11 @@ func TestScalingDocFigures(t *testing.T) {
 		}
 		line := strings.Join(args, " ")
 		switch {
-		case strings.Contains(line, "--bandwidth-mbps 9600"):
+		case strings.Contains(line, "--link-bandwidth 9600"):
 			sims["loopback"] = parseSimulate(t, out)
-		case strings.Contains(line, "--bandwidth-mbps 200 "):
+		case strings.Contains(line, "--link-bandwidth 200 "):
 			sims["200 Mbit/s, 1 ms"] = parseSimulate(t, out)
-		case line == "simulate --nodes 1,2,4,8,16,1024":
+		case line == "simulate --worlds 1,2,4,8,16,1024":
 			sims["defaults"] = parseSimulate(t, out)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 func newSimulateCmd(g *globals) *cobra.Command {
 	var (
 		m                      bench.CostModel
-		nodes                  string
+		worlds                 string
 		compute, latency       time.Duration
 		optimizerNs, bandwidth float64
 	)
@@ -24,17 +24,18 @@ func newSimulateCmd(g *globals) *cobra.Command {
 divide over the ranks (time-sharing --cores if set, for one machine), the gradient reduce-scatter and the
 parameter all-gather cost 2(N-1) ring steps of latency per message plus bytes/bandwidth. It also shows what
 recursive doubling would cost for the same all-reduce. Take --compute-per-sample and --optimizer-ns from
-'ringtrain bench train --workers 1' (compute ms / batch; optimizer ms / parameters), and the link from
+a one-worker 'ringtrain bench train --worlds 1' (compute ms / batch; optimizer ms / parameters), and the link from
 'ringtrain bench allreduce' or the network's specification. docs/scaling.md compares it with 'ringtrain scale'.`,
-		Example: `  ringtrain simulate --params 535818 --batch 64 --compute-per-sample 440us --optimizer-ns 2.3 --bandwidth-mbps 10000 --latency 50us`,
+		Example: `  ringtrain simulate --params 535818 --batch 64 --compute-per-sample 440us --optimizer-ns 2.3 --link-bandwidth 10000 --link-latency 50us`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ns, err := bench.ParseInts(nodes)
+			fs := cmd.Flags()
+			ns, err := bench.ParseInts(worlds)
 			if err != nil {
-				return fmt.Errorf("--nodes: %w", err)
+				return fmt.Errorf("%s: %w", spelled(fs, "worlds"), err)
 			}
 			if m.Params < 1 || m.GlobalBatch < 1 || bandwidth <= 0 || compute < 0 || latency < 0 {
-				return fmt.Errorf("need --params, --batch, --bandwidth-mbps > 0 and non-negative times")
+				return fmt.Errorf("need --params, --batch, %s > 0 and non-negative times", spelled(fs, "link-bandwidth"))
 			}
 			m.ComputePerSample, m.OptimizerPerParam = compute.Seconds(), optimizerNs*1e-9
 			m.Alpha, m.Beta = latency.Seconds(), bandwidth*1e6/8
@@ -43,7 +44,7 @@ recursive doubling would cost for the same all-reduce. Take --compute-per-sample
 			fmt.Fprintln(tw, "nodes\tstep ms\tcompute ms\toptimizer ms\tcomm ms\tsamples/s\tspeedup\tefficiency\tcomm share\tring AR ms\trec. doubling AR ms\t")
 			for _, n := range ns {
 				if n < 1 {
-					return fmt.Errorf("--nodes %d", n)
+					return fmt.Errorf("%s %d: want world sizes >= 1", spelled(fs, "worlds"), n)
 				}
 				b := m.Step(n)
 				speedup := one.Total / b.Total
@@ -58,10 +59,13 @@ recursive doubling would cost for the same all-reduce. Take --compute-per-sample
 	f.IntVar(&m.GlobalBatch, "batch", 64, "global batch")
 	f.DurationVar(&compute, "compute-per-sample", 440*time.Microsecond, "forward+backward time per sample on one core")
 	f.Float64Var(&optimizerNs, "optimizer-ns", 2.3, "optimizer time per parameter, nanoseconds")
-	f.Float64Var(&bandwidth, "bandwidth-mbps", 10000, "link bandwidth per rank, Mbit/s")
-	f.DurationVar(&latency, "latency", 50*time.Microsecond, "latency per message")
+	f.Float64Var(&bandwidth, "link-bandwidth", 10000, "link bandwidth per rank, Mbit/s")
+	f.DurationVar(&latency, "link-latency", 50*time.Microsecond, "latency per message")
+	alias(f, "bandwidth-mbps", "link-bandwidth")
+	alias(f, "latency", "link-latency")
 	f.IntVar(&m.Segment, "segment", 1<<20, "pipeline segment, bytes")
 	f.IntVar(&m.Cores, "cores", 0, "cores shared by all ranks (one machine); 0 = one machine per rank")
-	f.StringVar(&nodes, "nodes", "1,2,4,8,16,32,64,128,256,512,1024", "node counts")
+	f.StringVar(&worlds, "worlds", "1,2,4,8,16,32,64,128,256,512,1024", "world sizes (nodes, one rank each), comma-separated")
+	alias(f, "nodes", "worlds")
 	return cmd
 }

@@ -17,9 +17,10 @@ import (
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
-	var addr, secretFile string
+	var addr string
 	var asJSON bool
 	var events int
+	var sf secretFlag
 	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "status --coordinator HOST:PORT",
@@ -29,7 +30,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if addr == "" {
 				return fmt.Errorf("--coordinator HOST:PORT is required")
 			}
-			sec, err := secret.Load(secretFile, "RINGTRAIN_SECRET")
+			sec, err := sf.load()
 			if err != nil {
 				return err
 			}
@@ -70,7 +71,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "coordinator", "", "the coordinator's control-plane address (required)")
-	f.StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (else RINGTRAIN_SECRET)")
+	sf.register(f)
 	f.BoolVar(&asJSON, "json", false, "print the status as JSON (snake_case keys as in the .proto; 64-bit numbers as strings)")
 	f.IntVar(&events, "events", 15, "recent events to show")
 	tf.register(f, true)

@@ -20,14 +20,20 @@ type tlsFlags struct {
 }
 
 func (t *tlsFlags) register(f *pflag.FlagSet, client bool) {
-	f.StringVar(&t.dir, "tls-dir", "", "directory with ca.crt, node.crt and node.key (ringtrain certs init): mutual TLS on the control plane")
-	f.BoolVar(&t.insecure, "insecure", false, "plaintext gRPC on the control plane (no TLS): only on a network you trust")
+	f.StringVar(&t.dir, "tls-dir", "", "directory with ca.crt, node.crt and node.key (ringtrain certs init --tls-dir DIR): mutual TLS on the control plane")
+	t.registerInsecure(f)
 	if client {
 		f.StringVar(&t.serverName, "tls-server-name", "", "name the coordinator's certificate must carry (default: the host of the coordinator address)")
 	}
 }
 
-var errNoTLS = errors.New("no TLS material for the control plane: pass --tls-dir DIR (create it with `ringtrain certs init --dir DIR --hosts COORDINATOR-HOST`) or --insecure for plaintext")
+// registerInsecure declares --insecure alone: launch makes its own TLS
+// files, so it has no --tls-dir.
+func (t *tlsFlags) registerInsecure(f *pflag.FlagSet) {
+	f.BoolVar(&t.insecure, "insecure", false, "plaintext gRPC on the control plane, no TLS (launch's default is mutual TLS with a CA it makes in RUN_DIR/tls): only on a network you trust")
+}
+
+var errNoTLS = errors.New("no TLS material for the control plane: pass --tls-dir DIR (create it with `ringtrain certs init --tls-dir DIR --hosts COORDINATOR-HOST`) or --insecure for plaintext")
 
 func (t *tlsFlags) bundle() (*pki.Bundle, error) {
 	switch {

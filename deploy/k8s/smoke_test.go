@@ -39,7 +39,7 @@ func TestCommandsFormACluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	certs := filepath.Join(dir, "certs")
-	if out, err := exec.Command(bin, "certs", "init", "--dir", certs, "--hosts", strings.Join(certHosts(t), ",")).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "certs", "init", "--tls-dir", certs, "--hosts", strings.Join(certHosts(t), ",")).CombinedOutput(); err != nil {
 		t.Fatalf("certs init: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
