@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/coordinator"
@@ -14,6 +16,10 @@ import (
 	"github.com/ringtrain/ringtrain/job"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
+
+// Every goroutine the tests start (clients, coordinators, streams) has
+// ended when they have.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var testSecret = []byte("control-test-secret-0123456789abcdef")
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/internal/wire"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
@@ -28,6 +30,7 @@ func (c *Client) UploadShard(ctx context.Context, hdr *pb.ShardHeader, shard *ch
 		if err != nil {
 			return fmt.Errorf("manifest draft of step %d: %w", hdr.Step, err)
 		}
+		hdr = proto.CloneOf(hdr) // the caller's header stays as it was
 		hdr.Manifest = b
 	}
 	stream, err := c.rpc.UploadShard(ctx)
