@@ -173,14 +173,10 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: control plane: %w", err)
 	}
-	mcfg := membership.DefaultConfig()
-	mcfg.NodeName = "coordinator-" + cfg.RunID
-	mcfg.BindAddr, mcfg.BindPort = cfg.GossipAddr, cfg.GossipPort
-	mcfg.Secret = cfg.Secret
-	mcfg.ProbeInterval, mcfg.ProbeTimeout, mcfg.SuspicionMult = cfg.Job.Cluster.ProbeInterval, cfg.Job.Cluster.ProbeInterval/2, cfg.Job.Cluster.SuspicionMult
-	mcfg.Meta = membership.Meta{Role: membership.RoleCoordinator, ID: cfg.RunID, GRPCAddr: s.ln.Addr().String(), Version: cfg.Version}
-	mcfg.Logger = cfg.Logger
-	s.ml, err = membership.Start(mcfg)
+	s.ml, err = membership.Start(membership.NodeSpec{Name: "coordinator-" + cfg.RunID, BindAddr: cfg.GossipAddr, BindPort: cfg.GossipPort,
+		Secret: cfg.Secret, ProbeInterval: cfg.Job.Cluster.ProbeInterval, SuspicionMult: cfg.Job.Cluster.SuspicionMult,
+		Meta:   membership.Meta{Role: membership.RoleCoordinator, ID: cfg.RunID, GRPCAddr: s.ln.Addr().String(), Version: cfg.Version},
+		Logger: cfg.Logger}.Config())
 	if err != nil {
 		s.ln.Close()
 		return nil, fmt.Errorf("coordinator: %w", err) // membership's errors name it

@@ -10,6 +10,9 @@
 //     below), Secret (the cluster secret, >= 16 bytes, the same on every
 //     node) and Meta; m, err := Start(cfg). Start validates (errors wrap
 //     ErrInvalidConfig) and listens on BindAddr:BindPort (0 = free port).
+//     The coordinator and the workers build cfg from a NodeSpec (name,
+//     bind and advertise addresses from their --gossip-* flags, secret, the
+//     job's probe interval and suspicion multiplier, Meta): one way for both.
 //  2. Read m.Events() continuously (an owned goroutine forwards memberlist's
 //     callbacks through an unbounded queue, so a slow reader never stalls
 //     gossip, but the queue grows until read).
