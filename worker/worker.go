@@ -217,14 +217,10 @@ func (w *process) session(ctx context.Context) error {
 	}
 	log.Info("joined", "coordinator", cfg.Join, "data", w.dataAddr, "job", spec.Name, "run", joined.RunId)
 
-	mcfg := membership.DefaultConfig()
-	mcfg.NodeName = joined.WorkerId
-	mcfg.BindAddr, mcfg.BindPort, mcfg.AdvertiseAddr = cfg.GossipAddr, cfg.GossipPort, w.host
-	mcfg.Secret = cfg.Secret
-	mcfg.ProbeInterval, mcfg.ProbeTimeout, mcfg.SuspicionMult = spec.Cluster.ProbeInterval, spec.Cluster.ProbeInterval/2, spec.Cluster.SuspicionMult
-	mcfg.Meta = membership.Meta{Role: membership.RoleWorker, ID: joined.WorkerId, DataAddr: w.dataAddr, Version: cfg.Version}
-	mcfg.Logger = cfg.Logger
-	ml, err := membership.Start(mcfg)
+	ml, err := membership.Start(membership.NodeSpec{Name: joined.WorkerId, BindAddr: cfg.GossipAddr, BindPort: cfg.GossipPort, AdvertiseAddr: w.host,
+		Secret: cfg.Secret, ProbeInterval: spec.Cluster.ProbeInterval, SuspicionMult: spec.Cluster.SuspicionMult,
+		Meta:   membership.Meta{Role: membership.RoleWorker, ID: joined.WorkerId, DataAddr: w.dataAddr, Version: cfg.Version},
+		Logger: cfg.Logger}.Config())
 	if err != nil {
 		return fail(fmt.Errorf("worker: %w", err)) // membership's errors name it
 	}
