@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,7 +30,9 @@ const otherSecret = "another-cluster-secret-0123456789abcdef"
 // connections to every port of every process of the cluster leaves the run
 // training: no worker is lost and the run completes.
 func TestIntrudersAndGarbageLeaveTrainingRunning(t *testing.T) {
-	c := newCluster(t, strings.Replace(faultJob, "steps: 500", "steps: 1500", 1))
+	// A long run, stopped by the test once it has seen what it checks: a
+	// short one could finish during the flood on a fast or idle machine.
+	c := newCluster(t, strings.Replace(faultJob, "steps: 500", "steps: 1000000", 1))
 	otherTLS := filepath.Join(c.dir, "other-tls")
 	if err := pki.Init(otherTLS, pki.Options{}); err != nil {
 		t.Fatal(err)
@@ -149,7 +152,20 @@ func TestIntrudersAndGarbageLeaveTrainingRunning(t *testing.T) {
 			t.Fatalf("process %d exited during the flood", p.Process.Pid)
 		}
 	}
-	c.waitDone()
+	// Stop the run cleanly (SIGTERM): the coordinator tells every worker to
+	// stop and exits naming the interruption; every process is gone after.
+	c.coord.Process.Signal(syscall.SIGTERM)
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.coord.Wait() }()
+	select {
+	case <-stopped:
+		c.coord = nil
+	case <-time.After(60 * time.Second):
+		t.Fatalf("coordinator did not stop after SIGTERM\n%s", c.coordOut.String())
+	}
+	if !strings.Contains(c.coordOut.String(), "interrupted: the run is stopped") {
+		t.Errorf("coordinator did not stop cleanly after SIGTERM:\n%s", c.coordOut.String())
+	}
 	// The secret was never logged, by the coordinator or any worker.
 	sec := faultSecret[len("RINGTRAIN_SECRET="):]
 	logs := []string{c.coordOut.String()}
