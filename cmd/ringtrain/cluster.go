@@ -86,8 +86,8 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
   ringtrain certs init --tls-dir certs --hosts coordinator.example
   ringtrain coordinator --config job.yaml --tls-dir certs --grpc-addr 0.0.0.0:7070 --gossip-port 7946 --run-dir runs/exp1`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := rf.oldRunDir(args, &runDir, g.stderr); err != nil {
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := rf.plain(); err != nil {
 				return err
 			}
 			spec, err := loadJob(config)

@@ -66,6 +66,15 @@ func (r *resumeFlags) oldRunDir(args []string, runDir *string, warn io.Writer) e
 	return nil
 }
 
+// plain refuses the old RUN_DIR value, which only launch ever took (on
+// the coordinator --resume was always a bool).
+func (r *resumeFlags) plain() error {
+	if r.resume.dir != "" {
+		return fmt.Errorf("--resume %q: want true or false (the run directory is --run-dir)", r.resume.dir)
+	}
+	return nil
+}
+
 // resumeValue is --resume: a bool flag that also takes the old RUN_DIR
 // value (kept in dir).
 type resumeValue struct {

@@ -121,6 +121,12 @@ func TestResumeFlags(t *testing.T) {
 			if strict := slices.Contains(tc.args, "--strict-resume"); rf.strict != strict {
 				t.Fatalf("strict %v, want %v", rf.strict, strict)
 			}
+			// The coordinator's --resume was always a bool (and the verb
+			// takes no arguments).
+			valued := slices.Contains(tc.args, "--resume=r")
+			if err := rf.plain(); (err != nil) != valued || (err != nil && !strings.Contains(err.Error(), "want true or false")) {
+				t.Fatalf("plain: %v, want an error only for a RUN_DIR value (%v)", err, valued)
+			}
 		})
 	}
 }
