@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"testing"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // A NaN on one rank at one step: every rank skips that step together (no
@@ -47,7 +49,7 @@ func TestNonFiniteStepIsSkippedEverywhere(t *testing.T) {
 		_, _, err := tr.Step(ctx) // and training goes on
 		return err
 	})
-	if !equalBits(before, after) {
+	if !testutil.BitsEqual(before, after) {
 		t.Fatal("a skipped step changed the parameters")
 	}
 	errs := make(chan error, 3)

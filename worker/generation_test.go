@@ -16,6 +16,7 @@ import (
 	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/coordinator"
 	"github.com/ringtrain/ringtrain/internal/secret"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/job"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 	"github.com/ringtrain/ringtrain/telemetry"
@@ -159,7 +160,7 @@ func TestGenerationRestoresOverControl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalBits(got, want) {
+	if !testutil.BitsEqual(got, want) {
 		t.Fatal("the final checkpoint of the restored generation differs from a run that never stopped")
 	}
 }

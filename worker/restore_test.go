@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/data"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/transport/mem"
 )
@@ -49,18 +49,6 @@ func group(t *testing.T, spec job.Spec, world int, fn func(r int, tr *Trainer) e
 			t.Fatalf("world %d rank %d: %v", world, r, err)
 		}
 	}
-}
-
-func equalBits(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // A checkpoint written by 4 ranks restores exactly — parameters, every
@@ -138,11 +126,11 @@ func TestSnapshotRestoresExactlyOnAnyWorldSize(t *testing.T) {
 				if err := tr.Restore(full, st, m.OptimizerSteps, int(m.Step), data.Cursor{Epoch: m.Cursor.Epoch, Step: m.Cursor.Step}); err != nil {
 					return err
 				}
-				if !equalBits(tr.Params(), params) {
+				if !testutil.BitsEqual(tr.Params(), params) {
 					return fmt.Errorf("parameters differ from the checkpoint")
 				}
 				for _, s := range tr.opt.State() {
-					if !equalBits(s.Data, states[s.Name][lo:hi]) {
+					if !testutil.BitsEqual(s.Data, states[s.Name][lo:hi]) {
 						return fmt.Errorf("optimizer state %q of shard [%d,%d) differs", s.Name, lo, hi)
 					}
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/data"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/transport/mem"
 )
@@ -56,7 +57,7 @@ func train(t *testing.T, spec job.Spec, world int, run func(ctx context.Context,
 		return nil
 	})
 	for r := 1; r < world; r++ {
-		if !equalBits(params[r], params[0]) {
+		if !testutil.BitsEqual(params[r], params[0]) {
 			t.Fatalf("world %d: rank %d's parameters differ from rank 0's", world, r)
 		}
 	}
