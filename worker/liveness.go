@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 
 	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/membership"
@@ -75,5 +76,14 @@ func gaveUp(lost, err error, timeout time.Duration) error {
 	if lost == nil || !errors.As(err, &ue) {
 		return err
 	}
-	return fmt.Errorf("worker: %w; gave up rejoining after --join-timeout %v (last attempt: %w)", lost, timeout, ue.Last)
+	return fmt.Errorf("worker: %w; gave up rejoining after --join-timeout %v (last attempt: %s)", lost, timeout, rpcText(ue.Last))
+}
+
+// rpcText is a gRPC error as "Code: message" (the code's name and the
+// status message), any other error as it is.
+func rpcText(err error) string {
+	if st, ok := status.FromError(err); ok {
+		return st.Code().String() + ": " + st.Message()
+	}
+	return err.Error()
 }

@@ -253,7 +253,7 @@ func (w *process) session(ctx context.Context) error {
 	stream, err := client.WatchPlan(sctx, joined.WorkerId)
 	if err != nil {
 		grace = 0
-		return fmt.Errorf("%w %s: watch plan: %v", errCoordinatorLost, cfg.Join, err)
+		return fmt.Errorf("%w %s: control stream refused (%s)", errCoordinatorLost, cfg.Join, rpcText(err))
 	}
 	g := &generations{ln: w.ln, spec: spec, train: w.train, test: w.test, rep: rep, log: log, client: client, id: joined.WorkerId,
 		metrics: w.metrics}
@@ -268,7 +268,7 @@ func (w *process) session(ctx context.Context) error {
 			if cause := context.Cause(sctx); errors.Is(cause, errCoordinatorLost) {
 				return cause
 			}
-			return fmt.Errorf("%w %s: plan stream: %v", errCoordinatorLost, cfg.Join, err)
+			return fmt.Errorf("%w %s: control stream broken (%s)", errCoordinatorLost, cfg.Join, rpcText(err))
 		}
 		switch plan.Action {
 		case pb.Plan_ACTION_RUN:
