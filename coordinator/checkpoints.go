@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -59,6 +60,15 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	}
 	start := time.Now()
 	info, err := store.WriteShard(h.Step, int(h.Rank), r)
+	if errors.Is(err, checkpoint.ErrExists) && r.Broken() == nil {
+		// The step is committed already: this generation restored an older
+		// checkpoint (it can be formed between a commit and Checkpointed)
+		// and trained the step again. Nothing to add; the worker trains on.
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return s.writeFailed(h, r.Broken(), err)
+		}
+		return r.Close(true)
+	}
 	if err != nil {
 		return s.writeFailed(h, r.Broken(), err)
 	}
