@@ -23,9 +23,15 @@
 // watches its plan, trains when told to (restoring the plan's checkpoint
 // first: restore.go), checkpoints by streaming snapshots to the coordinator
 // (upload.go), reports progress asynchronously and exits when the plan says
-// STOP. A generation broken by a peer is not a failure: the worker waits for
-// the next plan. When removed from the run, or when the coordinator is lost,
-// it joins again as a new member (a new session).
+// STOP. A generation broken by a peer, or refused by the coordinator as
+// stale (it formed a newer one), or cut off from an unreachable coordinator
+// is not a failure: the worker waits for the next plan (ending.go
+// classifies). When removed from the run, or when the coordinator is lost —
+// its plan stream broke, its control connection's keepalive went
+// unanswered, or gossip declared its node dead (liveness.go: a frozen
+// coordinator keeps its sockets open) — it joins again as a new member (a
+// new session), and after Config.JoinTimeout of failed joins exits with an
+// error naming how the coordinator was lost.
 //
 // The worker reaches the coordinator only through Control (control.go),
 // the interface of the calls it makes, in its own terms (messages,
