@@ -58,6 +58,17 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	if err := s.refuseFailedStep(h); err != nil {
 		return err
 	}
+	// One upload of this (step, rank) at a time: an upload of an older
+	// generation still streaming when a newer one uploads the same step must
+	// not rename its file over the newer one's (shardlock.go).
+	unlock, err := s.lockShard(stream.Context(), h.Step, int(h.Rank))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if gen := s.generation(); h.Generation != gen {
+		return fence.Refuse(h.Generation, gen)
+	}
 	start := time.Now()
 	info, err := store.WriteShard(h.Step, int(h.Rank), r)
 	if errors.Is(err, checkpoint.ErrExists) && r.Broken() == nil {
@@ -75,7 +86,7 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	if err := r.Verify(info.Size, info.CRC32C); err != nil {
 		return err
 	}
-	committed, err := s.addShard(h, info, draft)
+	committed, err := s.addShard(h, info, draft, s.generation())
 	if err != nil {
 		return s.addFailed(h, err)
 	}
@@ -88,9 +99,20 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	return r.Close(committed)
 }
 
-func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *checkpoint.Manifest) (bool, error) {
+// addShard records a durable shard of h's step and commits the step once
+// every rank's shard and the manifest draft are in. gen is the run's
+// generation now: a shard of a generation the run has left (it finished
+// writing after a newer generation formed) is refused, and never replaces
+// the newer generation's pending shards.
+func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *checkpoint.Manifest, gen uint64) (bool, error) {
+	if h.Generation != gen {
+		return false, fence.Refuse(h.Generation, gen)
+	}
 	s.ckMu.Lock()
 	defer s.ckMu.Unlock()
+	if p := s.pending[h.Step]; p != nil && p.gen > h.Generation {
+		return false, fence.Refuse(h.Generation, p.gen)
+	}
 	p := s.pendingLocked(h)
 	if p.failed != nil {
 		return false, fmt.Errorf("%w: %w", errStepFailed, p.failed)
@@ -119,6 +141,7 @@ func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *c
 			delete(s.pending, step)
 		}
 	}
+	s.pruneShardLocksLocked(h.Step)
 	if err := s.cfg.Checkpoints.Commit(m); errors.Is(err, checkpoint.ErrPrune) {
 		s.log.Warn("checkpoint committed, but older ones could not be removed", "step", h.Step, "err", err)
 	} else if err != nil {

@@ -105,8 +105,11 @@ type Server struct {
 	reportObservers []reportObserver
 	eventObservers  []eventObserver
 
-	ckMu    sync.Mutex // guards pending
+	ckMu    sync.Mutex // guards pending and shardLocks
 	pending map[int64]*pendingCheckpoint
+	// shardLocks serialize the uploads of one (step, rank) across
+	// generations (shardlock.go).
+	shardLocks map[shardKey]chan struct{}
 
 	metrics    *metricsMirror // an observer of reports and events; the metrics are safe for concurrent use
 	metricsSrv *telemetry.Server
@@ -160,6 +163,7 @@ func Start(cfg Config) (*Server, error) {
 		MaxCheckpointFailures: cfg.Job.Checkpoint.MaxFailures})
 	s.mu.changed = make(chan struct{})
 	s.pending = map[int64]*pendingCheckpoint{}
+	s.shardLocks = map[shardKey]chan struct{}{}
 	s.workers, s.board, s.history, s.recovery = newRoster(), &board{}, &history{}, &recoveryClock{}
 	s.events, s.metrics = newEventLog(s.log), newMetricsMirror()
 	s.anomalies = newDetectors(s.anomaly)
