@@ -116,42 +116,13 @@ func (l *lockedBuffer) String() string {
 }
 
 // uploadShard sends rank's shard of a numParams-long model at step, rank 0
-// with the manifest draft, the way a worker does.
+// with the manifest draft, the way a worker does, and returns the answer.
 func uploadShard(t *testing.T, c pb.CoordinatorClient, id string, gen uint64, step int64, rank, world, numParams int) error {
 	t.Helper()
-	lo, hi := rank*numParams/world, (rank+1)*numParams/world
-	params := make([]float32, hi-lo)
-	for i := range params {
-		params[i] = float32(step) + float32(lo+i)/1000
-	}
-	var shard bytes.Buffer
-	if err := checkpoint.EncodeShard(&shard, &checkpoint.Shard{Step: step, Lo: lo, Hi: hi, Params: params}); err != nil {
-		t.Fatal(err)
-	}
-	h := &pb.ShardHeader{WorkerId: id, Generation: gen, Step: step, Rank: int32(rank), WorldSize: int32(world)}
-	if rank == 0 {
-		m := checkpoint.Manifest{Step: step, WorldSize: world, ModelSpec: json.RawMessage(`{"kind":"test"}`), NumParams: numParams,
-			Layout: []checkpoint.Tensor{{Name: "w", Shape: []int{numParams}}}}
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Manifest = b
-	}
-	up, err := c.UploadShard(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := up.Send(&pb.ShardChunk{Header: h}); err != nil {
-		_, err = up.CloseAndRecv()
-		return err
-	}
-	if err := up.Send(&pb.ShardChunk{Data: shard.Bytes(), End: true, Crc32C: crc32c(shard.Bytes())}); err != nil {
-		_, err = up.CloseAndRecv()
-		return err
-	}
-	_, err = up.CloseAndRecv()
-	return err
+	lo := rank * numParams / world
+	return startUpload(t, c, id, gen, step, rank, world, numParams, func(i int) float32 {
+		return float32(step) + float32(lo+i)/1000
+	}).finish()
 }
 
 // checkpointFailures reads ringtrain_checkpoint_failures_total.

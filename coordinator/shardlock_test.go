@@ -22,14 +22,15 @@ type shardUpload struct {
 	params []float32
 }
 
-// startUpload opens rank's upload of step and sends its header and the first
-// half of its bytes; params are filled with value.
-func startUpload(t *testing.T, c pb.CoordinatorClient, id string, gen uint64, step int64, rank, world, numParams int, value float32) *shardUpload {
+// startUpload opens rank's upload of step and sends its header (rank 0's
+// with the manifest draft) and the first half of its bytes; parameter i of
+// the shard is value(i).
+func startUpload(t *testing.T, c pb.CoordinatorClient, id string, gen uint64, step int64, rank, world, numParams int, value func(i int) float32) *shardUpload {
 	t.Helper()
 	lo, hi := rank*numParams/world, (rank+1)*numParams/world
 	u := &shardUpload{params: make([]float32, hi-lo)}
 	for i := range u.params {
-		u.params[i] = value
+		u.params[i] = value(i)
 	}
 	var shard bytes.Buffer
 	if err := checkpoint.EncodeShard(&shard, &checkpoint.Shard{Step: step, Lo: lo, Hi: hi, Params: u.params}); err != nil {
@@ -77,7 +78,7 @@ func (u *shardUpload) finish() error {
 func TestStaleUploadStillStreamingDoesNotOverwrite(t *testing.T) {
 	const world, numParams, step = 2, 1000, 10
 	d := startDiskServer(t, &diskFS{}, world, checkpoint.DefaultOptions())
-	old := startUpload(t, d.c, d.ids[1], d.gen, step, 1, world, numParams, 1)
+	old := startUpload(t, d.c, d.ids[1], d.gen, step, 1, world, numParams, func(int) float32 { return 1 })
 	testutil.Eventually(t, 10*time.Second, "the old generation's upload is writing", func() bool {
 		_, err := os.Stat(d.store.StepDir(step)) // WriteShard made it
 		return err == nil
@@ -98,8 +99,9 @@ func TestStaleUploadStillStreamingDoesNotOverwrite(t *testing.T) {
 	// The new generation uploads the same step: rank 1 waits for the old
 	// upload's lock; rank 0 (with the manifest) completes.
 	newer := make(chan error, 1)
-	go func() { newer <- startUpload(t, d.c, d.ids[1], gen, step, 1, world, numParams, 2).finish() }()
-	if err := startUpload(t, d.c, d.ids[0], gen, step, 0, world, numParams, 2).finish(); err != nil {
+	second := startUpload(t, d.c, d.ids[1], gen, step, 1, world, numParams, func(int) float32 { return 2 })
+	go func() { newer <- second.finish() }()
+	if err := startUpload(t, d.c, d.ids[0], gen, step, 0, world, numParams, func(int) float32 { return 2 }).finish(); err != nil {
 		t.Fatalf("rank 0 of the new generation: %v", err)
 	}
 	select {
