@@ -1,4 +1,6 @@
 // Package testutil holds the helpers that tests of several packages share:
-// bit-exact comparison of float32 slices and polling until a condition holds.
+// bit-exact comparison of float32 slices, polling until a condition holds,
+// the repository root (RepoRoot), and a free loopback address (FreeAddr,
+// FreePort).
 // Only tests import it; production code must not.
 package testutil
