@@ -3,26 +3,15 @@ package control_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ringtrain/ringtrain/control"
+	"github.com/ringtrain/ringtrain/internal/testcluster"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
-
-// freeAddr is a local address nobody listens on (yet).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 // Join waits for a coordinator that is not up yet, gives up with an
 // *UnreachableError after its timeout when none comes, and takes a refusal
@@ -44,11 +33,14 @@ func TestJoin(t *testing.T) {
 		{name: "another version", version: "v0", timeout: 10 * time.Second, refused: "join refused: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := freeAddr(t)
-			if tc.start == 0 {
-				startCoordinator(t, addr)
+			addr := testutil.FreeAddr(t)
+			start := func() {
+				testcluster.StartCoordinator(t, testcluster.OneWorkerJob(), testcluster.Options{Addr: addr, RunID: "control"})
 			}
-			c := dial(t, addr)
+			if tc.start == 0 {
+				start()
+			}
+			c := testcluster.Dial(t, addr, []byte(testcluster.DefaultSecret))
 			type result struct {
 				resp *pb.JoinResponse
 				err  error
@@ -60,7 +52,7 @@ func TestJoin(t *testing.T) {
 			}()
 			if tc.start > 0 {
 				time.Sleep(tc.start) // Join is trying meanwhile
-				startCoordinator(t, addr)
+				start()
 			}
 			res := <-joined
 			resp, err := res.resp, res.err

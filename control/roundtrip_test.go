@@ -8,6 +8,7 @@ import (
 
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/control"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
@@ -28,25 +29,13 @@ func values(seed uint64, n int) []float32 {
 	return v
 }
 
-func sameBits(a, b []float32) int {
-	if len(a) != len(b) {
-		return -2
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return i
-		}
-	}
-	return -1
-}
-
 // A shard uploaded by the client is what the coordinator stores and
 // commits, and the ranges the client downloads are the uploaded values, bit
 // for bit: both halves of both streams, over real gRPC, with a real
 // coordinator and store. The sizes span several chunks of each stream and
 // ranges cross chunk boundaries.
 func TestShardRoundTrip(t *testing.T) {
-	r := joinRun(t)
+	c, w := joinRun(t)
 	ctx := context.Background()
 	n := 2*control.RangeChunkFloats + 5 // 3 range chunks; 12 bytes per value: 3 upload chunks and more
 	params, m, v := values(1, n), values(2, n), values(3, n)
@@ -55,14 +44,14 @@ func TestShardRoundTrip(t *testing.T) {
 	draft := &checkpoint.Manifest{FormatVersion: checkpoint.FormatVersion, Step: step, WorldSize: 1, NumParams: n,
 		Layout: []checkpoint.Tensor{{Name: "w", Shape: []int{n}, Offset: 0}}, StateNames: []string{"m", "v"}, OptimizerSteps: 7,
 		Cursor: checkpoint.Cursor{Epoch: 1, Step: 3}}
-	hdr := &pb.ShardHeader{WorkerId: r.id, Generation: r.gen, Step: step, Rank: 0, WorldSize: 1}
-	if err := r.client.UploadShard(ctx, hdr, shard, draft); err != nil {
+	hdr := &pb.ShardHeader{WorkerId: w.ID, Generation: w.Plan.Generation, Step: step, Rank: 0, WorldSize: 1}
+	if err := c.Client.UploadShard(ctx, hdr, shard, draft); err != nil {
 		t.Fatalf("UploadShard: %v", err)
 	}
-	if err := r.store.Verify(step); err != nil {
+	if err := c.Store.Verify(step); err != nil {
 		t.Fatalf("the stored checkpoint does not verify: %v", err)
 	}
-	got, err := r.client.GetCheckpoint(ctx, step)
+	got, err := c.Client.GetCheckpoint(ctx, step)
 	if err != nil {
 		t.Fatalf("GetCheckpoint: %v", err)
 	}
@@ -81,11 +70,11 @@ func TestShardRoundTrip(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := map[string][]float32{"params": make([]float32, tc.hi-tc.lo)}
-			if err := r.client.DownloadRange(ctx, step, tc.lo, tc.hi, false, p); err != nil {
+			if err := c.Client.DownloadRange(ctx, step, tc.lo, tc.hi, false, p); err != nil {
 				t.Fatalf("params: %v", err)
 			}
 			st := map[string][]float32{"m": make([]float32, tc.hi-tc.lo), "v": make([]float32, tc.hi-tc.lo)}
-			if err := r.client.DownloadRange(ctx, step, tc.lo, tc.hi, true, st); err != nil {
+			if err := c.Client.DownloadRange(ctx, step, tc.lo, tc.hi, true, st); err != nil {
 				t.Fatalf("states: %v", err)
 			}
 			for name, want := range map[string][]float32{"params": params, "m": m, "v": v} {
@@ -93,7 +82,7 @@ func TestShardRoundTrip(t *testing.T) {
 				if name != "params" {
 					dst = st[name]
 				}
-				if i := sameBits(dst, want[tc.lo:tc.hi]); i != -1 {
+				if i := testutil.FirstBitDiff(dst, want[tc.lo:tc.hi]); i != -1 {
 					t.Fatalf("%s[%d:%d] differs at %d", name, tc.lo, tc.hi, i)
 				}
 			}

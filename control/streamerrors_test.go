@@ -14,6 +14,8 @@ import (
 
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/control"
+	"github.com/ringtrain/ringtrain/internal/testcluster"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/internal/wire"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
@@ -22,7 +24,7 @@ import (
 // the client's half sends, with a code and a message naming what is wrong,
 // and stores nothing: raw streams against a real coordinator.
 func TestUploadStreamRefusals(t *testing.T) {
-	r := joinRun(t)
+	c, w := joinRun(t)
 	good := func(step int64) []byte {
 		var b bytes.Buffer
 		if err := checkpoint.EncodeShard(&b, &checkpoint.Shard{Step: step, Lo: 0, Hi: 3, Params: []float32{1, 2, 3}}); err != nil {
@@ -31,7 +33,7 @@ func TestUploadStreamRefusals(t *testing.T) {
 		return b.Bytes()
 	}
 	hdr := func(step int64) *pb.ShardChunk {
-		return &pb.ShardChunk{Header: &pb.ShardHeader{WorkerId: r.id, Generation: r.gen, Step: step, Rank: 0, WorldSize: 1}}
+		return &pb.ShardChunk{Header: &pb.ShardHeader{WorkerId: w.ID, Generation: w.Plan.Generation, Step: step, Rank: 0, WorldSize: 1}}
 	}
 	for _, tc := range []struct {
 		name string
@@ -41,9 +43,9 @@ func TestUploadStreamRefusals(t *testing.T) {
 		want string
 	}{
 		{"no header", 10, []*pb.ShardChunk{{Data: good(10)}}, codes.InvalidArgument, "valid shard header"},
-		{"a rank outside the world", 10, []*pb.ShardChunk{{Header: &pb.ShardHeader{WorkerId: r.id, Generation: r.gen, Step: 10, Rank: 1, WorldSize: 1}}},
+		{"a rank outside the world", 10, []*pb.ShardChunk{{Header: &pb.ShardHeader{WorkerId: w.ID, Generation: w.Plan.Generation, Step: 10, Rank: 1, WorldSize: 1}}},
 			codes.InvalidArgument, "valid shard header"},
-		{"a draft that is not JSON", 10, []*pb.ShardChunk{{Header: &pb.ShardHeader{WorkerId: r.id, Generation: r.gen, Step: 10, WorldSize: 1, Manifest: []byte("{")}}},
+		{"a draft that is not JSON", 10, []*pb.ShardChunk{{Header: &pb.ShardHeader{WorkerId: w.ID, Generation: w.Plan.Generation, Step: 10, WorldSize: 1, Manifest: []byte("{")}}},
 			codes.InvalidArgument, "manifest draft"},
 		{"a trailer with another CRC", 10, []*pb.ShardChunk{hdr(10), {Data: good(10)}, {End: true, Crc32C: wire.CRC32C(good(10)) ^ 1}},
 			codes.DataLoss, "the sender's crc"},
@@ -54,7 +56,7 @@ func TestUploadStreamRefusals(t *testing.T) {
 			codes.DataLoss, "malformed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conn, err := grpc.NewClient(r.addr, control.DialOptions(nil, token(t))...)
+			conn, err := grpc.NewClient(c.Addr, control.DialOptions(nil, c.Token)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +76,7 @@ func TestUploadStreamRefusals(t *testing.T) {
 			if status.Code(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %v naming %q", err, tc.code, tc.want)
 			}
-			if _, err := r.store.Load(tc.step); err == nil {
+			if _, err := c.Store.Load(tc.step); err == nil {
 				t.Fatalf("a refused upload committed step %d", tc.step)
 			}
 		})
@@ -129,13 +131,13 @@ func TestDownloadRefusesBadChunks(t *testing.T) {
 			done := make(chan struct{})
 			go func() { defer close(done); srv.Serve(ln) }()
 			defer func() { srv.Stop(); <-done }()
-			c := dial(t, ln.Addr().String())
+			c := testcluster.Dial(t, ln.Addr().String(), []byte(testcluster.DefaultSecret))
 			dst := map[string][]float32{"params": make([]float32, 4)}
 			err = c.DownloadRange(context.Background(), 10, 0, 4, false, dst)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("DownloadRange: %v", err)
-			case tc.want == "" && sameBits(dst["params"], []float32{1.5, -2, 1.5, -2}) != -1:
+			case tc.want == "" && !testutil.BitsEqual(dst["params"], []float32{1.5, -2, 1.5, -2}):
 				t.Fatalf("got %v", dst["params"])
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Fatalf("DownloadRange: %v, want an error naming %q", err, tc.want)

@@ -12,13 +12,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/ringtrain/ringtrain/checkpoint"
-	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/coordinator"
-	"github.com/ringtrain/ringtrain/internal/secret"
+	"github.com/ringtrain/ringtrain/internal/testcluster"
 	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/job"
-	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 	"github.com/ringtrain/ringtrain/telemetry"
 	"github.com/ringtrain/ringtrain/transport/tcp"
 )
@@ -36,45 +33,16 @@ func TestGenerationRestoresOverControl(t *testing.T) {
 	spec := testSpec("adamw") // 20 steps
 	spec.Cluster.MaxWorkers = 1
 	spec.Checkpoint = job.Checkpoint{EverySteps: 10, Keep: 3, MaxFailures: 3}
-	b, err := spec.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := checkpoint.Open(checkpoint.OSFS{}, t.TempDir(), checkpoint.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1",
-		Secret: generationSecret, Insecure: true, RunID: "generation", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store,
-		Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(time.Second)
-	tok, err := secret.ControlToken(generationSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := control.Dial(srv.Addr(), nil, tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	var ctl Control = client
+	coord := testcluster.StartCoordinator(t, spec, testcluster.Options{Secret: generationSecret, RunID: "generation", Logger: log})
+	srv, store := coord.Server, coord.Store
+	var ctl Control = coord.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	joined, err := ctl.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:9"}, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plans, err := ctl.WatchPlan(ctx, joined.WorkerId)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := plans.Recv()
-	if err != nil || plan.Action != pb.Plan_ACTION_RUN || plan.WorldSize != 1 {
-		t.Fatalf("first plan: %v %+v", err, plan)
+	j := testcluster.Join(t, ctx, coord.Client)
+	joined, plan := j.Resp, j.Plan
+	if j.Waits != 0 || plan.WorldSize != 1 {
+		t.Fatalf("first plan: %d WAIT plans before %+v", j.Waits, plan)
 	}
 
 	// The checkpoint of step 10, as a generation's uploader sends it; and

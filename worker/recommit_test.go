@@ -21,7 +21,7 @@ func TestUploadOfACommittedStep(t *testing.T) {
 	for _, n := range []int{1000, 3 << 20} {
 		r := startLiveRun(t)
 		ctx := context.Background()
-		up := &uploader{client: r.client, log: slog.New(slog.NewTextHandler(io.Discard, nil)), id: r.id, gen: r.plan.Generation, rank: 0, world: 1}
+		up := &uploader{client: r.Client, log: slog.New(slog.NewTextHandler(io.Discard, nil)), id: r.ID, gen: r.Plan.Generation, rank: 0, world: 1}
 		snap := Snapshot{Step: 10, Lo: 0, Hi: n, Params: make([]float32, n), States: map[string][]float32{"m": make([]float32, n)}}
 		draft := &checkpoint.Manifest{FormatVersion: checkpoint.FormatVersion, Step: 10, WorldSize: 1, NumParams: n,
 			Layout: []checkpoint.Tensor{{Name: "w", Shape: []int{n}}}, StateNames: []string{"m"}}
@@ -31,7 +31,7 @@ func TestUploadOfACommittedStep(t *testing.T) {
 		if err := up.Flush(ctx); err != nil {
 			t.Fatalf("%d parameters: the first upload: %v", n, err)
 		}
-		shard := r.store.ShardPath(10, 0)
+		shard := r.Store.ShardPath(10, 0)
 		before, err := os.ReadFile(shard)
 		if err != nil {
 			t.Fatal(err)
@@ -49,7 +49,7 @@ func TestUploadOfACommittedStep(t *testing.T) {
 		if err != nil || string(after) != string(before) {
 			t.Fatalf("%d parameters: the committed shard changed (%v)", n, err)
 		}
-		if err := r.store.Verify(10); err != nil {
+		if err := r.Store.Verify(10); err != nil {
 			t.Fatalf("%d parameters: the committed checkpoint does not verify: %v", n, err)
 		}
 	}

@@ -3,19 +3,13 @@ package worker
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ringtrain/ringtrain/checkpoint"
-	"github.com/ringtrain/ringtrain/control"
-	"github.com/ringtrain/ringtrain/coordinator"
-	"github.com/ringtrain/ringtrain/internal/secret"
-	"github.com/ringtrain/ringtrain/job"
-	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
+	"github.com/ringtrain/ringtrain/internal/testcluster"
 )
 
 // An upload the coordinator ends early reaches the worker with the
@@ -23,51 +17,12 @@ import (
 // the coordinator could not store (codes.Aborted) is logged and is not the
 // worker's failure. Real coordinator, real gRPC, a real file in the way.
 func TestUploadCarriesTheCoordinatorsAnswer(t *testing.T) {
-	spec := job.Default()
-	spec.Cluster.MaxWorkers = 1
-	spec.Checkpoint = job.Checkpoint{EverySteps: 10, Keep: 3, MaxFailures: 5}
-	b, _ := spec.Marshal()
-	store, err := checkpoint.Open(checkpoint.OSFS{}, t.TempDir(), checkpoint.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sec := []byte("upload-test-secret-0123456789abcdef")
-	srv, err := coordinator.Start(coordinator.Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1",
-		Secret: sec, Insecure: true, RunID: "upload", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(time.Second)
-	tok, err := secret.ControlToken(sec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := control.Dial(srv.Addr(), nil, tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	coord := testcluster.StartCoordinator(t, testcluster.OneWorkerJob(), testcluster.Options{RunID: "upload"})
+	client, store := coord.Client, coord.Store
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	joined, err := client.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:9"}, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plans, err := client.WatchPlan(ctx, joined.WorkerId)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gen uint64
-	for gen == 0 {
-		p, err := plans.Recv()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Action == pb.Plan_ACTION_RUN {
-			gen = p.Generation
-		}
-	}
+	j := testcluster.Join(t, ctx, client)
+	gen := j.Plan.Generation
 	// A stray file where step 10's directory goes: the coordinator's disk
 	// cannot take that step, and it says so as soon as the header arrives.
 	if err := os.WriteFile(store.StepDir(10), []byte("in the way"), 0o644); err != nil {
@@ -85,11 +40,11 @@ func TestUploadCarriesTheCoordinatorsAnswer(t *testing.T) {
 		wantLog  string
 		stored   bool
 	}{
-		{name: "the coordinator's disk cannot store the step", id: joined.WorkerId, step: 10,
+		{name: "the coordinator's disk cannot store the step", id: j.ID, step: 10,
 			wantLog: "is not a directory"},
 		{name: "refused for another reason: the worker's error names it", id: "w99-nobody", step: 20,
 			wantErr: "unknown worker id"},
-		{name: "stored", id: joined.WorkerId, step: 30, stored: true},
+		{name: "stored", id: j.ID, step: 30, stored: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer

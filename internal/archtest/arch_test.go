@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 const module = "github.com/ringtrain/ringtrain/"
@@ -119,23 +121,11 @@ func docName(n string) string {
 	return n
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("repository root not found from %s: %v", root, err)
-	}
-	return root
-}
-
 // TestArchitectureTableMatchesGoList fails when a package is missing from the
 // table of docs/architecture.md, or its "imports of ours" column differs
 // from what its non-test files import.
 func TestArchitectureTableMatchesGoList(t *testing.T) {
-	root := repoRoot(t)
+	root := testutil.RepoRoot(t)
 	real := goList(t, root)
 	doc := documented(t, root)
 	var names []string
@@ -183,7 +173,7 @@ var forbidden = map[string][]string{
 // TestImportsFlowOneWay checks the design brief's import rules against the
 // code, transitively, so an indirect back-edge is caught too.
 func TestImportsFlowOneWay(t *testing.T) {
-	real := goList(t, repoRoot(t))
+	real := goList(t, testutil.RepoRoot(t))
 	var closure func(p string, seen map[string]bool)
 	closure = func(p string, seen map[string]bool) {
 		for _, q := range real[p] {
@@ -205,6 +195,27 @@ func TestImportsFlowOneWay(t *testing.T) {
 				if r == "*" || q == r {
 					t.Errorf("%s imports %s (directly or not), which the design forbids", p, q)
 				}
+			}
+		}
+	}
+}
+
+// testOnly are the packages only tests may import.
+var testOnly = []string{"internal/testutil", "internal/testcluster"}
+
+// TestTestOnlyPackagesStayInTests fails when the non-test files of a
+// package import a test-only package.
+func TestTestOnlyPackagesStayInTests(t *testing.T) {
+	real := goList(t, testutil.RepoRoot(t))
+	for _, p := range testOnly {
+		if _, ok := real[p]; !ok {
+			t.Errorf("test-only package %s: no such package", p)
+		}
+	}
+	for p, imports := range real {
+		for _, q := range imports {
+			if slices.Contains(testOnly, q) {
+				t.Errorf("%s imports %s, which only tests may import", p, q)
 			}
 		}
 	}
