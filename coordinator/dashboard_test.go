@@ -2,12 +2,10 @@ package coordinator
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
@@ -15,29 +13,9 @@ import (
 // The dashboard's step-time split shows each worker's last window, phase by
 // phase in the order of a step, under the phases' headings.
 func TestDashboardStepSplit(t *testing.T) {
-	s := startServer(t, 2)
+	run := startRunning(t, 2)
+	s, c, ids, gen := run.s, run.c, run.ids, run.gen
 	ctx := context.Background()
-	c := client(t, s.Addr(), testSecret)
-	var ids []string
-	for i := range 2 {
-		r, err := c.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: fmt.Sprintf("127.0.0.1:%d", 20+i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, r.WorkerId)
-		mustStream(t, c, r.WorkerId)
-	}
-	var gen uint64
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		st, _ := c.Status(ctx, &pb.StatusRequest{})
-		if st.GetPhase() == "running" {
-			gen = st.Generation
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no generation")
-		}
-	}
 	for rank, tm := range []*pb.StepTiming{
 		{DataS: 0.001, ComputeS: 0.002, ReduceScatterS: 0.003, OptimizerS: 0.004, AllGatherS: 0.005},
 		{DataS: 0.010, ComputeS: 0.020, ReduceScatterS: 0.030, OptimizerS: 0.040, AllGatherS: 0.050},

@@ -242,31 +242,8 @@ func TestStaleUploadRefused(t *testing.T) {
 // Loss spikes and stragglers reported by the workers become events in
 // Status and anomaly counters.
 func TestAnomalyEvents(t *testing.T) {
-	s := startServer(t, 2)
-	ctx := context.Background()
-	c := client(t, s.Addr(), testSecret)
-	var ids []string
-	for i := range 2 {
-		r, err := c.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: fmt.Sprintf("127.0.0.1:%d", 10+i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, r.WorkerId)
-		mustStream(t, c, r.WorkerId)
-	}
-	var gen uint64
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st, _ := c.Status(ctx, &pb.StatusRequest{})
-		if st.GetPhase() == "running" {
-			gen = st.Generation
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no generation")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	run := startRunning(t, 2)
+	ctx, c, ids, gen := context.Background(), run.c, run.ids, run.gen
 	report := func(rank int, step int64, loss, compute float64) {
 		_, err := c.Report(ctx, &pb.ReportRequest{WorkerId: ids[rank], Generation: gen, Rank: int32(rank),
 			Body: &pb.ReportRequest_Progress{Progress: &pb.Progress{Step: step, Loss: loss, Timing: &pb.StepTiming{ComputeS: compute}}}})

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // mnistCopy writes the embedded MNIST-10k files, decompressed, into a new
@@ -20,7 +22,7 @@ func mnistCopy(t *testing.T, dir string, edit func(name string, b []byte) []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := filepath.Join("..", "..", "data", "mnist10k")
+	src := filepath.Join(testutil.RepoRoot(t), "data", "mnist10k")
 	for _, f := range []string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} {
 		zb, err := os.ReadFile(filepath.Join(src, f+".gz"))
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // docFiles are the documents whose commands are run: README.md and
@@ -65,18 +67,6 @@ type docGroup struct {
 	Steps   []docStep
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("repository root not found from %s: %v", root, err)
-	}
-	return root
-}
-
 // TestDocumentedCommands runs every command a reader would type from
 // README.md and docs/*.md (```sh, ```bash, ```shell and ```console blocks,
 // and the command lines in tables) as the plan in doccmds_plan_test.go
@@ -88,7 +78,7 @@ func repoRoot(t *testing.T) string {
 // documented command absent from the plan, a plan entry the docs no longer
 // hold, and a failing command fail the test, each named with its output.
 func TestDocumentedCommands(t *testing.T) {
-	root := repoRoot(t)
+	root := testutil.RepoRoot(t)
 	var cmds []docCommand
 	for _, f := range docFiles(t, root) {
 		b, err := os.ReadFile(filepath.Join(root, f))

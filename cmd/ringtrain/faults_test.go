@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,20 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/pki"
 )
 
 const faultSecret = "RINGTRAIN_SECRET=fault-tests-secret-0123456789abcdef"
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // cluster is a coordinator process on fixed ports and its worker processes.
 type cluster struct {
@@ -41,8 +31,8 @@ type cluster struct {
 
 func newCluster(t *testing.T, job string) *cluster {
 	dir := t.TempDir()
-	c := &cluster{t: t, dir: dir, cfg: filepath.Join(dir, "job.yaml"), gossip: freePort(t)}
-	c.addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	c := &cluster{t: t, dir: dir, cfg: filepath.Join(dir, "job.yaml"), gossip: testutil.FreePort(t)}
+	c.addr = testutil.FreeAddr(t)
 	os.WriteFile(c.cfg, []byte(job), 0o644)
 	if err := pki.Init(filepath.Join(dir, "tls"), pki.Options{}); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/pki"
 )
 
@@ -237,7 +238,7 @@ func truncatedIDX(t *testing.T, dir string) string {
 	t.Helper()
 	out := filepath.Join(dir, "truncated")
 	os.MkdirAll(out, 0o755)
-	src := filepath.Join("..", "..", "data", "mnist10k")
+	src := filepath.Join(testutil.RepoRoot(t), "data", "mnist10k")
 	for _, f := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {

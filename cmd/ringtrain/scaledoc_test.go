@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/model"
 )
@@ -43,7 +44,7 @@ func parseSimulate(t *testing.T, out string) map[int]simRow {
 // the measured ones against the CSVs it links, and the job it measures
 // (docs/examples/scale.yaml) exists and has the parameters it says.
 func TestScalingDocFigures(t *testing.T) {
-	root := filepath.Join("..", "..")
+	root := testutil.RepoRoot(t)
 	b, err := os.ReadFile(filepath.Join(root, "docs", "scaling.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // `make build` stamps the commit, so `version` names it even when Go
@@ -32,7 +34,7 @@ func TestMakeBuildStampsTheCommit(t *testing.T) {
 	}
 	before := head()
 	bin := filepath.Join(t.TempDir(), "ringtrain")
-	mk := exec.Command("make", "-s", "-C", filepath.Join("..", ".."), "build", "BIN="+bin)
+	mk := exec.Command("make", "-s", "-C", testutil.RepoRoot(t), "build", "BIN="+bin)
 	mk.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
 	if out, err := mk.CombinedOutput(); err != nil {
 		t.Fatalf("make build: %v\n%s", err, out)
@@ -219,7 +221,7 @@ func TestGoRunLaunchPrintsGoRunStatus(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "job.yaml")
 	os.WriteFile(cfg, []byte("train: {epochs: 100000}\n"), 0o644)
-	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	root := testutil.RepoRoot(t)
 	cmd := exec.Command("go", "run", "./cmd/ringtrain", "launch", "--workers", "1", "--config", cfg, "--run-dir", filepath.Join(dir, "run"))
 	cmd.Dir = root
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // go run and its child: signalled together

@@ -3,7 +3,6 @@ package k8s
 import (
 	"bufio"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // TestCommandsFormACluster runs the containers' own command lines on this
@@ -47,14 +48,14 @@ func TestCommandsFormACluster(t *testing.T) {
 	env := append(os.Environ(), "RINGTRAIN_SECRET=k8s-manifest-smoke-test-0123456789abcdef")
 	coordC := statefulSet(t, objs, "ringtrain-coordinator").Spec.Template.Spec.Containers[0]
 	workerC := statefulSet(t, objs, "ringtrain-worker").Spec.Template.Spec.Containers[0]
-	grpc, coordMetrics := freePort(t), freePort(t)
+	grpc, coordMetrics := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	coord := start(ctx, t, bin, env, rewrite(t, coordC.Command, map[string]string{
 		"--config": jobFile, "--tls-dir": certs, "--run-dir": filepath.Join(dir, "run"),
 		"--grpc-addr": grpc, "--metrics-addr": coordMetrics, "--gossip-port": "0",
 	}))
 	metrics := []string{coordMetrics}
 	for range 2 {
-		m := freePort(t)
+		m := testutil.FreeAddr(t)
 		metrics = append(metrics, m)
 		start(ctx, t, bin, env, rewrite(t, workerC.Command, map[string]string{
 			"--join": grpc, "--tls-dir": certs, "--data-addr": "127.0.0.1:0", "--metrics-addr": m,
@@ -95,17 +96,6 @@ func rewrite(t *testing.T, cmd []string, values map[string]string) []string {
 		out[i+1] = v
 	}
 	return append(out, "--gossip-addr", "127.0.0.1")
-}
-
-// freePort returns a 127.0.0.1 address that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // proc is a started ringtrain process and its combined output.
