@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // idxBytes encodes an IDX file with the given type byte and dimensions
@@ -242,13 +244,7 @@ func TestGzipDetectedByMagicNotName(t *testing.T) {
 
 func TestLoadIDXErrors(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return testutil.WriteFile(t, dir, name, b) }
 	img3 := write("img3", idxBytes(0x08, []uint32{3, 2, 2}, seq(12)))
 	lbl3 := write("lbl3", idxBytes(0x08, []uint32{3}, []byte{0, 1, 2}))
 	lbl4 := write("lbl4", idxBytes(0x08, []uint32{4}, []byte{0, 1, 2, 3}))

@@ -28,6 +28,31 @@ type composeProject struct {
 	volumes []string
 }
 
+// jobProject is a Compose project of compose.yaml, named prefix and this
+// process's id, on the image img with the cluster secret sec, whose
+// coordinator trains job: a job.yaml in a new directory mounted at /job.
+func jobProject(t *testing.T, prefix, img, job, sec string) *composeProject {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil { // the containers run as 65534
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "job.yaml"), []byte(job), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	override := filepath.Join(dir, "override.yaml")
+	if err := os.WriteFile(override, []byte(fmt.Sprintf(`services:
+  coordinator:
+    command: ["coordinator", "--config", "/job/job.yaml", "--grpc-addr", "0.0.0.0:7070", "--gossip-port", "7946",
+              "--metrics-addr", "0.0.0.0:9090", "--run-dir", "/data/run", "--tls-dir", "/tls"]
+    volumes: ["%s:/job:ro"]
+`, dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &composeProject{t: t, name: fmt.Sprintf("%s%d", prefix, os.Getpid()), files: []string{"compose.yaml", override},
+		env: []string{"RINGTRAIN_IMAGE=" + img, "RINGTRAIN_SECRET=" + sec}}
+}
+
 func (p *composeProject) run(ctx context.Context, args ...string) (string, error) {
 	a := []string{"-p", p.name}
 	for _, f := range p.files {
@@ -92,20 +117,7 @@ func TestComposeClusterSurvivesKillAndDisconnect(t *testing.T) {
 	if _, err := exec.LookPath("docker-compose"); err != nil {
 		t.Skip("no docker-compose")
 	}
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755) // the containers run as 65534
-	if err := os.WriteFile(filepath.Join(dir, "job.yaml"), []byte(composeJob), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	override := filepath.Join(dir, "override.yaml")
-	os.WriteFile(override, []byte(fmt.Sprintf(`services:
-  coordinator:
-    command: ["coordinator", "--config", "/job/job.yaml", "--grpc-addr", "0.0.0.0:7070", "--gossip-port", "7946",
-              "--metrics-addr", "0.0.0.0:9090", "--run-dir", "/data/run", "--tls-dir", "/tls"]
-    volumes: ["%s:/job:ro"]
-`, dir)), 0o644)
-	p := &composeProject{t: t, name: fmt.Sprintf("rtci%d", os.Getpid()), files: []string{"compose.yaml", override},
-		env: []string{"RINGTRAIN_IMAGE=" + img, "RINGTRAIN_SECRET=compose-test-secret-0123456789abcdef"}}
+	p := jobProject(t, "rtci", img, composeJob, "compose-test-secret-0123456789abcdef")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,20 +37,8 @@ func TestComposeDocumentedCommands(t *testing.T) {
 		t.Skip("no docker-compose")
 	}
 	up, down := docCompose(t, "up"), docCompose(t, "down")
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755) // the containers run as 65534
-	if err := os.WriteFile(filepath.Join(dir, "job.yaml"), []byte("train: {steps: 60}\ncheckpoint: {every_epochs: 0, every_steps: 30}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	override := filepath.Join(dir, "override.yaml")
-	os.WriteFile(override, []byte(fmt.Sprintf(`services:
-  coordinator:
-    command: ["coordinator", "--config", "/job/job.yaml", "--grpc-addr", "0.0.0.0:7070", "--gossip-port", "7946",
-              "--metrics-addr", "0.0.0.0:9090", "--run-dir", "/data/run", "--tls-dir", "/tls"]
-    volumes: ["%s:/job:ro"]
-`, dir)), 0o644)
-	p := &composeProject{t: t, name: fmt.Sprintf("rtdoc%d", os.Getpid()), files: []string{"compose.yaml", override},
-		env: []string{"RINGTRAIN_IMAGE=" + img, "RINGTRAIN_SECRET=compose-doc-secret-0123456789abcdef"}}
+	p := jobProject(t, "rtdoc", img, "train: {steps: 60}\ncheckpoint: {every_epochs: 0, every_steps: 30}\n",
+		"compose-doc-secret-0123456789abcdef")
 	downEnv := func() []string { // the documented down, without the secret
 		var env []string
 		for _, e := range os.Environ() {

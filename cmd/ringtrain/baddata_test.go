@@ -62,13 +62,7 @@ func csvRows(n int) string {
 // file, the position and what to change.
 func TestLaunchRefusesBadDataBeforeTraining(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return testutil.WriteFile(t, dir, name, b) }
 	headerCSV := write("header.csv", []byte("a,b,c,d,label\n"+csvRows(200)))
 	testCSV := write("test.csv", []byte(csvRows(40)))
 	strayLabel := mnistCopy(t, dir, func(name string, b []byte) []byte {

@@ -78,11 +78,7 @@ func TestLaunchOtherWorldSizesAndModels(t *testing.T) {
 
 func TestLaunchBadInput(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(body), 0o644)
-		return p
-	}
+	write := func(name, body string) string { return testutil.WriteFile(t, dir, name, []byte(body)) }
 	for _, tc := range []struct {
 		name string
 		args []string

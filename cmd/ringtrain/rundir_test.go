@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // snapshotRun reads the files a resume must not change when it is refused
@@ -66,13 +68,7 @@ func sameRun(t *testing.T, what string, before, after map[string][]byte) {
 // summary; a resume with more steps continues and records its job.
 func TestRefusedResumeChangesNothing(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return testutil.WriteFile(t, dir, name, []byte(body)) }
 	run := filepath.Join(dir, "run")
 	if o, e, code := cli(t, nil, "launch", "--config", write("job.yaml", "train: {steps: 20}\ncheckpoint: {every_steps: 10}\n"), "--run-dir", run); code != 0 {
 		t.Fatalf("%s\n%s", o, e)
