@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
@@ -67,6 +70,22 @@ func watchCoordinator(ctx context.Context, events <-chan membership.Event, runID
 			}
 		}
 	}
+}
+
+// streamBreak says why the plan stream broke with err. A keepalive that
+// went unanswered shows either as gRPC's own "keepalive ping failed" or,
+// since gRPC also sets TCP_USER_TIMEOUT to the keepalive timeout, as a read
+// that timed out (ETIMEDOUT): both mean a coordinator that stopped
+// answering, not one that closed the connection.
+func streamBreak(err error) string {
+	st, ok := status.FromError(err)
+	if ok && st.Code() == codes.Unavailable {
+		msg := st.Message()
+		if strings.Contains(msg, "keepalive") || strings.Contains(msg, syscall.ETIMEDOUT.Error()) {
+			return fmt.Sprintf("unresponsive (no answer to keepalive pings within %v: %s)", keepaliveTimeout, rpcText(err))
+		}
+	}
+	return fmt.Sprintf("control stream broken (%s)", rpcText(err))
 }
 
 // gaveUp is the error of a worker that lost its coordinator (lost, the

@@ -268,7 +268,7 @@ func (w *process) session(ctx context.Context) error {
 			if cause := context.Cause(sctx); errors.Is(cause, errCoordinatorLost) {
 				return cause
 			}
-			return fmt.Errorf("%w %s: control stream broken (%s)", errCoordinatorLost, cfg.Join, rpcText(err))
+			return fmt.Errorf("%w %s: %s", errCoordinatorLost, cfg.Join, streamBreak(err))
 		}
 		switch plan.Action {
 		case pb.Plan_ACTION_RUN:

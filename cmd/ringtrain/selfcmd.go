@@ -33,11 +33,27 @@ func selfCommand() string {
 }
 
 // isGoRunBuild: `go run` links the binary as go-build<N>/b001/exe/<name>
-// under GOTMPDIR (default: the system's temporary directory).
+// under GOTMPDIR (default: the system's temporary directory), or, since Go
+// 1.24, runs one cached in the build cache as
+// <GOCACHE>/<2 hex>/<64 hex>-d/<name>.
 func isGoRunBuild(exe string) bool {
 	dir := filepath.Dir(exe)
 	work := filepath.Dir(filepath.Dir(dir))
-	return filepath.Base(dir) == "exe" && strings.HasPrefix(filepath.Base(work), "go-build")
+	if filepath.Base(dir) == "exe" && strings.HasPrefix(filepath.Base(work), "go-build") {
+		return true
+	}
+	entry, shard := filepath.Base(dir), filepath.Base(filepath.Dir(dir))
+	hash, ok := strings.CutSuffix(entry, "-d")
+	return ok && len(shard) == 2 && len(hash) == 64 && strings.HasPrefix(hash, shard) && isHex(hash)
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func sameFile(a, b string) bool {
