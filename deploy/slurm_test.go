@@ -131,16 +131,37 @@ func TestSlurmEndToEnd(t *testing.T) {
 	}
 	t.Logf("first job done at %.1f s: test accuracy %.2f%% on %d workers", time.Since(start).Seconds(), 100*sum.TestAccuracy, sum.WorldSize)
 
-	// Second submission on the same run directory (what a requeue does):
-	// same secret and certificates, and RINGTRAIN_RESUME=auto resumes.
+	// Second submission on the same run directory (what a requeue does),
+	// with one more epoch: same secret and certificates, and
+	// RINGTRAIN_RESUME=auto resumes from the first job's last checkpoint.
+	moreYAML := filepath.Join(c.dir, "job3.yaml")
+	if err := os.WriteFile(moreYAML, []byte("name: slurm-e2e\ntrain: {epochs: 3}\ncluster: {min_workers: 2, max_workers: 2}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "RINGTRAIN_CONFIG="+moreYAML)
 	out = c.submit(ctx, t, env, "again", false)
 	if !strings.Contains(out, "resuming from checkpoint") || !strings.Contains(out, "test accuracy") {
 		t.Fatalf("the second job did not resume and finish:\n%s", out)
 	}
-	if sum := slurmSummary(t, run); sum.Outcome != "done" {
-		t.Fatalf("summary.json after the resumed job: outcome %q", sum.Outcome)
+	if sum := slurmSummary(t, run); sum.Outcome != "done" || sum.Epochs != 3 {
+		t.Fatalf("summary.json after the resumed job: outcome %q, epochs %d; want done, 3", sum.Outcome, sum.Epochs)
 	}
 	t.Logf("resumed job done at %.1f s", time.Since(start).Seconds())
+
+	// A requeue of the finished run trains nothing, says so, and leaves its
+	// summary as it was.
+	before, err := os.ReadFile(filepath.Join(run, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = c.submit(ctx, t, env, "finished", false)
+	if !strings.Contains(out, "the run already finished") {
+		t.Fatalf("the requeue of a finished run:\n%s", out)
+	}
+	if after, err := os.ReadFile(filepath.Join(run, "summary.json")); err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("summary.json changed by the requeue of a finished run (%v)", err)
+	}
+	t.Logf("requeue of the finished run done at %.1f s", time.Since(start).Seconds())
 
 	// The coordinator fails (--resume with no checkpoint): the job fails with
 	// it, and the script stops the workers, which would retry joining for a
