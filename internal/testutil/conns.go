@@ -1,0 +1,50 @@
+package testutil
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// DialFrom connects to addr over TCP from the local IP from (the port is
+// the system's choice): on loopback, 127.0.0.2 stands for another host
+// than 127.0.0.1. It skips the test when from cannot be bound here, and
+// fails it when the connection cannot be made.
+func DialFrom(t testing.TB, from, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+		t.Skipf("cannot dial from %s: %v", from, err)
+	}
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, from, err)
+	}
+	return c
+}
+
+// ClosedWithin reads c, discarding what arrives, until the peer closes it
+// (end of stream or reset) or d has passed, and reports whether the peer
+// closed it (a connection this side closed was not). c's read deadline
+// stays set.
+func ClosedWithin(c net.Conn, d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 4096)
+	for {
+		_, err := c.Read(buf)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, net.ErrClosed):
+			return false // not closed by the peer
+		case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+			return true
+		default:
+			return true // any other read error: the connection is unusable
+		}
+	}
+}
