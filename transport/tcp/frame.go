@@ -2,7 +2,9 @@ package tcp
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"unsafe"
 
 	"github.com/ringtrain/ringtrain/allreduce"
@@ -10,24 +12,32 @@ import (
 )
 
 // HeaderSize is the size of a frame header in bytes.
-const HeaderSize = 32
+const HeaderSize = 36
 
 const (
 	frameMagic   = 0x5452 // "RT" little-endian
-	frameVersion = 1
+	frameVersion = 2      // 1: 32-byte header without the payload's checksum
 )
+
+// ErrChecksum: a frame's header or payload does not match the CRC32C it
+// carries: it was corrupted between the sender's memory and this rank's
+// (a faulty NIC, memory or middlebox, or someone on the path changing
+// bytes). The collective fails as on a broken link.
+var ErrChecksum = errors.New("tcp: frame checksum mismatch (corrupted in transit)")
 
 // Header is a decoded frame header.
 type Header struct {
-	Gen    uint64
-	Tag    allreduce.Tag
-	Length uint32 // payload bytes, a multiple of 4
+	Gen        uint64
+	Tag        allreduce.Tag
+	Length     uint32 // payload bytes, a multiple of 4
+	PayloadCRC uint32 // CRC32C of the Length payload bytes
 }
 
 // EncodeHeader writes h into b (len(b) >= HeaderSize).
 //
 //	0  magic u16 | 2 version u8 | 3 op u8 | 4 seq u32 | 8 gen u64 |
-//	16 step u32 | 20 chunk u32 | 24 length u32 | 28 crc32c(bytes 0..27) u32
+//	16 step u32 | 20 chunk u32 | 24 length u32 | 28 crc32c(payload) u32 |
+//	32 crc32c(bytes 0..31) u32
 func EncodeHeader(b []byte, h Header) {
 	_ = b[HeaderSize-1]
 	le := binary.LittleEndian
@@ -39,12 +49,14 @@ func EncodeHeader(b []byte, h Header) {
 	le.PutUint32(b[16:], h.Tag.Step)
 	le.PutUint32(b[20:], h.Tag.Chunk)
 	le.PutUint32(b[24:], h.Length)
-	le.PutUint32(b[28:], wire.CRC32C(b[:28]))
+	le.PutUint32(b[28:], h.PayloadCRC)
+	le.PutUint32(b[32:], wire.CRC32C(b[:32]))
 }
 
 // DecodeHeader parses and checks a frame header: magic, version, checksum,
 // and a payload length that is a multiple of 4 and at most maxPayload.
-// Errors wrap allreduce.ErrProtocol.
+// Errors wrap allreduce.ErrProtocol; a header checksum mismatch wraps
+// ErrChecksum too. The payload's checksum is the receiver's to check.
 func DecodeHeader(b []byte, maxPayload int) (Header, error) {
 	if len(b) < HeaderSize {
 		return Header{}, fmt.Errorf("tcp: frame header of %d bytes, want %d: %w", len(b), HeaderSize, allreduce.ErrProtocol)
@@ -56,8 +68,8 @@ func DecodeHeader(b []byte, maxPayload int) (Header, error) {
 	if b[2] != frameVersion {
 		return Header{}, fmt.Errorf("tcp: frame version %d, want %d: %w", b[2], frameVersion, allreduce.ErrProtocol)
 	}
-	if want, got := wire.CRC32C(b[:28]), le.Uint32(b[28:]); want != got {
-		return Header{}, fmt.Errorf("tcp: frame header checksum mismatch: %w", allreduce.ErrProtocol)
+	if want, got := wire.CRC32C(b[:32]), le.Uint32(b[32:]); want != got {
+		return Header{}, fmt.Errorf("tcp: frame header: %w: %w", ErrChecksum, allreduce.ErrProtocol)
 	}
 	h := Header{
 		Gen: le.Uint64(b[8:]),
@@ -67,12 +79,32 @@ func DecodeHeader(b []byte, maxPayload int) (Header, error) {
 			Step:  le.Uint32(b[16:]),
 			Chunk: le.Uint32(b[20:]),
 		},
-		Length: le.Uint32(b[24:]),
+		Length:     le.Uint32(b[24:]),
+		PayloadCRC: le.Uint32(b[28:]),
 	}
 	if h.Length%4 != 0 || int64(h.Length) > int64(maxPayload) {
 		return Header{}, fmt.Errorf("tcp: frame payload of %d bytes (limit %d, multiple of 4): %w", h.Length, maxPayload, allreduce.ErrProtocol)
 	}
 	return h, nil
+}
+
+// readPayload fills b from r and returns the CRC32C of b, computed piece by
+// piece as the bytes arrive: each piece is checksummed while it is still in
+// cache and while the next one is on its way, not in a second pass over b.
+func readPayload(r io.Reader, b []byte) (uint32, error) {
+	var crc uint32
+	for off := 0; off < len(b); {
+		n, err := r.Read(b[off:])
+		crc = wire.UpdateCRC32C(crc, b[off:off+n])
+		off += n
+		if err != nil && off < len(b) {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return crc, err
+		}
+	}
+	return crc, nil
 }
 
 // asBytes views a float32 slice as its little-endian bytes without copying

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/internal/wire"
 )
 
 // Transport is one rank's set of links for one generation. It implements
@@ -241,11 +242,12 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 			return ctx.Err()
 		}
 	}
-	EncodeHeader(pc.whdr[:], Header{Gen: t.gen, Tag: tag, Length: uint32(len(data) * 4)})
+	payload := asBytes(data)
+	EncodeHeader(pc.whdr[:], Header{Gen: t.gen, Tag: tag, Length: uint32(len(payload)), PayloadCRC: wire.CRC32C(payload)})
 	if t.ioTimeout > 0 {
 		pc.conn.SetWriteDeadline(time.Now().Add(t.ioTimeout))
 	}
-	pc.iov[0], pc.iov[1] = pc.whdr[:], asBytes(data)
+	pc.iov[0], pc.iov[1] = pc.whdr[:], payload
 	pc.bufs = pc.iov[:]
 	if _, err := pc.bufs.WriteTo(pc.conn); err != nil {
 		return t.ioErr("send to", to, err)
@@ -276,14 +278,20 @@ func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf [
 	}
 	h, err := DecodeHeader(pc.rhdr[:], t.maxFrame)
 	if err != nil {
-		return t.ioErr("recv from", from, fmt.Errorf("tcp: recv from rank %d: %w", from, err))
+		return t.ioErr("recv from", from, fmt.Errorf("tcp: recv from rank %d: generation %d, expecting %v call %d step %d chunk %d: %w",
+			from, t.gen, tag.Op, tag.Seq, tag.Step, tag.Chunk, err))
 	}
 	if h.Gen != t.gen || h.Tag != tag || int(h.Length) != len(buf)*4 {
 		return fmt.Errorf("tcp: recv from rank %d: got generation %d %v with %d bytes, want generation %d %v with %d bytes: %w",
 			from, h.Gen, h.Tag, h.Length, t.gen, tag, len(buf)*4, allreduce.ErrProtocol)
 	}
-	if _, err := io.ReadFull(pc.r, asBytes(buf)); err != nil {
+	crc, err := readPayload(pc.r, asBytes(buf))
+	if err != nil {
 		return t.ioErr("recv from", from, err)
+	}
+	if crc != h.PayloadCRC {
+		return fmt.Errorf("tcp: recv from rank %d: generation %d, %v call %d step %d chunk %d: payload of %d bytes has CRC32C %08x, its frame says %08x: %w: %w",
+			from, t.gen, tag.Op, tag.Seq, tag.Step, tag.Chunk, h.Length, crc, h.PayloadCRC, ErrChecksum, allreduce.ErrPeerLost)
 	}
 	return nil
 }
