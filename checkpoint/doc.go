@@ -32,6 +32,8 @@
 // a defence against deliberate tampering).
 //
 // Temporary files carry ".tmp-<n>" in their names and are never read.
+// OSFS creates directories 0700 and files 0600: a checkpoint is its
+// owner's alone (an existing directory keeps its mode).
 //
 // # Commit protocol
 //

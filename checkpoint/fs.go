@@ -48,9 +48,10 @@ type OSFS struct{}
 
 var _ FS = OSFS{}
 
-// Create implements FS.
+// Create implements FS: the file is 0600 (checkpoints hold the model and
+// its optimizer state; only their owner reads them).
 func (OSFS) Create(name string) (File, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 }
 
 // Open implements FS.
@@ -65,8 +66,9 @@ func (OSFS) Remove(name string) error { return os.Remove(name) }
 // RemoveAll implements FS.
 func (OSFS) RemoveAll(name string) error { return os.RemoveAll(name) }
 
-// MkdirAll implements FS.
-func (OSFS) MkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
+// MkdirAll implements FS: directories it creates are 0700; an existing one
+// keeps its mode.
+func (OSFS) MkdirAll(dir string) error { return os.MkdirAll(dir, 0o700) }
 
 // ReadDir implements FS.
 func (OSFS) ReadDir(dir string) ([]string, error) {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -15,6 +16,8 @@ type Bundle struct {
 	Cert tls.Certificate
 	// Leaf is the node certificate, parsed.
 	Leaf *x509.Certificate
+	// CertFile is the node certificate's file.
+	CertFile string
 }
 
 // Load reads ca.crt, node.crt and node.key from dir and checks that they
@@ -51,7 +54,18 @@ func LoadFiles(caFile, certFile, keyFile string) (*Bundle, error) {
 	if time.Until(leaf.NotAfter) < 0 {
 		return nil, fmt.Errorf("pki: %s expired on %s", certFile, leaf.NotAfter.Format(time.DateOnly))
 	}
-	return &Bundle{Dir: filepath.Dir(certFile), CA: pool, Cert: cert, Leaf: leaf}, nil
+	return &Bundle{Dir: filepath.Dir(certFile), CA: pool, Cert: cert, Leaf: leaf, CertFile: certFile}, nil
+}
+
+// CanServe reports whether the node certificate may serve the control
+// plane (extended key usage serverAuth): init's node certificate and those
+// of certs issue --server do; a client-only certificate (certs issue
+// without --server) does not, and clients would refuse it.
+func (b *Bundle) CanServe() error {
+	if slices.Contains(b.Leaf.ExtKeyUsage, x509.ExtKeyUsageServerAuth) || slices.Contains(b.Leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
+		return nil
+	}
+	return fmt.Errorf("pki: %s is a client-only certificate (certs issue without --server): it cannot serve the control plane; give the coordinator the node certificate of certs init or one of certs issue --server --hosts HOST,...", b.CertFile)
 }
 
 // ServerConfig is the coordinator's: TLS 1.3, and a client certificate

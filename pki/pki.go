@@ -27,15 +27,23 @@ const (
 	NodeKey  = "node.key"
 )
 
-// defaultHosts are always in a node certificate, so that local tools
-// (status, probes) can reach any node on the loopback.
-func defaultHosts() []string { return []string{"localhost", "127.0.0.1", "::1"} }
+// loopbackHosts are always in Init's node certificate (the coordinator's),
+// so that local tools (status, probes) and launch reach the coordinator on
+// the loopback.
+func loopbackHosts() []string { return []string{"localhost", "127.0.0.1", "::1"} }
 
 // Options for Init and Issue.
 type Options struct {
-	// Hosts are extra DNS names or IP addresses the node certificate is
-	// valid for (the coordinator's address as the workers dial it).
+	// Hosts are the DNS names or IP addresses a serving certificate is
+	// valid for (the coordinator's address as the workers dial it): for
+	// Init, in addition to localhost, 127.0.0.1 and ::1; for Issue, the only
+	// names, and only with Server.
 	Hosts []string
+	// Server makes Issue sign a serving certificate (server and client
+	// use, valid for Hosts); without it Issue signs a client-only
+	// certificate that names no host and cannot serve the control plane.
+	// Init's node certificate always serves.
+	Server bool
 	// Validity of the certificates. Default one year (the CA: ten).
 	Validity time.Duration
 	// Cluster names the cluster in the certificates' subjects.
@@ -56,21 +64,31 @@ func (o *Options) defaults() {
 	}
 }
 
-// ErrExists: Init found TLS files in the directory and was not told to keep
-// them.
+// ErrExists: Init or Issue found a file it would write already in the
+// directory; it wrote nothing.
 var ErrExists = errors.New("pki: TLS files already exist")
 
-// Init creates a cluster CA and a node certificate in dir. If any of the
-// four files exists it returns ErrExists and writes nothing, so that a
-// running cluster's CA is never replaced by accident.
-func Init(dir string, o Options) error {
-	o.defaults()
-	for _, n := range []string{CACert, CAKey, NodeCert, NodeKey} {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+// refuseExisting returns ErrExists naming the first of names present in dir.
+func refuseExisting(dir string, names ...string) error {
+	for _, n := range names {
+		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
 			return fmt.Errorf("%w: %s", ErrExists, filepath.Join(dir, n))
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("pki: %w", err)
 		}
+	}
+	return nil
+}
+
+// Init creates a cluster CA and a node certificate in dir. If any of the
+// four files exists it returns ErrExists and writes nothing, so that a
+// running cluster's CA is never replaced by accident. The node certificate
+// serves (it is the coordinator's; launch and a shared-certificate cluster
+// use it on every node) and names localhost, 127.0.0.1, ::1 and o.Hosts.
+func Init(dir string, o Options) error {
+	o.defaults()
+	if err := refuseExisting(dir, CACert, CAKey, NodeCert, NodeKey); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("pki: %w", err)
@@ -103,18 +121,30 @@ func Init(dir string, o Options) error {
 	if err := writeKey(filepath.Join(dir, CAKey), caKey); err != nil {
 		return err
 	}
-	if err := writePEM(filepath.Join(dir, CACert), "CERTIFICATE", der, 0o644); err != nil {
+	if err := writePEM(filepath.Join(dir, CACert), "CERTIFICATE", der); err != nil {
 		return err
 	}
+	o.Server, o.Hosts = true, append(loopbackHosts(), o.Hosts...)
 	return issue(dir, "node", ca, caKey, o)
 }
 
 // Issue signs another node certificate, NAME.crt and NAME.key, with the CA
-// in dir (for clusters that want one certificate per node).
+// in dir (for clusters that want one certificate per node): client-only
+// unless o.Server, then valid for o.Hosts alone. If NAME.crt or NAME.key
+// exists it returns ErrExists and writes nothing.
 func Issue(dir, name string, o Options) error {
 	o.defaults()
 	if name == "" || strings.ContainsAny(name, `/\.`) || name == "ca" {
 		return fmt.Errorf("pki: certificate name %q: want a plain name such as worker-3 (not ca)", name)
+	}
+	switch hosts := slices.DeleteFunc(slices.Clone(o.Hosts), func(h string) bool { return strings.TrimSpace(h) == "" }); {
+	case o.Server && len(hosts) == 0:
+		return fmt.Errorf("pki: a serving certificate needs the host names or IPs it is reached by (Hosts)")
+	case !o.Server && len(hosts) > 0:
+		return fmt.Errorf("pki: hosts %v given for a client-only certificate: host names are for a serving certificate (the coordinator's)", hosts)
+	}
+	if err := refuseExisting(dir, name+".crt", name+".key"); err != nil {
+		return err
 	}
 	ca, err := readCert(filepath.Join(dir, CACert))
 	if err != nil {
@@ -139,9 +169,12 @@ func issue(dir, name string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, o Op
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(o.Validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	for _, h := range append(defaultHosts(), o.Hosts...) {
+	if o.Server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	}
+	for _, h := range o.Hosts {
 		h = strings.TrimSpace(h)
 		switch ip := net.ParseIP(h); {
 		case h == "":
@@ -165,7 +198,7 @@ func issue(dir, name string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, o Op
 	if err := writeKey(filepath.Join(dir, name+".key"), key); err != nil {
 		return err
 	}
-	return writePEM(filepath.Join(dir, name+".crt"), "CERTIFICATE", der, 0o644)
+	return writePEM(filepath.Join(dir, name+".crt"), "CERTIFICATE", der)
 }
 
 func serial() *big.Int {
@@ -178,17 +211,19 @@ func writeKey(path string, k *ecdsa.PrivateKey) error {
 	if err != nil {
 		return fmt.Errorf("pki: %w", err)
 	}
-	return writePEM(path, "PRIVATE KEY", der, 0o600)
+	return writePEM(path, "PRIVATE KEY", der)
 }
 
-// writePEM writes the file durably: temp file, fsync, rename, fsync dir.
-func writePEM(path, typ string, der []byte, mode os.FileMode) error {
+// writePEM writes the file durably (temp file, fsync, rename, fsync dir),
+// 0600 like every file ringtrain writes: certificates are not secret, but
+// nobody else needs to read them where they are made.
+func writePEM(path, typ string, der []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("pki: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return fmt.Errorf("pki: %w", err)
 	}

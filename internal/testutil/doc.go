@@ -1,6 +1,9 @@
 // Package testutil holds the helpers that tests of several packages share:
 // bit-exact comparison of float32 slices, polling until a condition holds,
 // the repository root (RepoRoot), a free loopback address (FreeAddr,
-// FreePort), and writing a file the test needs (WriteFile).
+// FreePort), writing a file the test needs (WriteFile), and checking that a
+// tree of files is its owner's alone (PrivateTree, under TypicalUmask).
+// For attack tests: a connection from another loopback address (DialFrom)
+// and whether its peer closed it (ClosedWithin).
 // Only tests import it; production code must not.
 package testutil
