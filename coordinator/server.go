@@ -173,9 +173,9 @@ func Start(cfg Config) (*Server, error) {
 		s.mu.core.Checkpointed(cfg.RestoreStep)
 	}
 
-	s.ln, err = net.Listen("tcp", cfg.GRPCAddr)
+	s.ln, err = listenControl(cfg.GRPCAddr, cfg.Job, s.log) // connlimits.go
 	if err != nil {
-		return nil, fmt.Errorf("coordinator: control plane: %w", err)
+		return nil, err
 	}
 	s.ml, err = membership.Start(membership.NodeSpec{Name: "coordinator-" + cfg.RunID, BindAddr: cfg.GossipAddr, BindPort: cfg.GossipPort,
 		Secret: cfg.Secret, ProbeInterval: cfg.Job.Cluster.ProbeInterval, SuspicionMult: cfg.Job.Cluster.SuspicionMult,
