@@ -62,7 +62,7 @@ type TraceWriter struct {
 
 // CreateTrace starts a trace file at path.
 func CreateTrace(path string) (*TraceWriter, error) {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // in the run directory: private
 	if err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
 	}

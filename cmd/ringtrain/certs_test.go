@@ -24,13 +24,49 @@ func TestCertsInitAndIssue(t *testing.T) {
 	if again, _ := os.ReadFile(filepath.Join(dir, "ca.crt")); string(again) != string(ca) {
 		t.Fatal("the CA was replaced")
 	}
-	if out, stderr, code := cli(t, nil, "certs", "issue", "--dir", dir, "--name", "worker-7", "--hosts", "w7"); code != 0 || !strings.Contains(out, "w7") {
-		t.Fatalf("issue: exit %d %s %s", code, out, stderr)
+	// certs issue: client-only by default; a serving certificate names its
+	// --hosts only; an existing name is refused and its files kept (issue
+	// --name node once replaced the coordinator's key and host names).
+	node, _ := os.ReadFile(filepath.Join(dir, "node.crt"))
+	nodeKey, _ := os.ReadFile(filepath.Join(dir, "node.key"))
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string // in stdout on success, stderr on failure
+		not  string
+	}{
+		{"worker", []string{"--name", "worker-7"}, 0, "(client use only, until ", "localhost"},
+		{"worker again", []string{"--name", "worker-7"}, 1, "already exist: " + filepath.Join(dir, "worker-7.crt"), ""},
+		{"the coordinator's name", []string{"--name", "node"}, 1, "remove node.crt and node.key to reissue", ""},
+		{"the coordinator's name, serving", []string{"--name", "node", "--server", "--hosts", "evil.example"}, 1, "already exist", ""},
+		{"hosts without --server", []string{"--name", "w8", "--hosts", "w8"}, 1, "add --server", ""},
+		{"--server without hosts", []string{"--name", "w8", "--server"}, 1, "--server needs --hosts", ""},
+		{"serving", []string{"--name", "coord-2", "--server", "--hosts", "coord2,10.9.9.9"}, 0, "valid for coord2, 10.9.9.9 until", "localhost"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := cli(t, nil, append([]string{"certs", "issue", "--tls-dir", dir}, tc.args...)...)
+			got := out
+			if tc.code != 0 {
+				got = stderr
+			}
+			if code != tc.code || !strings.Contains(got, tc.want) || (tc.not != "" && strings.Contains(got, tc.not)) {
+				t.Fatalf("exit %d, want %d; output %q, want %q and not %q\n%s", code, tc.code, got, tc.want, tc.not, stderr)
+			}
+			// The key material never reaches the terminal.
+			if strings.Contains(out+stderr, string(nodeKey[40:80])) {
+				t.Fatal("a private key was printed")
+			}
+		})
 	}
-	// The key material never reaches the terminal.
-	key, _ := os.ReadFile(filepath.Join(dir, "node.key"))
-	if strings.Contains(out, string(key[40:80])) {
-		t.Fatal("a private key was printed")
+	if again, _ := os.ReadFile(filepath.Join(dir, "node.crt")); string(again) != string(node) {
+		t.Fatal("the coordinator's certificate was replaced")
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "node.key")); string(again) != string(nodeKey) {
+		t.Fatal("the coordinator's key was replaced")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "w8.key")); err == nil {
+		t.Fatal("a refused issue left w8.key")
 	}
 }
 

@@ -207,7 +207,7 @@ func newCkptExportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			f, err := os.Create(out)
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, privateFile)
 			if err != nil {
 				return err
 			}

@@ -50,7 +50,7 @@ func writeSummary(dir string, s summaryFile) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, "summary.json")
-	return path, writeFileAtomic(path, append(b, '\n'), 0o644)
+	return path, writeFileAtomic(path, append(b, '\n'), privateFile)
 }
 
 func summarize(res coordinator.Result, spec job.Spec, jobBytes []byte, runID string, wall time.Duration) summaryFile {
@@ -142,7 +142,7 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 			start := time.Now()
 			report := newLineProgress(g.stdout, spec.Train.GlobalBatch).report
 			if runDir != "" {
-				if err := os.MkdirAll(runDir, 0o755); err != nil {
+				if err := os.MkdirAll(runDir, privateDir); err != nil {
 					return err
 				}
 				mfile, err := openMetricsFile(runDir)
@@ -204,7 +204,7 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 // failed run into a non-zero exit.
 func finish(g *globals, dir string, s summaryFile) error {
 	if dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, privateDir); err != nil {
 			return err
 		}
 		path, err := writeSummary(dir, s)

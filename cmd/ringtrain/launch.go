@@ -133,7 +133,7 @@ func runSecret(runDir, file string) (sec []byte, hint string, err error) {
 		sec, err = secret.Load(path, "")
 		return sec, hint, err
 	}
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
+	if err := os.MkdirAll(runDir, privateDir); err != nil {
 		return nil, "", err
 	}
 	sec = secret.New()

@@ -80,7 +80,7 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 	}
 	runID := time.Now().UTC().Format("20060102-150405.000")
 	out := localResult{spec: spec, jobBytes: b, runID: runID}
-	if err := os.MkdirAll(lc.runDir, 0o755); err != nil {
+	if err := os.MkdirAll(lc.runDir, privateDir); err != nil {
 		return out, err
 	}
 	// A resumed run records its job once it trains (jobRecord).
@@ -90,7 +90,7 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 			return out, err
 		}
 	}
-	logf, err := os.OpenFile(filepath.Join(lc.runDir, "coordinator.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(filepath.Join(lc.runDir, "coordinator.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, privateFile)
 	if err != nil {
 		return out, err
 	}
@@ -137,7 +137,7 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 		line.TLSDir = tlsDir(lc.runDir)
 	}
 	for i := range lc.workers {
-		wlog, err := os.OpenFile(filepath.Join(lc.runDir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		wlog, err := os.OpenFile(filepath.Join(lc.runDir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, privateFile)
 		if err != nil {
 			return out, err
 		}
@@ -202,5 +202,5 @@ func writePIDs(dir string, children []*proc.Child) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "pids.json"), b, 0o644)
+	return os.WriteFile(filepath.Join(dir, "pids.json"), b, privateFile)
 }

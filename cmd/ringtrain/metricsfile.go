@@ -34,7 +34,7 @@ type metricsLine struct {
 }
 
 func openMetricsFile(dir string) (*metricsFile, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, privateFile)
 	if err != nil {
 		return nil, err
 	}

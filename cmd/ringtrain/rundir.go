@@ -10,6 +10,14 @@ import (
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
+// Modes of what ringtrain creates in a run directory: the job, logs,
+// metrics, the secret, TLS files and checkpoints are its owner's alone.
+// An existing directory keeps its mode.
+const (
+	privateFile os.FileMode = 0o600
+	privateDir  os.FileMode = 0o700
+)
+
 // writeFileAtomic replaces path with data durably: a temporary file in the
 // same directory, fsync, rename, fsync of the directory. A crash leaves the
 // old file or the new one, never a torn one.
@@ -76,7 +84,7 @@ func (j *jobRecord) writeLocked() error {
 	if old, err := os.ReadFile(j.path); err == nil && string(old) == string(j.b) {
 		return nil
 	}
-	return writeFileAtomic(j.path, j.b, 0o644)
+	return writeFileAtomic(j.path, j.b, privateFile)
 }
 
 // report records the job at the run's first progress report.

@@ -54,6 +54,9 @@ func (t *tlsFlags) server() (*tls.Config, error) {
 	if b == nil || err != nil {
 		return nil, err
 	}
+	if err := b.CanServe(); err != nil {
+		return nil, err
+	}
 	return b.ServerConfig(), nil
 }
 
