@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -47,4 +49,20 @@ func ClosedWithin(c net.Conn, d time.Duration) bool {
 			return true // any other read error: the connection is unusable
 		}
 	}
+}
+
+// CountClosed runs ClosedWithin(c, d) on every connection at once and
+// returns how many the peer closed.
+func CountClosed(conns []net.Conn, d time.Duration) int {
+	var wg sync.WaitGroup
+	var n atomic.Int64
+	for _, c := range conns {
+		wg.Go(func() {
+			if ClosedWithin(c, d) {
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(n.Load())
 }

@@ -47,6 +47,9 @@ func TestDialFromAndClosedWithin(t *testing.T) {
 			t.Errorf("%s: ClosedWithin = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+	if n := CountClosed([]net.Conn{held, closed}, 300*time.Millisecond); n != 1 {
+		t.Errorf("CountClosed = %d, want 1", n)
+	}
 	server.Write([]byte("data is read and discarded"))
 	if ClosedWithin(held, 300*time.Millisecond) {
 		t.Error("data from the server read as a close")
