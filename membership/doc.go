@@ -74,6 +74,13 @@
 // keys could decrypt the message") nor inject gossip, and is never listed.
 // The secret is never logged (Config's String and LogValue redact it).
 //
+// Incoming gossip TCP streams (joins, state syncs, TCP probes) pass a
+// connection gate before memberlist reads them (streamlimit.go: memberlist's
+// own NetTransport, given as its Config.Transport): at most StreamLimits
+// (128 in all, 32 from one IP address) are handled at once, extras are
+// closed as they arrive (logged at most 10 lines a second), and memberlist
+// gives each stream at most TCPTimeout. UDP packets hold nothing and pass.
+//
 // # Node names
 //
 // Give every process start its own NodeName (for example role-host-pid) and

@@ -70,8 +70,13 @@ func Start(cfg Config) (*Membership, error) {
 	if err != nil {
 		return nil, err
 	}
+	tr, err := listenGossip(mc, log) // streamlimit.go: incoming streams bounded
+	if err != nil {
+		return nil, fmt.Errorf("membership: start node %q on %s:%d: %w", cfg.NodeName, cfg.BindAddr, cfg.BindPort, err)
+	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
+		tr.Shutdown()
 		return nil, fmt.Errorf("membership: start node %q on %s:%d: %w", cfg.NodeName, cfg.BindAddr, cfg.BindPort, err)
 	}
 	m.ml = ml
