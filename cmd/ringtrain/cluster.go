@@ -106,10 +106,7 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 			if err != nil {
 				return err
 			}
-			metricsListen, err := mf.coordinator(grpcAddr)
-			if err != nil {
-				return err
-			}
+			metricsListen := mf.coordinator()
 			b, err := spec.Marshal()
 			if err != nil {
 				return err

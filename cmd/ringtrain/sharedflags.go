@@ -45,15 +45,19 @@ const (
 	metricsOff  = "off"
 )
 
+// metricsLoopback is where auto serves: a free port on loopback. The
+// endpoint is unauthenticated (loss curves, member addresses), so it is
+// reachable from other hosts only when the operator says where.
+const metricsLoopback = "127.0.0.1:0"
+
 // metricsAddr is --metrics-addr (coordinator, worker): where the Prometheus
 // endpoint (/metrics, and the coordinator's dashboard) listens. HOST:PORT;
-// auto (the default): any free port on the process's own host (the
-// coordinator's --grpc-addr host, the worker's advertised host); off: none.
+// auto (the default): a free port on 127.0.0.1; off: none.
 type metricsAddr struct{ v string }
 
 func (m *metricsAddr) register(f *pflag.FlagSet) {
 	m.v = metricsAuto
-	f.Var(m, "metrics-addr", "Prometheus endpoint (/metrics) listen address HOST:PORT; auto: any free port on this process's host (the coordinator's --grpc-addr host, a worker's advertised host); off: none")
+	f.Var(m, "metrics-addr", "Prometheus endpoint (/metrics) listen address HOST:PORT (0.0.0.0:9090 for a scraper on another host); auto: a free port on 127.0.0.1; off: none")
 }
 
 func (m *metricsAddr) String() string { return m.v }
@@ -69,27 +73,23 @@ func (m *metricsAddr) Set(s string) error {
 	return nil
 }
 
-// coordinator is the coordinator's metrics address: "" is off (as
-// coordinator.Config has it); auto is a free port on grpcAddr's host.
-func (m *metricsAddr) coordinator(grpcAddr string) (string, error) {
+// coordinator is the coordinator's metrics address as coordinator.Config
+// has it: "" is off.
+func (m *metricsAddr) coordinator() string {
 	switch m.v {
 	case metricsOff:
-		return "", nil
+		return ""
 	case metricsAuto:
-		host, _, err := net.SplitHostPort(grpcAddr)
-		if err != nil {
-			return "", fmt.Errorf("--grpc-addr %q: %w", grpcAddr, err)
-		}
-		return net.JoinHostPort(host, "0"), nil
+		return metricsLoopback
 	}
-	return m.v, nil
+	return m.v
 }
 
-// worker is the worker's metrics address as worker.Config has it: "" is
-// auto (the worker knows its advertised host), "off" is off.
+// worker is the worker's metrics address as worker.Config has it: "off" is
+// off.
 func (m *metricsAddr) worker() string {
 	if m.v == metricsAuto {
-		return ""
+		return metricsLoopback
 	}
 	return m.v
 }
