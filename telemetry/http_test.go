@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"bufio"
 	"io"
 	"log/slog"
 	"net"
@@ -14,26 +13,11 @@ import (
 	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
-// keepAlive opens a connection to addr from the local IP from, asks for
-// /metrics once and leaves the connection open and quiet, as a client
-// hoarding kept-alive connections does. It reports whether the request was
-// answered (200); a refused connection is closed before any answer.
+// keepAlive asks addr for /metrics once from the local IP from and leaves
+// the connection open and quiet; it reports whether it was answered.
 func keepAlive(t *testing.T, from, addr string) (net.Conn, bool) {
 	t.Helper()
-	c := testutil.DialFrom(t, from, addr)
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: ringtrain\r\n\r\n"); err != nil {
-		return c, false
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return c, false
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	c.SetDeadline(time.Time{})
-	return c, err == nil && resp.StatusCode == http.StatusOK
+	return testutil.KeepAlive(t, from, addr, "/metrics", 10*time.Second)
 }
 
 // scrapeOnce asks for /metrics on a connection of its own from 127.0.0.1,

@@ -1,9 +1,12 @@
 package testutil
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -65,4 +68,27 @@ func CountClosed(conns []net.Conn, d time.Duration) int {
 	}
 	wg.Wait()
 	return int(n.Load())
+}
+
+// KeepAlive connects to addr from the local IP from, asks for path once
+// over HTTP/1.1 and leaves the connection open and quiet, as a client
+// hoarding kept-alive connections does. It reports whether the request
+// was answered with 200 within d; a connection the server refused is
+// closed before any answer. The connection is closed when the test ends.
+func KeepAlive(t testing.TB, from, addr, path string, d time.Duration) (net.Conn, bool) {
+	t.Helper()
+	c := DialFrom(t, from, addr)
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(d))
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr); err != nil {
+		return c, false
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return c, false
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	c.SetDeadline(time.Time{})
+	return c, err == nil && resp.StatusCode == http.StatusOK
 }

@@ -1,7 +1,9 @@
 package testutil
 
 import (
+	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -57,5 +59,49 @@ func TestDialFromAndClosedWithin(t *testing.T) {
 	held.Close()
 	if ClosedWithin(held, 300*time.Millisecond) {
 		t.Error("a connection closed on this side read as closed by the peer")
+	}
+}
+
+// KeepAlive is answered by a server that answers, and not by one that
+// closes the connection; the answered connection stays open.
+func TestKeepAlive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	srv := &http.Server{Handler: mux}
+	done := make(chan struct{})
+	go func() { srv.Serve(ln); close(done) }()
+	defer func() { srv.Close(); <-done }()
+
+	c, ok := KeepAlive(t, "127.0.0.2", ln.Addr().String(), "/ok", 5*time.Second)
+	if !ok {
+		t.Fatal("/ok not answered")
+	}
+	if ClosedWithin(c, 300*time.Millisecond) {
+		t.Fatal("the kept-alive connection was closed")
+	}
+	if _, ok := KeepAlive(t, "127.0.0.2", ln.Addr().String(), "/missing", 5*time.Second); ok {
+		t.Fatal("a 404 counted as answered")
+	}
+	closing, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closing.Close()
+	go func() {
+		for {
+			c, err := closing.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	if _, ok := KeepAlive(t, "127.0.0.2", closing.Addr().String(), "/ok", 5*time.Second); ok {
+		t.Fatal("a closed connection counted as answered")
 	}
 }
