@@ -30,13 +30,14 @@ const (
 	EventCheckpoint EventKind = "checkpoint" // a checkpoint was committed
 	EventRecovered  EventKind = "recovered"  // the generation after a failure reported progress
 	EventAnomaly    EventKind = "anomaly"    // a loss spike, a straggler or a worker failing again and again
+	EventGossip     EventKind = "gossip"     // gossip declared a worker failed or gone while its control stream is open: not acted on
 )
 
 // EventKinds lists every kind, Core's first.
 func EventKinds() []EventKind {
 	return []EventKind{EventJoin, EventRendezvous, EventGeneration, EventLeave, EventFailure, EventPaused,
 		EventScaleUp, EventCheckpointFailed, EventDone, EventFailed, EventStopped,
-		EventCheckpoint, EventRecovered, EventAnomaly}
+		EventCheckpoint, EventRecovered, EventAnomaly, EventGossip}
 }
 
 // String is the kind's wire and log name.
@@ -49,7 +50,7 @@ func (k EventKind) Level() slog.Level {
 	switch k {
 	case EventCheckpointFailed, EventFailed:
 		return slog.LevelError
-	case EventFailure, EventPaused:
+	case EventFailure, EventPaused, EventGossip:
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo

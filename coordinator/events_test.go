@@ -39,6 +39,7 @@ func TestEventKindStrings(t *testing.T) {
 		{EventCheckpoint, "checkpoint", slog.LevelInfo},
 		{EventRecovered, "recovered", slog.LevelInfo},
 		{EventAnomaly, "anomaly", slog.LevelInfo},
+		{EventGossip, "gossip", slog.LevelWarn},
 	} {
 		t.Run(tc.wire, func(t *testing.T) {
 			if tc.kind.String() != tc.wire || tc.kind.Level() != tc.level {

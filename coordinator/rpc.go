@@ -29,7 +29,7 @@ func (s *Server) Join(ctx context.Context, req *pb.JoinRequest) (*pb.JoinRespons
 		id = s.workers.add(req, time.Now())
 		c.Join(id, req.DataAddr)
 	})
-	return &pb.JoinResponse{WorkerId: id, JobSpec: s.cfg.JobBytes, JobHash: s.hash, GossipSeed: s.ml.Addr(), RunId: s.cfg.RunID, DataKey: s.dataKey}, nil
+	return &pb.JoinResponse{WorkerId: id, JobSpec: s.cfg.JobBytes, JobHash: s.hash, GossipSeed: s.ml.Addr(), RunId: s.cfg.RunID, DataKey: s.runKey}, nil
 }
 
 // WatchPlan implements the Coordinator service: it streams the worker's
@@ -40,6 +40,9 @@ func (s *Server) WatchPlan(req *pb.WatchPlanRequest, stream pb.Coordinator_Watch
 	if !s.workers.known(id) {
 		return status.Error(codes.NotFound, errNotJoined.Error())
 	}
+	// While the stream is open, gossip alone does not fail the worker
+	// (liveness.go).
+	defer s.streams.opened(id)()
 	var last *pb.Plan
 	for {
 		s.mu.Lock()

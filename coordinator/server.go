@@ -15,7 +15,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/keepalive"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/control"
@@ -76,10 +75,12 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	hash string
-	// dataKey is handed to every admitted worker (JoinResponse.DataKey) and
-	// mixed into the data-plane handshakes.
-	dataKey []byte
-	start   time.Time
+	// runKey is this run's random key, handed to every admitted worker
+	// (JoinResponse.DataKey): it is mixed into the data-plane handshakes and
+	// the gossip key (membership.GossipKey), so the secret alone gets into
+	// neither.
+	runKey []byte
+	start  time.Time
 
 	// mu guards the core and the signalling of its changes (version,
 	// changed, ended), which change together. It is also held while the
@@ -100,6 +101,7 @@ type Server struct {
 	anomalies *detectors     // loss spikes, stragglers, repeated failures
 	recovery  *recoveryClock // how long the current recovery has taken
 	events    *eventLog      // the recent events, for Status; logs each one
+	streams   *planStreams   // the open WatchPlan streams per worker (liveness.go)
 	// reportObservers are told every accepted report, eventObservers every
 	// published event, in order.
 	reportObservers []reportObserver
@@ -154,9 +156,9 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "coordinator"), hash: job.Hash(cfg.JobBytes),
 		start: time.Now(), ended: make(chan struct{})}
 	settle := int(cfg.Job.Cluster.Settle / cfg.Tick)
-	s.dataKey = make([]byte, 32)
-	if _, err := rand.Read(s.dataKey); err != nil {
-		return nil, fmt.Errorf("coordinator: data-plane key: %w", err)
+	s.runKey = make([]byte, 32)
+	if _, err := rand.Read(s.runKey); err != nil {
+		return nil, fmt.Errorf("coordinator: run key: %w", err)
 	}
 	s.mu.core = NewCore(CoreConfig{WorldSize: cfg.Job.WorldSize, MaxWorkers: cfg.Job.Cluster.MaxWorkers, SettleTicks: settle,
 		Elastic: cfg.Checkpoints != nil, GenerationBase: uint64(time.Now().UnixMilli()) << 8,
@@ -165,6 +167,7 @@ func Start(cfg Config) (*Server, error) {
 	s.pending = map[int64]*pendingCheckpoint{}
 	s.shardLocks = map[shardKey]chan struct{}{}
 	s.workers, s.board, s.history, s.recovery = newRoster(), &board{}, &history{}, &recoveryClock{}
+	s.streams = newPlanStreams()
 	s.events, s.metrics = newEventLog(s.log), newMetricsMirror()
 	s.anomalies = newDetectors(s.anomaly)
 	s.reportObservers = []reportObserver{s.board, s.history, s.metrics, s.anomalies}
@@ -178,7 +181,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ml, err = membership.Start(membership.NodeSpec{Name: "coordinator-" + cfg.RunID, BindAddr: cfg.GossipAddr, BindPort: cfg.GossipPort,
-		Secret: cfg.Secret, ProbeInterval: cfg.Job.Cluster.ProbeInterval, SuspicionMult: cfg.Job.Cluster.SuspicionMult,
+		Secret: cfg.Secret, RunKey: s.runKey, ProbeInterval: cfg.Job.Cluster.ProbeInterval, SuspicionMult: cfg.Job.Cluster.SuspicionMult,
 		Meta:   membership.Meta{Role: membership.RoleCoordinator, ID: cfg.RunID, GRPCAddr: s.ln.Addr().String(), Version: cfg.Version},
 		Logger: cfg.Logger}.Config())
 	if err != nil {
@@ -195,11 +198,8 @@ func Start(cfg Config) (*Server, error) {
 	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(control.AuthUnary(token)), grpc.ChainStreamInterceptor(control.AuthStream(token)),
 		// A connection that has not finished its TLS handshake in 10 s is
 		// dropped (garbage or idle connections cannot pile up for long).
-		grpc.ConnectionTimeout(10 * time.Second),
-		// Workers ping an idle control connection (gRPC keepalive, every 10 s
-		// at most) to notice a frozen coordinator; allow it, with or without
-		// a stream open.
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})}
+		grpc.ConnectionTimeout(10 * time.Second)}
+	opts = append(opts, keepaliveOptions()...) // liveness.go
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
@@ -336,8 +336,9 @@ func (s *Server) tickLoop(ctx context.Context) {
 	}
 }
 
-// memberLoop turns memberlist failures of workers into core events: the
-// silent cases (host gone, partition) that no broken stream reports.
+// memberLoop hands memberlist's failures and departures of workers to
+// gossipVerdict (liveness.go), which acts on them only for a worker without
+// an open control stream.
 func (s *Server) memberLoop(ctx context.Context) {
 	for {
 		select {
@@ -350,11 +351,8 @@ func (s *Server) memberLoop(ctx context.Context) {
 			if ev.Node.Meta.Role != membership.RoleWorker {
 				continue
 			}
-			switch ev.Kind {
-			case membership.EventFail:
-				s.failWorker(ev.Node.Name, "memberlist: node failed")
-			case membership.EventLeave:
-				s.update(func(c *Core) { c.Leave(ev.Node.Name) })
+			if ev.Kind == membership.EventFail || ev.Kind == membership.EventLeave {
+				s.gossipVerdict(ev)
 			}
 		}
 	}

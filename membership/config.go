@@ -11,7 +11,7 @@ import (
 )
 
 // Config configures one membership node. Start with DefaultConfig, set
-// NodeName, Secret and Meta, and adjust the rest only with a reason. The
+// NodeName, Secret, RunKey and Meta, and adjust the rest only with a reason. The
 // timing fields are derived from memberlist.DefaultLANConfig and tuned for
 // fast failure detection on a LAN (see doc.go for measured figures).
 type Config struct {
@@ -32,11 +32,15 @@ type Config struct {
 	AdvertiseAddr string
 	// AdvertisePort is the port peers should use. Default 0: the bound port.
 	AdvertisePort int
-	// Secret is the cluster secret (required, at least 16 bytes). The gossip
-	// encryption key (AES-256-GCM) is derived from it with HKDF-SHA256, so
-	// every node of a cluster needs the same secret and a node with another
-	// secret can neither join nor inject gossip. Never logged.
+	// Secret is the cluster secret (required, at least 16 bytes) and RunKey
+	// the run's key (required, at least 16 bytes: the coordinator's random
+	// per-run key, which it hands only to the workers it admits, at Join).
+	// The gossip encryption key (AES-256-GCM) is derived from both with
+	// HKDF-SHA256 (GossipKey), so every node of a run needs the same secret
+	// and run key, and a node without both can neither join nor inject
+	// gossip. Neither is ever logged.
 	Secret []byte
+	RunKey []byte
 	// Meta is gossiped with this node (see Meta). Required: Meta.Validate.
 	Meta Meta
 
@@ -83,8 +87,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultConfig returns the tuned defaults; NodeName, Secret and Meta are
-// left for the caller.
+// DefaultConfig returns the tuned defaults; NodeName, Secret, RunKey and
+// Meta are left for the caller.
 func DefaultConfig() Config {
 	return Config{
 		BindAddr:            "0.0.0.0",
@@ -103,6 +107,9 @@ func DefaultConfig() Config {
 
 // minSecretLen is the shortest cluster secret accepted, in bytes.
 const minSecretLen = 16
+
+// minRunKeyLen is the shortest run key accepted, in bytes.
+const minRunKeyLen = 16
 
 // maxNodeNameLen is the longest node name accepted, in bytes.
 const maxNodeNameLen = 128
@@ -131,6 +138,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Secret) < minSecretLen {
 		bad("Secret is %d bytes: want at least %d", len(c.Secret), minSecretLen)
+	}
+	if len(c.RunKey) < minRunKeyLen {
+		bad("RunKey is %d bytes: want at least %d (the coordinator's per-run key)", len(c.RunKey), minRunKeyLen)
 	}
 	if err := c.Meta.Validate(); err != nil {
 		errs = append(errs, err)
@@ -183,19 +193,19 @@ func validateNodeName(name string) error {
 	return nil
 }
 
-// String describes c without the secret.
+// String describes c without the secret and the run key.
 func (c Config) String() string {
-	return fmt.Sprintf("membership.Config{NodeName:%q Bind:%s Advertise:%s Secret:<%d bytes redacted> Meta:%+v "+
+	return fmt.Sprintf("membership.Config{NodeName:%q Bind:%s Advertise:%s Secret:<%d bytes redacted> RunKey:<%d bytes redacted> Meta:%+v "+
 		"ProbeInterval:%v ProbeTimeout:%v GossipInterval:%v PushPullInterval:%v SuspicionMult:%d RetransmitMult:%d}",
 		c.NodeName, net.JoinHostPort(c.BindAddr, fmt.Sprint(c.BindPort)),
-		net.JoinHostPort(c.AdvertiseAddr, fmt.Sprint(c.AdvertisePort)), len(c.Secret), c.Meta,
+		net.JoinHostPort(c.AdvertiseAddr, fmt.Sprint(c.AdvertisePort)), len(c.Secret), len(c.RunKey), c.Meta,
 		c.ProbeInterval, c.ProbeTimeout, c.GossipInterval, c.PushPullInterval, c.SuspicionMult, c.RetransmitMult)
 }
 
-// LogValue makes slog print c without the secret.
+// LogValue makes slog print c without the secret and the run key.
 func (c Config) LogValue() slog.Value {
 	return slog.StringValue(c.String())
 }
 
-// GoString makes %#v print c without the secret.
+// GoString makes %#v print c without the secret and the run key.
 func (c Config) GoString() string { return c.String() }

@@ -2,6 +2,8 @@ package membership
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +18,7 @@ func TestDefaultConfigIsValidOnceRequiredFieldsAreSet(t *testing.T) {
 		t.Fatal("DefaultConfig without NodeName/Secret/Meta validated")
 	}
 	c.NodeName = "n1"
-	c.Secret = testSecret
+	c.Secret, c.RunKey = testSecret, testRunKey
 	c.Meta = Meta{Role: RoleWorker, ID: "n1", DataAddr: "10.0.0.1:7000"}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
@@ -34,6 +36,8 @@ func TestConfigValidateRejects(t *testing.T) {
 		{"name too long", func(c *Config) { c.NodeName = strings.Repeat("x", 129) }, "NodeName: 129 bytes"},
 		{"no secret", func(c *Config) { c.Secret = nil }, "Secret is 0 bytes: want at least 16"},
 		{"short secret", func(c *Config) { c.Secret = []byte("tooshort") }, "Secret is 8 bytes: want at least 16"},
+		{"no run key", func(c *Config) { c.RunKey = nil }, "RunKey is 0 bytes: want at least 16"},
+		{"short run key", func(c *Config) { c.RunKey = []byte("0123456789") }, "RunKey is 10 bytes: want at least 16"},
 		{"meta too large", func(c *Config) { c.Meta.ID = strings.Repeat("x", 600) }, "more than memberlist's limit of 512"},
 		{"unknown role", func(c *Config) { c.Meta.Role = "janitor" }, `Meta.Role "janitor"`},
 		{"missing role", func(c *Config) { c.Meta.Role = "" }, "Meta.Role"},
@@ -72,9 +76,9 @@ func TestConfigValidateRejects(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	c := testConfig("", RoleWorker)
-	c.Secret = []byte("short")
+	c.Secret, c.RunKey = []byte("short"), nil
 	err := c.Validate()
-	for _, want := range []string{"NodeName", "Secret"} {
+	for _, want := range []string{"NodeName", "Secret", "RunKey"} {
 		if !strings.Contains(fmt.Sprint(err), want) {
 			t.Errorf("Validate = %v: does not mention %s", err, want)
 		}
@@ -87,8 +91,10 @@ func TestSecretIsNeverPrinted(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	log.Info("config", "cfg", c)
 	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), buf.String(), fmt.Sprint(c.Validate())} {
-		if strings.Contains(s, string(testSecret)) || strings.Contains(s, fmt.Sprint(testSecret)) {
-			t.Errorf("secret printed: %s", s)
+		for _, k := range [][]byte{testSecret, testRunKey} {
+			if strings.Contains(s, string(k)) || strings.Contains(s, fmt.Sprint(k)) {
+				t.Errorf("secret or run key printed: %s", s)
+			}
 		}
 	}
 	if !strings.Contains(fmt.Sprint(c), "redacted") {
@@ -96,23 +102,49 @@ func TestSecretIsNeverPrinted(t *testing.T) {
 	}
 }
 
+// GossipKey needs the secret and the run key: either one changed gives
+// another key, the key contains neither, and the derivation of the secret
+// alone (what a host without a certificate could compute) is not it.
 func TestGossipKey(t *testing.T) {
-	k1, err := gossipKey(testSecret)
+	k, err := GossipKey(testSecret, testRunKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, _ := gossipKey(append([]byte(nil), testSecret...))
-	k3, _ := gossipKey([]byte("another cluster secret, 32 bytes"))
-	if len(k1) != 32 {
-		t.Errorf("key is %d bytes, want 32 (AES-256)", len(k1))
+	if len(k) != 32 {
+		t.Errorf("key is %d bytes, want 32 (AES-256)", len(k))
 	}
-	if !bytes.Equal(k1, k2) {
-		t.Error("same secret gave different keys")
+	same, _ := GossipKey(append([]byte(nil), testSecret...), append([]byte(nil), testRunKey...))
+	if !bytes.Equal(k, same) {
+		t.Error("the same secret and run key gave different keys")
 	}
-	if bytes.Equal(k1, k3) {
-		t.Error("different secrets gave the same key")
+	secretOnly, err := hkdf.Key(sha256.New, testSecret, nil, "ringtrain memberlist gossip v1", 32)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if bytes.Contains(k1, testSecret[:16]) {
-		t.Error("key contains the secret")
+	if bytes.Equal(k, secretOnly) {
+		t.Error("the key is the secret-only (v1) derivation")
+	}
+	for _, tc := range []struct {
+		name           string
+		secret, runKey []byte
+	}{
+		{"another secret", []byte("another cluster secret, 32 bytes"), testRunKey},
+		{"another run key", testSecret, []byte("another run key of this cluster")},
+	} {
+		other, err := GossipKey(tc.secret, tc.runKey)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if bytes.Equal(k, other) {
+			t.Errorf("%s gave the same key", tc.name)
+		}
+	}
+	if bytes.Contains(k, testSecret[:16]) || bytes.Contains(k, testRunKey[:16]) {
+		t.Error("key contains the secret or the run key")
+	}
+	for _, tc := range []struct{ secret, runKey []byte }{{[]byte("short"), testRunKey}, {testSecret, []byte("short")}, {testSecret, nil}} {
+		if _, err := GossipKey(tc.secret, tc.runKey); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("GossipKey(%d-byte secret, %d-byte run key) = %v, want ErrInvalidConfig", len(tc.secret), len(tc.runKey), err)
+		}
 	}
 }

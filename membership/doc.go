@@ -8,11 +8,14 @@
 //
 //  1. cfg := DefaultConfig(); set NodeName (unique in the cluster, see
 //     below), Secret (the cluster secret, >= 16 bytes, the same on every
-//     node) and Meta; m, err := Start(cfg). Start validates (errors wrap
+//     node), RunKey (the run's key, >= 16 bytes, the same on every node:
+//     the coordinator's random per-run key, handed to each worker at Join)
+//     and Meta; m, err := Start(cfg). Start validates (errors wrap
 //     ErrInvalidConfig) and listens on BindAddr:BindPort (0 = free port).
 //     The coordinator and the workers build cfg from a NodeSpec (name,
-//     bind and advertise addresses from their --gossip-* flags, secret, the
-//     job's probe interval and suspicion multiplier, Meta): one way for both.
+//     bind and advertise addresses from their --gossip-* flags, secret,
+//     run key, the job's probe interval and suspicion multiplier, Meta):
+//     one way for both.
 //  2. Read m.Events() continuously (an owned goroutine forwards memberlist's
 //     callbacks through an unbounded queue, so a slow reader never stalls
 //     gossip, but the queue grows until read).
@@ -68,11 +71,18 @@
 // # Security
 //
 // Gossip (UDP and TCP) is encrypted and authenticated with AES-256-GCM under
-// a key derived from Config.Secret by HKDF-SHA256 (info "ringtrain
-// memberlist gossip v1"), with GossipVerifyIncoming and GossipVerifyOutgoing
-// on: a node with another secret cannot join (its Join fails, "no installed
-// keys could decrypt the message") nor inject gossip, and is never listed.
-// The secret is never logged (Config's String and LogValue redact it).
+// GossipKey(Config.Secret, Config.RunKey): HKDF-SHA256 of the secret with the
+// run key as salt (info "ringtrain memberlist gossip v2"), with
+// GossipVerifyIncoming and GossipVerifyOutgoing on. A node without both
+// cannot join (its Join fails, "no installed keys could decrypt the
+// message") nor inject gossip (a forged "dead" message that does not decrypt
+// is dropped), and is never listed. The run key is what only members the
+// coordinator admitted over mutual TLS have, so the cluster secret alone
+// (without a certificate) gets no one into the gossip. Neither is ever
+// logged (Config's String and LogValue redact them). A node that has both
+// is a full member: memberlist lets it declare any node dead, so callers
+// treat a gossip failure as a hint, not proof (the coordinator fails a
+// worker only once its control stream is gone too).
 //
 // Incoming gossip TCP streams (joins, state syncs, TCP probes) pass a
 // connection gate before memberlist reads them (streamlimit.go: memberlist's

@@ -12,8 +12,12 @@ import (
 	"time"
 )
 
-// testSecret is the cluster secret of the test clusters.
-var testSecret = []byte("ringtrain test cluster secret 0123456789")
+// testSecret is the cluster secret of the test clusters, testRunKey their
+// run key.
+var (
+	testSecret = []byte("ringtrain test cluster secret 0123456789")
+	testRunKey = []byte("ringtrain test run key, 32 bytes")
+)
 
 // testLogger discards logs unless RINGTRAIN_TEST_LOG=1, then writes debug
 // logs to stderr. (t.Log cannot be used: memberlist goroutines may log
@@ -31,7 +35,7 @@ func testConfig(name string, role Role) Config {
 	c.NodeName = name
 	c.BindAddr = "127.0.0.1"
 	c.BindPort = 0
-	c.Secret = testSecret
+	c.Secret, c.RunKey = testSecret, testRunKey
 	c.Logger = testLogger()
 	c.Meta = Meta{Role: role, ID: name + "-id", Version: "test"}
 	switch role {

@@ -15,7 +15,7 @@ import (
 type Membership struct {
 	name string
 	log  *slog.Logger
-	cfg  Config // Secret cleared
+	cfg  Config // Secret and RunKey cleared
 
 	ml     *memberlist.Memberlist
 	meta   *metaDelegate
@@ -64,7 +64,7 @@ func Start(cfg Config) (*Membership, error) {
 	if err := m.meta.set(cfg.Meta, false); err != nil {
 		return nil, err
 	}
-	m.cfg.Secret = nil // the derived key lives in memberlist's keyring only
+	m.cfg.Secret, m.cfg.RunKey = nil, nil // the derived key lives in memberlist's keyring only
 	ev := &eventDelegate{self: cfg.NodeName, queue: m.queue, log: log}
 	mc, err := memberlistConfig(cfg, log, m.meta, ev)
 	if err != nil {

@@ -8,9 +8,9 @@ import (
 
 // memberlistConfig translates c (already validated) into a fresh
 // memberlist.Config derived from DefaultLANConfig. Gossip is encrypted and
-// verified both ways with the key derived from c.Secret.
+// verified both ways with the key derived from c.Secret and c.RunKey.
 func memberlistConfig(c Config, log *slog.Logger, d *metaDelegate, ev *eventDelegate) (*memberlist.Config, error) {
-	key, err := gossipKey(c.Secret)
+	key, err := GossipKey(c.Secret, c.RunKey)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,8 @@ import (
 // NodeSpec is how a ringtrain process (the coordinator, each worker)
 // describes its gossip node: where it listens (their --gossip-addr and
 // --gossip-port flags; a worker also advertises its host), the cluster
-// secret, the job's failure detection (cluster.probe_interval and
+// secret and the run's key (the coordinator's per-run key, which a worker
+// gets at Join), the job's failure detection (cluster.probe_interval and
 // cluster.suspicion_mult) and what it gossips. Config turns it into a
 // Config, so that both build their node the same way.
 type NodeSpec struct {
@@ -17,6 +18,7 @@ type NodeSpec struct {
 	BindPort      int    // 0: any free port
 	AdvertiseAddr string // "": as Config.AdvertiseAddr
 	Secret        []byte
+	RunKey        []byte
 	ProbeInterval time.Duration // 0: DefaultConfig's; the probe timeout is half of it
 	SuspicionMult int           // 0: DefaultConfig's
 	Meta          Meta
@@ -36,6 +38,6 @@ func (s NodeSpec) Config() Config {
 	if s.SuspicionMult > 0 {
 		c.SuspicionMult = s.SuspicionMult
 	}
-	c.Secret, c.Meta, c.Logger = s.Secret, s.Meta, s.Logger
+	c.Secret, c.RunKey, c.Meta, c.Logger = s.Secret, s.RunKey, s.Meta, s.Logger
 	return c
 }

@@ -19,6 +19,7 @@ func gossipNode(t *testing.T, name string, role membership.Role, id string) *mem
 	cfg := membership.DefaultConfig()
 	cfg.NodeName, cfg.BindAddr, cfg.BindPort = name, "127.0.0.1", 0
 	cfg.Secret = []byte("worker-liveness-test-secret-0123456789")
+	cfg.RunKey = []byte("worker-liveness-test-run-key-0123")
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Meta = membership.Meta{Role: role, ID: id, Version: "test"}
 	if role == membership.RoleWorker {

@@ -207,8 +207,9 @@ func (w *process) session(ctx context.Context) error {
 	if err != nil {
 		return fail(fmt.Errorf("worker: the coordinator's job: %w", err))
 	}
-	// The data plane's handshakes need the key the coordinator hands to the
-	// workers it admitted, besides the secret.
+	// The data plane's handshakes and the gossip key need the key the
+	// coordinator hands to the workers it admitted (its per-run key),
+	// besides the secret.
 	if len(joined.DataKey) < 16 {
 		return fail(fmt.Errorf("worker: the coordinator sent a data-plane key of %d bytes, want at least 16", len(joined.DataKey)))
 	}
@@ -218,7 +219,7 @@ func (w *process) session(ctx context.Context) error {
 	log.Info("joined", "coordinator", cfg.Join, "data", w.dataAddr, "job", spec.Name, "run", joined.RunId)
 
 	ml, err := membership.Start(membership.NodeSpec{Name: joined.WorkerId, BindAddr: cfg.GossipAddr, BindPort: cfg.GossipPort, AdvertiseAddr: w.host,
-		Secret: cfg.Secret, ProbeInterval: spec.Cluster.ProbeInterval, SuspicionMult: spec.Cluster.SuspicionMult,
+		Secret: cfg.Secret, RunKey: joined.DataKey, ProbeInterval: spec.Cluster.ProbeInterval, SuspicionMult: spec.Cluster.SuspicionMult,
 		Meta:   membership.Meta{Role: membership.RoleWorker, ID: joined.WorkerId, DataAddr: w.dataAddr, Version: cfg.Version},
 		Logger: cfg.Logger}.Config())
 	if err != nil {

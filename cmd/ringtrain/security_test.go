@@ -77,8 +77,10 @@ func TestIntrudersAndGarbageLeaveTrainingRunning(t *testing.T) {
 			}
 		})
 	}
-	// Gossip: a memberlist node keyed with another secret cannot join.
+	// Gossip: a memberlist node keyed with another secret cannot join (nor
+	// can one keyed with the secret alone: TestForgedGossipCannotEndTheRun).
 	ml, err := membership.Start(membership.Config{NodeName: "intruder", BindAddr: "127.0.0.1", Secret: []byte(otherSecret),
+		RunKey:        []byte("another run's key, 32 bytes long"),
 		ProbeInterval: 500 * time.Millisecond, ProbeTimeout: 250 * time.Millisecond, GossipInterval: 100 * time.Millisecond,
 		PushPullInterval: 15 * time.Second, SuspicionMult: 3, RetransmitMult: 4, TCPTimeout: 2 * time.Second,
 		BroadcastTimeout: time.Second, DeadNodeReclaimTime: time.Second, Meta: membership.Meta{Role: membership.RoleWorker, ID: "intruder"},
