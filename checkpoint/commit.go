@@ -10,7 +10,8 @@ import (
 // WriteShard stored for m.Step (their ShardInfo); a zero FormatVersion is
 // set to the current one. The commit protocol:
 //
-//  1. check m (Validate, the expected ModelSpec, m.Step newer than LATEST's);
+//  1. check m (Validate, the expected ModelSpec and job hash: Options,
+//     ExpectModel, ExpectJob; m.Step newer than LATEST's);
 //  2. read every shard back: present, size, header and CRC32C as in m;
 //  3. write MANIFEST.json atomically (temporary file, fsync, rename,
 //     fsync of the step directory);
@@ -26,7 +27,10 @@ func (s *Store) Commit(m Manifest) error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("checkpoint: commit: %w", err)
 	}
-	if err := checkModel(&m, s.opts.ModelSpec); err != nil {
+	if err := checkModel(&m, s.expectedModel()); err != nil {
+		return fmt.Errorf("checkpoint: commit step %d: %w", m.Step, err)
+	}
+	if err := s.checkJob(&m); err != nil {
 		return fmt.Errorf("checkpoint: commit step %d: %w", m.Step, err)
 	}
 	data, err := EncodeManifest(m)

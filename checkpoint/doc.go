@@ -62,7 +62,9 @@
 // Coordinator (the only writer of a directory):
 //
 //  1. store, err := Open(OSFS{}, dir, opts) (opts.ModelSpec set to the
-//     job's model, so a checkpoint of another model is never used).
+//     job's model, so a checkpoint of another model is never used; a
+//     caller that learns the model later pins it with ExpectModel, and
+//     ExpectJob pins the job whose manifests Commit accepts).
 //  2. To restore: m, warnings, err := store.Latest() (log the warnings:
 //     each names a bad file that was skipped; Options.Strict refuses
 //     instead), then store.Rewind(m.Step) before writing new checkpoints.

@@ -56,7 +56,7 @@ func (s *Store) loadManifest(step int64) (Manifest, error) {
 	if m.Step != step {
 		return Manifest{}, fileErr(path, fmt.Errorf("manifest says step %d: %w", m.Step, ErrCorrupt))
 	}
-	if err := checkModel(&m, s.opts.ModelSpec); err != nil {
+	if err := checkModel(&m, s.expectedModel()); err != nil {
 		return Manifest{}, fileErr(path, err)
 	}
 	return m, nil

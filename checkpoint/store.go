@@ -32,7 +32,8 @@ type Options struct {
 	Strict bool
 	// ModelSpec, when not nil, is the model the caller expects: Load,
 	// Latest, Verify and Commit reject a manifest whose ModelSpec differs
-	// (as compact JSON) with ErrMismatch. Default nil: accept any.
+	// (as compact JSON) with ErrMismatch. Default nil: accept any, until
+	// Store.ExpectModel pins one.
 	ModelSpec json.RawMessage
 }
 
@@ -69,6 +70,8 @@ type Store struct {
 	opts Options
 	seq  atomic.Uint64 // temporary file names
 	mu   sync.Mutex    // serializes commit-state changes and their readers
+	// expect is the model and job the manifests must match (expect.go).
+	expect expectation
 }
 
 // Open opens the store in dir, creating the directory (durably) if it does
@@ -92,7 +95,9 @@ func Open(fsys FS, dir string, opts Options) (*Store, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("checkpoint: open: %s is not a directory: %w", dir, ErrInvalid)
 	}
-	return &Store{fs: fsys, dir: dir, opts: opts}, nil
+	s := &Store{fs: fsys, dir: dir, opts: opts}
+	s.expect.model = opts.ModelSpec
+	return s, nil
 }
 
 // Dir returns the store's directory.

@@ -2,6 +2,8 @@ package control
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 
 	"google.golang.org/grpc/codes"
@@ -25,22 +27,41 @@ type ShardUpload struct {
 }
 
 // ReceiveShard reads the header of an UploadShard stream. A first message
-// without a header naming a step (>= 1) and a rank of a world size is
-// codes.InvalidArgument; an error of the stream is returned as it is.
+// without a header naming a worker, a step (>= 1) and a rank of a world
+// size is codes.InvalidArgument naming what is wrong; an error of the
+// stream is returned as it is. Whether that worker may upload that shard
+// is the coordinator's decision.
 func ReceiveShard(stream pb.Coordinator_UploadShardServer) (*ShardUpload, error) {
 	first, err := stream.Recv()
 	if err != nil {
 		return nil, err
 	}
-	h := first.GetHeader()
-	if h == nil || h.WorldSize < 1 || h.Rank < 0 || h.Rank >= h.WorldSize || h.Step < 1 {
-		return nil, status.Error(codes.InvalidArgument, "upload must start with a valid shard header")
+	if err := checkHeader(first.GetHeader()); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "upload must start with a valid shard header: %v", err)
 	}
+	h := first.GetHeader()
 	u := &ShardUpload{Header: h, stream: stream, buf: first.Data}
 	if first.End {
 		u.ended, u.crc = true, first.Crc32C
 	}
 	return u, nil
+}
+
+// checkHeader names what is wrong with an upload's header (nil: nothing).
+func checkHeader(h *pb.ShardHeader) error {
+	switch {
+	case h == nil:
+		return errors.New("the first message has no header")
+	case h.WorkerId == "":
+		return errors.New("no worker id")
+	case h.Step < 1:
+		return fmt.Errorf("step %d, want >= 1", h.Step)
+	case h.WorldSize < 1:
+		return fmt.Errorf("world size %d, want >= 1", h.WorldSize)
+	case h.Rank < 0 || h.Rank >= h.WorldSize:
+		return fmt.Errorf("rank %d outside world size %d", h.Rank, h.WorldSize)
+	}
+	return nil
 }
 
 // Draft is the header's manifest draft (rank 0's; nil when the header has

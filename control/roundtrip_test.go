@@ -2,6 +2,7 @@ package control_test
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -41,7 +42,10 @@ func TestShardRoundTrip(t *testing.T) {
 	params, m, v := values(1, n), values(2, n), values(3, n)
 	const step = 10
 	shard := &checkpoint.Shard{Step: step, Lo: 0, Hi: n, Params: params, States: map[string][]float32{"m": m, "v": v}}
-	draft := &checkpoint.Manifest{FormatVersion: checkpoint.FormatVersion, Step: step, WorldSize: 1, NumParams: n,
+	// The job's model (testcluster.OneWorkerJob: the default MLP), as a
+	// worker with data of 4 features and 2 classes describes it.
+	model := json.RawMessage(`{"kind":"mlp","hidden":[256],"input":[4],"classes":2,"loss":"xent"}`)
+	draft := &checkpoint.Manifest{FormatVersion: checkpoint.FormatVersion, Step: step, WorldSize: 1, NumParams: n, ModelSpec: model,
 		Layout: []checkpoint.Tensor{{Name: "w", Shape: []int{n}, Offset: 0}}, StateNames: []string{"m", "v"}, OptimizerSteps: 7,
 		Cursor: checkpoint.Cursor{Epoch: 1, Step: 3}}
 	hdr := &pb.ShardHeader{WorkerId: w.ID, Generation: w.Plan.Generation, Step: step, Rank: 0, WorldSize: 1}

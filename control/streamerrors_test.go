@@ -42,9 +42,13 @@ func TestUploadStreamRefusals(t *testing.T) {
 		code codes.Code
 		want string
 	}{
-		{"no header", 10, []*pb.ShardChunk{{Data: good(10)}}, codes.InvalidArgument, "valid shard header"},
+		{"no header", 10, []*pb.ShardChunk{{Data: good(10)}}, codes.InvalidArgument, "valid shard header: the first message has no header"},
 		{"a rank outside the world", 10, []*pb.ShardChunk{{Header: &pb.ShardHeader{WorkerId: w.ID, Generation: w.Plan.Generation, Step: 10, Rank: 1, WorldSize: 1}}},
-			codes.InvalidArgument, "valid shard header"},
+			codes.InvalidArgument, "valid shard header: rank 1 outside world size 1"},
+		{"no worker id", 10, []*pb.ShardChunk{{Header: &pb.ShardHeader{Generation: w.Plan.Generation, Step: 10, WorldSize: 1}}},
+			codes.InvalidArgument, "valid shard header: no worker id"},
+		{"step 0", 10, []*pb.ShardChunk{{Header: &pb.ShardHeader{WorkerId: w.ID, Generation: w.Plan.Generation, WorldSize: 1}}},
+			codes.InvalidArgument, "valid shard header: step 0"},
 		{"a draft that is not JSON", 10, []*pb.ShardChunk{{Header: &pb.ShardHeader{WorkerId: w.ID, Generation: w.Plan.Generation, Step: 10, WorldSize: 1, Manifest: []byte("{")}}},
 			codes.InvalidArgument, "manifest draft"},
 		{"a trailer with another CRC", 10, []*pb.ShardChunk{hdr(10), {Data: good(10)}, {End: true, Crc32C: wire.CRC32C(good(10)) ^ 1}},

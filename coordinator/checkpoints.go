@@ -30,10 +30,11 @@ type pendingCheckpoint struct {
 }
 
 // UploadShard implements the Coordinator service: it writes one rank's
-// shard durably (fenced by generation) and commits the checkpoint when the
-// step is complete. A step the coordinator cannot store (its disk) is
-// answered with codes.Aborted: the checkpoint failed, the worker trains on
-// (ckfailure.go).
+// shard durably (fenced by generation, from the worker holding that rank,
+// of a step the generation may checkpoint: uploadrules.go) and commits the
+// checkpoint when the step is complete. A step the coordinator cannot
+// store (its disk) is answered with codes.Aborted: the checkpoint failed,
+// the worker trains on (ckfailure.go).
 func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	store := s.cfg.Checkpoints
 	if store == nil {
@@ -55,6 +56,14 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	if err != nil {
 		return err
 	}
+	// Who may upload what (uploadrules.go): nothing is written before.
+	keep, err := s.admitUpload(h, draft)
+	if err != nil {
+		return err
+	}
+	if !keep {
+		return s.drain(r, h, false)
+	}
 	if err := s.refuseFailedStep(h); err != nil {
 		return err
 	}
@@ -72,13 +81,7 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 	start := time.Now()
 	info, err := store.WriteShard(h.Step, int(h.Rank), r)
 	if errors.Is(err, checkpoint.ErrExists) && r.Broken() == nil {
-		// The step is committed already: this generation restored an older
-		// checkpoint (it can be formed between a commit and Checkpointed)
-		// and trained the step again. Nothing to add; the worker trains on.
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			return s.writeFailed(h, r.Broken(), err)
-		}
-		return r.Close(true)
+		return s.drain(r, h, true)
 	}
 	if err != nil {
 		return s.writeFailed(h, r.Broken(), err)
@@ -95,6 +98,17 @@ func (s *Server) UploadShard(stream pb.Coordinator_UploadShardServer) error {
 		s.metrics.CheckpointSeconds.Observe(time.Since(start).Seconds())
 		s.update(func(c *Core) { c.Checkpointed(h.Step) })
 		s.record(EventCheckpoint, fmt.Sprintf("checkpoint step %d committed (%d shards, last shard %d bytes in %v)", h.Step, h.WorldSize, info.Size, time.Since(start).Round(time.Millisecond)))
+	}
+	return r.Close(committed)
+}
+
+// drain acknowledges an upload of a step the run has committed (committed)
+// or committed past, storing nothing: this generation restored an older
+// checkpoint (it can be formed between a commit and Checkpointed) and
+// trained the step again. The worker trains on.
+func (s *Server) drain(r *control.ShardUpload, h *pb.ShardHeader, committed bool) error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return s.writeFailed(h, r.Broken(), err)
 	}
 	return r.Close(committed)
 }
@@ -142,6 +156,11 @@ func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *c
 		}
 	}
 	s.pruneShardLocksLocked(h.Step)
+	// The first commit of a fresh run pins the model (a resumed run's is
+	// the restored checkpoint's: bindStore); Commit refuses another.
+	if err := s.cfg.Checkpoints.ExpectModel(m.ModelSpec); err != nil {
+		return false, fmt.Errorf("commit step %d: %w", h.Step, err)
+	}
 	if err := s.cfg.Checkpoints.Commit(m); errors.Is(err, checkpoint.ErrPrune) {
 		s.log.Warn("checkpoint committed, but older ones could not be removed", "step", h.Step, "err", err)
 	} else if err != nil {

@@ -252,14 +252,24 @@ func startDiskServer(t *testing.T, disk *diskFS, world int, opts checkpoint.Opti
 	spec := job.Default()
 	spec.Cluster.MinWorkers, spec.Cluster.MaxWorkers = world, world
 	spec.Checkpoint = job.Checkpoint{EverySteps: 10, Keep: 10, MaxFailures: 2}
-	b, _ := spec.Marshal()
 	store, err := checkpoint.Open(disk, t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startCheckpointing(t, spec, store, 0)
+}
+
+// startCheckpointing starts a coordinator of spec with store, resuming from
+// step restore (0: none), joins spec.Cluster.MaxWorkers workers and waits
+// for their generation.
+func startCheckpointing(t *testing.T, spec job.Spec, store *checkpoint.Store, restore int64) diskServer {
+	t.Helper()
+	world := spec.Cluster.MaxWorkers
+	b, _ := spec.Marshal()
 	d := diskServer{store: store, logs: &lockedBuffer{}}
+	var err error
 	d.s, err = Start(Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", Secret: testSecret,
-		RunID: "disk", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store, TLS: clusterTLS.ServerConfig(),
+		RunID: "disk", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store, RestoreStep: restore, TLS: clusterTLS.ServerConfig(),
 		Logger: slog.New(slog.NewTextHandler(d.logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -45,3 +45,8 @@ func (c *Core) finalCheckpointLost() string {
 // CheckpointFailures is the number of checkpoints failed in a row since the
 // last commit.
 func (c *Core) CheckpointFailures() int { return c.ckFailures }
+
+// Restore is the checkpoint step the current generation restored (0: it
+// started from the beginning): it trains the steps after it, so it can
+// checkpoint none up to it.
+func (c *Core) Restore() int64 { return c.restore }

@@ -39,7 +39,7 @@ func startUpload(t *testing.T, c pb.CoordinatorClient, id string, gen uint64, st
 	u.data = shard.Bytes()
 	h := &pb.ShardHeader{WorkerId: id, Generation: gen, Step: step, Rank: int32(rank), WorldSize: int32(world)}
 	if rank == 0 {
-		m := checkpoint.Manifest{Step: step, WorldSize: world, ModelSpec: json.RawMessage(`{"kind":"test"}`), NumParams: numParams,
+		m := checkpoint.Manifest{Step: step, WorldSize: world, ModelSpec: testModelSpec, NumParams: numParams,
 			Layout: []checkpoint.Tensor{{Name: "w", Shape: []int{numParams}}}}
 		b, err := json.Marshal(m)
 		if err != nil {
@@ -59,6 +59,10 @@ func startUpload(t *testing.T, c pb.CoordinatorClient, id string, gen uint64, st
 	}
 	return u
 }
+
+// testModelSpec is a model spec of job.Default()'s model (what a worker
+// of that job sends, for data of 4 features and 2 classes).
+var testModelSpec = json.RawMessage(`{"kind":"mlp","hidden":[256],"input":[4],"classes":2,"loss":"xent"}`)
 
 // finish sends the rest with the end marker and returns the answer.
 func (u *shardUpload) finish() error {
