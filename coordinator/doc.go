@@ -24,10 +24,12 @@
 //     control plane (Join, WatchPlan, Report, Status, UploadShard,
 //     GetCheckpoint, DownloadRange), a memberlist node whose fail/leave
 //     events and broken WatchPlan streams become Fail events, the ticker,
-//     checkpoint ingestion (commit when every rank's shard of a step is
-//     durable; a step the disk cannot take is answered codes.Aborted, its
-//     partial directory removed: ckfailure.go) and restores served from
-//     the checkpoint store. Start refuses a job with checkpoints when
+//     checkpoint ingestion (an upload only from the worker holding that
+//     rank in the current generation, of a step it may checkpoint, the
+//     manifest only from rank 0: uploadrules.go; commit when every rank's
+//     shard of a step is durable; a step the disk cannot take is answered
+//     codes.Aborted, its partial directory removed: ckfailure.go) and
+//     restores served from the checkpoint store. Start refuses a job with checkpoints when
 //     there is no store. How the streams are framed (the shard upload's
 //     chunks and CRC32C trailer, the range download's chunks) and the
 //     bearer-token check are package control's, which speaks both sides
