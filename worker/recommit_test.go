@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
@@ -23,7 +24,10 @@ func TestUploadOfACommittedStep(t *testing.T) {
 		ctx := context.Background()
 		up := &uploader{client: r.Client, log: slog.New(slog.NewTextHandler(io.Discard, nil)), id: r.ID, gen: r.Plan.Generation, rank: 0, world: 1}
 		snap := Snapshot{Step: 10, Lo: 0, Hi: n, Params: make([]float32, n), States: map[string][]float32{"m": make([]float32, n)}}
-		draft := &checkpoint.Manifest{FormatVersion: checkpoint.FormatVersion, Step: 10, WorldSize: 1, NumParams: n,
+		// The job's model (job.Default: the MLP) as a worker describes it; the
+		// coordinator refuses a draft of another.
+		model := json.RawMessage(`{"kind":"mlp","hidden":[256],"input":[4],"classes":2,"loss":"xent"}`)
+		draft := &checkpoint.Manifest{FormatVersion: checkpoint.FormatVersion, Step: 10, WorldSize: 1, NumParams: n, ModelSpec: model,
 			Layout: []checkpoint.Tensor{{Name: "w", Shape: []int{n}}}, StateNames: []string{"m"}}
 		if err := up.Save(ctx, snap, draft); err != nil {
 			t.Fatal(err)
