@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/internal/fence"
 	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/job"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
@@ -222,5 +227,66 @@ func TestForgedUploadsAreRefused(t *testing.T) {
 	}
 	if err := resumed.Verify(50); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A rank's upload after its generation ended with no newer one formed (a
+// worker was lost and too few are left: the run waits) is refused as
+// stale — its generation is over, the worker waits for its next plan — not
+// as a forgery, which would fail the worker's run.
+func TestUploadOfAnEndedGenerationIsStale(t *testing.T) {
+	spec := job.Default()
+	spec.Cluster.MinWorkers, spec.Cluster.MaxWorkers = 2, 2
+	spec.Checkpoint = job.Checkpoint{EverySteps: 10, Keep: 2, MaxFailures: 2}
+	store, err := checkpoint.Open(checkpoint.OSFS{}, t.TempDir(), checkpoint.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := spec.Marshal()
+	s, err := Start(Config{Job: spec, JobBytes: b, GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1", Secret: testSecret,
+		RunID: "ended", Version: "v1", Tick: 10 * time.Millisecond, Checkpoints: store, TLS: clusterTLS.ServerConfig(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(time.Second)
+	c := client(t, s.Addr(), testSecret)
+	ctx := context.Background()
+	var ids []string
+	var cancels []context.CancelFunc
+	var gen uint64
+	for i := range 2 {
+		r, err := c.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: fmt.Sprintf("127.0.0.1:%d", 41+i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		st, err := c.WatchPlan(sctx, &pb.WatchPlanRequest{WorkerId: r.WorkerId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i == 1 && gen == 0 {
+			p, err := st.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Action == pb.Plan_ACTION_RUN {
+				gen = p.Generation
+			}
+		}
+		ids, cancels = append(ids, r.WorkerId), append(cancels, cancel)
+	}
+	cancels[1]() // rank 1's control stream breaks: one worker is left, below min_workers
+	testutil.Eventually(t, 10*time.Second, "the run waiting for workers", func() bool {
+		st, err := c.Status(ctx, &pb.StatusRequest{})
+		return err == nil && st.Phase == string(PhaseWaiting) && st.Generation == gen
+	})
+	err = uploadShard(t, c, ids[0], gen, 10, 0, 2, forgedParams)
+	if !fence.IsStale(err) || !strings.Contains(err.Error(), "has ended") {
+		t.Fatalf("rank 0's upload after its generation ended: %v, want the stale-generation refusal", err)
+	}
+	if entries, err := store.List(); err != nil || len(entries) != 0 {
+		t.Fatalf("the store after the refusal: %v %v, want empty", entries, err)
 	}
 }

@@ -19,8 +19,9 @@ import (
 // checks an upload's header before anything of it is written, in order:
 //
 //  1. the uploader: ranked in the header's generation, which is the current
-//     one (else the fence's stale-generation refusal); standby, failed and
-//     departed workers upload nothing (PermissionDenied). The header's rank
+//     one (else the fence's stale-generation refusal, also once that
+//     generation has ended and the run waits for workers); standby, failed
+//     and departed workers upload nothing (PermissionDenied). The header's rank
 //     is the one the coordinator assigned to this worker id
 //     (PermissionDenied), its world size the generation's
 //     (InvalidArgument).
@@ -94,6 +95,11 @@ func (v uploadView) checkUploader(h *pb.ShardHeader) error {
 		return status.Error(codes.NotFound, errNotJoined.Error())
 	}
 	m := v.member
+	if m.State != StateRanked && v.world == 0 {
+		// The generation ended without a newer one (the run waits for
+		// workers): its ranks are over, not intruders.
+		return fence.RefuseEnded(v.generation)
+	}
 	if m.State != StateRanked {
 		return status.Errorf(codes.PermissionDenied, "worker %s is %s, not ranked, in generation %d: only the generation's ranks upload checkpoint shards", m.ID, m.State, v.generation)
 	}

@@ -27,7 +27,18 @@ const (
 // Refuse is the coordinator's answer to a request of generation got while
 // the run is at generation current.
 func Refuse(got, current uint64) error {
-	st := status.Newf(codes.FailedPrecondition, "stale generation %d: the run is at generation %d", got, current)
+	return refusal(status.Newf(codes.FailedPrecondition, "stale generation %d: the run is at generation %d", got, current), got, current)
+}
+
+// RefuseEnded is the coordinator's answer to a request of generation gen
+// once that generation has ended and no newer one has formed yet (the run
+// waits for workers): the same typed refusal as Refuse's.
+func RefuseEnded(gen uint64) error {
+	return refusal(status.Newf(codes.FailedPrecondition, "stale generation %d: it has ended, the run waits for the next", gen), gen, gen)
+}
+
+// refusal is st with the stale-generation ErrorInfo detail.
+func refusal(st *status.Status, got, current uint64) error {
 	d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: ReasonStaleGeneration, Domain: Domain,
 		Metadata: map[string]string{"generation": strconv.FormatUint(got, 10), "current": strconv.FormatUint(current, 10)}})
 	if err != nil {

@@ -29,6 +29,7 @@ func TestIsStale(t *testing.T) {
 		{"the refusal", Refuse(7, 9), true},
 		{"the refusal, wrapped", fmt.Errorf("checkpoint at step 400: %w", Refuse(7, 9)), true},
 		{"the refusal, wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", Refuse(7, 9))), true},
+		{"the refusal of an ended generation", RefuseEnded(7), true},
 		{"nil", nil, false},
 		{"a bare EOF", io.EOF, false},
 		{"a plain error saying stale generation", errors.New("stale generation 7: the run is at generation 9"), false},
