@@ -7,8 +7,9 @@ import (
 	"github.com/ringtrain/ringtrain/allreduce"
 )
 
-// Steady state allocates nothing: not the schedules, not the frames, not the
-// context watch, on either side (AllocsPerRun counts the whole process).
+// Steady state allocates nothing: not the schedules, not the frames (with
+// and without the payload checksum), not the context watch, on either side
+// (AllocsPerRun counts the whole process).
 func TestNoAllocationPerCall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -32,47 +33,51 @@ func TestNoAllocationPerCall(t *testing.T) {
 		}},
 		{"barrier", 0, func(c *allreduce.Comm, ctx context.Context, buf []float32) error { return c.Barrier(ctx) }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			const size = 3
-			g := newGroup(t, tcpFabric, size, smallCfg())
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			bufs := make([][]float32, size)
-			for r := range bufs {
-				bufs[r] = make([]float32, tc.n)
+		for _, f := range []fabric{tcpFabric, tcpChecksumFabric} {
+			t.Run(tc.name+"/"+f.name, func(t *testing.T) { allocsPerCall(t, f, tc.n, tc.call) })
+		}
+	}
+}
+
+func allocsPerCall(t *testing.T, f fabric, n int, call func(c *allreduce.Comm, ctx context.Context, buf []float32) error) {
+	const size = 3
+	g := newGroup(t, f, size, smallCfg())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bufs := make([][]float32, size)
+	for r := range bufs {
+		bufs[r] = make([]float32, n)
+	}
+	start := make([]chan struct{}, size)
+	done := make(chan error, size)
+	for r := 1; r < size; r++ {
+		start[r] = make(chan struct{})
+		go func() {
+			for range start[r] {
+				done <- call(g.comms[r], ctx, bufs[r])
 			}
-			start := make([]chan struct{}, size)
-			done := make(chan error, size)
-			for r := 1; r < size; r++ {
-				start[r] = make(chan struct{})
-				go func() {
-					for range start[r] {
-						done <- tc.call(g.comms[r], ctx, bufs[r])
-					}
-				}()
+		}()
+	}
+	defer func() {
+		for r := 1; r < size; r++ {
+			close(start[r])
+		}
+	}()
+	once := func() {
+		for r := 1; r < size; r++ {
+			start[r] <- struct{}{}
+		}
+		if err := call(g.comms[0], ctx, bufs[0]); err != nil {
+			t.Fatal(err)
+		}
+		for r := 1; r < size; r++ {
+			if err := <-done; err != nil {
+				t.Fatal(err)
 			}
-			defer func() {
-				for r := 1; r < size; r++ {
-					close(start[r])
-				}
-			}()
-			once := func() {
-				for r := 1; r < size; r++ {
-					start[r] <- struct{}{}
-				}
-				if err := tc.call(g.comms[0], ctx, bufs[0]); err != nil {
-					t.Fatal(err)
-				}
-				for r := 1; r < size; r++ {
-					if err := <-done; err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			once() // warm up: schedules, watches, socket buffers
-			if a := testing.AllocsPerRun(20, once); a > 0 {
-				t.Fatalf("%v allocations per call across %d ranks, want 0", a, size)
-			}
-		})
+		}
+	}
+	once() // warm up: schedules, watches, socket buffers
+	if a := testing.AllocsPerRun(20, once); a > 0 {
+		t.Fatalf("%v allocations per call across %d ranks, want 0", a, size)
 	}
 }

@@ -10,53 +10,62 @@ import (
 
 // BenchmarkAllReduceTCP measures one in-process group over loopback TCP
 // (all ranks in this process: a lower bound on per-call overhead; the
-// process-level figures come from `ringtrain bench allreduce`).
+// process-level figures come from `ringtrain bench allreduce`), without and
+// with the frames' payload checksum (name suffix /checksum).
 func BenchmarkAllReduceTCP(b *testing.B) {
 	for _, size := range []int{2, 4} {
 		for _, bytes := range []int{4 << 10, 64 << 10, 1 << 20, 16 << 20} {
-			b.Run(fmt.Sprintf("world%d/%dB", size, bytes), func(b *testing.B) {
-				ts := connectTCP(b, size, quietTCPConfig())
-				comms := make([]*allreduce.Comm, size)
-				for r := range size {
-					c, err := allreduce.New(ts[r], allreduce.DefaultConfig())
-					if err != nil {
-						b.Fatal(err)
-					}
-					comms[r] = c
-					defer c.Close()
+			for _, checksum := range []bool{false, true} {
+				name := fmt.Sprintf("world%d/%dB", size, bytes)
+				if checksum {
+					name += "/checksum"
 				}
-				bufs := make([][]float32, size)
-				for r := range bufs {
-					bufs[r] = make([]float32, bytes/4)
-				}
-				ctx := context.Background()
-				start := make([]chan struct{}, size)
-				done := make(chan error, size)
-				for r := 1; r < size; r++ {
-					start[r] = make(chan struct{})
-					go func() {
-						for range start[r] {
-							done <- comms[r].AllReduce(ctx, bufs[r], allreduce.Sum)
-						}
-					}()
-					defer close(start[r])
-				}
-				b.SetBytes(int64(bytes))
-				b.ResetTimer()
-				for range b.N {
-					for r := 1; r < size; r++ {
-						start[r] <- struct{}{}
-					}
-					if err := comms[0].AllReduce(ctx, bufs[0], allreduce.Sum); err != nil {
-						b.Fatal(err)
-					}
-					for r := 1; r < size; r++ {
-						if err := <-done; err != nil {
-							b.Fatal(err)
-						}
-					}
-				}
-			})
+				b.Run(name, func(b *testing.B) { benchAllReduceTCP(b, size, bytes, checksum) })
+			}
+		}
+	}
+}
+
+func benchAllReduceTCP(b *testing.B, size, bytes int, checksum bool) {
+	ts := connectTCP(b, size, quietTCPConfig(), checksum)
+	comms := make([]*allreduce.Comm, size)
+	for r := range size {
+		c, err := allreduce.New(ts[r], allreduce.DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		comms[r] = c
+		defer c.Close()
+	}
+	bufs := make([][]float32, size)
+	for r := range bufs {
+		bufs[r] = make([]float32, bytes/4)
+	}
+	ctx := context.Background()
+	start := make([]chan struct{}, size)
+	done := make(chan error, size)
+	for r := 1; r < size; r++ {
+		start[r] = make(chan struct{})
+		go func() {
+			for range start[r] {
+				done <- comms[r].AllReduce(ctx, bufs[r], allreduce.Sum)
+			}
+		}()
+		defer close(start[r])
+	}
+	b.SetBytes(int64(bytes))
+	b.ResetTimer()
+	for range b.N {
+		for r := 1; r < size; r++ {
+			start[r] <- struct{}{}
+		}
+		if err := comms[0].AllReduce(ctx, bufs[0], allreduce.Sum); err != nil {
+			b.Fatal(err)
+		}
+		for r := 1; r < size; r++ {
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

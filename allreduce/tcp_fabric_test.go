@@ -21,8 +21,9 @@ func quietTCPConfig() tcp.Config {
 	return cfg
 }
 
-// connectTCP starts size listeners on loopback and connects generation gen.
-func connectTCP(t testing.TB, size int, cfg tcp.Config) []*tcp.Transport {
+// connectTCP starts size listeners on loopback and connects generation 1;
+// checksum is every rank's tcp.Spec.PayloadChecksum.
+func connectTCP(t testing.TB, size int, cfg tcp.Config, checksum bool) []*tcp.Transport {
 	t.Helper()
 	lns := make([]*tcp.Listener, size)
 	for r := range size {
@@ -44,7 +45,7 @@ func connectTCP(t testing.TB, size int, cfg tcp.Config) []*tcp.Transport {
 			peers[p] = lns[p].Addr()
 		}
 		wg.Go(func() {
-			ts[r], errs[r] = lns[r].Connect(ctx, tcp.Spec{Generation: 1, Rank: r, Size: size, Peers: peers})
+			ts[r], errs[r] = lns[r].Connect(ctx, tcp.Spec{Generation: 1, Rank: r, Size: size, Peers: peers, PayloadChecksum: checksum})
 		})
 	}
 	wg.Wait()
@@ -58,12 +59,19 @@ func connectTCP(t testing.TB, size int, cfg tcp.Config) []*tcp.Transport {
 	return ts
 }
 
-var tcpFabric = fabric{name: "tcp", build: func(t *testing.T, size int) ([]allreduce.Transport, func(int)) {
-	ts := connectTCP(t, size, quietTCPConfig())
-	out := make([]allreduce.Transport, size)
-	for r, tr := range ts {
-		out[r] = tr
+var (
+	tcpFabric         = fabric{name: "tcp", build: buildTCP(false)}
+	tcpChecksumFabric = fabric{name: "tcp+checksum", build: buildTCP(true)}
+)
+
+func buildTCP(checksum bool) func(t *testing.T, size int) ([]allreduce.Transport, func(int)) {
+	return func(t *testing.T, size int) ([]allreduce.Transport, func(int)) {
+		ts := connectTCP(t, size, quietTCPConfig(), checksum)
+		out := make([]allreduce.Transport, size)
+		for r, tr := range ts {
+			out[r] = tr
+		}
+		// A dying process's sockets are closed by the kernel: Abort does the same.
+		return out, func(r int) { ts[r].Abort() }
 	}
-	// A dying process's sockets are closed by the kernel: Abort does the same.
-	return out, func(r int) { ts[r].Abort() }
-}}
+}

@@ -29,6 +29,9 @@ type Options struct {
 	Op         string  // "allreduce" (default), "reduce-scatter", "all-gather"
 	// ReadSpin is tcp.Config.ReadSpin for the ranks (negative: the default).
 	ReadSpin time.Duration
+	// FrameChecksum is tcp.Spec.PayloadChecksum for the ranks (job spec:
+	// cluster.frame_checksum).
+	FrameChecksum bool
 	// WorkerArgs are the arguments that make this binary run Worker
 	// (e.g. []string{"bench", "worker"}).
 	WorkerArgs []string
@@ -196,7 +199,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		addrs[r] = h.Addr
 	}
-	p := plan{World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op}
+	p := plan{World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum}
 	for _, b := range o.Sizes {
 		w, it := DefaultIters(b)
 		if o.IterScale > 0 {

@@ -24,6 +24,8 @@ type plan struct {
 	Data       string         `json:"data"` // "pattern" or "random"
 	Op         string         `json:"op"`   // "allreduce", "reduce-scatter", "all-gather"
 	ReadSpin   time.Duration  `json:"read_spin"`
+	// FrameChecksum: the rank's frames carry a CRC32C of their payload.
+	FrameChecksum bool `json:"frame_checksum"`
 }
 
 // ready is the child's line once its links are up.

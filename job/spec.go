@@ -160,6 +160,14 @@ type Cluster struct {
 	// data-plane sends (megabits per second, and latency per frame); 0 = off.
 	LinkMbps    float64       `yaml:"link_mbps"`
 	LinkLatency time.Duration `yaml:"link_latency"`
+	// FrameChecksum: every data-plane frame carries a CRC32C of its
+	// payload, and a rank that receives a frame whose bytes changed in
+	// transit breaks the generation (which re-forms from the last
+	// checkpoint) instead of summing them. It costs a pass over every byte
+	// sent and received: 15–50% of large all-reduces on a 2-core loopback
+	// (docs/benchmarks.md). Off (default): only frame headers are
+	// checksummed, and payloads rely on TCP's and the link's checksums.
+	FrameChecksum bool `yaml:"frame_checksum"`
 }
 
 // Eval configures evaluation on the held-out split.

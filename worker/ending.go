@@ -56,12 +56,12 @@ func classify(err error) ending {
 }
 
 // brokenLink reports whether err is a communication failure (a peer lost,
-// hung, refused or not coming), as opposed to a fault of this worker or its
-// job.
+// hung, refused or not coming, or a frame corrupted in transit), as opposed
+// to a fault of this worker or its job.
 func brokenLink(err error) bool {
 	return errors.Is(err, allreduce.ErrPeerLost) || errors.Is(err, allreduce.ErrAborted) ||
 		errors.Is(err, allreduce.ErrTimeout) || errors.Is(err, tcp.ErrRefused) ||
-		errors.Is(err, context.DeadlineExceeded)
+		errors.Is(err, tcp.ErrChecksum) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // ended handles the end of generation plan's run with err (a run that
@@ -72,10 +72,12 @@ func (g *generations) ended(plan *pb.Plan, err error) {
 	switch classify(err) {
 	case endPeer:
 		g.log.Warn("generation broken by a peer; waiting for the next plan", "generation", gen, "err", err)
-		if errors.Is(err, allreduce.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			// Nothing moved for the step timeout, or the links never came
-			// up: maybe nobody died (a stuck process, a partition memberlist
-			// missed). The coordinator re-forms the generation.
+		if errors.Is(err, allreduce.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, tcp.ErrChecksum) {
+			// Nothing moved for the step timeout, the links never came up,
+			// or a frame arrived corrupted: maybe nobody died (a stuck
+			// process, a partition memberlist missed, a faulty link), so
+			// nobody else would end the generation. The coordinator
+			// re-forms it.
 			g.rep.stalled(gen, rank, err.Error())
 		}
 	case endStale:

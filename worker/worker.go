@@ -376,7 +376,7 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	g.log.Info("generation starting", "generation", plan.Generation, "rank", rank, "world", world)
 	link := tcp.Link{Bandwidth: g.spec.Cluster.LinkMbps * 1e6 / 8, Latency: g.spec.Cluster.LinkLatency}
 	t, err := g.ln.Connect(ctx, tcp.Spec{Generation: plan.Generation, Rank: rank, Size: world, Peers: peers,
-		IOTimeout: g.spec.Cluster.StepTimeout, Link: link})
+		IOTimeout: g.spec.Cluster.StepTimeout, Link: link, PayloadChecksum: g.spec.Cluster.FrameChecksum})
 	if err != nil {
 		return err
 	}

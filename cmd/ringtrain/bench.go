@@ -30,7 +30,7 @@ func newBenchAllReduceCmd(g *globals) *cobra.Command {
 		worlds, sizes, algo, data, op  string
 		iterScale                      float64
 		workers, iters, segment, small int
-		asCSV                          bool
+		asCSV, frameChecksum           bool
 		readSpin                       time.Duration
 	)
 	def := allreduce.DefaultConfig()
@@ -77,7 +77,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 			}
 			res, err := bench.AllReduce(cmd.Context(), bench.Options{
 				Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
-				Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin,
+				Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
 				WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
 				Stderr:     g.stderr,
 			})
@@ -99,6 +99,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")
 	f.DurationVar(&readSpin, "read-spin", tcp.DefaultConfig(nil).ReadSpin, "yield the CPU up to this long before parking a receive (0: park at once)")
+	f.BoolVar(&frameChecksum, "frame-checksum", false, "frames carry a CRC32C of their payload, checked by the receiver (the job spec's cluster.frame_checksum)")
 	return cmd
 }
 

@@ -12,32 +12,41 @@ import (
 )
 
 // HeaderSize is the size of a frame header in bytes.
-const HeaderSize = 36
+const HeaderSize = 40
 
 const (
 	frameMagic   = 0x5452 // "RT" little-endian
-	frameVersion = 2      // 1: 32-byte header without the payload's checksum
+	frameVersion = 2      // 1: 32 bytes, no flags and no payload checksum
 )
 
-// ErrChecksum: a frame's header or payload does not match the CRC32C it
-// carries: it was corrupted between the sender's memory and this rank's
-// (a faulty NIC, memory or middlebox, or someone on the path changing
-// bytes). The collective fails as on a broken link.
+// flagChecksummed: the frame carries the CRC32C of its payload.
+const flagChecksummed = 1
+
+// ErrChecksum: a frame's header, or its payload where the sender
+// checksummed it (Spec.PayloadChecksum), does not match the CRC32C it
+// carries: the bytes changed between the sender's memory and this rank's (a
+// faulty NIC, memory or middlebox, or someone on the path). The collective
+// fails as on a broken link.
 var ErrChecksum = errors.New("tcp: frame checksum mismatch (corrupted in transit)")
 
 // Header is a decoded frame header.
 type Header struct {
-	Gen        uint64
-	Tag        allreduce.Tag
-	Length     uint32 // payload bytes, a multiple of 4
-	PayloadCRC uint32 // CRC32C of the Length payload bytes
+	Gen    uint64
+	Tag    allreduce.Tag
+	Length uint32 // payload bytes, a multiple of 4
+	// Checksummed: PayloadCRC is the CRC32C of the payload, which the
+	// receiver checks. Otherwise PayloadCRC is 0 and only the header is
+	// checksummed.
+	Checksummed bool
+	PayloadCRC  uint32
 }
 
 // EncodeHeader writes h into b (len(b) >= HeaderSize).
 //
 //	0  magic u16 | 2 version u8 | 3 op u8 | 4 seq u32 | 8 gen u64 |
-//	16 step u32 | 20 chunk u32 | 24 length u32 | 28 crc32c(payload) u32 |
-//	32 crc32c(bytes 0..31) u32
+//	16 step u32 | 20 chunk u32 | 24 length u32 | 28 flags u32 |
+//	32 crc32c(payload) u32 (0 unless flags has flagChecksummed) |
+//	36 crc32c(bytes 0..35) u32
 func EncodeHeader(b []byte, h Header) {
 	_ = b[HeaderSize-1]
 	le := binary.LittleEndian
@@ -49,8 +58,13 @@ func EncodeHeader(b []byte, h Header) {
 	le.PutUint32(b[16:], h.Tag.Step)
 	le.PutUint32(b[20:], h.Tag.Chunk)
 	le.PutUint32(b[24:], h.Length)
-	le.PutUint32(b[28:], h.PayloadCRC)
-	le.PutUint32(b[32:], wire.CRC32C(b[:32]))
+	var flags, sum uint32
+	if h.Checksummed {
+		flags, sum = flagChecksummed, h.PayloadCRC
+	}
+	le.PutUint32(b[28:], flags)
+	le.PutUint32(b[32:], sum)
+	le.PutUint32(b[36:], wire.CRC32C(b[:36]))
 }
 
 // DecodeHeader parses and checks a frame header: magic, version, checksum,
@@ -68,8 +82,12 @@ func DecodeHeader(b []byte, maxPayload int) (Header, error) {
 	if b[2] != frameVersion {
 		return Header{}, fmt.Errorf("tcp: frame version %d, want %d: %w", b[2], frameVersion, allreduce.ErrProtocol)
 	}
-	if want, got := wire.CRC32C(b[:32]), le.Uint32(b[32:]); want != got {
+	if want, got := wire.CRC32C(b[:36]), le.Uint32(b[36:]); want != got {
 		return Header{}, fmt.Errorf("tcp: frame header: %w: %w", ErrChecksum, allreduce.ErrProtocol)
+	}
+	flags, sum := le.Uint32(b[28:]), le.Uint32(b[32:])
+	if flags&^flagChecksummed != 0 || (flags == 0 && sum != 0) {
+		return Header{}, fmt.Errorf("tcp: frame flags %#x with payload checksum %08x: %w", flags, sum, allreduce.ErrProtocol)
 	}
 	h := Header{
 		Gen: le.Uint64(b[8:]),
@@ -79,8 +97,9 @@ func DecodeHeader(b []byte, maxPayload int) (Header, error) {
 			Step:  le.Uint32(b[16:]),
 			Chunk: le.Uint32(b[20:]),
 		},
-		Length:     le.Uint32(b[24:]),
-		PayloadCRC: le.Uint32(b[28:]),
+		Length:      le.Uint32(b[24:]),
+		Checksummed: flags == flagChecksummed,
+		PayloadCRC:  sum,
 	}
 	if h.Length%4 != 0 || int64(h.Length) > int64(maxPayload) {
 		return Header{}, fmt.Errorf("tcp: frame payload of %d bytes (limit %d, multiple of 4): %w", h.Length, maxPayload, allreduce.ErrProtocol)

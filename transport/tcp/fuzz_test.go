@@ -13,6 +13,9 @@ func FuzzDecodeHeader(f *testing.F) {
 	good := make([]byte, HeaderSize)
 	EncodeHeader(good, Header{Gen: 3, Tag: allreduce.Tag{Op: allreduce.OpAllGather, Seq: 9, Step: 2, Chunk: 1}, Length: 64})
 	f.Add(good)
+	summed := make([]byte, HeaderSize)
+	EncodeHeader(summed, Header{Gen: 3, Tag: allreduce.Tag{Op: allreduce.OpReduceScatter, Seq: 1}, Length: 8, Checksummed: true, PayloadCRC: 0xdeadbeef})
+	f.Add(summed)
 	f.Add(make([]byte, HeaderSize))
 	f.Add([]byte("RT"))
 	f.Fuzz(func(t *testing.T, b []byte) {

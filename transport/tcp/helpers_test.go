@@ -40,7 +40,7 @@ func testConfig(logs *logBuf) Config {
 	return cfg
 }
 
-func listen(t *testing.T, cfg Config) *Listener {
+func listen(t testing.TB, cfg Config) *Listener {
 	t.Helper()
 	l, err := Listen("127.0.0.1:0", cfg)
 	if err != nil {

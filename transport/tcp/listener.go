@@ -365,6 +365,12 @@ type Spec struct {
 	IOTimeout time.Duration
 	// Link emulates a slower network on this rank's sends (zero: off).
 	Link Link
+	// PayloadChecksum: this rank's frames carry the CRC32C of their
+	// payload, and a receiver whose computed CRC differs fails the
+	// collective with ErrChecksum. It costs a pass over every byte sent and
+	// received (docs/benchmarks.md); off, only headers are checksummed.
+	// Receivers check whatever frames carry, so ranks may differ.
+	PayloadChecksum bool
 }
 
 // Link emulates a network link on the sending side: every frame is held for

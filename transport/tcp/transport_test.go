@@ -3,6 +3,7 @@ package tcp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -13,8 +14,15 @@ import (
 )
 
 func TestSendRecvRoundTrip(t *testing.T) {
+	for _, checksum := range []bool{false, true} {
+		t.Run(fmt.Sprintf("payload checksum %v", checksum), func(t *testing.T) { roundTrip(t, checksum) })
+	}
+}
+
+func roundTrip(t *testing.T, checksum bool) {
 	a, b := listen(t, testConfig(nil)), listen(t, testConfig(nil))
-	t0, t1 := pair(t, a, b, 7)
+	ts := connectVia(t, a, b, 7, a.Addr(), [2]bool{checksum, checksum})
+	t0, t1 := ts[0], ts[1]
 	ctx := context.Background()
 	for _, n := range []int{0, 1, 3, 100_000} {
 		out := make([]float32, n)
