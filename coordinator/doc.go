@@ -22,8 +22,11 @@
 //     membership sequences without sockets or sleeps.
 //   - Server (server.go, rpc.go, report.go, checkpoints.go) is the driver: the gRPC
 //     control plane (Join, WatchPlan, Report, Status, UploadShard,
-//     GetCheckpoint, DownloadRange), a memberlist node whose fail/leave
-//     events and broken WatchPlan streams become Fail events, the ticker,
+//     GetCheckpoint, DownloadRange), broken WatchPlan streams (gRPC
+//     keepalive breaks a silent worker's) and a memberlist node's fail/leave
+//     events become Fail/Leave events — gossip's only for a worker with no
+//     WatchPlan stream open, otherwise it is recorded (liveness.go) — the
+//     ticker,
 //     checkpoint ingestion (an upload only from the worker holding that
 //     rank in the current generation, of a step it may checkpoint, the
 //     manifest only from rank 0: uploadrules.go; commit when every rank's

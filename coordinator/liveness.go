@@ -29,9 +29,12 @@ import (
 //     "dead" message carries no proof), and the control stream is mutually
 //     authenticated end to end, so gossip alone never ends a generation or
 //     fails a run.
+//
+// The timeout is generous on purpose: a worker that is alive but starved
+// of CPU (a loaded machine) must not be taken for a stopped one.
 const (
 	controlKeepaliveTime    = 2 * time.Second
-	controlKeepaliveTimeout = 3 * time.Second
+	controlKeepaliveTimeout = 5 * time.Second
 )
 
 // keepaliveOptions are the control plane's keepalive settings: the

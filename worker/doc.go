@@ -19,7 +19,8 @@
 // the observers and converts the values for the wire.
 //
 // Run (worker.go) is the process: it listens for the data plane, joins the
-// coordinator (with the job spec in the answer), joins memberlist,
+// coordinator (with the job spec and the run key in the answer), joins
+// memberlist (its gossip keyed with the secret and that run key),
 // watches its plan, trains when told to (restoring the plan's checkpoint
 // first: restore.go), checkpoints by streaming snapshots to the coordinator
 // (upload.go), reports progress asynchronously and exits when the plan says

@@ -168,9 +168,10 @@ type JoinResponse struct {
 	JobHash    string                 `protobuf:"bytes,3,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"`          // hex sha256 of job_spec
 	GossipSeed string                 `protobuf:"bytes,4,opt,name=gossip_seed,json=gossipSeed,proto3" json:"gossip_seed,omitempty"` // the coordinator's memberlist address
 	RunId      string                 `protobuf:"bytes,5,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	// data_key (32 random bytes per coordinator run) is mixed into the
-	// data-plane handshake key: only workers admitted over the (mutually
-	// authenticated) control plane can link to each other.
+	// data_key (32 random bytes per coordinator run, the run key) is mixed
+	// into the data-plane handshake key and the gossip key: only workers
+	// admitted over the (mutually authenticated) control plane can link to
+	// each other or enter the gossip.
 	DataKey       []byte `protobuf:"bytes,6,opt,name=data_key,json=dataKey,proto3" json:"data_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
