@@ -164,8 +164,8 @@ type Cluster struct {
 	// payload, and a rank that receives a frame whose bytes changed in
 	// transit breaks the generation (which re-forms from the last
 	// checkpoint) instead of summing them. It costs a pass over every byte
-	// sent and received: 15–50% of large all-reduces on a 2-core loopback
-	// (docs/benchmarks.md). Off (default): only frame headers are
+	// sent and received: 17–48% more time for all-reduces of 1 MiB and more
+	// on a 2-core loopback (docs/benchmarks.md). Off (default): only frame headers are
 	// checksummed, and payloads rely on TCP's and the link's checksums.
 	FrameChecksum bool `yaml:"frame_checksum"`
 }

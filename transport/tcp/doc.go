@@ -20,14 +20,17 @@
 // they never disturb established links. Payloads are not encrypted (see
 // docs/architecture.md, "Security").
 //
-// Frames (see frame.go) have a 32-byte little-endian header — magic,
-// version, op, sequence, generation, step, chunk, payload length and a
-// CRC32C of the header — followed by the raw float32 bytes, sent with one
-// writev straight from the caller's slice and read straight into the
-// receiver's slice: no conversion copies.
+// Frames (see frame.go) have a 40-byte little-endian header — magic,
+// version, op, sequence, generation, step, chunk, payload length, flags,
+// the payload's CRC32C and a CRC32C of the header — followed by the raw
+// float32 bytes, sent with one writev straight from the caller's slice and
+// read straight into the receiver's slice: no conversion copies. The
+// payload's CRC32C is opt-in (Spec.PayloadChecksum: it costs a pass over
+// every byte on both sides); receivers check it wherever a frame carries
+// it, and a mismatch, like a header's, is ErrChecksum.
 //
-// Failure semantics: a broken connection fails the call that uses it with
-// allreduce.ErrPeerLost; no progress within Config.IOTimeout fails it with
+// Failure semantics: a broken connection, or a payload whose checksum does
+// not match, fails the call that uses it with allreduce.ErrPeerLost; no progress within Config.IOTimeout fails it with
 // allreduce.ErrTimeout; Abort closes every connection, so in-flight calls
 // return allreduce.ErrAborted at once and peers see the links drop; a
 // cancelled context aborts the transport the same way (a half-sent frame
