@@ -59,6 +59,11 @@ func (s *Server) accept(req *pb.ReportRequest) (a accepted, recovery time.Durati
 	if req.Generation != c.Generation() && !isTrace && !(isFailure && req.Generation == 0) {
 		return accepted{}, 0, false, fence.Refuse(req.Generation, c.Generation())
 	}
+	if !isTrace && !(isFailure && req.Generation == 0) {
+		if err := checkReporter(c, req); err != nil {
+			return accepted{}, 0, false, err
+		}
+	}
 	now := time.Now()
 	s.workers.seen(req.WorkerId, now)
 	a = accepted{req: req, generation: c.Generation()}
@@ -69,6 +74,32 @@ func (s *Server) accept(req *pb.ReportRequest) (a accepted, recovery time.Durati
 		}
 	}
 	return a, recovery, recovered, nil
+}
+
+// checkReporter refuses a report of the current generation from a worker
+// that is not ranked in it, that claims another rank than its own, or that
+// speaks for the generation (evaluation, done) without being rank 0: an
+// admitted standby or another rank cannot end the run as done or forge
+// rank 0's figures. A report of a generation that ended without a newer
+// one (the run waits for workers) gets the typed refusal the worker waits
+// on, as its upload would.
+func checkReporter(c *Core, req *pb.ReportRequest) error {
+	m, _ := c.Member(req.WorkerId)
+	switch {
+	case m.State != StateRanked && c.WorldSize() == 0:
+		return fence.RefuseEnded(c.Generation())
+	case m.State != StateRanked:
+		return status.Errorf(codes.PermissionDenied, "worker %s is %s, not ranked, in generation %d: only the generation's ranks report", m.ID, m.State, c.Generation())
+	case int(req.Rank) != m.Rank:
+		return status.Errorf(codes.PermissionDenied, "worker %s holds rank %d of generation %d: it cannot report as rank %d", m.ID, m.Rank, c.Generation(), req.Rank)
+	}
+	switch req.Body.(type) {
+	case *pb.ReportRequest_Eval, *pb.ReportRequest_Done:
+		if m.Rank != 0 {
+			return status.Errorf(codes.PermissionDenied, "worker %s holds rank %d: only rank 0 reports the evaluation and the end of the run", m.ID, m.Rank)
+		}
+	}
+	return nil
 }
 
 // addTrace hands a trace report's events to the trace writer (if the run
