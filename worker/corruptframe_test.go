@@ -35,7 +35,7 @@ func TestCorruptedFrameReformsTheGeneration(t *testing.T) {
 			}
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			g := &generations{rep: newReporter(r.Client, r.ID, log), log: log, client: r.Client, id: r.ID}
-			g.ended(r.Plan, tc.err)
+			g.ended(context.Background(), r.Plan, tc.err)
 			g.rep.close(5 * time.Second) // delivers what ended queued
 			testutil.Eventually(t, 5*time.Second, "a new generation", func() bool {
 				st, err := r.Client.Status(context.Background())

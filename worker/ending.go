@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -66,8 +68,9 @@ func brokenLink(err error) bool {
 
 // ended handles the end of generation plan's run with err (a run that
 // ended because its context did is not handed here). The worker then waits
-// for its next plan in every case.
-func (g *generations) ended(plan *pb.Plan, err error) {
+// for its next plan in every case. ctx is the generation's: it ends when
+// the next plan arrives.
+func (g *generations) ended(ctx context.Context, plan *pb.Plan, err error) {
 	gen, rank := plan.Generation, int(plan.Rank)
 	switch classify(err) {
 	case endPeer:
@@ -79,7 +82,15 @@ func (g *generations) ended(plan *pb.Plan, err error) {
 			// nobody else would end the generation. The coordinator
 			// re-forms it.
 			g.rep.stalled(gen, rank, err.Error())
+			return
 		}
+		// A peer lost or aborted: usually it died, and the coordinator
+		// sees that (its control stream, its keepalive, gossip) and sends
+		// the next plan. But a link can break between two live processes
+		// (a reset on the way): then nobody would end the generation and
+		// every rank would wait for a plan forever. Without a new plan
+		// within cluster.step_timeout, report the generation stalled.
+		g.stallUnlessReplanned(ctx, gen, rank, err)
 	case endStale:
 		g.log.Warn("generation ended: the coordinator has moved on to a newer one; waiting for the next plan", "generation", gen, "err", err)
 	case endControl:
@@ -88,5 +99,21 @@ func (g *generations) ended(plan *pb.Plan, err error) {
 	default:
 		g.log.Error("generation failed", "generation", gen, "err", err)
 		g.rep.failure(gen, rank, err.Error())
+	}
+}
+
+// stallUnlessReplanned reports generation gen stalled if ctx (the
+// generation's) has not ended within cluster.step_timeout: no new plan came
+// after its links broke. A stall of a generation the coordinator has
+// already left is refused as stale and changes nothing.
+func (g *generations) stallUnlessReplanned(ctx context.Context, gen uint64, rank int, err error) {
+	wait := g.spec.Cluster.StepTimeout
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+		g.log.Warn("no new plan after the generation's links broke; reporting it stalled", "generation", gen, "waited", wait.String())
+		g.rep.stalled(gen, rank, fmt.Sprintf("links broken (%v) and no new plan within %v", err, wait))
 	}
 }

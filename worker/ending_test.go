@@ -82,7 +82,7 @@ func TestGenerationEndings(t *testing.T) {
 			}
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			g := &generations{rep: newReporter(r.Client, r.ID, log), log: log, client: r.Client, id: r.ID}
-			g.ended(r.Plan, err)
+			g.ended(context.Background(), r.Plan, err)
 			g.rep.close(5 * time.Second) // delivers what ended queued
 			st, serr := r.Client.Status(context.Background())
 			if serr != nil {

@@ -358,7 +358,7 @@ func (g *generations) start(ctx context.Context, plan *pb.Plan) {
 	go func() {
 		defer close(g.done)
 		if err := g.run(ctx, plan); err != nil && ctx.Err() == nil {
-			g.ended(plan, err) // ending.go
+			g.ended(ctx, plan, err) // ending.go
 		}
 	}()
 }
