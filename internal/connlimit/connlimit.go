@@ -34,7 +34,7 @@ func (l Limits) Validate() error {
 type Gate struct {
 	what     string
 	lim      Limits
-	refusals *refusalLog
+	refusals *RefusalLog
 
 	mu      sync.Mutex
 	total   int
@@ -51,7 +51,7 @@ func NewGate(what string, lim Limits, log *slog.Logger) (*Gate, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Gate{what: what, lim: lim, refusals: newRefusalLog(log, 10), perHost: map[string]int{}}, nil
+	return &Gate{what: what, lim: lim, refusals: NewRefusalLog(log, 10), perHost: map[string]int{}}, nil
 }
 
 // Limits are the bounds the Gate enforces.
@@ -76,7 +76,7 @@ func (g *Gate) Admit(c net.Conn) (net.Conn, bool) {
 	g.mu.Unlock()
 	if reason != "" {
 		c.Close()
-		g.refusals.warn(g.what+" connection refused: "+reason, "remote", c.RemoteAddr().String(), "limit", limit)
+		g.refusals.Warn(g.what+" connection refused: "+reason, "remote", c.RemoteAddr().String(), "limit", limit)
 		return nil, false
 	}
 	return &conn{Conn: c, release: func() { g.release(host) }}, true

@@ -145,18 +145,18 @@ func TestGateBoundsConnectionsInAllAndPerHost(t *testing.T) {
 
 func TestRefusalLogIsRateLimited(t *testing.T) {
 	var buf bytes.Buffer
-	r := newRefusalLog(slog.New(slog.NewTextHandler(&buf, nil)), 3)
+	r := NewRefusalLog(slog.New(slog.NewTextHandler(&buf, nil)), 3)
 	clock := time.Unix(1000, 0)
 	r.now = func() time.Time { return clock }
 	for range 10 {
-		r.warn("refused", "remote", "x")
+		r.Warn("refused", "remote", "x")
 	}
 	if got := strings.Count(buf.String(), "refused"); got != 3 {
 		t.Fatalf("%d lines in the first second, want 3:\n%s", got, buf.String())
 	}
 	clock = clock.Add(time.Second)
 	buf.Reset()
-	r.warn("refused", "remote", "y")
+	r.Warn("refused", "remote", "y")
 	if !strings.Contains(buf.String(), "suppressed_since_last=7") {
 		t.Fatalf("the next line must count the 7 dropped: %s", buf.String())
 	}

@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// refusalLog logs refused connections, at most burst lines per second (as
-// transport/tcp's data plane does): a flood of connections must not become
-// a flood of log lines. What it drops is counted and reported with the
-// next line it lets through.
-type refusalLog struct {
+// RefusalLog logs refused connections, at most burst lines per second: a
+// flood of connections must not become a flood of log lines. What it drops
+// is counted and reported with the next line it lets through. Every
+// listener of ours that refuses connections logs through one (the gates
+// here, transport/tcp's data plane).
+type RefusalLog struct {
 	log   *slog.Logger
 	burst int
 	now   func() time.Time
@@ -21,12 +22,13 @@ type refusalLog struct {
 	suppressed int
 }
 
-func newRefusalLog(log *slog.Logger, burst int) *refusalLog {
-	return &refusalLog{log: log, burst: burst, now: time.Now}
+// NewRefusalLog logs to log, at most burst lines a second.
+func NewRefusalLog(log *slog.Logger, burst int) *RefusalLog {
+	return &RefusalLog{log: log, burst: burst, now: time.Now}
 }
 
-// warn logs msg with args unless this second's budget is spent.
-func (r *refusalLog) warn(msg string, args ...any) {
+// Warn logs msg with args unless this second's budget is spent.
+func (r *RefusalLog) Warn(msg string, args ...any) {
 	r.mu.Lock()
 	now := r.now()
 	if now.Sub(r.window) >= time.Second {

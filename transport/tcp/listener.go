@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ringtrain/ringtrain/internal/connlimit"
 )
 
 // Listener is a process's data-plane endpoint. It lives across generations:
@@ -20,7 +22,7 @@ type Listener struct {
 	key  atomic.Pointer[[]byte] // the handshake key in use (base, or a session's)
 	log  *slog.Logger
 	// refusals logs refused connections, rate-limited.
-	refusals *refusalLog
+	refusals *connlimit.RefusalLog
 	ln       net.Listener
 	sem      chan struct{}
 
@@ -73,7 +75,7 @@ func Listen(addr string, cfg Config) (*Listener, error) {
 		ln: ln, sem: make(chan struct{}, cfg.MaxHandshakes), closed: make(chan struct{}),
 	}
 	l.key.Store(&key)
-	l.refusals = newRefusalLog(l.log, 10)
+	l.refusals = connlimit.NewRefusalLog(l.log, 10)
 	l.mu.regs = make(map[uint64]*registration)
 	l.mu.changed = make(chan struct{})
 	l.mu.conns = make(map[net.Conn]struct{})
@@ -147,14 +149,14 @@ func (l *Listener) acceptLoop() {
 		select {
 		case l.sem <- struct{}{}:
 		default:
-			l.refusals.warn("data-plane connection refused: too many handshakes in progress", "remote", c.RemoteAddr().String(), "limit", l.cfg.MaxHandshakes)
+			l.refusals.Warn("data-plane connection refused: too many handshakes in progress", "remote", c.RemoteAddr().String(), "limit", l.cfg.MaxHandshakes)
 			c.Close()
 			continue
 		}
 		host := remoteHost(c)
 		if !l.admitHost(host) {
 			<-l.sem
-			l.refusals.warn("data-plane connection refused: too many handshakes in progress from this host", "remote", c.RemoteAddr().String(), "limit", l.cfg.MaxHandshakesPerHost)
+			l.refusals.Warn("data-plane connection refused: too many handshakes in progress from this host", "remote", c.RemoteAddr().String(), "limit", l.cfg.MaxHandshakesPerHost)
 			c.Close()
 			continue
 		}
@@ -232,13 +234,13 @@ func (l *Listener) serve(c net.Conn) {
 	c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
 	sc, err := serverHandshake(c, *l.key.Load())
 	if err != nil {
-		l.refusals.warn("data-plane connection refused", "remote", remote, "reason", err.Error())
+		l.refusals.Warn("data-plane connection refused", "remote", remote, "reason", err.Error())
 		return
 	}
 	h := sc.hello
 	reg, code, reason := l.claim(h)
 	if code != codeOK {
-		l.refusals.warn("data-plane connection refused", "remote", remote, "rank", h.Rank, "generation", h.Gen, "reason", reason)
+		l.refusals.Warn("data-plane connection refused", "remote", remote, "rank", h.Rank, "generation", h.Gen, "reason", reason)
 		c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
 		_ = sc.finish(code, reason)
 		return
