@@ -60,6 +60,15 @@ func forge(t *testing.T, c pb.CoordinatorClient, h *pb.ShardHeader, draft *check
 }
 
 // draftOf is rank 0's manifest draft of step for world ranks and a model.
+// forgery is one forged upload and the refusal it must get.
+type forgery struct {
+	name  string
+	h     *pb.ShardHeader
+	draft *checkpoint.Manifest
+	code  codes.Code
+	want  string
+}
+
 func draftOf(step int64, world int, model string) *checkpoint.Manifest {
 	return &checkpoint.Manifest{Step: step, WorldSize: world, ModelSpec: json.RawMessage(model), NumParams: forgedParams,
 		Layout: []checkpoint.Tensor{{Name: "w", Shape: []int{forgedParams}}}}
@@ -142,13 +151,7 @@ func TestForgedUploadsAreRefused(t *testing.T) {
 	otherJob := draftOf(40, 2, model)
 	otherJob.JobHash = "0123456789abcdef"
 	otherStep := draftOf(50, 2, model)
-	for _, tc := range []struct {
-		name  string
-		h     *pb.ShardHeader
-		draft *checkpoint.Manifest
-		code  codes.Code
-		want  string
-	}{
+	for _, tc := range []forgery{
 		{"a standby worker's whole checkpoint of a far step and another model", hdr(w2, 999999999999, 0, 1), draftOf(999999999999, 1, cnn),
 			codes.PermissionDenied, "is standby, not ranked"},
 		{"a standby worker's shard of rank 1", hdr(w2, 40, 1, 2), nil, codes.PermissionDenied, "is standby, not ranked"},
@@ -207,13 +210,7 @@ func TestForgedUploadsAreRefused(t *testing.T) {
 		t.Fatalf("resume: step %d, %v; want 40", m.Step, err)
 	}
 	r := startCheckpointing(t, spec, resumed, 40)
-	for _, tc := range []struct {
-		name  string
-		h     *pb.ShardHeader
-		draft *checkpoint.Manifest
-		code  codes.Code
-		want  string
-	}{
+	for _, tc := range []forgery{
 		{"the resumed step", &pb.ShardHeader{WorkerId: r.ids[0], Generation: r.gen, Step: 40, Rank: 0, WorldSize: 2}, draftOf(40, 2, model),
 			codes.InvalidArgument, "restored step 40"},
 		{"the job's model on other data", &pb.ShardHeader{WorkerId: r.ids[0], Generation: r.gen, Step: 50, Rank: 0, WorldSize: 2}, draftOf(50, 2, otherInput),

@@ -98,6 +98,22 @@ type statusView struct {
 	} `json:"members"`
 }
 
+// startTraining starts the coordinator and n workers and returns the
+// status once all n train as one generation.
+func (c *cluster) startTraining(n int) statusView {
+	c.t.Helper()
+	c.startCoordinator(false)
+	for range n {
+		c.startWorker()
+	}
+	var st statusView
+	c.waitStatus(fmt.Sprintf("%d ranks training", n), 60*time.Second, func(s statusView) bool {
+		st = s
+		return s.Phase == "running" && s.WorldSize == n
+	})
+	return st
+}
+
 // checkpointed: the run has committed a checkpoint.
 func (s statusView) checkpointed() bool { return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0" }
 

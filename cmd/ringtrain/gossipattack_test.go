@@ -62,14 +62,7 @@ const gossipAttackJob = "model: {hidden: [64]}\ntrain: {global_batch: 48, steps:
 // believe it; the coordinator rebroadcasts it and the worker refutes.
 func TestForgedGossipCannotEndTheRun(t *testing.T) {
 	c := newCluster(t, gossipAttackJob)
-	c.startCoordinator(false)
-	c.startWorker()
-	c.startWorker()
-	var st statusView
-	c.waitStatus("2 ranks training", 60*time.Second, func(s statusView) bool {
-		st = s
-		return s.Phase == "running" && s.WorldSize == 2
-	})
+	st := c.startTraining(2)
 	gen := st.Generation
 	var victims []string
 	for _, m := range st.Members {

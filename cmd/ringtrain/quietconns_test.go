@@ -44,14 +44,7 @@ func TestQuietConnectionsCannotExhaustTheCoordinator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.startCoordinator(false)
-	c.startWorker()
-	c.startWorker()
-	var st statusView
-	c.waitStatus("2 ranks training", 60*time.Second, func(s statusView) bool {
-		st = s
-		return s.Phase == "running" && s.WorldSize == 2
-	})
+	st := c.startTraining(2)
 	pid := c.coord.Process.Pid
 	lim := unix.Rlimit{Cur: coordFDLimit, Max: coordFDLimit}
 	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {

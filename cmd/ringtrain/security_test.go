@@ -37,14 +37,7 @@ func TestIntrudersAndGarbageLeaveTrainingRunning(t *testing.T) {
 	if err := pki.Init(otherTLS, pki.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	c.startCoordinator(false)
-	c.startWorker()
-	c.startWorker()
-	var st statusView
-	c.waitStatus("2 ranks training", 60*time.Second, func(s statusView) bool {
-		st = s
-		return s.Phase == "running" && s.WorldSize == 2
-	})
+	st := c.startTraining(2)
 	gen := st.Generation
 
 	env := func(tlsDir, sec string) []string {
