@@ -21,11 +21,11 @@ func Default() Spec {
 		Model: Model{Kind: "mlp", Hidden: []int{256}, Loss: "xent"},
 		Data:  Data{Source: "default", CSV: CSV{LabelColumn: -1}, Synthetic: Synthetic{N: 8000, Dim: 32, Classes: 4, Noise: 0.1}},
 		Train: Train{
-			GlobalBatch: 64, Epochs: 10, ReportEvery: 10, MaxSkippedSteps: 5,
+			GlobalBatch: 64, Accumulate: 1, Epochs: 10, ReportEvery: 10, MaxSkippedSteps: 5,
 			Optimizer: Optimizer{Name: "adamw", Beta1: 0.9, Beta2: 0.999, Alpha: 0.99},
 			LR:        LRSchedule{Kind: "cosine", Base: 0.002, Gamma: 0.1},
 		},
-		Cluster:    Cluster{MinWorkers: 1, MaxWorkers: 64, Settle: time.Second, ProbeInterval: 500 * time.Millisecond, SuspicionMult: 3, StepTimeout: time.Minute},
+		Cluster:    Cluster{MinWorkers: 1, MaxWorkers: 64, Settle: time.Second, ProbeInterval: 500 * time.Millisecond, SuspicionMult: 3, StepTimeout: time.Minute, BucketBytes: DefaultBucketBytes},
 		Eval:       Eval{EveryEpochs: 1},
 		Checkpoint: Checkpoint{EveryEpochs: 1, Keep: 3, MaxFailures: 3},
 	}

@@ -85,6 +85,12 @@ type Train struct {
 	// GlobalBatch is the batch of one step over all workers; each worker
 	// computes GlobalBatch / world size. Default 64.
 	GlobalBatch int `yaml:"global_batch"`
+	// Accumulate is gradient accumulation: each optimizer step sums the
+	// gradients of Accumulate micro-batches, so a worker computes
+	// GlobalBatch / (world size · Accumulate) samples per micro-batch and
+	// the step makes the same update as one batch of GlobalBatch samples.
+	// 1..1024, default 1 (no accumulation).
+	Accumulate int `yaml:"accumulate"`
 	// Epochs to train. Default 10. Ignored when Steps > 0.
 	Epochs int `yaml:"epochs"`
 	// Steps, if > 0, is the exact number of steps to train.
@@ -168,6 +174,12 @@ type Cluster struct {
 	// on a 2-core loopback (docs/benchmarks.md). Off (default): only frame headers are
 	// checksummed, and payloads rely on TCP's and the link's checksums.
 	FrameChecksum bool `yaml:"frame_checksum"`
+	// BucketBytes is the size of the gradient buckets that enter the
+	// reduce-scatter while the backward pass still runs, in bytes (an
+	// integer in YAML). 0 = off: one bucket for the whole model, reduced
+	// after the backward pass, no overlap. 0 or 4096..1073741824 (1 GiB);
+	// default 1048576 (1 MiB).
+	BucketBytes int64 `yaml:"bucket_bytes"`
 }
 
 // Eval configures evaluation on the held-out split.

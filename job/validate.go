@@ -86,6 +86,13 @@ func (s Spec) Validate() error {
 	if t.Steps == 0 && t.Epochs < 1 {
 		bad("train.epochs", "must be positive when train.steps is 0, got %d", t.Epochs)
 	}
+	accOK := t.Accumulate >= 1 && t.Accumulate <= MaxAccumulate
+	if !accOK {
+		bad("train.accumulate", "must be in 1..%d (micro-batches per optimizer step), got %d", MaxAccumulate, t.Accumulate)
+	}
+	if accOK && t.GlobalBatch >= 1 && t.GlobalBatch%t.Accumulate != 0 {
+		bad("train.accumulate", "%s", s.accumulateDividesHint())
+	}
 	if t.ReportEvery < 1 {
 		bad("train.report_every", "must be positive, got %d", t.ReportEvery)
 	}
@@ -165,6 +172,13 @@ func (s Spec) Validate() error {
 	if t.GlobalBatch >= 1 && c.MinWorkers >= 1 && t.GlobalBatch < c.MinWorkers {
 		bad("train.global_batch", "%d is smaller than cluster.min_workers %d: every worker needs at least one sample", t.GlobalBatch, c.MinWorkers)
 	}
+	if accOK && t.GlobalBatch >= c.MinWorkers && c.MinWorkers >= 1 && t.GlobalBatch/t.Accumulate < c.MinWorkers {
+		bad("train.accumulate", "train.global_batch %d / train.accumulate %d = %d samples per micro-batch over all workers, fewer than cluster.min_workers %d: every worker needs at least one sample per micro-batch",
+			t.GlobalBatch, t.Accumulate, t.GlobalBatch/t.Accumulate, c.MinWorkers)
+	}
+	if b := c.BucketBytes; b != 0 && (b < MinBucketBytes || b > MaxBucketBytes) {
+		bad("cluster.bucket_bytes", "must be 0 (one bucket for the whole model, no overlap) or in %d..%d bytes, got %d", MinBucketBytes, MaxBucketBytes, b)
+	}
 	if s.Eval.EveryEpochs < 0 {
 		bad("eval.every_epochs", "must not be negative, got %d", s.Eval.EveryEpochs)
 	}
@@ -194,11 +208,13 @@ func (s Spec) Validate() error {
 }
 
 // WorldSize picks the world size for available workers: the largest n with
-// MinWorkers <= n <= min(available, MaxWorkers) that divides the global
-// batch. ok is false when there is none.
+// MinWorkers <= n <= min(available, MaxWorkers) such that n · accumulate
+// divides the global batch (every micro-batch splits evenly, see
+// MicroBatch). ok is false when there is none.
 func (s Spec) WorldSize(available int) (int, bool) {
-	for n := min(available, s.Cluster.MaxWorkers); n >= s.Cluster.MinWorkers; n-- {
-		if s.Train.GlobalBatch%n == 0 {
+	k := s.Train.accumulate()
+	for n := min(available, s.Cluster.MaxWorkers); n >= max(s.Cluster.MinWorkers, 1); n-- {
+		if s.Train.GlobalBatch%(n*k) == 0 {
 			return n, true
 		}
 	}
