@@ -31,6 +31,10 @@ func TestNoAllocationPerCall(t *testing.T) {
 			}
 			return c.AllGather(ctx, buf)
 		}},
+		// 4 buckets crossing the 3 shards, reduced back to front, gathered front to back.
+		{"reduce-scatter-range+all-gather-range", 300_000, func(c *allreduce.Comm, ctx context.Context, buf []float32) error {
+			return bucketed(ctx, c, buf, 4, allreduce.Mean)
+		}},
 		{"barrier", 0, func(c *allreduce.Comm, ctx context.Context, buf []float32) error { return c.Barrier(ctx) }},
 	} {
 		for _, f := range []fabric{tcpFabric, tcpChecksumFabric} {

@@ -28,7 +28,7 @@ func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error 
 	case len(buf) <= c.smallLen:
 		err = c.recursiveDoubling(ctx, OpAllReduceRD, buf, op)
 	default:
-		s := c.schedule(OpAllReduceRing, len(buf), 0)
+		s := c.schedule(schedKey{op: OpAllReduceRing, n: len(buf)})
 		err = c.runPipeline(ctx, OpAllReduceRing, s.steps, s.prefix, 0, buf, buf, op)
 	}
 	if err != nil {
@@ -57,7 +57,7 @@ func (c *Comm) ReduceScatter(ctx context.Context, buf []float32, op ReduceOp) (l
 		finish(op, buf, 1)
 		return lo, hi, nil
 	}
-	s := c.schedule(OpReduceScatter, len(buf), 0)
+	s := c.schedule(schedKey{op: OpReduceScatter, n: len(buf)})
 	if err := c.runPipeline(ctx, OpReduceScatter, s.steps, s.prefix, 0, buf, buf, op); err != nil {
 		return lo, hi, c.failed(err)
 	}
@@ -90,7 +90,7 @@ func (c *Comm) pipelined(ctx context.Context, op Op, buf []float32, root int) er
 	if c.size == 1 {
 		return nil
 	}
-	s := c.schedule(op, len(buf), root)
+	s := c.schedule(schedKey{op: op, n: len(buf), root: root})
 	if err := c.runPipeline(ctx, op, s.steps, s.prefix, 0, buf, buf, Sum); err != nil {
 		return c.failed(err)
 	}

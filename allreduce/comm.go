@@ -71,11 +71,20 @@ type sendJob struct {
 	minFrames int // 1: always send at least one frame per step (recursive doubling)
 }
 
+// schedKey names a compiled schedule: the collective, the buffer length, the
+// broadcast root, and the sub-range of the range collectives.
 type schedKey struct {
-	op   Op
-	n    int
-	root int
+	op     Op
+	n      int
+	root   int
+	lo, hi int
 }
+
+// maxSchedules bounds the schedule cache (cleared when it would grow past
+// it, so lengths that keep changing cannot grow it without bound). It is
+// large enough for every bucket of a bucketed step, both ways, to stay
+// cached: a cleared cache recompiles (allocates) on the next calls.
+const maxSchedules = 1024
 
 type compiled struct {
 	steps  []Step
@@ -183,13 +192,12 @@ func (c *Comm) failed(err error) error {
 	return c.Err()
 }
 
-func (c *Comm) schedule(op Op, n, root int) *compiled {
-	k := schedKey{op, n, root}
+func (c *Comm) schedule(k schedKey) *compiled {
 	if s, ok := c.mu.sched[k]; ok {
 		return s
 	}
 	var steps []Step
-	switch op {
+	switch n := k.n; k.op {
 	case OpReduceScatter:
 		steps = RingReduceScatter(c.rank, c.size, n)
 	case OpAllGather:
@@ -197,7 +205,11 @@ func (c *Comm) schedule(op Op, n, root int) *compiled {
 	case OpAllReduceRing:
 		steps = RingAllReduce(c.rank, c.size, n)
 	case OpBroadcast:
-		steps = ChainBroadcast(c.rank, c.size, root, n)
+		steps = ChainBroadcast(c.rank, c.size, k.root, n)
+	case OpReduceScatterRange:
+		steps = RangeReduceScatter(c.rank, c.size, n, k.lo, k.hi)
+	case OpAllGatherRange:
+		steps = RangeAllGather(c.rank, c.size, n, k.lo, k.hi)
 	}
 	s := &compiled{steps: steps, prefix: make([]int, len(steps)+1)}
 	for i, st := range steps {
@@ -207,7 +219,7 @@ func (c *Comm) schedule(op Op, n, root int) *compiled {
 		}
 		s.prefix[i+1] = s.prefix[i] + segs
 	}
-	if len(c.mu.sched) > 64 { // bound the cache when lengths keep changing
+	if len(c.mu.sched) >= maxSchedules {
 		clear(c.mu.sched)
 	}
 	c.mu.sched[k] = s

@@ -1,6 +1,8 @@
 // Package allreduce implements the collectives that keep data-parallel
 // workers in sync: ReduceScatter, AllGather, AllReduce (sum, mean, max),
-// Broadcast and Barrier over []float32 buffers.
+// Broadcast and Barrier over []float32 buffers, and ReduceScatterRange and
+// AllGatherRange, the same reduce-scatter and all-gather one sub-range
+// (bucket) of the buffer at a time.
 //
 // The package owns three things and nothing else:
 //
@@ -9,8 +11,8 @@
 //     transport/tcp and transport/mem implement it.
 //   - Schedules, pure functions of (rank, world size, length) that say which
 //     element range moves to and from which peer at every step
-//     (RingAllReduce, RingReduceScatter, RingAllGather, ChainBroadcast).
-//     They are tested without any I/O.
+//     (RingAllReduce, RingReduceScatter, RingAllGather, ChainBroadcast,
+//     RangeReduceScatter, RangeAllGather). They are tested without any I/O.
 //   - Comm, one executor that runs those schedules: a segmented, full-duplex
 //     pipeline for the bandwidth-optimal ring (large buffers) and recursive
 //     doubling for small ones, picked by Config.SmallBytes.
@@ -33,12 +35,25 @@
 // in-flight call fails fast too instead of hanging. Recovery is a new
 // generation: a new Transport and a new Comm.
 //
+// Buckets: to overlap communication with the backward pass, a caller with a
+// ZeRO-1 layout (rank r owns ShardRange(n, Size(), r) of the flat buffer)
+// calls ReduceScatterRange on each bucket [lo, hi) as soon as its gradients
+// are ready, and AllGatherRange on each bucket of updated parameters. Each
+// piece of a bucket inside one owner's shard is reduced by a pipelined chain
+// along the ring ending at the owner, in the ring's own order (the rank after
+// the owner first), so every shard ends bitwise as ReduceScatter leaves it,
+// whatever the buckets; it is gathered by a chain broadcast from the owner.
+// Each rank sends the same volume as the whole-buffer ring, but a piece only
+// pipelines over the chain when it spans several segments (SegmentBytes),
+// and a bucket inside one shard keeps only the chain's links busy: with two
+// ranks only one direction (measured: BenchmarkReduceScatterBuckets).
+//
 // Determinism: for a given world size, rank order, length and Config every
 // rank ends a collective with bitwise identical values, and repeated runs
 // give bitwise identical results. Every element is reduced exactly once in
 // a fixed order and then copied, never reduced again.
 //
 // Steady state allocates nothing: schedules are cached per (collective,
-// length), scratch space is allocated once, the sender goroutine is
-// persistent.
+// length, root, sub-range; up to 1024 of them), scratch space is allocated
+// once, the sender goroutine is persistent.
 package allreduce

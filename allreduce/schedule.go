@@ -74,18 +74,23 @@ func ChainBroadcast(rank, size, root, n int) []Step {
 	if size <= 1 {
 		return nil
 	}
+	return appendChainBroadcast(make([]Step, 0, 2), rank, size, root, 0, n, 0)
+}
+
+// appendChainBroadcast appends rank's steps of a chain broadcast of
+// [lo, hi) from root, numbered wire on both sides of every link.
+func appendChainBroadcast(steps []Step, rank, size, root, lo, hi, wire int) []Step {
 	right, left := (rank+1)%size, (rank-1+size)%size
-	dist := (rank - root + size) % size
-	switch {
-	case dist == 0:
-		return []Step{{To: right, From: -1, SendHi: n}}
-	case dist == size-1:
-		return []Step{{To: -1, From: left, RecvHi: n}}
+	send := Step{To: right, From: -1, SendLo: lo, SendHi: hi, SendWire: wire, RecvWire: wire}
+	recv := Step{To: -1, From: left, RecvLo: lo, RecvHi: hi, SendWire: wire, RecvWire: wire}
+	switch dist := mod(rank-root, size); dist {
+	case 0:
+		return append(steps, send)
+	case size - 1:
+		return append(steps, recv)
 	default:
-		return []Step{
-			{To: -1, From: left, RecvHi: n},
-			{To: right, From: -1, SendHi: n, SendAfterRecv: true},
-		}
+		send.SendAfterRecv = true
+		return append(steps, recv, send)
 	}
 }
 

@@ -17,6 +17,8 @@ const (
 	OpAllReduceRD
 	OpBroadcast
 	OpBarrier
+	OpReduceScatterRange
+	OpAllGatherRange
 )
 
 // String returns the collective's name.
@@ -34,6 +36,10 @@ func (o Op) String() string {
 		return "broadcast"
 	case OpBarrier:
 		return "barrier"
+	case OpReduceScatterRange:
+		return "reduce-scatter/range"
+	case OpAllGatherRange:
+		return "all-gather/range"
 	}
 	return "op(" + strconv.Itoa(int(o)) + ")"
 }
