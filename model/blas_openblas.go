@@ -3,6 +3,7 @@
 package model
 
 import (
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/netlib/blas/netlib"
 	G "gorgonia.org/gorgonia"
 )
@@ -17,3 +18,9 @@ const BLAS = "openblas"
 // CGO_LDFLAGS=-lopenblas (netlib has no #cgo LDFLAGS of its own) and run
 // with OPENBLAS_NUM_THREADS=1 per worker.
 func init() { G.Use(netlib.Implementation{}) }
+
+// blasTiles: OpenBLAS takes whole matrices (see gemm).
+const blasTiles = false
+
+// blasImpl is the BLAS the fused kernels call: OpenBLAS.
+func blasImpl() blas.Float32Level3 { return netlib.Implementation{} }

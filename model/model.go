@@ -23,10 +23,31 @@ type Model struct {
 	layout    []Tensor
 	params    []float32
 	grads     []float32
-	train     *trainGraph
-	evals     map[int]*evalGraph // by graph size, see evalSizeFor
+	train     *fusedTrain
+	ref       *trainGraph          // the reference engine (tests): gorgonia's own ops on a TapeMachine
+	evals     map[int]evalRunner // by graph size, see evalSizeFor
 	evalChunk int
+	bounds    []int // bucket boundaries (see Buckets)
 	closed    bool
+}
+
+// evalRunner runs a forward pass for a fixed number of samples.
+type evalRunner interface {
+	forward(x []float32) ([]float32, error)
+	close() error
+}
+
+// Pass says how ForwardBackwardWith runs one pass.
+type Pass struct {
+	// Accumulate adds this pass's gradient into Grads instead of
+	// overwriting them (gradient accumulation over micro-batches).
+	Accumulate bool
+	// GradScale multiplies the gradient of the mean loss (0 means 1), e.g.
+	// 1/K for K accumulated micro-batches.
+	GradScale float32
+	// Hooks, if set, are called as buckets of parameters are read and
+	// buckets of gradients become final (see Hooks).
+	Hooks Hooks
 }
 
 // New validates spec, allocates zeroed Params and Grads and builds the
@@ -53,13 +74,48 @@ func New(spec Spec, batch int) (*Model, error) {
 		layout:    layout,
 		params:    make([]float32, total),
 		grads:     make([]float32, total),
-		evals:     make(map[int]*evalGraph),
+		evals:     make(map[int]evalRunner),
 		evalChunk: max(DefaultEvalChunk, batch),
+		bounds:    []int{0, total},
 	}
-	if m.train, err = newTrainGraph(spec, layout, m.params, batch); err != nil {
+	if m.train, err = newFusedTrain(spec, layout, m.params, m.grads, batch); err != nil {
+		return nil, err
+	}
+	m.train.prog.ctx.setBounds(m.bounds)
+	return m, nil
+}
+
+// newReference is New with the reference engine: the network built from
+// gorgonia's own ops and run by its TapeMachine (slow, allocating; the
+// fused kernels are checked against it).
+func newReference(spec Spec, batch int) (*Model, error) {
+	m, err := New(spec, batch)
+	if err != nil {
+		return nil, err
+	}
+	if m.ref, err = newTrainGraph(m.spec, m.layout, m.params, batch); err != nil {
+		m.Close()
 		return nil, err
 	}
 	return m, nil
+}
+
+// SetBucketBytes splits the parameters into buckets of at most n bytes
+// for Hooks (n <= 0: one bucket); see Buckets.
+func (m *Model) SetBucketBytes(n int) {
+	m.bounds = planBuckets(m.layout, func(t Tensor) bool { return len(t.Shape) == 2 }, n/4)
+	m.train.prog.ctx.setBounds(m.bounds)
+}
+
+// Buckets are the ranges of the flat buffer that Hooks name by index, in
+// ascending order, covering it: whole tensors grouped up to the bucket
+// size, a larger fully connected weight split at row boundaries.
+func (m *Model) Buckets() []Range {
+	out := make([]Range, len(m.bounds)-1)
+	for i := range out {
+		out[i] = Range{m.bounds[i], m.bounds[i+1]}
+	}
+	return out
 }
 
 // Spec returns a copy of the model's spec.
@@ -93,6 +149,13 @@ func (m *Model) Grads() []float32 { return m.grads }
 // NaN or Inf if Params are; callers check it. On error Grads are
 // unspecified.
 func (m *Model) ForwardBackward(x []float32, y []int32) (float32, error) {
+	return m.ForwardBackwardWith(x, y, Pass{})
+}
+
+// ForwardBackwardWith is ForwardBackward with the options of p:
+// accumulation, a gradient scale and hooks for overlapping communication.
+// It allocates nothing.
+func (m *Model) ForwardBackwardWith(x []float32, y []int32, p Pass) (float32, error) {
 	if m.closed {
 		return 0, ErrClosed
 	}
@@ -102,7 +165,51 @@ func (m *Model) ForwardBackward(x []float32, y []int32) (float32, error) {
 	if err := m.checkSamples("ForwardBackward", x, y); err != nil {
 		return 0, err
 	}
-	return m.train.step(m.spec, m.layout, x, y, m.grads)
+	if p.GradScale == 0 {
+		p.GradScale = 1
+	}
+	if m.ref != nil {
+		return m.refStep(x, y, p)
+	}
+	ft := m.train
+	copy(ft.net.xbuf, x)
+	fillTargets(ft.tbuf, y, m.spec.Classes, m.spec.Loss)
+	ft.prog.ctx.reset(p.Hooks, p.GradScale)
+	if err := guard("forward/backward", func() error { ft.prog.run(p.Accumulate); return nil }); err != nil {
+		return 0, err
+	}
+	return ft.loss[0], nil
+}
+
+// refStep is a pass of the reference engine, with the Pass options applied
+// around it: every bucket waited for first, every gradient announced last.
+func (m *Model) refStep(x []float32, y []int32, p Pass) (float32, error) {
+	nb := len(m.bounds) - 1
+	if p.Hooks.WaitParams != nil {
+		for b := range nb {
+			p.Hooks.WaitParams(b)
+		}
+	}
+	var prev []float32
+	if p.Accumulate {
+		prev = slices.Clone(m.grads)
+	}
+	loss, err := m.ref.step(m.spec, m.layout, x, y, m.grads)
+	if err != nil {
+		return 0, err
+	}
+	for i := range m.grads {
+		m.grads[i] *= p.GradScale
+		if prev != nil {
+			m.grads[i] += prev[i]
+		}
+	}
+	if p.Hooks.GradReady != nil {
+		for b := nb - 1; b >= 0; b-- {
+			p.Hooks.GradReady(b)
+		}
+	}
+	return loss, nil
 }
 
 // Evaluate runs the forward pass with the current Params on any number n
@@ -145,11 +252,17 @@ func (m *Model) Evaluate(x []float32, y []int32) (lossSum float64, correct int, 
 
 // evalGraph returns the cached eval graph for n samples, building it on
 // first use.
-func (m *Model) evalGraph(n int) (*evalGraph, error) {
+func (m *Model) evalGraph(n int) (evalRunner, error) {
 	if eg, ok := m.evals[n]; ok {
 		return eg, nil
 	}
-	eg, err := newEvalGraph(m.spec, m.layout, m.params, n)
+	var eg evalRunner
+	var err error
+	if m.ref != nil {
+		eg, err = newEvalGraph(m.spec, m.layout, m.params, n)
+	} else {
+		eg, err = newFusedEval(m.spec, m.layout, m.params, n)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -180,12 +293,12 @@ func (m *Model) Close() error {
 	}
 	m.closed = true
 	var errs []error
-	if m.train != nil {
-		errs = append(errs, m.train.close())
+	if m.ref != nil {
+		errs = append(errs, m.ref.close())
 	}
 	for _, eg := range m.evals {
 		errs = append(errs, eg.close())
 	}
-	m.train, m.evals = nil, nil
+	m.train, m.ref, m.evals = nil, nil, nil
 	return errors.Join(errs...)
 }

@@ -1,0 +1,261 @@
+package model
+
+import (
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// convOp is one LeNet block, fused: maxpool2x2(ReLU(conv(x, w, pad) + b))
+// for x (n, c, h, w), w (o, c, k, k), b (o), stride 1; output (n, o, ph,
+// pw). The convolution is im2col of the whole batch into one (c·k·k,
+// n·oh·ow) matrix and one GEMM; so are its weight and input gradients. It
+// keeps what its backward needs: the columns, the activations (laid out
+// (o, n, oh·ow)) and the argmax of every pooling window.
+type convOp struct {
+	opBase
+	b                *builder
+	n, c, h, w       int
+	o, k, pad        int
+	oh, ow, ph, pw   int
+	wOff, bOff       int
+	cols, act        []float32 // (c·k·k, n·oh·ow); (o, n·oh·ow)
+	argmax           []int32   // n·o·(ph·pw): index in its activation plane
+	ckk, plane, pool int       // c·k·k; oh·ow; ph·pw
+	cols1            int       // n·oh·ow: the row length of cols and act
+}
+
+func newConvOp(b *builder, n, c, h, w, o, k, pad, wOff, bOff int) *convOp {
+	op := &convOp{b: b, n: n, c: c, h: h, w: w, o: o, k: k, pad: pad, wOff: wOff, bOff: bOff}
+	op.oh, op.ow = h+2*pad-k+1, w+2*pad-k+1
+	op.ph, op.pw = op.oh/cnnPool, op.ow/cnnPool
+	op.ckk, op.plane, op.pool = c*k*k, op.oh*op.ow, op.ph*op.pw
+	op.cols1 = n * op.plane
+	op.cols = make([]float32, n*op.ckk*op.plane)
+	op.act = make([]float32, n*o*op.plane)
+	op.argmax = make([]int32, n*o*op.pool)
+	return op
+}
+
+func (o *convOp) outShape() tensor.Shape { return tensor.Shape{o.n, o.o, o.ph, o.pw} }
+
+func (o *convOp) run(c *runCtx, out []float32, in [][]float32, _ bool) {
+	x, w, b := in[0], in[1], in[2]
+	c.waitParams(o.wOff, o.wOff+o.o*o.ckk)
+	c.waitParams(o.bOff, o.bOff+o.o)
+	size := o.c * o.h * o.w
+	for i := range o.n {
+		o.im2col(x[i*size:(i+1)*size], o.cols[i*o.plane:])
+	}
+	gemm(false, false, o.o, o.cols1, o.ckk, w, o.ckk, o.cols, o.cols1, 0, o.act, o.cols1)
+	for oc := range o.o {
+		bias := b[oc]
+		p := o.act[oc*o.cols1 : (oc+1)*o.cols1]
+		for j, v := range p {
+			v += bias
+			if v < 0 {
+				v = 0
+			}
+			p[j] = v
+		}
+	}
+	for i := range o.n {
+		for oc := range o.o {
+			j := (i*o.o + oc) * o.pool
+			o.maxpool(o.act[oc*o.cols1+i*o.plane:oc*o.cols1+(i+1)*o.plane], out[j:j+o.pool], o.argmax[j:j+o.pool])
+		}
+	}
+}
+
+// im2col writes the (c·k·k, oh·ow) column block of one sample into col,
+// whose rows are cols1 apart.
+func (o *convOp) im2col(x, col []float32) {
+	r := 0
+	for ci := range o.c {
+		xc := x[ci*o.h*o.w : (ci+1)*o.h*o.w]
+		for ky := range o.k {
+			for kx := range o.k {
+				dst := col[r*o.cols1 : r*o.cols1+o.plane]
+				r++
+				lo, hi := o.validX(kx)
+				for oy := range o.oh {
+					d := dst[oy*o.ow : (oy+1)*o.ow]
+					iy := oy + ky - o.pad
+					if iy < 0 || iy >= o.h || lo >= hi {
+						clear(d)
+						continue
+					}
+					clear(d[:lo])
+					copy(d[lo:hi], xc[iy*o.w+lo+kx-o.pad:])
+					clear(d[hi:])
+				}
+			}
+		}
+	}
+}
+
+// validX is the range of output columns ox whose input column
+// ox + kx - pad lies inside the image.
+func (o *convOp) validX(kx int) (lo, hi int) {
+	lo = max(0, o.pad-kx)
+	hi = min(o.ow, o.w+o.pad-kx)
+	return lo, max(lo, hi)
+}
+
+// col2im adds one sample's column block of dcol (rows cols1 apart) back
+// into its dx.
+func (o *convOp) col2im(dcol, dx []float32) {
+	r := 0
+	for ci := range o.c {
+		xc := dx[ci*o.h*o.w : (ci+1)*o.h*o.w]
+		for ky := range o.k {
+			for kx := range o.k {
+				src := dcol[r*o.cols1 : r*o.cols1+o.plane]
+				r++
+				lo, hi := o.validX(kx)
+				for oy := range o.oh {
+					iy := oy + ky - o.pad
+					if iy < 0 || iy >= o.h || lo >= hi {
+						continue
+					}
+					s := src[oy*o.ow+lo : oy*o.ow+hi]
+					d := xc[iy*o.w+lo+kx-o.pad:]
+					d = d[:len(s)]
+					for i, v := range s {
+						d[i] += v
+					}
+				}
+			}
+		}
+	}
+}
+
+// maxpool is the 2x2 stride-2 max of one activation plane p into out,
+// the first maximum of a window winning, with its index kept in arg.
+func (o *convOp) maxpool(p, out []float32, arg []int32) {
+	ow := o.ow
+	for py := range o.ph {
+		r0 := p[2*py*ow : (2*py+1)*ow]
+		r1 := p[(2*py+1)*ow : (2*py+2)*ow]
+		po := out[py*o.pw : (py+1)*o.pw]
+		pa := arg[py*o.pw : (py+1)*o.pw]
+		base := int32(2 * py * ow)
+		for px := range po {
+			x := 2 * px
+			bv, bi := r0[x], base+int32(x)
+			if v := r0[x+1]; v > bv {
+				bv, bi = v, base+int32(x+1)
+			}
+			if v := r1[x]; v > bv {
+				bv, bi = v, base+int32(ow+x)
+			}
+			if v := r1[x+1]; v > bv {
+				bv, bi = v, base+int32(ow+x+1)
+			}
+			po[px], pa[px] = bv, bi
+		}
+	}
+}
+
+func (o *convOp) DiffWRT(int) []bool { return []bool{true, true, true} }
+
+// SymDiff builds dact (the gradient before ReLU, routed through the
+// pooling), then dw, db and dx from it.
+func (o *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	x, w := inputs[0], inputs[1]
+	dact, err := o.b.apply(&convActGradOp{fwd: o}, o.name+".act'", tensor.Shape{o.o, o.n, o.plane}, output, grad)
+	if err != nil {
+		return nil, err
+	}
+	dw, err := o.b.apply(&convWGradOp{fwd: o}, o.name+".dW", tensor.Shape{o.o, o.c, o.k, o.k}, dact)
+	if err != nil {
+		return nil, err
+	}
+	db, err := o.b.apply(&biasPlaneGradOp{fwd: o}, o.name+".db", tensor.Shape{o.o}, dact)
+	if err != nil {
+		return nil, err
+	}
+	dx, err := o.b.apply(&convXGradOp{fwd: o, dcol: make([]float32, o.ckk*o.cols1)}, o.name+".dx", x.Shape(), dact, w)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, dw, db}, nil
+}
+
+// convActGradOp routes the pooled gradient g to each window's argmax and
+// masks it with ReLU's derivative: d act, laid out like act.
+type convActGradOp struct {
+	opBase
+	fwd *convOp
+}
+
+func (op *convActGradOp) run(_ *runCtx, d []float32, in [][]float32, _ bool) {
+	o, g := op.fwd, in[1]
+	clear(d)
+	for i := range o.n {
+		for oc := range o.o {
+			at := oc*o.cols1 + i*o.plane
+			plane, act := d[at:at+o.plane], o.act[at:at+o.plane]
+			j0 := (i*o.o + oc) * o.pool
+			for j, a := range o.argmax[j0 : j0+o.pool] {
+				if act[a] > 0 {
+					plane[a] += g[j0+j]
+				}
+			}
+		}
+	}
+}
+
+// convWGradOp is dw = dact · colsᵀ.
+type convWGradOp struct {
+	opBase
+	fwd *convOp
+}
+
+func (op *convWGradOp) run(c *runCtx, dw []float32, in [][]float32, acc bool) {
+	o, dact := op.fwd, in[0]
+	var beta float32
+	if acc {
+		beta = 1
+	}
+	gemm(false, true, o.o, o.ckk, o.cols1, dact, o.cols1, o.cols, o.cols1, beta, dw, o.ckk)
+	c.gradsReady(o.wOff, o.wOff+o.o*o.ckk)
+}
+
+// biasPlaneGradOp is db = Σ over samples and positions of dact.
+type biasPlaneGradOp struct {
+	opBase
+	fwd *convOp
+}
+
+func (op *biasPlaneGradOp) run(c *runCtx, db []float32, in [][]float32, acc bool) {
+	o, dact := op.fwd, in[0]
+	if !acc {
+		clear(db)
+	}
+	for oc := range o.o {
+		var s float32
+		for _, v := range dact[oc*o.cols1 : (oc+1)*o.cols1] {
+			s += v
+		}
+		db[oc] += s
+	}
+	c.gradsReady(o.bOff, o.bOff+o.o)
+}
+
+// convXGradOp is dx: dcol = wᵀ·dact for the whole batch, then col2im per
+// sample.
+type convXGradOp struct {
+	opBase
+	fwd  *convOp
+	dcol []float32
+}
+
+func (op *convXGradOp) run(_ *runCtx, dx []float32, in [][]float32, _ bool) {
+	o, dact, w := op.fwd, in[0], in[1]
+	gemm(true, false, o.ckk, o.cols1, o.o, w, o.ckk, dact, o.cols1, 0, op.dcol, o.cols1)
+	clear(dx)
+	size := o.c * o.h * o.w
+	for i := range o.n {
+		o.col2im(op.dcol[i*o.plane:], dx[i*size:(i+1)*size])
+	}
+}

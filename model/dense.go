@@ -1,0 +1,150 @@
+package model
+
+import (
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// denseOp is y = act(x·W + b) for x (n, in) (or any shape (n, ...) read
+// as n rows of in values), W (in, out), b (out); act is ReLU or identity.
+// W is consumed in row chunks at bucket boundaries, each after its
+// parameters are there, so a layer can start before all of W arrived.
+type denseOp struct {
+	opBase
+	b          *builder
+	n, in, out int
+	relu       bool
+	wOff, bOff int // flat offsets of W and b
+}
+
+func (o *denseOp) run(c *runCtx, y []float32, in [][]float32, _ bool) {
+	x, w, b := in[0], in[1], in[2]
+	wEnd := o.wOff + o.in*o.out
+	var beta float32
+	for lo := o.wOff; lo < wEnd; {
+		hi := c.nextCut(lo, wEnd)
+		c.waitParams(lo, hi)
+		r0, r1 := (lo-o.wOff)/o.out, (hi-o.wOff)/o.out
+		gemm(false, false, o.n, o.out, r1-r0, x[r0:], o.in, w[r0*o.out:], o.out, beta, y, o.out)
+		beta, lo = 1, hi
+	}
+	c.waitParams(o.bOff, o.bOff+o.out)
+	b = b[:o.out]
+	for i := range o.n {
+		row := y[i*o.out : (i+1)*o.out]
+		row = row[:len(b)]
+		if o.relu {
+			for j, v := range row {
+				v += b[j]
+				if v < 0 {
+					v = 0
+				}
+				row[j] = v
+			}
+		} else {
+			for j, v := range row {
+				row[j] = v + b[j]
+			}
+		}
+	}
+}
+
+func (o *denseOp) DiffWRT(int) []bool { return []bool{true, true, true} }
+
+// SymDiff builds dz (the gradient before the activation), then
+// dW = xᵀ·dz, db = Σrows dz and dx = dz·Wᵀ as kernels.
+func (o *denseOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	x, w := inputs[0], inputs[1]
+	dz := grad
+	if o.relu {
+		var err error
+		if dz, err = o.b.apply(&reluBackOp{}, o.name+".relu'", tensor.Shape{o.n, o.out}, output, grad); err != nil {
+			return nil, err
+		}
+	}
+	dw, err := o.b.apply(&denseWGradOp{n: o.n, in: o.in, out: o.out, wOff: o.wOff}, o.name+".dW", tensor.Shape{o.in, o.out}, x, dz)
+	if err != nil {
+		return nil, err
+	}
+	db, err := o.b.apply(&biasGradOp{n: o.n, out: o.out, bOff: o.bOff}, o.name+".db", tensor.Shape{o.out}, dz)
+	if err != nil {
+		return nil, err
+	}
+	dx, err := o.b.apply(&denseXGradOp{n: o.n, in: o.in, out: o.out}, o.name+".dx", x.Shape(), dz, w)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, dw, db}, nil
+}
+
+// reluBackOp is dz = g where y > 0, else 0 (y = ReLU's output).
+type reluBackOp struct{ opBase }
+
+func (o *reluBackOp) run(_ *runCtx, dz []float32, in [][]float32, _ bool) {
+	y, g := in[0], in[1]
+	y, g = y[:len(dz)], g[:len(dz)]
+	for i := range dz {
+		if y[i] > 0 {
+			dz[i] = g[i]
+		} else {
+			dz[i] = 0
+		}
+	}
+}
+
+// denseWGradOp is dW = xᵀ·dz, computed in row chunks from the last bucket
+// to the first, each announced as soon as it is final.
+type denseWGradOp struct {
+	opBase
+	n, in, out int
+	wOff       int
+}
+
+func (o *denseWGradOp) run(c *runCtx, dw []float32, in [][]float32, acc bool) {
+	x, dz := in[0], in[1]
+	var beta float32
+	if acc {
+		beta = 1
+	}
+	for hi := o.wOff + o.in*o.out; hi > o.wOff; {
+		lo := c.prevCut(o.wOff, hi)
+		r0, r1 := (lo-o.wOff)/o.out, (hi-o.wOff)/o.out
+		gemm(true, false, r1-r0, o.out, o.n, x[r0:], o.in, dz, o.out, beta, dw[r0*o.out:], o.out)
+		c.gradsReady(lo, hi)
+		hi = lo
+	}
+}
+
+// biasGradOp is db = Σ over the n rows of dz.
+type biasGradOp struct {
+	opBase
+	n, out int
+	bOff   int
+}
+
+func (o *biasGradOp) run(c *runCtx, db []float32, in [][]float32, acc bool) {
+	dz := in[0]
+	db = db[:o.out]
+	if !acc {
+		clear(db)
+	}
+	for i := range o.n {
+		row := dz[i*o.out : (i+1)*o.out]
+		row = row[:len(db)]
+		for j, v := range row {
+			db[j] += v
+		}
+	}
+	c.gradsReady(o.bOff, o.bOff+o.out)
+}
+
+// denseXGradOp is dx = dz·Wᵀ.
+type denseXGradOp struct {
+	opBase
+	n, in, out int
+}
+
+func (o *denseXGradOp) run(_ *runCtx, dx []float32, in [][]float32, _ bool) {
+	dz, w := in[0], in[1]
+	gemm(false, true, o.n, o.in, o.out, dz, o.out, w, o.out, 0, dx, o.in)
+}
