@@ -24,7 +24,7 @@ type Model struct {
 	params    []float32
 	grads     []float32
 	train     *fusedTrain
-	ref       *trainGraph          // the reference engine (tests): gorgonia's own ops on a TapeMachine
+	ref       *trainGraph        // the reference engine (tests): gorgonia's own ops on a TapeMachine
 	evals     map[int]evalRunner // by graph size, see evalSizeFor
 	evalChunk int
 	bounds    []int // bucket boundaries (see Buckets)
