@@ -38,15 +38,16 @@
 // Buckets: to overlap communication with the backward pass, a caller with a
 // ZeRO-1 layout (rank r owns ShardRange(n, Size(), r) of the flat buffer)
 // calls ReduceScatterRange on each bucket [lo, hi) as soon as its gradients
-// are ready, and AllGatherRange on each bucket of updated parameters. Each
-// piece of a bucket inside one owner's shard is reduced by a pipelined chain
-// along the ring ending at the owner, in the ring's own order (the rank after
-// the owner first), so every shard ends bitwise as ReduceScatter leaves it,
-// whatever the buckets; it is gathered by a chain broadcast from the owner.
-// Each rank sends the same volume as the whole-buffer ring, but a piece only
-// pipelines over the chain when it spans several segments (SegmentBytes),
-// and a bucket inside one shard keeps only the chain's links busy: with two
-// ranks only one direction (measured: BenchmarkReduceScatterBuckets).
+// are ready, and AllGatherRange on each bucket of updated parameters. Both
+// run the ring schedule with chunk c = [lo, hi) ∩ shard(c): every piece
+// travels from the rank after its owner to the owner, reduced at each hop
+// in the ring's own order, so every shard ends bitwise as ReduceScatter
+// leaves it, whatever the buckets. A bucket spread over the shards keeps
+// every link busy like the whole-buffer ring; a bucket inside one shard
+// becomes a chain toward its owner, pipelined when it spans several
+// segments (SegmentBytes), with only the chain's links busy (measured:
+// BenchmarkReduceScatterBuckets). Each rank sends the same volume as the
+// whole-buffer ring.
 //
 // Determinism: for a given world size, rank order, length and Config every
 // rank ends a collective with bitwise identical values, and repeated runs
