@@ -13,20 +13,25 @@ type adam struct {
 
 func (o *adam) Step(params, grads []float32, lr float32) {
 	o.begin(params, grads)
+	k := o.coeffs(lr)
+	adamUpdate(params, grads, o.m[:o.n], o.v[:o.n], &k)
+}
+
+// coeffs computes this step's scalars in float64 and rounds each to
+// float32 once. Call after begin (it reads the 1-based step count).
+func (o *adam) coeffs(lr float32) adamCoeffs {
 	t := float64(o.steps)
 	lr64 := float64(lr)
-	stepSize := lr64 / (1 - math.Pow(o.b1, t))
-	bc2Sqrt := math.Sqrt(1 - math.Pow(o.b2, t))
-	decay := 1 - lr64*o.decoupledWD
-	p, g, m, v := params[:o.n], grads[:o.n], o.m[:o.n], o.v[:o.n]
-	for i := range p {
-		pi := float64(p[i])
-		gi := float64(g[i]) + o.l2*pi
-		pi *= decay
-		mi := o.b1*float64(m[i]) + (1-o.b1)*gi
-		vi := o.b2*float64(v[i]) + (1-o.b2)*gi*gi
-		m[i], v[i] = float32(mi), float32(vi)
-		p[i] = float32(pi - stepSize*mi/(math.Sqrt(vi)/bc2Sqrt+o.eps))
+	return adamCoeffs{
+		l2:       float32(o.l2),
+		decay:    float32(1 - lr64*o.decoupledWD),
+		b1:       float32(o.b1),
+		c1:       float32(1 - o.b1),
+		b2:       float32(o.b2),
+		c2:       float32(1 - o.b2),
+		invBC2:   float32(1 / math.Sqrt(1-math.Pow(o.b2, t))),
+		eps:      float32(o.eps),
+		stepSize: float32(lr64 / (1 - math.Pow(o.b1, t))),
 	}
 }
 

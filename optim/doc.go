@@ -14,11 +14,24 @@
 //     the views and calling SetSteps restores a checkpoint exactly: the
 //     continued run is bitwise identical to an uninterrupted one.
 //   - New allocates all state once; Step allocates nothing.
-//   - Arithmetic is done per element in float64 and rounded to float32 when
-//     stored, so float32 storage is the only rounding a step adds. Results
+//   - Arithmetic is float32. A step's scalars (bias corrections, 1-Beta,
+//     1-Alpha, the decoupled decay factor) are computed once in float64 and
+//     rounded to float32; each element then goes through a fixed sequence
+//     of correctly rounded float32 operations (kernels.go). No product is
+//     fused into a multiply-add, so the SSE kernels on amd64
+//     (kernels_amd64.s, four elements at a time) and the portable Go loops
+//     (which finish the last len%4 elements, and do all of them on other
+//     architectures or with the purego build tag) give an element bitwise
+//     the same value: where a shard starts or ends changes nothing. Results
 //     are bitwise reproducible on one architecture; across architectures
-//     the last bit may differ (the compiler may fuse multiply-adds on
-//     arm64, for example).
+//     they should be too, but that is not tested.
+//   - Against the previous float64 arithmetic (kept as the reference in
+//     f64ref_test.go; it rounded only when storing), with u = 2^-24: one
+//     step from the same inputs leaves every stored value within
+//     16u*(|old| + |new-old|) of the float64 result, and after N steps on
+//     separate trajectories the parameters are within 2*N*u relative to
+//     max(|p|, 1) (3.6e-5 for the 300 steps tested; up to 1.1e-5 seen).
+//     drift_test.go gives the reasoning and the figures.
 //   - Step requires len(params) == len(grads) == Len(). That is a
 //     programming invariant of the caller (the shard range is fixed when the
 //     optimizer is built), not input: a mismatch panics with a message that
@@ -72,4 +85,17 @@
 //
 // The package imports only the standard library and holds no global mutable
 // state. Optimizers are not safe for concurrent use.
+//
+// # Speed
+//
+// BenchmarkStep on the 2-core development machine, one Step over the MLP's
+// 535,818 parameters: Adam/AdamW 0.5-0.8 ms (3.9-5.2 ms with the previous
+// float64 loops, 1.6 ms with the float32 Go loops alone, go test -tags
+// purego), Adagrad and RMSprop about 0.4 ms (2.2-2.8; 1.2-1.4), SGD 0.2-0.4
+// ms (0.8-2.1; 0.56-0.98). BenchmarkAdamWBandwidth: an AdamW step moves its
+// 28 bytes per element at 1.2-1.4 times the rate copy() moves 8 (0.46 for
+// the Go loops, 0.19 for the float64 loops). At 64 Mi elements, out of that
+// machine's cache, the update still moves about 23-25 GB/s while copy()
+// drops to 12-14 GB/s: the SSE update is bound by its divisions and square
+// roots more than by memory there, and copy() is the slower stream.
 package optim

@@ -1,7 +1,5 @@
 package optim
 
-import "math"
-
 // rmsprop is torch.optim.RMSprop with centered=False and momentum 0.
 type rmsprop struct {
 	base
@@ -11,15 +9,8 @@ type rmsprop struct {
 
 func (o *rmsprop) Step(params, grads []float32, lr float32) {
 	o.begin(params, grads)
-	lr64 := float64(lr)
-	p, g, a := params[:o.n], grads[:o.n], o.sq[:o.n]
-	for i := range p {
-		pi := float64(p[i])
-		gi := float64(g[i]) + o.wd*pi
-		ai := o.alpha*float64(a[i]) + (1-o.alpha)*gi*gi
-		a[i] = float32(ai)
-		p[i] = float32(pi - lr64*gi/(math.Sqrt(ai)+o.eps))
-	}
+	k := rootCoeffs{wd: float32(o.wd), lr: lr, eps: float32(o.eps), alpha: float32(o.alpha), c: float32(1 - o.alpha)}
+	rmspropUpdate(params, grads, o.sq[:o.n], &k)
 }
 
 func (o *rmsprop) State() []State {

@@ -9,30 +9,18 @@ type sgd struct {
 	buf      []float32 // momentum buffer; nil for plain SGD
 }
 
+// Step runs one of three loops (kernels.go), chosen per optimizer, never
+// per element or position.
 func (o *sgd) Step(params, grads []float32, lr float32) {
 	o.begin(params, grads)
-	lr64 := float64(lr)
-	p, g := params[:o.n], grads[:o.n]
-	if o.buf == nil {
-		for i := range p {
-			pi := float64(p[i])
-			gi := float64(g[i]) + o.wd*pi
-			p[i] = float32(pi - lr64*gi)
-		}
-		return
-	}
-	b := o.buf[:o.n]
-	for i := range p {
-		pi := float64(p[i])
-		gi := float64(g[i]) + o.wd*pi
-		bi := o.mu*float64(b[i]) + gi
-		b[i] = float32(bi)
-		if o.nesterov {
-			gi += o.mu * bi
-		} else {
-			gi = bi
-		}
-		p[i] = float32(pi - lr64*gi)
+	k := sgdCoeffs{wd: float32(o.wd), lr: lr, mu: float32(o.mu)}
+	switch {
+	case o.buf == nil:
+		sgdUpdate(params, grads, &k)
+	case o.nesterov:
+		nesterovUpdate(params, grads, o.buf[:o.n], &k)
+	default:
+		momentumUpdate(params, grads, o.buf[:o.n], &k)
 	}
 }
 
