@@ -172,7 +172,11 @@ func maxSendBytes(steps []Step) int {
 // its whole range, then receives.
 func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
 	seq := c.mu.seq
-	for _, st := range steps {
+	for k, st := range steps {
+		var start time.Time
+		if c.tracer != nil {
+			start = time.Now()
+		}
 		if st.To >= 0 {
 			for s := range c.segCount(st.SendHi-st.SendLo, minFrames) {
 				lo, hi := c.segBounds(st.SendLo, st.SendHi, s)
@@ -184,6 +188,9 @@ func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames
 		}
 		if err := c.recvStep(ctx, op, st, minFrames, recvBuf, rop, false); err != nil {
 			return err
+		}
+		if c.tracer != nil && st.From >= 0 {
+			c.tracer(op, k, start, time.Now())
 		}
 	}
 	return nil

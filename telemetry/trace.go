@@ -33,10 +33,17 @@ type Recorder struct {
 // NewRecorder records spans for process pid.
 func NewRecorder(pid int) *Recorder { return &Recorder{pid: pid} }
 
-// Span records a complete span.
+// Span records a complete span. Spans of category "ring" (the
+// collectives, which run on their own goroutine under the computation) go
+// on thread 1, the step and its phases on thread 0, so a viewer draws the
+// communication as its own row under the compute.
 func (r *Recorder) Span(name, cat string, start, end time.Time, args map[string]any) {
+	tid := 0
+	if cat == "ring" {
+		tid = 1
+	}
 	r.mu.Lock()
-	r.events = append(r.events, TraceEvent{Name: name, Cat: cat, Ph: "X", Pid: r.pid,
+	r.events = append(r.events, TraceEvent{Name: name, Cat: cat, Ph: "X", Pid: r.pid, Tid: tid,
 		Ts: float64(start.UnixNano()) / 1e3, Dur: float64(end.Sub(start).Nanoseconds()) / 1e3, Args: args})
 	r.mu.Unlock()
 }

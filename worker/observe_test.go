@@ -78,7 +78,9 @@ func TestObserverSeesEveryPhase(t *testing.T) {
 					t.Fatalf("step %d observed as %+v", i, s)
 				}
 				for p, d := range s.Phases {
-					if d <= 0 {
+					// The all-gather runs under the next forward pass: the
+					// phase is the time that pass waited, which may be none.
+					if d < 0 || d == 0 && telemetry.Phase(p) != telemetry.PhaseAllGather {
 						t.Fatalf("step %d: phase %s took %v", i, telemetry.Phase(p), d)
 					}
 				}

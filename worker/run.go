@@ -128,6 +128,9 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (Summary, 
 		if err := saver.Flush(ctx); err != nil {
 			return Summary{}, err
 		}
+		if err := t.settle(); err != nil {
+			return Summary{}, err
+		}
 		if err := t.comm.Barrier(ctx); err != nil {
 			return Summary{}, err
 		}

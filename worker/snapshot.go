@@ -74,6 +74,9 @@ func (t *Trainer) NumParams() int { return len(t.model.Params()) }
 // of every optimizer state, the optimizer's step count, and the position
 // (steps done and the sampler cursor of the next batch).
 func (t *Trainer) Restore(params []float32, states map[string][]float32, optSteps int64, step int, cursor data.Cursor) error {
+	if err := t.settle(); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
 	if len(params) != len(t.model.Params()) {
 		return fmt.Errorf("restore: checkpoint has %d parameters, the model %d", len(params), len(t.model.Params()))
 	}

@@ -29,6 +29,8 @@ type Trainer struct {
 	step        int // steps completed
 	total       int
 	lo, hi      int // this rank's shard of the flat parameters
+	accumulate  int // micro-batches per step
+	ov          *overlap // the collectives under the computation (world > 1)
 	idx         []int
 	x           []float32
 	y           []int32
@@ -95,14 +97,15 @@ var ErrNonFinite = errors.New("worker: non-finite loss")
 func NewTrainer(spec job.Spec, train, test *data.Dataset, comm *allreduce.Comm) (*Trainer, error) {
 	rank, world := comm.Rank(), comm.Size()
 	gb := spec.Train.GlobalBatch
-	if gb%world != 0 {
-		return nil, fmt.Errorf("train.global_batch %d is not divisible by the world size %d", gb, world)
+	micro, err := spec.MicroBatch(world)
+	if err != nil {
+		return nil, err
 	}
 	if gb > train.N {
 		return nil, fmt.Errorf("train.global_batch %d is larger than the %d training samples", gb, train.N)
 	}
 	classes := max(train.Classes, test.Classes)
-	m, err := model.New(modelSpec(spec, train, classes), gb/world)
+	m, err := model.New(modelSpec(spec, train, classes), micro)
 	if err != nil {
 		return nil, err
 	}
@@ -137,18 +140,45 @@ func NewTrainer(spec job.Spec, train, test *data.Dataset, comm *allreduce.Comm) 
 		return nil, fmt.Errorf("train.lr: %w", err)
 	}
 	b := gb / world
-	return &Trainer{
+	t := &Trainer{
 		spec: spec, comm: comm, rank: rank, world: world, train: train, test: test,
 		model: m, opt: opt, sched: sched, sampler: sampler, total: total, lo: lo, hi: hi, obs: telemetry.NopObserver{},
-		x: make([]float32, b*train.Dim), y: make([]int32, b), scalar: make([]float32, 3),
-	}, nil
+		x: make([]float32, b*train.Dim), y: make([]int32, b), scalar: make([]float32, 3), accumulate: b / micro,
+	}
+	if world > 1 {
+		m.SetBucketBytes(int(spec.Cluster.BucketBytes))
+		t.ov = newOverlap(comm, m)
+	}
+	return t, nil
 }
 
-// Close releases the model.
-func (t *Trainer) Close() error { return t.model.Close() }
+// Close stops the trainer's communication goroutine and releases the
+// model.
+func (t *Trainer) Close() error {
+	if t.ov != nil {
+		t.ov.close()
+	}
+	return t.model.Close()
+}
 
-// Params are the full current parameters (identical on every rank).
-func (t *Trainer) Params() []float32 { return t.model.Params() }
+// settle waits for the collectives still running under the computation
+// (the last step's all-gather): afterwards the parameters are complete and
+// the Comm is free for a collective of the caller.
+func (t *Trainer) settle() error {
+	if t.ov == nil {
+		return nil
+	}
+	return t.ov.settle()
+}
+
+// Params are the full current parameters (identical on every rank). It
+// waits for the last step's all-gather; nil if that failed.
+func (t *Trainer) Params() []float32 {
+	if t.settle() != nil {
+		return nil
+	}
+	return t.model.Params()
+}
 
 // Steps is the number of steps completed; TotalSteps the planned number.
 func (t *Trainer) Steps() int      { return t.step }
@@ -163,8 +193,11 @@ func (t *Trainer) StepsPerEpoch() int { return t.sampler.StepsPerEpoch() }
 // LR is the learning rate of the next step.
 func (t *Trainer) LR() float32 { return t.sched.At(t.step) }
 
-// Step runs one training step and returns this rank's local loss and the
-// time of each phase (those it reached, on an error).
+// Step runs one training step and returns this rank's local loss (the
+// mean over its micro-batches) and the time of each phase (those it
+// reached, on an error). With several workers the reduce-scatter and
+// all-gather phases are the time the step waited for them: the
+// collectives themselves run under the computation (see overlap).
 func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 	var ph telemetry.Phases
 	start := time.Now()
@@ -186,54 +219,96 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 	if t.corrupt != nil {
 		t.corrupt(t.step, t.x)
 	}
-	loss, err := t.model.ForwardBackward(t.x, t.y)
+	loss, err := t.forwardBackward(ctx)
 	if err != nil {
-		return 0, ph, err
+		return loss, ph, err
 	}
 	lap(telemetry.PhaseCompute)
 	grads := t.model.Grads()
-	if !finite(float64(loss)) || !finite(optim.SumSquares(grads)) {
-		// The flag travels inside the reduce-scatter: a NaN in every element
-		// makes every rank's shard NaN, so all ranks skip this step together.
-		for i := range grads {
-			grads[i] = float32(math.NaN())
+	shard := grads[t.lo:t.hi]
+	nonFinite := !finite(float64(loss))
+	if t.ov != nil {
+		waited := t.ov.waitedForParams() // the forward pass's wait for the last all-gather
+		ph[telemetry.PhaseCompute] -= waited
+		ph[telemetry.PhaseAllGather] = waited
+		if err := t.ov.settle(); err != nil { // every bucket's reduce-scatter
+			return loss, ph, err
 		}
 	}
-	if _, _, err := t.comm.ReduceScatter(ctx, grads, allreduce.Mean); err != nil {
-		return loss, ph, err
+	sumSq := optim.SumSquares(shard)
+	if t.ov != nil {
+		// One small all-reduce: whether any rank saw a non-finite loss or
+		// gradient shard (all ranks then skip the step together), and the
+		// squared norm of the gradient for clipping.
+		t.scalar[0], t.scalar[1] = 0, float32(sumSq)
+		if nonFinite || !finite(sumSq) {
+			t.scalar[0] = 1
+		}
+		if err := t.comm.AllReduce(ctx, t.scalar[:2], allreduce.Sum); err != nil {
+			return loss, ph, err
+		}
+		nonFinite, sumSq = t.scalar[0] > 0, float64(t.scalar[1])
+		lap(telemetry.PhaseReduceScatter)
 	}
-	lap(telemetry.PhaseReduceScatter)
-	shard := grads[t.lo:t.hi]
-	if len(shard) > 0 && shard[0] != shard[0] {
+	if nonFinite || !finite(sumSq) {
 		return t.skip(loss, start, ph)
 	}
 	t.consecutiveSkips = 0
 	if c := t.spec.Train.ClipNorm; c > 0 {
-		t.scalar[0] = float32(optim.SumSquares(shard))
-		if err := t.comm.AllReduce(ctx, t.scalar[:1], allreduce.Sum); err != nil {
-			return loss, ph, err
-		}
-		norm := math.Sqrt(float64(t.scalar[0]))
-		if !finite(norm) {
-			return loss, ph, fmt.Errorf("%w: gradient norm %v at step %d", ErrNonFinite, norm, t.step)
-		}
-		optim.Scale(shard, optim.ClipFactor(norm, c))
+		optim.Scale(shard, optim.ClipFactor(math.Sqrt(sumSq), c))
 	}
 	t.opt.Step(t.model.Params()[t.lo:t.hi], shard, t.sched.At(t.step))
 	lap(telemetry.PhaseOptimizer)
-	if err := t.comm.AllGather(ctx, t.model.Params()); err != nil {
-		return loss, ph, err
+	if t.ov != nil {
+		t.ov.gather() // waited for by the next forward pass, bucket by bucket
 	}
-	lap(telemetry.PhaseAllGather)
 	t.obs.StepEnd(t.record(loss, start, ph, false))
 	t.cursor = t.cursor.Advance(t.sampler.StepsPerEpoch())
 	t.step++
 	return loss, ph, nil
 }
 
+// forwardBackward runs the step's micro-batches: their gradients
+// accumulate (each scaled by 1/K, so Grads is the gradient of the mean
+// loss over the rank's whole batch), and the last pass hands every bucket
+// to the reduce-scatter as soon as backward has finished it. It returns
+// the mean of the micro-batches' losses.
+func (t *Trainer) forwardBackward(ctx context.Context) (float32, error) {
+	k := t.accumulate
+	micro := len(t.y) / k
+	d := t.train.Dim
+	if t.ov != nil {
+		t.ov.begin(ctx)
+	}
+	var sum float64
+	for j := range k {
+		p := model.Pass{Accumulate: j > 0, GradScale: 1 / float32(k)}
+		if t.ov != nil {
+			p.Hooks = t.ov.waitOnly
+			if j == k-1 {
+				p.Hooks = t.ov.hooks
+			}
+		}
+		l, err := t.model.ForwardBackwardWith(t.x[j*micro*d:(j+1)*micro*d], t.y[j*micro:(j+1)*micro], p)
+		if err != nil {
+			return 0, err
+		}
+		sum += float64(l)
+	}
+	if t.ov != nil {
+		if err := t.ov.failure(); err != nil {
+			return 0, err
+		}
+	}
+	return float32(sum / float64(k)), nil
+}
+
 // windowStats all-reduces this rank's mean loss to the mean over ranks, and
 // a flag that is true on every rank if it is true on any.
 func (t *Trainer) windowStats(ctx context.Context, loss float64, flag bool) (float64, bool, error) {
+	if err := t.settle(); err != nil {
+		return 0, false, err
+	}
 	t.scalar[0], t.scalar[1] = float32(loss), 0
 	if flag {
 		t.scalar[1] = 1
@@ -247,6 +322,9 @@ func (t *Trainer) windowStats(ctx context.Context, loss float64, flag bool) (flo
 // Evaluate computes the loss and accuracy on the test set, each rank
 // evaluating its contiguous part and the sums all-reduced.
 func (t *Trainer) Evaluate(ctx context.Context) (loss, acc float64, err error) {
+	if err := t.settle(); err != nil {
+		return 0, 0, err
+	}
 	lo, hi := data.EvalRange(t.test.N, t.rank, t.world)
 	var lossSum float64
 	var correct int

@@ -36,7 +36,7 @@ func TestDeprecatedAliases(t *testing.T) {
 		{"launch --resume=RUN_DIR", []string{"launch", "--resume=" + in("none")}, []string{"launch", "--resume", "--run-dir", in("none")},
 			nil, "Flag --resume RUN_DIR has been deprecated, use --resume --run-dir", "no such run directory", 1, true},
 		{"scale --workers LIST", []string{"scale", "--workers", "1,3", "--out", in("s-old")}, []string{"scale", "--worlds", "1,3", "--out", in("s-new")},
-			nil, "Flag --workers has been deprecated, use --worlds", " 3: want 1..64 dividing train.global_batch 64", 1, true},
+			nil, "Flag --workers has been deprecated, use --worlds", " 3: train.global_batch 64 with train.accumulate 1 on 3 workers: 64 is not divisible", 1, true},
 		{"bench train --workers LIST", []string{"bench", "train", "--workers", "1,0"}, []string{"bench", "train", "--worlds", "1,0"},
 			nil, "Flag --workers has been deprecated, use --worlds", " 0: want 1..64", 1, true},
 		{"bench train --batch", []string{"bench", "train", "--batch", "0"}, []string{"bench", "train", "--batch-per-worker", "0"},

@@ -87,7 +87,7 @@ func TestLaunchBadInput(t *testing.T) {
 		{"malformed yaml", []string{"--config", write("bad.yaml", "train: [")}, "job spec"},
 		{"unknown model", []string{"--config", write("m.yaml", "model: {kind: resnet}")}, "model.kind"},
 		{"unknown key", []string{"--config", write("k.yaml", "trian: {}")}, "field trian not found"},
-		{"batch not divisible", []string{"--workers", "3"}, "not divisible by --workers 3"},
+		{"batch not divisible", []string{"--workers", "3"}, "--workers 3: train.global_batch 64 with train.accumulate 1 on 3 workers"},
 		{"missing config", []string{"--config", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"zero workers", []string{"--workers", "0"}, "--workers 0"},
 		{"truncated data", []string{"--config", write("t.yaml", "data: {source: idx, path: "+truncatedIDX(t, dir)+"}")}, "truncated: got"},
@@ -253,7 +253,8 @@ func truncatedIDX(t *testing.T, dir string) string {
 func TestLaunchTrace(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "job.yaml")
-	os.WriteFile(cfg, []byte("train: {steps: 30}\n"), 0o644)
+	// Small gradient buckets: the reduce-scatter starts during backward.
+	os.WriteFile(cfg, []byte("train: {steps: 30}\ncluster: {bucket_bytes: 65536}\n"), 0o644)
 	if o, e, code := cli(t, nil, "launch", "--config", cfg, "--trace", "--run-dir", dir); code != 0 {
 		t.Fatalf("%s\n%s", o, e)
 	}
@@ -272,25 +273,52 @@ func TestLaunchTrace(t *testing.T) {
 		t.Fatalf("trace.json is not valid JSON: %v", err)
 	}
 	type span struct{ start, end float64 }
-	byPid := map[int][]span{}
+	type track struct{ pid, tid int }
+	byTrack := map[track][]span{}
 	cats := map[int]map[string]int{}
+	compute, ring := map[int][]span{}, map[int][]span{}
 	for _, e := range tr.TraceEvents {
 		if e.Ph != "X" {
 			continue
 		}
-		byPid[e.Pid] = append(byPid[e.Pid], span{e.Ts, e.Ts + e.Dur})
+		s := span{e.Ts, e.Ts + e.Dur}
+		byTrack[track{e.Pid, e.Tid}] = append(byTrack[track{e.Pid, e.Tid}], s)
 		if cats[e.Pid] == nil {
 			cats[e.Pid] = map[string]int{}
 		}
 		cats[e.Pid][e.Cat]++
+		switch {
+		case e.Cat == "ring":
+			ring[e.Pid] = append(ring[e.Pid], s)
+		case e.Cat == "phase" && e.Name == "compute":
+			compute[e.Pid] = append(compute[e.Pid], s)
+		}
 	}
-	if len(byPid) != 2 {
-		t.Fatalf("spans of %d processes, want 2", len(byPid))
+	if len(cats) != 2 {
+		t.Fatalf("spans of %d processes, want 2", len(cats))
 	}
-	for pid, spans := range byPid {
-		if c := cats[pid]; c["step"] != 30 || c["phase"] != 150 || c["ring"] == 0 {
+	for pid, c := range cats {
+		if c["step"] != 30 || c["phase"] != 150 || c["ring"] == 0 {
 			t.Fatalf("pid %d: spans by category %v", pid, c)
 		}
+		// Communication runs under the computation: some collective's span
+		// overlaps a compute phase of the same process.
+		under := 0
+		for _, r := range ring[pid] {
+			for _, cs := range compute[pid] {
+				if r.start < cs.end && cs.start < r.end {
+					under++
+					break
+				}
+			}
+		}
+		if under == 0 {
+			t.Fatalf("pid %d: none of %d collective spans runs under a compute span", pid, len(ring[pid]))
+		}
+		t.Logf("pid %d: %d of %d collective spans run under compute", pid, under, len(ring[pid]))
+	}
+	for tk, spans := range byTrack {
+		pid := tk.pid
 		sort.Slice(spans, func(i, j int) bool {
 			if spans[i].start != spans[j].start {
 				return spans[i].start < spans[j].start

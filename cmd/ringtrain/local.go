@@ -69,8 +69,8 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 	if spec.Cluster.MinWorkers > lc.workers {
 		return localResult{}, fmt.Errorf("cluster.min_workers is %d but --workers is %d", spec.Cluster.MinWorkers, lc.workers)
 	}
-	if spec.Train.GlobalBatch%lc.workers != 0 {
-		return localResult{}, fmt.Errorf("train.global_batch %d is not divisible by --workers %d", spec.Train.GlobalBatch, lc.workers)
+	if _, err := spec.MicroBatch(lc.workers); err != nil {
+		return localResult{}, fmt.Errorf("--workers %d: %w", lc.workers, err)
 	}
 	// All local workers form the first generation as soon as they are in.
 	spec.Cluster.MaxWorkers = lc.workers

@@ -50,8 +50,11 @@ windows after --warmup steps.`,
 			}
 			// Every world size is checked before any runs.
 			for _, w := range sizes {
-				if w < 1 || w > 64 || spec.Train.GlobalBatch%w != 0 {
-					return fmt.Errorf("%s %d: want 1..64 dividing train.global_batch %d", flag, w, spec.Train.GlobalBatch)
+				if w < 1 || w > 64 {
+					return fmt.Errorf("%s %d: want 1..64", flag, w)
+				}
+				if _, err := spec.MicroBatch(w); err != nil {
+					return fmt.Errorf("%s %d: %w", flag, w, err)
 				}
 			}
 			spec.Train.Steps, spec.Eval.EveryEpochs = steps, 0
