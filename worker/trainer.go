@@ -28,8 +28,8 @@ type Trainer struct {
 	cursor      data.Cursor
 	step        int // steps completed
 	total       int
-	lo, hi      int // this rank's shard of the flat parameters
-	accumulate  int // micro-batches per step
+	lo, hi      int      // this rank's shard of the flat parameters
+	accumulate  int      // micro-batches per step
 	ov          *overlap // the collectives under the computation (world > 1)
 	idx         []int
 	x           []float32
