@@ -18,7 +18,7 @@ type convOp struct {
 	o, k, pad        int
 	oh, ow, ph, pw   int
 	wOff, bOff       int
-	cols, act        []float32 // (c·k·k, n·oh·ow); (o, n·oh·ow)
+	cols, act        []float32 // (c·k·k, n·oh·ow); (o, n·oh·ow) before bias and ReLU
 	argmax           []int32   // n·o·(ph·pw): index in its activation plane
 	ckk, plane, pool int       // c·k·k; oh·ow; ph·pw
 	cols1            int       // n·oh·ow: the row length of cols and act
@@ -47,21 +47,21 @@ func (o *convOp) run(c *runCtx, out []float32, in [][]float32, _ bool) {
 		o.im2col(x[i*size:(i+1)*size], o.cols[i*o.plane:])
 	}
 	gemm(false, false, o.o, o.cols1, o.ckk, w, o.ckk, o.cols, o.cols1, 0, o.act, o.cols1)
-	for oc := range o.o {
-		bias := b[oc]
-		p := o.act[oc*o.cols1 : (oc+1)*o.cols1]
-		for j, v := range p {
-			v += bias
-			if v < 0 {
-				v = 0
-			}
-			p[j] = v
-		}
-	}
+	// max(ReLU(a + bias)) = ReLU(max(a) + bias) per channel: pool the raw
+	// convolution, then add the bias and rectify only the pooled values.
 	for i := range o.n {
 		for oc := range o.o {
 			j := (i*o.o + oc) * o.pool
-			o.maxpool(o.act[oc*o.cols1+i*o.plane:oc*o.cols1+(i+1)*o.plane], out[j:j+o.pool], o.argmax[j:j+o.pool])
+			pooled := out[j : j+o.pool]
+			o.maxpool(o.act[oc*o.cols1+i*o.plane:oc*o.cols1+(i+1)*o.plane], pooled, o.argmax[j:j+o.pool])
+			bias := b[oc]
+			for q, v := range pooled {
+				v += bias
+				if v < 0 {
+					v = 0
+				}
+				pooled[q] = v
+			}
 		}
 	}
 }
@@ -130,7 +130,9 @@ func (o *convOp) col2im(dcol, dx []float32) {
 }
 
 // maxpool is the 2x2 stride-2 max of one activation plane p into out,
-// the first maximum of a window winning, with its index kept in arg.
+// the first maximum of a window winning, with its index kept in arg. It
+// is written without data-dependent branches (the builtin max, then index
+// selects), which random data would mispredict half the time.
 func (o *convOp) maxpool(p, out []float32, arg []int32) {
 	ow := o.ow
 	for py := range o.ph {
@@ -138,20 +140,23 @@ func (o *convOp) maxpool(p, out []float32, arg []int32) {
 		r1 := p[(2*py+1)*ow : (2*py+2)*ow]
 		po := out[py*o.pw : (py+1)*o.pw]
 		pa := arg[py*o.pw : (py+1)*o.pw]
+		pa = pa[:len(po)]
 		base := int32(2 * py * ow)
 		for px := range po {
 			x := 2 * px
-			bv, bi := r0[x], base+int32(x)
-			if v := r0[x+1]; v > bv {
-				bv, bi = v, base+int32(x+1)
+			a, b, c, d := r0[x], r0[x+1], r1[x], r1[x+1]
+			m := max(max(a, b), max(c, d))
+			i := int32(ow + x + 1)
+			if c == m {
+				i = int32(ow + x)
 			}
-			if v := r1[x]; v > bv {
-				bv, bi = v, base+int32(ow+x)
+			if b == m {
+				i = int32(x + 1)
 			}
-			if v := r1[x+1]; v > bv {
-				bv, bi = v, base+int32(ow+x+1)
+			if a == m {
+				i = int32(x)
 			}
-			po[px], pa[px] = bv, bi
+			po[px], pa[px] = m, base+i
 		}
 	}
 }
@@ -181,23 +186,23 @@ func (o *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) 
 	return G.Nodes{dx, dw, db}, nil
 }
 
-// convActGradOp routes the pooled gradient g to each window's argmax and
-// masks it with ReLU's derivative: d act, laid out like act.
+// convActGradOp routes the pooled gradient g to each window's argmax where
+// ReLU let the pooled value through (out > 0): d act, laid out like act.
 type convActGradOp struct {
 	opBase
 	fwd *convOp
 }
 
 func (op *convActGradOp) run(_ *runCtx, d []float32, in [][]float32, _ bool) {
-	o, g := op.fwd, in[1]
+	o, out, g := op.fwd, in[0], in[1]
 	clear(d)
 	for i := range o.n {
 		for oc := range o.o {
 			at := oc*o.cols1 + i*o.plane
-			plane, act := d[at:at+o.plane], o.act[at:at+o.plane]
+			plane := d[at : at+o.plane]
 			j0 := (i*o.o + oc) * o.pool
 			for j, a := range o.argmax[j0 : j0+o.pool] {
-				if act[a] > 0 {
+				if out[j0+j] > 0 { // ReLU passed the window's maximum
 					plane[a] += g[j0+j]
 				}
 			}

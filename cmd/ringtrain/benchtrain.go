@@ -38,7 +38,8 @@ func newBenchTrainCmd(g *globals) *cobra.Command {
 		Use:   "train",
 		Short: "Training throughput and step-time split across real worker processes",
 		Long: `Runs a synthetic 784-feature, 10-class job (the model and batch of ../shared/bench's ddp_mlp.py:
-MLP 784-512-256-10, SGD with momentum, batch 64 per worker) on each world size with real worker
+MLP 784-512-256-10, SGD with momentum, batch 64 per worker; --model cnn trains LeNet-5 on the
+embedded MNIST-10k, like ddp_mlp.py's lenet5) on each world size with real worker
 processes, and reports global and per-worker samples/s and where a step's time goes: data,
 compute (forward+backward), reduce-scatter, optimizer, all-gather. The collectives run under the
 computation (gradient buckets of --bucket-bytes reduce-scattered during backward, parameters
@@ -79,8 +80,10 @@ Checkpoints are off (bench checkpoint measures them).`,
 				spec := job.Default()
 				spec.Name = "bench-train"
 				spec.Model = job.Model{Kind: modelKind, Hidden: hs, Loss: "xent"}
-				spec.Data = job.Data{Source: "synthetic", CSV: job.CSV{LabelColumn: -1},
-					Synthetic: job.Synthetic{N: 16 * batch * w, Dim: 784, Classes: 10, Noise: 0.1}}
+				if modelKind != "cnn" { // a cnn needs images: the embedded MNIST-10k (1x28x28), as LeNet in ddp_mlp.py
+					spec.Data = job.Data{Source: "synthetic", CSV: job.CSV{LabelColumn: -1},
+						Synthetic: job.Synthetic{N: 16 * batch * w, Dim: 784, Classes: 10, Noise: 0.1}}
+				}
 				spec.Train.GlobalBatch, spec.Train.Steps, spec.Train.ReportEvery = batch*w, warmup+steps, 10
 				spec.Train.Optimizer = job.Optimizer{Name: "sgd", Momentum: 0.9}
 				spec.Train.LR = job.LRSchedule{Kind: "constant", Base: 0.01}
