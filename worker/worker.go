@@ -93,6 +93,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	tcfg := tcp.DefaultConfig(cfg.Secret)
 	tcfg.Logger = cfg.Logger
+	// The collectives run under the computation (worker/overlap.go): a
+	// receive that spins while it waits for a peer's next bucket would take
+	// the CPU from this rank's own forward and backward. Park at once.
+	tcfg.ReadSpin = 0
 	ln, err := tcp.Listen(cfg.DataAddr, tcfg)
 	if err != nil {
 		return err

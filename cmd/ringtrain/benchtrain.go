@@ -45,8 +45,8 @@ compute (forward+backward), reduce-scatter, optimizer, all-gather. The collectiv
 computation (gradient buckets of --bucket-bytes reduce-scattered during backward, parameters
 all-gathered during the next forward), so their phases are the EXPOSED time a step waited for them;
 "exposed comm" is their sum per step. Step times are the means of 10-step reporting windows after
-the warm-up; median and fastest window are shown. --threads sets GOMAXPROCS and
-OPENBLAS_NUM_THREADS of the workers. --csv prints ddp_mlp.py's line format plus exposed_comm_s.
+the warm-up; median and fastest window are shown. --threads sets OPENBLAS_NUM_THREADS of the
+workers and their GOMAXPROCS to one more (a P for the communication goroutine). --csv prints ddp_mlp.py's line format plus exposed_comm_s.
 Checkpoints are off (bench checkpoint measures them).`,
 		Example: `  ringtrain bench train --worlds 1,2 --threads 1`,
 		Args:    cobra.NoArgs,
@@ -97,7 +97,7 @@ Checkpoints are off (bench checkpoint measures them).`,
 				var mu sync.Mutex
 				var windows []*pb.Progress
 				lc := localCluster{spec: spec, workers: w, runDir: filepath.Join(runDir, fmt.Sprintf("world%d", w)), logLevel: g.logLevel,
-					env: []string{"GOMAXPROCS=" + strconv.Itoa(threads), "OPENBLAS_NUM_THREADS=" + strconv.Itoa(threads)},
+					env: []string{"GOMAXPROCS=" + strconv.Itoa(threads+1), "OPENBLAS_NUM_THREADS=" + strconv.Itoa(threads)},
 					onReport: func(r *pb.ReportRequest) {
 						if p := r.GetProgress(); p != nil && p.Step > int64(warmup) {
 							mu.Lock()
@@ -127,7 +127,7 @@ Checkpoints are off (bench checkpoint measures them).`,
 	alias(f, "batch", "batch-per-worker")
 	f.IntVar(&steps, "steps", 200, "timed steps")
 	f.IntVar(&warmup, "warmup", 20, "untimed steps first")
-	f.IntVar(&threads, "threads", 1, "GOMAXPROCS and OPENBLAS_NUM_THREADS per worker")
+	f.IntVar(&threads, "threads", 1, "OPENBLAS_NUM_THREADS per worker (GOMAXPROCS is one more)")
 	f.Int64Var(&bucketBytes, "bucket-bytes", job.DefaultBucketBytes, "gradient bucket size in bytes (cluster.bucket_bytes; 0: one bucket, no overlap)")
 	f.StringVar(&runDir, "run-dir", "", "keep the runs' logs here (default: a temporary directory)")
 	f.BoolVar(&asCSV, "csv", false, "print impl,model,world,threads,batch_per_worker,median_step_s,min_step_s,samples_per_s,exposed_comm_s")
