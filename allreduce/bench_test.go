@@ -29,19 +29,7 @@ func BenchmarkAllReduceTCP(b *testing.B) {
 
 func benchAllReduceTCP(b *testing.B, size, bytes int, checksum bool) {
 	ts := connectTCP(b, size, quietTCPConfig(), checksum)
-	comms := make([]*allreduce.Comm, size)
-	for r := range size {
-		c, err := allreduce.New(ts[r], allreduce.DefaultConfig())
-		if err != nil {
-			b.Fatal(err)
-		}
-		comms[r] = c
-		defer c.Close()
-	}
-	bufs := make([][]float32, size)
-	for r := range bufs {
-		bufs[r] = make([]float32, bytes/4)
-	}
+	comms, bufs := benchComms(b, size, bytes/4, func(r int) allreduce.Transport { return ts[r] })
 	ctx := context.Background()
 	start := make([]chan struct{}, size)
 	done := make(chan error, size)
@@ -98,19 +86,7 @@ func BenchmarkReduceScatterBuckets(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			net := mem.NewNetwork(size, 0)
-			comms := make([]*allreduce.Comm, size)
-			for r := range size {
-				c, err := allreduce.New(net.Endpoint(r), allreduce.DefaultConfig())
-				if err != nil {
-					b.Fatal(err)
-				}
-				comms[r] = c
-				defer c.Close()
-			}
-			bufs := make([][]float32, size)
-			for r := range bufs {
-				bufs[r] = make([]float32, n)
-			}
+			comms, bufs := benchComms(b, size, n, func(r int) allreduce.Transport { return net.Endpoint(r) })
 			ctx := context.Background()
 			start, done := make(chan struct{}), make(chan error, 1)
 			go func() {
@@ -132,4 +108,21 @@ func BenchmarkReduceScatterBuckets(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchComms builds a Comm (default Config) over each rank's transport,
+// closed at cleanup, and a buffer of n floats per rank.
+func benchComms(b *testing.B, size, n int, transport func(r int) allreduce.Transport) ([]*allreduce.Comm, [][]float32) {
+	comms := make([]*allreduce.Comm, size)
+	bufs := make([][]float32, size)
+	for r := range size {
+		c, err := allreduce.New(transport(r), allreduce.DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		comms[r] = c
+		b.Cleanup(func() { c.Close() })
+		bufs[r] = make([]float32, n)
+	}
+	return comms, bufs
 }

@@ -319,18 +319,23 @@ func collect(t *testing.T, ch <-chan error, count int, within time.Duration) []e
 
 // Abort on any one rank mid-call: that rank's call returns ErrAborted, and
 // every other rank's call fails within a second instead of hanging.
-func TestAbortMidCallOnEveryRank(t *testing.T) {
+func TestAbortMidCallOnEveryRank(t *testing.T) { abortOneMidCall(t, inFlight) }
+
+// abortOneMidCall aborts each rank in turn while every rank is inside the
+// calls start begins: the aborted rank's call returns ErrAborted, every
+// other rank's fails within a second, and the aborted Comm stays broken.
+func abortOneMidCall(t *testing.T, start func(g *group) <-chan error) {
 	for _, f := range fabrics {
 		const size = 4
 		for victim := range size {
 			t.Run(fmt.Sprintf("%s/rank%d", f.name, victim), func(t *testing.T) {
 				g := newGroup(t, f, size, smallCfg())
-				ch := inFlight(g)
+				ch := start(g)
 				time.Sleep(50 * time.Millisecond)
-				start := time.Now()
+				t0 := time.Now()
 				g.comms[victim].Abort()
 				errs := collect(t, ch, size, time.Second)
-				t.Logf("all %d calls returned %v after Abort", size, time.Since(start))
+				t.Logf("all %d calls returned %v after Abort", size, time.Since(t0))
 				prefix := fmt.Sprintf("rank %d: ", victim)
 				for _, err := range errs {
 					if strings.HasPrefix(err.Error(), prefix) && !errors.Is(err, allreduce.ErrAborted) {

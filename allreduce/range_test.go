@@ -2,11 +2,9 @@ package allreduce_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -195,28 +193,7 @@ func inFlightBucketed(g *group) <-chan error {
 	return ch
 }
 
-func TestRangeCollectivesAbortMidCall(t *testing.T) {
-	for _, f := range fabrics {
-		const size = 4
-		for victim := range size {
-			t.Run(fmt.Sprintf("%s/rank%d", f.name, victim), func(t *testing.T) {
-				g := newGroup(t, f, size, smallCfg())
-				ch := inFlightBucketed(g)
-				time.Sleep(50 * time.Millisecond)
-				g.comms[victim].Abort()
-				prefix := fmt.Sprintf("rank %d: ", victim)
-				for _, err := range collect(t, ch, size, time.Second) {
-					if strings.HasPrefix(err.Error(), prefix) && !errors.Is(err, allreduce.ErrAborted) {
-						t.Errorf("aborted rank: want ErrAborted, got %v", err)
-					}
-				}
-				if err := g.comms[victim].ReduceScatterRange(context.Background(), make([]float32, 8), 0, 8, allreduce.Sum); !errors.Is(err, allreduce.ErrAborted) {
-					t.Errorf("after abort: %v", err)
-				}
-			})
-		}
-	}
-}
+func TestRangeCollectivesAbortMidCall(t *testing.T) { abortOneMidCall(t, inFlightBucketed) }
 
 func TestRangeCollectivesKilledRankFailFast(t *testing.T) {
 	for _, f := range fabrics {

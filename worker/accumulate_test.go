@@ -8,10 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/internal/testutil"
-	"github.com/ringtrain/ringtrain/transport/mem"
 )
 
 // K accumulated micro-batches make the update of one batch of the same
@@ -97,11 +95,7 @@ func TestAccumulateResumesExactly(t *testing.T) {
 func TestAccumulateBadBatch(t *testing.T) {
 	spec := testSpec("adamw")
 	spec.Train.Accumulate = 5
-	tr, te := mnist(t)
-	net := mem.NewNetwork(2, 0)
-	comm, _ := allreduce.New(net.Endpoint(0), allreduce.DefaultConfig())
-	defer comm.Close()
-	_, err := NewTrainer(spec, tr, te, comm)
+	err := newTrainerErr(t, spec, 2)
 	if err == nil || !strings.Contains(err.Error(), "train.accumulate") {
 		t.Fatalf("global batch 24, accumulate 5 on 2 workers: %v", err)
 	}

@@ -159,11 +159,21 @@ func TestRunLearnsAndReports(t *testing.T) {
 func TestBadBatchForWorld(t *testing.T) {
 	spec := testSpec("adamw")
 	spec.Train.GlobalBatch = 25
-	tr, te := mnist(t)
-	net := mem.NewNetwork(2, 0)
-	comm, _ := allreduce.New(net.Endpoint(0), allreduce.DefaultConfig())
-	defer comm.Close()
-	if _, err := NewTrainer(spec, tr, te, comm); err == nil {
+	if err := newTrainerErr(t, spec, 2); err == nil {
 		t.Fatal("global batch 25 on 2 workers accepted")
 	}
+}
+
+// newTrainerErr is the error of NewTrainer for rank 0 of world (nil if it
+// builds; the trainer is closed).
+func newTrainerErr(t *testing.T, spec job.Spec, world int) error {
+	tr, te := mnist(t)
+	net := mem.NewNetwork(world, 0)
+	comm, _ := allreduce.New(net.Endpoint(0), allreduce.DefaultConfig())
+	defer comm.Close()
+	trainer, err := NewTrainer(spec, tr, te, comm)
+	if err == nil {
+		trainer.Close()
+	}
+	return err
 }
