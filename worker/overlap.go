@@ -167,16 +167,13 @@ func (o *overlap) gather() {
 	}
 }
 
-// close stops the goroutine. A collective still running (the step failed
-// on this rank for another reason) is aborted: its peers fail fast too,
-// as for any failure of a generation.
+// close waits for the collectives still queued (after a healthy step the
+// last all-gather is still running, and the peers are in it too: aborting
+// it would fail them), then stops the goroutine. The wait is bounded: a
+// collective ends when it completes, when a peer fails or leaves (its links
+// close), at the transport's I/O timeout, or when the owner aborts the Comm.
 func (o *overlap) close() {
-	o.mu.Lock()
-	busy := o.queued > 0
-	o.mu.Unlock()
-	if busy {
-		o.comm.Abort()
-	}
+	o.settle()
 	close(o.quit)
 	o.wg.Wait()
 }
