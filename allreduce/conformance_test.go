@@ -370,17 +370,21 @@ func TestAbortAllRanksMidCall(t *testing.T) {
 	}
 }
 
-func TestKilledRankMakesOthersFailFast(t *testing.T) {
+func TestKilledRankMakesOthersFailFast(t *testing.T) { killedRankFailsFast(t, inFlight, 2, 4, 7) }
+
+// killedRankFailsFast kills one rank while every rank is inside the calls
+// start begins: every call returns within a second.
+func killedRankFailsFast(t *testing.T, start func(g *group) <-chan error, sizes ...int) {
 	for _, f := range fabrics {
-		for _, size := range []int{2, 4, 7} {
+		for _, size := range sizes {
 			t.Run(fmt.Sprintf("%s/world%d", f.name, size), func(t *testing.T) {
 				g := newGroup(t, f, size, smallCfg())
-				ch := inFlight(g)
+				ch := start(g)
 				time.Sleep(100 * time.Millisecond)
-				start := time.Now()
+				t0 := time.Now()
 				g.kill(size / 2)
 				collect(t, ch, size, time.Second)
-				t.Logf("every rank failed %v after the kill", time.Since(start))
+				t.Logf("every rank failed %v after the kill", time.Since(t0))
 			})
 		}
 	}

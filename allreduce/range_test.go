@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/internal/testutil"
@@ -196,17 +195,5 @@ func inFlightBucketed(g *group) <-chan error {
 func TestRangeCollectivesAbortMidCall(t *testing.T) { abortOneMidCall(t, inFlightBucketed) }
 
 func TestRangeCollectivesKilledRankFailFast(t *testing.T) {
-	for _, f := range fabrics {
-		for _, size := range []int{2, 4} {
-			t.Run(fmt.Sprintf("%s/world%d", f.name, size), func(t *testing.T) {
-				g := newGroup(t, f, size, smallCfg())
-				ch := inFlightBucketed(g)
-				time.Sleep(100 * time.Millisecond)
-				start := time.Now()
-				g.kill(size / 2)
-				collect(t, ch, size, time.Second)
-				t.Logf("every rank failed %v after the kill", time.Since(start))
-			})
-		}
-	}
+	killedRankFailsFast(t, inFlightBucketed, 2, 4)
 }
