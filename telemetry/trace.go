@@ -78,7 +78,8 @@ func CreateTrace(path string) (*TraceWriter, error) {
 	return t, nil
 }
 
-// Add appends events; the first events of a pid also name it (process).
+// Add appends events; the first events of a pid also name it (process) and
+// its two rows (thread_name).
 func (t *TraceWriter) Add(process string, events []TraceEvent) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -87,6 +88,13 @@ func (t *TraceWriter) Add(process string, events []TraceEvent) error {
 			t.named[e.Pid] = true
 			if err := t.write(TraceEvent{Name: "process_name", Ph: "M", Pid: e.Pid, Args: map[string]any{"name": process}}); err != nil {
 				return err
+			}
+			// The rows: the step and its phases (thread 0), the
+			// collectives running under them (thread 1, see Recorder.Span).
+			for tid, name := range [...]string{"steps", "communication"} {
+				if err := t.write(TraceEvent{Name: "thread_name", Ph: "M", Pid: e.Pid, Tid: tid, Args: map[string]any{"name": name}}); err != nil {
+					return err
+				}
 			}
 		}
 		if err := t.write(e); err != nil {

@@ -277,7 +277,11 @@ func TestLaunchTrace(t *testing.T) {
 	byTrack := map[track][]span{}
 	cats := map[int]map[string]int{}
 	compute, ring := map[int][]span{}, map[int][]span{}
+	threadNames := map[int]int{}
 	for _, e := range tr.TraceEvents {
+		if e.Ph == "M" && e.Name == "thread_name" {
+			threadNames[e.Pid]++
+		}
 		if e.Ph != "X" {
 			continue
 		}
@@ -300,6 +304,9 @@ func TestLaunchTrace(t *testing.T) {
 	for pid, c := range cats {
 		if c["step"] != 30 || c["phase"] != 150 || c["ring"] == 0 {
 			t.Fatalf("pid %d: spans by category %v", pid, c)
+		}
+		if threadNames[pid] != 2 {
+			t.Fatalf("pid %d: %d thread names, want the steps row and the communication row", pid, threadNames[pid])
 		}
 		// Communication runs under the computation: some collective's span
 		// overlaps a compute phase of the same process.
