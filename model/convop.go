@@ -42,10 +42,7 @@ func (o *convOp) run(c *runCtx, out []float32, in [][]float32, _ bool) {
 	x, w, b := in[0], in[1], in[2]
 	c.waitParams(o.wOff, o.wOff+o.o*o.ckk)
 	c.waitParams(o.bOff, o.bOff+o.o)
-	size := o.c * o.h * o.w
-	for i := range o.n {
-		o.im2col(x[i*size:(i+1)*size], o.cols[i*o.plane:])
-	}
+	o.im2col(x, o.cols)
 	gemm(false, false, o.o, o.cols1, o.ckk, w, o.ckk, o.cols, o.cols1, 0, o.act, o.cols1)
 	// max(ReLU(a + bias)) = ReLU(max(a) + bias) per channel: pool the raw
 	// convolution, then add the bias and rectify only the pooled values.
@@ -66,27 +63,44 @@ func (o *convOp) run(c *runCtx, out []float32, in [][]float32, _ bool) {
 	}
 }
 
-// im2col writes the (c·k·k, oh·ow) column block of one sample into col,
-// whose rows are cols1 apart.
+// im2col writes the (c·k·k, n·oh·ow) column matrix of the whole batch x
+// into col. Row by row: each row of col is then one sequential write
+// stream (the batch's input, a few hundred KiB, stays in cache), where a
+// sample at a time would interleave c·k·k streams, one per row, and wait on
+// their cache misses. The rows are a few dozen values: plain loops over
+// locals beat calls of copy and clear (TestIm2colAgainstReference,
+// BenchmarkIm2col).
 func (o *convOp) im2col(x, col []float32) {
+	h, w, oh, ow, pad, k, plane, size := o.h, o.w, o.oh, o.ow, o.pad, o.k, o.plane, o.c*o.h*o.w
 	r := 0
 	for ci := range o.c {
-		xc := x[ci*o.h*o.w : (ci+1)*o.h*o.w]
-		for ky := range o.k {
-			for kx := range o.k {
-				dst := col[r*o.cols1 : r*o.cols1+o.plane]
-				r++
+		for ky := range k {
+			for kx := range k {
 				lo, hi := o.validX(kx)
-				for oy := range o.oh {
-					d := dst[oy*o.ow : (oy+1)*o.ow]
-					iy := oy + ky - o.pad
-					if iy < 0 || iy >= o.h || lo >= hi {
-						clear(d)
-						continue
+				off := kx - pad
+				row := col[r*o.cols1 : (r+1)*o.cols1]
+				r++
+				for i := range o.n {
+					xc := x[i*size+ci*h*w : i*size+(ci+1)*h*w]
+					dst := row[i*plane : (i+1)*plane]
+					for oy := range oh {
+						d := dst[oy*ow : (oy+1)*ow]
+						iy := oy + ky - pad
+						if iy < 0 || iy >= h || lo >= hi {
+							clear(d)
+							continue
+						}
+						src := xc[iy*w : (iy+1)*w]
+						for ox := 0; ox < lo; ox++ {
+							d[ox] = 0
+						}
+						for ox := lo; ox < hi; ox++ {
+							d[ox] = src[ox+off]
+						}
+						for ox := hi; ox < ow; ox++ {
+							d[ox] = 0
+						}
 					}
-					clear(d[:lo])
-					copy(d[lo:hi], xc[iy*o.w+lo+kx-o.pad:])
-					clear(d[hi:])
 				}
 			}
 		}
@@ -101,27 +115,34 @@ func (o *convOp) validX(kx int) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
-// col2im adds one sample's column block of dcol (rows cols1 apart) back
-// into its dx.
+// col2im adds the column matrix dcol of the whole batch back into dx
+// (zeroed by the caller), row by row like im2col.
 func (o *convOp) col2im(dcol, dx []float32) {
+	h, w, oh, ow, pad, k, plane, size := o.h, o.w, o.oh, o.ow, o.pad, o.k, o.plane, o.c*o.h*o.w
 	r := 0
 	for ci := range o.c {
-		xc := dx[ci*o.h*o.w : (ci+1)*o.h*o.w]
-		for ky := range o.k {
-			for kx := range o.k {
-				src := dcol[r*o.cols1 : r*o.cols1+o.plane]
-				r++
+		for ky := range k {
+			for kx := range k {
 				lo, hi := o.validX(kx)
-				for oy := range o.oh {
-					iy := oy + ky - o.pad
-					if iy < 0 || iy >= o.h || lo >= hi {
-						continue
-					}
-					s := src[oy*o.ow+lo : oy*o.ow+hi]
-					d := xc[iy*o.w+lo+kx-o.pad:]
-					d = d[:len(s)]
-					for i, v := range s {
-						d[i] += v
+				off := kx - pad
+				row := dcol[r*o.cols1 : (r+1)*o.cols1]
+				r++
+				if lo >= hi {
+					continue
+				}
+				for i := range o.n {
+					xc := dx[i*size+ci*h*w : i*size+(ci+1)*h*w]
+					src := row[i*plane : (i+1)*plane]
+					for oy := range oh {
+						iy := oy + ky - pad
+						if iy < 0 || iy >= h {
+							continue
+						}
+						s := src[oy*ow : (oy+1)*ow]
+						d := xc[iy*w : (iy+1)*w]
+						for ox := lo; ox < hi; ox++ {
+							d[ox+off] += s[ox]
+						}
 					}
 				}
 			}
@@ -259,8 +280,5 @@ func (op *convXGradOp) run(_ *runCtx, dx []float32, in [][]float32, _ bool) {
 	o, dact, w := op.fwd, in[0], in[1]
 	gemm(true, false, o.ckk, o.cols1, o.o, w, o.ckk, dact, o.cols1, 0, op.dcol, o.cols1)
 	clear(dx)
-	size := o.c * o.h * o.w
-	for i := range o.n {
-		o.col2im(op.dcol[i*o.plane:], dx[i*size:(i+1)*size])
-	}
+	o.col2im(op.dcol, dx)
 }
