@@ -115,9 +115,9 @@ func (o *convOp) validX(kx int) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
-// col2im adds the column matrix dcol of the whole batch back into dx
-// (zeroed by the caller), row by row like im2col.
-func (o *convOp) col2im(dcol, dx []float32) {
+// col2im adds the column matrix dcol of n samples (rows stride apart)
+// back into their dx (zeroed by the caller), row by row like im2col.
+func (o *convOp) col2im(dcol []float32, stride, n int, dx []float32) {
 	h, w, oh, ow, pad, k, plane, size := o.h, o.w, o.oh, o.ow, o.pad, o.k, o.plane, o.c*o.h*o.w
 	r := 0
 	for ci := range o.c {
@@ -125,12 +125,12 @@ func (o *convOp) col2im(dcol, dx []float32) {
 			for kx := range k {
 				lo, hi := o.validX(kx)
 				off := kx - pad
-				row := dcol[r*o.cols1 : (r+1)*o.cols1]
+				row := dcol[r*stride : r*stride+n*plane]
 				r++
 				if lo >= hi {
 					continue
 				}
-				for i := range o.n {
+				for i := range n {
 					xc := dx[i*size+ci*h*w : i*size+(ci+1)*h*w]
 					src := row[i*plane : (i+1)*plane]
 					for oy := range oh {
@@ -200,7 +200,7 @@ func (o *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) 
 	if err != nil {
 		return nil, err
 	}
-	dx, err := o.b.apply(&convXGradOp{fwd: o, dcol: make([]float32, o.ckk*o.cols1)}, o.name+".dx", x.Shape(), dact, w)
+	dx, err := o.b.apply(newConvXGradOp(o), o.name+".dx", x.Shape(), dact, w)
 	if err != nil {
 		return nil, err
 	}
@@ -268,17 +268,32 @@ func (op *biasPlaneGradOp) run(c *runCtx, db []float32, in [][]float32, acc bool
 	c.gradsReady(o.bOff, o.bOff+o.o)
 }
 
-// convXGradOp is dx: dcol = wᵀ·dact for the whole batch, then col2im per
-// sample.
+// convXGradOp is dx: dcol = wᵀ·dact, then col2im, a few samples at a
+// time so that the column block (c·k·k values per output position) stays
+// in cache between the GEMM that writes it and col2im that reads it.
 type convXGradOp struct {
 	opBase
-	fwd  *convOp
-	dcol []float32
+	fwd   *convOp
+	chunk int // samples per block
+	dcol  []float32
+}
+
+// colBlockBytes bounds a column block of convXGradOp.
+const colBlockBytes = 256 << 10
+
+func newConvXGradOp(fwd *convOp) *convXGradOp {
+	chunk := max(1, min(fwd.n, colBlockBytes/(4*fwd.ckk*fwd.plane)))
+	return &convXGradOp{fwd: fwd, chunk: chunk, dcol: make([]float32, fwd.ckk*chunk*fwd.plane)}
 }
 
 func (op *convXGradOp) run(_ *runCtx, dx []float32, in [][]float32, _ bool) {
 	o, dact, w := op.fwd, in[0], in[1]
-	gemm(true, false, o.ckk, o.cols1, o.o, w, o.ckk, dact, o.cols1, 0, op.dcol, o.cols1)
 	clear(dx)
-	o.col2im(op.dcol, dx)
+	size := o.c * o.h * o.w
+	for i0 := 0; i0 < o.n; i0 += op.chunk {
+		m := min(op.chunk, o.n-i0)
+		ld := m * o.plane
+		gemm(true, false, o.ckk, ld, o.o, w, o.ckk, dact[i0*o.plane:], o.cols1, 0, op.dcol, ld)
+		o.col2im(op.dcol, ld, m, dx[i0*size:])
+	}
 }

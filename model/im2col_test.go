@@ -84,7 +84,7 @@ func TestIm2colAgainstReference(t *testing.T) {
 			}
 		}
 		dx, dxRef := make([]float32, len(x)), make([]float32, len(x))
-		o.col2im(want, dx)
+		o.col2im(want, o.cols1, o.n, dx)
 		o.col2imRef(want, dxRef)
 		for i := range dx {
 			if dx[i] != dxRef[i] {
