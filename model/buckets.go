@@ -23,7 +23,9 @@ type Range struct{ Lo, Hi int }
 // first gradients backward produces): whole tensors are grouped while they
 // fit; a tensor larger than maxFloats that split allows is cut at row
 // boundaries (rows of its first dimension), the short piece at its start.
-// It returns the ascending bucket boundaries, 0 first and the total last.
+// Only a tensor that may not be split, or a single row, is ever larger than
+// maxFloats. It returns the ascending bucket boundaries, 0 first and the
+// total last.
 func planBuckets(layout []Tensor, split func(Tensor) bool, maxFloats int) []int {
 	total := 0
 	if n := len(layout); n > 0 {
