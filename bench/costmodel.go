@@ -5,7 +5,12 @@ import "math"
 // CostModel is an alpha-beta model of one data-parallel training step with a
 // fixed global batch: compute and the optimizer divide over the ranks (up to
 // the cores available), the gradient reduce-scatter and the parameter
-// all-gather cost 2(N-1) ring steps of α per message plus bytes/β.
+// all-gather cost 2(N-1) ring steps of α per message plus bytes/β. With
+// buckets (BucketBytes > 0) and a machine per rank, the reduce-scatter runs
+// under the backward pass (2/3 of compute) and the all-gather under the next
+// forward pass (1/3), except the last bucket's reduce-scatter and the first
+// bucket's all-gather; ranks sharing one machine's cores get no overlap (the
+// collectives' CPU work competes with the compute: docs/benchmarks.md).
 type CostModel struct {
 	Params            int     // parameters (float32)
 	GlobalBatch       int     // samples per step over all ranks
@@ -15,11 +20,13 @@ type CostModel struct {
 	Beta              float64 // bytes per second per link
 	Segment           int     // bytes per message (pipeline segment)
 	Cores             int     // cores shared by all ranks (one machine); 0 = a machine per rank
+	BucketBytes       int     // gradient bucket size (cluster.bucket_bytes); 0 = one bucket, no overlap
 }
 
 // Breakdown is a predicted step.
 type Breakdown struct {
-	Compute, Optimizer, Comm, Total float64 // seconds
+	Compute, Optimizer, Comm, Total float64 // seconds; Comm is what the step waits for
+	Hidden                          float64 // seconds of communication run under the compute
 	RingAllReduce, RDAllReduce      float64 // seconds for one all-reduce of the gradients by each algorithm
 }
 
@@ -37,6 +44,14 @@ func (m CostModel) Step(n int) Breakdown {
 	b.RingAllReduce = m.ring(n, bytes)
 	b.RDAllReduce = m.recursiveDoubling(n, bytes)
 	b.Comm = b.RingAllReduce // reduce-scatter + all-gather = one ring all-reduce
+	if m.BucketBytes > 0 && m.Cores == 0 && n > 1 {
+		buckets := math.Max(1, math.Ceil(bytes/float64(m.BucketBytes)))
+		half := b.Comm / 2     // the reduce-scatter, and as much for the all-gather
+		edge := half / buckets // the last bucket's reduce-scatter, the first bucket's all-gather
+		backward, forward := 2*b.Compute/3, b.Compute/3
+		exposed := math.Max(half-edge-backward, 0) + edge + math.Max(half-edge-forward, 0) + edge
+		b.Hidden, b.Comm = b.Comm-exposed, exposed
+	}
 	b.Total = b.Compute + b.Optimizer + b.Comm
 	return b
 }

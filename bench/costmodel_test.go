@@ -31,3 +31,29 @@ func TestCostModel(t *testing.T) {
 		t.Fatalf("compute on 4 ranks of 2 cores: %v", c)
 	}
 }
+
+func TestCostModelOverlap(t *testing.T) {
+	m := CostModel{Params: 1 << 20, GlobalBatch: 64, ComputePerSample: 1e-3, OptimizerPerParam: 1e-9, Alpha: 1e-4, Beta: 1e9, Segment: 1 << 20}
+	plain := m.Step(2)
+	m.BucketBytes = 1 << 20 // 4 buckets of the 4 MiB gradient
+	b := m.Step(2)
+	// 2 ranks: ring 4.6 ms, half 2.3 ms, edge 0.575 ms; backward 21.3 ms and
+	// forward 10.7 ms hide everything but the two edges.
+	if want := plain.Comm / 4; math.Abs(b.Comm-want) > 1e-12 || math.Abs(b.Hidden+b.Comm-plain.Comm) > 1e-12 {
+		t.Fatalf("exposed %v hidden %v, want exposed %v of %v", b.Comm, b.Hidden, want, plain.Comm)
+	}
+	if math.Abs(b.Total-(plain.Total-b.Hidden)) > 1e-12 {
+		t.Fatalf("total %v, want %v", b.Total, plain.Total-b.Hidden)
+	}
+	// Compute too short to hide it: the rest is exposed.
+	m.ComputePerSample = 1e-6
+	c := m.Step(2)
+	if c.Hidden <= 0 || c.Hidden > c.Compute || c.Comm+c.Hidden-plain.Comm > 1e-12 {
+		t.Fatalf("short compute: %+v", c)
+	}
+	// Ranks sharing one machine's cores: nothing hidden.
+	m.ComputePerSample, m.Cores = 1e-3, 2
+	if s := m.Step(2); s.Hidden != 0 || s.Comm != plain.Comm {
+		t.Fatalf("one machine: %+v", s)
+	}
+}

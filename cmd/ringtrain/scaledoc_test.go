@@ -24,7 +24,7 @@ func parseSimulate(t *testing.T, out string) map[int]simRow {
 	rows := map[int]simRow{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
 		f := strings.Fields(l)
-		if len(f) != 11 {
+		if len(f) != 12 {
 			t.Fatalf("simulate row %q", l)
 		}
 		num := func(s string) float64 {
@@ -34,7 +34,7 @@ func parseSimulate(t *testing.T, out string) map[int]simRow {
 			}
 			return v
 		}
-		rows[int(num(f[0]))] = simRow{step: num(f[1]), eff: num(f[7]), share: num(f[8])}
+		rows[int(num(f[0]))] = simRow{step: num(f[1]), eff: num(f[8]), share: num(f[9])}
 	}
 	return rows
 }

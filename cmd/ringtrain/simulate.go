@@ -22,7 +22,9 @@ func newSimulateCmd(g *globals) *cobra.Command {
 		Short: "Predict step time and scaling efficiency from 1 to 1024 nodes (alpha-beta model)",
 		Long: `An alpha-beta cost model of a ringtrain step with a fixed global batch: compute and the optimizer
 divide over the ranks (time-sharing --cores if set, for one machine), the gradient reduce-scatter and the
-parameter all-gather cost 2(N-1) ring steps of latency per message plus bytes/bandwidth. It also shows what
+parameter all-gather cost 2(N-1) ring steps of latency per message plus bytes/bandwidth; with --bucket-bytes
+and a machine per rank they run under backward and the next forward, all but one bucket each ("comm ms" is
+what a step waits for, "hidden ms" what ran under the compute). It also shows what
 recursive doubling would cost for the same all-reduce. Take --compute-per-sample and --optimizer-ns from
 a one-worker 'ringtrain bench train --worlds 1' (compute ms / batch; optimizer ms / parameters), and the link from
 'ringtrain bench allreduce' or the network's specification. docs/scaling.md compares it with 'ringtrain scale'.`,
@@ -41,15 +43,15 @@ a one-worker 'ringtrain bench train --worlds 1' (compute ms / batch; optimizer m
 			m.Alpha, m.Beta = latency.Seconds(), bandwidth*1e6/8
 			one := m.Step(1)
 			tw := tabwriter.NewWriter(g.stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "nodes\tstep ms\tcompute ms\toptimizer ms\tcomm ms\tsamples/s\tspeedup\tefficiency\tcomm share\tring AR ms\trec. doubling AR ms\t")
+			fmt.Fprintln(tw, "nodes\tstep ms\tcompute ms\toptimizer ms\tcomm ms\thidden ms\tsamples/s\tspeedup\tefficiency\tcomm share\tring AR ms\trec. doubling AR ms\t")
 			for _, n := range ns {
 				if n < 1 {
 					return fmt.Errorf("%s %d: want world sizes >= 1", spelled(fs, "worlds"), n)
 				}
 				b := m.Step(n)
 				speedup := one.Total / b.Total
-				fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.1f%%\t%.1f%%\t%.3f\t%.3f\t\n", n, 1e3*b.Total, 1e3*b.Compute, 1e3*b.Optimizer,
-					1e3*b.Comm, float64(m.GlobalBatch)/b.Total, speedup, 100*speedup/float64(n), 100*b.Comm/b.Total, 1e3*b.RingAllReduce, 1e3*b.RDAllReduce)
+				fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.1f%%\t%.1f%%\t%.3f\t%.3f\t\n", n, 1e3*b.Total, 1e3*b.Compute, 1e3*b.Optimizer,
+					1e3*b.Comm, 1e3*b.Hidden, float64(m.GlobalBatch)/b.Total, speedup, 100*speedup/float64(n), 100*b.Comm/b.Total, 1e3*b.RingAllReduce, 1e3*b.RDAllReduce)
 			}
 			return tw.Flush()
 		},
@@ -65,6 +67,7 @@ a one-worker 'ringtrain bench train --worlds 1' (compute ms / batch; optimizer m
 	alias(f, "latency", "link-latency")
 	f.IntVar(&m.Segment, "segment", 1<<20, "pipeline segment, bytes")
 	f.IntVar(&m.Cores, "cores", 0, "cores shared by all ranks (one machine); 0 = one machine per rank")
+	f.IntVar(&m.BucketBytes, "bucket-bytes", 1<<20, "gradient bucket size (cluster.bucket_bytes): the collectives run under the compute; 0 = no overlap")
 	f.StringVar(&worlds, "worlds", "1,2,4,8,16,32,64,128,256,512,1024", "world sizes (nodes, one rank each), comma-separated")
 	alias(f, "nodes", "worlds")
 	return cmd
