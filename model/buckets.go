@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // Hooks let a caller overlap communication with a training pass. The flat
 // parameter buffer is split into buckets (see Model.Buckets): contiguous
 // ranges, whole small tensors together and large weight matrices split at
@@ -59,9 +61,7 @@ func planBuckets(layout []Tensor, split func(Tensor) bool, maxFloats int) []int 
 	if cuts[len(cuts)-1] != 0 {
 		cuts = append(cuts, 0)
 	}
-	for i, j := 0, len(cuts)-1; i < j; i, j = i+1, j-1 {
-		cuts[i], cuts[j] = cuts[j], cuts[i]
-	}
+	slices.Reverse(cuts)
 	return cuts
 }
 

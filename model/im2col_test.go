@@ -5,58 +5,48 @@ import (
 	"time"
 )
 
-// im2colRef is the plain definition, sample by sample:
-// col[(ci·k+ky)·k+kx][i·plane + oy·ow+ox] = x[i][ci][oy+ky-pad][ox+kx-pad],
-// or 0 outside the image.
+// taps calls f for every entry of the batch's column matrix: its index in
+// col (rows cols1 apart) and the index in x of the input value it holds,
+// or -1 outside the image. It is the plain definition:
+// col[(ci·k+ky)·k+kx][i·plane + oy·ow+ox] = x[i][ci][oy+ky-pad][ox+kx-pad].
+func (o *convOp) taps(f func(c, x int)) {
+	for i := range o.n {
+		for ci := range o.c {
+			for ky := range o.k {
+				for kx := range o.k {
+					r := (ci*o.k+ky)*o.k + kx
+					for oy := range o.oh {
+						for ox := range o.ow {
+							iy, ix := oy+ky-o.pad, ox+kx-o.pad
+							xi := -1
+							if iy >= 0 && iy < o.h && ix >= 0 && ix < o.w {
+								xi = ((i*o.c+ci)*o.h+iy)*o.w + ix
+							}
+							f(r*o.cols1+i*o.plane+oy*o.ow+ox, xi)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colRef and col2imRef are im2col and col2im by that definition.
 func (o *convOp) im2colRef(x, col []float32) {
-	for i := range o.n {
-		o.im2colRefSample(x[i*o.c*o.h*o.w:], col[i*o.plane:])
-	}
-}
-
-func (o *convOp) im2colRefSample(x, col []float32) {
-	for ci := range o.c {
-		for ky := range o.k {
-			for kx := range o.k {
-				r := (ci*o.k+ky)*o.k + kx
-				for oy := range o.oh {
-					for ox := range o.ow {
-						iy, ix := oy+ky-o.pad, ox+kx-o.pad
-						var v float32
-						if iy >= 0 && iy < o.h && ix >= 0 && ix < o.w {
-							v = x[(ci*o.h+iy)*o.w+ix]
-						}
-						col[r*o.cols1+oy*o.ow+ox] = v
-					}
-				}
-			}
+	o.taps(func(c, xi int) {
+		col[c] = 0
+		if xi >= 0 {
+			col[c] = x[xi]
 		}
-	}
+	})
 }
 
-// col2imRef adds back the same way.
 func (o *convOp) col2imRef(dcol, dx []float32) {
-	for i := range o.n {
-		o.col2imRefSample(dcol[i*o.plane:], dx[i*o.c*o.h*o.w:])
-	}
-}
-
-func (o *convOp) col2imRefSample(dcol, dx []float32) {
-	for ci := range o.c {
-		for ky := range o.k {
-			for kx := range o.k {
-				r := (ci*o.k+ky)*o.k + kx
-				for oy := range o.oh {
-					for ox := range o.ow {
-						iy, ix := oy+ky-o.pad, ox+kx-o.pad
-						if iy >= 0 && iy < o.h && ix >= 0 && ix < o.w {
-							dx[(ci*o.h+iy)*o.w+ix] += dcol[r*o.cols1+oy*o.ow+ox]
-						}
-					}
-				}
-			}
+	o.taps(func(c, xi int) {
+		if xi >= 0 {
+			dx[xi] += dcol[c]
 		}
-	}
+	})
 }
 
 // convShapes: LeNet's two blocks, odd sizes, a kernel wider than the
