@@ -73,4 +73,21 @@
 // Nothing here starts goroutines or holds global mutable state. A Sampler
 // caches the current epoch's permutation and is not safe for concurrent
 // use; Datasets are read-only after loading and safe to share.
+//
+// # Text corpora
+//
+// A Text is a character corpus for character-level language models
+// (ReadText, LoadTextFile, and Shakespeare, the embedded tiny Shakespeare
+// of data/shakespeare): gzip detected by its magic bytes, valid UTF-8
+// required, the vocabulary the sorted set of its characters (at most
+// MaxVocab, so tokens are uint16), and the first floor(0.9 n) of its n
+// characters train, the rest validate, as nanoGPT's shakespeare_char.
+// A Vocab encodes and decodes; VocabFromRunes rebuilds one from a saved
+// list. A WindowSampler draws the B window starts of global step s
+// uniformly from a PCG seeded with (seed, s) alone, so any step can be
+// regenerated on resume, and rank r of W takes the contiguous part
+// [r*B/W, (r+1)*B/W); Window and Windows fill the inputs and their
+// next-token targets. EvalStarts picks fixed, evenly spread evaluation
+// windows and ShardEval splits them among ranks as EvalRange does. A
+// WindowSampler holds no mutable state and is safe for concurrent use.
 package data
