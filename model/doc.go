@@ -38,7 +38,11 @@
 // graph is compiled by this package into a program: the kernels in
 // dependency order on buffers allocated once, parameter gradients written
 // straight into Grads, GEMMs through the build's BLAS. A pass allocates
-// nothing. The same network built from gorgonia's own ops and run by its
+// nothing. The LeNet blocks keep their tensors with the batch innermost
+// and run their convolutions, pooling and gradients as AVX2/FMA assembly
+// kernels on amd64 (convkern.go: an indirect GEMM over offset views of
+// the input, never a column matrix), the Go loops elsewhere and in the
+// purego build. The same network built from gorgonia's own ops and run by its
 // TapeMachine is kept as the reference engine the tests compare against
 // (loss, gradients and evaluation within 1e-5 of the largest magnitude).
 //

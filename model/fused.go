@@ -37,9 +37,10 @@ func buildFused(spec Spec, layout []Tensor, params []float32, n int) (*fusedNet,
 	fc := 0
 	if spec.Kind == KindCNN {
 		c, hh, ww := spec.Input[0], spec.Input[1], spec.Input[2]
+		// The blocks pass their tensors in CHWN between them (convOp).
 		for i, conv := range []struct{ out, pad int }{{cnnConv0Out, cnnConv0Pad}, {cnnConv1Out, 0}} {
 			w, b := layout[2*i], layout[2*i+1]
-			op := newConvOp(fn.b, n, c, hh, ww, conv.out, cnnKernel, conv.pad, w.Offset, b.Offset)
+			op := newConvOp(fn.b, n, c, hh, ww, conv.out, cnnKernel, conv.pad, w.Offset, b.Offset, i > 0, i == 0)
 			var err error
 			if h, err = fn.b.apply(op, fmt.Sprintf("conv%d", i), op.outShape(), h, fn.params[2*i], fn.params[2*i+1]); err != nil {
 				return nil, err
