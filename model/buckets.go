@@ -74,6 +74,7 @@ type runCtx struct {
 	waited    []bool // per bucket: WaitParams done this pass
 	pending   []int  // per bucket: gradient values not final yet this pass
 	gradScale float32
+	grad      bool // the running kernel writes a parameter gradient (progStep.grad)
 }
 
 func (c *runCtx) setBounds(bounds []int) {
@@ -118,9 +119,11 @@ func (c *runCtx) waitParams(lo, hi int) {
 	}
 }
 
-// gradsReady is called by a kernel when grads[lo:hi] are final.
+// gradsReady is called by a kernel when grads[lo:hi] are final. It does
+// nothing when the kernel's output is only a contribution to a gradient
+// (see progStep.grad).
 func (c *runCtx) gradsReady(lo, hi int) {
-	if c.hooks.GradReady == nil || hi <= lo {
+	if c.hooks.GradReady == nil || hi <= lo || !c.grad {
 		return
 	}
 	for b := c.bucketOf(lo); b < len(c.pending) && c.bounds[b] < hi; b++ {

@@ -19,20 +19,35 @@ type fusedNet struct {
 	logits *G.Node
 }
 
-func buildFused(spec Spec, layout []Tensor, params []float32, n int) (*fusedNet, error) {
-	fn := &fusedNet{b: newBuilder(), n: n, xbuf: make([]float32, n*spec.InputSize())}
+func buildFused(spec Spec, layout []Tensor, params []float32, n, t int) (*fusedNet, error) {
+	a, err := archOf(spec.Kind)
+	if err != nil {
+		return nil, err
+	}
+	xShape := []int{n, spec.InputSize()}
+	switch {
+	case spec.Sequence():
+		xShape = []int{n, t}
+	case spec.Kind == KindCNN:
+		xShape = []int{n, spec.Input[0], spec.Input[1], spec.Input[2]}
+	}
+	fn := &fusedNet{b: newBuilder(), n: n, xbuf: make([]float32, sizeOf(xShape))}
 	g := fn.b.g
 	for _, t := range layout {
 		v := tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(params[t.Offset:t.Offset+t.Size()]))
 		fn.params = append(fn.params, G.NewTensor(g, tensor.Float32, len(t.Shape), G.WithShape(t.Shape...), G.WithName(t.Name), G.WithValue(v)))
 	}
-	xShape := []int{n, spec.InputSize()}
-	if spec.Kind == KindCNN {
-		xShape = []int{n, spec.Input[0], spec.Input[1], spec.Input[2]}
-	}
 	xv := tensor.New(tensor.WithShape(xShape...), tensor.WithBacking(fn.xbuf))
 	fn.x = G.NewTensor(g, tensor.Float32, len(xShape), G.WithShape(xShape...), G.WithName("x"), G.WithValue(xv))
+	if fn.logits, err = a.build(fn, spec, layout, n, t); err != nil {
+		return nil, err
+	}
+	return fn, nil
+}
 
+// buildFF builds the feed-forward kinds: the conv blocks (cnn), then the
+// dense layers.
+func buildFF(fn *fusedNet, spec Spec, layout []Tensor, n, _ int) (*G.Node, error) {
 	h, in := fn.x, spec.InputSize()
 	fc := 0
 	if spec.Kind == KindCNN {
@@ -59,8 +74,7 @@ func buildFused(spec Spec, layout []Tensor, params []float32, n int) (*fusedNet,
 		}
 		in = out
 	}
-	fn.logits = h
-	return fn, nil
+	return h, nil
 }
 
 // fixedInputs are the buffers of the graph's input nodes.
@@ -83,17 +97,18 @@ type fusedTrain struct {
 }
 
 func newFusedTrain(spec Spec, layout []Tensor, params, grads []float32, batch int) (*fusedTrain, error) {
-	ft := &fusedTrain{tbuf: make([]float32, batch*spec.Classes)}
+	rows := batch * spec.Targets() // one row of logits per label
+	ft := &fusedTrain{tbuf: make([]float32, rows*spec.Classes)}
 	err := guardBuild("building the training program", func() error {
-		fn, err := buildFused(spec, layout, params, batch)
+		fn, err := buildFused(spec, layout, params, batch, spec.Targets())
 		if err != nil {
 			return err
 		}
 		ft.net = fn
 		g := fn.b.g
-		tv := tensor.New(tensor.WithShape(batch, spec.Classes), tensor.WithBacking(ft.tbuf))
-		target := G.NewMatrix(g, tensor.Float32, G.WithShape(batch, spec.Classes), G.WithName("target"), G.WithValue(tv))
-		lop := &lossOp{b: fn.b, kind: spec.Loss, n: batch, classes: spec.Classes, prob: make([]float32, batch*spec.Classes)}
+		tv := tensor.New(tensor.WithShape(rows, spec.Classes), tensor.WithBacking(ft.tbuf))
+		target := G.NewMatrix(g, tensor.Float32, G.WithShape(rows, spec.Classes), G.WithName("target"), G.WithValue(tv))
+		lop := &lossOp{b: fn.b, kind: spec.Loss, n: rows, classes: spec.Classes, prob: make([]float32, rows*spec.Classes)}
 		loss, err := fn.b.apply(lop, "loss", nil, fn.logits, target)
 		if err != nil {
 			return err
@@ -104,8 +119,10 @@ func newFusedTrain(spec Spec, layout []Tensor, params, grads []float32, batch in
 		}
 		fixed := fn.fixedInputs(layout, params)
 		fixed[target] = ft.tbuf
+		ranges := make(map[*G.Node]Range, len(layout))
 		for i, t := range layout {
 			fixed[dparams[i]] = grads[t.Offset : t.Offset+t.Size()]
+			ranges[dparams[i]] = Range{t.Offset, t.Offset + t.Size()}
 		}
 		// Gradients in reverse layer order: backward reaches the last
 		// layer's first.
@@ -113,7 +130,7 @@ func newFusedTrain(spec Spec, layout []Tensor, params, grads []float32, batch in
 		for i := len(dparams) - 1; i >= 0; i-- {
 			outs = append(outs, dparams[i])
 		}
-		if ft.prog, err = compile(fn.b, outs, fixed); err != nil {
+		if ft.prog, err = compile(fn.b, outs, fixed, ranges); err != nil {
 			return err
 		}
 		ft.loss = ft.prog.bufs[loss]
@@ -132,15 +149,17 @@ type fusedEval struct {
 	logits []float32
 }
 
-func newFusedEval(spec Spec, layout []Tensor, params []float32, n int) (*fusedEval, error) {
+// newFusedEval builds it for n samples of t positions (a sequence model's
+// context or shorter; 1 for the others).
+func newFusedEval(spec Spec, layout []Tensor, params []float32, n, t int) (*fusedEval, error) {
 	fe := &fusedEval{}
 	err := guardBuild(fmt.Sprintf("building the eval program for %d samples", n), func() error {
-		fn, err := buildFused(spec, layout, params, n)
+		fn, err := buildFused(spec, layout, params, n, t)
 		if err != nil {
 			return err
 		}
 		fe.net = fn
-		if fe.prog, err = compile(fn.b, []*G.Node{fn.logits}, fn.fixedInputs(layout, params)); err != nil {
+		if fe.prog, err = compile(fn.b, []*G.Node{fn.logits}, fn.fixedInputs(layout, params), nil); err != nil {
 			return err
 		}
 		fe.prog.ctx.setBounds([]int{0, len(params)})

@@ -25,28 +25,50 @@ func InitParams(spec Spec, params []float32, seed uint64) error {
 	if len(params) != total {
 		return fmt.Errorf("%w: params has %d values, spec needs %d", ErrInput, len(params), total)
 	}
-	last := layout[len(layout)-2].Name // the output layer's weight
+	a, err := archOf(spec.Kind)
+	if err != nil {
+		return err
+	}
 	for _, t := range layout {
-		dst := params[t.Offset : t.Offset+t.Size()]
-		if strings.HasSuffix(t.Name, ".bias") {
-			clear(dst)
-			continue
-		}
-		fanIn := t.Shape[0] // fc: [in, out]
-		if len(t.Shape) == 4 {
-			fanIn = t.Shape[1] * t.Shape[2] * t.Shape[3] // conv: [out, in, kh, kw]
-		}
-		gain := 6.0 // ReLU follows: He
-		if t.Name == last {
-			gain = 3.0 // linear output: LeCun
-		}
-		bound := math.Sqrt(gain / float64(fanIn))
-		rng := newSplitMix(seed, t.Name)
-		for i := range dst {
-			dst[i] = float32((2*rng.float64() - 1) * bound)
-		}
+		a.init(spec, layout, t, params[t.Offset:t.Offset+t.Size()], newSplitMix(seed, t.Name))
 	}
 	return nil
+}
+
+// initFF initializes a tensor of the feed-forward kinds (see InitParams).
+func initFF(_ Spec, layout []Tensor, t Tensor, dst []float32, rng *splitMix) {
+	if strings.HasSuffix(t.Name, ".bias") {
+		clear(dst)
+		return
+	}
+	fanIn := t.Shape[0] // fc: [in, out]
+	if len(t.Shape) == 4 {
+		fanIn = t.Shape[1] * t.Shape[2] * t.Shape[3] // conv: [out, in, kh, kw]
+	}
+	gain := 6.0 // ReLU follows: He
+	if t.Name == layout[len(layout)-2].Name {
+		gain = 3.0 // the output layer's weight, linear output: LeCun
+	}
+	fillUniform(dst, math.Sqrt(gain/float64(fanIn)), rng)
+}
+
+// fillUniform fills dst with U(-bound, bound).
+func fillUniform(dst []float32, bound float64, rng *splitMix) {
+	for i := range dst {
+		dst[i] = float32((2*rng.float64() - 1) * bound)
+	}
+}
+
+// fillNormal fills dst with N(0, std²) (Box-Muller on the stream).
+func fillNormal(dst []float32, std float64, rng *splitMix) {
+	for i := 0; i < len(dst); i += 2 {
+		u1, u2 := 1-rng.float64(), rng.float64() // u1 in (0, 1]
+		r := math.Sqrt(-2 * math.Log(u1))
+		dst[i] = float32(std * r * math.Cos(2*math.Pi*u2))
+		if i+1 < len(dst) {
+			dst[i+1] = float32(std * r * math.Sin(2*math.Pi*u2))
+		}
+	}
 }
 
 // splitMix is the splitmix64 generator (Steele, Lea, Flood 2014): tiny,

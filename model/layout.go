@@ -52,7 +52,13 @@ func layoutOf(spec Spec) ([]Tensor, int, error) {
 	)
 	add := func(name string, shape ...int) error {
 		t := Tensor{Name: name, Shape: slices.Clone(shape), Offset: total}
-		n := t.Size() // each dim <= MaxDim, at most 4 dims of which two are 5: no overflow
+		n := 1
+		for _, d := range shape {
+			if d < 1 || d > MaxParams || n > MaxParams/d {
+				return fmt.Errorf("%w: %s %v makes the model larger than %d parameters", ErrSpec, name, shape, MaxParams)
+			}
+			n *= d
+		}
 		if n > MaxParams-total {
 			return fmt.Errorf("%w: %s %v makes the model larger than %d parameters", ErrSpec, name, shape, MaxParams)
 		}
@@ -61,20 +67,32 @@ func layoutOf(spec Spec) ([]Tensor, int, error) {
 		return nil
 	}
 
+	a, err := archOf(spec.Kind)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := a.layout(spec, add); err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// layoutFF adds the tensors of the feed-forward kinds (mlp, cnn).
+func layoutFF(spec Spec, add func(name string, shape ...int) error) error {
 	in := spec.InputSize()
 	if spec.Kind == KindCNN {
 		c := spec.Input[0]
 		if err := add("conv0.weight", cnnConv0Out, c, cnnKernel, cnnKernel); err != nil {
-			return nil, 0, err
+			return err
 		}
 		if err := add("conv0.bias", cnnConv0Out); err != nil {
-			return nil, 0, err
+			return err
 		}
 		if err := add("conv1.weight", cnnConv1Out, cnnConv0Out, cnnKernel, cnnKernel); err != nil {
-			return nil, 0, err
+			return err
 		}
 		if err := add("conv1.bias", cnnConv1Out); err != nil {
-			return nil, 0, err
+			return err
 		}
 		g := cnnGeometryOf(spec)
 		in = cnnConv1Out * g.pool1H * g.pool1W
@@ -82,14 +100,14 @@ func layoutOf(spec Spec) ([]Tensor, int, error) {
 	sizes := append(slices.Clone(spec.fcHidden()), spec.Classes)
 	for i, o := range sizes {
 		if err := add(fmt.Sprintf("fc%d.weight", i), in, o); err != nil {
-			return nil, 0, err
+			return err
 		}
 		if err := add(fmt.Sprintf("fc%d.bias", i), o); err != nil {
-			return nil, 0, err
+			return err
 		}
 		in = o
 	}
-	return out, total, nil
+	return nil
 }
 
 // cnnGeometry are the spatial sizes through the conv stack.

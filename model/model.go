@@ -26,6 +26,7 @@ type Model struct {
 	train     *fusedTrain
 	ref       *trainGraph        // the reference engine (tests): gorgonia's own ops on a TapeMachine
 	evals     map[int]evalRunner // by graph size, see evalSizeFor
+	gens      map[int]*fusedEval // sequence models: one sample of t positions, by t (NextLogits)
 	evalChunk int
 	bounds    []int // bucket boundaries (see Buckets)
 	closed    bool
@@ -89,6 +90,9 @@ func New(spec Spec, batch int) (*Model, error) {
 // gorgonia's own ops and run by its TapeMachine (slow, allocating; the
 // fused kernels are checked against it).
 func newReference(spec Spec, batch int) (*Model, error) {
+	if spec.Sequence() {
+		return nil, fmt.Errorf("%w: no reference engine for %s (its kernels are checked by finite differences)", ErrSpec, spec.Kind)
+	}
 	m, err := New(spec, batch)
 	if err != nil {
 		return nil, err
@@ -159,8 +163,8 @@ func (m *Model) ForwardBackwardWith(x []float32, y []int32, p Pass) (float32, er
 	if m.closed {
 		return 0, ErrClosed
 	}
-	if len(y) != m.batch {
-		return 0, fmt.Errorf("%w: ForwardBackward got %d labels, batch is %d", ErrInput, len(y), m.batch)
+	if len(y) != m.batch*m.spec.Targets() {
+		return 0, fmt.Errorf("%w: ForwardBackward got %d labels, want %d (batch %d x %d per sample)", ErrInput, len(y), m.batch*m.spec.Targets(), m.batch, m.spec.Targets())
 	}
 	if err := m.checkSamples("ForwardBackward", x, y); err != nil {
 		return 0, err
@@ -213,10 +217,11 @@ func (m *Model) refStep(x []float32, y []int32, p Pass) (float32, error) {
 }
 
 // Evaluate runs the forward pass with the current Params on any number n
-// of samples (x: n*InputSize values, y: n labels) and returns the sum of
-// the per-sample losses (the same per-sample loss ForwardBackward
+// of samples (x: n*InputSize values, y: n*Targets labels) and returns the
+// sum of the per-label losses (the same per-label loss ForwardBackward
 // averages, computed in float64 from the float32 outputs) and the number
-// of samples whose argmax output equals the label. n = 0 gives 0, 0.
+// of labels the argmax output equals: per sample for a classifier, per
+// token for a sequence model. n = 0 gives 0, 0.
 // Samples run in chunks of max(256, Batch()); forward graphs are built on
 // first use and cached per chunk size (a short last chunk is padded to a
 // power of two), all sharing the Params buffer.
@@ -227,9 +232,10 @@ func (m *Model) Evaluate(x []float32, y []int32) (lossSum float64, correct int, 
 	if err := m.checkSamples("Evaluate", x, y); err != nil {
 		return 0, 0, err
 	}
-	in, classes := m.spec.InputSize(), m.spec.Classes
-	for start := 0; start < len(y); start += m.evalChunk {
-		k := min(m.evalChunk, len(y)-start)
+	in, classes, per := m.spec.InputSize(), m.spec.Classes, m.spec.Targets()
+	n := len(y) / per
+	for start := 0; start < n; start += m.evalChunk {
+		k := min(m.evalChunk, n-start)
 		eg, err := m.evalGraph(evalSizeFor(k, m.evalChunk))
 		if err != nil {
 			return 0, 0, err
@@ -238,9 +244,9 @@ func (m *Model) Evaluate(x []float32, y []int32) (lossSum float64, correct int, 
 		if err != nil {
 			return 0, 0, err
 		}
-		for i := range k {
+		for i := range k * per {
 			row := logits[i*classes : (i+1)*classes]
-			label := int(y[start+i])
+			label := int(y[start*per+i])
 			lossSum += sampleLoss(m.spec.Loss, row, label)
 			if argmax(row) == label {
 				correct++
@@ -261,7 +267,7 @@ func (m *Model) evalGraph(n int) (evalRunner, error) {
 	if m.ref != nil {
 		eg, err = newEvalGraph(m.spec, m.layout, m.params, n)
 	} else {
-		eg, err = newFusedEval(m.spec, m.layout, m.params, n)
+		eg, err = newFusedEval(m.spec, m.layout, m.params, n, m.spec.Targets())
 	}
 	if err != nil {
 		return nil, err
@@ -270,12 +276,21 @@ func (m *Model) evalGraph(n int) (evalRunner, error) {
 	return eg, nil
 }
 
-// checkSamples checks that x holds len(y) samples and every label is a
-// class id; op names the caller in the error.
+// checkSamples checks that x and y hold the same number of samples, every
+// label is a class id and, for a sequence model, every input a token id;
+// op names the caller in the error.
 func (m *Model) checkSamples(op string, x []float32, y []int32) error {
-	in := m.spec.InputSize()
-	if len(x) != len(y)*in {
-		return fmt.Errorf("%w: %s: x has %d values, want %d (%d samples x input size %d)", ErrInput, op, len(x), len(y)*in, len(y), in)
+	in, per := m.spec.InputSize(), m.spec.Targets()
+	if len(y)%per != 0 {
+		return fmt.Errorf("%w: %s: %d labels, want a multiple of %d (one per position)", ErrInput, op, len(y), per)
+	}
+	if n := len(y) / per; len(x) != n*in {
+		return fmt.Errorf("%w: %s: x has %d values, want %d (%d samples x input size %d)", ErrInput, op, len(x), n*in, n, in)
+	}
+	if m.spec.Sequence() {
+		if err := checkTokens(op, x, m.spec.Classes); err != nil {
+			return err
+		}
 	}
 	for i, c := range y {
 		if c < 0 || int(c) >= m.spec.Classes {
@@ -299,6 +314,6 @@ func (m *Model) Close() error {
 	for _, eg := range m.evals {
 		errs = append(errs, eg.close())
 	}
-	m.train, m.ref, m.evals = nil, nil, nil
+	m.train, m.ref, m.evals, m.gens = nil, nil, nil, nil
 	return errors.Join(errs...)
 }

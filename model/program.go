@@ -20,15 +20,24 @@ type progStep struct {
 	k   kernel
 	out []float32
 	in  [][]float32
+	// grad: out is a parameter gradient (a fixed output of the program):
+	// the kernel accumulates into it when the pass does and announces it
+	// final (gradsReady). Every other kernel overwrites its output, even
+	// one that computes a contribution to a parameter's gradient (a tied
+	// weight's, summed by gorgonia's Add).
+	grad bool
 }
 
 // compile orders the kernels that the outputs need (depth first, children
 // in order, so a gradient is computed as soon as its inputs exist) and
 // gives every node a buffer: fixed ones for the inputs (and for outputs
 // that must land in a caller's buffer, e.g. gradients), a new one for
-// every other kernel. A node that is neither a kernel, fixed, nor a
-// scalar constant is an error.
-func compile(b *builder, outputs []*G.Node, fixed map[*G.Node][]float32) (*program, error) {
+// every other kernel. grads are the parameter gradients among the fixed
+// nodes, with their ranges of the flat buffer. gorgonia's Add, which
+// G.Grad uses to sum the gradients of a node read twice (a tied weight, a
+// residual connection), runs as addKernel. A node that is none of these
+// nor a scalar constant is an error.
+func compile(b *builder, outputs []*G.Node, fixed map[*G.Node][]float32, grads map[*G.Node]Range) (*program, error) {
 	p := &program{bufs: make(map[*G.Node][]float32)}
 	for n, buf := range fixed {
 		p.bufs[n] = buf
@@ -41,6 +50,9 @@ func compile(b *builder, outputs []*G.Node, fixed map[*G.Node][]float32) (*progr
 		}
 		seen[n] = true
 		a, ok := b.nodes[n]
+		if !ok && isAdd(n) {
+			a, ok = newAddKernel(b.g, n, grads[n])
+		}
 		if !ok {
 			if _, ok := p.bufs[n]; ok {
 				return nil
@@ -53,7 +65,8 @@ func compile(b *builder, outputs []*G.Node, fixed map[*G.Node][]float32) (*progr
 			}
 			return fmt.Errorf("%w: node %v is neither a fused kernel nor an input", ErrBackend, n)
 		}
-		st := progStep{k: a.k}
+		_, grad := grads[n]
+		st := progStep{k: a.k, grad: grad}
 		for _, c := range a.children {
 			if err := visit(c); err != nil {
 				return err
@@ -96,6 +109,8 @@ func sizeOf(s tensor.Shape) int {
 func (p *program) run(acc bool) {
 	for i := range p.steps {
 		s := &p.steps[i]
-		s.k.run(&p.ctx, s.out, s.in, acc)
+		p.ctx.grad = s.grad
+		s.k.run(&p.ctx, s.out, s.in, acc && s.grad)
 	}
+	p.ctx.grad = false
 }

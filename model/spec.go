@@ -7,8 +7,11 @@ import (
 
 // Model kinds and losses accepted in Spec.
 const (
-	KindMLP = "mlp"
-	KindCNN = "cnn"
+	KindMLP         = "mlp"
+	KindCNN         = "cnn"
+	KindTransformer = "transformer"
+	KindLSTM        = "lstm"
+	KindGRU         = "gru"
 
 	LossXent = "xent"
 	LossMSE  = "mse"
@@ -55,6 +58,38 @@ type Spec struct {
 	// (mean over classes of the squared error of the raw outputs against
 	// one-hot targets).
 	Loss string `json:"loss"`
+
+	// Sequence models (transformer, lstm, gru) read Input = [context]
+	// token ids per sample (float32 values that are integers in [0,
+	// Classes)), Classes is the vocabulary size, and they predict the next
+	// token at every position: a sample has context labels (Targets). Loss
+	// must be xent. lstm and gru take one recurrent layer per Hidden entry
+	// (its width).
+
+	// Embed is the token embedding width (transformer: the model width).
+	Embed int `json:"embed,omitempty"`
+	// Layers is the number of transformer blocks.
+	Layers int `json:"layers,omitempty"`
+	// Heads is the number of attention heads (transformer; divides Embed).
+	Heads int `json:"heads,omitempty"`
+	// Bias gives the transformer's linear layers and LayerNorms biases.
+	Bias bool `json:"bias,omitempty"`
+	// Dropout is the transformer's dropout probability, in [0, 1).
+	Dropout float64 `json:"dropout,omitempty"`
+}
+
+// Sequence reports whether s is a sequence model (transformer, lstm, gru).
+func (s Spec) Sequence() bool {
+	return s.Kind == KindTransformer || s.Kind == KindLSTM || s.Kind == KindGRU
+}
+
+// Targets is the number of labels per sample: the context length for a
+// sequence model, else 1.
+func (s Spec) Targets() int {
+	if s.Sequence() && len(s.Input) == 1 {
+		return s.Input[0]
+	}
+	return 1
 }
 
 // Validate checks every field and returns an error wrapping ErrSpec that
@@ -70,10 +105,9 @@ func (s Spec) Validate() error {
 // validateFields checks each field on its own; Validate adds the size of
 // the resulting network.
 func (s Spec) validateFields() error {
-	switch s.Kind {
-	case KindMLP, KindCNN:
-	default:
-		return fmt.Errorf("%w: Kind %q, want %q or %q", ErrSpec, s.Kind, KindMLP, KindCNN)
+	a, err := archOf(s.Kind)
+	if err != nil {
+		return err
 	}
 	switch s.Loss {
 	case LossXent, LossMSE:
@@ -100,6 +134,14 @@ func (s Spec) validateFields() error {
 		if size > MaxDim {
 			return fmt.Errorf("%w: Input %v has more than %d elements", ErrSpec, s.Input, MaxDim)
 		}
+	}
+	return a.validate(s)
+}
+
+// validateFF checks the fields of the feed-forward kinds (mlp, cnn).
+func validateFF(s Spec) error {
+	if s.Embed != 0 || s.Layers != 0 || s.Heads != 0 || s.Bias || s.Dropout != 0 {
+		return fmt.Errorf("%w: Embed, Layers, Heads, Bias and Dropout are for sequence models, not %s", ErrSpec, s.Kind)
 	}
 	if s.Kind == KindCNN {
 		if len(s.Input) != 3 {
