@@ -74,7 +74,8 @@ type runCtx struct {
 	waited    []bool // per bucket: WaitParams done this pass
 	pending   []int  // per bucket: gradient values not final yet this pass
 	gradScale float32
-	grad      bool // the running kernel writes a parameter gradient (progStep.grad)
+	grad      bool   // the running kernel writes a parameter gradient (progStep.grad)
+	seed      uint64 // Pass.Seed: a training pass's random choices (dropout)
 }
 
 func (c *runCtx) setBounds(bounds []int) {

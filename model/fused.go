@@ -13,13 +13,14 @@ import (
 type fusedNet struct {
 	b      *builder
 	n      int
+	train  bool // a training program (dropout active), not an eval one
 	xbuf   []float32
 	x      *G.Node
 	params []*G.Node // one per layout tensor
 	logits *G.Node
 }
 
-func buildFused(spec Spec, layout []Tensor, params []float32, n, t int) (*fusedNet, error) {
+func buildFused(spec Spec, layout []Tensor, params []float32, n, t int, train bool) (*fusedNet, error) {
 	a, err := archOf(spec.Kind)
 	if err != nil {
 		return nil, err
@@ -31,7 +32,7 @@ func buildFused(spec Spec, layout []Tensor, params []float32, n, t int) (*fusedN
 	case spec.Kind == KindCNN:
 		xShape = []int{n, spec.Input[0], spec.Input[1], spec.Input[2]}
 	}
-	fn := &fusedNet{b: newBuilder(), n: n, xbuf: make([]float32, sizeOf(xShape))}
+	fn := &fusedNet{b: newBuilder(), n: n, train: train, xbuf: make([]float32, sizeOf(xShape))}
 	g := fn.b.g
 	for _, t := range layout {
 		v := tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(params[t.Offset:t.Offset+t.Size()]))
@@ -100,7 +101,7 @@ func newFusedTrain(spec Spec, layout []Tensor, params, grads []float32, batch in
 	rows := batch * spec.Targets() // one row of logits per label
 	ft := &fusedTrain{tbuf: make([]float32, rows*spec.Classes)}
 	err := guardBuild("building the training program", func() error {
-		fn, err := buildFused(spec, layout, params, batch, spec.Targets())
+		fn, err := buildFused(spec, layout, params, batch, spec.Targets(), true)
 		if err != nil {
 			return err
 		}
@@ -154,7 +155,7 @@ type fusedEval struct {
 func newFusedEval(spec Spec, layout []Tensor, params []float32, n, t int) (*fusedEval, error) {
 	fe := &fusedEval{}
 	err := guardBuild(fmt.Sprintf("building the eval program for %d samples", n), func() error {
-		fn, err := buildFused(spec, layout, params, n, t)
+		fn, err := buildFused(spec, layout, params, n, t, false)
 		if err != nil {
 			return err
 		}

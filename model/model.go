@@ -49,6 +49,10 @@ type Pass struct {
 	// Hooks, if set, are called as buckets of parameters are read and
 	// buckets of gradients become final (see Hooks).
 	Hooks Hooks
+	// Seed draws the pass's random choices (dropout): the same seed gives
+	// the same pass, so callers derive it from the run's seed, the rank
+	// and the step for determinism and exact resume.
+	Seed uint64
 }
 
 // New validates spec, allocates zeroed Params and Grads and builds the
@@ -179,6 +183,7 @@ func (m *Model) ForwardBackwardWith(x []float32, y []int32, p Pass) (float32, er
 	copy(ft.net.xbuf, x)
 	fillTargets(ft.tbuf, y, m.spec.Classes, m.spec.Loss)
 	ft.prog.ctx.reset(p.Hooks, p.GradScale)
+	ft.prog.ctx.seed = p.Seed
 	if err := guard("forward/backward", func() error { ft.prog.run(p.Accumulate); return nil }); err != nil {
 		return 0, err
 	}
