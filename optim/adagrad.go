@@ -10,8 +10,13 @@ type adagrad struct {
 
 func (o *adagrad) Step(params, grads []float32, lr float32) {
 	o.begin(params, grads)
-	k := rootCoeffs{wd: float32(o.wd), lr: lr, eps: float32(o.eps)}
-	adagradUpdate(params, grads, o.sum[:o.n], &k)
+	for _, sg := range o.segments() {
+		k := rootCoeffs{wd: float32(o.wd), lr: lr, eps: float32(o.eps)}
+		if !sg.decay {
+			k.wd = 0
+		}
+		adagradUpdate(params[sg.lo:sg.hi], grads[sg.lo:sg.hi], o.sum[sg.lo:sg.hi], &k)
+	}
 }
 
 func (o *adagrad) State() []State {

@@ -14,7 +14,15 @@ type adam struct {
 func (o *adam) Step(params, grads []float32, lr float32) {
 	o.begin(params, grads)
 	k := o.coeffs(lr)
-	adamUpdate(params, grads, o.m[:o.n], o.v[:o.n], &k)
+	nd := k // the same step without weight decay
+	nd.l2, nd.decay = 0, 1
+	for _, sg := range o.segments() {
+		kk := &k
+		if !sg.decay {
+			kk = &nd
+		}
+		adamUpdate(params[sg.lo:sg.hi], grads[sg.lo:sg.hi], o.m[sg.lo:sg.hi], o.v[sg.lo:sg.hi], kk)
+	}
 }
 
 // coeffs computes this step's scalars in float64 and rounds each to

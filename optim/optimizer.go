@@ -23,6 +23,9 @@ type Optimizer interface {
 	Steps() int64
 	// SetSteps restores the step count; negative values are stored as 0.
 	SetSteps(int64)
+	// SetNoDecay exempts ranges of the shard from weight decay (see
+	// base.SetNoDecay).
+	SetNoDecay(ranges [][2]int) error
 }
 
 // New returns the optimizer described by spec (after WithDefaults) for a
@@ -65,6 +68,7 @@ func New(spec Spec, n int) (Optimizer, error) {
 type base struct {
 	n     int
 	steps int64
+	segs  []segment // weight decay on or off per run of the shard (SetNoDecay)
 }
 
 func (b *base) Len() int         { return b.n }

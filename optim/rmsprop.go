@@ -9,8 +9,13 @@ type rmsprop struct {
 
 func (o *rmsprop) Step(params, grads []float32, lr float32) {
 	o.begin(params, grads)
-	k := rootCoeffs{wd: float32(o.wd), lr: lr, eps: float32(o.eps), alpha: float32(o.alpha), c: float32(1 - o.alpha)}
-	rmspropUpdate(params, grads, o.sq[:o.n], &k)
+	for _, sg := range o.segments() {
+		k := rootCoeffs{wd: float32(o.wd), lr: lr, eps: float32(o.eps), alpha: float32(o.alpha), c: float32(1 - o.alpha)}
+		if !sg.decay {
+			k.wd = 0
+		}
+		rmspropUpdate(params[sg.lo:sg.hi], grads[sg.lo:sg.hi], o.sq[sg.lo:sg.hi], &k)
+	}
 }
 
 func (o *rmsprop) State() []State {

@@ -13,14 +13,20 @@ type sgd struct {
 // per element or position.
 func (o *sgd) Step(params, grads []float32, lr float32) {
 	o.begin(params, grads)
-	k := sgdCoeffs{wd: float32(o.wd), lr: lr, mu: float32(o.mu)}
-	switch {
-	case o.buf == nil:
-		sgdUpdate(params, grads, &k)
-	case o.nesterov:
-		nesterovUpdate(params, grads, o.buf[:o.n], &k)
-	default:
-		momentumUpdate(params, grads, o.buf[:o.n], &k)
+	for _, sg := range o.segments() {
+		k := sgdCoeffs{wd: float32(o.wd), lr: lr, mu: float32(o.mu)}
+		if !sg.decay {
+			k.wd = 0
+		}
+		p, g := params[sg.lo:sg.hi], grads[sg.lo:sg.hi]
+		switch {
+		case o.buf == nil:
+			sgdUpdate(p, g, &k)
+		case o.nesterov:
+			nesterovUpdate(p, g, o.buf[sg.lo:sg.hi], &k)
+		default:
+			momentumUpdate(p, g, o.buf[sg.lo:sg.hi], &k)
+		}
 	}
 }
 
