@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"slices"
+	"unicode/utf8"
 )
 
 // Model kinds and losses accepted in Spec.
@@ -76,6 +77,11 @@ type Spec struct {
 	Bias bool `json:"bias,omitempty"`
 	// Dropout is the transformer's dropout probability, in [0, 1).
 	Dropout float64 `json:"dropout,omitempty"`
+	// Vocab, if set, is the vocabulary of a character-level sequence
+	// model: Classes characters, token i the i-th, ascending and distinct.
+	// It travels with the spec into checkpoints and exports, so that a
+	// model can be sampled from on its own.
+	Vocab string `json:"vocab,omitempty"`
 }
 
 // Sequence reports whether s is a sequence model (transformer, lstm, gru).
@@ -135,7 +141,35 @@ func (s Spec) validateFields() error {
 			return fmt.Errorf("%w: Input %v has more than %d elements", ErrSpec, s.Input, MaxDim)
 		}
 	}
+	if err := validateVocab(s); err != nil {
+		return err
+	}
 	return a.validate(s)
+}
+
+// validateVocab checks Vocab: valid UTF-8, Classes characters, ascending.
+func validateVocab(s Spec) error {
+	if s.Vocab == "" {
+		return nil
+	}
+	if !s.Sequence() {
+		return fmt.Errorf("%w: Vocab is for sequence models, not %s", ErrSpec, s.Kind)
+	}
+	if !utf8.ValidString(s.Vocab) {
+		return fmt.Errorf("%w: Vocab is not valid UTF-8", ErrSpec)
+	}
+	n, prev := 0, rune(-1)
+	for i, r := range s.Vocab {
+		if r <= prev {
+			return fmt.Errorf("%w: Vocab character %q at byte %d is not after %q: want ascending, distinct characters", ErrSpec, r, i, prev)
+		}
+		prev = r
+		n++
+	}
+	if n != s.Classes {
+		return fmt.Errorf("%w: Vocab has %d characters, Classes is %d", ErrSpec, n, s.Classes)
+	}
+	return nil
 }
 
 // validateFF checks the fields of the feed-forward kinds (mlp, cnn).
