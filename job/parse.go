@@ -18,7 +18,7 @@ func Default() Spec {
 	return Spec{
 		Name:  "mnist-mlp",
 		Seed:  1,
-		Model: Model{Kind: "mlp", Hidden: []int{256}, Loss: "xent"},
+		Model: Model{Kind: "mlp", Hidden: []int{256}, Loss: "xent", Context: 64, Embed: 128, Layers: 4, Heads: 4},
 		Data:  Data{Source: "default", CSV: CSV{LabelColumn: -1}, Synthetic: Synthetic{N: 8000, Dim: 32, Classes: 4, Noise: 0.1}},
 		Train: Train{
 			GlobalBatch: 64, Accumulate: 1, Epochs: 10, ReportEvery: 10, MaxSkippedSteps: 5,
@@ -26,7 +26,7 @@ func Default() Spec {
 			LR:        LRSchedule{Kind: "cosine", Base: 0.002, Gamma: 0.1},
 		},
 		Cluster:    Cluster{MinWorkers: 1, MaxWorkers: 64, Settle: time.Second, ProbeInterval: 500 * time.Millisecond, SuspicionMult: 3, StepTimeout: time.Minute, BucketBytes: DefaultBucketBytes},
-		Eval:       Eval{EveryEpochs: 1},
+		Eval:       Eval{EveryEpochs: 1, Windows: 1024},
 		Checkpoint: Checkpoint{EveryEpochs: 1, Keep: 3, MaxFailures: 3},
 	}
 }
@@ -51,8 +51,13 @@ func Parse(b []byte) (Spec, error) {
 	if s.Name == "" {
 		s.Name = DefaultName(s)
 	}
-	if s.Model.Kind == "cnn" && !hiddenSet(b) {
+	switch {
+	case s.Model.Kind == "cnn" && !hiddenSet(b):
 		s.Model.Hidden = []int{120, 84}
+	case (s.Model.Kind == "lstm" || s.Model.Kind == "gru") && !hiddenSet(b):
+		s.Model.Hidden = []int{256, 256}
+	case s.Model.Kind == "transformer" && !hiddenSet(b):
+		s.Model.Hidden = nil
 	}
 	if err := s.Validate(); err != nil {
 		return Spec{}, err

@@ -33,22 +33,52 @@ type Spec struct {
 
 // Model selects the network.
 type Model struct {
-	// Kind is "mlp" or "cnn" (LeNet style). Default "mlp".
+	// Kind is "mlp", "cnn" (LeNet style), or a character-level language
+	// model on a text source: "transformer" (decoder-only, GPT style),
+	// "lstm" or "gru". Default "mlp".
 	Kind string `yaml:"kind"`
-	// Hidden are the hidden layer sizes (mlp) or the fully connected sizes
-	// after the conv stack (cnn). Default [256] for mlp, [120, 84] for cnn.
+	// Hidden are the hidden layer sizes (mlp), the fully connected sizes
+	// after the conv stack (cnn), or the widths of the recurrent layers
+	// (lstm, gru). Default [256] for mlp, [120, 84] for cnn, [256, 256]
+	// for lstm and gru; the transformer has none.
 	Hidden []int `yaml:"hidden"`
-	// Loss is "xent" (softmax cross-entropy) or "mse". Default "xent".
+	// Loss is "xent" (softmax cross-entropy) or "mse". Default "xent"
+	// (the only one for language models).
 	Loss string `yaml:"loss"`
+	// Context is a language model's window: tokens in, next tokens out
+	// at every position. Default 64.
+	Context int `yaml:"context"`
+	// Embed is the token embedding width (transformer: the model width).
+	// Default 128.
+	Embed int `yaml:"embed"`
+	// Layers is the number of transformer blocks. Default 4.
+	Layers int `yaml:"layers"`
+	// Heads is the number of attention heads; it divides embed. Default 4.
+	Heads int `yaml:"heads"`
+	// Bias gives the transformer's linear layers and LayerNorms biases.
+	// Default false.
+	Bias bool `yaml:"bias"`
+	// Dropout is the transformer's dropout probability in [0, 1), drawn
+	// deterministically from the seed, the rank and the step. Default 0.
+	Dropout float64 `yaml:"dropout"`
+}
+
+// Sequence reports whether the model is a language model (transformer,
+// lstm, gru), which trains on a text source.
+func (m Model) Sequence() bool {
+	return m.Kind == "transformer" || m.Kind == "lstm" || m.Kind == "gru"
 }
 
 // Data selects the dataset.
 type Data struct {
 	// Source is "default" (the embedded MNIST-10k), "idx" (a directory in
-	// MNIST layout, also Fashion-MNIST), "csv" or "synthetic". Default
-	// "default".
+	// MNIST layout, also Fashion-MNIST), "csv", "synthetic", or for
+	// language models "text" (a UTF-8 file, plain or .gz) or "shakespeare"
+	// (the embedded tiny Shakespeare). A text's vocabulary is the sorted
+	// set of its characters; its first 90% trains, the last 10%
+	// validates. Default "default".
 	Source string `yaml:"source"`
-	// Path: the IDX directory, or the training CSV file.
+	// Path: the IDX directory, the training CSV file, or the text file.
 	Path string `yaml:"path"`
 	// TestPath: the test CSV file (csv only; required for csv).
 	TestPath string `yaml:"test_path"`
@@ -187,6 +217,10 @@ type Eval struct {
 	// EveryEpochs: evaluate after every N epochs (and always at the end);
 	// 0 = only at the end. Default 1.
 	EveryEpochs int `yaml:"every_epochs"`
+	// Windows: a language model is evaluated on this many windows of the
+	// validation text, evenly spaced (the same set every time), shared
+	// among the workers. Default 1024.
+	Windows int `yaml:"windows"`
 }
 
 // Checkpoint configures sharded checkpoints. Any of the triggers enables

@@ -29,8 +29,9 @@ func (s Spec) Validate() error {
 			bad(key, "%q is not one of %q", v, allowed)
 		}
 	}
-	oneOf("model.kind", s.Model.Kind, "mlp", "cnn")
+	oneOf("model.kind", s.Model.Kind, "mlp", "cnn", "transformer", "lstm", "gru")
 	oneOf("model.loss", s.Model.Loss, "xent", "mse")
+	s.validateSequence(bad)
 	for i, h := range s.Model.Hidden {
 		if h <= 0 || h > 1<<16 {
 			bad(fmt.Sprintf("model.hidden[%d]", i), "must be in 1..65536, got %d", h)
@@ -39,8 +40,12 @@ func (s Spec) Validate() error {
 	if s.Model.Kind == "mlp" && len(s.Model.Hidden) > 16 {
 		bad("model.hidden", "at most 16 layers, got %d", len(s.Model.Hidden))
 	}
-	oneOf("data.source", s.Data.Source, "default", "idx", "csv", "synthetic")
+	oneOf("data.source", s.Data.Source, "default", "idx", "csv", "synthetic", "text", "shakespeare")
 	switch s.Data.Source {
+	case "text":
+		if s.Data.Path == "" {
+			bad("data.path", "required for source text (a UTF-8 file, plain or .gz)")
+		}
 	case "idx":
 		if s.Data.Path == "" {
 			bad("data.path", "required for source idx (a directory in MNIST layout)")
@@ -178,6 +183,9 @@ func (s Spec) Validate() error {
 	}
 	if b := c.BucketBytes; b != 0 && (b < MinBucketBytes || b > MaxBucketBytes) {
 		bad("cluster.bucket_bytes", "must be 0 (one bucket for the whole model, no overlap) or in %d..%d bytes, got %d", MinBucketBytes, MaxBucketBytes, b)
+	}
+	if s.Eval.Windows < 1 || s.Eval.Windows > 1<<20 {
+		bad("eval.windows", "must be in 1..1048576, got %d", s.Eval.Windows)
 	}
 	if s.Eval.EveryEpochs < 0 {
 		bad("eval.every_epochs", "must not be negative, got %d", s.Eval.EveryEpochs)
