@@ -1,9 +1,7 @@
 package worker
 
 import (
-	"fmt"
 
-	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/optim"
@@ -13,8 +11,13 @@ import (
 )
 
 // modelSpec builds the model for the job and the data's shapes.
-func modelSpec(s job.Spec, train *data.Dataset, classes int) model.Spec {
-	return model.Spec{Kind: s.Model.Kind, Hidden: s.Model.Hidden, Input: train.Shape, Classes: classes, Loss: s.Model.Loss}
+func modelSpec(s job.Spec, c *Corpus) model.Spec {
+	m := s.Model
+	if c.Text != nil {
+		return model.Spec{Kind: m.Kind, Hidden: m.Hidden, Input: []int{m.Context}, Classes: c.Text.Vocab.Len(), Loss: m.Loss,
+			Embed: m.Embed, Layers: m.Layers, Heads: m.Heads, Bias: m.Bias, Dropout: m.Dropout, Vocab: string(c.Text.Vocab.Runes())}
+	}
+	return model.Spec{Kind: m.Kind, Hidden: m.Hidden, Input: c.Train.Shape, Classes: max(c.Train.Classes, c.Test.Classes), Loss: m.Loss}
 }
 
 // optimSpec passes only the settings that apply to the chosen optimizer
@@ -42,42 +45,6 @@ func schedule(l job.LRSchedule, totalSteps int) optim.Schedule {
 		s.TotalSteps, s.Min = max(1, totalSteps-l.WarmupSteps), l.Min
 	}
 	return s
-}
-
-// LoadData loads the job's training and test sets.
-func LoadData(s job.Spec) (train, test *data.Dataset, err error) {
-	d := s.Data
-	switch d.Source {
-	case "default":
-		train, test, err = data.Default()
-	case "idx":
-		train, test, err = data.LoadIDXDir(d.Path)
-	case "csv":
-		opt := data.CSVOptions{LabelColumn: d.CSV.LabelColumn, Header: d.CSV.Header, Classes: d.CSV.Classes}
-		train, test, err = data.LoadCSVPair(d.Path, d.TestPath, opt)
-	case "synthetic":
-		sy := d.Synthetic
-		var all *data.Dataset
-		all, err = data.Synthetic(data.SyntheticSpec{N: sy.N + max(1, sy.N/4), Dim: sy.Dim, Classes: sy.Classes, Seed: s.Seed, Noise: sy.Noise})
-		if err == nil {
-			train, test = split(all, sy.N)
-		}
-	default:
-		err = fmt.Errorf("data.source %q unknown", d.Source)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("load data: %w", err)
-	}
-	return train, test, nil
-}
-
-// split cuts a dataset into its first n samples and the rest (views).
-func split(d *data.Dataset, n int) (*data.Dataset, *data.Dataset) {
-	a := *d
-	a.X, a.Y, a.N = d.X[:n*d.Dim], d.Y[:n], n
-	b := *d
-	b.X, b.Y, b.N = d.X[n*d.Dim:], d.Y[n:], d.N-n
-	return &a, &b
 }
 
 // progressProto is p for the wire.

@@ -75,8 +75,7 @@ func TestGenerationRestoresOverControl(t *testing.T) {
 	if err := ln.SetSessionKey(joined.DataKey); err != nil {
 		t.Fatal(err)
 	}
-	trainDS, testDS := mnist(t)
-	g := &generations{ln: ln, spec: spec, train: trainDS, test: testDS, rep: newReporter(ctl, joined.WorkerId, log), log: log,
+	g := &generations{ln: ln, spec: spec, corpus: mnistCorpus(t), rep: newReporter(ctl, joined.WorkerId, log), log: log,
 		client: ctl, id: joined.WorkerId, metrics: telemetry.NewWorker()}
 	deliver := sync.OnceFunc(func() { g.rep.close(10 * time.Second) })
 	defer deliver()

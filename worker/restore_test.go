@@ -19,7 +19,7 @@ import (
 // group builds world trainers over the mem transport and runs fn on each.
 func group(t *testing.T, spec job.Spec, world int, fn func(r int, tr *Trainer) error) {
 	t.Helper()
-	trainDS, testDS := mnist(t)
+	corpus := mnistCorpus(t)
 	net := mem.NewNetwork(world, 0)
 	errs := make([]error, world)
 	var wg sync.WaitGroup
@@ -31,7 +31,7 @@ func group(t *testing.T, spec job.Spec, world int, fn func(r int, tr *Trainer) e
 				return
 			}
 			defer comm.Close()
-			tr, err := NewTrainer(spec, trainDS, testDS, comm)
+			tr, err := NewTrainer(spec, corpus, comm)
 			if err != nil {
 				errs[r] = err
 				comm.Abort()

@@ -70,7 +70,7 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (Summary, 
 		testLoss, testAcc, evaluated = l, a, t.step
 		t.obs.Evaluated(l, a)
 		if t.rank == 0 && rep != nil {
-			rep.Eval(Eval{Step: t.step, Epoch: t.cursor.Epoch, Loss: l, Accuracy: a, Samples: t.test.N})
+			rep.Eval(Eval{Step: t.step, Epoch: t.cursor.Epoch, Loss: l, Accuracy: a, Samples: t.EvalSamples()})
 		}
 		return nil
 	}

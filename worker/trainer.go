@@ -20,18 +20,19 @@ type Trainer struct {
 	spec        job.Spec
 	comm        *allreduce.Comm
 	rank, world int
-	train, test *data.Dataset
+	corpus      *Corpus
+	src         source // the training samples
+	evalStarts  []int  // a text's validation windows (all ranks')
+	targets     int    // labels per sample
 	model       *model.Model
 	opt         optim.Optimizer
 	sched       optim.Schedule
-	sampler     *data.Sampler
 	cursor      data.Cursor
 	step        int // steps completed
 	total       int
 	lo, hi      int      // this rank's shard of the flat parameters
 	accumulate  int      // micro-batches per step
 	ov          *overlap // the collectives under the computation (world > 1)
-	idx         []int
 	x           []float32
 	y           []int32
 	scalar      []float32
@@ -50,7 +51,7 @@ func (t *Trainer) skip(loss float32, start time.Time, ph telemetry.Phases) (floa
 	t.skipped++
 	t.consecutiveSkips++
 	t.obs.StepEnd(t.record(loss, start, ph, true))
-	t.cursor = t.cursor.Advance(t.sampler.StepsPerEpoch())
+	t.cursor = t.cursor.Advance(t.src.stepsPerEpoch())
 	t.step++
 	if max := t.spec.Train.MaxSkippedSteps; t.consecutiveSkips >= max {
 		return loss, ph, fmt.Errorf("%w: %d consecutive steps (up to step %d) had a non-finite loss or gradient on some rank; stopping instead of training on or checkpointing poisoned state (train.max_skipped_steps)",
@@ -86,7 +87,7 @@ func (t *Trainer) record(loss float32, start time.Time, ph telemetry.Phases, ski
 		sent = float64(4*len(t.model.Params())) * 2 * float64(t.world-1) / float64(t.world)
 	}
 	return telemetry.StepRecord{Step: t.step, Epoch: t.cursor.Epoch, Loss: loss, Start: start, Phases: ph,
-		Samples: len(t.y), CommBytes: sent, Skipped: skipped}
+		Samples: len(t.y) / t.targets, CommBytes: sent, Skipped: skipped}
 }
 
 // ErrNonFinite: the loss or the gradient norm is NaN or infinite.
@@ -94,18 +95,18 @@ var ErrNonFinite = errors.New("worker: non-finite loss")
 
 // NewTrainer builds the model, optimizer shard and sampler for this rank.
 // Every rank must be built from the same spec and data.
-func NewTrainer(spec job.Spec, train, test *data.Dataset, comm *allreduce.Comm) (*Trainer, error) {
+func NewTrainer(spec job.Spec, c *Corpus, comm *allreduce.Comm) (*Trainer, error) {
 	rank, world := comm.Rank(), comm.Size()
 	gb := spec.Train.GlobalBatch
 	micro, err := spec.MicroBatch(world)
 	if err != nil {
 		return nil, err
 	}
-	if gb > train.N {
-		return nil, fmt.Errorf("train.global_batch %d is larger than the %d training samples", gb, train.N)
+	src, evalStarts, err := newSource(spec, c)
+	if err != nil {
+		return nil, err
 	}
-	classes := max(train.Classes, test.Classes)
-	m, err := model.New(modelSpec(spec, train, classes), micro)
+	m, err := model.New(modelSpec(spec, c), micro)
 	if err != nil {
 		return nil, err
 	}
@@ -125,25 +126,24 @@ func NewTrainer(spec job.Spec, train, test *data.Dataset, comm *allreduce.Comm) 
 		m.Close()
 		return nil, err
 	}
-	sampler, err := data.NewSampler(train.N, gb, spec.Seed)
-	if err != nil {
+	if err := opt.SetNoDecay(noDecay(m.Layout(), lo, hi)); err != nil {
 		m.Close()
 		return nil, err
 	}
 	total := spec.Train.Steps
 	if total == 0 {
-		total = spec.Train.Epochs * sampler.StepsPerEpoch()
+		total = spec.Train.Epochs * src.stepsPerEpoch()
 	}
 	sched := schedule(spec.Train.LR, total)
 	if err := sched.Validate(); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("train.lr: %w", err)
 	}
-	b := gb / world
+	b, ms := gb/world, m.Spec()
 	t := &Trainer{
-		spec: spec, comm: comm, rank: rank, world: world, train: train, test: test,
-		model: m, opt: opt, sched: sched, sampler: sampler, total: total, lo: lo, hi: hi, obs: telemetry.NopObserver{},
-		x: make([]float32, b*train.Dim), y: make([]int32, b), scalar: make([]float32, 3), accumulate: b / micro,
+		spec: spec, comm: comm, rank: rank, world: world, corpus: c, src: src, evalStarts: evalStarts, targets: ms.Targets(),
+		model: m, opt: opt, sched: sched, total: total, lo: lo, hi: hi, obs: telemetry.NopObserver{},
+		x: make([]float32, b*ms.InputSize()), y: make([]int32, b*ms.Targets()), scalar: make([]float32, 3), accumulate: b / micro,
 	}
 	if world > 1 {
 		m.SetBucketBytes(int(spec.Cluster.BucketBytes))
@@ -188,7 +188,7 @@ func (t *Trainer) TotalSteps() int { return t.total }
 func (t *Trainer) Epoch() int { return t.cursor.Epoch }
 
 // StepsPerEpoch of the training set at the global batch.
-func (t *Trainer) StepsPerEpoch() int { return t.sampler.StepsPerEpoch() }
+func (t *Trainer) StepsPerEpoch() int { return t.src.stepsPerEpoch() }
 
 // LR is the learning rate of the next step.
 func (t *Trainer) LR() float32 { return t.sched.At(t.step) }
@@ -207,12 +207,7 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 		ph[p] = now.Sub(last)
 		last = now
 	}
-	idx, err := t.sampler.Indices(t.cursor, t.rank, t.world, t.idx)
-	if err != nil {
-		return 0, ph, err
-	}
-	t.idx = idx
-	if err := t.train.Gather(idx, t.x, t.y); err != nil {
+	if err := t.src.fill(t.cursor, t.rank, t.world, t.x, t.y); err != nil {
 		return 0, ph, err
 	}
 	lap(telemetry.PhaseData)
@@ -263,7 +258,7 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 		t.ov.gather() // waited for by the next forward pass, bucket by bucket
 	}
 	t.obs.StepEnd(t.record(loss, start, ph, false))
-	t.cursor = t.cursor.Advance(t.sampler.StepsPerEpoch())
+	t.cursor = t.cursor.Advance(t.src.stepsPerEpoch())
 	t.step++
 	return loss, ph, nil
 }
@@ -275,21 +270,20 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 // the mean of the micro-batches' losses.
 func (t *Trainer) forwardBackward(ctx context.Context) (float32, error) {
 	k := t.accumulate
-	micro := len(t.y) / k
-	d := t.train.Dim
+	xs, ys := len(t.x)/k, len(t.y)/k // one micro-batch's inputs and labels
 	if t.ov != nil {
 		t.ov.begin(ctx)
 	}
 	var sum float64
 	for j := range k {
-		p := model.Pass{Accumulate: j > 0, GradScale: 1 / float32(k)}
+		p := model.Pass{Accumulate: j > 0, GradScale: 1 / float32(k), Seed: passSeed(t.spec.Seed, t.step, t.rank, j)}
 		if t.ov != nil {
 			p.Hooks = t.ov.waitOnly
 			if j == k-1 {
 				p.Hooks = t.ov.hooks
 			}
 		}
-		l, err := t.model.ForwardBackwardWith(t.x[j*micro*d:(j+1)*micro*d], t.y[j*micro:(j+1)*micro], p)
+		l, err := t.model.ForwardBackwardWith(t.x[j*xs:(j+1)*xs], t.y[j*ys:(j+1)*ys], p)
 		if err != nil {
 			return 0, err
 		}
@@ -317,33 +311,6 @@ func (t *Trainer) windowStats(ctx context.Context, loss float64, flag bool) (flo
 		return 0, false, err
 	}
 	return float64(t.scalar[0]), t.scalar[1] > 0, nil // the flag's mean is > 0 when any rank set it
-}
-
-// Evaluate computes the loss and accuracy on the test set, each rank
-// evaluating its contiguous part and the sums all-reduced.
-func (t *Trainer) Evaluate(ctx context.Context) (loss, acc float64, err error) {
-	if err := t.settle(); err != nil {
-		return 0, 0, err
-	}
-	lo, hi := data.EvalRange(t.test.N, t.rank, t.world)
-	var lossSum float64
-	var correct int
-	if hi > lo {
-		d := t.test.Dim
-		lossSum, correct, err = t.model.Evaluate(t.test.X[lo*d:hi*d], t.test.Y[lo:hi])
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	buf := t.scalar[:3]
-	buf[0], buf[1], buf[2] = float32(lossSum), float32(correct), float32(hi-lo)
-	if err := t.comm.AllReduce(ctx, buf, allreduce.Sum); err != nil {
-		return 0, 0, err
-	}
-	if buf[2] == 0 {
-		return 0, 0, errors.New("evaluate: empty test set")
-	}
-	return float64(buf[0]) / float64(buf[2]), float64(buf[1]) / float64(buf[2]), nil
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -44,6 +44,12 @@ func mnist(t testing.TB) (*data.Dataset, *data.Dataset) {
 	return trainDS, testDS
 }
 
+// mnistCorpus is the embedded MNIST-10k as a job's data.
+func mnistCorpus(t testing.TB) *Corpus {
+	tr, te := mnist(t)
+	return &Corpus{Train: tr, Test: te}
+}
+
 // train runs steps on world in-process ranks over the mem transport and
 // returns rank 0's parameters (after checking all ranks agree bitwise).
 func train(t *testing.T, spec job.Spec, world int, run func(ctx context.Context, tr *Trainer) error) []float32 {
@@ -167,11 +173,10 @@ func TestBadBatchForWorld(t *testing.T) {
 // newTrainerErr is the error of NewTrainer for rank 0 of world (nil if it
 // builds; the trainer is closed).
 func newTrainerErr(t *testing.T, spec job.Spec, world int) error {
-	tr, te := mnist(t)
 	net := mem.NewNetwork(world, 0)
 	comm, _ := allreduce.New(net.Endpoint(0), allreduce.DefaultConfig())
 	defer comm.Close()
-	trainer, err := NewTrainer(spec, tr, te, comm)
+	trainer, err := NewTrainer(spec, mnistCorpus(t), comm)
 	if err == nil {
 		trainer.Close()
 	}

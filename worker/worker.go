@@ -16,7 +16,6 @@ import (
 
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/control"
-	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/membership"
@@ -180,8 +179,8 @@ type process struct {
 	metrics     *telemetry.Worker
 	metricsAddr string
 	// Cached across sessions of the same job.
-	jobHash     string
-	train, test *data.Dataset
+	jobHash string
+	corpus  *Corpus
 }
 
 // session is one membership: join, gossip, follow plans until STOP, removal
@@ -239,8 +238,8 @@ func (w *process) session(ctx context.Context) error {
 		return fmt.Errorf("%w: join gossip at %s: %v", errCoordinatorLost, joined.GossipSeed, err)
 	}
 
-	if w.train == nil {
-		if w.train, w.test, err = LoadData(spec); err != nil {
+	if w.corpus == nil {
+		if w.corpus, err = LoadData(spec); err != nil {
 			return fail(err)
 		}
 		w.jobHash = joined.JobHash
@@ -260,7 +259,7 @@ func (w *process) session(ctx context.Context) error {
 		grace = 0
 		return fmt.Errorf("%w %s: control stream refused (%s)", errCoordinatorLost, cfg.Join, rpcText(err))
 	}
-	g := &generations{ln: w.ln, spec: spec, train: w.train, test: w.test, rep: rep, log: log, client: client, id: joined.WorkerId,
+	g := &generations{ln: w.ln, spec: spec, corpus: w.corpus, rep: rep, log: log, client: client, id: joined.WorkerId,
 		metrics: w.metrics}
 	defer g.stop()
 	for {
@@ -330,17 +329,17 @@ func localHostFor(addr string) (string, error) {
 
 // generations runs at most one generation at a time.
 type generations struct {
-	ln          *tcp.Listener
-	spec        job.Spec
-	train, test *data.Dataset
-	rep         *reporter
-	log         *slog.Logger
-	client      Control
-	id          string
-	metrics     *telemetry.Worker
-	cancel      context.CancelFunc
-	done        chan struct{}
-	current     uint64
+	ln      *tcp.Listener
+	spec    job.Spec
+	corpus  *Corpus
+	rep     *reporter
+	log     *slog.Logger
+	client  Control
+	id      string
+	metrics *telemetry.Worker
+	cancel  context.CancelFunc
+	done    chan struct{}
+	current uint64
 }
 
 func (g *generations) stop() {
@@ -392,7 +391,7 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	defer comm.Close()
 	stopAbort := context.AfterFunc(ctx, comm.Abort)
 	defer stopAbort()
-	tr, err := NewTrainer(g.spec, g.train, g.test, comm)
+	tr, err := NewTrainer(g.spec, g.corpus, comm)
 	if err != nil {
 		return err
 	}
