@@ -1,7 +1,6 @@
 package worker
 
 import (
-
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/optim"
