@@ -2,6 +2,7 @@ package job
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,18 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"data: {source: csv}", "data.path"},
 		{"data: {source: synthetic, synthetic: {classes: 1}}", "data.synthetic.classes"},
 		{"model: {kind: cnn}\ndata: {source: synthetic}", "cnn needs image data"},
+		{"model: {kind: transformer}", "model.kind: transformer is a language model: it needs data.source text or shakespeare, not default"},
+		{"data: {source: shakespeare}", "data.source: shakespeare is text, for model.kind transformer, lstm or gru, not mlp"},
+		{"data: {source: text}\nmodel: {kind: lstm}", "data.path: required for source text"},
+		{"data: {source: shakespeare}\nmodel: {kind: transformer, heads: 3}", "model.heads: must be at least 1 and divide model.embed 128, got 3"},
+		{"data: {source: shakespeare}\nmodel: {kind: transformer, hidden: [8]}", "model.hidden: does not apply to a transformer"},
+		{"data: {source: shakespeare}\nmodel: {kind: transformer, loss: mse}", "model.loss: a language model trains on xent"},
+		{"data: {source: shakespeare}\nmodel: {kind: transformer, context: 0}", "model.context: must be in 1..65536, got 0"},
+		{"data: {source: shakespeare}\nmodel: {kind: transformer, dropout: 1}", "model.dropout: must be in [0, 1), got 1"},
+		{"data: {source: shakespeare}\nmodel: {kind: transformer, layers: 0}", "model.layers: must be in 1..1024, got 0"},
+		{"data: {source: shakespeare}\nmodel: {kind: gru, hidden: []}", "model.hidden: gru needs 1..16 recurrent layer widths, got 0"},
+		{"data: {source: shakespeare}\nmodel: {kind: lstm, dropout: 0.1}", "model.dropout: dropout and bias are transformer settings, not lstm's"},
+		{"eval: {windows: 0}", "eval.windows: must be in 1..1048576, got 0"},
 		{"train: {global_batch: [1]}", "line 1: cannot unmarshal !!seq into int"},
 		{"name: a\n---\nname: b", "more than one"},
 		{"\t:", "job spec"},
@@ -71,6 +84,30 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		_, err := Parse([]byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want it to mention %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+// Language-model jobs get their kind's defaults: recurrent widths for
+// lstm and gru, no hidden sizes for the transformer.
+func TestSequenceDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		doc    string
+		hidden []int
+	}{
+		{"data: {source: shakespeare}\nmodel: {kind: lstm}", []int{256, 256}},
+		{"data: {source: shakespeare}\nmodel: {kind: gru, hidden: [64]}", []int{64}},
+		{"data: {source: shakespeare}\nmodel: {kind: transformer}", nil},
+	} {
+		s, err := Parse([]byte(tc.doc))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.doc, err)
+		}
+		if !slices.Equal(s.Model.Hidden, tc.hidden) || s.Model.Context != 64 || s.Model.Embed != 128 || !s.Model.Sequence() {
+			t.Errorf("%q: model %+v, want hidden %v, context 64, embed 128", tc.doc, s.Model, tc.hidden)
+		}
+		if s.Name != "shakespeare-"+s.Model.Kind {
+			t.Errorf("%q: name %q", tc.doc, s.Name)
 		}
 	}
 }
