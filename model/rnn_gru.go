@@ -13,7 +13,7 @@ package model
 func (l *rnnLayer) gruStep(s int, out, whh, bhn []float32) {
 	h, g, t := l.h, l.g, l.t
 	if s > 0 {
-		gemm(false, false, l.n, g, h, out[(s-1)*h:], t*h, whh, g, 0, l.gh, g)
+		l.recur(out[(s-1)*h:], t*h, whh, 0, l.gh, g)
 	} else {
 		clear(l.gh)
 	}
@@ -70,7 +70,7 @@ func (l *rnnLayer) gruBack(out, dy, whh, dg []float32) {
 			}
 		}
 		if s > 0 {
-			gemm(false, true, l.n, h, g, dgh[s*g:], t*g, whh, g, 1, l.dh, h)
+			l.recurBack(dgh[s*g:], t*g, whh, 1, l.dh)
 		}
 	}
 }

@@ -15,7 +15,7 @@ package model
 func (l *rnnLayer) lstmStep(s int, out, whh []float32) {
 	h, g, t := l.h, l.g, l.t
 	if s > 0 {
-		gemm(false, false, l.n, g, h, out[(s-1)*h:], t*h, whh, g, 1, l.gates[s*g:], t*g)
+		l.recur(out[(s-1)*h:], t*h, whh, 1, l.gates[s*g:], t*g)
 	}
 	bi, bf, bg, bo := l.bias[:h], l.bias[h:2*h], l.bias[2*h:3*h], l.bias[3*h:4*h]
 	for i := range l.n {
@@ -75,7 +75,7 @@ func (l *rnnLayer) lstmBack(dy, whh, dg []float32) {
 			}
 		}
 		if s > 0 {
-			gemm(false, true, l.n, h, g, dg[s*g:], t*g, whh, g, 0, l.dh, h)
+			l.recurBack(dg[s*g:], t*g, whh, 0, l.dh)
 		}
 	}
 }
