@@ -1,0 +1,57 @@
+package model
+
+import "math"
+
+// The recurrent layers' activations, in float32 (Cephes' expf and tanhf
+// polynomials): about 1 ulp of float32 from the exact values, several
+// times faster than going through float64's math.Exp, and the same bits
+// on every platform (no table, no assembly). The tests check them
+// against float64 math (TestRNNActivations).
+
+// expf is e^x for x in [-87, 88] (callers clamp): Cody-Waite reduction
+// x = n·ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r and
+// 2^n put straight into the exponent bits.
+func expf(x float32) float32 {
+	// n = round(x/ln2): adding 1.5·2^23 leaves no fraction bits in float32.
+	n := x*1.44269504088896341 + 12582912
+	n -= 12582912
+	x -= n * 0.693359375
+	x -= n * -2.12194440e-4
+	z := x * x
+	p := ((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x + 5.0000001201e-1
+	p = p*z + x + 1
+	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+}
+
+// sigmoid is 1/(1+e^-x).
+func sigmoid(x float32) float32 {
+	// Beyond ±87 the result is 0 or 1 to float32 precision (a NaN falls
+	// through both tests and stays NaN).
+	if x < -87 {
+		x = -87
+	} else if x > 87 {
+		x = 87
+	}
+	return 1 / (1 + expf(-x))
+}
+
+// tanhf is tanh(x): an odd polynomial near 0 (where 1-2/(e^2x+1) would
+// cancel), the exponential form elsewhere.
+func tanhf(x float32) float32 {
+	a := x
+	if a < 0 {
+		a = -a
+	}
+	if a < 0.625 {
+		z := x * x
+		return ((((-5.70498872745e-3*z+2.06390887954e-2)*z-5.37397155531e-2)*z+1.33314422036e-1)*z-3.33332819422e-1)*z*x + x
+	}
+	if a > 43 { // tanh(43) is 1 to float32 precision
+		a = 43
+	}
+	t := 1 - 2/(expf(2*a)+1)
+	if x < 0 {
+		return -t
+	}
+	return t
+}
