@@ -97,3 +97,16 @@ func withLoss(spec model.Spec, loss string) model.Spec {
 	spec.Loss = loss
 	return spec
 }
+
+// tokenBatch is n random windows of a sequence model: token ids as inputs,
+// random next-token labels.
+func tokenBatch(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
+	r := rng(seed)
+	x := make([]float32, n*spec.Input[0])
+	y := make([]int32, len(x))
+	for i := range x {
+		x[i] = float32(r.next() % uint64(spec.Classes))
+		y[i] = int32(r.next() % uint64(spec.Classes))
+	}
+	return x, y
+}

@@ -24,17 +24,6 @@ func rnnAnchor(kind string) model.Spec {
 	return model.Spec{Kind: kind, Input: []int{64}, Classes: 65, Embed: 128, Hidden: []int{256, 256}, Loss: "xent"}
 }
 
-// tokenBatch returns n windows of uniform random tokens and labels.
-func tokenBatch(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
-	r := rng(seed)
-	x := make([]float32, n*spec.Input[0])
-	y := make([]int32, len(x))
-	for i := range x {
-		x[i] = float32(r.next() % uint64(spec.Classes))
-		y[i] = int32(r.next() % uint64(spec.Classes))
-	}
-	return x, y
-}
 
 func TestRNNSpecs(t *testing.T) {
 	for _, kind := range []string{"lstm", "gru"} {

@@ -26,18 +26,6 @@ func withBias(s model.Spec) model.Spec { s.Bias = true; return s }
 
 func withDropout(s model.Spec, p float64) model.Spec { s.Dropout = p; return s }
 
-// tokenBatch returns n samples of uniform random tokens and next-token
-// labels.
-func tokenBatch(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
-	r := rng(seed)
-	x := make([]float32, n*spec.Input[0])
-	y := make([]int32, len(x))
-	for i := range x {
-		x[i] = float32(r.next() % uint64(spec.Classes))
-		y[i] = int32(r.next() % uint64(spec.Classes))
-	}
-	return x, y
-}
 
 // perturbParams replaces the init values by N(0, 0.3²) weights, LayerNorm
 // weights 1 + N(0, 0.3²) and N(0, 0.1²) biases, so that every gradient is
