@@ -19,7 +19,7 @@ import (
 // group builds world trainers over the mem transport and runs fn on each.
 func group(t *testing.T, spec job.Spec, world int, fn func(r int, tr *Trainer) error) {
 	t.Helper()
-	corpus := mnistCorpus(t)
+	corpus := corpusFor(t, spec)
 	net := mem.NewNetwork(world, 0)
 	errs := make([]error, world)
 	var wg sync.WaitGroup

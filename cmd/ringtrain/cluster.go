@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -42,6 +43,10 @@ type summaryFile struct {
 	SamplesPerSec float64 `json:"samples_per_second"`
 	WorldSize     int32   `json:"world_size"`
 	Version       string  `json:"version"`
+	// LanguageModel: test_loss is the validation loss in nats per token,
+	// test_accuracy the next-character accuracy; perplexity = e^test_loss.
+	LanguageModel bool    `json:"language_model,omitempty"`
+	Perplexity    float64 `json:"perplexity,omitempty"`
 }
 
 func writeSummary(dir string, s summaryFile) (string, error) {
@@ -62,6 +67,9 @@ func summarize(res coordinator.Result, spec job.Spec, jobBytes []byte, runID str
 	if m := res.Summary; m != nil {
 		s.Steps, s.Epochs, s.TrainLoss, s.TestLoss, s.TestAccuracy = m.Steps, m.Epochs, m.TrainLoss, m.TestLoss, m.TestAccuracy
 		s.SamplesPerSec, s.WorldSize = m.SamplesPerS, m.WorldSize
+		if spec.Model.Sequence() {
+			s.LanguageModel, s.Perplexity = true, math.Exp(m.TestLoss)
+		}
 	}
 	return s
 }
@@ -137,7 +145,7 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 					spec.Name, spec.Checkpoint.Triggers())
 			}
 			start := time.Now()
-			report := newLineProgress(g.stdout, spec.Train.GlobalBatch).report
+			report := newLineProgress(g.stdout, spec.Train.GlobalBatch, spec.Model.Sequence()).report
 			if runDir != "" {
 				if err := os.MkdirAll(runDir, privateDir); err != nil {
 					return err

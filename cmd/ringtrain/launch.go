@@ -84,7 +84,7 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			if tf.insecure {
 				tlsHint = "--insecure"
 			}
-			view := newProgress(g.stdout, spec.Train.GlobalBatch)
+			view := newProgress(g.stdout, spec.Train.GlobalBatch, spec.Model.Sequence())
 			lc := localCluster{spec: spec, workers: workers, runDir: runDir, logLevel: g.logLevel, onReport: view.report,
 				checkpoints: store, restore: restore, secret: sec, insecure: tf.insecure,
 				onStart: func(runID, addr, metrics string) {

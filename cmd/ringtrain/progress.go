@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -22,20 +23,26 @@ type progressView interface {
 // newProgress returns a live bar on a terminal and plain lines otherwise
 // (logs and CI stay readable). globalBatch (the job's train.global_batch)
 // turns a report's samples/s into steps/s for the ETA.
-func newProgress(w io.Writer, globalBatch int) progressView {
+func newProgress(w io.Writer, globalBatch int, lm bool) progressView {
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return newBarProgress(f, globalBatch)
+			return newBarProgress(f, globalBatch, lm)
 		}
 	}
-	return newLineProgress(w, globalBatch)
+	return newLineProgress(w, globalBatch, lm)
 }
 
 func progressText(p *pb.Progress) string {
 	return fmt.Sprintf("epoch %d  loss %.4f  lr %.2g  %.0f samples/s", p.Epoch, p.Loss, p.Lr, p.SamplesPerS)
 }
 
-func evalText(e *pb.Eval) string {
+// evalText is an evaluation's line; lm: a language model's, per
+// validation token.
+func evalText(e *pb.Eval, lm bool) string {
+	if lm {
+		return fmt.Sprintf("eval @ step %d (epoch %d): validation loss %.4f nats/token, perplexity %.2f, next-character accuracy %.2f%%",
+			e.Step, e.Epoch, e.Loss, math.Exp(e.Loss), 100*e.Accuracy)
+	}
 	return fmt.Sprintf("eval @ step %d (epoch %d): test loss %.4f, accuracy %.2f%%", e.Step, e.Epoch, e.Loss, 100*e.Accuracy)
 }
 
@@ -45,10 +52,11 @@ type lineProgress struct {
 	w    io.Writer
 	last time.Time
 	eta  *etaEstimator
+	lm   bool
 }
 
-func newLineProgress(w io.Writer, globalBatch int) *lineProgress {
-	return &lineProgress{w: w, eta: newETA(globalBatch)}
+func newLineProgress(w io.Writer, globalBatch int, lm bool) *lineProgress {
+	return &lineProgress{w: w, eta: newETA(globalBatch), lm: lm}
 }
 
 func (l *lineProgress) report(r *pb.ReportRequest) {
@@ -64,7 +72,7 @@ func (l *lineProgress) report(r *pb.ReportRequest) {
 		l.last = time.Now()
 		fmt.Fprintf(l.w, "step %d/%d  %s  ETA %s\n", p.Step, p.TotalSteps, progressText(p), eta)
 	case *pb.ReportRequest_Eval:
-		fmt.Fprintln(l.w, evalText(b.Eval))
+		fmt.Fprintln(l.w, evalText(b.Eval, l.lm))
 	}
 }
 
@@ -79,11 +87,12 @@ type barProgress struct {
 	eta     *etaEstimator
 	etaText string
 	out     io.Writer
+	lm      bool
 }
 
-func newBarProgress(w io.Writer, globalBatch int) *barProgress {
+func newBarProgress(w io.Writer, globalBatch int, lm bool) *barProgress {
 	b := &barProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond)), out: w,
-		eta: newETA(globalBatch), etaText: "?"}
+		eta: newETA(globalBatch), etaText: "?", lm: lm}
 	b.bar = b.p.New(1, mpb.BarStyle(),
 		mpb.PrependDecorators(decor.Name("train "), decor.CountersNoUnit("%d/%d steps ")),
 		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
@@ -110,7 +119,7 @@ func (b *barProgress) report(r *pb.ReportRequest) {
 		b.bar.SetTotal(p.TotalSteps, false)
 		b.bar.SetCurrent(p.Step)
 	case *pb.ReportRequest_Eval:
-		b.p.Write([]byte(evalText(x.Eval) + "\n"))
+		b.p.Write([]byte(evalText(x.Eval, b.lm) + "\n"))
 	}
 }
 

@@ -70,6 +70,10 @@ func reportFinished(g *globals, runDir string, fe finishedError) {
 
 // outcomeLine is the last line of a finished run.
 func outcomeLine(s summaryFile) string {
+	if s.LanguageModel {
+		return fmt.Sprintf("validation loss %.4f nats/token (perplexity %.2f, next-character accuracy %.2f%%) after %d steps, %s on %s in %.1f s (%.0f samples/s)",
+			s.TestLoss, s.Perplexity, 100*s.TestAccuracy, s.Steps, plural(int(s.Epochs), "epoch"), plural(int(s.WorldSize), "worker"), s.WallSeconds, s.SamplesPerSec)
+	}
 	return fmt.Sprintf("test accuracy %.2f%% (test loss %.4f) after %d steps, %s on %s in %.1f s (%.0f samples/s)",
 		100*s.TestAccuracy, s.TestLoss, s.Steps, plural(int(s.Epochs), "epoch"), plural(int(s.WorldSize), "worker"), s.WallSeconds, s.SamplesPerSec)
 }
