@@ -94,7 +94,7 @@ func loadLanguageModel(g *globals, arg string, step int64) (model.Spec, []float3
 		defer f.Close()
 		e, err := checkpoint.ReadExport(bufio.NewReaderSize(f, 1<<20), st.Size())
 		if err != nil {
-			return model.Spec{}, nil, fmt.Errorf("%s: %w", arg, err)
+			return model.Spec{}, nil, fmt.Errorf("%s: not a model file written by ringtrain checkpoint export: %w", arg, err)
 		}
 		if specJSON = e.ModelSpec(); specJSON == nil {
 			return model.Spec{}, nil, fmt.Errorf("%s: the export has no model_spec metadata", arg)
