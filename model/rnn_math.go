@@ -3,13 +3,14 @@ package model
 import "math"
 
 // The recurrent layers' activations, in float32 (Cephes' expf and tanhf
-// polynomials): about 1 ulp of float32 from the exact values and the same
-// bits on every platform (no table). The kernels call them on slices
-// (sigmoidAdd, tanhAdd), eight lanes at a time in AVX2 and FMA where the
-// CPU has them (rnn_act_amd64.s, about 6 times faster than this scalar
-// code), which rounds slightly differently (FMA): results are
-// deterministic per build and CPU feature set. The tests check both
-// against float64 math (TestRNNActivations, TestRNNActivationSlices).
+// polynomials, no tables): about 1 ulp of float32 from the exact values.
+// The kernels call them on slices (sigmoidAdd, tanhAdd), eight lanes at a
+// time in AVX2 and FMA where the CPU has them (rnn_act_amd64.s, about 6
+// times faster than this scalar code), which rounds slightly differently
+// (FMA; so may Go's compiler on architectures where it fuses
+// multiply-adds): results are bitwise deterministic for a given binary
+// and CPU feature set. The tests check both against float64 math
+// (TestRNNActivations, TestRNNActivationSlices).
 
 // expf is e^x for x in [-87, 88] (callers clamp): Cody-Waite reduction
 // x = n·ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r and
