@@ -17,23 +17,30 @@ func (l *rnnLayer) gruStep(s int, out, whh, bhn []float32) {
 	} else {
 		clear(l.gh)
 	}
-	br, bz, bn := l.bias[:h], l.bias[h:2*h], l.bias[2*h:3*h]
 	bhn = bhn[:h]
 	for i := range l.n {
 		r := i*t + s
 		gr := l.gates[r*g : (r+1)*g]
-		ar, az, an := gr[:h], gr[h:2*h], gr[2*h:3*h]
 		ghr := l.gh[i*g : (i+1)*g]
-		hr, hz, hnn := ghr[:h], ghr[h:2*h], ghr[2*h:3*h]
-		hp := l.hPrev(out, r, s)[:h]
-		hn, ho := l.hn[r*h:(r+1)*h], out[r*h:(r+1)*h]
-		for j := range ho {
-			rv := sigmoid(ar[j] + hr[j] + br[j])
-			zv := sigmoid(az[j] + hz[j] + bz[j])
+		// r and z: adjacent blocks, x·W + h·W + the summed biases.
+		rz, hrz := gr[:2*h], ghr[:2*h]
+		for j := range rz {
+			rz[j] += hrz[j]
+		}
+		sigmoidAdd(rz, rz, l.bias[:2*h])
+		rg, zg, an, hnn := gr[:h], gr[h:2*h], gr[2*h:3*h], ghr[2*h:3*h]
+		hn := l.hn[r*h : (r+1)*h]
+		for j := range an {
 			hv := hnn[j] + bhn[j]
-			nv := tanhf(an[j] + bn[j] + rv*hv)
-			ar[j], az[j], an[j], hn[j] = rv, zv, nv, hv
-			ho[j] = (1-zv)*nv + zv*hp[j]
+			hn[j] = hv
+			an[j] += rg[j] * hv
+		}
+		tanhAdd(an, an, l.bias[2*h:3*h])
+		hp := l.hPrev(out, r, s)[:h]
+		ho := out[r*h : (r+1)*h]
+		for j := range ho {
+			zv := zg[j]
+			ho[j] = (1-zv)*an[j] + zv*hp[j]
 		}
 	}
 }

@@ -212,3 +212,45 @@ func rnnParams(t *testing.T, spec Spec, seed uint64) []float32 {
 	}
 	return p
 }
+
+// TestRNNActivationSlices: sigmoidAdd and tanhAdd (AVX2 where the CPU has
+// it, and the scalar tail) against float64 math on a + b, over lengths
+// that leave tails, with the edge values among them (beyond the clamp at
+// ±87 the sigmoid is 1.6e-38 rather than 0: an absolute 1e-37 is allowed).
+func TestRNNActivationSlices(t *testing.T) {
+	const ulp = 1.0 / (1 << 24)
+	t.Logf("AVX2 activations: %v", useRNNAsm)
+	special := []float32{0, 1e-30, -1e-30, 0.625, -0.625, 0.6249, 43, -43, 87, -87, 88, -88, 1e30, -1e30,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	for _, n := range []int{1, 7, 8, 9, 31, 64, 1003} {
+		a, b := make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i] = float32(math.Sin(float64(i)*0.7)) * 12 * float32(i%5) / 4
+			b[i] = float32(math.Cos(float64(i)*1.3)) * 0.5
+			if i%3 == 0 {
+				a[i], b[i] = special[i/3%len(special)], 0
+			}
+		}
+		sig, th := make([]float32, n), make([]float32, n)
+		sigmoidAdd(sig, a, b)
+		tanhAdd(th, a, b)
+		for i := range a {
+			x := float64(a[i] + b[i])
+			ws, wt := 1/(1+math.Exp(-x)), math.Tanh(x)
+			for _, c := range []struct {
+				name      string
+				got, want float64
+			}{{"sigmoid", float64(sig[i]), ws}, {"tanh", float64(th[i]), wt}} {
+				if math.IsNaN(c.want) {
+					if !math.IsNaN(c.got) {
+						t.Errorf("n %d: %s(%v) = %v, want NaN", n, c.name, x, c.got)
+					}
+					continue
+				}
+				if math.Abs(c.got-c.want) > 4*ulp*math.Abs(c.want)+1e-37 {
+					t.Errorf("n %d: %s(%v) = %v, want %v", n, c.name, x, c.got, c.want)
+				}
+			}
+		}
+	}
+}

@@ -17,10 +17,13 @@ func (l *rnnLayer) lstmStep(s int, out, whh []float32) {
 	if s > 0 {
 		l.recur(out[(s-1)*h:], t*h, whh, 1, l.gates[s*g:], t*g)
 	}
-	bi, bf, bg, bo := l.bias[:h], l.bias[h:2*h], l.bias[2*h:3*h], l.bias[3*h:4*h]
 	for i := range l.n {
 		r := i*t + s
 		gr := l.gates[r*g : (r+1)*g]
+		// i and f are adjacent blocks, as are their biases.
+		sigmoidAdd(gr[:2*h], gr[:2*h], l.bias[:2*h])
+		tanhAdd(gr[2*h:3*h], gr[2*h:3*h], l.bias[2*h:3*h])
+		sigmoidAdd(gr[3*h:4*h], gr[3*h:4*h], l.bias[3*h:4*h])
 		gi, gf, gg, gout := gr[:h], gr[h:2*h], gr[2*h:3*h], gr[3*h:4*h]
 		cp := l.zero
 		if s > 0 {
@@ -28,15 +31,12 @@ func (l *rnnLayer) lstmStep(s int, out, whh []float32) {
 		}
 		cp = cp[:h]
 		cr, tcr, hr := l.c[r*h:(r+1)*h], l.tc[r*h:(r+1)*h], out[r*h:(r+1)*h]
+		for j := range cr {
+			cr[j] = gf[j]*cp[j] + gi[j]*gg[j]
+		}
+		tanhAdd(tcr, cr, l.zero)
 		for j := range hr {
-			iv := sigmoid(gi[j] + bi[j])
-			fv := sigmoid(gf[j] + bf[j])
-			gv := tanhf(gg[j] + bg[j])
-			ov := sigmoid(gout[j] + bo[j])
-			cv := fv*cp[j] + iv*gv
-			tv := tanhf(cv)
-			gi[j], gf[j], gg[j], gout[j] = iv, fv, gv, ov
-			cr[j], tcr[j], hr[j] = cv, tv, ov*tv
+			hr[j] = gout[j] * tcr[j]
 		}
 	}
 }

@@ -3,10 +3,14 @@ package model
 import "math"
 
 // The recurrent layers' activations, in float32 (Cephes' expf and tanhf
-// polynomials): about 1 ulp of float32 from the exact values, several
-// times faster than going through float64's math.Exp, and the same bits
-// on every platform (no table, no assembly). The tests check them
-// against float64 math (TestRNNActivations).
+// polynomials, no tables): about 1 ulp of float32 from the exact values.
+// The kernels call them on slices (sigmoidAdd, tanhAdd), eight lanes at a
+// time in AVX2 and FMA where the CPU has them (rnn_act_amd64.s, about 6
+// times faster than this scalar code), which rounds slightly differently
+// (FMA; so may Go's compiler on architectures where it fuses
+// multiply-adds): results are bitwise deterministic for a given binary
+// and CPU feature set. The tests check both against float64 math
+// (TestRNNActivations, TestRNNActivationSlices).
 
 // expf is e^x for x in [-87, 88] (callers clamp): Cody-Waite reduction
 // x = n·ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r and
@@ -54,4 +58,35 @@ func tanhf(x float32) float32 {
 		return -t
 	}
 	return t
+}
+
+// sigmoidAdd is dst[j] = sigmoid(a[j] + b[j]) for j < len(dst) (a and b
+// at least as long; dst may be a): eight lanes at a time in AVX2 where
+// the CPU has it (a few ulps from the scalar function: FMA rounds once),
+// the scalar function for the rest.
+func sigmoidAdd(dst, a, b []float32) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	k := 0
+	if useRNNAsm && n >= 8 {
+		k = n &^ 7
+		sigmoidAddAVX2(&dst[0], &a[0], &b[0], k)
+	}
+	for j := k; j < n; j++ {
+		dst[j] = sigmoid(a[j] + b[j])
+	}
+}
+
+// tanhAdd is dst[j] = tanh(a[j] + b[j]), like sigmoidAdd.
+func tanhAdd(dst, a, b []float32) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	k := 0
+	if useRNNAsm && n >= 8 {
+		k = n &^ 7
+		tanhAddAVX2(&dst[0], &a[0], &b[0], k)
+	}
+	for j := k; j < n; j++ {
+		dst[j] = tanhf(a[j] + b[j])
+	}
 }
