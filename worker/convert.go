@@ -13,8 +13,14 @@ import (
 func modelSpec(s job.Spec, c *Corpus) model.Spec {
 	m := s.Model
 	if c.Text != nil {
-		return model.Spec{Kind: m.Kind, Hidden: m.Hidden, Input: []int{m.Context}, Classes: c.Text.Vocab.Len(), Loss: m.Loss,
-			Embed: m.Embed, Layers: m.Layers, Heads: m.Heads, Bias: m.Bias, Dropout: m.Dropout, Vocab: string(c.Text.Vocab.Runes())}
+		ms := model.Spec{Kind: m.Kind, Input: []int{m.Context}, Classes: c.Text.Vocab.Len(), Loss: m.Loss, Embed: m.Embed,
+			Vocab: string(c.Text.Vocab.Runes())}
+		if m.Kind == "transformer" { // the keys only a transformer has
+			ms.Layers, ms.Heads, ms.Bias, ms.Dropout = m.Layers, m.Heads, m.Bias, m.Dropout
+		} else {
+			ms.Hidden = m.Hidden
+		}
+		return ms
 	}
 	return model.Spec{Kind: m.Kind, Hidden: m.Hidden, Input: c.Train.Shape, Classes: max(c.Train.Classes, c.Test.Classes), Loss: m.Loss}
 }

@@ -182,3 +182,23 @@ func TestNoDecayRanges(t *testing.T) {
 		return nil
 	})
 }
+
+// The example jobs of docs/examples build their models: the job's
+// defaults for keys another kind uses (a transformer's layers, an lstm's
+// widths) do not leak into the model.
+func TestExampleLanguageJobs(t *testing.T) {
+	for _, name := range []string{"shakespeare-gpt", "shakespeare-lstm"} {
+		spec, err := job.Load("../docs/examples/" + name + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.Train.GlobalBatch = 2
+		group(t, spec, 1, func(_ int, tr *Trainer) error {
+			ms := tr.model.Spec()
+			if ms.Kind != spec.Model.Kind || ms.Classes != 65 || len([]rune(ms.Vocab)) != 65 || ms.Targets() != 64 {
+				t.Errorf("%s: model %+v", name, ms)
+			}
+			return nil
+		})
+	}
+}
