@@ -39,7 +39,8 @@ func newBenchTrainCmd(g *globals) *cobra.Command {
 		Short: "Training throughput and step-time split across real worker processes",
 		Long: `Runs a synthetic 784-feature, 10-class job (the model and batch of ../shared/bench's ddp_mlp.py:
 MLP 784-512-256-10, SGD with momentum, batch 64 per worker; --model cnn trains LeNet-5 on the
-embedded MNIST-10k, like ddp_mlp.py's lenet5) on each world size with real worker
+embedded MNIST-10k, like ddp_mlp.py's lenet5; --model transformer, lstm or gru the character-level
+models of char_gpt.py on the embedded tiny Shakespeare, samples being windows of 64 characters) on each world size with real worker
 processes, and reports global and per-worker samples/s and where a step's time goes: data,
 compute (forward+backward), reduce-scatter, optimizer, all-gather. The collectives run under the
 computation (gradient buckets of --bucket-bytes reduce-scattered during backward, parameters
@@ -80,13 +81,31 @@ Checkpoints are off (bench checkpoint measures them).`,
 				spec := job.Default()
 				spec.Name = "bench-train"
 				spec.Model = job.Model{Kind: modelKind, Hidden: hs, Loss: "xent"}
-				if modelKind != "cnn" { // a cnn needs images: the embedded MNIST-10k (1x28x28), as LeNet in ddp_mlp.py
+				switch modelKind {
+				case "cnn": // a cnn needs images: the embedded MNIST-10k (1x28x28), as LeNet in ddp_mlp.py
+				case "transformer", "lstm", "gru":
+					// char_gpt.py's models and optimizer on the embedded tiny Shakespeare.
+					spec.Data = job.Data{Source: "shakespeare"}
+					spec.Model = job.Model{Kind: modelKind, Loss: "xent", Context: 64, Embed: 128}
+					if modelKind == "transformer" {
+						spec.Model.Layers, spec.Model.Heads = 4, 4
+					} else {
+						spec.Model.Hidden = []int{256, 256}
+						if cmd.Flags().Changed("hidden") {
+							spec.Model.Hidden = hs
+						}
+					}
+				default:
 					spec.Data = job.Data{Source: "synthetic", CSV: job.CSV{LabelColumn: -1},
 						Synthetic: job.Synthetic{N: 16 * batch * w, Dim: 784, Classes: 10, Noise: 0.1}}
 				}
 				spec.Train.GlobalBatch, spec.Train.Steps, spec.Train.ReportEvery = batch*w, warmup+steps, 10
 				spec.Train.Optimizer = job.Optimizer{Name: "sgd", Momentum: 0.9}
 				spec.Train.LR = job.LRSchedule{Kind: "constant", Base: 0.01}
+				if spec.Model.Sequence() {
+					spec.Train.Optimizer = job.Optimizer{Name: "adamw", Beta1: 0.9, Beta2: 0.99, WeightDecay: 0.1}
+					spec.Train.LR, spec.Train.ClipNorm = job.LRSchedule{Kind: "constant", Base: 1e-3}, 1
+				}
 				spec.Eval.EveryEpochs = 0
 				spec.Cluster.BucketBytes = bucketBytes
 				// It measures the step: no checkpoints (and so no store).
@@ -121,8 +140,8 @@ Checkpoints are off (bench checkpoint measures them).`,
 	f := cmd.Flags()
 	f.StringVar(&worlds, "worlds", "1,2", "world sizes (numbers of worker processes), comma-separated, each run in turn")
 	alias(f, "workers", "worlds")
-	f.StringVar(&modelKind, "model", "mlp", "mlp or cnn")
-	f.StringVar(&hidden, "hidden", "512,256", "hidden sizes")
+	f.StringVar(&modelKind, "model", "mlp", "mlp, cnn, or a language model on tiny Shakespeare like ../shared/bench's char_gpt.py (context 64, embed 128, AdamW, clipping): transformer (4 layers, 4 heads), lstm or gru (--hidden, default 256,256); use --batch-per-worker 12 as char_gpt.py")
+	f.StringVar(&hidden, "hidden", "512,256", "hidden sizes (lstm, gru: the recurrent widths, default 256,256)")
 	f.IntVar(&batch, "batch-per-worker", 64, "batch per worker (the global batch grows with the world)")
 	alias(f, "batch", "batch-per-worker")
 	f.IntVar(&steps, "steps", 200, "timed steps")
