@@ -44,58 +44,11 @@ func (o *layerNormOp) run(c *runCtx, y []float32, in [][]float32, _ bool) {
 	inv := 1 / float32(o.dim)
 	for r := range o.n {
 		xr := x[r*o.dim : (r+1)*o.dim]
-		yr := y[r*o.dim : (r+1)*o.dim]
-		yr = yr[:len(xr)]
-		mean := sumf32(xr) * inv
-		rstd := float32(1 / math.Sqrt(float64(sumSqDev(xr, mean)*inv+lnEps)))
+		mean, variance := lnStats(xr, inv)
+		rstd := float32(1 / math.Sqrt(float64(variance)+lnEps))
 		o.mean[r], o.rstd[r] = mean, rstd
-		if bias != nil {
-			for j, v := range xr {
-				yr[j] = (v-mean)*rstd*w[j] + bias[j]
-			}
-		} else {
-			for j, v := range xr {
-				yr[j] = (v - mean) * rstd * w[j]
-			}
-		}
+		lnNorm(xr, w, bias, y[r*o.dim:(r+1)*o.dim], mean, rstd)
 	}
-}
-
-// sumf32 is Σ x in four interleaved partial sums (a float32 add's latency,
-// not its throughput, bounds a single running sum).
-func sumf32(x []float32) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		v := x[i : i+4 : i+4]
-		s0 += v[0]
-		s1 += v[1]
-		s2 += v[2]
-		s3 += v[3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-// sumSqDev is Σ (x - mean)², as sumf32.
-func sumSqDev(x []float32, mean float32) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		v := x[i : i+4 : i+4]
-		d0, d1, d2, d3 := v[0]-mean, v[1]-mean, v[2]-mean, v[3]-mean
-		s0 += d0 * d0
-		s1 += d1 * d1
-		s2 += d2 * d2
-		s3 += d3 * d3
-	}
-	for ; i < len(x); i++ {
-		d := x[i] - mean
-		s0 += d * d
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 func (o *layerNormOp) DiffWRT(n int) []bool {
@@ -142,37 +95,11 @@ func (op *lnXGradOp) run(_ *runCtx, dx []float32, in [][]float32, _ bool) {
 	for r := range o.n {
 		xr := x[r*o.dim : (r+1)*o.dim]
 		gr := g[r*o.dim : (r+1)*o.dim]
-		dr := dx[r*o.dim : (r+1)*o.dim]
-		gr, dr = gr[:len(xr)], dr[:len(xr)]
 		mean, rstd := o.mean[r], o.rstd[r]
 		a, b := lnGradSums(xr, w, gr, mean)
-		a *= inv
-		b *= inv * rstd
-		for j, v := range xr {
-			dr[j] = rstd * (gr[j]*w[j] - a - (v-mean)*rstd*b)
-		}
+		// x̂·mean(g·w·x̂) = (x - mean)·rstd²·mean(g·w·(x - mean))
+		lnDx(xr, w, gr, dx[r*o.dim:(r+1)*o.dim], mean, rstd, rstd*a*inv, rstd*rstd*rstd*b*inv)
 	}
-}
-
-// lnGradSums is Σ g·w and Σ g·w·(x - mean) over a row, in interleaved
-// partial sums (as sumf32).
-func lnGradSums(x, w, g []float32, mean float32) (a, b float32) {
-	var a0, a1, b0, b1 float32
-	w, g = w[:len(x)], g[:len(x)]
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		g0, g1 := g[i]*w[i], g[i+1]*w[i+1]
-		a0 += g0
-		a1 += g1
-		b0 += g0 * (x[i] - mean)
-		b1 += g1 * (x[i+1] - mean)
-	}
-	for ; i < len(x); i++ {
-		gw := g[i] * w[i]
-		a0 += gw
-		b0 += gw * (x[i] - mean)
-	}
-	return a0 + a1, b0 + b1
 }
 
 // lnWGradOp is dw = Σrows g·x̂, added into dw when the pass accumulates.
@@ -189,14 +116,7 @@ func (op *lnWGradOp) run(c *runCtx, dw []float32, in [][]float32, acc bool) {
 		clear(dw)
 	}
 	for r := range o.n {
-		xr := x[r*o.dim : (r+1)*o.dim]
-		gr := g[r*o.dim : (r+1)*o.dim]
-		xr = xr[:len(dw)]
-		gr = gr[:len(dw)]
-		mean, rstd := o.mean[r], o.rstd[r]
-		for j, v := range xr {
-			dw[j] += gr[j] * (v - mean) * rstd
-		}
+		lnDw(x[r*o.dim:(r+1)*o.dim], g[r*o.dim:(r+1)*o.dim], dw, o.mean[r], o.rstd[r])
 	}
 	c.gradsReady(o.wOff, o.wOff+o.dim)
 }

@@ -151,3 +151,160 @@ expSumLoop:
 	VMOVSS       X10, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// HSUM8 leaves the sum of y's eight lanes in lane 0 of x (y's low half).
+#define HSUM8(y, x) VEXTRACTF128 $1, y, X15; VADDPS X15, x, x; VHADDPS x, x, x; VHADDPS x, x, x
+
+// func lnStatsAVX2(x *float32, n int, inv float32) (mean, variance float32)
+TEXT ·lnStatsAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), DX
+	SHLQ   $2, DX
+	XORQ   AX, AX
+	VXORPS Y0, Y0, Y0
+
+statsSum:
+	VADDPS (SI)(AX*1), Y0, Y0
+	ADDQ   $32, AX
+	CMPQ   AX, DX
+	JLT    statsSum
+	HSUM8(Y0, X0)
+	VMULSS       inv+16(FP), X0, X0
+	VBROADCASTSS X0, Y1
+	XORQ         AX, AX
+	VXORPS       Y2, Y2, Y2
+
+statsDev:
+	VMOVUPS     (SI)(AX*1), Y3
+	VSUBPS      Y1, Y3, Y3
+	VFMADD231PS Y3, Y3, Y2
+	ADDQ        $32, AX
+	CMPQ        AX, DX
+	JLT         statsDev
+	HSUM8(Y2, X2)
+	VMULSS inv+16(FP), X2, X2
+	VMOVSS X0, mean+24(FP)
+	VMOVSS X2, variance+28(FP)
+	VZEROUPPER
+	RET
+
+// func lnNormAVX2(x, w, b, y *float32, n int, mean, rstd float32)
+TEXT ·lnNormAVX2(SB), NOSPLIT, $0-48
+	MOVQ         x+0(FP), SI
+	MOVQ         w+8(FP), DI
+	MOVQ         b+16(FP), R8
+	MOVQ         y+24(FP), R9
+	MOVQ         n+32(FP), DX
+	SHLQ         $2, DX
+	VBROADCASTSS mean+40(FP), Y1
+	VBROADCASTSS rstd+44(FP), Y2
+	XORQ         AX, AX
+	TESTQ        R8, R8
+	JZ           normPlain
+
+normBias:
+	VMOVUPS (SI)(AX*1), Y0
+	VSUBPS  Y1, Y0, Y0
+	VMULPS  Y2, Y0, Y0
+	VMULPS  (DI)(AX*1), Y0, Y0
+	VADDPS  (R8)(AX*1), Y0, Y0
+	VMOVUPS Y0, (R9)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, DX
+	JLT     normBias
+	VZEROUPPER
+	RET
+
+normPlain:
+	VMOVUPS (SI)(AX*1), Y0
+	VSUBPS  Y1, Y0, Y0
+	VMULPS  Y2, Y0, Y0
+	VMULPS  (DI)(AX*1), Y0, Y0
+	VMOVUPS Y0, (R9)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, DX
+	JLT     normPlain
+	VZEROUPPER
+	RET
+
+// func lnGradSumsAVX2(x, w, gy *float32, n int, mean float32) (a, b float32)
+TEXT ·lnGradSumsAVX2(SB), NOSPLIT, $0-48
+	MOVQ         x+0(FP), SI
+	MOVQ         w+8(FP), DI
+	MOVQ         gy+16(FP), R8
+	MOVQ         n+24(FP), DX
+	SHLQ         $2, DX
+	VBROADCASTSS mean+32(FP), Y1
+	XORQ         AX, AX
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+
+gradSums:
+	VMOVUPS     (R8)(AX*1), Y0
+	VMULPS      (DI)(AX*1), Y0, Y0
+	VADDPS      Y0, Y4, Y4
+	VMOVUPS     (SI)(AX*1), Y3
+	VSUBPS      Y1, Y3, Y3
+	VFMADD231PS Y3, Y0, Y5
+	ADDQ        $32, AX
+	CMPQ        AX, DX
+	JLT         gradSums
+	HSUM8(Y4, X4)
+	HSUM8(Y5, X5)
+	VMOVSS X4, a+40(FP)
+	VMOVSS X5, b+44(FP)
+	VZEROUPPER
+	RET
+
+// func lnDxAVX2(x, w, gy, dx *float32, n int, mean, c1, c2, c3 float32)
+TEXT ·lnDxAVX2(SB), NOSPLIT, $0-56
+	MOVQ         x+0(FP), SI
+	MOVQ         w+8(FP), DI
+	MOVQ         gy+16(FP), R8
+	MOVQ         dx+24(FP), R9
+	MOVQ         n+32(FP), DX
+	SHLQ         $2, DX
+	VBROADCASTSS mean+40(FP), Y1
+	VBROADCASTSS c1+44(FP), Y6
+	VBROADCASTSS c2+48(FP), Y7
+	VBROADCASTSS c3+52(FP), Y8
+	XORQ         AX, AX
+
+dxLoop:
+	VMOVUPS      (R8)(AX*1), Y0
+	VMULPS       (DI)(AX*1), Y0, Y0
+	VMULPS       Y6, Y0, Y0
+	VSUBPS       Y7, Y0, Y0
+	VMOVUPS      (SI)(AX*1), Y3
+	VSUBPS       Y1, Y3, Y3
+	VFNMADD231PS Y3, Y8, Y0
+	VMOVUPS      Y0, (R9)(AX*1)
+	ADDQ         $32, AX
+	CMPQ         AX, DX
+	JLT          dxLoop
+	VZEROUPPER
+	RET
+
+// func lnDwAVX2(x, gy, dw *float32, n int, mean, rstd float32)
+TEXT ·lnDwAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), SI
+	MOVQ         gy+8(FP), DI
+	MOVQ         dw+16(FP), R8
+	MOVQ         n+24(FP), DX
+	SHLQ         $2, DX
+	VBROADCASTSS mean+32(FP), Y1
+	VBROADCASTSS rstd+36(FP), Y2
+	XORQ         AX, AX
+
+dwLoop:
+	VMOVUPS     (SI)(AX*1), Y3
+	VSUBPS      Y1, Y3, Y3
+	VMULPS      Y2, Y3, Y3
+	VMOVUPS     (R8)(AX*1), Y0
+	VFMADD231PS (DI)(AX*1), Y3, Y0
+	VMOVUPS     Y0, (R8)(AX*1)
+	ADDQ        $32, AX
+	CMPQ        AX, DX
+	JLT         dwLoop
+	VZEROUPPER
+	RET

@@ -109,3 +109,55 @@ func TestTfmVecKernelsMatchGo(t *testing.T) {
 func within(got, want float32, tol float64) bool {
 	return math.Abs(float64(got-want)) <= tol*max(1, math.Abs(float64(want)))
 }
+
+// TestTfmLayerNormRowsMatchGo: the LayerNorm row kernels in assembly
+// agree with their Go loops within float32 rounding, with and without
+// bias.
+func TestTfmLayerNormRowsMatchGo(t *testing.T) {
+	if !useTfmAsm {
+		t.Skip("no assembly kernels on this CPU or build")
+	}
+	rows := func(n int, seed uint64) []float32 {
+		v := make([]float32, n)
+		fillNormal(v, 1, newSplitMix(seed, "ln"))
+		return v
+	}
+	for _, n := range []int{8, 16, 128, 200} {
+		x, w, b, g := rows(n, 1), rows(n, 2), rows(n, 3), rows(n, 4)
+		for i := range x {
+			x[i] += 3 // a mean far from 0
+		}
+		inv := 1 / float32(n)
+		m1, v1 := lnStats(x, inv)
+		m2, v2 := lnStatsGo(x, inv)
+		if !within(m1, m2, 1e-6) || !within(v1, v2, 1e-5) {
+			t.Fatalf("n %d: lnStats %v, %v; Go %v, %v", n, m1, v1, m2, v2)
+		}
+		a1, b1 := lnGradSums(x, w, g, m1)
+		a2, b2 := lnGradSumsGo(x, w, g, m1)
+		if !within(a1, a2, 1e-5) || !within(b1, b2, 1e-5) {
+			t.Fatalf("n %d: lnGradSums %v, %v; Go %v, %v", n, a1, b1, a2, b2)
+		}
+		for _, bias := range [][]float32{nil, b} {
+			y1, y2 := make([]float32, n), make([]float32, n)
+			lnNorm(x, w, bias, y1, m1, 0.7)
+			lnNormGo(x, w, bias, y2, m1, 0.7)
+			for i := range y1 {
+				if !within(y1[i], y2[i], 1e-6) {
+					t.Fatalf("n %d: lnNorm[%d] = %v, Go %v", n, i, y1[i], y2[i])
+				}
+			}
+		}
+		d1, d2 := make([]float32, n), make([]float32, n)
+		lnDx(x, w, g, d1, m1, 0.7, 0.2, 0.3)
+		lnDxGo(x, w, g, d2, m1, 0.7, 0.2, 0.3)
+		e1, e2 := rows(n, 5), rows(n, 5)
+		lnDw(x, g, e1, m1, 0.7)
+		lnDwGo(x, g, e2, m1, 0.7)
+		for i := range d1 {
+			if !within(d1[i], d2[i], 1e-6) || !within(e1[i], e2[i], 1e-6) {
+				t.Fatalf("n %d: lnDx[%d] = %v, Go %v; lnDw %v, Go %v", n, i, d1[i], d2[i], e1[i], e2[i])
+			}
+		}
+	}
+}

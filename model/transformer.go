@@ -55,8 +55,11 @@ func validateTransformer(s Spec) error {
 	return nil
 }
 
-// layoutTransformer adds the transformer's tensors (see the package
-// comment of transformer.go for the names; biases only with Bias).
+// layoutTransformer adds the transformer's tensors in graph order:
+// tok.weight (vocab, C), pos.weight (context, C), per block i
+// block{i}.ln1, .attn.qkv (C, 3C), .attn.proj (C, C), .ln2, .mlp.fc (C,
+// 4C), .mlp.proj (4C, C) (each .weight, and .bias with Bias), then lnf.
+// The names are part of checkpoints.
 func layoutTransformer(s Spec, add func(name string, shape ...int) error) error {
 	c := s.Embed
 	type tensorSpec struct {
