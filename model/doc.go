@@ -4,8 +4,10 @@
 //
 // Contract:
 //
-//   - A Spec (kind "mlp" or "cnn", hidden sizes, input shape, classes,
-//     loss "xent" or "mse") fully determines the network. Layout(spec)
+//   - A Spec (kind "mlp", "cnn", or a language model "transformer",
+//     "lstm", "gru"; sizes, input shape, classes, loss) fully determines
+//     the network. A kind is a family (arch.go): its checks, layout,
+//     initialization and fused graph. Layout(spec)
 //     returns the parameters' names, shapes and offsets in ONE flat
 //     []float32 without building a graph, so checkpoints, optimizers and
 //     the all-reduce can work on flat ranges without importing gorgonia.
@@ -22,8 +24,12 @@
 //     Data parallelism with N workers therefore sums the workers' Grads
 //     and divides by N.
 //   - Evaluate(x, y) runs the forward pass on any number of samples in
-//     cached chunk graphs sharing Params and returns the SUM of per-sample
+//     cached chunk graphs sharing Params and returns the SUM of per-label
 //     losses and the count of correct argmax predictions.
+//   - A language model reads Input = [context] token ids (float32
+//     integers) per sample and has a label per position (Targets): the next
+//     token. NextLogits(tokens) runs one sample of any length up to the
+//     context and returns the next token's logits, for generation.
 //   - Bad input (invalid Spec, wrong slice lengths, labels out of range)
 //     returns an error wrapping ErrSpec or ErrInput that names the
 //     problem; it never panics. A panic inside gorgonia is recovered and
@@ -44,7 +50,11 @@
 // the input, never a column matrix), the Go loops elsewhere and in the
 // purego build. The same network built from gorgonia's own ops and run by its
 // TapeMachine is kept as the reference engine the tests compare against
-// (loss, gradients and evaluation within 1e-5 of the largest magnitude).
+// (loss, gradients and evaluation within 1e-5 of the largest magnitude);
+// the language models' kernels are checked by finite differences (and
+// were compared once with PyTorch's). A tensor read twice (a residual
+// connection, the transformer's tied embedding) gets the sum of its
+// gradients from gorgonia's Add, which the executor runs (addKernel).
 //
 // Overlap: SetBucketBytes splits the flat buffer into buckets (Buckets);
 // ForwardBackwardWith's Hooks are told, per bucket, before the forward
@@ -61,6 +71,12 @@
 //	cnn: conv5x5(6, pad 2) → ReLU → maxpool2 → conv5x5(16) → ReLU →
 //	     maxpool2 → flatten → [Linear → ReLU] per Hidden (default 120, 84)
 //	     → Linear(Classes)
+//	transformer: token + position embedding → Layers × [x + attn(LN(x));
+//	     x + MLP(LN(x)) with GELU, 4× wide] → LN → logits = x·Eᵀ (the
+//	     token embedding, tied); causal multi-head attention, pre-LayerNorm,
+//	     optional biases and dropout (nanoGPT's GPT)
+//	lstm, gru: embedding(Embed) → one recurrent layer per Hidden width
+//	     (PyTorch's equations and gate order) → Linear(Classes)
 //
 // Losses, per sample, with o the Classes outputs and t the one-hot label:
 //

@@ -12,7 +12,10 @@ import (
 // values, U(-sqrt(6/fan_in), +sqrt(6/fan_in)); the output layer (no ReLU)
 // gets LeCun-uniform values, U(-sqrt(3/fan_in), +sqrt(3/fan_in)); biases
 // are zero. fan_in is in_features for fc layers and in_channels*5*5 for
-// conv layers.
+// conv layers. The language models follow their references: the
+// transformer nanoGPT's (weights and embeddings N(0, 0.02²), the residual
+// projections N(0, (0.02/√(2·Layers))²), LayerNorm gains 1), lstm and gru
+// PyTorch's defaults (embedding N(0, 1), everything else U(±1/√H)).
 //
 // Each tensor draws from its own splitmix64 stream seeded by seed and the
 // tensor's name, so the values are the same bits on every platform and Go

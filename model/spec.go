@@ -44,7 +44,8 @@ const (
 // Spec describes a model. The zero value is invalid; Validate names the
 // first bad field.
 type Spec struct {
-	// Kind is "mlp" or "cnn".
+	// Kind is "mlp", "cnn", or a language model: "transformer", "lstm",
+	// "gru".
 	Kind string `json:"kind"`
 	// Hidden are the hidden layer sizes. mlp: one Linear+ReLU per entry, may
 	// be empty (softmax/linear regression). cnn: the fully connected sizes
