@@ -24,7 +24,6 @@ func rnnAnchor(kind string) model.Spec {
 	return model.Spec{Kind: kind, Input: []int{64}, Classes: 65, Embed: 128, Hidden: []int{256, 256}, Loss: "xent"}
 }
 
-
 func TestRNNSpecs(t *testing.T) {
 	for _, kind := range []string{"lstm", "gru"} {
 		good := rnnTiny(kind)

@@ -26,7 +26,6 @@ func withBias(s model.Spec) model.Spec { s.Bias = true; return s }
 
 func withDropout(s model.Spec, p float64) model.Spec { s.Dropout = p; return s }
 
-
 // perturbParams replaces the init values by N(0, 0.3²) weights, LayerNorm
 // weights 1 + N(0, 0.3²) and N(0, 0.1²) biases, so that every gradient is
 // large enough for a finite-difference check.
