@@ -73,7 +73,7 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"data: {source: shakespeare}\nmodel: {kind: transformer, loss: mse}", "model.loss: a language model trains on xent"},
 		{"data: {source: shakespeare}\nmodel: {kind: transformer, context: 0}", "model.context: must be in 1..65536, got 0"},
 		{"data: {source: shakespeare}\nmodel: {kind: transformer, dropout: 1}", "model.dropout: must be in [0, 1), got 1"},
-		{"data: {source: shakespeare}\nmodel: {kind: transformer, layers: 0}", "model.layers: must be in 1..1024, got 0"},
+		{"data: {source: shakespeare}\nmodel: {kind: transformer, blocks: 0}", "model.blocks: must be in 1..1024, got 0"},
 		{"data: {source: shakespeare}\nmodel: {kind: gru, hidden: []}", "model.hidden: gru needs 1..16 recurrent layer widths, got 0"},
 		{"data: {source: shakespeare}\nmodel: {kind: lstm, dropout: 0.1}", "model.dropout: dropout and bias are transformer settings, not lstm's"},
 		{"eval: {windows: 0}", "eval.windows: must be in 1..1048576, got 0"},

@@ -28,8 +28,8 @@ func (s Spec) validateSequence(bad func(key, format string, args ...any)) {
 		bad("model.dropout", "must be in [0, 1), got %g", m.Dropout)
 	}
 	if m.Kind == "transformer" {
-		if m.Layers < 1 || m.Layers > 1024 {
-			bad("model.layers", "must be in 1..1024, got %d", m.Layers)
+		if m.Blocks < 1 || m.Blocks > 1024 {
+			bad("model.blocks", "must be in 1..1024, got %d", m.Blocks)
 		}
 		if m.Heads < 1 || m.Embed%max(1, m.Heads) != 0 {
 			bad("model.heads", "must be at least 1 and divide model.embed %d, got %d", m.Embed, m.Heads)

@@ -51,8 +51,8 @@ type Model struct {
 	// Embed is the token embedding width (transformer: the model width).
 	// Default 128.
 	Embed int `yaml:"embed"`
-	// Layers is the number of transformer blocks. Default 4.
-	Layers int `yaml:"layers"`
+	// Blocks is the number of transformer blocks. Default 4.
+	Blocks int `yaml:"blocks"`
 	// Heads is the number of attention heads; it divides embed. Default 4.
 	Heads int `yaml:"heads"`
 	// Bias gives the transformer's linear layers and LayerNorms biases.

@@ -16,7 +16,7 @@ func modelSpec(s job.Spec, c *Corpus) model.Spec {
 		ms := model.Spec{Kind: m.Kind, Input: []int{m.Context}, Classes: c.Text.Vocab.Len(), Loss: m.Loss, Embed: m.Embed,
 			Vocab: string(c.Text.Vocab.Runes())}
 		if m.Kind == "transformer" { // the keys only a transformer has
-			ms.Layers, ms.Heads, ms.Bias, ms.Dropout = m.Layers, m.Heads, m.Bias, m.Dropout
+			ms.Layers, ms.Heads, ms.Bias, ms.Dropout = m.Blocks, m.Heads, m.Bias, m.Dropout
 		} else {
 			ms.Hidden = m.Hidden
 		}

@@ -36,10 +36,10 @@ func corpusFor(t testing.TB, spec job.Spec) *Corpus {
 func textSpec(kind string) job.Spec {
 	s := job.Default()
 	s.Data.Source = "shakespeare"
-	s.Model = job.Model{Kind: kind, Loss: "xent", Context: 16, Embed: 16, Layers: 2, Heads: 2}
+	s.Model = job.Model{Kind: kind, Loss: "xent", Context: 16, Embed: 16, Blocks: 2, Heads: 2}
 	if kind != "transformer" {
 		s.Model.Hidden = []int{24, 20}
-		s.Model.Layers, s.Model.Heads = 0, 0
+		s.Model.Blocks, s.Model.Heads = 0, 0
 	}
 	s.Train.GlobalBatch = 12 // divisible by 1, 2, 3, 4
 	s.Train.Steps = 20

@@ -88,7 +88,7 @@ Checkpoints are off (bench checkpoint measures them).`,
 					spec.Data = job.Data{Source: "shakespeare"}
 					spec.Model = job.Model{Kind: modelKind, Loss: "xent", Context: 64, Embed: 128}
 					if modelKind == "transformer" {
-						spec.Model.Layers, spec.Model.Heads = 4, 4
+						spec.Model.Blocks, spec.Model.Heads = 4, 4
 					} else {
 						spec.Model.Hidden = []int{256, 256}
 						if cmd.Flags().Changed("hidden") {

@@ -12,7 +12,7 @@ import (
 // 2 workers, checkpointing, with a resharded resume in mind.
 const tinyLMJob = `name: tiny-gpt
 data: {source: shakespeare}
-model: {kind: transformer, context: 16, embed: 16, layers: 1, heads: 2}
+model: {kind: transformer, context: 16, embed: 16, blocks: 1, heads: 2}
 train: {global_batch: 8, steps: 40, report_every: 10, lr: {kind: constant, base: 0.01}}
 eval: {windows: 32}
 checkpoint: {every_epochs: 0, every_steps: 20}
