@@ -22,9 +22,14 @@ func BenchmarkCNNStep(b *testing.B) {
 	benchStep(b, model.Spec{Kind: "cnn", Input: []int{1, 28, 28}, Classes: 10, Loss: "xent"}, 64)
 }
 
+// benchStep times ForwardBackward on one random batch and reports ms/step
+// and samples/s (tokens/s for a sequence model).
 func benchStep(b *testing.B, spec model.Spec, batch int) {
 	m := newModel(b, spec, batch, 1)
 	x, y := randomBatch(spec, batch, 2)
+	if spec.Sequence() {
+		x, y = tokenBatch(spec, batch, 2)
+	}
 	if _, err := m.ForwardBackward(x, y); err != nil { // warm up: allocates the dual values
 		b.Fatal(err)
 	}
@@ -38,7 +43,11 @@ func benchStep(b *testing.B, spec model.Spec, batch int) {
 	b.StopTimer()
 	ms := float64(b.Elapsed().Nanoseconds()) / 1e6 / float64(b.N)
 	b.ReportMetric(ms, "ms/step")
-	b.ReportMetric(float64(batch)/ms*1000, "samples/s")
+	if spec.Sequence() {
+		b.ReportMetric(float64(len(y))/ms*1000, "tokens/s")
+	} else {
+		b.ReportMetric(float64(batch)/ms*1000, "samples/s")
+	}
 	b.Logf("BLAS %s", model.BLAS)
 }
 

@@ -19,15 +19,7 @@ type denseOp struct {
 
 func (o *denseOp) run(c *runCtx, y []float32, in [][]float32, _ bool) {
 	x, w, b := in[0], in[1], in[2]
-	wEnd := o.wOff + o.in*o.out
-	var beta float32
-	for lo := o.wOff; lo < wEnd; {
-		hi := c.nextCut(lo, wEnd)
-		c.waitParams(lo, hi)
-		r0, r1 := (lo-o.wOff)/o.out, (hi-o.wOff)/o.out
-		gemm(false, false, o.n, o.out, r1-r0, x[r0:], o.in, w[r0*o.out:], o.out, beta, y, o.out)
-		beta, lo = 1, hi
-	}
+	linearChunks(c, o.n, o.in, o.out, o.wOff, x, w, y)
 	c.waitParams(o.bOff, o.bOff+o.out)
 	b = b[:o.out]
 	for i := range o.n {
@@ -46,6 +38,21 @@ func (o *denseOp) run(c *runCtx, y []float32, in [][]float32, _ bool) {
 				row[j] = v + b[j]
 			}
 		}
+	}
+}
+
+// linearChunks is y = x·W for x (n, in) and W (in, out) at flat offset
+// wOff, in row chunks of W at bucket boundaries, each GEMM after its
+// chunk's parameters are there.
+func linearChunks(c *runCtx, n, in, out, wOff int, x, w, y []float32) {
+	wEnd := wOff + in*out
+	var beta float32
+	for lo := wOff; lo < wEnd; {
+		hi := c.nextCut(lo, wEnd)
+		c.waitParams(lo, hi)
+		r0, r1 := (lo-wOff)/out, (hi-wOff)/out
+		gemm(false, false, n, out, r1-r0, x[r0:], in, w[r0*out:], out, beta, y, out)
+		beta, lo = 1, hi
 	}
 }
 

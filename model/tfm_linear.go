@@ -35,15 +35,7 @@ func (fn *fusedNet) linear(name string, x *G.Node, n int, wt Tensor, w *G.Node, 
 
 func (o *linearOp) run(c *runCtx, y []float32, in [][]float32, _ bool) {
 	x, w := in[0], in[1]
-	wEnd := o.wOff + o.in*o.out
-	var beta float32
-	for lo := o.wOff; lo < wEnd; {
-		hi := c.nextCut(lo, wEnd)
-		c.waitParams(lo, hi)
-		r0, r1 := (lo-o.wOff)/o.out, (hi-o.wOff)/o.out
-		gemm(false, false, o.n, o.out, r1-r0, x[r0:], o.in, w[r0*o.out:], o.out, beta, y, o.out)
-		beta, lo = 1, hi
-	}
+	linearChunks(c, o.n, o.in, o.out, o.wOff, x, w, y)
 	var bias []float32
 	if len(in) > 2 {
 		c.waitParams(o.bOff, o.bOff+o.out)

@@ -589,23 +589,4 @@ func FuzzTransformerSpec(f *testing.F) {
 //
 //	GOMAXPROCS=1 go test -run '^$' -bench TransformerStep -benchmem ./model/
 //	GOMAXPROCS=1 OPENBLAS_NUM_THREADS=1 CGO_LDFLAGS=-lopenblas go test -tags openblas -run '^$' -bench TransformerStep -benchmem ./model/
-func BenchmarkTransformerStep(b *testing.B) {
-	const batch = 12
-	m := newModel(b, anchorTfm, batch, 1)
-	x, y := tokenBatch(anchorTfm, batch, 2)
-	if _, err := m.ForwardBackward(x, y); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if _, err := m.ForwardBackward(x, y); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	ms := float64(b.Elapsed().Nanoseconds()) / 1e6 / float64(b.N)
-	b.ReportMetric(ms, "ms/step")
-	b.ReportMetric(float64(batch*anchorTfm.Input[0])/ms*1000, "tokens/s")
-	b.Logf("BLAS %s", model.BLAS)
-}
+func BenchmarkTransformerStep(b *testing.B) { benchStep(b, anchorTfm, 12) }

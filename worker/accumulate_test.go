@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/internal/testutil"
+	"github.com/ringtrain/ringtrain/job"
 )
 
 // K accumulated micro-batches make the update of one batch of the same
@@ -58,7 +59,18 @@ func TestAccumulateResumesExactly(t *testing.T) {
 	spec.Cluster.BucketBytes = 4096
 	const world = 2
 	straight := train(t, spec, world, steps(10))
+	resumed := resumeAfter(t, spec, world, 5, 5)
+	if !testutil.BitsEqual(resumed, straight) {
+		t.Fatal("resumed run differs from the uninterrupted one")
+	}
+}
 
+// resumeAfter trains first steps on world ranks, snapshots every rank's
+// parameters, optimizer state, step and cursor (what a checkpoint holds),
+// restores them into fresh trainers and trains rest more steps: rank 0's
+// final parameters.
+func resumeAfter(t *testing.T, spec job.Spec, world, first, rest int) []float32 {
+	t.Helper()
 	type saved struct {
 		params   []float32
 		states   map[string][]float32
@@ -68,7 +80,7 @@ func TestAccumulateResumesExactly(t *testing.T) {
 	}
 	snaps := make([]saved, world)
 	train(t, spec, world, func(ctx context.Context, tr *Trainer) error {
-		if err := steps(5)(ctx, tr); err != nil {
+		if err := steps(first)(ctx, tr); err != nil {
 			return err
 		}
 		st := map[string][]float32{}
@@ -78,16 +90,13 @@ func TestAccumulateResumesExactly(t *testing.T) {
 		snaps[tr.rank] = saved{slices.Clone(tr.Params()), st, tr.opt.Steps(), tr.Steps(), tr.cursor}
 		return nil
 	})
-	resumed := train(t, spec, world, func(ctx context.Context, tr *Trainer) error {
+	return train(t, spec, world, func(ctx context.Context, tr *Trainer) error {
 		s := snaps[tr.rank]
 		if err := tr.Restore(s.params, maps.Clone(s.states), s.optSteps, s.step, s.cursor); err != nil {
 			return err
 		}
-		return steps(5)(ctx, tr)
+		return steps(rest)(ctx, tr)
 	})
-	if !testutil.BitsEqual(resumed, straight) {
-		t.Fatal("resumed run differs from the uninterrupted one")
-	}
 }
 
 // A global batch that the world size times accumulate does not divide is

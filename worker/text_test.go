@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -79,32 +78,7 @@ func TestTextResumesExactly(t *testing.T) {
 	spec.Model.Dropout = 0.1
 	const world = 2
 	straight := train(t, spec, world, steps(8))
-	type saved struct {
-		params   []float32
-		states   map[string][]float32
-		optSteps int64
-		step     int
-		cursor   data.Cursor
-	}
-	snaps := make([]saved, world)
-	train(t, spec, world, func(ctx context.Context, tr *Trainer) error {
-		if err := steps(3)(ctx, tr); err != nil {
-			return err
-		}
-		st := map[string][]float32{}
-		for _, s := range tr.opt.State() {
-			st[s.Name] = slices.Clone(s.Data)
-		}
-		snaps[tr.rank] = saved{slices.Clone(tr.Params()), st, tr.opt.Steps(), tr.Steps(), tr.cursor}
-		return nil
-	})
-	resumed := train(t, spec, world, func(ctx context.Context, tr *Trainer) error {
-		s := snaps[tr.rank]
-		if err := tr.Restore(s.params, maps.Clone(s.states), s.optSteps, s.step, s.cursor); err != nil {
-			return err
-		}
-		return steps(5)(ctx, tr)
-	})
+	resumed := resumeAfter(t, spec, world, 3, 5)
 	if !testutil.BitsEqual(resumed, straight) {
 		t.Fatal("resumed run differs from the uninterrupted one")
 	}
