@@ -3,10 +3,8 @@ package model_test
 import (
 	"fmt"
 	"math"
-	"slices"
 	"testing"
 
-	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/model"
 )
 
@@ -146,46 +144,7 @@ func TestHooks(t *testing.T) {
 					}
 				}
 				x, y := randomBatch(spec, batch, 8)
-				if _, err := m.ForwardBackward(x, y); err != nil {
-					t.Fatal(err)
-				}
-				want := slices.Clone(m.Grads())
-				real := slices.Clone(m.Params())
-				for i := range m.Params() {
-					m.Params()[i] = float32(math.NaN())
-				}
-				clear(m.Grads())
-				var waits []int
-				ready := map[int][]float32{}
-				_, err := m.ForwardBackwardWith(x, y, model.Pass{Hooks: model.Hooks{
-					WaitParams: func(b int) {
-						waits = append(waits, b)
-						copy(m.Params()[bk[b].Lo:bk[b].Hi], real[bk[b].Lo:bk[b].Hi])
-					},
-					GradReady: func(b int) {
-						if _, dup := ready[b]; dup {
-							t.Errorf("GradReady(%d) twice", b)
-						}
-						ready[b] = slices.Clone(m.Grads()[bk[b].Lo:bk[b].Hi])
-					},
-				}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(waits) != len(bk) || !slices.IsSorted(waits) {
-					t.Fatalf("WaitParams calls %v for %d buckets", waits, len(bk))
-				}
-				if !testutil.BitsEqual(m.Grads(), want) {
-					t.Fatal("gradients with parameters arriving through WaitParams differ")
-				}
-				if len(ready) != len(bk) {
-					t.Fatalf("GradReady for %d of %d buckets", len(ready), len(bk))
-				}
-				for b, g := range ready {
-					if !testutil.BitsEqual(g, want[bk[b].Lo:bk[b].Hi]) {
-						t.Fatalf("bucket %d changed after GradReady", b)
-					}
-				}
+				checkHooks(t, m, x, y)
 			})
 		}
 	}

@@ -1,6 +1,8 @@
 package model_test
 
 import (
+	"github.com/ringtrain/ringtrain/internal/testutil"
+	"slices"
 	"math"
 	"testing"
 
@@ -109,4 +111,54 @@ func tokenBatch(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
 		y[i] = int32(r.next() % uint64(spec.Classes))
 	}
 	return x, y
+}
+
+// checkHooks runs a plain pass of m on x, y, then the same pass with the
+// parameters withheld (NaN) until WaitParams copies each bucket in: the
+// hooks must wait for every bucket once, in ascending order, before the
+// pass reads it, the gradients must be the bits of the plain pass, and
+// GradReady must come once per bucket, after which its gradients do not
+// change. It leaves the real parameters in m.
+func checkHooks(t *testing.T, m *model.Model, x []float32, y []int32) {
+	t.Helper()
+	bk := m.Buckets()
+	if _, err := m.ForwardBackward(x, y); err != nil {
+		t.Fatal(err)
+	}
+	want, real := slices.Clone(m.Grads()), slices.Clone(m.Params())
+	for i := range m.Params() {
+		m.Params()[i] = float32(math.NaN())
+	}
+	clear(m.Grads())
+	var waits []int
+	ready := map[int][]float32{}
+	_, err := m.ForwardBackwardWith(x, y, model.Pass{Hooks: model.Hooks{
+		WaitParams: func(b int) {
+			waits = append(waits, b)
+			copy(m.Params()[bk[b].Lo:bk[b].Hi], real[bk[b].Lo:bk[b].Hi])
+		},
+		GradReady: func(b int) {
+			if _, dup := ready[b]; dup {
+				t.Errorf("GradReady(%d) twice", b)
+			}
+			ready[b] = slices.Clone(m.Grads()[bk[b].Lo:bk[b].Hi])
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(waits) != len(bk) || !slices.IsSorted(waits) {
+		t.Fatalf("WaitParams calls %v for %d buckets", waits, len(bk))
+	}
+	if !testutil.BitsEqual(m.Grads(), want) {
+		t.Fatalf("gradients with parameters arriving through WaitParams differ at %d", testutil.FirstBitDiff(m.Grads(), want))
+	}
+	if len(ready) != len(bk) {
+		t.Fatalf("GradReady for %d of %d buckets", len(ready), len(bk))
+	}
+	for b, g := range ready {
+		if !testutil.BitsEqual(g, want[bk[b].Lo:bk[b].Hi]) {
+			t.Fatalf("bucket %d changed after GradReady", b)
+		}
+	}
 }
