@@ -2,8 +2,8 @@ package model_test
 
 import (
 	"github.com/ringtrain/ringtrain/internal/testutil"
-	"slices"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/model"
