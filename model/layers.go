@@ -135,7 +135,7 @@ func netShapes(s Spec) ([][]int, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: layers[%d] (%s): %w", ErrSpec, i, l.Type, err)
 		}
-		if n := sizeOfInts(out); n > MaxDim {
+		if !withinMaxDim(out) {
 			return nil, fmt.Errorf("%w: layers[%d] (%s): output shape %v has more than %d values per sample", ErrSpec, i, l.Type, out, MaxDim)
 		}
 		params = params || l.hasParams()
@@ -151,6 +151,19 @@ func netShapes(s Spec) ([][]int, error) {
 		return nil, fmt.Errorf("%w: Net has no layer with parameters (linear, conv2d, layernorm)", ErrSpec)
 	}
 	return shapes, nil
+}
+
+// withinMaxDim reports whether the product of s is at most MaxDim (every
+// entry positive), without overflowing.
+func withinMaxDim(s []int) bool {
+	n := 1
+	for _, d := range s {
+		if d < 1 || d > MaxDim/n {
+			return false
+		}
+		n *= d
+	}
+	return true
 }
 
 func sizeOfInts(s []int) int {
@@ -218,8 +231,9 @@ func (l Layer) outShape(in []int) ([]int, error) {
 		}
 		s := l.stride()
 		out := []int{l.Out, (h-l.Kernel)/s + 1, (w-l.Kernel)/s + 1}
-		if ckk := in[0] * l.Kernel * l.Kernel; ckk > MaxDim/(out[1]*out[2]) {
-			return nil, fmt.Errorf("input shape %v, kernel %d: the unfolded input (%d×%d) has more than %d values", in, l.Kernel, ckk, out[1]*out[2], MaxDim)
+		if !withinMaxDim([]int{in[0], l.Kernel, l.Kernel, out[1], out[2]}) {
+			return nil, fmt.Errorf("input shape %v, kernel %d: the unfolded input (%d channels × %d×%d taps × %d×%d positions) has more than %d values per sample",
+				in, l.Kernel, in[0], l.Kernel, l.Kernel, out[1], out[2], MaxDim)
 		}
 		return out, nil
 	case LayerMaxPool:

@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -245,4 +246,56 @@ func TestLayersShapeErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzLayersSpec: any JSON spec of kind layers (as read back from a
+// checkpoint's metadata) either fails Validate with ErrSpec or has a
+// layout within MaxParams, and small valid ones build and run a pass;
+// nothing panics.
+func FuzzLayersSpec(f *testing.F) {
+	for _, s := range []model.Spec{layersConv, layersDense, layersDropout, mnistCNN} {
+		b, err := json.Marshal(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"kind":"layers","input":[1,4,4],"classes":2,"loss":"mse","net":[{"type":"conv2d","out":2,"kernel":16777216,"pad":16777216},{"type":"flatten"},{"type":"linear","out":2}]}`))
+	f.Add([]byte(`{"kind":"layers","input":[3],"classes":2,"loss":"xent","net":[{"type":"maxpool","size":-1}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s model.Spec
+		if json.Unmarshal(b, &s) != nil || s.Kind != "layers" {
+			return
+		}
+		layout, total, err := model.Layout(s)
+		if err != nil {
+			if !errors.Is(err, model.ErrSpec) {
+				t.Fatalf("Layout = %v, want ErrSpec", err)
+			}
+			return
+		}
+		if total > model.MaxParams || len(layout) == 0 {
+			t.Fatalf("Layout: %d tensors, %d params", len(layout), total)
+		}
+		if total > 10000 || s.InputSize() > 1000 || len(s.Net) > 8 || s.Classes > 100 {
+			return
+		}
+		for _, l := range s.Net {
+			if l.Out > 64 || l.Kernel > 8 || l.Pad > 4 {
+				return
+			}
+		}
+		m, err := model.New(s, 2)
+		if err != nil {
+			t.Fatalf("New of a valid spec: %v", err)
+		}
+		defer m.Close()
+		if err := model.InitParams(s, m.Params(), 1); err != nil {
+			t.Fatal(err)
+		}
+		x, y := randomBatch(s, 2, 1)
+		if _, err := m.ForwardBackward(x, y); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
