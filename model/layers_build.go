@@ -10,7 +10,10 @@ import (
 // buildLayers builds a network of kind layers. Every layer's node is (n,
 // its per-sample size) in row-major (N, C, H, W) order, so flatten is no
 // kernel at all; linear, layernorm and dropout are the transformer's
-// kernels, conv2d, maxpool and the activations those of layers_*.go.
+// kernels, conv2d, maxpool and the activations those of layers_*.go. A
+// LeNet block (conv2d with stride 1 and a bias, relu, maxpool 2) is the
+// cnn kind's fused convOp instead, so the cnn preset written as layers
+// runs the same kernels.
 func buildLayers(fn *fusedNet, s Spec, layout []Tensor, n, _ int) (*G.Node, error) {
 	shapes, err := netShapes(s)
 	if err != nil {
@@ -21,8 +24,25 @@ func buildLayers(fn *fusedNet, s Spec, layout []Tensor, n, _ int) (*G.Node, erro
 		index[t.Name] = i
 	}
 	h, in := fn.x, s.Input
-	for i, l := range s.Net {
+	chwn := false // h is the previous LeNet block's output, in its CHWN layout
+	for i := 0; i < len(s.Net); i++ {
+		l := s.Net[i]
 		name := fmt.Sprintf("layers.%d", i)
+		if lenetBlock(s.Net, i) {
+			// conv2d → relu → maxpool 2: the cnn kind's fused block
+			// (convop.go), its assembly kernels and, between two blocks,
+			// its CHWN layout.
+			w, b := layout[index[name+".weight"]], layout[index[name+".bias"]]
+			next := lenetBlock(s.Net, i+3)
+			op := newConvOp(fn.b, n, in[0], in[1], in[2], l.Out, l.Kernel, l.Pad, w.Offset, b.Offset, chwn, next)
+			if h, err = fn.b.apply(op, name, op.outShape(), h, fn.params[index[name+".weight"]], fn.params[index[name+".bias"]]); err != nil {
+				return nil, err
+			}
+			i += 2
+			in, chwn = shapes[i], next
+			continue
+		}
+		chwn = false
 		out := shapes[i]
 		size := sizeOfInts(out)
 		if size > MaxInputElems/n {
@@ -77,6 +97,17 @@ func buildLayers(fn *fusedNet, s Spec, layout []Tensor, n, _ int) (*G.Node, erro
 		in = out
 	}
 	return h, nil
+}
+
+// lenetBlock reports whether net[i:i+3] is conv2d (stride 1, with bias) →
+// relu → maxpool (size 2, stride 2), which runs as one fused convOp.
+func lenetBlock(net []Layer, i int) bool {
+	if i+2 >= len(net) {
+		return false
+	}
+	c, r, p := net[i], net[i+1], net[i+2]
+	return c.Type == LayerConv2D && c.stride() == 1 && !c.NoBias &&
+		r.Type == LayerReLU && p.Type == LayerMaxPool && p.Size == 2 && p.stride() == 2
 }
 
 // actOp is an elementwise activation: relu, tanh or the exact GELU. In a

@@ -50,19 +50,36 @@ func (o *conv2dOp) im2col(col, x []float32) {
 						continue
 					}
 					src := plane[iy*o.w : (iy+1)*o.w]
-					for ox := range row {
-						ix := ox*o.stride - o.pad + kx
-						if ix < 0 || ix >= o.w {
-							row[ox] = 0
-						} else {
-							row[ox] = src[ix]
-						}
+					lo, hi := o.validCols(kx)
+					clear(row[:lo])
+					clear(row[hi:])
+					if o.stride == 1 {
+						copy(row[lo:hi], src[lo-o.pad+kx:])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						row[ox] = src[ox*o.stride-o.pad+kx]
 					}
 				}
 				r++
 			}
 		}
 	}
+}
+
+// validCols is the range [lo, hi) of output columns whose input column
+// ox·stride - pad + kx lies inside the image (lo <= hi).
+func (o *conv2dOp) validCols(kx int) (lo, hi int) {
+	// ox·s - pad + kx >= 0  ⇔  ox >= ceil((pad - kx)/s)
+	if d := o.pad - kx; d > 0 {
+		lo = (d + o.stride - 1) / o.stride
+	}
+	// ox·s - pad + kx <= w - 1  ⇔  ox <= floor((w - 1 + pad - kx)/s)
+	if d := o.w - 1 + o.pad - kx; d >= 0 {
+		hi = d/o.stride + 1
+	}
+	lo, hi = min(lo, o.ow), min(hi, o.ow)
+	return lo, max(lo, hi)
 }
 
 // col2im adds col (c·k·k, oh·ow) back into sample dx (c, h, w): the
@@ -81,10 +98,18 @@ func (o *conv2dOp) col2im(dx, col []float32) {
 						continue
 					}
 					dst := plane[iy*o.w : (iy+1)*o.w]
-					for ox, v := range src[oy*o.ow : (oy+1)*o.ow] {
-						if ix := ox*o.stride - o.pad + kx; ix >= 0 && ix < o.w {
-							dst[ix] += v
+					lo, hi := o.validCols(kx)
+					row := src[oy*o.ow+lo : oy*o.ow+hi]
+					if o.stride == 1 {
+						d := dst[lo-o.pad+kx:]
+						d = d[:len(row)]
+						for j, v := range row {
+							d[j] += v
 						}
+						continue
+					}
+					for j, v := range row {
+						dst[(lo+j)*o.stride-o.pad+kx] += v
 					}
 				}
 				r++

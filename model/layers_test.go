@@ -23,6 +23,14 @@ var (
 		{Type: "flatten"},
 		{Type: "linear", Out: 3},
 	}}
+	// Two LeNet blocks (conv2d → relu → maxpool 2): the fused convOp,
+	// passing CHWN between them.
+	layersLeNet = model.Spec{Kind: "layers", Input: []int{2, 8, 8}, Classes: 3, Loss: "xent", Net: []model.Layer{
+		{Type: "conv2d", Out: 3, Kernel: 3, Pad: 1}, {Type: "relu"}, {Type: "maxpool", Size: 2}, // [3 4 4]
+		{Type: "conv2d", Out: 4, Kernel: 3, Pad: 1}, {Type: "relu"}, {Type: "maxpool", Size: 2}, // [4 2 2]
+		{Type: "flatten"},
+		{Type: "linear", Out: 3},
+	}}
 	layersDense = model.Spec{Kind: "layers", Input: []int{2, 3}, Classes: 3, Loss: "xent", Net: []model.Layer{
 		{Type: "layernorm"}, // over the last dimension: 2 rows of 3 per sample
 		{Type: "flatten"},
@@ -69,6 +77,8 @@ func TestLayersGradientFiniteDifference(t *testing.T) {
 	}{
 		{"conv/xent", layersConv, false, 5e-4},
 		{"conv/mse", withLoss(layersConv, "mse"), false, 5e-4},
+		{"lenet/xent", layersLeNet, false, 5e-4},
+		{"lenet/mse", withLoss(layersLeNet, "mse"), false, 5e-4},
 		{"dense/xent", layersDense, false, 5e-4},
 		{"dense/mse", withLoss(layersDense, "mse"), false, 5e-4},
 		{"dropout/xent", layersDropout, true, 1e-2},
@@ -253,7 +263,7 @@ func TestLayersShapeErrors(t *testing.T) {
 // layout within MaxParams, and small valid ones build and run a pass;
 // nothing panics.
 func FuzzLayersSpec(f *testing.F) {
-	for _, s := range []model.Spec{layersConv, layersDense, layersDropout, mnistCNN} {
+	for _, s := range []model.Spec{layersConv, layersDense, layersDropout, mnistCNN, layersLeNet} {
 		b, err := json.Marshal(s)
 		if err != nil {
 			f.Fatal(err)

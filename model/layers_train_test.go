@@ -118,6 +118,68 @@ func TestLayersExpressPresets(t *testing.T) {
 	}
 }
 
+// TestLayersLeNetBlockFusion: conv2d → relu → maxpool 2 runs as the cnn
+// kind's fused block; the same network kept apart by a dropout of p 0
+// (which is no kernel) runs the general kernels, with the same loss,
+// gradients and evaluation.
+func TestLayersLeNetBlockFusion(t *testing.T) {
+	odd := model.Spec{Kind: "layers", Input: []int{1, 7, 9}, Classes: 3, Loss: "xent", Net: []model.Layer{
+		{Type: "conv2d", Out: 2, Kernel: 2, Pad: 3}, {Type: "relu"}, {Type: "maxpool", Size: 2}, // [2 6 7]
+		{Type: "conv2d", Out: 7, Kernel: 4}, {Type: "relu"}, {Type: "maxpool", Size: 2}, // [7 1 2]
+		{Type: "flatten"},
+		{Type: "linear", Out: 3},
+	}}
+	for _, tc := range []struct {
+		spec  model.Spec
+		batch int
+	}{{layersLeNet, 5}, {withLoss(layersLeNet, "mse"), 5}, {odd, 1}, {odd, 17}} {
+		spec, batch := tc.spec, tc.batch
+		apart := spec
+		apart.Net = nil
+		for _, l := range spec.Net {
+			apart.Net = append(apart.Net, l)
+			if l.Type == "conv2d" {
+				apart.Net = append(apart.Net, model.Layer{Type: "dropout"})
+			}
+		}
+		fused := newModel(t, spec, batch, 3)
+		withNonZeroBiases(fused)
+		general := newModel(t, apart, batch, 4)
+		if len(fused.Layout()) != len(general.Layout()) {
+			t.Fatalf("layouts %v and %v", fused.Layout(), general.Layout())
+		}
+		copy(general.Params(), fused.Params()) // the same tensors in the same order
+		x, y := randomBatch(spec, batch, 5)
+		lf, err := fused.ForwardBackward(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lg, err := general.ForwardBackward(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(float64(lf-lg)) > 1e-5*math.Abs(float64(lf)) {
+			t.Fatalf("%s: loss %v fused, %v apart", spec.Loss, lf, lg)
+		}
+		for _, ts := range fused.Layout() {
+			if i, ok := closeTo(general.Grads()[ts.Offset:ts.Offset+ts.Size()], fused.Grads()[ts.Offset:ts.Offset+ts.Size()], 1e-5); !ok {
+				t.Errorf("%s: %s[%d] gradient %v apart, %v fused", spec.Loss, ts.Name, i, general.Grads()[ts.Offset+i], fused.Grads()[ts.Offset+i])
+			}
+		}
+		sf, cf, err := fused.Evaluate(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sg, cg, err := general.Evaluate(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cf != cg || math.Abs(sf-sg) > 1e-5*math.Abs(sf) {
+			t.Errorf("Evaluate: %v, %d fused, %v, %d apart", sf, cf, sg, cg)
+		}
+	}
+}
+
 // mnistCNN is a small convolutional network for the embedded MNIST.
 var mnistCNN = model.Spec{Kind: "layers", Input: []int{1, 28, 28}, Classes: 10, Loss: "xent", Net: []model.Layer{
 	{Type: "conv2d", Out: 4, Kernel: 5, Stride: 2}, // [4 12 12]
@@ -193,7 +255,7 @@ func TestLayersDeterministic(t *testing.T) {
 // TestLayersAccumulateEqualsOneBatch: K micro-batches accumulated with
 // GradScale 1/K give the gradient of one batch of all their samples.
 func TestLayersAccumulateEqualsOneBatch(t *testing.T) {
-	for _, spec := range []model.Spec{layersConv, withLoss(layersDense, "mse")} {
+	for _, spec := range []model.Spec{layersConv, withLoss(layersDense, "mse"), layersLeNet} {
 		t.Run(fmt.Sprint(spec.Input), func(t *testing.T) {
 			const micro, k = 3, 3
 			big := newModel(t, spec, micro*k, 5)
@@ -228,7 +290,7 @@ func TestLayersAccumulateEqualsOneBatch(t *testing.T) {
 // hook) and announced once when its gradients are final; a steady-state
 // pass allocates nothing.
 func TestLayersHooksAndAllocations(t *testing.T) {
-	for _, spec := range []model.Spec{layersConv, layersDense, mnistCNN} {
+	for _, spec := range []model.Spec{layersConv, layersDense, mnistCNN, layersLeNet} {
 		t.Run(strings.Trim(fmt.Sprint(spec.Input), "[]"), func(t *testing.T) {
 			const batch = 3
 			m := newModel(t, spec, batch, 7)
