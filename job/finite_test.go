@@ -32,18 +32,43 @@ func floatKeys(t *testing.T, typ reflect.Type, path []string) [][]string {
 		switch typ.Elem().Kind() {
 		case reflect.Int, reflect.String:
 			return nil
+		case reflect.Struct: // a list of objects: the float keys of its first element
+			if len(path) == 0 {
+				break
+			}
+			last := len(path) - 1
+			item := append(slices.Clone(path[:last]), path[last]+"[0]")
+			return floatKeys(t, typ.Elem(), item)
 		}
 		t.Fatalf("%s: a slice of %s: extend this test", strings.Join(path, "."), typ.Elem())
-	case reflect.Map, reflect.Pointer, reflect.Interface, reflect.Array:
+	case reflect.Pointer:
+		switch typ.Elem().Kind() {
+		case reflect.Bool, reflect.Int, reflect.String: // an optional scalar (default when absent)
+			return nil
+		}
+		t.Fatalf("%s: a pointer to %s: extend this test", strings.Join(path, "."), typ.Elem())
+	case reflect.Map, reflect.Interface, reflect.Array:
 		t.Fatalf("%s: a %s: extend this test", strings.Join(path, "."), typ.Kind())
 	}
 	return nil
+}
+
+// listContext is, for a list of objects (a path element "key[0]"), what
+// makes the rest of a document setting one float in its first element
+// valid: keys next to the list and keys of the element.
+var listContext = map[string]struct{ parent, item string }{
+	"model.layers": {parent: "kind: layers, ", item: "type: dropout, "},
 }
 
 // yamlAt is a YAML document that sets the key path to value.
 func yamlAt(path []string, value string) string {
 	doc := value
 	for i := len(path) - 1; i >= 0; i-- {
+		if name, ok := strings.CutSuffix(path[i], "[0]"); ok {
+			ctx := listContext[strings.Join(append(slices.Clone(path[:i]), name), ".")]
+			doc = "{" + ctx.parent + name + ": [{" + ctx.item + strings.TrimPrefix(doc, "{") + "]}"
+			continue
+		}
 		doc = "{" + path[i] + ": " + doc + "}"
 	}
 	return doc
@@ -76,7 +101,7 @@ func TestEveryFloatKeyMustBeFinite(t *testing.T) {
 	// The walk must see the float keys known today (it cannot pass vacuously).
 	for _, known := range []string{"data.synthetic.noise", "train.optimizer.momentum", "train.optimizer.beta1",
 		"train.optimizer.beta2", "train.optimizer.eps", "train.optimizer.weight_decay", "train.optimizer.alpha",
-		"train.lr.base", "train.lr.gamma", "train.lr.min", "train.clip_norm", "cluster.link_mbps"} {
+		"train.lr.base", "train.lr.gamma", "train.lr.min", "train.clip_norm", "cluster.link_mbps", "model.layers[0].p"} {
 		if !slices.Contains(dotted, known) {
 			t.Errorf("float keys %v lack %s", dotted, known)
 		}

@@ -56,7 +56,7 @@ func Parse(b []byte) (Spec, error) {
 		s.Model.Hidden = []int{120, 84}
 	case (s.Model.Kind == "lstm" || s.Model.Kind == "gru") && !hiddenSet(b):
 		s.Model.Hidden = []int{256, 256}
-	case s.Model.Kind == "transformer" && !hiddenSet(b):
+	case (s.Model.Kind == "transformer" || s.Model.Kind == "layers") && !hiddenSet(b):
 		s.Model.Hidden = nil
 	}
 	if err := s.Validate(); err != nil {

@@ -9,7 +9,7 @@ func (s Spec) validateSequence(bad func(key, format string, args ...any)) {
 	switch {
 	case m.Sequence() && !text:
 		bad("model.kind", "%s is a language model: it needs data.source text or shakespeare, not %s", m.Kind, s.Data.Source)
-	case !m.Sequence() && text && (m.Kind == "mlp" || m.Kind == "cnn"):
+	case !m.Sequence() && text && (m.Kind == "mlp" || m.Kind == "cnn" || m.Kind == "layers"):
 		bad("data.source", "%s is text, for model.kind transformer, lstm or gru, not %s", s.Data.Source, m.Kind)
 	}
 	if !m.Sequence() {

@@ -33,9 +33,10 @@ type Spec struct {
 
 // Model selects the network.
 type Model struct {
-	// Kind is "mlp", "cnn" (LeNet style), or a character-level language
-	// model on a text source: "transformer" (decoder-only, GPT style),
-	// "lstm" or "gru". Default "mlp".
+	// Kind is "mlp", "cnn" (LeNet style), "layers" (the network is
+	// Layers), or a character-level language model on a text source:
+	// "transformer" (decoder-only, GPT style), "lstm" or "gru". Default
+	// "mlp".
 	Kind string `yaml:"kind"`
 	// Hidden are the hidden layer sizes (mlp), the fully connected sizes
 	// after the conv stack (cnn), or the widths of the recurrent layers
@@ -61,6 +62,10 @@ type Model struct {
 	// Dropout is the transformer's dropout probability in [0, 1), drawn
 	// deterministically from the seed, the rank and the step. Default 0.
 	Dropout float64 `yaml:"dropout"`
+	// Layers is the network of kind layers, in order (see Layer), e.g.
+	// [{type: flatten}, {type: linear, out: 128}, {type: relu},
+	// {type: linear, out: 10}]. Default none.
+	Layers []Layer `yaml:"layers"`
 }
 
 // Sequence reports whether the model is a language model (transformer,

@@ -29,9 +29,10 @@ func (s Spec) Validate() error {
 			bad(key, "%q is not one of %q", v, allowed)
 		}
 	}
-	oneOf("model.kind", s.Model.Kind, "mlp", "cnn", "transformer", "lstm", "gru")
+	oneOf("model.kind", s.Model.Kind, "mlp", "cnn", "layers", "transformer", "lstm", "gru")
 	oneOf("model.loss", s.Model.Loss, "xent", "mse")
 	s.validateSequence(bad)
+	s.validateLayers(bad)
 	for i, h := range s.Model.Hidden {
 		if h <= 0 || h > 1<<16 {
 			bad(fmt.Sprintf("model.hidden[%d]", i), "must be in 1..65536, got %d", h)

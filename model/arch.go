@@ -32,7 +32,9 @@ func archOf(kind string) (arch, error) {
 		return transformerArch(), nil
 	case KindLSTM, KindGRU:
 		return rnnArch(), nil
+	case KindLayers:
+		return layersArch(), nil
 	}
-	return arch{}, fmt.Errorf("%w: Kind %q, want %q, %q, %q, %q or %q", ErrSpec, kind,
-		KindMLP, KindCNN, KindTransformer, KindLSTM, KindGRU)
+	return arch{}, fmt.Errorf("%w: Kind %q, want %q, %q, %q, %q, %q or %q", ErrSpec, kind,
+		KindMLP, KindCNN, KindLayers, KindTransformer, KindLSTM, KindGRU)
 }

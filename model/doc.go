@@ -4,9 +4,9 @@
 //
 // Contract:
 //
-//   - A Spec (kind "mlp", "cnn", or a language model "transformer",
-//     "lstm", "gru"; sizes, input shape, classes, loss) fully determines
-//     the network. A kind is a family (arch.go): its checks, layout,
+//   - A Spec (kind "mlp", "cnn", "layers", or a language model
+//     "transformer", "lstm", "gru"; sizes, input shape, classes, loss)
+//     fully determines the network. A kind is a family (arch.go): its checks, layout,
 //     initialization and fused graph. Layout(spec)
 //     returns the parameters' names, shapes and offsets in ONE flat
 //     []float32 without building a graph, so checkpoints, optimizers and
@@ -77,6 +77,36 @@
 //	     optional biases and dropout (nanoGPT's GPT)
 //	lstm, gru: embedding(Embed) → one recurrent layer per Hidden width
 //	     (PyTorch's equations and gate order) → Linear(Classes)
+//	layers: Spec.Net, a list of Layer: linear, conv2d, maxpool, relu,
+//	     gelu, tanh, dropout, layernorm, flatten (mlp and cnn are two such
+//	     lists, with the same loss and gradients)
+//
+// Defining a network in Go: set Kind to KindLayers and Net to the layers
+// in order; each reads the previous one's per-sample shape, starting from
+// Input, and the last must output [Classes]:
+//
+//	spec := model.Spec{Kind: model.KindLayers, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent,
+//		Net: []model.Layer{
+//			{Type: model.LayerConv2D, Out: 6, Kernel: 5, Pad: 2}, {Type: model.LayerReLU},
+//			{Type: model.LayerMaxPool, Size: 2}, {Type: model.LayerFlatten},
+//			{Type: model.LayerLinear, Out: 10},
+//		}}
+//	m, err := model.New(spec, 64) // then InitParams, ForwardBackward, ...
+//
+// Spec.Validate checks the shapes through the list; a mismatch wraps
+// ErrSpec and names the layer's index, its type and the shapes ("layers[4]
+// (linear): input shape [6 14 14] is not flat: add a flatten layer before
+// it"). The parameters are layers.{i}.weight and layers.{i}.bias (i the
+// layer's index): linear weights (in, out) like the fc layers', conv2d
+// weights (out, in, k, k); initialization as the feed-forward kinds' (He
+// before a relu, LeCun otherwise, biases 0, layernorm gains 1). The
+// layers' tensors are (n, C, H, W) row-major between kernels. A LeNet
+// block, conv2d (stride 1, with bias) → relu → maxpool 2, runs as the cnn
+// kind's fused block and its assembly kernels (CHWN between two such
+// blocks), so the cnn preset written as layers is as fast as kind cnn;
+// any other conv2d runs as one GEMM per sample over an unfolded (im2col)
+// copy of its input (about 5x slower on LeNet), maxpool and the
+// activations as Go loops.
 //
 // Losses, per sample, with o the Classes outputs and t the one-hot label:
 //

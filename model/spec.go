@@ -44,8 +44,8 @@ const (
 // Spec describes a model. The zero value is invalid; Validate names the
 // first bad field.
 type Spec struct {
-	// Kind is "mlp", "cnn", or a language model: "transformer", "lstm",
-	// "gru".
+	// Kind is "mlp", "cnn", "layers" (the network is Net), or a language
+	// model: "transformer", "lstm", "gru".
 	Kind string `json:"kind"`
 	// Hidden are the hidden layer sizes. mlp: one Linear+ReLU per entry, may
 	// be empty (softmax/linear regression). cnn: the fully connected sizes
@@ -83,6 +83,10 @@ type Spec struct {
 	// It travels with the spec into checkpoints and exports, so that a
 	// model can be sampled from on its own.
 	Vocab string `json:"vocab,omitempty"`
+
+	// Net is the network of kind "layers": its layers in order (see
+	// Layer), checked against Input and Classes by Validate.
+	Net []Layer `json:"net,omitempty"`
 }
 
 // Sequence reports whether s is a sequence model (transformer, lstm, gru).
@@ -115,6 +119,9 @@ func (s Spec) validateFields() error {
 	a, err := archOf(s.Kind)
 	if err != nil {
 		return err
+	}
+	if len(s.Net) != 0 && s.Kind != KindLayers {
+		return fmt.Errorf("%w: Net is for kind %s, not %s", ErrSpec, KindLayers, s.Kind)
 	}
 	switch s.Loss {
 	case LossXent, LossMSE:
@@ -207,6 +214,7 @@ func (s Spec) InputSize() int {
 func (s Spec) clone() Spec {
 	s.Hidden = slices.Clone(s.Hidden)
 	s.Input = slices.Clone(s.Input)
+	s.Net = slices.Clone(s.Net)
 	return s
 }
 
