@@ -14,13 +14,14 @@ import (
 //	maxpool   {size, stride}                   [C H W] → [C H' W']
 //	relu, gelu, tanh, layernorm (over the last dimension), flatten
 //	dropout   {p}
+//	embedding {vocab, out}                     [T] token ids → [T out] (the first layer only)
 //
 // bias defaults to true, pad to 0, conv2d's stride to 1, maxpool's to
 // size. The last layer must output the number of classes. The shapes are
 // checked against the data when the workers build the model.
 type Layer struct {
 	// Type is linear, conv2d, maxpool, relu, gelu, tanh, dropout,
-	// layernorm or flatten.
+	// layernorm, flatten or embedding.
 	Type string `yaml:"type"`
 	// Out is linear's output size, conv2d's output channels.
 	Out int `yaml:"out,omitempty"`
@@ -36,6 +37,9 @@ type Layer struct {
 	Bias *bool `yaml:"bias,omitempty"`
 	// P is dropout's probability, in [0, 1).
 	P float64 `yaml:"p,omitempty"`
+	// Vocab is embedding's number of token ids: the samples' values must
+	// be integers in [0, vocab).
+	Vocab int `yaml:"vocab,omitempty"`
 }
 
 // HasBias reports whether a linear or conv2d layer has a bias (the
@@ -53,6 +57,7 @@ var layerKeys = map[string][]string{
 	"dropout":   {"p"},
 	"layernorm": nil,
 	"flatten":   nil,
+	"embedding": {"vocab", "out"},
 }
 
 // maxNetLayers bounds model.layers.
@@ -109,6 +114,9 @@ func (s Spec) validateLayers(bad func(key, format string, args ...any)) {
 		case "maxpool":
 			inRange("size", l.Size, 1)
 			inRange("stride", l.Stride, 0)
+		case "embedding":
+			inRange("vocab", l.Vocab, 1)
+			inRange("out", l.Out, 1)
 		case "dropout":
 			if !(l.P >= 0 && l.P < 1) {
 				bad(key+".p", "must be in [0, 1), got %g", l.P)
@@ -124,7 +132,7 @@ func (l Layer) setKeys() []string {
 		name string
 		set  bool
 	}{{"out", l.Out != 0}, {"kernel", l.Kernel != 0}, {"pad", l.Pad != 0}, {"stride", l.Stride != 0},
-		{"size", l.Size != 0}, {"bias", l.Bias != nil}, {"p", l.P != 0}} {
+		{"size", l.Size != 0}, {"bias", l.Bias != nil}, {"p", l.P != 0}, {"vocab", l.Vocab != 0}} {
 		if k.set {
 			out = append(out, k.name)
 		}

@@ -57,6 +57,9 @@ func randomBatch(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
 	x := make([]float32, n*spec.InputSize())
 	for i := range x {
 		x[i] = r.uniform()
+		if len(spec.Net) > 0 && spec.Net[0].Type == model.LayerEmbedding { // token ids
+			x[i] = float32(r.next() % uint64(spec.Net[0].Vocab))
+		}
 	}
 	y := make([]int32, n)
 	for i := range y {

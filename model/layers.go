@@ -22,6 +22,7 @@ const (
 	LayerDropout   = "dropout"
 	LayerLayerNorm = "layernorm"
 	LayerFlatten   = "flatten"
+	LayerEmbedding = "embedding"
 )
 
 // Layer is one layer of a network of kind "layers". Each layer reads the
@@ -36,6 +37,8 @@ const (
 //	dropout   elementwise, probability P in [0, 1), training only
 //	layernorm over the last dimension, with a gain (1) and a bias (0)
 //	flatten   any → [size]
+//	embedding [T] token ids → [T Out]: rows of W (Vocab, Out); the first
+//	          layer only: the samples' values must be integers in [0, Vocab)
 //
 // H' = (H + 2·Pad - Kernel)/Stride + 1 (floor). The last layer's output
 // must be [Classes]. Fields a type does not use must be zero.
@@ -56,6 +59,8 @@ type Layer struct {
 	NoBias bool `json:"no_bias,omitempty"`
 	// P is dropout's probability.
 	P float64 `json:"p,omitempty"`
+	// Vocab is embedding's number of token ids.
+	Vocab int `json:"vocab,omitempty"`
 }
 
 // layerFields are the fields each type may set (besides Type).
@@ -69,6 +74,7 @@ var layerFields = map[string][]string{
 	LayerDropout:   {"p"},
 	LayerLayerNorm: nil,
 	LayerFlatten:   nil,
+	LayerEmbedding: {"vocab", "out"},
 }
 
 // setFields names the fields of l that are not zero.
@@ -78,7 +84,7 @@ func (l Layer) setFields() []string {
 		name string
 		set  bool
 	}{{"out", l.Out != 0}, {"kernel", l.Kernel != 0}, {"pad", l.Pad != 0}, {"stride", l.Stride != 0},
-		{"size", l.Size != 0}, {"no_bias", l.NoBias}, {"p", l.P != 0}} {
+		{"size", l.Size != 0}, {"no_bias", l.NoBias}, {"p", l.P != 0}, {"vocab", l.Vocab != 0}} {
 		if x.set {
 			f = append(f, x.name)
 		}
@@ -88,7 +94,7 @@ func (l Layer) setFields() []string {
 
 // hasParams reports whether the layer has parameters.
 func (l Layer) hasParams() bool {
-	return l.Type == LayerLinear || l.Type == LayerConv2D || l.Type == LayerLayerNorm
+	return l.Type == LayerLinear || l.Type == LayerConv2D || l.Type == LayerLayerNorm || l.Type == LayerEmbedding
 }
 
 // stride is the effective stride of conv2d and maxpool.
@@ -138,6 +144,9 @@ func netShapes(s Spec) ([][]int, error) {
 		if !withinMaxDim(out) {
 			return nil, fmt.Errorf("%w: layers[%d] (%s): output shape %v has more than %d values per sample", ErrSpec, i, l.Type, out, MaxDim)
 		}
+		if l.Type == LayerEmbedding && i > 0 {
+			return nil, fmt.Errorf("%w: layers[%d] (%s): an embedding reads token ids: it must be the first layer", ErrSpec, i, l.Type)
+		}
 		params = params || l.hasParams()
 		shapes[i], in = out, out
 	}
@@ -148,7 +157,7 @@ func netShapes(s Spec) ([][]int, error) {
 	case in[0] != s.Classes:
 		return nil, fmt.Errorf("%w: layers[%d] (%s): output %d but the data has %d classes", ErrSpec, last, s.Net[last].Type, in[0], s.Classes)
 	case !params:
-		return nil, fmt.Errorf("%w: Net has no layer with parameters (linear, conv2d, layernorm)", ErrSpec)
+		return nil, fmt.Errorf("%w: Net has no layer with parameters (linear, conv2d, layernorm, embedding)", ErrSpec)
 	}
 	return shapes, nil
 }
@@ -257,6 +266,17 @@ func (l Layer) outShape(in []int) ([]int, error) {
 		}
 	case LayerFlatten:
 		return []int{sizeOfInts(in)}, nil
+	case LayerEmbedding:
+		if err := positive("vocab", l.Vocab); err != nil {
+			return nil, err
+		}
+		if err := positive("out", l.Out); err != nil {
+			return nil, err
+		}
+		if len(in) != 1 {
+			return nil, fmt.Errorf("input shape %v is not [T] (token ids)", in)
+		}
+		return []int{in[0], l.Out}, nil
 	}
 	return slices.Clone(in), nil // elementwise (layernorm: over the last dimension)
 }
@@ -280,6 +300,8 @@ func layoutLayers(s Spec, add func(name string, shape ...int) error) error {
 			err = add(w, l.Out, in[0], l.Kernel, l.Kernel)
 		case LayerLayerNorm:
 			err = add(w, in[len(in)-1])
+		case LayerEmbedding:
+			err = add(w, l.Vocab, l.Out)
 		}
 		if err != nil {
 			return err
@@ -287,7 +309,7 @@ func layoutLayers(s Spec, add func(name string, shape ...int) error) error {
 		switch {
 		case l.Type == LayerLayerNorm:
 			err = add(b, in[len(in)-1])
-		case l.hasParams() && !l.NoBias:
+		case l.hasParams() && !l.NoBias && l.Type != LayerEmbedding:
 			err = add(b, l.Out)
 		}
 		if err != nil {
@@ -308,10 +330,14 @@ func initLayers(s Spec, _ []Tensor, t Tensor, dst []float32, rng *splitMix) {
 		clear(dst)
 		return
 	}
-	if s.Net[i].Type == LayerLayerNorm {
+	switch s.Net[i].Type {
+	case LayerLayerNorm:
 		for j := range dst {
 			dst[j] = 1
 		}
+		return
+	case LayerEmbedding:
+		fillNormal(dst, 1, rng) // PyTorch's nn.Embedding
 		return
 	}
 	fanIn := t.Shape[0] // linear: (in, out)
@@ -329,4 +355,18 @@ func initLayers(s Spec, _ []Tensor, t Tensor, dst []float32, rng *splitMix) {
 		break
 	}
 	fillUniform(dst, math.Sqrt(gain/float64(fanIn)), rng)
+}
+
+// tokenInput reports whether s's samples are token ids: a sequence model,
+// or a layers network that starts with an embedding.
+func (s Spec) tokenInput() bool {
+	return s.Sequence() || (s.Kind == KindLayers && len(s.Net) > 0 && s.Net[0].Type == LayerEmbedding)
+}
+
+// vocabSize is the number of token ids of a tokenInput spec.
+func (s Spec) vocabSize() int {
+	if s.Kind == KindLayers {
+		return s.Net[0].Vocab
+	}
+	return s.Classes
 }

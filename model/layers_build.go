@@ -88,6 +88,9 @@ func buildLayers(fn *fusedNet, s Spec, layout []Tensor, n, _ int) (*G.Node, erro
 			op := &lnLayerOp{newLayerNormOp(fn.b, n*size/dim, dim, layout[wi].Offset, bOff)}
 			h, err = fn.b.apply(op, name, shape, params(h)...)
 		case LayerFlatten:
+		case LayerEmbedding:
+			op := newEmbedOp(fn.b, n, in[0], l.Vocab, l.Out, in[0], layout[wi].Offset, -1)
+			h, err = op.apply(name, h, w, nil)
 		default:
 			err = fmt.Errorf("%w: layers[%d]: unknown type %q", ErrSpec, i, l.Type)
 		}

@@ -41,6 +41,11 @@ var (
 		{Type: "tanh"},
 		{Type: "linear", Out: 3},
 	}}
+	// layersEmbed: token ids (vocab 7, a repeated id included by the
+	// random batch) → embedding → layernorm → tanh → flatten → linear.
+	layersEmbed = model.Spec{Kind: "layers", Input: []int{5}, Classes: 3, Loss: "xent", Net: []model.Layer{
+		{Type: "embedding", Vocab: 7, Out: 4}, {Type: "layernorm"}, {Type: "tanh"}, {Type: "flatten"}, {Type: "linear", Out: 3},
+	}}
 	layersDropout = model.Spec{Kind: "layers", Input: []int{4}, Classes: 3, Loss: "xent", Net: []model.Layer{
 		{Type: "linear", Out: 6},
 		{Type: "dropout", P: 0.3},
@@ -82,6 +87,7 @@ func TestLayersGradientFiniteDifference(t *testing.T) {
 		{"dense/xent", layersDense, false, 5e-4},
 		{"dense/mse", withLoss(layersDense, "mse"), false, 5e-4},
 		{"dropout/xent", layersDropout, true, 1e-2},
+		{"embedding/xent", layersEmbed, false, 5e-4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,6 +230,12 @@ func TestLayersShapeErrors(t *testing.T) {
 			[]string{"layers[0] (conv2d)", "input shape [1 4 4]", "kernel 5"}},
 		{"window too big", spec([]int{1, 3, 3}, 2, model.Layer{Type: "maxpool", Size: 4}, model.Layer{Type: "flatten"}, lin(2)),
 			[]string{"layers[0] (maxpool)", "input shape [1 3 3]", "window 4"}},
+		{"embedding not first", spec([]int{4}, 2, lin(4), model.Layer{Type: "embedding", Vocab: 5, Out: 2}, model.Layer{Type: "flatten"}, lin(2)),
+			[]string{"layers[1] (embedding)", "must be the first layer"}},
+		{"embedding on images", spec([]int{1, 4, 4}, 2, model.Layer{Type: "embedding", Vocab: 5, Out: 2}, model.Layer{Type: "flatten"}, lin(2)),
+			[]string{"layers[0] (embedding)", "input shape [1 4 4] is not [T] (token ids)"}},
+		{"embedding vocab", spec([]int{4}, 2, model.Layer{Type: "embedding", Out: 2}, model.Layer{Type: "flatten"}, lin(2)),
+			[]string{"layers[0] (embedding)", "vocab = 0"}},
 		{"unknown type", spec([]int{4}, 2, model.Layer{Type: "softmax"}, lin(2)),
 			[]string{"layers[0] (softmax)", "unknown type"}},
 		{"foreign field", spec([]int{4}, 2, model.Layer{Type: "relu", Out: 3}, lin(2)),
@@ -308,4 +320,17 @@ func FuzzLayersSpec(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A layers network that starts with an embedding refuses inputs that are
+// not token ids, naming the value.
+func TestLayersEmbeddingRefusesBadIDs(t *testing.T) {
+	m := newModel(t, layersEmbed, 2, 1)
+	x, y := randomBatch(layersEmbed, 2, 3)
+	for _, bad := range []float32{7, -1, 2.5} {
+		x[3] = bad
+		if _, err := m.ForwardBackward(x, y); err == nil || !strings.Contains(err.Error(), "x[3]") {
+			t.Errorf("token %v: %v, want an error naming x[3]", bad, err)
+		}
+	}
 }

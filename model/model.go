@@ -292,8 +292,8 @@ func (m *Model) checkSamples(op string, x []float32, y []int32) error {
 	if n := len(y) / per; len(x) != n*in {
 		return fmt.Errorf("%w: %s: x has %d values, want %d (%d samples x input size %d)", ErrInput, op, len(x), n*in, n, in)
 	}
-	if m.spec.Sequence() {
-		if err := checkTokens(op, x, m.spec.Classes); err != nil {
+	if m.spec.tokenInput() {
+		if err := checkTokens(op, x, m.spec.vocabSize()); err != nil {
 			return err
 		}
 	}
