@@ -29,8 +29,52 @@ import (
 // sync.Pool hands each concurrent call its own, allocation-free in the
 // steady state (the pool keeps them across a GC through its victim cache).
 func sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmRun(sgemmChoose(transA, transB, m, n, k, ldb), transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmPath is how sgemm runs a product.
+type sgemmPath int
+
+const (
+	sgemmPackedPath sgemmPath = iota // A and B packed
+	sgemmDirectPath                  // A packed, B (untransposed) read in place
+	sgemmDotPath                     // A·Bᵀ by the dot kernel, nothing packed
+)
+
+// Thresholds of sgemmChoose (measured on the products of the models):
+//   - sgemmDotRows, sgemmDotK: A·Bᵀ with at most sgemmDotRows rows and at
+//     least sgemmDotK columns of A runs the dot kernel (no packing, whose
+//     cost a few rows do not repay; with fewer columns the sums across
+//     lanes dominate);
+//   - sgemmDirectRows: an untransposed B is read in place, unpacked, when m is
+//     at most this, or when it has a single block of columns with rows
+//     about as long as its leading dimension (a wider stride leaves parts
+//     of the L2 sets empty: packing is then faster).
+const (
+	sgemmDotRows    = 24
+	sgemmDotK       = 32
+	sgemmDirectRows = 24
+)
+
+// sgemmChoose picks the path for a product's shape.
+func sgemmChoose(transA, transB bool, m, n, k, ldb int) sgemmPath {
+	switch {
+	case !transA && transB && m <= sgemmDotRows && k >= sgemmDotK:
+		return sgemmDotPath
+	case !transB && (m <= sgemmDirectRows || n <= sgemmNC && ldb <= n+n/4+16):
+		return sgemmDirectPath
+	}
+	return sgemmPackedPath
+}
+
+// sgemmRun is sgemm by a given path (the dot path needs !transA and
+// transB, the direct path !transB).
+func sgemmRun(path sgemmPath, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if err := sgemmCheck(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc); err != nil {
 		panic(err)
+	}
+	if path == sgemmDotPath && (transA || !transB) || path == sgemmDirectPath && transB {
+		panic(fmt.Sprintf("model: sgemm path %d with transA %v, transB %v", path, transA, transB))
 	}
 	if m == 0 || n == 0 {
 		return
@@ -43,10 +87,10 @@ func sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 		beta = 1
 	}
 	s := sgemmPool.Get().(*sgemmScratch)
-	if !transA && transB && m <= sgemmDotRows {
+	if path == sgemmDotPath {
 		sgemmDot(s, m, n, k, a, lda, b, ldb, beta == 1, c, ldc)
 	} else {
-		sgemmPacked(s, transA, transB, m, n, k, a, lda, b, ldb, beta == 1, c, ldc)
+		sgemmPacked(s, transA, transB, path == sgemmDirectPath, m, n, k, a, lda, b, ldb, beta == 1, c, ldc)
 	}
 	sgemmPool.Put(s)
 }
@@ -59,17 +103,9 @@ const (
 	sgemmNC = 512
 )
 
-// sgemmDotRows: A·Bᵀ with at most this many rows runs the dot kernel (no
-// packing, whose cost a few rows do not repay).
-const sgemmDotRows = 24
-
-// sgemmDirectMax: an untransposed B is read in place, unpacked, when m is
-// at most this (packing it costs more than the strided reads).
-const sgemmDirectMax = 24
-
 // sgemmScratch is one call's packing buffers.
 type sgemmScratch struct {
-	a    [6 * sgemmKC]float32       // a 6-row panel of op(A), by columns
+	a    [6*sgemmKC + 2]float32     // a 6-row panel of op(A), by columns (+2: packT)
 	b    [sgemmKC * sgemmNC]float32 // op(B)'s block, in 16-column panels
 	tile [6 * sgemmNC]float32       // edge rows of C
 	zero [sgemmKC]float32           // the rows of A past m (never written)
@@ -120,9 +156,9 @@ func sgemmScale(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// sgemmPacked runs the blocked product (see sgemm); add: C += op(A)·op(B).
-func sgemmPacked(s *sgemmScratch, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, add bool, c []float32, ldc int) {
-	direct := !transB && m <= sgemmDirectMax
+// sgemmPacked runs the blocked product (see sgemm); add: C += op(A)·op(B);
+// direct (only with !transB): B's full panels are read in place.
+func sgemmPacked(s *sgemmScratch, transA, transB, direct bool, m, n, k int, a []float32, lda int, b []float32, ldb int, add bool, c []float32, ldc int) {
 	for jc := 0; jc < n; jc += sgemmNC {
 		nc := min(sgemmNC, n-jc)
 		nfull, nr := nc/16, nc%16
@@ -144,9 +180,7 @@ func sgemmPacked(s *sgemmScratch, transA, transB bool, m, n, k int, a []float32,
 				}
 			} else {
 				bp = s.b[:nblk*16*kc]
-				for q := range nblk {
-					sgemmPackB(bp[q*16*kc:], transB, b, ldb, pc, kc, jc+16*q, min(16, nc-16*q))
-				}
+				sgemmPackB(bp, transB, b, ldb, pc, kc, jc, nc)
 				edge = bp[nfull*16*kc:]
 			}
 			for i0 := 0; i0 < m; i0 += 6 {

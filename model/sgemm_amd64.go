@@ -22,3 +22,16 @@ func sgemm6x16(a, b *float32, k, bstride, nblk, bnext int, c *float32, ldc, add 
 //
 //go:noescape
 func sgemmDot3x4(a0, a1, a2, b *float32, ldb, k, nblk int, c *float32, ldc, add int)
+
+// sgemmPackT16 transposes 16 rows of src into a panel of 16 columns:
+// dst[16p + j] = src[j·ld + p] for j < 16, p < 8·n8.
+//
+//go:noescape
+func sgemmPackT16(dst, src *float32, ld, n8 int)
+
+// sgemmPackT6 transposes 6 rows of src into columns of six:
+// dst[6p + i] = src[i·ld + p] for i < 6, p < 8·n8. It writes (garbage)
+// up to dst[48·n8 + 1], two floats past the last column.
+//
+//go:noescape
+func sgemmPackT6(dst, src *float32, ld, n8 int)

@@ -247,3 +247,115 @@ dout:
 	JNZ  dblock
 	VZEROUPPER
 	RET
+
+// TRANSPOSE8 transposes the 8×8 block in Y0..Y7 (row i in Yi) into
+// Y8..Y15 (column p in Y(8+p)); Y0..Y7 are clobbered.
+#define TRANSPOSE8 \
+	VUNPCKLPS  Y1, Y0, Y8; \
+	VUNPCKHPS  Y1, Y0, Y9; \
+	VUNPCKLPS  Y3, Y2, Y10; \
+	VUNPCKHPS  Y3, Y2, Y11; \
+	VUNPCKLPS  Y5, Y4, Y12; \
+	VUNPCKHPS  Y5, Y4, Y13; \
+	VUNPCKLPS  Y7, Y6, Y14; \
+	VUNPCKHPS  Y7, Y6, Y15; \
+	VSHUFPS    $0x44, Y10, Y8, Y0; \
+	VSHUFPS    $0xEE, Y10, Y8, Y1; \
+	VSHUFPS    $0x44, Y11, Y9, Y2; \
+	VSHUFPS    $0xEE, Y11, Y9, Y3; \
+	VSHUFPS    $0x44, Y14, Y12, Y4; \
+	VSHUFPS    $0xEE, Y14, Y12, Y5; \
+	VSHUFPS    $0x44, Y15, Y13, Y6; \
+	VSHUFPS    $0xEE, Y15, Y13, Y7; \
+	VPERM2F128 $0x20, Y4, Y0, Y8; \
+	VPERM2F128 $0x20, Y5, Y1, Y9; \
+	VPERM2F128 $0x20, Y6, Y2, Y10; \
+	VPERM2F128 $0x20, Y7, Y3, Y11; \
+	VPERM2F128 $0x31, Y4, Y0, Y12; \
+	VPERM2F128 $0x31, Y5, Y1, Y13; \
+	VPERM2F128 $0x31, Y6, Y2, Y14; \
+	VPERM2F128 $0x31, Y7, Y3, Y15
+
+// LOAD8 loads eight rows of 8: the four at r, r+s, r+2s, r+3s (s in BX,
+// 3s in DX) and the four at r4 likewise.
+#define LOAD8(r, r4) \
+	VMOVUPS (r), Y0; \
+	VMOVUPS (r)(BX*1), Y1; \
+	VMOVUPS (r)(BX*2), Y2; \
+	VMOVUPS (r)(DX*1), Y3; \
+	VMOVUPS (r4), Y4; \
+	VMOVUPS (r4)(BX*1), Y5; \
+	VMOVUPS (r4)(BX*2), Y6; \
+	VMOVUPS (r4)(DX*1), Y7
+
+// STORE8 stores column p of the transposed block (Y(8+p)) at
+// off + p·step bytes from DI.
+#define STORE8(off, step) \
+	VMOVUPS Y8, off(DI); \
+	VMOVUPS Y9, off+step(DI); \
+	VMOVUPS Y10, off+2*step(DI); \
+	VMOVUPS Y11, off+3*step(DI); \
+	VMOVUPS Y12, off+4*step(DI); \
+	VMOVUPS Y13, off+5*step(DI); \
+	VMOVUPS Y14, off+6*step(DI); \
+	VMOVUPS Y15, off+7*step(DI)
+
+// func sgemmPackT16(dst, src *float32, ld, n8 int)
+TEXT ·sgemmPackT16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), BX
+	SHLQ $2, BX              // ld in bytes
+	MOVQ n8+24(FP), CX
+	LEAQ (BX)(BX*2), DX      // 3·ld
+	LEAQ (SI)(BX*4), R8      // row 4
+	LEAQ (SI)(BX*8), R9      // row 8
+	LEAQ (R9)(BX*4), R10     // row 12
+
+t16:
+	LOAD8(SI, R8)
+	TRANSPOSE8
+	STORE8(0, 64)
+	LOAD8(R9, R10)
+	TRANSPOSE8
+	STORE8(32, 64)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $512, DI
+	DECQ CX
+	JNZ  t16
+	VZEROUPPER
+	RET
+
+// func sgemmPackT6(dst, src *float32, ld, n8 int)
+TEXT ·sgemmPackT6(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), BX
+	SHLQ $2, BX              // ld in bytes
+	MOVQ n8+24(FP), CX
+	LEAQ (BX)(BX*2), DX      // 3·ld
+	LEAQ (SI)(BX*4), R8      // row 4
+
+t6:
+	// Rows 6 and 7 repeat row 5: their lanes land in the two floats
+	// past each column of six, which the next column overwrites.
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(BX*1), Y1
+	VMOVUPS (SI)(BX*2), Y2
+	VMOVUPS (SI)(DX*1), Y3
+	VMOVUPS (R8), Y4
+	VMOVUPS (R8)(BX*1), Y5
+	VMOVAPS Y5, Y6
+	VMOVAPS Y5, Y7
+	TRANSPOSE8
+	STORE8(0, 24)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $192, DI
+	DECQ CX
+	JNZ  t6
+	VZEROUPPER
+	RET

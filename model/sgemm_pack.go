@@ -1,6 +1,10 @@
 package model
 
-// Packing for sgemm's 6×16 kernel.
+import "fmt"
+
+// Packing for sgemm's 6×16 kernel. On amd64 with AVX2 the transposing
+// packs (rows of A into columns of six, rows of Bᵀ into panels of 16)
+// run 8×8 transposes in assembly for whole runs of 8, Go for the rest.
 
 // sgemmPackA packs rows i0..i0+mr of op(A), columns pc..pc+kc, into s.a
 // by columns of six (s.a[6p + i] = op(A)[i0+i, pc+p]); rows past mr are
@@ -21,6 +25,14 @@ func sgemmPackA(s *sgemmScratch, transA bool, a []float32, lda, i0, mr, pc, kc i
 		}
 		return
 	}
+	if useSgemmAsm && mr == 6 && kc >= 8 {
+		n8 := kc / 8
+		packT(s.a[:], 6, a[i0*lda+pc:], lda, n8)
+		if kc == 8*n8 {
+			return
+		}
+		dst, pc, kc = dst[48*n8:], pc+8*n8, kc-8*n8
+	}
 	var rows [6][]float32
 	for i := range rows {
 		if i < mr {
@@ -36,33 +48,71 @@ func sgemmPackA(s *sgemmScratch, transA bool, a []float32, lda, i0, mr, pc, kc i
 	}
 }
 
-// sgemmPackB packs columns j0..j0+w (w ≤ 16) of op(B), rows pc..pc+kc,
-// into one 16-column panel (dst[16p + j] = op(B)[pc+p, j0+j]); columns
-// past w are zeros.
+// sgemmPackB packs columns j0..j0+w of op(B), rows pc..pc+kc, into
+// ⌈w/16⌉ panels of 16 columns, one after the other (panel q holds
+// dst[16·kc·q + 16p + j] = op(B)[pc+p, j0+16q+j]); the columns past w in
+// the last panel are zeros.
 func sgemmPackB(dst []float32, transB bool, b []float32, ldb, pc, kc, j0, w int) {
-	dst = dst[:16*kc]
+	nfull, nr := w/16, w%16
 	if !transB {
-		// op(B)[p, j] = b[p·ldb + j]: a run of each stored row.
+		// op(B)[p, j] = b[p·ldb + j]: stored rows, read in order.
 		for p := range kc {
-			d := dst[16*p:][:16]
-			if w == 16 {
-				*(*[16]float32)(d) = *(*[16]float32)(b[(pc+p)*ldb+j0:])
-				continue
+			row := b[(pc+p)*ldb+j0:][:w]
+			d := dst[16*p:]
+			for q := range nfull {
+				*(*[16]float32)(d[16*kc*q:]) = *(*[16]float32)(row[16*q:])
 			}
-			copy(d, b[(pc+p)*ldb+j0:][:w])
-			clear(d[w:])
+			if nr > 0 {
+				e := d[16*kc*nfull:][:16]
+				copy(e, row[16*nfull:])
+				clear(e[nr:])
+			}
 		}
 		return
 	}
-	// op(B)[p, j] = b[j·ldb + p]: column j of the panel is a run of stored row j0+j.
-	if w < 16 {
-		clear(dst)
+	// op(B)[p, j] = b[j·ldb + p]: column j0+j is a run of stored row j0+j.
+	if nr > 0 {
+		clear(dst[16*kc*nfull:][:16*kc])
 	}
-	for j := range w {
-		src := b[(j0+j)*ldb+pc:][:kc]
-		d := dst[j:]
+	j8 := 0 // the columns done by packT up to p = 8·n8
+	n8 := kc / 8
+	if useSgemmAsm && n8 > 0 {
+		for q := range nfull {
+			packT(dst[16*kc*q:], 16, b[(j0+16*q)*ldb+pc:], ldb, n8)
+		}
+		j8 = 16 * nfull
+	}
+	for j := range j8 * min(1, kc-8*n8) { // the last kc%8 rows of those columns
+		src := b[(j0+j)*ldb+pc+8*n8:][:kc-8*n8]
+		d := dst[16*kc*(j/16)+16*8*n8+j%16:]
 		for p, v := range src {
 			d[16*p] = v
 		}
 	}
+	for j := j8; j < w; j++ {
+		src := b[(j0+j)*ldb+pc:][:kc]
+		d := dst[16*kc*(j/16)+j%16:]
+		d = d[:16*(len(src)-1)+1]
+		for p, v := range src {
+			d[16*p] = v
+		}
+	}
+}
+
+// packT runs the assembly transposes: r (6 or 16) rows of src (leading
+// dimension ld), 8·n8 columns, into dst by columns of r. Both are checked
+// against the slices, the two floats packT6 writes past its end included.
+func packT(dst []float32, r int, src []float32, ld, n8 int) {
+	need := 16 * 8 * n8
+	if r == 6 {
+		need = 6*8*n8 + 2
+	}
+	if n8 <= 0 || ld < 8*n8 || len(dst) < need || (r-1)*ld+8*n8 > len(src) || r != 6 && r != 16 {
+		panic(fmt.Sprintf("model: packT out of range: %d rows of %d (ld %d, src %d), dst %d", r, 8*n8, ld, len(src), len(dst)))
+	}
+	if r == 6 {
+		sgemmPackT6(&dst[0], &src[0], ld, n8)
+		return
+	}
+	sgemmPackT16(&dst[0], &src[0], ld, n8)
 }
