@@ -12,9 +12,9 @@ import (
 //   - C is done in blocks of sgemmNC columns, k in blocks of sgemmKC. For
 //     each pair, op(B)'s block is packed into panels of 16 columns, each
 //     k-contiguous (sgemmPackB; an untransposed B is instead read in place
-//     when m is small, see sgemmDirectB), and stays in L2; op(A) is packed
-//     six rows at a time (a 6×kc panel, L1) and multiplied into C by the
-//     6×16 kernel over all the B panels.
+//     where that is faster, see sgemmChoose), and stays in L2; op(A) is
+//     packed six rows at a time (a 6×kc panel, L1) and multiplied into C
+//     by the 6×16 kernel over all the B panels.
 //   - Rows past m are packed as zeros and columns past n as zero columns;
 //     the kernel then writes such edge tiles into scratch, and only their
 //     real part is merged into C.
@@ -22,6 +22,10 @@ import (
 //     in BLAS); later blocks, and beta 1, add. Any other beta scales C first.
 //   - A·Bᵀ with few rows of A (sgemmDotRows) skips packing: both operands
 //     are k-contiguous rows, multiplied by the dot kernel (3 rows × 4).
+//
+// sgemm panics, as gonum's Sgemm does, on sizes that do not fit the
+// slices (gemm's callers size them; a mismatch is a bug, and the
+// assembly must never run past a slice).
 //
 // The scratch (about 0.5 MiB) comes from sgemmPool: gemm is called by
 // every kernel of every Model, several Models may run at once on their own

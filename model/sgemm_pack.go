@@ -82,11 +82,13 @@ func sgemmPackB(dst []float32, transB bool, b []float32, ldb, pc, kc, j0, w int)
 		}
 		j8 = 16 * nfull
 	}
-	for j := range j8 * min(1, kc-8*n8) { // the last kc%8 rows of those columns
-		src := b[(j0+j)*ldb+pc+8*n8:][:kc-8*n8]
-		d := dst[16*kc*(j/16)+16*8*n8+j%16:]
-		for p, v := range src {
-			d[16*p] = v
+	if kc > 8*n8 { // the last kc%8 rows of those columns
+		for j := range j8 {
+			src := b[(j0+j)*ldb+pc+8*n8:][:kc-8*n8]
+			d := dst[16*kc*(j/16)+16*8*n8+j%16:]
+			for p, v := range src {
+				d[16*p] = v
+			}
 		}
 	}
 	for j := j8; j < w; j++ {
