@@ -7,10 +7,11 @@ import (
 )
 
 // gemm is C = op(A)·op(B) + beta·C on row-major float32 matrices (op(A) is
-// m×k, op(B) k×n), through the build's BLAS (blasImpl: gonum's pure Go, or
-// OpenBLAS with the openblas tag).
+// m×k, op(B) k×n), through the build's BLAS (blasImpl: the package's
+// packed AVX2 sgemm in the default build on amd64, gonum's pure Go where
+// that is not available, or OpenBLAS with the openblas tag).
 //
-// gonum's GEMM goes parallel when C has 4 or more 64×64 blocks, starting
+// Where gonum runs: gonum's GEMM goes parallel when C has 4 or more 64×64 blocks, starting
 // goroutines and channels on every call (hundreds of allocations a step).
 // With one thread (GOMAXPROCS=1, how workers run) that buys nothing, so
 // the pure-Go build then calls it on tiles of C small enough for its

@@ -113,10 +113,12 @@
 //	xent: logsumexp(o) - o[label]   (softmax cross-entropy)
 //	mse:  mean over classes of (o - t)²
 //
-// BLAS: the default build uses gonum's pure-Go BLAS. The build tag
+// BLAS: the default build runs its own packed GEMM (sgemm.go: AVX2/FMA
+// assembly on amd64, 6×16 micro-kernel, 70–100 GFLOP/s on one thread;
+// gonum's pure Go on other CPUs and in the purego build). The build tag
 // openblas (cgo, CGO_LDFLAGS=-lopenblas, Debian libopenblas-dev) switches
-// gorgonia to OpenBLAS (about 5x faster on the MLP); the constant BLAS
-// says which one a binary has. Run with OPENBLAS_NUM_THREADS=1 per worker.
+// gorgonia and the kernels to OpenBLAS; the constant BLAS says which one a
+// binary has. Run with OPENBLAS_NUM_THREADS=1 per worker.
 //
 // Go 1.26 needs go4.org/unsafe/assume-no-moving-gc at
 // v0.0.0-20231121144256-b99613f794b6 or later in go.mod, or every program
