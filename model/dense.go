@@ -7,8 +7,6 @@ import (
 
 // denseOp is y = act(x·W + b) for x (n, in) (or any shape (n, ...) read
 // as n rows of in values), W (in, out), b (out); act is ReLU or identity.
-// W is consumed in row chunks at bucket boundaries, each after its
-// parameters are there, so a layer can start before all of W arrived.
 type denseOp struct {
 	opBase
 	b          *builder
@@ -42,18 +40,13 @@ func (o *denseOp) run(c *runCtx, y []float32, in [][]float32, _ bool) {
 }
 
 // linearChunks is y = x·W for x (n, in) and W (in, out) at flat offset
-// wOff, in row chunks of W at bucket boundaries, each GEMM after its
-// chunk's parameters are there.
+// wOff, after every bucket of W is there. It is one GEMM whatever the
+// buckets: a GEMM in row chunks of W would sum in another order (the
+// packed GEMM and OpenBLAS block k), and the buckets must never change a
+// result.
 func linearChunks(c *runCtx, n, in, out, wOff int, x, w, y []float32) {
-	wEnd := wOff + in*out
-	var beta float32
-	for lo := wOff; lo < wEnd; {
-		hi := c.nextCut(lo, wEnd)
-		c.waitParams(lo, hi)
-		r0, r1 := (lo-wOff)/out, (hi-wOff)/out
-		gemm(false, false, n, out, r1-r0, x[r0:], in, w[r0*out:], out, beta, y, out)
-		beta, lo = 1, hi
-	}
+	c.waitParams(wOff, wOff+in*out)
+	gemm(false, false, n, out, in, x, in, w, out, 0, y, out)
 }
 
 func (o *denseOp) DiffWRT(int) []bool { return []bool{true, true, true} }
@@ -99,8 +92,8 @@ func (o *reluBackOp) run(_ *runCtx, dz []float32, in [][]float32, _ bool) {
 	}
 }
 
-// denseWGradOp is dW = xᵀ·dz, computed in row chunks from the last bucket
-// to the first, each announced as soon as it is final.
+// denseWGradOp is dW = xᵀ·dz, one GEMM (see linearChunks), its buckets
+// then announced from the last to the first.
 type denseWGradOp struct {
 	opBase
 	n, in, out int
@@ -113,10 +106,9 @@ func (o *denseWGradOp) run(c *runCtx, dw []float32, in [][]float32, acc bool) {
 	if acc {
 		beta = 1
 	}
+	gemm(true, false, o.in, o.out, o.n, x, o.in, dz, o.out, beta, dw, o.out)
 	for hi := o.wOff + o.in*o.out; hi > o.wOff; {
 		lo := c.prevCut(o.wOff, hi)
-		r0, r1 := (lo-o.wOff)/o.out, (hi-o.wOff)/o.out
-		gemm(true, false, r1-r0, o.out, o.n, x[r0:], o.in, dz, o.out, beta, dw[r0*o.out:], o.out)
 		c.gradsReady(lo, hi)
 		hi = lo
 	}

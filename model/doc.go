@@ -60,10 +60,12 @@
 // ForwardBackwardWith's Hooks are told, per bucket, before the forward
 // pass first reads its parameters (WaitParams, ascending) and as soon as
 // backward has made its gradients final (GradReady). Large fully
-// connected weights are split at row boundaries and their forward GEMM and
-// weight-gradient GEMM run chunk by chunk, so communication can start
-// before a layer is done. Pass.Accumulate and Pass.GradScale give
-// gradient accumulation over micro-batches.
+// connected weights are split into several buckets at row boundaries (so
+// their reduce-scatters pipeline), but a layer's GEMMs always run whole,
+// after all of its buckets arrived: a GEMM split over k would sum in
+// another order, and the buckets never change a result (bitwise; tested).
+// Pass.Accumulate and Pass.GradScale give gradient accumulation over
+// micro-batches.
 //
 // Networks (all float32):
 //

@@ -344,9 +344,7 @@ func TestRNNLearns(t *testing.T) {
 // bucket, ascending, before the pass reads it (the parameters are NaN
 // until the hook copies them in), GradReady once per bucket when its
 // gradients are final, the gradients are the bits of a pass without
-// hooks (same buckets: the dense head splits its GEMMs at bucket
-// boundaries, which OpenBLAS rounds differently), and a steady-state pass
-// allocates nothing.
+// hooks, and a steady-state pass allocates nothing.
 func TestRNNHooksAndAllocations(t *testing.T) {
 	for _, kind := range []string{"lstm", "gru"} {
 		for _, bytes := range []int{0, 64, 400, 4096} {
