@@ -95,6 +95,11 @@
 //		}}
 //	m, err := model.New(spec, 64) // then InitParams, ForwardBackward, ...
 //
+// To build models by name, a program registers Builders (functions from
+// the data's shape and classes to a layer list) in a Registry it owns —
+// NewRegistry, Register, then Registry.Spec(name, input, classes, loss)
+// (ExampleRegistry); there is no package-level registry.
+//
 // Spec.Validate checks the shapes through the list; a mismatch wraps
 // ErrSpec and names the layer's index, its type and the shapes ("layers[4]
 // (linear): input shape [6 14 14] is not flat: add a flatten layer before
