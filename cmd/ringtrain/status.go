@@ -88,7 +88,8 @@ func printStatus(g *globals, st *pb.StatusResponse, events int) {
 		fmt.Fprintf(w, "step %d/%d  epoch %d  loss %.4f  %.0f samples/s\n", p.Step, p.TotalSteps, p.Epoch, p.Loss, p.SamplesPerS)
 	}
 	if e := st.Eval; e != nil {
-		fmt.Fprintf(w, "last eval: step %d, test accuracy %.2f%%, loss %.4f\n", e.Step, 100*e.Accuracy, e.Loss)
+		// Per test sample, or per validation character for a language model.
+		fmt.Fprintf(w, "last eval: step %d, accuracy %.2f%%, loss %.4f\n", e.Step, 100*e.Accuracy, e.Loss)
 	}
 	if st.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", st.Error)
