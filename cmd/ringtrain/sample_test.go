@@ -42,9 +42,17 @@ func TestLanguageModelLaunchAndSample(t *testing.T) {
 	if err != nil || !strings.Contains(string(sum), `"language_model": true`) {
 		t.Fatalf("summary.json: %s %v", sum, err)
 	}
-	// Resume on 1 worker: the checkpoint of 2 is resharded.
-	if out, stderr, code := cli(t, nil, "launch", "--resume", "--run-dir", run, "--workers", "1"); code != 0 {
+	// Resume on 1 worker for 20 more steps: the checkpoint of 2 is resharded.
+	more := filepath.Join(dir, "more.yaml")
+	if err := os.WriteFile(more, []byte(strings.Replace(tinyLMJob, "steps: 40", "steps: 60", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code = cli(t, nil, "launch", "--resume", "--run-dir", run, "--workers", "1", "--config", more)
+	if code != 0 || !strings.Contains(stderr, "resuming from checkpoint step 40 (epoch 0, written by 2 workers)") {
 		t.Fatalf("resume: %d\n%s\n%s", code, out, stderr)
+	}
+	if s := readSummary(t, run); s.Outcome != "done" || s.Steps != 60 || s.WorldSize != 1 || !s.LanguageModel {
+		t.Fatalf("summary after the resume: %+v", s)
 	}
 
 	model := filepath.Join(dir, "model.safetensors")
