@@ -165,3 +165,18 @@ func checkHooks(t *testing.T, m *model.Model, x []float32, y []int32) {
 		}
 	}
 }
+
+// centralDiff perturbs p[i] by ±eps (the steps actually taken after float32
+// rounding), restores it and returns the central difference of loss and
+// the two one-sided slopes (they disagree where a ReLU or max-pool switch
+// lies within eps: a kink).
+func centralDiff(p []float32, i int, eps float32, loss func() float64) (num, fwd, bwd float64) {
+	orig := p[i]
+	p[i] = orig + eps
+	hi, lp := float64(p[i])-float64(orig), loss()
+	p[i] = orig - eps
+	lo, lm := float64(orig)-float64(p[i]), loss()
+	p[i] = orig
+	l0 := loss()
+	return (lp - lm) / (hi + lo), (lp - l0) / hi, (l0 - lm) / lo
+}

@@ -119,15 +119,8 @@ func TestLayersGradientFiniteDifference(t *testing.T) {
 			for _, ts := range m.Layout() {
 				var diff2, num2, ana2 float64
 				for i := ts.Offset; i < ts.Offset+ts.Size(); i++ {
-					orig := p[i]
-					p[i] = orig + tc.eps
-					hi, lp := float64(p[i])-float64(orig), meanLoss()
-					p[i] = orig - tc.eps
-					lo, lm := float64(orig)-float64(p[i]), meanLoss()
-					p[i] = orig
-					l0 := meanLoss()
+					num, fwd, bwd := centralDiff(p, i, tc.eps, meanLoss)
 					ana := float64(grad[i])
-					fwd, bwd := (lp-l0)/hi, (l0-lm)/lo
 					checked++
 					if !near(fwd, bwd, 1e-3, 1e-2) {
 						kinks++
@@ -136,7 +129,6 @@ func TestLayersGradientFiniteDifference(t *testing.T) {
 						}
 						continue
 					}
-					num := (lp - lm) / (hi + lo)
 					diff2 += (num - ana) * (num - ana)
 					num2 += num * num
 					ana2 += ana * ana

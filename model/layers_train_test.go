@@ -295,47 +295,8 @@ func TestLayersHooksAndAllocations(t *testing.T) {
 			const batch = 3
 			m := newModel(t, spec, batch, 7)
 			m.SetBucketBytes(128)
-			bk := m.Buckets()
 			x, y := randomBatch(spec, batch, 8)
-			if _, err := m.ForwardBackwardWith(x, y, model.Pass{Seed: 1}); err != nil {
-				t.Fatal(err)
-			}
-			want := slices.Clone(m.Grads())
-			real := slices.Clone(m.Params())
-			for i := range m.Params() {
-				m.Params()[i] = float32(math.NaN())
-			}
-			var waits []int
-			ready := map[int][]float32{}
-			_, err := m.ForwardBackwardWith(x, y, model.Pass{Seed: 1, Hooks: model.Hooks{
-				WaitParams: func(b int) {
-					waits = append(waits, b)
-					copy(m.Params()[bk[b].Lo:bk[b].Hi], real[bk[b].Lo:bk[b].Hi])
-				},
-				GradReady: func(b int) {
-					if _, dup := ready[b]; dup {
-						t.Errorf("GradReady(%d) twice", b)
-					}
-					ready[b] = slices.Clone(m.Grads()[bk[b].Lo:bk[b].Hi])
-				},
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(waits) != len(bk) || !slices.IsSorted(waits) {
-				t.Fatalf("WaitParams calls %v for %d buckets", waits, len(bk))
-			}
-			if !testutil.BitsEqual(m.Grads(), want) {
-				t.Fatal("gradients with parameters arriving through WaitParams differ")
-			}
-			if len(ready) != len(bk) {
-				t.Fatalf("GradReady for %d of %d buckets", len(ready), len(bk))
-			}
-			for b, g := range ready {
-				if !testutil.BitsEqual(g, want[bk[b].Lo:bk[b].Hi]) {
-					t.Fatalf("bucket %d changed after GradReady", b)
-				}
-			}
+			checkHooks(t, m, x, y)
 			h := model.Hooks{WaitParams: func(int) {}, GradReady: func(int) {}}
 			if n := testing.AllocsPerRun(10, func() { m.ForwardBackwardWith(x, y, model.Pass{Hooks: h, Accumulate: true}) }); n > 0 {
 				t.Errorf("%v allocations per pass", n)

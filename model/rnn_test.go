@@ -205,13 +205,8 @@ func TestRNNGradientFiniteDifference(t *testing.T) {
 				var diff2, num2, ana2 float64
 				for k := range ts.Size() {
 					i := ts.Offset + k
-					orig := p[i]
-					p[i] = orig + eps
-					hi, lp := float64(p[i])-float64(orig), meanLoss()
-					p[i] = orig - eps
-					lo, lm := float64(orig)-float64(p[i]), meanLoss()
-					p[i] = orig
-					num, ana := (lp-lm)/(hi+lo), float64(grad[i])
+					num, _, _ := centralDiff(p, i, eps, meanLoss)
+					ana := float64(grad[i])
 					diff2 += (num - ana) * (num - ana)
 					num2 += num * num
 					ana2 += ana * ana

@@ -219,13 +219,7 @@ func TestTransformerGradientFiniteDifference(t *testing.T) {
 			for _, ts := range m.Layout() {
 				var diff2, num2 float64
 				for i := ts.Offset; i < ts.Offset+ts.Size(); i++ {
-					orig := p[i]
-					p[i] = orig + eps
-					hi, lp := float64(p[i])-float64(orig), meanLoss()
-					p[i] = orig - eps
-					lo, lm := float64(orig)-float64(p[i]), meanLoss()
-					p[i] = orig
-					num := (lp - lm) / (hi + lo)
+					num, _, _ := centralDiff(p, i, eps, meanLoss)
 					diff2 += (num - float64(grad[i])) * (num - float64(grad[i]))
 					num2 += num * num
 				}
@@ -264,13 +258,7 @@ func TestTransformerDropoutGradient(t *testing.T) {
 	for _, ts := range m.Layout() {
 		var diff2, num2 float64
 		for i := ts.Offset; i < ts.Offset+ts.Size(); i++ {
-			orig := p[i]
-			p[i] = orig + eps
-			hi, lp := float64(p[i])-float64(orig), loss()
-			p[i] = orig - eps
-			lo, lm := float64(orig)-float64(p[i]), loss()
-			p[i] = orig
-			num := (lp - lm) / (hi + lo)
+			num, _, _ := centralDiff(p, i, eps, loss)
 			diff2 += (num - float64(grad[i])) * (num - float64(grad[i]))
 			num2 += num * num
 		}
