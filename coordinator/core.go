@@ -102,18 +102,24 @@ type Core struct {
 	events     []Event
 	restore    int64  // checkpoint step the current generation restored (0: none)
 	latest     int64  // newest committed checkpoint step
-	ckFailures int    // checkpoints failed in a row since the last commit
+	ckFailures int    // checkpoints failed in a row (by step) since the last newer commit
 	ckFailure  string // the last failed checkpoint: its step and why
+	ckFailed   int64  // the newest failed checkpoint step (0: none since the last reset)
 }
 
 // Checkpointed records that a checkpoint of step is committed: the next
 // generation restores it. The driver calls it on resume and after every
-// commit. It changes no current plan.
+// commit. It changes no current plan. Commits and failures of different
+// steps may arrive out of order (a checkpoint is stored while training
+// goes on): only a commit newer than the newest failed step ends a row of
+// failures.
 func (c *Core) Checkpointed(step int64) {
 	if step > c.latest {
 		c.latest = step
 	}
-	c.ckFailures = 0
+	if step > c.ckFailed {
+		c.ckFailures, c.ckFailed = 0, 0
+	}
 	c.scaleUp()
 }
 

@@ -14,7 +14,12 @@ func (c *Core) CheckpointFailed(step int64, reason string) {
 	if c.phase == PhaseDone || c.phase == PhaseFailed {
 		return
 	}
+	if step < c.latest { // a newer checkpoint is committed already: not in a row
+		c.logf(EventCheckpointFailed, "checkpoint step %d failed: %s; the newer checkpoint step %d is stored, training goes on", step, reason, c.latest)
+		return
+	}
 	c.ckFailures++
+	c.ckFailed = max(c.ckFailed, step)
 	c.ckFailure = fmt.Sprintf("step %d: %s", step, reason)
 	limit := max(1, c.cfg.MaxCheckpointFailures)
 	if c.ckFailures >= limit {

@@ -40,6 +40,13 @@ func TestCoreCheckpointFailures(t *testing.T) {
 		{name: "done whose final checkpoint failed: the result is lost, the run fails", max: 3, ops: []op{{commit: 10}, {fail: 20}, {done: true}},
 			phase: PhaseFailed, latest: 10, inARow: 1, events: 1,
 			reason: "training finished, but its final checkpoint could not be stored (step 20: no space left on device); the newest stored checkpoint is step 10"},
+		{name: "an older commit after a newer failure does not break the row", max: 2, ops: []op{{fail: 20}, {commit: 10}, {fail: 30}},
+			phase: PhaseFailed, latest: 10, inARow: 2, events: 2, reason: "2 checkpoints in a row could not be stored"},
+		{name: "the final checkpoint fails while an older one commits", max: 3, ops: []op{{fail: 30}, {commit: 20}, {done: true}},
+			phase: PhaseFailed, latest: 20, inARow: 1, events: 1,
+			reason: "training finished, but its final checkpoint could not be stored (step 30: no space left on device); the newest stored checkpoint is step 20"},
+		{name: "a failure older than the latest commit does not count", max: 1, ops: []op{{commit: 20}, {fail: 10}, {done: true}},
+			phase: PhaseDone, latest: 20, events: 1, reason: "training complete", lastWord: "the newer checkpoint step 20 is stored"},
 		{name: "done without any stored checkpoint", max: 3, ops: []op{{fail: 20}, {done: true}},
 			phase: PhaseFailed, inARow: 1, events: 1, reason: "(step 20: no space left on device); no checkpoint was stored"},
 	} {

@@ -36,7 +36,7 @@ const (
 	whySlurm    = "needs a multi-node Slurm allocation; deploy/slurm_test.go runs the script on a private single-node Slurm when Slurm is installed"
 	whyVerbOnly = "a table naming the verb, not a command line (it needs --tls-dir); checked against --help, and run with its flags in the deploy groups"
 	tinyJob     = "job.yaml is the test's 400-step job"
-	shortLM     = "the example job with 10 steps (a checkpoint every 5) and 16 validation windows instead of 2000 steps and 1024 windows (minutes)"
+	shortLM     = "the example job with 10 steps (a checkpoint every 5) and 16 validation windows instead of 2000 steps and 1024 windows (minutes), in a run directory of its own (short runs started within one second would share the default runs/<timestamp>)"
 	goRun       = "the binary this test built stands for `go run ./cmd/ringtrain` (same code, no second build); " + tinyJob
 )
 
@@ -177,12 +177,12 @@ var docPlan = []docGroup{
 		{File: "docs/benchmarks.md", Doc: "go test -run '^$' -bench AdamWBandwidth ./optim/", Run: "go test -run '^$' -bench AdamWBandwidth -benchtime 1x ./optim/",
 			Note: "once: that it runs, not its figures"},
 		{File: "docs/benchmarks.md", Doc: "ringtrain launch --config docs/examples/shakespeare-gpt.yaml --workers 1",
-			Run:  "sed -e 's/steps: 2000/steps: 10/' -e 's/every_steps: 500/every_steps: 5/' -e 's/windows: 1024/windows: 16/' docs/examples/shakespeare-gpt.yaml > gpt.yaml && ringtrain launch --config gpt.yaml --workers 1",
+			Run:  "sed -e 's/steps: 2000/steps: 10/' -e 's/every_steps: 500/every_steps: 5/' -e 's/windows: 1024/windows: 16/' docs/examples/shakespeare-gpt.yaml > gpt.yaml && ringtrain launch --config gpt.yaml --workers 1 --run-dir runs/gpt1",
 			Note: shortLM, Want: "validation loss"},
 		{File: "docs/benchmarks.md", Doc: "ringtrain launch --config docs/examples/shakespeare-gpt.yaml --workers 2",
-			Run: "ringtrain launch --config gpt.yaml --workers 2", Note: shortLM, Want: "on 2 workers"},
+			Run: "ringtrain launch --config gpt.yaml --workers 2 --run-dir runs/gpt2", Note: shortLM, Want: "on 2 workers"},
 		{File: "docs/benchmarks.md", Doc: "ringtrain launch --config docs/examples/shakespeare-lstm.yaml --workers 1",
-			Run:  "sed -e 's/steps: 2000/steps: 10/' -e 's/every_steps: 500/every_steps: 5/' -e 's/windows: 1024/windows: 16/' docs/examples/shakespeare-lstm.yaml > lstm.yaml && ringtrain launch --config lstm.yaml --workers 1",
+			Run:  "sed -e 's/steps: 2000/steps: 10/' -e 's/every_steps: 500/every_steps: 5/' -e 's/windows: 1024/windows: 16/' docs/examples/shakespeare-lstm.yaml > lstm.yaml && ringtrain launch --config lstm.yaml --workers 1 --run-dir runs/lstm",
 			Note: shortLM, Want: "validation loss"},
 		{File: "docs/benchmarks.md", Doc: "PEERS=../shared/bench REPS=2 bench/lm_vs_torch.sh", Skip: whyPeers},
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestWorkerCrashRecovers -v ./cmd/ringtrain", Covered: "TestWorkerCrashRecovers"},
