@@ -276,7 +276,9 @@ func TestPartitionedWorker(t *testing.T) {
 			iptables(append([]string{"-D"}, rule...)...)
 		}
 	})
-	c := newCluster(t, faultJob)
+	// Long enough that training still runs when the partition heals and the
+	// cut-off worker speaks again (500 steps end within seconds).
+	c := newCluster(t, strings.Replace(faultJob, "steps: 500", "steps: 5000", 1))
 	c.startCoordinator(false)
 	c.startWorker()
 	c.startWorker()
@@ -309,17 +311,24 @@ func TestPartitionedWorker(t *testing.T) {
 		return s.LatestCheckpoint != during
 	})
 	heal()
+	// The cut-off worker's view after healing: its old generation's traffic
+	// was refused (stale generation) or it was told it had been removed.
+	var cutLog string
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		b, _ := os.ReadFile(filepath.Join(c.dir, "worker-cut.log"))
+		cutLog = string(b)
+		if strings.Contains(cutLog, "stale generation") || strings.Contains(cutLog, "joining again as a new member") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sign that the healed worker's stale traffic was refused:\n%s", cutLog)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	c.waitDone()
 	out, _, code := cli(t, nil, "checkpoint", "verify", filepath.Join(c.dir, "checkpoints"))
 	if code != 0 {
 		t.Fatalf("verify after the partition:\n%s", out)
-	}
-	// The cut-off worker's view after healing: its old generation's traffic
-	// was refused (stale generation) or it was told it had been removed.
-	b, _ := os.ReadFile(filepath.Join(c.dir, "worker-cut.log"))
-	cutLog := string(b)
-	if !strings.Contains(cutLog, "stale generation") && !strings.Contains(cutLog, "joining again as a new member") {
-		t.Fatalf("no sign that the healed worker's stale traffic was refused:\n%s", cutLog)
 	}
 	t.Logf("healed worker: stale reports refused: %v, joined again: %v",
 		strings.Contains(cutLog, "stale generation"), strings.Contains(cutLog, "joining again as a new member"))
