@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +27,7 @@ type cluster struct {
 	dir, cfg, addr string
 	gossip         int
 	coord          *exec.Cmd
-	coordOut       *strings.Builder
+	coordOut       *syncBuilder
 	workers        []*exec.Cmd
 }
 
@@ -56,19 +58,59 @@ func (c *cluster) env() []string {
 	return append(os.Environ(), faultSecret, "RINGTRAIN_TLS_DIR="+filepath.Join(c.dir, "tls"))
 }
 
+// startCoordinator starts the coordinator and waits until its control
+// plane accepts connections. The test's ports were free when picked but
+// another process may take one before the coordinator binds it: then it
+// exits naming the address, and it is started again on fresh ports.
 func (c *cluster) startCoordinator(resume bool) {
-	args := []string{"coordinator", "--config", c.cfg, "--grpc-addr", c.addr, "--gossip-addr", "127.0.0.1",
-		"--gossip-port", fmt.Sprint(c.gossip), "--run-dir", c.dir}
-	if resume {
-		args = append(args, "--resume")
+	for attempt := 0; ; attempt++ {
+		args := []string{"coordinator", "--config", c.cfg, "--grpc-addr", c.addr, "--gossip-addr", "127.0.0.1",
+			"--gossip-port", fmt.Sprint(c.gossip), "--run-dir", c.dir}
+		if resume {
+			args = append(args, "--resume")
+		}
+		c.coord = exec.Command(binary, args...)
+		c.coord.Env = c.env()
+		c.coordOut = &syncBuilder{}
+		c.coord.Stdout, c.coord.Stderr = c.coordOut, c.coordOut
+		if err := c.coord.Start(); err != nil {
+			c.t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if conn, err := net.DialTimeout("tcp", c.addr, time.Second); err == nil {
+				conn.Close()
+				return
+			}
+			if strings.Contains(c.coordOut.String(), "address already in use") {
+				break
+			}
+		}
+		if !strings.Contains(c.coordOut.String(), "address already in use") || attempt == 4 {
+			return // the test's own waits report what went wrong
+		}
+		c.coord.Wait()
+		c.t.Logf("coordinator ports taken meanwhile, again on others: %s", c.coordOut.String())
+		c.addr, c.gossip = testutil.FreeAddr(c.t), testutil.FreePort(c.t)
 	}
-	c.coord = exec.Command(binary, args...)
-	c.coord.Env = c.env()
-	c.coordOut = &strings.Builder{}
-	c.coord.Stdout, c.coord.Stderr = c.coordOut, c.coordOut
-	if err := c.coord.Start(); err != nil {
-		c.t.Fatal(err)
-	}
+}
+
+// syncBuilder is a strings.Builder that a process's output goroutine
+// writes while the test reads it.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func (c *cluster) startWorker() *exec.Cmd {
