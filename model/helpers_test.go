@@ -180,3 +180,33 @@ func centralDiff(p []float32, i int, eps float32, loss func() float64) (num, fwd
 	l0 := loss()
 	return (lp - lm) / (hi + lo), (lp - l0) / hi, (l0 - lm) / lo
 }
+
+// checkAccumulation: k micro-batches of micro samples accumulated with
+// GradScale 1/k give the mean loss and the gradient of one batch of all
+// their samples (within 1e-5).
+func checkAccumulation(t *testing.T, spec model.Spec, micro, k int) {
+	t.Helper()
+	big := newModel(t, spec, micro*k, 5)
+	small := newModel(t, spec, micro, 5)
+	x, y := randomBatch(spec, micro*k, 9)
+	lb, err := big.ForwardBackward(x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := spec.InputSize()
+	var sum float64
+	for j := range k {
+		l, err := small.ForwardBackwardWith(x[j*micro*in:(j+1)*micro*in], y[j*micro:(j+1)*micro],
+			model.Pass{Accumulate: j > 0, GradScale: 1 / float32(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += float64(l)
+	}
+	if math.Abs(sum/float64(k)-float64(lb)) > 1e-5*math.Max(1, math.Abs(float64(lb))) {
+		t.Fatalf("mean micro-batch loss %v, one batch %v", sum/float64(k), lb)
+	}
+	if i, ok := closeTo(small.Grads(), big.Grads(), 1e-5); !ok {
+		t.Fatalf("grad[%d] = %v accumulated, %v in one batch", i, small.Grads()[i], big.Grads()[i])
+	}
+}

@@ -257,30 +257,7 @@ func TestLayersDeterministic(t *testing.T) {
 func TestLayersAccumulateEqualsOneBatch(t *testing.T) {
 	for _, spec := range []model.Spec{layersConv, withLoss(layersDense, "mse"), layersLeNet} {
 		t.Run(fmt.Sprint(spec.Input), func(t *testing.T) {
-			const micro, k = 3, 3
-			big := newModel(t, spec, micro*k, 5)
-			small := newModel(t, spec, micro, 5)
-			x, y := randomBatch(spec, micro*k, 9)
-			lb, err := big.ForwardBackward(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in := spec.InputSize()
-			var sum float64
-			for j := range k {
-				l, err := small.ForwardBackwardWith(x[j*micro*in:(j+1)*micro*in], y[j*micro:(j+1)*micro],
-					model.Pass{Accumulate: j > 0, GradScale: 1 / float32(k)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				sum += float64(l)
-			}
-			if math.Abs(sum/k-float64(lb)) > 1e-5*math.Max(1, math.Abs(float64(lb))) {
-				t.Fatalf("mean micro-batch loss %v, one batch %v", sum/k, lb)
-			}
-			if i, ok := closeTo(small.Grads(), big.Grads(), 1e-5); !ok {
-				t.Fatalf("grad[%d] = %v accumulated, %v in one batch", i, small.Grads()[i], big.Grads()[i])
-			}
+			checkAccumulation(t, spec, 3, 3)
 		})
 	}
 }
