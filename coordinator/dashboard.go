@@ -39,8 +39,8 @@ td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left} th{background:#f
 {{range .Charts}}<div class="chart">{{.}}</div>{{end}}
 </div>
 <h2>Members</h2>
-<table id="members"><tr><th>worker</th><th>state</th><th>rank</th><th>data address</th><th>metrics</th><th>host</th><th>last seen</th></tr>
-{{range .Status.Members}}<tr><td>{{.WorkerId}}</td><td>{{.State}}</td><td>{{.Rank}}</td><td>{{.DataAddr}}</td><td>{{.MetricsAddr}}</td><td>{{.Hostname}}</td><td>{{ago .LastSeenUnixMs}}</td></tr>
+<table id="members"><tr><th>worker</th><th>state</th><th>rank</th><th>data address</th><th>metrics</th><th>host</th><th>device</th><th>last seen</th></tr>
+{{range .Status.Members}}<tr><td>{{.WorkerId}}</td><td>{{.State}}</td><td>{{.Rank}}</td><td>{{.DataAddr}}</td><td>{{.MetricsAddr}}</td><td>{{.Hostname}}</td><td>{{.Device}}</td><td>{{ago .LastSeenUnixMs}}</td></tr>
 {{end}}</table>
 <h2>Step-time split per worker (ms per step, last window)</h2>
 <table id="split"><tr><th>worker</th>{{range .Phases}}<th>{{.Heading}}</th>{{end}}</tr>

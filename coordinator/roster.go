@@ -13,6 +13,7 @@ type workerInfo struct {
 	version, hostname string
 	lastSeen          time.Time
 	metricsAddr       string
+	device            string // JoinRequest.device ("" : the job's)
 }
 
 // roster names the workers that join and keeps their workerInfo. It owns
@@ -33,7 +34,7 @@ func (r *roster) add(req *pb.JoinRequest, now time.Time) string {
 	defer r.mu.Unlock()
 	r.seq++
 	id := fmt.Sprintf("w%d-%s", r.seq, hostnameOr(req.Hostname))
-	r.info[id] = &workerInfo{version: req.Version, hostname: req.Hostname, lastSeen: now, metricsAddr: req.MetricsAddr}
+	r.info[id] = &workerInfo{version: req.Version, hostname: req.Hostname, lastSeen: now, metricsAddr: req.MetricsAddr, device: req.Device}
 	return id
 }
 

@@ -105,6 +105,10 @@ func (s *Server) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse,
 		pm := &pb.Member{WorkerId: m.ID, DataAddr: m.DataAddr, State: string(m.State), Rank: int32(m.Rank)}
 		if info, ok := s.workers.get(m.ID); ok {
 			pm.Version, pm.Hostname, pm.LastSeenUnixMs, pm.MetricsAddr = info.version, info.hostname, info.lastSeen.UnixMilli(), info.metricsAddr
+			pm.Device = info.device
+		}
+		if pm.Device == "" {
+			pm.Device = s.cfg.Job.Model.Device
 		}
 		out.Members = append(out.Members, pm)
 	}

@@ -62,6 +62,13 @@ type Model struct {
 	// Dropout is the transformer's dropout probability in [0, 1), drawn
 	// deterministically from the seed, the rank and the step. Default 0.
 	Dropout float64 `yaml:"dropout"`
+	// Device is where every worker computes: "cpu" (gorgonia, the
+	// default), "gpu" (a GPU per worker: the one its --device gpu:N
+	// names, else GPU 0; needs the GPU binary, make build-gpu) or "gpu:N",
+	// or "emu" (the GPU path's emulated device: slow, for trying the GPU
+	// code without a GPU). A worker's --device flag overrides it. The GPU
+	// path trains kind mlp.
+	Device string `yaml:"device"`
 	// Layers is the network of kind layers, in order (see Layer), e.g.
 	// [{type: flatten}, {type: linear, out: 128}, {type: relu},
 	// {type: linear, out: 10}]. Default none.

@@ -122,10 +122,10 @@ func tokenBatch(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
 // pass reads it, the gradients must be the bits of the plain pass, and
 // GradReady must come once per bucket, after which its gradients do not
 // change. It leaves the real parameters in m.
-func checkHooks(t *testing.T, m *model.Model, x []float32, y []int32) {
+func checkHooks(t *testing.T, m model.Engine, x []float32, y []int32) {
 	t.Helper()
 	bk := m.Buckets()
-	if _, err := m.ForwardBackward(x, y); err != nil {
+	if _, err := m.ForwardBackwardWith(x, y, model.Pass{}); err != nil {
 		t.Fatal(err)
 	}
 	want, real := slices.Clone(m.Grads()), slices.Clone(m.Params())

@@ -285,21 +285,26 @@ func (m *Model) evalGraph(n int) (evalRunner, error) {
 // label is a class id and, for a sequence model, every input a token id;
 // op names the caller in the error.
 func (m *Model) checkSamples(op string, x []float32, y []int32) error {
-	in, per := m.spec.InputSize(), m.spec.Targets()
+	return checkSamples(m.spec, op, x, y)
+}
+
+// checkSamples is Model.checkSamples for any engine of spec.
+func checkSamples(spec Spec, op string, x []float32, y []int32) error {
+	in, per := spec.InputSize(), spec.Targets()
 	if len(y)%per != 0 {
 		return fmt.Errorf("%w: %s: %d labels, want a multiple of %d (one per position)", ErrInput, op, len(y), per)
 	}
 	if n := len(y) / per; len(x) != n*in {
 		return fmt.Errorf("%w: %s: x has %d values, want %d (%d samples x input size %d)", ErrInput, op, len(x), n*in, n, in)
 	}
-	if m.spec.tokenInput() {
-		if err := checkTokens(op, x, m.spec.vocabSize()); err != nil {
+	if spec.tokenInput() {
+		if err := checkTokens(op, x, spec.vocabSize()); err != nil {
 			return err
 		}
 	}
 	for i, c := range y {
-		if c < 0 || int(c) >= m.spec.Classes {
-			return fmt.Errorf("%w: %s: label y[%d] = %d, want 0..%d", ErrInput, op, i, c, m.spec.Classes-1)
+		if c < 0 || int(c) >= spec.Classes {
+			return fmt.Errorf("%w: %s: label y[%d] = %d, want 0..%d", ErrInput, op, i, c, spec.Classes-1)
 		}
 	}
 	return nil

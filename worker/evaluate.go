@@ -87,7 +87,7 @@ const evalChunkWindows = 64
 
 // evalWindows evaluates the windows at starts of tokens: the summed loss
 // over their tokens, the tokens predicted right, and the token count.
-func evalWindows(m *model.Model, tokens []uint16, starts []int) (lossSum float64, correct, count int, err error) {
+func evalWindows(m model.Engine, tokens []uint16, starts []int) (lossSum float64, correct, count int, err error) {
 	context := m.Spec().Targets()
 	x := make([]float32, min(len(starts), evalChunkWindows)*context)
 	y := make([]int32, len(x))

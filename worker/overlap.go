@@ -46,7 +46,7 @@ type ovJob struct {
 	b      int
 }
 
-func newOverlap(comm *allreduce.Comm, m *model.Model) *overlap {
+func newOverlap(comm *allreduce.Comm, m model.Engine) *overlap {
 	o := &overlap{comm: comm, params: m.Params(), grads: m.Grads(), buckets: m.Buckets(), quit: make(chan struct{})}
 	o.jobs = make(chan ovJob, 2*len(o.buckets)+1)
 	o.cond = sync.NewCond(&o.mu)

@@ -31,7 +31,16 @@ func group(t *testing.T, spec job.Spec, world int, fn func(r int, tr *Trainer) e
 				return
 			}
 			defer comm.Close()
-			tr, err := NewTrainer(spec, corpus, comm)
+			dev, err := openDevice(spec.Model.Device) // a device per rank, as per worker process
+			if err != nil {
+				errs[r] = err
+				comm.Abort()
+				return
+			}
+			if dev != nil {
+				defer dev.Close()
+			}
+			tr, err := NewTrainerOn(spec, corpus, comm, dev)
 			if err != nil {
 				errs[r] = err
 				comm.Abort()

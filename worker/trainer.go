@@ -11,6 +11,7 @@ import (
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/model"
+	"github.com/ringtrain/ringtrain/model/device"
 	"github.com/ringtrain/ringtrain/optim"
 	"github.com/ringtrain/ringtrain/telemetry"
 )
@@ -24,7 +25,7 @@ type Trainer struct {
 	src         source // the training samples
 	evalStarts  []int  // a text's validation windows (all ranks')
 	targets     int    // labels per sample
-	model       *model.Model
+	model       model.Engine
 	opt         optim.Optimizer
 	sched       optim.Schedule
 	cursor      data.Cursor
@@ -96,6 +97,12 @@ var ErrNonFinite = errors.New("worker: non-finite loss")
 // NewTrainer builds the model, optimizer shard and sampler for this rank.
 // Every rank must be built from the same spec and data.
 func NewTrainer(spec job.Spec, c *Corpus, comm *allreduce.Comm) (*Trainer, error) {
+	return NewTrainerOn(spec, c, comm, nil)
+}
+
+// NewTrainerOn is NewTrainer with the model on dev (nil: the CPU's
+// gorgonia engine). The trainer does not close dev.
+func NewTrainerOn(spec job.Spec, c *Corpus, comm *allreduce.Comm, dev device.Device) (*Trainer, error) {
 	rank, world := comm.Rank(), comm.Size()
 	gb := spec.Train.GlobalBatch
 	micro, err := spec.MicroBatch(world)
@@ -106,7 +113,12 @@ func NewTrainer(spec job.Spec, c *Corpus, comm *allreduce.Comm) (*Trainer, error
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.New(modelSpec(spec, c), micro)
+	var m model.Engine
+	if dev == nil {
+		m, err = model.New(modelSpec(spec, c), micro)
+	} else {
+		m, err = model.NewDeviceModel(modelSpec(spec, c), micro, dev)
+	}
 	if err != nil {
 		return nil, err
 	}

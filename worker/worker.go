@@ -18,6 +18,7 @@ import (
 	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/model/device"
 	"github.com/ringtrain/ringtrain/membership"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 	"github.com/ringtrain/ringtrain/telemetry"
@@ -54,7 +55,10 @@ type Config struct {
 	// MetricsAddr is where the Prometheus endpoint listens; "" uses the
 	// advertised host with any free port; "off" disables it.
 	MetricsAddr string
-	Logger      *slog.Logger
+	// Device is where this worker computes ("cpu", "emu", "gpu", "gpu:N");
+	// "" follows the job's model.device.
+	Device string
+	Logger *slog.Logger
 }
 
 // ErrRunFailed: the coordinator ended the run with a failure.
@@ -120,6 +124,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	defer client.Close()
+	if cfg.Device != "" {
+		if err := job.CheckDevice(cfg.Device); err != nil {
+			return fmt.Errorf("worker: --device: %w", err)
+		}
+	}
 	w := &process{cfg: cfg, log: log, client: client, ln: ln, host: host, dataAddr: dataAddr,
 		metrics: telemetry.NewWorker()}
 	if cfg.MetricsAddr != "off" {
@@ -134,6 +143,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer ms.Close()
 		w.metricsAddr = ms.Addr()
 	}
+	defer w.closeDevice()
 	var lost error // why the last session lost the coordinator
 	for {
 		err := w.session(ctx)
@@ -168,6 +178,23 @@ var (
 	errCoordinatorLost = errors.New("lost the coordinator")
 )
 
+// deviceName names the device for status: "cpu" or the device's own name.
+func (w *process) deviceName() string {
+	if w.dev == nil {
+		return "cpu"
+	}
+	return w.dev.Name()
+}
+
+// closeDevice releases the device at the worker's end.
+func (w *process) closeDevice() {
+	if w.dev != nil {
+		if err := w.dev.Close(); err != nil {
+			w.log.Warn("closing the device", "device", w.dev.Name(), "err", err)
+		}
+	}
+}
+
 // process is the worker across its sessions (one per membership).
 type process struct {
 	cfg         Config
@@ -178,6 +205,9 @@ type process struct {
 	dataAddr    string
 	metrics     *telemetry.Worker
 	metricsAddr string
+	// The device, opened once the first job is known (nil: the CPU).
+	dev       device.Device
+	devOpened bool
 	// Cached across sessions of the same job.
 	jobHash string
 	corpus  *Corpus
@@ -188,8 +218,12 @@ type process struct {
 func (w *process) session(ctx context.Context) error {
 	cfg := w.cfg
 	hostname, _ := os.Hostname()
+	devName := cfg.Device
+	if w.devOpened {
+		devName = w.deviceName()
+	}
 	joined, err := w.client.Join(ctx, &pb.JoinRequest{Version: cfg.Version, DataAddr: w.dataAddr, Hostname: hostname,
-		JobHash: cfg.JobHash, MetricsAddr: w.metricsAddr}, cfg.JoinTimeout)
+		JobHash: cfg.JobHash, MetricsAddr: w.metricsAddr, Device: devName}, cfg.JoinTimeout)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
@@ -244,6 +278,13 @@ func (w *process) session(ctx context.Context) error {
 		}
 		w.jobHash = joined.JobHash
 	}
+	if !w.devOpened {
+		if w.dev, err = openDevice(deviceChoice(cfg.Device, spec)); err != nil {
+			return fail(err)
+		}
+		w.devOpened = true
+		log.Info("device", "device", w.deviceName())
+	}
 	rep := newReporter(client, joined.WorkerId, log)
 	grace := 5 * time.Second // for the queued reports when the session ends
 	defer func() { rep.close(grace) }()
@@ -259,7 +300,7 @@ func (w *process) session(ctx context.Context) error {
 		grace = 0
 		return fmt.Errorf("%w %s: control stream refused (%s)", errCoordinatorLost, cfg.Join, rpcText(err))
 	}
-	g := &generations{ln: w.ln, spec: spec, corpus: w.corpus, rep: rep, log: log, client: client, id: joined.WorkerId,
+	g := &generations{ln: w.ln, spec: spec, corpus: w.corpus, dev: w.dev, rep: rep, log: log, client: client, id: joined.WorkerId,
 		metrics: w.metrics}
 	defer g.stop()
 	for {
@@ -332,6 +373,7 @@ type generations struct {
 	ln      *tcp.Listener
 	spec    job.Spec
 	corpus  *Corpus
+	dev     device.Device // nil: the CPU
 	rep     *reporter
 	log     *slog.Logger
 	client  Control
@@ -391,7 +433,7 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	defer comm.Close()
 	stopAbort := context.AfterFunc(ctx, comm.Abort)
 	defer stopAbort()
-	tr, err := NewTrainer(g.spec, g.corpus, comm)
+	tr, err := NewTrainerOn(g.spec, g.corpus, comm, g.dev)
 	if err != nil {
 		return err
 	}

@@ -245,6 +245,11 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			if cfg.Join == "" {
 				return fmt.Errorf("--join HOST:PORT is required (the coordinator's control-plane address)")
 			}
+			if cfg.Device != "" {
+				if err := job.CheckDevice(cfg.Device); err != nil {
+					return fmt.Errorf("--device: %w", err)
+				}
+			}
 			sec, err := sf.load()
 			if err != nil {
 				return err
@@ -277,6 +282,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	sf.register(f)
 	f.StringVar(&config, "config", "", "optional job spec: refuse to join a coordinator running another job")
 	f.DurationVar(&joinTimeout, "join-timeout", 60*time.Second, "how long to keep trying to reach the coordinator")
+	f.StringVar(&cfg.Device, "device", "", "where to compute: cpu, gpu, gpu:N (GPU N; the GPU binary, make build-gpu) or emu (the GPU path emulated); default: the job's model.device")
 	mf.register(f)
 	tf.register(f, true)
 	return cmd

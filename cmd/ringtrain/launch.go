@@ -18,6 +18,7 @@ func newLaunchCmd(g *globals) *cobra.Command {
 	var (
 		workers        int
 		config, runDir string
+		device         string
 		trace          bool
 		rf             resumeFlags
 		tf             tlsFlags
@@ -61,6 +62,12 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 				return err
 			}
 			spec.Trace = spec.Trace || trace
+			if device != "" {
+				spec.Model.Device = device
+				if err := spec.Validate(); err != nil {
+					return fmt.Errorf("--device: %w", err)
+				}
+			}
 			if runDir == "" {
 				runDir = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
 			}
@@ -110,6 +117,7 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 	f.StringVar(&config, "config", "", "job spec YAML (default: the built-in MNIST MLP job)")
 	f.StringVar(&runDir, "run-dir", "", "run directory (default runs/<timestamp>): job.yaml, logs, summary.json, checkpoints in RUN_DIR/checkpoints; with --resume, the run to continue (its job.yaml unless --config)")
 	rf.register(f, false)
+	f.StringVar(&device, "device", "", "where the workers compute, overriding the job's model.device: cpu, gpu (worker i on GPU i; the GPU binary, make build-gpu), gpu:N, or emu (the GPU path emulated)")
 	f.BoolVar(&trace, "trace", false, "record a Chrome trace of every step phase and ring step into RUN_DIR/trace.json (open in Perfetto)")
 	tf.registerInsecure(f)
 	sf.register(f)

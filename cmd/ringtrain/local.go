@@ -142,9 +142,13 @@ func (lc localCluster) run(ctx context.Context) (localResult, error) {
 			return out, err
 		}
 		defer wlog.Close()
+		wl := line
+		if lc.spec.Model.Device == "gpu" { // one GPU per local worker
+			wl.Device = fmt.Sprintf("gpu:%d", i)
+		}
 		_, err = group.Start(proc.Spec{
 			Name:   fmt.Sprintf("worker %d", i),
-			Args:   line.args(),
+			Args:   wl.args(),
 			Env:    append([]string{"RINGTRAIN_SECRET=" + string(sec)}, lc.env...),
 			Output: wlog, Stderr: wlog,
 		})

@@ -95,7 +95,7 @@ func printStatus(g *globals, st *pb.StatusResponse, events int) {
 		fmt.Fprintf(w, "error: %s\n", st.Error)
 	}
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKER\tROLE\tSTATE\tRANK\tDATA ADDRESS\tMETRICS\tHOST\tLAST SEEN")
+	fmt.Fprintln(tw, "WORKER\tROLE\tSTATE\tRANK\tDATA ADDRESS\tMETRICS\tHOST\tDEVICE\tLAST SEEN")
 	for _, m := range st.Members {
 		seen := "-"
 		if m.LastSeenUnixMs > 0 {
@@ -105,7 +105,7 @@ func printStatus(g *globals, st *pb.StatusResponse, events int) {
 		if m.Rank >= 0 {
 			rank = fmt.Sprint(m.Rank)
 		}
-		fmt.Fprintf(tw, "%s\tworker\t%s\t%s\t%s\t%s\t%s\t%s\n", m.WorkerId, m.State, rank, m.DataAddr, m.MetricsAddr, m.Hostname, seen)
+		fmt.Fprintf(tw, "%s\tworker\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.WorkerId, m.State, rank, m.DataAddr, m.MetricsAddr, m.Hostname, m.Device, seen)
 	}
 	tw.Flush()
 	ev := st.Events

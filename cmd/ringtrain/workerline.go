@@ -22,6 +22,7 @@ type workerLine struct {
 	Config        string
 	LogLevel      string
 	LogFormat     string
+	Device        string // --device: cpu, emu, gpu:N ("": the job's model.device)
 }
 
 // args is the command line after the binary: "worker --join ...".
@@ -46,6 +47,7 @@ func (w workerLine) args() []string {
 	opt("--config", w.Config)
 	opt("--log-level", w.LogLevel)
 	opt("--log-format", w.LogFormat)
+	opt("--device", w.Device)
 	return a
 }
 

@@ -78,13 +78,17 @@ func (Plan_Action) EnumDescriptor() ([]byte, []int) {
 }
 
 type JoinRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`                         // the worker binary's version; must equal the coordinator's
-	DataAddr      string                 `protobuf:"bytes,2,opt,name=data_addr,json=dataAddr,proto3" json:"data_addr,omitempty"`       // the worker's all-reduce (data-plane) address
-	GossipAddr    string                 `protobuf:"bytes,3,opt,name=gossip_addr,json=gossipAddr,proto3" json:"gossip_addr,omitempty"` // the worker's memberlist address
-	Hostname      string                 `protobuf:"bytes,4,opt,name=hostname,proto3" json:"hostname,omitempty"`
-	JobHash       string                 `protobuf:"bytes,5,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"`             // if set, the job the worker expects (sha256 of the spec); must match
-	MetricsAddr   string                 `protobuf:"bytes,6,opt,name=metrics_addr,json=metricsAddr,proto3" json:"metrics_addr,omitempty"` // the worker's Prometheus endpoint (host:port, /metrics)
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Version     string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`                         // the worker binary's version; must equal the coordinator's
+	DataAddr    string                 `protobuf:"bytes,2,opt,name=data_addr,json=dataAddr,proto3" json:"data_addr,omitempty"`       // the worker's all-reduce (data-plane) address
+	GossipAddr  string                 `protobuf:"bytes,3,opt,name=gossip_addr,json=gossipAddr,proto3" json:"gossip_addr,omitempty"` // the worker's memberlist address
+	Hostname    string                 `protobuf:"bytes,4,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	JobHash     string                 `protobuf:"bytes,5,opt,name=job_hash,json=jobHash,proto3" json:"job_hash,omitempty"`             // if set, the job the worker expects (sha256 of the spec); must match
+	MetricsAddr string                 `protobuf:"bytes,6,opt,name=metrics_addr,json=metricsAddr,proto3" json:"metrics_addr,omitempty"` // the worker's Prometheus endpoint (host:port, /metrics)
+	// device is where the worker computes: its --device choice ("cpu",
+	// "emu", "gpu:N"), or once opened the device's name ("gpu:0 NVIDIA
+	// H200"); empty: the job's model.device.
+	Device        string `protobuf:"bytes,7,opt,name=device,proto3" json:"device,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -157,6 +161,13 @@ func (x *JoinRequest) GetJobHash() string {
 func (x *JoinRequest) GetMetricsAddr() string {
 	if x != nil {
 		return x.MetricsAddr
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetDevice() string {
+	if x != nil {
+		return x.Device
 	}
 	return ""
 }
@@ -1006,6 +1017,7 @@ type Member struct {
 	Hostname       string                 `protobuf:"bytes,6,opt,name=hostname,proto3" json:"hostname,omitempty"`
 	LastSeenUnixMs int64                  `protobuf:"varint,7,opt,name=last_seen_unix_ms,json=lastSeenUnixMs,proto3" json:"last_seen_unix_ms,omitempty"`
 	MetricsAddr    string                 `protobuf:"bytes,8,opt,name=metrics_addr,json=metricsAddr,proto3" json:"metrics_addr,omitempty"`
+	Device         string                 `protobuf:"bytes,9,opt,name=device,proto3" json:"device,omitempty"` // where it computes (JoinRequest.device, else the job's model.device)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1092,6 +1104,13 @@ func (x *Member) GetLastSeenUnixMs() int64 {
 func (x *Member) GetMetricsAddr() string {
 	if x != nil {
 		return x.MetricsAddr
+	}
+	return ""
+}
+
+func (x *Member) GetDevice() string {
+	if x != nil {
+		return x.Device
 	}
 	return ""
 }
@@ -1715,7 +1734,7 @@ var File_ringtrain_v1_control_proto protoreflect.FileDescriptor
 
 const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\n" +
-	"\x1aringtrain/v1/control.proto\x12\fringtrain.v1\"\xbf\x01\n" +
+	"\x1aringtrain/v1/control.proto\x12\fringtrain.v1\"\xd7\x01\n" +
 	"\vJoinRequest\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1b\n" +
 	"\tdata_addr\x18\x02 \x01(\tR\bdataAddr\x12\x1f\n" +
@@ -1723,7 +1742,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"gossipAddr\x12\x1a\n" +
 	"\bhostname\x18\x04 \x01(\tR\bhostname\x12\x19\n" +
 	"\bjob_hash\x18\x05 \x01(\tR\ajobHash\x12!\n" +
-	"\fmetrics_addr\x18\x06 \x01(\tR\vmetricsAddr\"\xb4\x01\n" +
+	"\fmetrics_addr\x18\x06 \x01(\tR\vmetricsAddr\x12\x16\n" +
+	"\x06device\x18\a \x01(\tR\x06device\"\xb4\x01\n" +
 	"\fJoinResponse\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x19\n" +
 	"\bjob_spec\x18\x02 \x01(\fR\ajobSpec\x12\x19\n" +
@@ -1807,7 +1827,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x05trace\x18\t \x01(\fH\x00R\x05traceB\x06\n" +
 	"\x04body\"\x10\n" +
 	"\x0eReportResponse\"\x0f\n" +
-	"\rStatusRequest\"\xf0\x01\n" +
+	"\rStatusRequest\"\x88\x02\n" +
 	"\x06Member\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1b\n" +
 	"\tdata_addr\x18\x02 \x01(\tR\bdataAddr\x12\x14\n" +
@@ -1816,7 +1836,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\aversion\x18\x05 \x01(\tR\aversion\x12\x1a\n" +
 	"\bhostname\x18\x06 \x01(\tR\bhostname\x12)\n" +
 	"\x11last_seen_unix_ms\x18\a \x01(\x03R\x0elastSeenUnixMs\x12!\n" +
-	"\fmetrics_addr\x18\b \x01(\tR\vmetricsAddr\"N\n" +
+	"\fmetrics_addr\x18\b \x01(\tR\vmetricsAddr\x12\x16\n" +
+	"\x06device\x18\t \x01(\tR\x06device\"N\n" +
 	"\x05Event\x12\x17\n" +
 	"\aunix_ms\x18\x01 \x01(\x03R\x06unixMs\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +

@@ -1,0 +1,209 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ringtrain/ringtrain/model/device"
+)
+
+// DeviceModel trains a Spec on a device.Device (a GPU, or the emulated
+// device): the same Engine contract as Model, the same flat layout, so
+// checkpoints, resharding, the optimizer and the all-reduce do not know
+// which one runs. Params and Grads live on the host (in the device's
+// staging memory: page-locked on a GPU) and are the truth: a pass copies
+// each bucket of Params to the device after its WaitParams, and each
+// bucket of Grads back to the host as soon as backward has finished it,
+// before its GradReady, so the ring reduces one bucket while the device
+// works on the next. Kinds: mlp (the feed-forward network with ReLU).
+//
+// A DeviceModel is not safe for concurrent use.
+type DeviceModel struct {
+	spec   Spec
+	batch  int
+	layout []Tensor
+	dev    device.Device
+	host   []byte    // HostAlloc'd: params then grads
+	params []float32 // views of host
+	grads  []float32
+	dp, dg device.Buffer // the device's parameters and gradients
+	dense  []denseLayer
+	train  *devPass // buffers for batch samples
+	eval   *devPass // buffers for evalChunk samples (built on first use)
+	chunk  int
+	bounds []int
+	closed bool
+}
+
+// denseLayer is one fully connected layer of the plan: y = act(x·W + b),
+// W [in, out] at offset w, b [out] at offset b of the flat buffers.
+type denseLayer struct {
+	in, out int
+	w, b    int // offsets (float32 elements)
+	act     device.Act
+}
+
+// devPass are the device buffers of a pass over n samples: the input,
+// the labels, every layer's output (acts[i] is layer i's), the gradient
+// of every layer's output, the per-row losses and correct flags, and their
+// host copies.
+type devPass struct {
+	n                   int
+	x, y                device.Buffer
+	acts, dacts         []device.Buffer
+	loss, correct       device.Buffer
+	hostLoss, hostRight []float32
+}
+
+// NewDeviceModel builds the model on dev for batch samples per step; it
+// takes ownership of nothing (close dev after the model). Kinds other than
+// mlp are refused with ErrSpec, naming the kind.
+func NewDeviceModel(spec Spec, batch int, dev device.Device) (*DeviceModel, error) {
+	if err := spec.validateFields(); err != nil {
+		return nil, err
+	}
+	if spec.Kind != KindMLP {
+		return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (%s: mlp only; the CPU trains every kind)", ErrSpec, spec.Kind, dev.Name())
+	}
+	if batch < 1 || batch > MaxDim {
+		return nil, fmt.Errorf("%w: batch = %d, want 1..%d", ErrInput, batch, MaxDim)
+	}
+	spec = spec.clone()
+	layout, total, err := layoutOf(spec)
+	if err != nil {
+		return nil, err
+	}
+	m := &DeviceModel{spec: spec, batch: batch, layout: layout, dev: dev, chunk: max(DefaultEvalChunk, batch), bounds: []int{0, total}}
+	if err := m.alloc(total); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	return m, nil
+}
+
+// alloc plans the layers and allocates the host and device buffers.
+func (m *DeviceModel) alloc(total int) error {
+	in := m.spec.InputSize()
+	for i := 0; i+1 < len(m.layout); i += 2 {
+		w, b := m.layout[i], m.layout[i+1]
+		l := denseLayer{in: in, out: w.Shape[1], w: w.Offset, b: b.Offset, act: device.ActReLU}
+		if i+2 == len(m.layout) {
+			l.act = device.ActNone
+		}
+		m.dense = append(m.dense, l)
+		in = l.out
+	}
+	var err error
+	if m.host, err = m.dev.HostAlloc(8 * total); err != nil {
+		return fmt.Errorf("model: %s: staging memory: %w", m.dev.Name(), err)
+	}
+	all := device.Float32s(m.host)
+	m.params, m.grads = all[:total:total], all[total:]
+	clear(all)
+	if m.dp, err = m.dev.Alloc(4 * total); err != nil {
+		return fmt.Errorf("model: %s: parameters: %w", m.dev.Name(), err)
+	}
+	if m.dg, err = m.dev.Alloc(4 * total); err != nil {
+		return fmt.Errorf("model: %s: gradients: %w", m.dev.Name(), err)
+	}
+	m.train, err = m.newPass(m.batch)
+	return err
+}
+
+// newPass allocates the buffers of a pass over n samples.
+func (m *DeviceModel) newPass(n int) (*devPass, error) {
+	p := &devPass{n: n, hostLoss: make([]float32, n), hostRight: make([]float32, n)}
+	alloc := func(dst *device.Buffer, floats int) error {
+		var err error
+		if *dst, err = m.dev.Alloc(4 * floats); err != nil {
+			return fmt.Errorf("model: %s: activations for %d samples: %w", m.dev.Name(), n, err)
+		}
+		return nil
+	}
+	errs := []error{alloc(&p.x, n*m.spec.InputSize()), alloc(&p.y, n), alloc(&p.loss, n), alloc(&p.correct, n)}
+	p.acts = make([]device.Buffer, len(m.dense))
+	p.dacts = make([]device.Buffer, len(m.dense))
+	for i, l := range m.dense {
+		errs = append(errs, alloc(&p.acts[i], n*l.out), alloc(&p.dacts[i], n*l.out))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(err, m.freePass(p))
+	}
+	return p, nil
+}
+
+// freePass releases a pass's device buffers.
+func (m *DeviceModel) freePass(p *devPass) error {
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	for _, b := range append([]device.Buffer{p.x, p.y, p.loss, p.correct}, append(p.acts, p.dacts...)...) {
+		if b.Bytes > 0 {
+			errs = append(errs, m.dev.Free(b))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Device is the device the model runs on.
+func (m *DeviceModel) Device() device.Device { return m.dev }
+
+// Spec returns a copy of the model's spec.
+func (m *DeviceModel) Spec() Spec { return m.spec.clone() }
+
+// Batch is the number of samples ForwardBackwardWith takes.
+func (m *DeviceModel) Batch() int { return m.batch }
+
+// Layout returns a copy of the parameter layout.
+func (m *DeviceModel) Layout() []Tensor {
+	out := make([]Tensor, len(m.layout))
+	for i, t := range m.layout {
+		out[i] = Tensor{Name: t.Name, Shape: slices.Clone(t.Shape), Offset: t.Offset}
+	}
+	return out
+}
+
+// Params is the host's flat parameter buffer (the truth: copied to the
+// device by every pass). Copy into it; do not replace it.
+func (m *DeviceModel) Params() []float32 { return m.params }
+
+// Grads is the host's flat gradient buffer, written by every pass.
+func (m *DeviceModel) Grads() []float32 { return m.grads }
+
+// SetBucketBytes splits the buffers into buckets of at most n bytes, as
+// Model.SetBucketBytes does.
+func (m *DeviceModel) SetBucketBytes(n int) {
+	m.bounds = planBuckets(m.layout, func(t Tensor) bool { return len(t.Shape) == 2 }, n/4)
+}
+
+// Buckets are the ranges Hooks name by index (see Model.Buckets).
+func (m *DeviceModel) Buckets() []Range {
+	out := make([]Range, len(m.bounds)-1)
+	for i := range out {
+		out[i] = Range{m.bounds[i], m.bounds[i+1]}
+	}
+	return out
+}
+
+// Close frees the device and staging buffers (not the device itself).
+// Params and Grads stay readable (copied to ordinary memory first); every
+// other call returns ErrClosed. Close is idempotent.
+func (m *DeviceModel) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	errs := []error{m.freePass(m.train), m.freePass(m.eval)}
+	for _, b := range []device.Buffer{m.dp, m.dg} {
+		if b.Bytes > 0 {
+			errs = append(errs, m.dev.Free(b))
+		}
+	}
+	m.params, m.grads = slices.Clone(m.params), slices.Clone(m.grads)
+	if m.host != nil {
+		errs = append(errs, m.dev.HostFree(m.host))
+	}
+	m.train, m.eval, m.host = nil, nil, nil
+	return errors.Join(errs...)
+}

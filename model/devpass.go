@@ -1,0 +1,209 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/ringtrain/ringtrain/model/device"
+)
+
+// ForwardBackwardWith runs one training pass on the device with the
+// options of p (see Model.ForwardBackwardWith): Grads (on the host) is
+// overwritten, or accumulated into when p.Accumulate (the accumulation
+// happens on the device, so the host's Grads must not be changed between
+// the passes of one accumulation), and the mean loss is returned.
+func (m *DeviceModel) ForwardBackwardWith(x []float32, y []int32, p Pass) (float32, error) {
+	if m.closed {
+		return 0, ErrClosed
+	}
+	if len(y) != m.batch*m.spec.Targets() {
+		return 0, fmt.Errorf("%w: ForwardBackward got %d labels, want %d (batch %d x %d per sample)", ErrInput, len(y), m.batch*m.spec.Targets(), m.batch, m.spec.Targets())
+	}
+	if err := checkSamples(m.spec, "ForwardBackward", x, y); err != nil {
+		return 0, err
+	}
+	if p.GradScale == 0 {
+		p.GradScale = 1
+	}
+	if err := m.pushParams(p.Hooks); err != nil {
+		return 0, err
+	}
+	ps := m.train
+	if err := m.forward(ps, x, y); err != nil {
+		return 0, err
+	}
+	if err := m.lossOf(ps, p.GradScale/float32(ps.n)); err != nil {
+		return 0, err
+	}
+	if err := m.backward(ps, p); err != nil {
+		return 0, err
+	}
+	if err := device.Download(m.dev, ps.hostLoss, ps.loss); err != nil {
+		return 0, m.fail("loss", err)
+	}
+	var sum float64
+	for _, v := range ps.hostLoss {
+		sum += float64(v)
+	}
+	return float32(sum / float64(ps.n)), nil
+}
+
+// fail wraps a device error with what the model was doing.
+func (m *DeviceModel) fail(what string, err error) error {
+	return fmt.Errorf("%w: %s: %s: %w", ErrBackend, m.dev.Name(), what, err)
+}
+
+// pushParams copies Params to the device bucket by bucket, each after its
+// WaitParams.
+func (m *DeviceModel) pushParams(h Hooks) error {
+	for b := range len(m.bounds) - 1 {
+		if h.WaitParams != nil {
+			h.WaitParams(b)
+		}
+		lo, hi := m.bounds[b], m.bounds[b+1]
+		if err := device.Upload(m.dev, m.dp.F32(lo, hi), m.params[lo:hi]); err != nil {
+			return m.fail("copying parameters", err)
+		}
+	}
+	return nil
+}
+
+// forward uploads n samples and runs the layers: acts[i] = act(in·W + b).
+func (m *DeviceModel) forward(ps *devPass, x []float32, y []int32) error {
+	if err := device.Upload(m.dev, ps.x, x); err != nil {
+		return m.fail("copying the batch", err)
+	}
+	if err := device.Upload(m.dev, ps.y, y); err != nil {
+		return m.fail("copying the labels", err)
+	}
+	in := ps.x
+	for i, l := range m.dense {
+		out := ps.acts[i]
+		if err := device.Sgemm(m.dev, false, false, ps.n, l.out, l.in, 1, in, l.in, m.dp.F32(l.w, l.w+l.in*l.out), l.out, 0, out, l.out); err != nil {
+			return m.fail(fmt.Sprintf("layer %d", i), err)
+		}
+		if err := device.BiasAct(m.dev, ps.n, l.out, l.act, out, m.dp.F32(l.b, l.b+l.out)); err != nil {
+			return m.fail(fmt.Sprintf("layer %d", i), err)
+		}
+		in = out
+	}
+	return nil
+}
+
+// lossOf computes the per-row losses and correct flags of the last
+// layer's output and the gradient of scale × the summed loss into the
+// last dacts.
+func (m *DeviceModel) lossOf(ps *devPass, scale float32) error {
+	last := len(m.dense) - 1
+	classes := m.dense[last].out
+	f := device.SoftmaxXent
+	if m.spec.Loss == LossMSE {
+		f = device.MSELoss
+	}
+	if err := f(m.dev, ps.n, classes, ps.acts[last], ps.y, scale, ps.dacts[last], ps.loss, ps.correct); err != nil {
+		return m.fail("loss", err)
+	}
+	return nil
+}
+
+// backward runs the layers backwards from the loss's gradient: each
+// layer's weight and bias gradients (accumulated when p.Accumulate), then
+// the gradient of its input through the previous layer's activation. As
+// soon as a layer is done, the buckets it completes are copied to the
+// host's Grads and announced.
+func (m *DeviceModel) backward(ps *devPass, p Pass) error {
+	beta := float32(0)
+	if p.Accumulate {
+		beta = 1
+	}
+	next := len(m.bounds) - 2 // the highest bucket not yet copied
+	for i := len(m.dense) - 1; i >= 0; i-- {
+		l := m.dense[i]
+		in := ps.x
+		if i > 0 {
+			in = ps.acts[i-1]
+		}
+		dz := ps.dacts[i]
+		if err := device.Sgemm(m.dev, true, false, l.in, l.out, ps.n, 1, in, l.in, dz, l.out, beta, m.dg.F32(l.w, l.w+l.in*l.out), l.out); err != nil {
+			return m.fail(fmt.Sprintf("layer %d weight gradient", i), err)
+		}
+		if err := device.ColSum(m.dev, ps.n, l.out, dz, 1, beta, m.dg.F32(l.b, l.b+l.out)); err != nil {
+			return m.fail(fmt.Sprintf("layer %d bias gradient", i), err)
+		}
+		if i > 0 {
+			prev := m.dense[i-1]
+			if err := device.Sgemm(m.dev, false, true, ps.n, l.in, l.out, 1, dz, l.out, m.dp.F32(l.w, l.w+l.in*l.out), l.out, 0, ps.dacts[i-1], l.in); err != nil {
+				return m.fail(fmt.Sprintf("layer %d input gradient", i), err)
+			}
+			if err := device.ActGrad(m.dev, ps.n*l.in, prev.act, ps.acts[i-1], ps.dacts[i-1]); err != nil {
+				return m.fail(fmt.Sprintf("layer %d activation gradient", i-1), err)
+			}
+		}
+		for ; next >= 0 && m.bounds[next] >= l.w; next-- {
+			if err := m.pullGrads(next, p.Hooks); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pullGrads copies bucket b of the gradients to the host and announces it.
+func (m *DeviceModel) pullGrads(b int, h Hooks) error {
+	lo, hi := m.bounds[b], m.bounds[b+1]
+	if err := device.Download(m.dev, m.grads[lo:hi], m.dg.F32(lo, hi)); err != nil {
+		return m.fail("copying gradients", err)
+	}
+	if h.GradReady != nil {
+		h.GradReady(b)
+	}
+	return nil
+}
+
+// Evaluate runs the forward pass on any number of samples in chunks of
+// max(256, Batch()) and returns the sum of the per-sample losses (the
+// device's float32 per-row losses, summed in float64) and the number of
+// samples whose first argmax output is the label. It reads Params as they
+// are now (copied to the device first).
+func (m *DeviceModel) Evaluate(x []float32, y []int32) (lossSum float64, correct int, err error) {
+	if m.closed {
+		return 0, 0, ErrClosed
+	}
+	if err := checkSamples(m.spec, "Evaluate", x, y); err != nil {
+		return 0, 0, err
+	}
+	n := len(y)
+	if n == 0 {
+		return 0, 0, nil
+	}
+	if err := m.pushParams(Hooks{}); err != nil {
+		return 0, 0, err
+	}
+	if m.eval == nil {
+		if m.eval, err = m.newPass(m.chunk); err != nil {
+			return 0, 0, err
+		}
+	}
+	in := m.spec.InputSize()
+	for start := 0; start < n; start += m.chunk {
+		k := min(m.chunk, n-start)
+		ps := *m.eval // the chunk's first k rows of the eval buffers
+		ps.n = k
+		if err := m.forward(&ps, x[start*in:(start+k)*in], y[start:start+k]); err != nil {
+			return 0, 0, err
+		}
+		if err := m.lossOf(&ps, 0); err != nil {
+			return 0, 0, err
+		}
+		if err := device.Download(m.dev, ps.hostLoss[:k], ps.loss); err != nil {
+			return 0, 0, m.fail("losses", err)
+		}
+		if err := device.Download(m.dev, ps.hostRight[:k], ps.correct); err != nil {
+			return 0, 0, m.fail("predictions", err)
+		}
+		for i := range k {
+			lossSum += float64(ps.hostLoss[i])
+			correct += int(ps.hostRight[i])
+		}
+	}
+	return lossSum, correct, nil
+}
