@@ -28,20 +28,12 @@ type DeviceModel struct {
 	params []float32 // views of host
 	grads  []float32
 	dp, dg device.Buffer // the device's parameters and gradients
-	dense  []denseLayer
+	layers []devLayer
 	train  *devPass // buffers for batch samples
 	eval   *devPass // buffers for evalChunk samples (built on first use)
 	chunk  int
 	bounds []int
 	closed bool
-}
-
-// denseLayer is one fully connected layer of the plan: y = act(x·W + b),
-// W [in, out] at offset w, b [out] at offset b of the flat buffers.
-type denseLayer struct {
-	in, out int
-	w, b    int // offsets (float32 elements)
-	act     device.Act
 }
 
 // devPass are the device buffers of a pass over n samples: the input,
@@ -52,6 +44,7 @@ type devPass struct {
 	n                   int
 	x, y                device.Buffer
 	acts, dacts         []device.Buffer
+	scratch             [][]device.Buffer // per layer (devLayer.scratch)
 	loss, correct       device.Buffer
 	hostLoss, hostRight []float32
 }
@@ -63,9 +56,6 @@ func NewDeviceModel(spec Spec, batch int, dev device.Device) (*DeviceModel, erro
 	if err := spec.validateFields(); err != nil {
 		return nil, err
 	}
-	if spec.Kind != KindMLP {
-		return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (%s: mlp only; the CPU trains every kind)", ErrSpec, spec.Kind, dev.Name())
-	}
 	if batch < 1 || batch > MaxDim {
 		return nil, fmt.Errorf("%w: batch = %d, want 1..%d", ErrInput, batch, MaxDim)
 	}
@@ -74,25 +64,19 @@ func NewDeviceModel(spec Spec, batch int, dev device.Device) (*DeviceModel, erro
 	if err != nil {
 		return nil, err
 	}
-	m := &DeviceModel{spec: spec, batch: batch, layout: layout, dev: dev, chunk: max(DefaultEvalChunk, batch), bounds: []int{0, total}}
+	layers, err := devLayers(spec, layout)
+	if err != nil {
+		return nil, err
+	}
+	m := &DeviceModel{spec: spec, batch: batch, layout: layout, layers: layers, dev: dev, chunk: max(DefaultEvalChunk, batch), bounds: []int{0, total}}
 	if err := m.alloc(total); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
 	return m, nil
 }
 
-// alloc plans the layers and allocates the host and device buffers.
+// alloc allocates the host and device buffers.
 func (m *DeviceModel) alloc(total int) error {
-	in := m.spec.InputSize()
-	for i := 0; i+1 < len(m.layout); i += 2 {
-		w, b := m.layout[i], m.layout[i+1]
-		l := denseLayer{in: in, out: w.Shape[1], w: w.Offset, b: b.Offset, act: device.ActReLU}
-		if i+2 == len(m.layout) {
-			l.act = device.ActNone
-		}
-		m.dense = append(m.dense, l)
-		in = l.out
-	}
 	var err error
 	if m.host, err = m.dev.HostAlloc(8 * total); err != nil {
 		return fmt.Errorf("model: %s: staging memory: %w", m.dev.Name(), err)
@@ -121,10 +105,16 @@ func (m *DeviceModel) newPass(n int) (*devPass, error) {
 		return nil
 	}
 	errs := []error{alloc(&p.x, n*m.spec.InputSize()), alloc(&p.y, n), alloc(&p.loss, n), alloc(&p.correct, n)}
-	p.acts = make([]device.Buffer, len(m.dense))
-	p.dacts = make([]device.Buffer, len(m.dense))
-	for i, l := range m.dense {
-		errs = append(errs, alloc(&p.acts[i], n*l.out), alloc(&p.dacts[i], n*l.out))
+	p.acts = make([]device.Buffer, len(m.layers))
+	p.dacts = make([]device.Buffer, len(m.layers))
+	p.scratch = make([][]device.Buffer, len(m.layers))
+	for i, l := range m.layers {
+		errs = append(errs, alloc(&p.acts[i], n*l.outPer()), alloc(&p.dacts[i], n*l.outPer()))
+		for _, size := range l.scratch(n) {
+			var b device.Buffer
+			errs = append(errs, alloc(&b, size))
+			p.scratch[i] = append(p.scratch[i], b)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, errors.Join(err, m.freePass(p))
@@ -138,7 +128,11 @@ func (m *DeviceModel) freePass(p *devPass) error {
 		return nil
 	}
 	var errs []error
-	for _, b := range append([]device.Buffer{p.x, p.y, p.loss, p.correct}, append(p.acts, p.dacts...)...) {
+	all := append([]device.Buffer{p.x, p.y, p.loss, p.correct}, append(p.acts, p.dacts...)...)
+	for _, s := range p.scratch {
+		all = append(all, s...)
+	}
+	for _, b := range all {
 		if b.Bytes > 0 {
 			errs = append(errs, m.dev.Free(b))
 		}

@@ -67,7 +67,7 @@ func (m *DeviceModel) pushParams(h Hooks) error {
 	return nil
 }
 
-// forward uploads n samples and runs the layers: acts[i] = act(in·W + b).
+// forward uploads n samples and runs the layers.
 func (m *DeviceModel) forward(ps *devPass, x []float32, y []int32) error {
 	if err := device.Upload(m.dev, ps.x, x); err != nil {
 		return m.fail("copying the batch", err)
@@ -75,16 +75,13 @@ func (m *DeviceModel) forward(ps *devPass, x []float32, y []int32) error {
 	if err := device.Upload(m.dev, ps.y, y); err != nil {
 		return m.fail("copying the labels", err)
 	}
+	c := devCtx{dev: m.dev, dp: m.dp, dg: m.dg}
 	in := ps.x
-	for i, l := range m.dense {
-		out := ps.acts[i]
-		if err := device.Sgemm(m.dev, false, false, ps.n, l.out, l.in, 1, in, l.in, m.dp.F32(l.w, l.w+l.in*l.out), l.out, 0, out, l.out); err != nil {
+	for i, l := range m.layers {
+		if err := l.forward(c, in, ps.acts[i], ps.n, ps.scratch[i]); err != nil {
 			return m.fail(fmt.Sprintf("layer %d", i), err)
 		}
-		if err := device.BiasAct(m.dev, ps.n, l.out, l.act, out, m.dp.F32(l.b, l.b+l.out)); err != nil {
-			return m.fail(fmt.Sprintf("layer %d", i), err)
-		}
-		in = out
+		in = ps.acts[i]
 	}
 	return nil
 }
@@ -93,8 +90,8 @@ func (m *DeviceModel) forward(ps *devPass, x []float32, y []int32) error {
 // layer's output and the gradient of scale × the summed loss into the
 // last dacts.
 func (m *DeviceModel) lossOf(ps *devPass, scale float32) error {
-	last := len(m.dense) - 1
-	classes := m.dense[last].out
+	last := len(m.layers) - 1
+	classes := m.layers[last].outPer()
 	f := device.SoftmaxXent
 	if m.spec.Loss == LossMSE {
 		f = device.MSELoss
@@ -105,43 +102,37 @@ func (m *DeviceModel) lossOf(ps *devPass, scale float32) error {
 	return nil
 }
 
-// backward runs the layers backwards from the loss's gradient: each
-// layer's weight and bias gradients (accumulated when p.Accumulate), then
-// the gradient of its input through the previous layer's activation. As
-// soon as a layer is done, the buckets it completes are copied to the
-// host's Grads and announced.
+// backward runs the layers backwards from the loss's gradient, each
+// writing its parameters' gradients (accumulated when p.Accumulate) and
+// the gradient of its input. As soon as a layer is done, the buckets it
+// completes are copied to the host's Grads and announced.
 func (m *DeviceModel) backward(ps *devPass, p Pass) error {
 	beta := float32(0)
 	if p.Accumulate {
 		beta = 1
 	}
+	c := devCtx{dev: m.dev, dp: m.dp, dg: m.dg}
 	next := len(m.bounds) - 2 // the highest bucket not yet copied
-	for i := len(m.dense) - 1; i >= 0; i-- {
-		l := m.dense[i]
-		in := ps.x
+	for i := len(m.layers) - 1; i >= 0; i-- {
+		l := m.layers[i]
+		in, din := ps.x, device.Buffer{}
 		if i > 0 {
-			in = ps.acts[i-1]
+			in, din = ps.acts[i-1], ps.dacts[i-1]
 		}
-		dz := ps.dacts[i]
-		if err := device.Sgemm(m.dev, true, false, l.in, l.out, ps.n, 1, in, l.in, dz, l.out, beta, m.dg.F32(l.w, l.w+l.in*l.out), l.out); err != nil {
-			return m.fail(fmt.Sprintf("layer %d weight gradient", i), err)
+		if err := l.backward(c, in, ps.acts[i], ps.dacts[i], din, ps.n, ps.scratch[i], beta); err != nil {
+			return m.fail(fmt.Sprintf("layer %d backward", i), err)
 		}
-		if err := device.ColSum(m.dev, ps.n, l.out, dz, 1, beta, m.dg.F32(l.b, l.b+l.out)); err != nil {
-			return m.fail(fmt.Sprintf("layer %d bias gradient", i), err)
-		}
-		if i > 0 {
-			prev := m.dense[i-1]
-			if err := device.Sgemm(m.dev, false, true, ps.n, l.in, l.out, 1, dz, l.out, m.dp.F32(l.w, l.w+l.in*l.out), l.out, 0, ps.dacts[i-1], l.in); err != nil {
-				return m.fail(fmt.Sprintf("layer %d input gradient", i), err)
-			}
-			if err := device.ActGrad(m.dev, ps.n*l.in, prev.act, ps.acts[i-1], ps.dacts[i-1]); err != nil {
-				return m.fail(fmt.Sprintf("layer %d activation gradient", i-1), err)
+		if lo := l.paramLo(); lo >= 0 {
+			for ; next >= 0 && m.bounds[next] >= lo; next-- {
+				if err := m.pullGrads(next, p.Hooks); err != nil {
+					return err
+				}
 			}
 		}
-		for ; next >= 0 && m.bounds[next] >= l.w; next-- {
-			if err := m.pullGrads(next, p.Hooks); err != nil {
-				return err
-			}
+	}
+	for ; next >= 0; next-- { // buckets below every layer's parameters (none today)
+		if err := m.pullGrads(next, p.Hooks); err != nil {
+			return err
 		}
 	}
 	return nil
