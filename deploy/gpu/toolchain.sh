@@ -109,7 +109,9 @@ apt-get "${aptopts[@]}" update || die "apt-get update of bookworm non-free from 
 t1=$(date +%s.%N)
 dev=$(echo "$work"/debs/nvidia-cuda-dev_*.deb)
 kit=$(echo "$work"/debs/nvidia-cuda-toolkit_*.deb)
-[ -f "$dev" ] && [ -f "$kit" ] || die "the downloaded .debs are not in $work/debs"
+if [ ! -f "$dev" ] || [ ! -f "$kit" ]; then
+	die "the downloaded .debs are not in $work/debs"
+fi
 debmb=$(du -cm "$dev" "$kit" | awk 'END { print $1 }')
 vdev=$(dpkg-deb -f "$dev" Version)
 vkit=$(dpkg-deb -f "$kit" Version)
