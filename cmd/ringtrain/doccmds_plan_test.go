@@ -37,6 +37,7 @@ const (
 	whyVerbOnly = "a table naming the verb, not a command line (it needs --tls-dir); checked against --help, and run with its flags in the deploy groups"
 	tinyJob     = "job.yaml is the test's 400-step job"
 	shortLM     = "the example job with 10 steps (a checkpoint every 5) and 16 validation windows instead of 2000 steps and 1024 windows (minutes), in a run directory of its own (short runs started within one second would share the default runs/<timestamp>)"
+	whyGPUCI    = "part of make test (gpu-ci, which this test is part of), where the CUDA toolchain is"
 	goRun       = "the binary this test built stands for `go run ./cmd/ringtrain` (same code, no second build); " + tinyJob
 )
 
@@ -85,6 +86,7 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain version", Want: "ringtrain "},
 		{File: "README.md", Doc: "make image", SameAs: "docs/deploy.md"},
 		{File: "README.md", Doc: "make build-openblas", Needs: "openblas"},
+		{File: "README.md", Doc: "make build-gpu", Skip: whyGPUCI},
 		{File: "README.md", Doc: "make bench", Skip: "minutes of benchmarks (all-reduces up to 256 MiB); its parts run scaled down in docs/benchmarks.md's group"},
 		{File: "README.md", Doc: "make fuzz", Skip: "every fuzz target for 20 s each: minutes; the fuzz targets' seed corpora run in make test"},
 		{File: "README.md", Doc: "make proto", Skip: "rewrites proto/ in the working tree; make test's proto-check regenerates it into a temporary directory and compares"},
@@ -155,6 +157,16 @@ var docPlan = []docGroup{
 		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --link-bandwidth 9600 --link-latency 40us --cores 2"},
 		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --link-bandwidth 200 --link-latency 1040us --cores 2"},
 		{File: "docs/scaling.md", Doc: "ringtrain simulate --worlds 1,2,4,8,16,1024"},
+	}},
+
+	{Name: "gpu", Steps: []docStep{
+		{File: "docs/gpu.md", Doc: "deploy/gpu/toolchain.sh", Skip: "downloads 819 MB of Debian's CUDA packages where they are not cached; .ci/run runs it before make test, and deploy/gpu_test.go checks the targets that use it"},
+		{File: "docs/gpu.md", Doc: "make build-gpu", Skip: whyGPUCI},
+		{File: "docs/gpu.md", Doc: "make gpu-ci", Skip: whyGPUCI},
+		{File: "docs/gpu.md", Doc: "make vet-gpu", Skip: whyGPUCI},
+		{File: "docs/gpu.md", Doc: "make ptx-check", Skip: whyGPUCI},
+		{File: "docs/gpu.md", Doc: "deploy/gpu/check.sh", Skip: "builds the GPU machine's binaries with the CUDA toolchain: the same builds as make test's gpu-ci"},
+		{File: "docs/gpu.md", Doc: "deploy/gpu/check.sh run", Skip: "needs a GPU"},
 	}},
 
 	{Name: "benchmarks", Steps: []docStep{

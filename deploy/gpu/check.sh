@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# deploy/gpu/check.sh: the prepared check of the gpu build on a GPU machine.
+#
+#   deploy/gpu/check.sh [build]   HERE (Go, the CUDA toolchain of
+#       deploy/gpu/toolchain.sh): builds into .gpu/ (ignored by git, see
+#       .gitignore) the two stripped binaries the GPU machine runs:
+#         .gpu/ringtrain-gpu   make build-gpu (links libcuda.so.1 only)
+#         .gpu/cuda.test       go test -c -tags gpu ./model/device/cuda
+#       Carry .gpu to the GPU machine (the device tool: carry [".gpu"]).
+#   deploy/gpu/check.sh run       THERE (no Go needed): nvidia-smi, the
+#       binaries' shared libraries resolved eagerly (LD_BIND_NOW), gpu-info,
+#       the device tests (the conformance of every kernel against the
+#       emulated device, copies, refusals), the copy bandwidth benchmark,
+#       then the checks marked LEAD below. Everything goes to the terminal
+#       and to $OUT/gpu-check.log when OUT is set. It runs every step even
+#       after a failure and exits 1 if any failed. About a minute; each step
+#       has a time limit, all of them together under 5 minutes.
+set -uo pipefail
+
+cd "$(dirname "$0")/../.." || exit 1
+out_dir=.gpu
+
+build() {
+	set -e
+	deploy/gpu/toolchain.sh
+	mkdir -p "$out_dir"
+	make --no-print-directory build-gpu GPU_BIN="$out_dir/ringtrain-gpu"
+	make --no-print-directory gpu-link-check GPU_BIN="$out_dir/ringtrain-gpu"
+	local cuda_dir=${CUDA_HOME:-${RINGTRAIN_CUDA:-/work/cache/cuda-11.8}}
+	CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -I$cuda_dir/include" CGO_LDFLAGS="-L$cuda_dir/lib64/stubs" \
+		go test -c -tags gpu -ldflags "-s -w" -o "$out_dir/cuda.test" ./model/device/cuda
+	du -ch "$out_dir"/* | sed 's/^/check.sh: /'
+	local total
+	total=$(du -cm "$out_dir" | awk 'END { print $1 }')
+	if [ "$total" -ge 60 ]; then
+		echo "check.sh: $out_dir holds $total MB; the device tool carries 64 MiB in all" >&2
+		exit 1
+	fi
+	echo "check.sh: built; on the GPU machine run: deploy/gpu/check.sh run (carry .gpu)"
+}
+
+failed=()
+
+# step NAME LIMIT_S CMD...: runs CMD under a time limit, records a failure.
+step() {
+	local name=$1 limit=$2
+	shift 2
+	echo
+	echo "=== $name ($*)"
+	local t0 rc
+	t0=$(date +%s)
+	timeout --kill-after=10 "$limit" "$@"
+	rc=$?
+	echo "=== $name: exit $rc after $(($(date +%s) - t0)) s"
+	if [ "$rc" -ne 0 ]; then
+		failed+=("$name (exit $rc)")
+	fi
+}
+
+# LEAD: the model-gradient check (a model's gradients on the GPU against the
+# CPU path) goes here, as one or more `step` calls with a time limit.
+check_model_gradients() {
+	echo
+	echo "=== model gradients: not written yet (deploy/gpu/check.sh: check_model_gradients)"
+}
+
+# LEAD: the 2-worker launch (two workers on the GPU, ring all-reduce over
+# loopback, a short run) goes here, as one or more `step` calls.
+check_two_workers() {
+	echo
+	echo "=== 2-worker launch: not written yet (deploy/gpu/check.sh: check_two_workers)"
+}
+
+run() {
+	local bin=$out_dir/ringtrain-gpu test=$out_dir/cuda.test
+	for f in "$bin" "$test"; do
+		if [ ! -x "$f" ]; then
+			echo "check.sh: $f missing: run deploy/gpu/check.sh build where Go is, and carry .gpu" >&2
+			return 1
+		fi
+	done
+	echo "check.sh run: $(date -u +%FT%TZ) on $(hostname)"
+	step nvidia-smi 30 nvidia-smi
+	# every library and symbol the binary needs is there (ldd -r binds all)
+	# shellcheck disable=SC2016 # $1 and $out belong to the inner bash
+	step "shared libraries resolve" 30 bash -c 'out=$(ldd -r "$1" 2>&1); echo "$out"; ! grep -E "not found|undefined symbol" <<<"$out"' _ "$bin"
+	step "ringtrain-gpu version" 30 env LD_BIND_NOW=1 "$bin" version
+	step "ringtrain-gpu gpu-info" 60 "$bin" gpu-info
+	step "device tests" 120 "$test" -test.v -test.run . -test.timeout 110s
+	step "copy bandwidth" 90 "$test" -test.run '^$' -test.bench BenchmarkCopy -test.benchtime 0.5s -test.timeout 80s
+	check_model_gradients
+	check_two_workers
+	echo
+	if [ ${#failed[@]} -gt 0 ]; then
+		printf 'check.sh run: FAILED: %s\n' "${failed[@]}"
+		return 1
+	fi
+	echo "check.sh run: all steps passed"
+}
+
+case ${1:-build} in
+build) build ;;
+run)
+	if [ -n "${OUT:-}" ]; then
+		mkdir -p "$OUT"
+		run 2>&1 | tee "$OUT/gpu-check.log"
+		exit "${PIPESTATUS[0]}"
+	fi
+	run
+	;;
+*)
+	echo "usage: deploy/gpu/check.sh [build|run]" >&2
+	exit 2
+	;;
+esac
