@@ -11,7 +11,8 @@
 #       binaries' shared libraries resolved eagerly (LD_BIND_NOW), gpu-info,
 #       the device tests (the conformance of every kernel against the
 #       emulated device, copies, refusals), the copy bandwidth benchmark,
-#       then the checks marked LEAD below. Everything goes to the terminal
+#       the model on the GPU against the CPU (gradients, step time) and a
+#       2-worker launch of the default job. Everything goes to the terminal
 #       and to $OUT/gpu-check.log when OUT is set. It runs every step even
 #       after a failure and exits 1 if any failed. About a minute; each step
 #       has a time limit, all of them together under 5 minutes.
@@ -57,18 +58,20 @@ step() {
 	fi
 }
 
-# LEAD: the model-gradient check (a model's gradients on the GPU against the
-# CPU path) goes here, as one or more `step` calls with a time limit.
+# The model on the GPU against the CPU engine: the mlp's loss, gradients
+# and evaluation (tolerance 1e-5), then the step time GPU vs CPU.
 check_model_gradients() {
-	echo
-	echo "=== model gradients: not written yet (deploy/gpu/check.sh: check_model_gradients)"
+	step "model gradients GPU vs CPU" 120 "$out_dir/cuda.test" -test.v -test.run TestDeviceModelMatchesCPU -test.timeout 110s
+	step "step time GPU vs CPU" 120 "$out_dir/cuda.test" -test.run '^$' -test.bench BenchmarkStep -test.benchtime 2s -test.timeout 110s
 }
 
-# LEAD: the 2-worker launch (two workers on the GPU, ring all-reduce over
-# loopback, a short run) goes here, as one or more `step` calls.
+# Two workers on GPU 0 (the machine may have one) train the default job
+# through the ring over loopback; the run must end with a test accuracy
+# like the CPU's (about 96%). Then the same on the CPU, timed alike.
 check_two_workers() {
-	echo
-	echo "=== 2-worker launch: not written yet (deploy/gpu/check.sh: check_two_workers)"
+	local bin=$out_dir/ringtrain-gpu
+	step "2-worker launch on the GPU" 240 "$bin" launch --workers 2 --device gpu:0 --run-dir /tmp/ringtrain-gpu-run
+	step "2-worker launch on the CPU" 240 "$bin" launch --workers 2 --device cpu --run-dir /tmp/ringtrain-cpu-run
 }
 
 run() {
