@@ -91,40 +91,55 @@ func actGradCases() []kcase {
 }
 
 // colSumCases: rows×cols shapes (rows past one block's 256 threads),
-// beta 0 over a NaN-poisoned out, beta ≠ 0, alpha ≠ 1.
+// beta 0 over a NaN-poisoned out, beta ≠ 0, alpha ≠ 1; and, through raw
+// launches, blocks of 1 and 100 threads (the tree for any block size).
 func colSumCases() []kcase {
 	var cs []kcase
 	shapes := [][2]int{{1, 1}, {1, 17}, {15, 16}, {17, 1}, {31, 33}, {256, 3}, {257, 5}, {300, 2}, {100, 64}, {1000, 3}}
 	for _, s := range shapes {
 		for _, ab := range [][2]float32{{1, 0}, {-0.5, 1}, {2, 0.25}} {
-			rows, cols, alpha, beta := s[0], s[1], ab[0], ab[1]
-			shape := fmt.Sprintf("rows%d_cols%d_alpha%g_beta%g", rows, cols, alpha, beta)
-			r := rng("col_sum " + shape)
-			x := normals(r, rows*cols, 1)
-			out := nans(cols)
-			if beta != 0 {
-				out = normals(r, cols, 1)
-			}
-			tol := make([]float64, cols)
-			for c := range cols {
-				s := 0.0
-				for i := range rows {
-					s += math.Abs(float64(x[i*cols+c]))
-				}
-				bo := 0.0
-				if beta != 0 {
-					bo = math.Abs(float64(beta) * float64(out[c]))
-				}
-				tol[c] = 1e-5 * (1 + math.Abs(float64(alpha))*s + bo)
-			}
-			cs = append(cs, kcase{
-				kernel: "col_sum", shape: shape,
-				bufs: []*buffer{{name: "x", data: x}, {name: "out", data: out, tol: tol}},
-				launch: func(d device.Device, v []device.Buffer) error {
-					return device.ColSum(d, rows, cols, v[0], alpha, beta, v[1])
-				},
-			})
+			cs = append(cs, colSumCase(s[0], s[1], ab[0], ab[1], 0))
 		}
 	}
+	for _, block := range []int{1, 100} {
+		cs = append(cs, colSumCase(257, 5, -0.5, 1, block), colSumCase(31, 33, 1, 0, block))
+	}
 	return cs
+}
+
+// colSumCase is one col_sum case; block 0 launches through ColSum, any
+// other block size through a raw launch of one block per column.
+func colSumCase(rows, cols int, alpha, beta float32, block int) kcase {
+	shape := fmt.Sprintf("rows%d_cols%d_alpha%g_beta%g", rows, cols, alpha, beta)
+	if block != 0 {
+		shape += fmt.Sprintf("_block%d", block)
+	}
+	r := rng("col_sum " + shape)
+	x := normals(r, rows*cols, 1)
+	out := nans(cols)
+	if beta != 0 {
+		out = normals(r, cols, 1)
+	}
+	tol := make([]float64, cols)
+	for c := range cols {
+		s := 0.0
+		for i := range rows {
+			s += math.Abs(float64(x[i*cols+c]))
+		}
+		bo := 0.0
+		if beta != 0 {
+			bo = math.Abs(float64(beta) * float64(out[c]))
+		}
+		tol[c] = 1e-5 * (1 + math.Abs(float64(alpha))*s + bo)
+	}
+	return kcase{
+		kernel: "col_sum", shape: shape,
+		bufs: []*buffer{{name: "x", data: x}, {name: "out", data: out, tol: tol}},
+		launch: func(d device.Device, v []device.Buffer) error {
+			if block != 0 {
+				return d.Launch("col_sum", device.D1(cols), device.D1(block), device.I32(rows), device.I32(cols), v[0], device.F32(alpha), device.F32(beta), v[1])
+			}
+			return device.ColSum(d, rows, cols, v[0], alpha, beta, v[1])
+		},
+	}
 }

@@ -85,45 +85,67 @@ func lossInputs(r *rand.Rand, rows, cols int, v lossVariant, probs bool) ([]floa
 
 // lossCases builds the cases of a per-row loss kernel; ref returns the
 // float64 reference loss and grad of a row (to size the tolerances).
+//
+// Besides the typed launches (block 0) it runs two shapes on blocks of 1
+// and 33 threads through raw launches (the trees for any block size).
 func lossCases(kernel string, probs bool, launch func(d device.Device, rows, cols int, scale float32, v []device.Buffer) error,
 	gradTol func(scale float32, cols int, ref float64) float64,
 	ref func(x []float32, label int32, scale float32) (loss float64, grad []float64)) []kcase {
-	var cs []kcase
+	type run struct {
+		shape   [2]int
+		variant lossVariant
+		block   int
+	}
+	var runs []run
 	for _, s := range lossShapes() {
 		for _, v := range []lossVariant{lossNormal, lossLarge, lossTies, lossBadLabs} {
-			rows, cols := s[0], s[1]
-			if v == lossBadLabs && cols != 17 && cols != 129 {
-				continue
+			if v != lossBadLabs || s[1] == 17 || s[1] == 129 {
+				runs = append(runs, run{s, v, 0})
 			}
-			shape := fmt.Sprintf("rows%d_cols%d_%s", rows, cols, v)
-			r := rng(kernel + " " + shape)
-			x, labels := lossInputs(r, rows, cols, v, probs)
-			scale := float32(1 / float64(rows))
-			if v == lossTies {
-				scale = -2
-			}
-			lossTol, gTol := make([]float64, rows), make([]float64, rows*cols)
-			for row := range rows {
-				loss, grad := ref(x[row*cols:(row+1)*cols], labels[row], scale)
-				if !math.IsNaN(loss) {
-					lossTol[row] = 1e-5 * math.Max(1, math.Abs(loss))
-				}
-				for c, g := range grad {
-					gTol[row*cols+c] = gradTol(scale, cols, g)
-				}
-			}
-			cs = append(cs, kcase{
-				kernel: kernel, shape: shape,
-				bufs: []*buffer{
-					{name: "x", data: x},
-					{name: "labels", data: label32(labels)},
-					{name: "grad", data: nans(rows * cols), tol: gTol},
-					{name: "loss", data: nans(rows), tol: lossTol},
-					{name: "correct", data: nans(rows), tol: filled(rows, 0)},
-				},
-				launch: func(d device.Device, v []device.Buffer) error { return launch(d, rows, cols, scale, v) },
-			})
 		}
+	}
+	for _, block := range []int{1, 33} {
+		runs = append(runs, run{[2]int{5, 17}, lossTies, block}, run{[2]int{2, 129}, lossLarge, block})
+	}
+	var cs []kcase
+	for _, ru := range runs {
+		rows, cols, v, block := ru.shape[0], ru.shape[1], ru.variant, ru.block
+		shape := fmt.Sprintf("rows%d_cols%d_%s", rows, cols, v)
+		if block != 0 {
+			shape += fmt.Sprintf("_block%d", block)
+		}
+		r := rng(kernel + " " + shape)
+		x, labels := lossInputs(r, rows, cols, v, probs)
+		scale := float32(1 / float64(rows))
+		if v == lossTies {
+			scale = -2
+		}
+		lossTol, gTol := make([]float64, rows), make([]float64, rows*cols)
+		for row := range rows {
+			loss, grad := ref(x[row*cols:(row+1)*cols], labels[row], scale)
+			if !math.IsNaN(loss) {
+				lossTol[row] = 1e-5 * math.Max(1, math.Abs(loss))
+			}
+			for c, g := range grad {
+				gTol[row*cols+c] = gradTol(scale, cols, g)
+			}
+		}
+		cs = append(cs, kcase{
+			kernel: kernel, shape: shape,
+			bufs: []*buffer{
+				{name: "x", data: x},
+				{name: "labels", data: label32(labels)},
+				{name: "grad", data: nans(rows * cols), tol: gTol},
+				{name: "loss", data: nans(rows), tol: lossTol},
+				{name: "correct", data: nans(rows), tol: filled(rows, 0)},
+			},
+			launch: func(d device.Device, v []device.Buffer) error {
+				if block != 0 {
+					return d.Launch(kernel, device.D1(rows), device.D1(block), device.I32(rows), device.I32(cols), v[0], v[1], device.F32(scale), v[2], v[3], v[4])
+				}
+				return launch(d, rows, cols, scale, v)
+			},
+		})
 	}
 	return cs
 }

@@ -7,7 +7,8 @@
 // 33, 64, 100 and more; every transA/transB combination; beta 0 over a
 // NaN-poisoned C and beta ≠ 0; alpha ≠ 1; softmax rows of large
 // magnitudes (±80) and ties in the argmax; labels at 0, at cols−1 and
-// outside the row), and checks:
+// outside the row; and, through raw launches, the reductions on blocks of
+// 1, 33 and 100 threads), and checks:
 //
 //   - outputs agree within each kernel's tolerance (below), element by
 //     element; a failure names the kernel, the shape, the buffer and the
