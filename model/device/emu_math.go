@@ -20,11 +20,26 @@ func negInf32() float32 { return float32(math.Inf(-1)) }
 const noIndex = math.MaxInt32
 
 // fmaf32 is fma.rn.f32: x·y + z rounded once to float32. The product of
-// two float32 values is exact in float64; the sum is rounded to float64
-// with round-to-odd (the nearest float64 with the error of round to
-// nearest folded into its last bit), so that the final rounding to float32
-// is the correct one (float32(math.FMA(x, y, z)) can round twice).
+// two float32 values is exact in float64, so their sum rounded to float64
+// is off the exact value by less than half a float64 ulp, and rounding it
+// on to float32 is right unless it lands exactly on a midpoint between
+// two float32 values (float32(math.FMA(x, y, z)) rounds twice there).
+// The fast path sees that it did not; fmaf32Slow handles the rest.
 func fmaf32(x, y, z float32) float32 {
+	s := float64(x)*float64(y) + float64(z)
+	// A float32-normal magnitude (float32 keeps the top 24 of float64's 53
+	// significand bits) whose dropped 29 bits are not exactly one half.
+	if b := math.Float64bits(s); b&(1<<29-1) != 1<<28 && b>>52&0x7FF >= 1023-126 {
+		return float32(s)
+	}
+	return fmaf32Slow(x, y, z)
+}
+
+// fmaf32Slow is fmaf32 for every operand: the sum is rounded to float64
+// with round-to-odd (the nearest float64 with the error of round to
+// nearest folded into its last bit), after which rounding to float32
+// (subnormals included) is the correct single rounding.
+func fmaf32Slow(x, y, z float32) float32 {
 	p := float64(x) * float64(y)
 	w := float64(z)
 	s := p + w

@@ -68,9 +68,15 @@ func TestFMAF32(t *testing.T) {
 		cases = append(cases, [3]float32{x, y, z})
 	}
 	for _, c := range cases {
-		got, want := fmaf32(c[0], c[1], c[2]), exactFMA32(c[0], c[1], c[2])
-		if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
-			t.Fatalf("fmaf32(%g, %g, %g) = %g (%#08x), want %g (%#08x)", c[0], c[1], c[2], got, math.Float32bits(got), want, math.Float32bits(want))
+		want := exactFMA32(c[0], c[1], c[2])
+		for _, f := range []struct {
+			name string
+			fma  func(x, y, z float32) float32
+		}{{"fmaf32", fmaf32}, {"fmaf32Slow", fmaf32Slow}} {
+			got := f.fma(c[0], c[1], c[2])
+			if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
+				t.Fatalf("%s(%g, %g, %g) = %g (%#08x), want %g (%#08x)", f.name, c[0], c[1], c[2], got, math.Float32bits(got), want, math.Float32bits(want))
+			}
 		}
 	}
 }

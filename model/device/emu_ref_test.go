@@ -12,11 +12,11 @@ import (
 
 // emuEnv is an emulated device with helpers that fail the test on error.
 type emuEnv struct {
-	t *testing.T
+	t testing.TB
 	d *device.Emu
 }
 
-func newEmuEnv(t *testing.T) emuEnv { return emuEnv{t, device.NewEmu()} }
+func newEmuEnv(t testing.TB) emuEnv { return emuEnv{t, device.NewEmu()} }
 
 // put allocates and fills a buffer with vals.
 func (e emuEnv) put(vals []float32) device.Buffer {
