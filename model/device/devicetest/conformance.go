@@ -98,12 +98,14 @@ func runCase(t *testing.T, d, emu device.Device, c kcase) {
 
 // launchOn allocates c's buffers on d with their guard zones, launches c
 // and reads every allocation back.
-func launchOn(d device.Device, c kcase) (run, error) {
-	r := run{name: d.Name()}
+func launchOn(d device.Device, c kcase) (r run, err error) {
+	r.name = d.Name()
 	var allocs, views []device.Buffer
 	defer func() {
-		for _, a := range allocs {
-			_ = d.Free(a) // best effort: the result is what counts here
+		for i, a := range allocs {
+			if ferr := d.Free(a); ferr != nil && err == nil {
+				err = fmt.Errorf("free %s: %w", c.bufs[i].name, ferr)
+			}
 		}
 	}()
 	for i, b := range c.bufs {
