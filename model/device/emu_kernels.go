@@ -1,6 +1,33 @@
 package device
 
-// emuKernels maps each kernel of the table to its Go implementation.
+import "fmt"
+
+// emuKernels maps each kernel of the table to its Go implementation (the
+// Go twin of its PTX in kernels/mlp.ptx).
 func emuKernels() map[string]emuKernel {
-	return map[string]emuKernel{}
+	return map[string]emuKernel{
+		"sgemm":        emuSgemm,
+		"bias_act":     emuBiasAct,
+		"act_grad":     emuActGrad,
+		"col_sum":      emuColSum,
+		"softmax_xent": emuSoftmaxXent,
+		"mse_loss":     emuMSELoss,
+	}
+}
+
+// blockOf checks that the launch's block is 1-D with at most max threads
+// (what a kernel with maxThreads shared slots supports) and returns its size. The
+// PTX of such a kernel does nothing on another block; the emulated device
+// reports it.
+func blockOf(l *Launch, maxThreads int) (int, error) {
+	if l.Block.X > maxThreads || l.Block.Y != 1 || l.Block.Z != 1 {
+		return 0, fmt.Errorf("%w: %s needs a block of at most (%d, 1, 1) threads, got %v", ErrLaunch, l.Name, maxThreads, l.Block)
+	}
+	return l.Block.X, nil
+}
+
+// gridIndex is the linear index of thread t of block b as the PTX
+// computes it (ctaid.x·ntid.x + tid.x in 32-bit unsigned arithmetic).
+func (l *Launch) gridIndex(b, t Dim3) uint32 {
+	return uint32(b.X)*uint32(l.Block.X) + uint32(t.X)
 }

@@ -1,5 +1,10 @@
 package device
 
+import (
+	"fmt"
+	"math"
+)
+
 // The typed launches of the kernels: each computes its kernel's launch
 // geometry, so callers never do. Matrices are row-major float32 with a
 // leading dimension (the distance between rows, in elements).
@@ -21,15 +26,15 @@ func kernelTable() []Kernel {
 	return []Kernel{
 		{Name: "sgemm", Doc: "C = alpha·op(A)·op(B) + beta·C; op(A) M×K, op(B) K×N, C M×N; beta 0 overwrites C",
 			Params: []Param{i("transA"), i("transB"), i("M"), i("N"), i("K"), f("alpha"), p("A"), i("lda"), p("B"), i("ldb"), f("beta"), p("C"), i("ldc")}},
-		{Name: "bias_act", Doc: "y[r,c] = act(y[r,c] + bias[c]) in place, for a rows×cols y",
+		{Name: "bias_act", Doc: "y[r,c] = act(y[r,c] + bias[c]) in place, for a rows×cols y (rows·cols < 2³¹); act 1 is ReLU (v > 0 ? v : 0), any other act adds the bias only",
 			Params: []Param{i("rows"), i("cols"), i("act"), p("y"), p("bias")}},
-		{Name: "act_grad", Doc: "dy[i] *= act'(·) given the activation's output y[i], for n values",
+		{Name: "act_grad", Doc: "dy[i] *= act'(·) given the activation's output y[i], for n values: for act 1 (ReLU) dy[i] = y[i] > 0 ? dy[i] : 0; any other act is the identity",
 			Params: []Param{i("n"), i("act"), p("y"), p("dy")}},
 		{Name: "col_sum", Doc: "out[c] = alpha·Σ_r x[r,c] + beta·out[c], for a rows×cols x; beta 0 overwrites",
 			Params: []Param{i("rows"), i("cols"), p("x"), f("alpha"), f("beta"), p("out")}},
-		{Name: "softmax_xent", Doc: "per row r of rows×cols logits with label labels[r]: loss[r] = -log softmax(logits[r])[label], correct[r] = 1 if the first argmax is the label else 0, grad[r,c] = scale·(softmax - onehot)",
+		{Name: "softmax_xent", Doc: "per row r of rows×cols logits with label labels[r]: loss[r] = -log softmax(logits[r])[label], correct[r] = 1 if the first argmax is the label else 0, grad[r,c] = scale·(softmax - onehot); a label outside [0, cols) gives loss NaN and no onehot",
 			Params: []Param{i("rows"), i("cols"), p("logits"), p("labels"), f("scale"), p("grad"), p("loss"), p("correct")}},
-		{Name: "mse_loss", Doc: "per row r of rows×cols outputs against the one-hot target of labels[r]: loss[r] = mean_c (out-t)², correct[r] as softmax_xent, grad[r,c] = scale·2·(out-t)/cols",
+		{Name: "mse_loss", Doc: "per row r of rows×cols outputs against the one-hot target of labels[r]: loss[r] = mean_c (out-t)², correct[r] as softmax_xent, grad[r,c] = scale·2·(out-t)/cols; a label outside [0, cols) is the all-zero target",
 			Params: []Param{i("rows"), i("cols"), p("out"), p("labels"), f("scale"), p("grad"), p("loss"), p("correct")}},
 	}
 }
@@ -45,8 +50,22 @@ const gemmTile = 16
 // is M×N. beta 0 overwrites C (its old values, NaN included, are not
 // read).
 func Sgemm(d Device, transA, transB bool, m, n, k int, alpha float32, a Buffer, lda int, b Buffer, ldb int, beta float32, c Buffer, ldc int) error {
+	if err := fit32("sgemm", m, n, k, lda, ldb, ldc); err != nil {
+		return err
+	}
 	grid := D2(ceilDiv(n, gemmTile), ceilDiv(m, gemmTile))
 	return d.Launch("sgemm", grid, D2(gemmTile, gemmTile), b2i(transA), b2i(transB), I32(m), I32(n), I32(k), F32(alpha), a, I32(lda), b, I32(ldb), F32(beta), c, I32(ldc))
+}
+
+// fit32 checks that sizes passed as I32 arguments (and the element counts
+// a kernel indexes with 32-bit integers) fit them.
+func fit32(kernel string, vals ...int) error {
+	for _, v := range vals {
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return fmt.Errorf("%w: %s: size %d does not fit a 32-bit argument", ErrLaunch, kernel, v)
+		}
+	}
+	return nil
 }
 
 func b2i(v bool) I32 {
@@ -62,12 +81,18 @@ const elemBlock = 256
 // BiasAct adds bias[c] to every row of the rows×cols y and applies act,
 // in place.
 func BiasAct(d Device, rows, cols int, act Act, y, bias Buffer) error {
+	if err := fit32("bias_act", rows, cols, rows*cols); err != nil {
+		return err
+	}
 	return d.Launch("bias_act", D1(ceilDiv(rows*cols, elemBlock)), D1(elemBlock), I32(rows), I32(cols), I32(act), y, bias)
 }
 
 // ActGrad multiplies dy by the derivative of act at the values whose
 // activation is y (n values), in place.
 func ActGrad(d Device, n int, act Act, y, dy Buffer) error {
+	if err := fit32("act_grad", n); err != nil {
+		return err
+	}
 	return d.Launch("act_grad", D1(ceilDiv(n, elemBlock)), D1(elemBlock), I32(n), I32(act), y, dy)
 }
 
@@ -75,6 +100,9 @@ func ActGrad(d Device, n int, act Act, y, dy Buffer) error {
 // (one block of threads per column, each summing a strided share of the
 // rows, then a tree reduction in shared memory).
 func ColSum(d Device, rows, cols int, x Buffer, alpha, beta float32, out Buffer) error {
+	if err := fit32("col_sum", rows, cols); err != nil {
+		return err
+	}
 	return d.Launch("col_sum", D1(cols), D1(elemBlock), I32(rows), I32(cols), x, F32(alpha), F32(beta), out)
 }
 
@@ -82,6 +110,9 @@ func ColSum(d Device, rows, cols int, x Buffer, alpha, beta float32, out Buffer)
 // of threads per row): loss[r], correct[r] and grad = scale·(softmax −
 // onehot). labels are int32 class ids in [0, cols).
 func SoftmaxXent(d Device, rows, cols int, logits, labels Buffer, scale float32, grad, loss, correct Buffer) error {
+	if err := fit32("softmax_xent", rows, cols); err != nil {
+		return err
+	}
 	return d.Launch("softmax_xent", D1(rows), D1(rowBlock), I32(rows), I32(cols), logits, labels, F32(scale), grad, loss, correct)
 }
 
@@ -89,6 +120,9 @@ func SoftmaxXent(d Device, rows, cols int, logits, labels Buffer, scale float32,
 // one-hot target (one block per row): loss[r], correct[r] and grad =
 // scale·2·(out − t)/cols.
 func MSELoss(d Device, rows, cols int, out, labels Buffer, scale float32, grad, loss, correct Buffer) error {
+	if err := fit32("mse_loss", rows, cols); err != nil {
+		return err
+	}
 	return d.Launch("mse_loss", D1(rows), D1(rowBlock), I32(rows), I32(cols), out, labels, F32(scale), grad, loss, correct)
 }
 
