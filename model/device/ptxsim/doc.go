@@ -38,7 +38,11 @@
 //
 //   - Blocks run one after another; the threads of a block run one at a
 //     time, each until it reaches bar.sync or exits; when every thread
-//     that has not exited waits at the barrier, all are released.
+//     that has not exited waits at the barrier, all are released. Threads
+//     interleave only at barriers: a thread spinning on a value another
+//     thread of its block writes without a barrier in between never sees
+//     it (the launch ends with ErrBudget), a pattern CUDA does not
+//     guarantee either.
 //   - Registers start holding 0x7FFFDEAD (a NaN) or 0x7FFFDEAD7FFFDEAD,
 //     predicates false, shared memory the 0x7FFFDEAD pattern, so reading
 //     before writing shows.

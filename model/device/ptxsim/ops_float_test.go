@@ -20,10 +20,12 @@ const (
 )
 
 // floatVals are f32 corner values (bit patterns).
-var floatVals = []uint32{
-	fb(0), 0x80000000, fb(1), fb(-1), fb(0.5), fb(1.5), fb(2.5), fb(-2.5), fb(3.7), fb(-3.7),
-	fb(1e30), fb(-1e30), fb(3e38), 0x7f800000, 0xff800000, qnan, negNaN, sub, negSub, minNorm,
-	fb(2147483648), fb(4e9), fb(5e9), fb(-3e9), fb(1e-20), fb(123456.789),
+func floatVals() []uint32 {
+	return []uint32{
+		fb(0), 0x80000000, fb(1), fb(-1), fb(0.5), fb(1.5), fb(2.5), fb(-2.5), fb(3.7), fb(-3.7),
+		fb(1e30), fb(-1e30), fb(3e38), 0x7f800000, 0xff800000, qnan, negNaN, sub, negSub, minNorm,
+		fb(2147483648), fb(4e9), fb(5e9), fb(-3e9), fb(1e-20), fb(123456.789),
+	}
 }
 
 // sameF reports whether got is want, NaNs equal to each other (NaN
@@ -84,11 +86,13 @@ func TestFMAExact(t *testing.T) {
 			t.Fatalf("fma32(%g, %g, %g) = %g (%#x), want %g (%#x)", a, b, c, got, fb(got), want, fb(want))
 		}
 	}
-	// A double-rounding case: a·b+c exactly halfway between two float32
-	// values after rounding to float64 first.
-	a, b := float32(1+1.0/(1<<12)), float32(1+1.0/(1<<12)) // (1+2⁻¹²)² = 1 + 2⁻¹¹ + 2⁻²⁴
-	c := float32(math.Ldexp(-1, -60))
-	if got, want := fma32(a, b, c), exactFMA(a, b, c); got != want {
+	// A double-rounding case: a·b+c = 1 + 2⁻²³ + 2⁻²⁴ - 2⁻⁵⁴. Rounded to
+	// float64 first it becomes the float32 halfway point 1 + 2⁻²³ + 2⁻²⁴,
+	// which ties to even (1 + 2⁻²²); rounded once it is 1 + 2⁻²³.
+	a := float32(math.Ldexp(1-math.Ldexp(1, -15), -24))
+	b := float32(1 + math.Ldexp(1, -15))
+	c := float32(1 + math.Ldexp(1, -23))
+	if got, want := fma32(a, b, c), c; got != want {
 		t.Errorf("double rounding: fma32 = %#x, want %#x", fb(got), fb(want))
 	}
 }
@@ -149,7 +153,7 @@ func floatOpCases() []floatOpCase {
 }
 
 func TestFloatOps(t *testing.T) {
-	in := cross(floatVals, floatVals)
+	in := cross(floatVals(), floatVals())
 	for _, tc := range floatOpCases() {
 		t.Run(tc.snippet, func(t *testing.T) {
 			got := runOp(t, tc.snippet, in)
@@ -187,7 +191,7 @@ func approxCases() []approxCase {
 // math within a tolerance (the interpreter computes them exactly and
 // rounds; hardware is within a few ulps, tanh within ~2⁻¹¹).
 func TestFloatApprox(t *testing.T) {
-	vals := append([]uint32{}, floatVals...)
+	vals := floatVals()
 	for x := -20.0; x <= 20; x += 0.37 {
 		vals = append(vals, fb(float32(x)))
 	}
@@ -350,13 +354,13 @@ func TestCompareSelect(t *testing.T) {
 		}
 	}
 	var in [][3]uint32
-	for _, a := range floatVals {
-		for _, b := range floatVals {
+	for _, a := range floatVals() {
+		for _, b := range floatVals() {
 			in = append(in, [3]uint32{a, b, b})
 		}
 	}
-	for _, a := range intVals {
-		for _, b := range intVals {
+	for _, a := range intVals() {
+		for _, b := range intVals() {
 			in = append(in, [3]uint32{a, b, b})
 		}
 	}

@@ -7,7 +7,9 @@ import (
 
 // intVals are 32-bit corner values: zero, small, shift widths, the
 // signed extremes, negatives.
-var intVals = []uint32{0, 1, 2, 3, 7, 31, 32, 33, 100000, 0x7fffffff, 0x80000000, 0x80000001, 0xffffffff, 0xfffffffe, 0xfffffff9, 0xfffe7960}
+func intVals() []uint32 {
+	return []uint32{0, 1, 2, 3, 7, 31, 32, 33, 100000, 0x7fffffff, 0x80000000, 0x80000001, 0xffffffff, 0xfffffffe, 0xfffffff9, 0xfffe7960}
+}
 
 func s(v uint32) int32 { return int32(v) }
 
@@ -155,7 +157,7 @@ func intOpCases() []intOpCase {
 }
 
 func TestIntegerOps(t *testing.T) {
-	in := cross(intVals, []uint32{0, 1, 5, 31, 32, 33, 63, 64, 65, 0xffffffff, 0x80000000})
+	in := cross(intVals(), []uint32{0, 1, 5, 31, 32, 33, 63, 64, 65, 0xffffffff, 0x80000000})
 	for _, tc := range intOpCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := runOp(t, tc.snippet, in)
