@@ -7,6 +7,7 @@ import (
 
 	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/model/device"
+	"github.com/ringtrain/ringtrain/model/device/ptxsim"
 )
 
 // newDeviceModel builds a DeviceModel on a fresh emulated device with the
@@ -158,5 +159,62 @@ func TestDeviceModelRefuses(t *testing.T) {
 	}
 	if len(dm.Params()) == 0 {
 		t.Fatal("Params unreadable after Close")
+	}
+}
+
+// TestDeviceModelOnPTX: the training pass on the project's PTX kernels
+// themselves (interpreted by ptxsim, as a GPU would run them) matches the
+// CPU model: loss, gradients over two steps, accumulation and evaluation.
+func TestDeviceModelOnPTX(t *testing.T) {
+	mods, err := device.Modules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range deviceSpecs[:3] {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ptxsim.New(mods...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			cpu := newModel(t, tc.spec, tc.batch, 3)
+			dm, err := model.NewDeviceModel(tc.spec, tc.batch, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dm.Close()
+			copy(dm.Params(), cpu.Params())
+			dm.SetBucketBytes(256)
+			for step := range 2 {
+				x, y := randomBatch(tc.spec, tc.batch, uint64(30+step))
+				p := model.Pass{Accumulate: step == 1, GradScale: 0.5}
+				lc, err := cpu.ForwardBackwardWith(x, y, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ld, err := dm.ForwardBackwardWith(x, y, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(float64(lc-ld)) > 1e-5*(1+math.Abs(float64(lc))) {
+					t.Fatalf("pass %d: loss %v on the PTX, %v on the CPU", step, ld, lc)
+				}
+				if i, ok := closeTo(dm.Grads(), cpu.Grads(), 1e-5); !ok {
+					t.Fatalf("pass %d: gradient %d is %v on the PTX, %v on the CPU", step, i, dm.Grads()[i], cpu.Grads()[i])
+				}
+			}
+			x, y := randomBatch(tc.spec, 40, 7)
+			lc, cc, err := cpu.Evaluate(x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ld, cd, err := dm.Evaluate(x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(lc-ld) > 1e-5*(1+math.Abs(lc)) || cc != cd {
+				t.Fatalf("Evaluate: PTX (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
+			}
+		})
 	}
 }
