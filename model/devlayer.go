@@ -14,8 +14,10 @@ import (
 type devLayer interface {
 	// outPer is the number of output values per sample.
 	outPer() int
-	// paramLo is the lowest offset of the layer's parameters in the flat
-	// buffer (the layer's gradients are final once it ran backward), or -1.
+	// paramLo is the lowest offset from which on every gradient of the
+	// flat buffer is final once this layer ran backward (usually its own
+	// parameters' lowest offset; a layer that shares a tensor with an
+	// earlier layer, e.g. a tied embedding, excludes it), or -1.
 	paramLo() int
 	// scratch are the sizes (float32 values) of the extra device buffers a
 	// pass over n samples needs.
@@ -25,10 +27,13 @@ type devLayer interface {
 }
 
 // devCtx is what layers work with: the device, its parameters and
-// gradients.
+// gradients, and the pass: training (dropout applies) and its seed (see
+// Pass.Seed).
 type devCtx struct {
-	dev    device.Device
-	dp, dg device.Buffer
+	dev      device.Device
+	dp, dg   device.Buffer
+	seed     uint64
+	training bool
 }
 
 // dense is a fully connected layer: y = act(x·W + b), W [in, out] at
@@ -74,11 +79,17 @@ func (l dense) backward(c devCtx, in, out, dout, din device.Buffer, n int, _ []d
 	return nil
 }
 
-// devLayers plans the network of a spec on a device: mlp only for now.
+// devLayers plans the network of a spec on a device.
 func devLayers(spec Spec, layout []Tensor) ([]devLayer, error) {
-	if spec.Kind != KindMLP {
-		return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp only; the CPU trains every kind)", ErrSpec, spec.Kind)
+	switch spec.Kind {
+	case KindMLP:
+		return devMLP(spec, layout), nil
 	}
+	return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp only; the CPU trains every kind)", ErrSpec, spec.Kind)
+}
+
+// devMLP is the mlp: dense layers with ReLU, the last without.
+func devMLP(spec Spec, layout []Tensor) []devLayer {
 	var out []devLayer
 	in := spec.InputSize()
 	for i := 0; i+1 < len(layout); i += 2 {
@@ -90,5 +101,5 @@ func devLayers(spec Spec, layout []Tensor) ([]devLayer, error) {
 		out = append(out, l)
 		in = l.out
 	}
-	return out, nil
+	return out
 }

@@ -96,7 +96,8 @@ func (m *DeviceModel) alloc(total int) error {
 
 // newPass allocates the buffers of a pass over n samples.
 func (m *DeviceModel) newPass(n int) (*devPass, error) {
-	p := &devPass{n: n, hostLoss: make([]float32, n), hostRight: make([]float32, n)}
+	rows := n * m.spec.Targets()
+	p := &devPass{n: n, hostLoss: make([]float32, rows), hostRight: make([]float32, rows)}
 	alloc := func(dst *device.Buffer, floats int) error {
 		var err error
 		if *dst, err = m.dev.Alloc(4 * floats); err != nil {
@@ -104,7 +105,7 @@ func (m *DeviceModel) newPass(n int) (*devPass, error) {
 		}
 		return nil
 	}
-	errs := []error{alloc(&p.x, n*m.spec.InputSize()), alloc(&p.y, n), alloc(&p.loss, n), alloc(&p.correct, n)}
+	errs := []error{alloc(&p.x, n*m.spec.InputSize()), alloc(&p.y, rows), alloc(&p.loss, rows), alloc(&p.correct, rows)}
 	p.acts = make([]device.Buffer, len(m.layers))
 	p.dacts = make([]device.Buffer, len(m.layers))
 	p.scratch = make([][]device.Buffer, len(m.layers))

@@ -28,10 +28,11 @@ func (m *DeviceModel) ForwardBackwardWith(x []float32, y []int32, p Pass) (float
 		return 0, err
 	}
 	ps := m.train
-	if err := m.forward(ps, x, y); err != nil {
+	if err := m.forward(ps, x, y, devCtx{seed: p.Seed, training: true}); err != nil {
 		return 0, err
 	}
-	if err := m.lossOf(ps, p.GradScale/float32(ps.n)); err != nil {
+	rows := ps.n * m.spec.Targets()
+	if err := m.lossOf(ps, p.GradScale/float32(rows)); err != nil {
 		return 0, err
 	}
 	if err := m.backward(ps, p); err != nil {
@@ -44,7 +45,7 @@ func (m *DeviceModel) ForwardBackwardWith(x []float32, y []int32, p Pass) (float
 	for _, v := range ps.hostLoss {
 		sum += float64(v)
 	}
-	return float32(sum / float64(ps.n)), nil
+	return float32(sum / float64(rows)), nil
 }
 
 // fail wraps a device error with what the model was doing.
@@ -67,15 +68,16 @@ func (m *DeviceModel) pushParams(h Hooks) error {
 	return nil
 }
 
-// forward uploads n samples and runs the layers.
-func (m *DeviceModel) forward(ps *devPass, x []float32, y []int32) error {
+// forward uploads n samples and runs the layers (c says whether this is
+// a training pass and its seed; forward fills in the rest).
+func (m *DeviceModel) forward(ps *devPass, x []float32, y []int32, c devCtx) error {
 	if err := device.Upload(m.dev, ps.x, x); err != nil {
 		return m.fail("copying the batch", err)
 	}
 	if err := device.Upload(m.dev, ps.y, y); err != nil {
 		return m.fail("copying the labels", err)
 	}
-	c := devCtx{dev: m.dev, dp: m.dp, dg: m.dg}
+	c.dev, c.dp, c.dg = m.dev, m.dp, m.dg
 	in := ps.x
 	for i, l := range m.layers {
 		if err := l.forward(c, in, ps.acts[i], ps.n, ps.scratch[i]); err != nil {
@@ -86,17 +88,17 @@ func (m *DeviceModel) forward(ps *devPass, x []float32, y []int32) error {
 	return nil
 }
 
-// lossOf computes the per-row losses and correct flags of the last
-// layer's output and the gradient of scale × the summed loss into the
-// last dacts.
+// lossOf computes the per-label losses and correct flags of the last
+// layer's output (Targets rows of Classes values per sample) and the
+// gradient of scale × the summed loss into the last dacts.
 func (m *DeviceModel) lossOf(ps *devPass, scale float32) error {
 	last := len(m.layers) - 1
-	classes := m.layers[last].outPer()
+	classes := m.spec.Classes
 	f := device.SoftmaxXent
 	if m.spec.Loss == LossMSE {
 		f = device.MSELoss
 	}
-	if err := f(m.dev, ps.n, classes, ps.acts[last], ps.y, scale, ps.dacts[last], ps.loss, ps.correct); err != nil {
+	if err := f(m.dev, ps.n*m.spec.Targets(), classes, ps.acts[last], ps.y, scale, ps.dacts[last], ps.loss, ps.correct); err != nil {
 		return m.fail("loss", err)
 	}
 	return nil
@@ -111,7 +113,7 @@ func (m *DeviceModel) backward(ps *devPass, p Pass) error {
 	if p.Accumulate {
 		beta = 1
 	}
-	c := devCtx{dev: m.dev, dp: m.dp, dg: m.dg}
+	c := devCtx{dev: m.dev, dp: m.dp, dg: m.dg, seed: p.Seed, training: true}
 	next := len(m.bounds) - 2 // the highest bucket not yet copied
 	for i := len(m.layers) - 1; i >= 0; i-- {
 		l := m.layers[i]
@@ -151,9 +153,10 @@ func (m *DeviceModel) pullGrads(b int, h Hooks) error {
 }
 
 // Evaluate runs the forward pass on any number of samples in chunks of
-// max(256, Batch()) and returns the sum of the per-sample losses (the
-// device's float32 per-row losses, summed in float64) and the number of
-// samples whose first argmax output is the label. It reads Params as they
+// max(256, Batch()) and returns the sum of the per-label losses (the
+// device's float32 per-label losses, summed in float64) and the number of
+// labels the first argmax output equals (per sample for a classifier, per
+// position for a sequence model). It reads Params as they
 // are now (copied to the device first).
 func (m *DeviceModel) Evaluate(x []float32, y []int32) (lossSum float64, correct int, err error) {
 	if m.closed {
@@ -162,7 +165,8 @@ func (m *DeviceModel) Evaluate(x []float32, y []int32) (lossSum float64, correct
 	if err := checkSamples(m.spec, "Evaluate", x, y); err != nil {
 		return 0, 0, err
 	}
-	n := len(y)
+	per := m.spec.Targets()
+	n := len(y) / per
 	if n == 0 {
 		return 0, 0, nil
 	}
@@ -179,19 +183,20 @@ func (m *DeviceModel) Evaluate(x []float32, y []int32) (lossSum float64, correct
 		k := min(m.chunk, n-start)
 		ps := *m.eval // the chunk's first k rows of the eval buffers
 		ps.n = k
-		if err := m.forward(&ps, x[start*in:(start+k)*in], y[start:start+k]); err != nil {
+		if err := m.forward(&ps, x[start*in:(start+k)*in], y[start*per:(start+k)*per], devCtx{}); err != nil {
 			return 0, 0, err
 		}
 		if err := m.lossOf(&ps, 0); err != nil {
 			return 0, 0, err
 		}
-		if err := device.Download(m.dev, ps.hostLoss[:k], ps.loss); err != nil {
+		rows := k * per
+		if err := device.Download(m.dev, ps.hostLoss[:rows], ps.loss); err != nil {
 			return 0, 0, m.fail("losses", err)
 		}
-		if err := device.Download(m.dev, ps.hostRight[:k], ps.correct); err != nil {
+		if err := device.Download(m.dev, ps.hostRight[:rows], ps.correct); err != nil {
 			return 0, 0, m.fail("predictions", err)
 		}
-		for i := range k {
+		for i := range rows {
 			lossSum += float64(ps.hostLoss[i])
 			correct += int(ps.hostRight[i])
 		}
