@@ -30,6 +30,7 @@ type trainRow struct {
 func newBenchTrainCmd(g *globals) *cobra.Command {
 	var (
 		worlds, hidden, modelKind, runDir string
+		device                            string
 		batch, steps, warmup, threads     int
 		bucketBytes                       int64
 		asCSV                             bool
@@ -102,6 +103,7 @@ Checkpoints are off (bench checkpoint measures them).`,
 				spec.Train.GlobalBatch, spec.Train.Steps, spec.Train.ReportEvery = batch*w, warmup+steps, 10
 				spec.Train.Optimizer = job.Optimizer{Name: "sgd", Momentum: 0.9}
 				spec.Train.LR = job.LRSchedule{Kind: "constant", Base: 0.01}
+				spec.Model.Device = device
 				if spec.Model.Sequence() {
 					spec.Train.Optimizer = job.Optimizer{Name: "adamw", Beta1: 0.9, Beta2: 0.99, WeightDecay: 0.1}
 					spec.Train.LR, spec.Train.ClipNorm = job.LRSchedule{Kind: "constant", Base: 1e-3}, 1
@@ -140,6 +142,7 @@ Checkpoints are off (bench checkpoint measures them).`,
 	f := cmd.Flags()
 	f.StringVar(&worlds, "worlds", "1,2", "world sizes (numbers of worker processes), comma-separated, each run in turn")
 	alias(f, "workers", "worlds")
+	f.StringVar(&device, "device", "cpu", "where the workers compute: cpu, gpu (worker i on GPU i; the GPU binary), gpu:N, or emu (the GPU path emulated)")
 	f.StringVar(&modelKind, "model", "mlp", "mlp, cnn, or a language model on tiny Shakespeare like ../shared/bench's char_gpt.py (context 64, embed 128, AdamW, clipping): transformer (4 layers, 4 heads), lstm or gru (--hidden, default 256,256); use --batch-per-worker 12 as char_gpt.py")
 	f.StringVar(&hidden, "hidden", "512,256", "hidden sizes (lstm, gru: the recurrent widths, default 256,256)")
 	f.IntVar(&batch, "batch-per-worker", 64, "batch per worker (the global batch grows with the world)")

@@ -81,6 +81,10 @@ var docPlan = []docGroup{
 			Note: "the example job with 30 steps (a checkpoint every 15) and 32 validation windows instead of 2000 steps and 1024 windows (minutes)", Want: "validation loss"},
 		{File: "README.md", Doc: `ringtrain sample runs/gpt --prompt "ROMEO:" --tokens 300 --seed 1`, Want: "ROMEO:"},
 	}},
+	{Name: "README/gpu-workers", Steps: []docStep{
+		{File: "README.md", Doc: "deploy/gpu/toolchain.sh && make build-gpu", Skip: whyGPUCI + " (after .ci/run ran deploy/gpu/toolchain.sh)"},
+		{File: "README.md", Doc: "bin/ringtrain-gpu launch --device gpu --workers 2", Skip: "needs a GPU (deploy/gpu/check.sh run launches 2 workers on one)"},
+	}},
 	{Name: "README/builds-table", Steps: []docStep{
 		{File: "README.md", Doc: "make build", SameAs: "docs/benchmarks.md"},
 		{File: "README.md", Doc: "ringtrain version", Want: "ringtrain "},
@@ -160,6 +164,9 @@ var docPlan = []docGroup{
 	}},
 
 	{Name: "gpu", Steps: []docStep{
+		{File: "docs/gpu.md", Doc: "ringtrain launch --device emu --workers 2 --config docs/examples/emu-mlp.yaml --run-dir runs/emu",
+			Note: "Ctrl-C once step 100 is checkpointed, so the resume on the CPU has steps left", Interrupt: &interruptAt{"runs/emu/checkpoints", 100}},
+		{File: "docs/gpu.md", Doc: "ringtrain launch --resume --device cpu --run-dir runs/emu", Want: "test accuracy"},
 		{File: "docs/gpu.md", Doc: "deploy/gpu/toolchain.sh", Skip: "downloads 819 MB of Debian's CUDA packages where they are not cached; .ci/run runs it before make test, and deploy/gpu_test.go checks the targets that use it"},
 		{File: "docs/gpu.md", Doc: "make build-gpu", Skip: whyGPUCI},
 		{File: "docs/gpu.md", Doc: "make gpu-ci", Skip: whyGPUCI},
