@@ -31,7 +31,11 @@ func group(t *testing.T, spec job.Spec, world int, fn func(r int, tr *Trainer) e
 				return
 			}
 			defer comm.Close()
-			dev, err := openDevice(spec.Model.Device) // a device per rank, as per worker process
+			choice := spec.Model.Device
+			if choice == "" { // a spec literal of a test, without the defaults
+				choice = "cpu"
+			}
+			dev, err := openDevice(choice) // a device per rank, as per worker process
 			if err != nil {
 				errs[r] = err
 				comm.Abort()
