@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ringtrain/ringtrain/model/device"
 )
@@ -34,7 +35,18 @@ type DeviceModel struct {
 	chunk  int
 	bounds []int
 	closed bool
+	copies CopyStats
 }
+
+// CopyStats are the host↔device copies of a DeviceModel's passes so far:
+// parameters in, gradients out (time spent waiting for them, bytes).
+type CopyStats struct {
+	ParamsIn, GradsOut         time.Duration
+	ParamBytesIn, GradBytesOut int64
+}
+
+// Copies returns the copy statistics of every pass so far.
+func (m *DeviceModel) Copies() CopyStats { return m.copies }
 
 // devPass are the device buffers of a pass over n samples: the input,
 // the labels, every layer's output (acts[i] is layer i's), the gradient

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ringtrain/ringtrain/model/device"
 )
@@ -61,9 +62,12 @@ func (m *DeviceModel) pushParams(h Hooks) error {
 			h.WaitParams(b)
 		}
 		lo, hi := m.bounds[b], m.bounds[b+1]
+		t := time.Now()
 		if err := device.Upload(m.dev, m.dp.F32(lo, hi), m.params[lo:hi]); err != nil {
 			return m.fail("copying parameters", err)
 		}
+		m.copies.ParamsIn += time.Since(t)
+		m.copies.ParamBytesIn += int64(4 * (hi - lo))
 	}
 	return nil
 }
@@ -143,9 +147,12 @@ func (m *DeviceModel) backward(ps *devPass, p Pass) error {
 // pullGrads copies bucket b of the gradients to the host and announces it.
 func (m *DeviceModel) pullGrads(b int, h Hooks) error {
 	lo, hi := m.bounds[b], m.bounds[b+1]
+	t := time.Now()
 	if err := device.Download(m.dev, m.grads[lo:hi], m.dg.F32(lo, hi)); err != nil {
 		return m.fail("copying gradients", err)
 	}
+	m.copies.GradsOut += time.Since(t)
+	m.copies.GradBytesOut += int64(4 * (hi - lo))
 	if h.GradReady != nil {
 		h.GradReady(b)
 	}

@@ -63,6 +63,8 @@ step() {
 check_model_gradients() {
 	step "model gradients GPU vs CPU" 120 "$out_dir/cuda.test" -test.v -test.run TestDeviceModelMatchesCPU -test.timeout 110s
 	step "step time GPU vs CPU" 120 "$out_dir/cuda.test" -test.run '^$' -test.bench BenchmarkStep -test.benchtime 2s -test.timeout 110s
+	# the peer: PyTorch eager, the same MLP on the same GPU
+	step "step time PyTorch eager (peer)" 120 python3 deploy/gpu/torch_step.py
 }
 
 # Two workers on GPU 0 (the machine may have one) train the default job
@@ -72,6 +74,8 @@ check_two_workers() {
 	local bin=$out_dir/ringtrain-gpu
 	step "2-worker launch on the GPU" 240 "$bin" launch --workers 2 --device gpu:0 --run-dir /tmp/ringtrain-gpu-run
 	step "2-worker launch on the CPU" 240 "$bin" launch --workers 2 --device cpu --run-dir /tmp/ringtrain-cpu-run
+	# samples/s at 1 and 2 workers (both on GPU 0), the MNIST-shaped MLP
+	step "bench train on the GPU" 240 "$bin" bench train --device gpu:0 --worlds 1,2 --steps 200 --warmup 20 --batch-per-worker 64 --csv
 }
 
 run() {

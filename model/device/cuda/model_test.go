@@ -143,6 +143,12 @@ func BenchmarkStep(b *testing.B) {
 			}
 			defer m.Close()
 			run(b, m)
+			// The copies' wall time per step: the parameters in (the
+			// exposed copy before the forward pass) and the gradients out
+			// (which also waits for the kernels ahead of each copy).
+			c := m.Copies()
+			b.ReportMetric(c.ParamsIn.Seconds()*1e3/float64(b.N), "params_in_ms/op")
+			b.ReportMetric(c.GradsOut.Seconds()*1e3/float64(b.N), "grads_out_ms/op")
 		})
 		b.Run(fmt.Sprintf("cpu/batch=%d", batch), func(b *testing.B) {
 			m, err := model.New(spec, batch)
