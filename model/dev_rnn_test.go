@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -172,5 +173,26 @@ func TestDeviceRNNOnPTX(t *testing.T) {
 				t.Fatalf("Evaluate: PTX (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
 			}
 		})
+	}
+}
+
+// TestDeviceRNNRefusesBadTokens: token ids outside the vocabulary and
+// labels per position are checked before anything reaches the device.
+func TestDeviceRNNRefusesBadTokens(t *testing.T) {
+	spec := rnnDeviceSpec(model.KindLSTM)
+	dm, _ := newDeviceModel(t, spec, 2, 1)
+	for _, tc := range []struct {
+		name string
+		edit func(x []float32, y []int32) ([]float32, []int32)
+	}{
+		{"token = vocab", func(x []float32, y []int32) ([]float32, []int32) { x[3] = float32(spec.Classes); return x, y }},
+		{"negative token", func(x []float32, y []int32) ([]float32, []int32) { x[0] = -1; return x, y }},
+		{"label = vocab", func(x []float32, y []int32) ([]float32, []int32) { y[5] = int32(spec.Classes); return x, y }},
+		{"a label per sample", func(x []float32, y []int32) ([]float32, []int32) { return x, y[:2] }},
+	} {
+		x, y := tc.edit(tokenBatch(spec, 2, 3))
+		if _, err := dm.ForwardBackwardWith(x, y, model.Pass{}); !errors.Is(err, model.ErrInput) {
+			t.Errorf("%s: %v, want ErrInput", tc.name, err)
+		}
 	}
 }
