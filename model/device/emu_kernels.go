@@ -12,6 +12,15 @@ func emuKernels() map[string]emuKernel {
 		"col_sum":      emuColSum,
 		"softmax_xent": emuSoftmaxXent,
 		"mse_loss":     emuMSELoss,
+
+		// The recurrent models' (emu_rnn.go).
+		"embed_gather":   emuEmbedGather,
+		"embed_grad":     emuEmbedGrad,
+		"seq_shift":      emuSeqShift,
+		"lstm_step":      emuLSTMStep,
+		"lstm_step_back": emuLSTMStepBack,
+		"gru_step":       emuGRUStep,
+		"gru_step_back":  emuGRUStepBack,
 	}
 }
 

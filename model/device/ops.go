@@ -36,6 +36,20 @@ func kernelTable() []Kernel {
 			Params: []Param{i("rows"), i("cols"), p("logits"), p("labels"), f("scale"), p("grad"), p("loss"), p("correct")}},
 		{Name: "mse_loss", Doc: "per row r of rows×cols outputs against the one-hot target of labels[r]: loss[r] = mean_c (out-t)², correct[r] as softmax_xent, grad[r,c] = scale·2·(out-t)/cols; a label outside [0, cols) is the all-zero target",
 			Params: []Param{i("rows"), i("cols"), p("out"), p("labels"), f("scale"), p("grad"), p("loss"), p("correct")}},
+		{Name: "embed_gather", Doc: "out[r,j] = table[ids[r],j] for a rows×dim out, ids float32 token ids (truncated); an id outside [0, vocab) gives NaN",
+			Params: []Param{i("rows"), i("dim"), i("vocab"), p("ids"), p("table"), p("out")}},
+		{Name: "embed_grad", Doc: "dtable[v,j] = beta·dtable[v,j] + Σ_{r: ids[r] selects v} g[r,j] (rows in order), for a vocab×dim dtable; beta 0 overwrites",
+			Params: []Param{i("rows"), i("dim"), i("vocab"), p("ids"), p("g"), f("beta"), p("dtable")}},
+		{Name: "seq_shift", Doc: "dst[r,j] = src[r-1,j] for r mod t > 0, else 0, for (n·t)×w matrices",
+			Params: []Param{i("n"), i("t"), i("w"), p("src"), p("dst")}},
+		{Name: "lstm_step", Doc: "step s of an LSTM layer (gates i,f,g,o; rows sample·t+step): activates gates (+ b_ih + b_hh), writes c, tanh(c) and h",
+			Params: []Param{i("n"), i("t"), i("h"), i("s"), p("gates"), p("b_ih"), p("b_hh"), p("c"), p("tc"), p("out")}},
+		{Name: "lstm_step_back", Doc: "backward through step s of an LSTM layer: the gates' pre-activation gradients of step s from dy, the carries dh, dc (zero at the last step); updates dc",
+			Params: []Param{i("n"), i("t"), i("h"), i("s"), p("gates"), p("c"), p("tc"), p("dy"), p("dh"), p("dc"), p("dg")}},
+		{Name: "gru_step", Doc: "step s of a GRU layer (gates r,z,n; gh = h_prev·W_hh, unread at step 0): activates gates, writes hn = gh_n + b_hn and h",
+			Params: []Param{i("n"), i("t"), i("h"), i("s"), p("gates"), p("gh"), p("b_ih"), p("b_hh"), p("hn"), p("out")}},
+		{Name: "gru_step_back", Doc: "backward through step s of a GRU layer: the input and recurrent sides' pre-activation gradients of step s from dy and the carry dh (zero at the last step); sets dh = d·z",
+			Params: []Param{i("n"), i("t"), i("h"), i("s"), p("gates"), p("hn"), p("out"), p("dy"), p("dh"), p("dg")}},
 	}
 }
 

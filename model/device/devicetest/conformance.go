@@ -47,6 +47,13 @@ func Conformance(t *testing.T, d device.Device) {
 		{"col_sum", colSumCases},
 		{"softmax_xent", softmaxXentCases},
 		{"mse_loss", mseLossCases},
+		{"embed_gather", embedGatherCases},
+		{"embed_grad", embedGradCases},
+		{"seq_shift", seqShiftCases},
+		{"lstm_step", lstmStepCases},
+		{"lstm_step_back", lstmStepBackCases},
+		{"gru_step", gruStepCases},
+		{"gru_step_back", gruStepBackCases},
 	}
 	covered := map[string]bool{}
 	for _, g := range groups {
