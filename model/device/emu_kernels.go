@@ -12,6 +12,19 @@ func emuKernels() map[string]emuKernel {
 		"col_sum":      emuColSum,
 		"softmax_xent": emuSoftmaxXent,
 		"mse_loss":     emuMSELoss,
+
+		// The transformer's (kernels/transformer.ptx, emu_transformer.go).
+		"tfm_embed":               emuTfmEmbed,
+		"tfm_embed_grad":          emuTfmEmbedGrad,
+		"tfm_layernorm":           emuTfmLayerNorm,
+		"tfm_layernorm_dx":        emuTfmLayerNormDx,
+		"tfm_layernorm_dwb":       emuTfmLayerNormDwb,
+		"tfm_bias_gelu":           emuTfmBiasGelu,
+		"tfm_gelu_grad":           emuTfmGeluGrad,
+		"tfm_causal_softmax":      emuTfmCausalSoftmax,
+		"tfm_causal_softmax_grad": emuTfmCausalSoftmaxGrad,
+		"tfm_dropout":             emuTfmDropout,
+		"tfm_add":                 emuTfmAdd,
 	}
 }
 
