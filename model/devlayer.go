@@ -84,6 +84,8 @@ func devLayers(spec Spec, layout []Tensor) ([]devLayer, error) {
 	switch spec.Kind {
 	case KindMLP:
 		return devMLP(spec, layout), nil
+	case KindTransformer:
+		return devTransformer(spec, layout)
 	}
 	return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp only; the CPU trains every kind)", ErrSpec, spec.Kind)
 }
