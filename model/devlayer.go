@@ -87,7 +87,7 @@ func devLayers(spec Spec, layout []Tensor) ([]devLayer, error) {
 	case KindTransformer:
 		return devTransformer(spec, layout)
 	}
-	return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp only; the CPU trains every kind)", ErrSpec, spec.Kind)
+	return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp and transformer only; the CPU trains every kind)", ErrSpec, spec.Kind)
 }
 
 // devMLP is the mlp: dense layers with ReLU, the last without.
