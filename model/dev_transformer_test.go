@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -90,7 +91,7 @@ func TestDeviceTransformerMatchesCPU(t *testing.T) {
 			x, y := tokenBatch(tc.spec, batch, 40)
 			worst = math.Max(worst, tfmStep(t, "accumulated pass", cpu, dm, x, y, model.Pass{Seed: 5, Accumulate: true, GradScale: 0.5}))
 			t.Logf("largest gradient difference / largest gradient: %.3g", worst)
-			x, y = tokenBatch(tc.spec, 40, 99)
+			x, y = tokenBatch(tc.spec, 300, 99) // more than one eval chunk of 256
 			lc, cc, err := cpu.Evaluate(x, y)
 			if err != nil {
 				t.Fatal(err)
@@ -148,45 +149,49 @@ func TestDeviceTransformerHooks(t *testing.T) {
 // TestDeviceTransformerOnPTX: the transformer's training pass on the
 // project's PTX (interpreted by ptxsim) matches the CPU model: loss and
 // gradients of a plain and an accumulated pass with bias and dropout,
-// and evaluation.
+// and evaluation; the smallest transformer and the Emu tests' one.
 func TestDeviceTransformerOnPTX(t *testing.T) {
 	mods, err := device.Modules()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := ptxsim.New(mods...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	spec := model.Spec{Kind: model.KindTransformer, Input: []int{4}, Classes: 5, Embed: 8, Layers: 1, Heads: 2, Bias: true, Dropout: 0.1, Loss: model.LossXent}
-	const batch = 2
-	cpu := newModel(t, spec, batch, 3)
-	perturb(cpu.Params(), 6)
-	dm, err := model.NewDeviceModel(spec, batch, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dm.Close()
-	copy(dm.Params(), cpu.Params())
-	dm.SetBucketBytes(256)
-	worst := 0.0
-	for step := range 2 {
-		x, y := tokenBatch(spec, batch, uint64(30+step))
-		p := model.Pass{Seed: uint64(8 + step), Accumulate: step == 1, GradScale: 0.5}
-		worst = math.Max(worst, tfmStep(t, "pass", cpu, dm, x, y, p))
-	}
-	t.Logf("largest gradient difference / largest gradient: %.3g", worst)
-	x, y := tokenBatch(spec, 7, 7)
-	lc, cc, err := cpu.Evaluate(x, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ld, cd, err := dm.Evaluate(x, y)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if math.Abs(lc-ld) > 1e-5*(1+math.Abs(lc)) || cc != cd {
-		t.Fatalf("Evaluate: PTX (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
+	smallest := model.Spec{Kind: model.KindTransformer, Input: []int{4}, Classes: 5, Embed: 8, Layers: 1, Heads: 2, Bias: true, Dropout: 0.1, Loss: model.LossXent}
+	for _, spec := range []model.Spec{smallest, withBias(withDropout(devTfm, 0.1))} {
+		t.Run(fmt.Sprintf("context%d_embed%d_layers%d", spec.Input[0], spec.Embed, spec.Layers), func(t *testing.T) {
+			d, err := ptxsim.New(mods...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			const batch = 2
+			cpu := newModel(t, spec, batch, 3)
+			perturb(cpu.Params(), 6)
+			dm, err := model.NewDeviceModel(spec, batch, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dm.Close()
+			copy(dm.Params(), cpu.Params())
+			dm.SetBucketBytes(256)
+			worst := 0.0
+			for step := range 2 {
+				x, y := tokenBatch(spec, batch, uint64(30+step))
+				p := model.Pass{Seed: uint64(8 + step), Accumulate: step == 1, GradScale: 0.5}
+				worst = math.Max(worst, tfmStep(t, "pass", cpu, dm, x, y, p))
+			}
+			t.Logf("largest gradient difference / largest gradient: %.3g", worst)
+			x, y := tokenBatch(spec, 7, 7)
+			lc, cc, err := cpu.Evaluate(x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ld, cd, err := dm.Evaluate(x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(lc-ld) > 1e-5*(1+math.Abs(lc)) || cc != cd {
+				t.Fatalf("Evaluate: PTX (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
+			}
+		})
 	}
 }
