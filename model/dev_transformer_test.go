@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"testing"
@@ -130,6 +131,22 @@ func TestDeviceTransformerDropoutMasks(t *testing.T) {
 	}
 	cpu := newModel(t, spec, 2, 1)
 	tfmStep(t, "seed 2", cpu, dm, x, y, model.Pass{Seed: 2})
+}
+
+// TestDeviceTransformerRefusesBadTokens: a token id outside the
+// vocabulary (or not an integer) is ErrInput before the device sees it.
+func TestDeviceTransformerRefusesBadTokens(t *testing.T) {
+	dm, _ := newDeviceModel(t, devTfm, 2, 1)
+	for _, bad := range []float32{-1, float32(devTfm.Classes), 2.5, float32(math.NaN())} {
+		x, y := tokenBatch(devTfm, 2, 3)
+		x[5] = bad
+		if _, err := dm.ForwardBackwardWith(x, y, model.Pass{}); !errors.Is(err, model.ErrInput) {
+			t.Errorf("token %v: ForwardBackward: %v, want ErrInput", bad, err)
+		}
+		if _, _, err := dm.Evaluate(x, y); !errors.Is(err, model.ErrInput) {
+			t.Errorf("token %v: Evaluate: %v, want ErrInput", bad, err)
+		}
+	}
 }
 
 // TestDeviceTransformerHooks: with buckets, the transformer's parameters
