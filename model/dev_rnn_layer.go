@@ -46,9 +46,6 @@ func (l devRNN) scratch(n int) []int {
 // param is tensor [off, off+size) of the flat buffer buf.
 func param(buf device.Buffer, off, size int) device.Buffer { return buf.F32(off, off+size) }
 
-// from is the view of buf from float32 element lo to its end.
-func from(buf device.Buffer, lo int) device.Buffer { return buf.At(4*lo, buf.Bytes-4*lo) }
-
 func (l devRNN) forward(c devCtx, in, out device.Buffer, n int, s []device.Buffer) error {
 	t, h, g := l.t, l.h, l.g()
 	wih, whh := param(c.dp, l.wih, l.in*g), param(c.dp, l.whh, h*g)

@@ -18,7 +18,7 @@ import (
 // bucket of Grads back to the host as soon as backward has finished it,
 // before its GradReady, so the ring reduces one bucket while the device
 // works on the next. Kinds: mlp (the feed-forward network with ReLU),
-// lstm and gru (dev_rnn.go).
+// transformer (dev_transformer.go), lstm and gru (dev_rnn.go).
 //
 // A DeviceModel is not safe for concurrent use.
 type DeviceModel struct {
@@ -64,7 +64,7 @@ type devPass struct {
 
 // NewDeviceModel builds the model on dev for batch samples per step; it
 // takes ownership of nothing (close dev after the model). Kinds other than
-// mlp, lstm and gru are refused with ErrSpec, naming the kind.
+// mlp, transformer, lstm and gru are refused with ErrSpec, naming the kind.
 func NewDeviceModel(spec Spec, batch int, dev device.Device) (*DeviceModel, error) {
 	if err := spec.validateFields(); err != nil {
 		return nil, err

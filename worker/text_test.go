@@ -35,7 +35,7 @@ func corpusFor(t testing.TB, spec job.Spec) *Corpus {
 func textSpec(kind string) job.Spec {
 	s := job.Default()
 	s.Data.Source = "shakespeare"
-	s.Model = job.Model{Kind: kind, Loss: "xent", Context: 16, Embed: 16, Blocks: 2, Heads: 2}
+	s.Model = job.Model{Kind: kind, Loss: "xent", Context: 16, Embed: 16, Blocks: 2, Heads: 2, Device: "cpu"}
 	if kind != "transformer" {
 		s.Model.Hidden = []int{24, 20}
 		s.Model.Blocks, s.Model.Heads = 0, 0

@@ -21,6 +21,17 @@ func emuKernels() map[string]emuKernel {
 		"lstm_step_back": emuLSTMStepBack,
 		"gru_step":       emuGRUStep,
 		"gru_step_back":  emuGRUStepBack,
+		// The transformer's (kernels/transformer.ptx, emu_transformer.go).
+		"tfm_embed":               emuTfmEmbed,
+		"tfm_layernorm":           emuTfmLayerNorm,
+		"tfm_layernorm_dx":        emuTfmLayerNormDx,
+		"tfm_layernorm_dwb":       emuTfmLayerNormDwb,
+		"tfm_bias_gelu":           emuTfmBiasGelu,
+		"tfm_gelu_grad":           emuTfmGeluGrad,
+		"tfm_causal_softmax":      emuTfmCausalSoftmax,
+		"tfm_causal_softmax_grad": emuTfmCausalSoftmaxGrad,
+		"tfm_dropout":             emuTfmDropout,
+		"tfm_add":                 emuTfmAdd,
 	}
 }
 

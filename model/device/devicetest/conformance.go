@@ -54,6 +54,16 @@ func Conformance(t *testing.T, d device.Device) {
 		{"lstm_step_back", lstmStepBackCases},
 		{"gru_step", gruStepCases},
 		{"gru_step_back", gruStepBackCases},
+		{"tfm_embed", tfmEmbedCases},
+		{"tfm_layernorm", tfmLayerNormCases},
+		{"tfm_layernorm_dx", tfmLayerNormDxCases},
+		{"tfm_layernorm_dwb", tfmLayerNormDwbCases},
+		{"tfm_bias_gelu", tfmBiasGeluCases},
+		{"tfm_gelu_grad", tfmGeluGradCases},
+		{"tfm_causal_softmax", tfmCausalSoftmaxCases},
+		{"tfm_causal_softmax_grad", tfmCausalSoftmaxGradCases},
+		{"tfm_dropout", tfmDropoutCases},
+		{"tfm_add", tfmAddCases},
 	}
 	covered := map[string]bool{}
 	for _, g := range groups {
