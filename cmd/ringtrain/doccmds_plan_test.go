@@ -204,6 +204,8 @@ var docPlan = []docGroup{
 			Run:  "sed -e 's/steps: 2000/steps: 10/' -e 's/every_steps: 500/every_steps: 5/' -e 's/windows: 1024/windows: 16/' docs/examples/shakespeare-lstm.yaml > lstm.yaml && ringtrain launch --config lstm.yaml --workers 1 --run-dir runs/lstm",
 			Note: shortLM, Want: "validation loss"},
 		{File: "docs/benchmarks.md", Doc: "PEERS=../shared/bench REPS=2 bench/lm_vs_torch.sh", Skip: whyPeers},
+		{File: "docs/benchmarks.md", Doc: "deploy/gpu/check.sh", Skip: "builds the GPU machine's binaries with the CUDA toolchain: the same builds as make test's gpu-ci"},
+		{File: "docs/benchmarks.md", Doc: "deploy/gpu/check.sh run", Skip: "needs a GPU"},
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestWorkerCrashRecovers -v ./cmd/ringtrain", Covered: "TestWorkerCrashRecovers"},
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestHungWorkerIsRemovedAndRejoins -v ./cmd/ringtrain", Covered: "TestHungWorkerIsRemovedAndRejoins"},
 	}},
