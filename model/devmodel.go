@@ -164,13 +164,7 @@ func (m *DeviceModel) Spec() Spec { return m.spec.clone() }
 func (m *DeviceModel) Batch() int { return m.batch }
 
 // Layout returns a copy of the parameter layout.
-func (m *DeviceModel) Layout() []Tensor {
-	out := make([]Tensor, len(m.layout))
-	for i, t := range m.layout {
-		out[i] = Tensor{Name: t.Name, Shape: slices.Clone(t.Shape), Offset: t.Offset}
-	}
-	return out
-}
+func (m *DeviceModel) Layout() []Tensor { return cloneLayout(m.layout) }
 
 // Params is the host's flat parameter buffer (the truth: copied to the
 // device by every pass). Copy into it; do not replace it.
@@ -186,13 +180,7 @@ func (m *DeviceModel) SetBucketBytes(n int) {
 }
 
 // Buckets are the ranges Hooks name by index (see Model.Buckets).
-func (m *DeviceModel) Buckets() []Range {
-	out := make([]Range, len(m.bounds)-1)
-	for i := range out {
-		out[i] = Range{m.bounds[i], m.bounds[i+1]}
-	}
-	return out
-}
+func (m *DeviceModel) Buckets() []Range { return rangesOf(m.bounds) }
 
 // Close frees the device and staging buffers (not the device itself).
 // Params and Grads stay readable (copied to ordinary memory first); every

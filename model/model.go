@@ -118,10 +118,13 @@ func (m *Model) SetBucketBytes(n int) {
 // Buckets are the ranges of the flat buffer that Hooks name by index, in
 // ascending order, covering it: whole tensors grouped up to the bucket
 // size, a larger fully connected weight split at row boundaries.
-func (m *Model) Buckets() []Range {
-	out := make([]Range, len(m.bounds)-1)
+func (m *Model) Buckets() []Range { return rangesOf(m.bounds) }
+
+// rangesOf turns ascending bucket boundaries into ranges.
+func rangesOf(bounds []int) []Range {
+	out := make([]Range, len(bounds)-1)
 	for i := range out {
-		out[i] = Range{m.bounds[i], m.bounds[i+1]}
+		out[i] = Range{bounds[i], bounds[i+1]}
 	}
 	return out
 }
@@ -133,9 +136,12 @@ func (m *Model) Spec() Spec { return m.spec.clone() }
 func (m *Model) Batch() int { return m.batch }
 
 // Layout returns a copy of the parameter layout (see the Layout function).
-func (m *Model) Layout() []Tensor {
-	out := make([]Tensor, len(m.layout))
-	for i, t := range m.layout {
+func (m *Model) Layout() []Tensor { return cloneLayout(m.layout) }
+
+// cloneLayout is a deep copy of a layout.
+func cloneLayout(layout []Tensor) []Tensor {
+	out := make([]Tensor, len(layout))
+	for i, t := range layout {
 		out[i] = Tensor{Name: t.Name, Shape: slices.Clone(t.Shape), Offset: t.Offset}
 	}
 	return out
