@@ -12,6 +12,15 @@ func emuKernels() map[string]emuKernel {
 		"col_sum":      emuColSum,
 		"softmax_xent": emuSoftmaxXent,
 		"mse_loss":     emuMSELoss,
+
+		// The convolution kernels (kernels/cnn.ptx).
+		"im2col":        emuIm2Col,
+		"col2im":        emuCol2Im,
+		"maxpool":       emuMaxPool,
+		"maxpool_grad":  emuMaxPoolGrad,
+		"chan_bias_act": emuChanBiasAct,
+		"chan_sum":      emuChanSum,
+		"swap01":        emuSwap01,
 	}
 }
 

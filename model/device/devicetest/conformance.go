@@ -47,6 +47,13 @@ func Conformance(t *testing.T, d device.Device) {
 		{"col_sum", colSumCases},
 		{"softmax_xent", softmaxXentCases},
 		{"mse_loss", mseLossCases},
+		{"im2col", im2colCases},
+		{"col2im", col2imCases},
+		{"maxpool", maxpoolCases},
+		{"maxpool_grad", maxpoolGradCases},
+		{"chan_bias_act", chanBiasActCases},
+		{"chan_sum", chanSumCases},
+		{"swap01", swap01Cases},
 	}
 	covered := map[string]bool{}
 	for _, g := range groups {
