@@ -67,7 +67,7 @@ type Model struct {
 	// names, else GPU 0; needs the GPU binary, make build-gpu) or "gpu:N",
 	// or "emu" (the GPU path's emulated device: slow, for trying the GPU
 	// code without a GPU). A worker's --device flag overrides it. The GPU
-	// path trains kind mlp.
+	// path trains kinds mlp and cnn.
 	Device string `yaml:"device"`
 	// Layers is the network of kind layers, in order (see Layer), e.g.
 	// [{type: flatten}, {type: linear, out: 128}, {type: relu},

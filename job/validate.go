@@ -33,8 +33,8 @@ func (s Spec) Validate() error {
 	oneOf("model.loss", s.Model.Loss, "xent", "mse")
 	if err := CheckDevice(s.Model.Device); err != nil {
 		bad("model.device", "%v", err)
-	} else if s.Model.Device != "cpu" && s.Model.Kind != "mlp" {
-		bad("model.device", "%q trains model.kind mlp only (the GPU path has no kernels for %s yet); use cpu", s.Model.Device, s.Model.Kind)
+	} else if s.Model.Device != "cpu" && !slices.Contains([]string{"mlp", "cnn"}, s.Model.Kind) {
+		bad("model.device", "%q trains model.kind mlp and cnn only (the GPU path has no kernels for %s yet); use cpu", s.Model.Device, s.Model.Kind)
 	}
 	s.validateSequence(bad)
 	s.validateLayers(bad)

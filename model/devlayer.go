@@ -84,8 +84,10 @@ func devLayers(spec Spec, layout []Tensor) ([]devLayer, error) {
 	switch spec.Kind {
 	case KindMLP:
 		return devMLP(spec, layout), nil
+	case KindCNN:
+		return devCNN(spec, layout), nil
 	}
-	return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp only; the CPU trains every kind)", ErrSpec, spec.Kind)
+	return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp and cnn only; the CPU trains every kind)", ErrSpec, spec.Kind)
 }
 
 // devMLP is the mlp: dense layers with ReLU, the last without.
