@@ -260,3 +260,19 @@ func emuSwap01(l *Launch) error {
 	})
 	return nil
 }
+
+// emuReLU is relu's Go twin: thread i sets y[i] = relu(x[i]) for i < n.
+func emuReLU(l *Launch) error {
+	n := l.Int(0)
+	if n < 1 {
+		return nil
+	}
+	x := l.F32s(1, n)
+	y := l.F32s(2, n)
+	l.EachGridThread(func(b, t Dim3) {
+		if i := l.gridIndex(b, t); i < uint32(n) {
+			y[i] = relu(x[i])
+		}
+	})
+	return nil
+}

@@ -21,6 +21,7 @@ func emuKernels() map[string]emuKernel {
 		"chan_bias_act": emuChanBiasAct,
 		"chan_sum":      emuChanSum,
 		"swap01":        emuSwap01,
+		"relu":          emuReLU,
 	}
 }
 

@@ -50,6 +50,8 @@ func kernelTable() []Kernel {
 			Params: []Param{i("rows"), i("cols"), p("x"), f("alpha"), f("beta"), p("out")}},
 		{Name: "swap01", Doc: "y[j,i,k] = x[i,j,k] for an a×b×c x and the b×a×c y",
 			Params: []Param{i("a"), i("b"), i("c"), p("x"), p("y")}},
+		{Name: "relu", Doc: "y[i] = x[i] > 0 ? x[i] : 0 for n values (NaN and -0 give +0); y may be x",
+			Params: []Param{i("n"), p("x"), p("y")}},
 	}
 }
 

@@ -9,7 +9,8 @@ import "fmt"
 // convolution stack keeps its tensors channel-major, [C, N, H, W], so
 // that a whole batch is one GEMM; chan_bias_act and chan_sum are the
 // per-channel bias and its gradient on that layout, swap01 converts it
-// to and from the [N, C·H·W] rows dense layers read.
+// to and from the [N, C·H·W] rows dense layers read; relu is a ReLU not
+// fused into the layer before it.
 
 // ConvGeom is the geometry of a convolution's input and columns: C
 // channels of N samples of H×W values, element (c, n, y, x) at c·CS +
@@ -155,4 +156,13 @@ func Swap01(d Device, a, b, c int, x, y Buffer) error {
 		return err
 	}
 	return d.Launch("swap01", D1(ceilDiv(a*b*c, elemBlock)), D1(elemBlock), I32(a), I32(b), I32(c), x, y)
+}
+
+// ReLU sets y[i] = x[i] > 0 ? x[i] : 0 for n values (NaN and -0 give
+// +0); y may be x.
+func ReLU(d Device, n int, x, y Buffer) error {
+	if err := fit32("relu", n); err != nil {
+		return err
+	}
+	return d.Launch("relu", D1(ceilDiv(n, elemBlock)), D1(elemBlock), I32(n), x, y)
 }

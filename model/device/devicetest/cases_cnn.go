@@ -268,3 +268,46 @@ func swap01Cases() []kcase {
 	}
 	return cs
 }
+
+// reluCases: n across block edges, out of place and in place; x holds
+// +0, -0, infinities and NaNs (ReLU maps NaN and -0 to +0).
+func reluCases() []kcase {
+	var cs []kcase
+	for _, n := range []int{1, 255, 256, 257, 1000} {
+		for _, inPlace := range []bool{false, true} {
+			shape := fmt.Sprintf("n%d_inplace%v", n, inPlace)
+			r := rng("relu " + shape)
+			x := normals(r, n, 1)
+			for i := range x {
+				switch {
+				case i%5 == 0:
+					x[i] = 0
+				case i%7 == 0:
+					x[i] = float32(math.Copysign(0, -1))
+				case i%11 == 3:
+					x[i] = float32(math.Inf(1 - 2*(i%2)))
+				case i%23 == 4:
+					x[i] = float32(math.NaN())
+				}
+			}
+			if inPlace {
+				cs = append(cs, kcase{
+					kernel: "relu", shape: shape,
+					bufs: []*buffer{{name: "x", data: x, tol: filled(n, 0)}},
+					launch: func(d device.Device, v []device.Buffer) error {
+						return device.ReLU(d, n, v[0], v[0])
+					},
+				})
+				continue
+			}
+			cs = append(cs, kcase{
+				kernel: "relu", shape: shape,
+				bufs: []*buffer{{name: "x", data: x}, {name: "y", data: nans(n), tol: filled(n, 0)}},
+				launch: func(d device.Device, v []device.Buffer) error {
+					return device.ReLU(d, n, v[0], v[1])
+				},
+			})
+		}
+	}
+	return cs
+}

@@ -54,6 +54,7 @@ func Conformance(t *testing.T, d device.Device) {
 		{"chan_bias_act", chanBiasActCases},
 		{"chan_sum", chanSumCases},
 		{"swap01", swap01Cases},
+		{"relu", reluCases},
 	}
 	covered := map[string]bool{}
 	for _, g := range groups {
