@@ -6,8 +6,10 @@ import (
 	"github.com/ringtrain/ringtrain/model/device"
 )
 
-// conv is a convolution block on a device: y = maxpool(ReLU(conv(x, W) +
-// b)), W [o, c, k, k] at offset w, b [o] at offset b of the flat buffers.
+// conv is a convolution block on a device: y = maxpool(act(conv(x, W) +
+// b)), W [o, c, k, k] at offset wOff, b [o] at offset bOff of the flat
+// buffers (bOff < 0: no bias), the pooling optional (pool 0: none, ph,
+// pw = oh, ow), act ReLU or none.
 // Its output is channel-major, [o, n, ph, pw] (so outPer is o·ph·pw);
 // its input is [n, c, h, w] (the network's input, nchw) or channel-major
 // (an earlier block's output). As the CPU's convOp, it pools the raw
@@ -37,9 +39,12 @@ func (l conv) outPer() int  { return l.o * l.ph * l.pw }
 func (l conv) paramLo() int { return l.wOff }
 func (l conv) ckk() int     { return l.c * l.k * l.k }
 
-// scratch: the columns, the convolution's output (then its gradient),
-// the argmax of every window (int32).
+// scratch: the columns, and with pooling the convolution's output (then
+// its gradient) and the argmax of every window (int32).
 func (l conv) scratch(n int) []int {
+	if l.pool == 0 {
+		return []int{l.ckk() * n * l.oh * l.ow}
+	}
 	return []int{l.ckk() * n * l.oh * l.ow, l.o * n * l.oh * l.ow, l.o * n * l.ph * l.pw}
 }
 
@@ -61,34 +66,53 @@ func (l conv) weight(buf device.Buffer) device.Buffer { return buf.F32(l.wOff, l
 func (l conv) bias(buf device.Buffer) device.Buffer   { return buf.F32(l.bOff, l.bOff+l.o) }
 
 func (l conv) forward(c devCtx, in, out device.Buffer, n int, s []device.Buffer) error {
-	cols, act, idx := s[0], s[1], s[2]
+	cols := s[0]
 	g := l.geom(n)
 	if err := device.Im2Col(c.dev, g, in, cols); err != nil {
 		return fmt.Errorf("im2col: %w", err)
 	}
 	nc := g.ColCols()
-	if err := device.Sgemm(c.dev, false, false, l.o, nc, l.ckk(), 1, l.weight(c.dp), l.ckk(), cols, nc, 0, act, nc); err != nil {
+	conv := out
+	if l.pool > 0 {
+		conv = s[1]
+	}
+	if err := device.Sgemm(c.dev, false, false, l.o, nc, l.ckk(), 1, l.weight(c.dp), l.ckk(), cols, nc, 0, conv, nc); err != nil {
 		return fmt.Errorf("convolution: %w", err)
 	}
-	if err := device.MaxPool(c.dev, l.poolGeom(n), act, out, idx); err != nil {
-		return fmt.Errorf("pooling: %w", err)
+	if l.pool > 0 {
+		if err := device.MaxPool(c.dev, l.poolGeom(n), conv, out, s[2]); err != nil {
+			return fmt.Errorf("pooling: %w", err)
+		}
 	}
-	return device.ChanBiasAct(c.dev, l.o, n*l.ph*l.pw, l.act, out, l.bias(c.dp))
+	per := n * l.ph * l.pw
+	switch {
+	case l.bOff >= 0:
+		return device.ChanBiasAct(c.dev, l.o, per, l.act, out, l.bias(c.dp))
+	case l.act == device.ActReLU:
+		return device.ReLU(c.dev, l.o*per, out, out)
+	}
+	return nil
 }
 
 func (l conv) backward(c devCtx, _, out, dout, din device.Buffer, n int, s []device.Buffer, beta float32) error {
-	cols, dact, idx := s[0], s[1], s[2]
+	cols := s[0]
 	per := n * l.ph * l.pw
 	if l.act != device.ActNone {
 		if err := device.ActGrad(c.dev, l.o*per, l.act, out, dout); err != nil {
 			return fmt.Errorf("activation gradient: %w", err)
 		}
 	}
-	if err := device.ChanSum(c.dev, l.o, per, dout, 1, beta, l.bias(c.dg)); err != nil {
-		return fmt.Errorf("bias gradient: %w", err)
+	if l.bOff >= 0 {
+		if err := device.ChanSum(c.dev, l.o, per, dout, 1, beta, l.bias(c.dg)); err != nil {
+			return fmt.Errorf("bias gradient: %w", err)
+		}
 	}
-	if err := device.MaxPoolGrad(c.dev, l.poolGeom(n), dout, idx, dact); err != nil {
-		return fmt.Errorf("pooling gradient: %w", err)
+	dact := dout
+	if l.pool > 0 {
+		dact = s[1]
+		if err := device.MaxPoolGrad(c.dev, l.poolGeom(n), dout, s[2], dact); err != nil {
+			return fmt.Errorf("pooling gradient: %w", err)
+		}
 	}
 	g := l.geom(n)
 	nc := g.ColCols()

@@ -86,8 +86,10 @@ func devLayers(spec Spec, layout []Tensor) ([]devLayer, error) {
 		return devMLP(spec, layout), nil
 	case KindCNN:
 		return devCNN(spec, layout), nil
+	case KindLayers:
+		return devNet(spec, layout)
 	}
-	return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp and cnn only; the CPU trains every kind)", ErrSpec, spec.Kind)
+	return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp, cnn and layers only; the CPU trains every kind)", ErrSpec, spec.Kind)
 }
 
 // devMLP is the mlp: dense layers with ReLU, the last without.

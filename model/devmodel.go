@@ -16,8 +16,9 @@ import (
 // each bucket of Params to the device after its WaitParams, and each
 // bucket of Grads back to the host as soon as backward has finished it,
 // before its GradReady, so the ring reduces one bucket while the device
-// works on the next. Kinds: mlp (the feed-forward network with ReLU) and
-// cnn (dev_cnn.go).
+// works on the next. Kinds: mlp (the feed-forward network with ReLU), cnn
+// (dev_cnn.go) and layers of linear, conv2d, maxpool, relu and flatten
+// layers (dev_layers.go).
 //
 // A DeviceModel is not safe for concurrent use.
 type DeviceModel struct {
@@ -52,7 +53,8 @@ type devPass struct {
 
 // NewDeviceModel builds the model on dev for batch samples per step; it
 // takes ownership of nothing (close dev after the model). Kinds other than
-// mlp and cnn are refused with ErrSpec, naming the kind.
+// mlp, cnn and layers, and layers networks with other layer types, are
+// refused with ErrSpec naming the kind or the layer.
 func NewDeviceModel(spec Spec, batch int, dev device.Device) (*DeviceModel, error) {
 	if err := spec.validateFields(); err != nil {
 		return nil, err
