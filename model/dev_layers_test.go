@@ -88,3 +88,16 @@ func TestDeviceLayersRefuses(t *testing.T) {
 		t.Errorf("embedding: %v, want ErrSpec naming it", err)
 	}
 }
+
+// TestDeviceLayersHooks: with buckets, a layers network's parameters are
+// copied only after their WaitParams and their gradients are final at
+// their GradReady (layers without parameters in between).
+func TestDeviceLayersHooks(t *testing.T) {
+	for _, bytes := range []int{0, 64, 1 << 10} {
+		tc := deviceLayersSpecs[1]
+		dm, _ := newDeviceModel(t, tc.spec, tc.batch, 1)
+		dm.SetBucketBytes(bytes)
+		x, y := randomBatch(tc.spec, tc.batch, 4)
+		checkHooks(t, dm, x, y)
+	}
+}
