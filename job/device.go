@@ -20,3 +20,7 @@ func CheckDevice(d string) error {
 	}
 	return fmt.Errorf("%q is not a device: want cpu, gpu, gpu:N (N a GPU ordinal 0..255) or emu", d)
 }
+
+// deviceLayerTypes are the layer types of model.kind layers that the GPU
+// path (and the emulated device) runs.
+func deviceLayerTypes() []string { return []string{"linear", "conv2d", "maxpool", "relu", "flatten"} }

@@ -76,7 +76,6 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"data: {source: shakespeare}\nmodel: {kind: transformer, blocks: 0}", "model.blocks: must be in 1..1024, got 0"},
 		{"data: {source: shakespeare}\nmodel: {kind: gru, hidden: []}", "model.hidden: gru needs 1..16 recurrent layer widths, got 0"},
 		{"data: {source: shakespeare}\nmodel: {kind: lstm, dropout: 0.1}", "model.dropout: dropout and bias are transformer settings, not lstm's"},
-		{"data: {source: shakespeare}\nmodel: {kind: lstm, device: emu}", `model.device: "emu" trains model.kind mlp or transformer only (the GPU path has no kernels for lstm yet)`},
 		{"eval: {windows: 0}", "eval.windows: must be in 1..1048576, got 0"},
 		{"train: {global_batch: [1]}", "line 1: cannot unmarshal !!seq into int"},
 		{"name: a\n---\nname: b", "more than one"},

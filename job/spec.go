@@ -67,7 +67,8 @@ type Model struct {
 	// names, else GPU 0; needs the GPU binary, make build-gpu) or "gpu:N",
 	// or "emu" (the GPU path's emulated device: slow, for trying the GPU
 	// code without a GPU). A worker's --device flag overrides it. The GPU
-	// path trains kinds mlp, lstm and gru.
+	// path trains every kind; layers only of linear, conv2d, maxpool, relu
+	// and flatten layers.
 	Device string `yaml:"device"`
 	// Layers is the network of kind layers, in order (see Layer), e.g.
 	// [{type: flatten}, {type: linear, out: 128}, {type: relu},

@@ -33,8 +33,12 @@ func (s Spec) Validate() error {
 	oneOf("model.loss", s.Model.Loss, "xent", "mse")
 	if err := CheckDevice(s.Model.Device); err != nil {
 		bad("model.device", "%v", err)
-	} else if s.Model.Device != "cpu" && !slices.Contains([]string{"mlp", "transformer", "lstm", "gru"}, s.Model.Kind) {
-		bad("model.device", "%q trains model.kind mlp, transformer, lstm and gru only (the GPU path has no kernels for %s yet); use cpu", s.Model.Device, s.Model.Kind)
+	} else if s.Model.Device != "cpu" && s.Model.Kind == "layers" { // every other kind runs on a device
+		for i, l := range s.Model.Layers {
+			if !slices.Contains(deviceLayerTypes(), l.Type) {
+				bad(fmt.Sprintf("model.layers[%d].type", i), "%s has no kernels on %q (a device runs %v layers); use device cpu", l.Type, s.Model.Device, deviceLayerTypes())
+			}
+		}
 	}
 	s.validateSequence(bad)
 	s.validateLayers(bad)

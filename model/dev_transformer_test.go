@@ -58,16 +58,6 @@ func tfmStep(t *testing.T, what string, cpu model.Engine, dev model.Engine, x []
 	return relErr(dev.Grads(), cpu.Grads())
 }
 
-// relErr is max |got − want| / max |want|.
-func relErr(got, want []float32) float64 {
-	var d, s float64
-	for i := range want {
-		d = math.Max(d, math.Abs(float64(got[i])-float64(want[i])))
-		s = math.Max(s, math.Abs(float64(want[i])))
-	}
-	return d / math.Max(s, 1e-30)
-}
-
 // TestDeviceTransformerMatchesCPU: on the emulated device the
 // transformer's loss and gradients over SGD steps (each with its own
 // Pass.Seed, so dropout draws new masks), an accumulated pass, and its

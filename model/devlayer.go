@@ -84,12 +84,16 @@ func devLayers(spec Spec, layout []Tensor) ([]devLayer, error) {
 	switch spec.Kind {
 	case KindMLP:
 		return devMLP(spec, layout), nil
+	case KindCNN:
+		return devCNN(spec, layout), nil
+	case KindLayers:
+		return devNet(spec, layout)
 	case KindTransformer:
 		return devTransformer(spec, layout)
 	case KindLSTM, KindGRU:
 		return devRNNNet(spec, layout), nil
 	}
-	return nil, fmt.Errorf("%w: model kind %q does not run on a device yet (mlp, transformer, lstm and gru only; the CPU trains every kind)", ErrSpec, spec.Kind)
+	return nil, fmt.Errorf("%w: model kind %q does not run on a device (the CPU trains every kind)", ErrSpec, spec.Kind)
 }
 
 // devMLP is the mlp: dense layers with ReLU, the last without.

@@ -17,8 +17,10 @@ import (
 // each bucket of Params to the device after its WaitParams, and each
 // bucket of Grads back to the host as soon as backward has finished it,
 // before its GradReady, so the ring reduces one bucket while the device
-// works on the next. Kinds: mlp (the feed-forward network with ReLU),
-// transformer (dev_transformer.go), lstm and gru (dev_rnn.go).
+// works on the next. Kinds: mlp (the feed-forward network with ReLU), cnn
+// (dev_cnn.go), layers of linear, conv2d, maxpool, relu and flatten
+// layers (dev_layers.go), transformer (dev_transformer.go), lstm and gru
+// (dev_rnn.go).
 //
 // A DeviceModel is not safe for concurrent use.
 type DeviceModel struct {
@@ -63,8 +65,9 @@ type devPass struct {
 }
 
 // NewDeviceModel builds the model on dev for batch samples per step; it
-// takes ownership of nothing (close dev after the model). Kinds other than
-// mlp, transformer, lstm and gru are refused with ErrSpec, naming the kind.
+// takes ownership of nothing (close dev after the model). A layers network
+// with layer types other than linear, conv2d, maxpool, relu and flatten is
+// refused with ErrSpec naming the layer.
 func NewDeviceModel(spec Spec, batch int, dev device.Device) (*DeviceModel, error) {
 	if err := spec.validateFields(); err != nil {
 		return nil, err

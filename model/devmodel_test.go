@@ -128,9 +128,10 @@ func TestDeviceModelHooks(t *testing.T) {
 // bad samples are errors naming the problem; a closed model says so.
 func TestDeviceModelRefuses(t *testing.T) {
 	emu := device.NewEmu()
-	cnn := model.Spec{Kind: model.KindCNN, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent}
-	if _, err := model.NewDeviceModel(cnn, 4, emu); !errors.Is(err, model.ErrSpec) {
-		t.Fatalf("cnn on a device: %v, want ErrSpec", err)
+	norm := model.Spec{Kind: model.KindLayers, Input: []int{8}, Classes: 3, Loss: model.LossXent,
+		Net: []model.Layer{{Type: model.LayerLinear, Out: 4}, {Type: model.LayerLayerNorm}, {Type: model.LayerLinear, Out: 3}}}
+	if _, err := model.NewDeviceModel(norm, 4, emu); !errors.Is(err, model.ErrSpec) {
+		t.Fatalf("layernorm on a device: %v, want ErrSpec", err)
 	}
 	tc := deviceSpecs[0]
 	if _, err := model.NewDeviceModel(tc.spec, 0, emu); !errors.Is(err, model.ErrInput) {

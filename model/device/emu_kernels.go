@@ -32,6 +32,15 @@ func emuKernels() map[string]emuKernel {
 		"tfm_causal_softmax_grad": emuTfmCausalSoftmaxGrad,
 		"tfm_dropout":             emuTfmDropout,
 		"tfm_add":                 emuTfmAdd,
+		// The convolution kernels (kernels/cnn.ptx).
+		"im2col":        emuIm2Col,
+		"col2im":        emuCol2Im,
+		"maxpool":       emuMaxPool,
+		"maxpool_grad":  emuMaxPoolGrad,
+		"chan_bias_act": emuChanBiasAct,
+		"chan_sum":      emuChanSum,
+		"swap01":        emuSwap01,
+		"relu":          emuReLU,
 	}
 }
 

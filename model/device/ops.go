@@ -70,6 +70,22 @@ func kernelTable() []Kernel {
 			Params: []Param{i("n"), i("keyLo"), i("keyHi"), i("thr"), f("scale"), p("x"), p("y")}},
 		{Name: "tfm_add", Doc: "y[i] = a[i] + b[i] for n values (y may be a or b)",
 			Params: []Param{i("n"), p("a"), p("b"), p("y")}},
+		{Name: "im2col", Doc: "cols[(c·K+ky)·K+kx, (n·OH+oy)·OW+ox] = x[c·CS + n·NS + iy·W + ix], iy = oy·stride−pad+ky, ix = ox·stride−pad+kx, 0 outside H×W (see ConvGeom)",
+			Params: []Param{i("C"), i("N"), i("H"), i("W"), i("K"), i("pad"), i("stride"), i("OH"), i("OW"), i("CS"), i("NS"), p("x"), p("cols")}},
+		{Name: "col2im", Doc: "x[c·CS + n·NS + iy·W + ix] = Σ over taps (ky, kx ascending) of the cols entries im2col fills from it; overwrites x",
+			Params: []Param{i("C"), i("N"), i("H"), i("W"), i("K"), i("pad"), i("stride"), i("OH"), i("OW"), i("CS"), i("NS"), p("cols"), p("x")}},
+		{Name: "maxpool", Doc: "per window (plane, py, px) of size×size, stride apart: y = its maximum, idx = dy·size+dx of its first maximum (int32)",
+			Params: []Param{i("planes"), i("H"), i("W"), i("size"), i("stride"), i("PH"), i("PW"), p("x"), p("y"), p("idx")}},
+		{Name: "maxpool_grad", Doc: "dx[plane, y, x] = Σ over the windows whose idx names the element of dy[window]; 0 if none; overwrites dx",
+			Params: []Param{i("planes"), i("H"), i("W"), i("size"), i("stride"), i("PH"), i("PW"), p("dy"), p("idx"), p("dx")}},
+		{Name: "chan_bias_act", Doc: "y[r,c] = act(y[r,c] + bias[r]) in place, for a rows×cols y (rows·cols < 2³¹); act 1 is ReLU, any other act adds the bias only",
+			Params: []Param{i("rows"), i("cols"), i("act"), p("y"), p("bias")}},
+		{Name: "chan_sum", Doc: "out[r] = alpha·Σ_c x[r,c] + beta·out[r], for a rows×cols x; beta 0 overwrites",
+			Params: []Param{i("rows"), i("cols"), p("x"), f("alpha"), f("beta"), p("out")}},
+		{Name: "swap01", Doc: "y[j,i,k] = x[i,j,k] for an a×b×c x and the b×a×c y",
+			Params: []Param{i("a"), i("b"), i("c"), p("x"), p("y")}},
+		{Name: "relu", Doc: "y[i] = x[i] > 0 ? x[i] : 0 for n values (NaN and -0 give +0); y may be x",
+			Params: []Param{i("n"), p("x"), p("y")}},
 	}
 }
 

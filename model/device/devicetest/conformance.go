@@ -64,6 +64,14 @@ func Conformance(t *testing.T, d device.Device) {
 		{"tfm_causal_softmax_grad", tfmCausalSoftmaxGradCases},
 		{"tfm_dropout", tfmDropoutCases},
 		{"tfm_add", tfmAddCases},
+		{"im2col", im2colCases},
+		{"col2im", col2imCases},
+		{"maxpool", maxpoolCases},
+		{"maxpool_grad", maxpoolGradCases},
+		{"chan_bias_act", chanBiasActCases},
+		{"chan_sum", chanSumCases},
+		{"swap01", swap01Cases},
+		{"relu", reluCases},
 	}
 	covered := map[string]bool{}
 	for _, g := range groups {
