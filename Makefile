@@ -14,7 +14,7 @@ VERSION  ?= $(shell git describe --tags --exact-match 2>/dev/null)
 BUILDINFO = github.com/ringtrain/ringtrain/internal/buildinfo
 LDFLAGS  ?= -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).modified=$(MODIFIED) $(if $(VERSION),-X $(BUILDINFO).version=$(VERSION))
 
-.PHONY: all build build-openblas build-gpu image test test-k8s test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
+.PHONY: all build build-openblas build-gpu image image-gpu test test-k8s test-race test-rest lint fmt vet bench bench-go bench-allreduce fuzz proto proto-check clean
 .PHONY: gpu-ci vet-gpu ptx-check gpu-link-check gpu-toolchain-present
 
 # The gpu build (docs/gpu.md): build tag gpu, cgo against CUDA's driver API.
@@ -49,6 +49,14 @@ build-gpu: gpu-toolchain-present
 image:
 	@ctx=$$(mktemp -d); mkdir $$ctx/data; CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $$ctx/ringtrain ./cmd/ringtrain && \
 	docker build -t ringtrain:latest -f deploy/docker/Dockerfile $$ctx; rc=$$?; rm -rf $$ctx; exit $$rc
+
+## image-gpu: the FROM-scratch GPU image ringtrain-gpu:latest: bin/ringtrain-gpu, the loader and the glibc
+## libraries it and the driver's libcuda.so.1 need (deploy/docker/Dockerfile.gpu); the host's NVIDIA container
+## toolkit mounts libcuda.so.1. Needs the CUDA toolchain (deploy/gpu/toolchain.sh) and a Docker engine
+GPU_IMAGE ?= ringtrain-gpu:latest
+image-gpu: build-gpu
+	@ctx=$$(mktemp -d); deploy/docker/gpu-context.sh $$ctx $(GPU_BIN) && \
+	docker build -t $(GPU_IMAGE) -f deploy/docker/Dockerfile.gpu $$ctx; rc=$$?; rm -rf $$ctx; exit $$rc
 
 ## test: lint, generated code up to date, the gpu build's checks, then every package (the concurrent
 ## ones with -race), then the Kubernetes manifests (their own module, deploy/k8s)

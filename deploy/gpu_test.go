@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-var gpuScripts = []string{"gpu/toolchain.sh", "gpu/check.sh"}
+var gpuScripts = []string{"gpu/toolchain.sh", "gpu/check.sh", "gpu/driverlib.sh", "docker/gpu-context.sh"}
 
 // The scripts parse (bash -n) and are shellcheck clean.
 func TestGPUScriptsLint(t *testing.T) {

@@ -91,6 +91,7 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "make image", SameAs: "docs/deploy.md"},
 		{File: "README.md", Doc: "make build-openblas", Needs: "openblas"},
 		{File: "README.md", Doc: "make build-gpu", Skip: whyGPUCI},
+		{File: "README.md", Doc: "make image-gpu", Skip: "needs the CUDA toolchain and a Docker engine; deploy/gpu_image_test.go runs it (docs/deploy.md's group says more)"},
 		{File: "README.md", Doc: "make bench", Skip: "minutes of benchmarks (all-reduces up to 256 MiB); its parts run scaled down in docs/benchmarks.md's group"},
 		{File: "README.md", Doc: "make fuzz", Skip: "every fuzz target for 20 s each: minutes; the fuzz targets' seed corpora run in make test"},
 		{File: "README.md", Doc: "make proto", Skip: "rewrites proto/ in the working tree; make test's proto-check regenerates it into a temporary directory and compares"},
@@ -132,9 +133,12 @@ var docPlan = []docGroup{
 				Run:  "script -qec 'docker-compose -f deploy/compose.yaml exec coordinator /ringtrain status --coordinator localhost:7070 --tls-dir /tls' /dev/null",
 				Note: "under script(1), which gives it the terminal a reader has (docker-compose 1.x refuses exec without one: \"the input device is not a TTY\"); retried while the coordinator starts", Retry: 90 * time.Second, Want: "generation"},
 		}},
+	{Name: "deploy/gpu-image", Steps: []docStep{
+		{File: "docs/deploy.md", Doc: "make image-gpu", Skip: "needs the CUDA toolchain and a Docker engine; deploy/gpu_image_test.go runs it and starts the image with Debian's libcuda mounted"},
+	}},
 	{Name: "deploy/kubernetes", Steps: []docStep{
 		{File: "docs/deploy.md", Doc: "make image && kind load docker-image ringtrain:latest", Skip: whyK8s},
-		{File: "docs/deploy.md", Doc: "kubectl apply -f deploy/k8s/namespace.yaml", Skip: whyK8s},
+		{File: "docs/deploy.md", Doc: "kubectl apply -f deploy/k8s/base/namespace.yaml", Skip: whyK8s},
 		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain create secret generic ringtrain-secret --from-literal=secret=$(openssl rand -hex 32)", Skip: whyK8s},
 		{File: "docs/deploy.md", Doc: "ringtrain certs init --tls-dir certs --hosts ringtrain-coordinator,ringtrain-coordinator.ringtrain.svc,ringtrain-coordinator.ringtrain.svc.cluster.local", Want: "ca.crt"},
 		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain create secret generic ringtrain-tls --from-file=certs/ca.crt --from-file=certs/node.crt --from-file=certs/node.key", Skip: whyK8s},
@@ -144,7 +148,7 @@ var docPlan = []docGroup{
 	{Name: "deploy/slurm", Steps: []docStep{
 		{File: "docs/deploy.md", Doc: "export RINGTRAIN_BIN=$HOME/bin/ringtrain", Skip: "only sets the binary path for the sbatch lines below; " + whySlurm},
 		{File: "docs/deploy.md", Doc: "RINGTRAIN_SECRET=$(openssl rand -hex 32) sbatch --nodes=4 deploy/slurm/ringtrain.sbatch", Skip: whySlurm},
-		{File: "docs/deploy.md", Doc: "RINGTRAIN_CONFIG=job.yaml sbatch --nodes=2 --ntasks-per-node=4 --gres=gpu:4 deploy/slurm/ringtrain.sbatch", Skip: "needs GPU nodes; " + whySlurm},
+		{File: "docs/deploy.md", Doc: "RINGTRAIN_BIN=$HOME/bin/ringtrain-gpu RINGTRAIN_CONFIG=gpu-job.yaml RINGTRAIN_WORKER_SRUN_ARGS=--gpus-per-task=1 sbatch --nodes=2 --ntasks-per-node=4 --gres=gpu:4 deploy/slurm/ringtrain.sbatch", Skip: "needs GPU nodes; " + whySlurm},
 	}},
 
 	{Name: "architecture-and-security-tables", Steps: []docStep{

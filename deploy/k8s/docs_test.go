@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -70,7 +69,10 @@ func certHosts(t *testing.T) []string {
 // TestReadmeApplyList: the kubectl apply -f line in README.md applies the
 // kustomization's resources, in its order.
 func TestReadmeApplyList(t *testing.T) {
-	want := mustLoad(t).kusts["."].Resources
+	var want []string
+	for _, r := range mustLoad(t).kusts["base"].Resources {
+		want = append(want, path.Join("base", r))
+	}
 	for _, l := range readme(t) {
 		if !strings.HasPrefix(strings.TrimSpace(l), "kubectl apply -f deploy/k8s/") || strings.Count(l, " -f ") < 2 {
 			continue
@@ -87,37 +89,4 @@ func TestReadmeApplyList(t *testing.T) {
 		return
 	}
 	t.Error("README.md: no kubectl apply -f line listing the manifests")
-}
-
-// TestGPUOverlay: the patch adds one GPU to the worker container of the
-// base's worker StatefulSet (the base asks for none, see TestContainers).
-func TestGPUOverlay(t *testing.T) {
-	tr := mustLoad(t)
-	objs := tr.objects("gpu")
-	var workerPatched bool
-	for _, p := range tr.kusts["gpu"].Patches {
-		for _, d := range tr.files[path.Join("gpu", p.Path)] {
-			patch, ok := d.obj.(*appsv1.StatefulSet)
-			if !ok {
-				t.Errorf("%s: want a StatefulSet patch", d)
-				continue
-			}
-			target := byName[appsv1.StatefulSet](objs, patch.Name)
-			if target == nil || (patch.Namespace != "" && patch.Namespace != target.Namespace) {
-				t.Errorf("%s: patches StatefulSet %s/%s, which the base does not define", d, patch.Namespace, patch.Name)
-				continue
-			}
-			for _, c := range patch.Spec.Template.Spec.Containers {
-				if !slices.ContainsFunc(target.Spec.Template.Spec.Containers, func(b corev1.Container) bool { return b.Name == c.Name }) {
-					t.Errorf("%s: container %s is not in %s (a strategic merge would add a container without an image)", d, c.Name, target.Name)
-				}
-				if n := c.Resources.Limits["nvidia.com/gpu"]; target.Name == "ringtrain-worker" && n.Value() == 1 {
-					workerPatched = true
-				}
-			}
-		}
-	}
-	if !workerPatched {
-		t.Error("gpu/: no patch gives the worker container nvidia.com/gpu: 1")
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,39 +30,17 @@ import (
 // path, from every process.
 func TestCommandsFormACluster(t *testing.T) {
 	objs := base(t)
-	bin := ringtrain(t)
-	dir := t.TempDir()
-	cm := byName[corev1.ConfigMap](objs, "ringtrain-job")
-	if cm == nil {
-		t.Fatal("no ConfigMap ringtrain-job")
-	}
-	jobFile := filepath.Join(dir, "job.yaml")
-	if err := os.WriteFile(jobFile, []byte(cm.Data["job.yaml"]), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	certs := filepath.Join(dir, "certs")
-	if out, err := exec.Command(bin, "certs", "init", "--tls-dir", certs, "--hosts", strings.Join(certHosts(t), ",")).CombinedOutput(); err != nil {
-		t.Fatalf("certs init: %v\n%s", err, out)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	env := append(os.Environ(), "RINGTRAIN_SECRET=k8s-manifest-smoke-test-0123456789abcdef")
-	coordC := statefulSet(t, objs, "ringtrain-coordinator").Spec.Template.Spec.Containers[0]
+	c := startCoordinator(ctx, t, objs)
 	workerC := statefulSet(t, objs, "ringtrain-worker").Spec.Template.Spec.Containers[0]
-	grpc, coordMetrics := testutil.FreeAddr(t), testutil.FreeAddr(t)
-	coord := start(ctx, t, bin, env, rewrite(t, coordC.Command, map[string]string{
-		"--config": jobFile, "--tls-dir": certs, "--run-dir": filepath.Join(dir, "run"),
-		"--grpc-addr": grpc, "--metrics-addr": coordMetrics, "--gossip-port": "0",
-	}))
-	metrics := []string{coordMetrics}
+	metrics := []string{c.metrics}
 	for range 2 {
 		m := testutil.FreeAddr(t)
 		metrics = append(metrics, m)
-		start(ctx, t, bin, env, rewrite(t, workerC.Command, map[string]string{
-			"--join": grpc, "--tls-dir": certs, "--data-addr": "127.0.0.1:0", "--metrics-addr": m,
-			"--gossip-port": "0", "--advertise-host": "127.0.0.1",
-		}))
+		c.startWorker(ctx, t, workerC, m, nil)
 	}
+	coord := c.proc
 	if !coord.waitFor(ctx, `"event":"generation"`) {
 		t.Fatalf("the coordinator formed no generation:\n%s", coord.output())
 	}
@@ -76,6 +55,54 @@ func TestCommandsFormACluster(t *testing.T) {
 			t.Errorf("readiness path /metrics on %s: %s", m, resp.Status)
 		}
 	}
+}
+
+// smokeCluster is the coordinator of a local run of the containers'
+// commands, and what its workers need.
+type smokeCluster struct {
+	bin, certs, grpc, metrics string
+	env                       []string
+	proc                      *proc
+}
+
+// startCoordinator runs the coordinator container's command line of objs
+// (rewritten as TestCommandsFormACluster says) with the ConfigMap's job and
+// certificates made by README.md's certs init command.
+func startCoordinator(ctx context.Context, t *testing.T, objs []doc) *smokeCluster {
+	t.Helper()
+	bin := ringtrain(t)
+	dir := t.TempDir()
+	cm := byName[corev1.ConfigMap](objs, "ringtrain-job")
+	if cm == nil {
+		t.Fatal("no ConfigMap ringtrain-job")
+	}
+	jobFile := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(jobFile, []byte(cm.Data["job.yaml"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	certs := filepath.Join(dir, "certs")
+	if out, err := exec.Command(bin, "certs", "init", "--tls-dir", certs, "--hosts", strings.Join(certHosts(t), ",")).CombinedOutput(); err != nil {
+		t.Fatalf("certs init: %v\n%s", err, out)
+	}
+	c := &smokeCluster{bin: bin, certs: certs, grpc: testutil.FreeAddr(t), metrics: testutil.FreeAddr(t),
+		env: append(os.Environ(), "RINGTRAIN_SECRET=k8s-manifest-smoke-test-0123456789abcdef")}
+	coordC := statefulSet(t, objs, "ringtrain-coordinator").Spec.Template.Spec.Containers[0]
+	c.proc = start(ctx, t, bin, c.env, rewrite(t, coordC.Command, map[string]string{
+		"--config": jobFile, "--tls-dir": certs, "--run-dir": filepath.Join(dir, "run"),
+		"--grpc-addr": c.grpc, "--metrics-addr": c.metrics, "--gossip-port": "0",
+	}))
+	return c
+}
+
+// startWorker runs a worker container's command line against the
+// coordinator, its metrics on metricsAddr, with extra environment
+// variables.
+func (c *smokeCluster) startWorker(ctx context.Context, t *testing.T, w corev1.Container, metricsAddr string, env []string) *proc {
+	t.Helper()
+	return start(ctx, t, c.bin, append(slices.Clone(c.env), env...), rewrite(t, w.Command, map[string]string{
+		"--join": c.grpc, "--tls-dir": c.certs, "--data-addr": "127.0.0.1:0", "--metrics-addr": metricsAddr,
+		"--gossip-port": "0", "--advertise-host": "127.0.0.1",
+	}))
 }
 
 // rewrite replaces the values of the given flags (each must be in cmd),

@@ -66,11 +66,11 @@ func TestStrictDecoderRejectsTypos(t *testing.T) {
 // must fail, so no check can pass over a typo in them.
 func TestStrictOnRealFiles(t *testing.T) {
 	cases := []struct{ file, old, new string }{
-		{"workers.yaml", "  replicas: 4", "  replica: 4"},
-		{"workers.yaml", "      containers:", "      contianers:"},
-		{"coordinator.yaml", "  publishNotReadyAddresses: true", "  publishNotReadyAdresses: true"},
-		{"coordinator.yaml", "kind: StatefulSet", "kind: Statefulset"},
-		{"job-configmap.yaml", "data:\n  job.yaml", "datas:\n  job.yaml"},
+		{"base/workers.yaml", "  replicas: 4", "  replica: 4"},
+		{"base/workers.yaml", "      containers:", "      contianers:"},
+		{"base/coordinator.yaml", "  publishNotReadyAddresses: true", "  publishNotReadyAdresses: true"},
+		{"base/coordinator.yaml", "kind: StatefulSet", "kind: Statefulset"},
+		{"base/job-configmap.yaml", "data:\n  job.yaml", "datas:\n  job.yaml"},
 		{"gpu/worker-gpu.yaml", "      tolerations:", "      toleration:"},
 	}
 	for _, c := range cases {
@@ -91,7 +91,7 @@ func TestStrictOnRealFiles(t *testing.T) {
 			}
 		})
 	}
-	k, err := os.ReadFile("kustomization.yaml")
+	k, err := os.ReadFile("base/kustomization.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +100,6 @@ func TestStrictOnRealFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := strictUnmarshal([]byte(strings.Replace(string(k), "resources:", "resource:", 1)), &kz); err == nil {
-		t.Error("kustomization.yaml: accepted resource: for resources:")
+		t.Error("base/kustomization.yaml: accepted resource: for resources:")
 	}
 }

@@ -30,7 +30,7 @@ var examples = []string{"secret.example.yaml"}
 
 // tree is every manifest under deploy/k8s, decoded.
 type tree struct {
-	kusts map[string]*kustomization // by directory ("." or "gpu")
+	kusts map[string]*kustomization // by directory (".", "base" or "gpu")
 	files map[string][]doc          // every other YAML file, by path
 	role  map[string]string         // file -> "resource", "patch" or "example"
 }
@@ -162,14 +162,24 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	}
 }
 
+// The manifests are in base/ (its kustomization sets the namespace); the
+// top directory's kustomization is base/ as it is, and gpu/ an overlay of
+// base/. (kustomize refuses an overlay inside its own base, so gpu/ cannot
+// be an overlay of the top directory: TestKustomizeBuild.)
 func TestKustomization(t *testing.T) {
 	tr := mustLoad(t)
-	base := tr.kusts["."]
-	if base.Namespace != namespace {
-		t.Errorf("kustomization.yaml: namespace %q, want %q", base.Namespace, namespace)
+	base, ok := tr.kusts["base"]
+	if !ok {
+		t.Fatal("no base/kustomization.yaml")
 	}
-	if base.Resources[0] != "namespace.yaml" {
-		t.Errorf("kustomization.yaml: list namespace.yaml first, got %v", base.Resources)
+	if base.Namespace != namespace {
+		t.Errorf("base/kustomization.yaml: namespace %q, want %q", base.Namespace, namespace)
+	}
+	if len(base.Resources) == 0 || base.Resources[0] != "namespace.yaml" {
+		t.Errorf("base/kustomization.yaml: list namespace.yaml first, got %v", base.Resources)
+	}
+	if top := tr.kusts["."]; !slices.Equal(top.Resources, []string{"base"}) || len(top.Patches) != 0 || top.Namespace != "" {
+		t.Errorf("kustomization.yaml: want base/ as it is (resources [base], nothing else), got %+v", *top)
 	}
 	seen := map[string]string{}
 	haveNS := false
@@ -197,10 +207,10 @@ func TestKustomization(t *testing.T) {
 	}
 	if gpu, ok := tr.kusts["gpu"]; !ok {
 		t.Error("no gpu/kustomization.yaml")
-	} else if !slices.Equal(gpu.Resources, []string{".."}) || len(gpu.Patches) == 0 {
-		t.Errorf("gpu/kustomization.yaml: want an overlay of .. with patches, got resources %v, %d patches", gpu.Resources, len(gpu.Patches))
+	} else if !slices.Equal(gpu.Resources, []string{"../base"}) || len(gpu.Patches) == 0 {
+		t.Errorf("gpu/kustomization.yaml: want an overlay of ../base with patches, got resources %v, %d patches", gpu.Resources, len(gpu.Patches))
 	}
-	if len(tr.kusts) != 2 {
-		t.Errorf("kustomizations in %v, want . and gpu", slices.Sorted(maps.Keys(tr.kusts)))
+	if len(tr.kusts) != 3 {
+		t.Errorf("kustomizations in %v, want ., base and gpu", slices.Sorted(maps.Keys(tr.kusts)))
 	}
 }
