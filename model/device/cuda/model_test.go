@@ -22,9 +22,19 @@ var gpuSpecs = []struct {
 	{"mlp xent odd sizes", model.Spec{Kind: model.KindMLP, Input: []int{1, 6, 6}, Hidden: []int{17, 33}, Classes: 10, Loss: model.LossXent}, 19},
 	{"mlp mse", model.Spec{Kind: model.KindMLP, Input: []int{20}, Hidden: []int{16}, Classes: 4, Loss: model.LossMSE}, 16},
 	{"mnist mlp", model.Spec{Kind: model.KindMLP, Input: []int{28, 28}, Hidden: []int{256}, Classes: 10, Loss: model.LossXent}, 64},
+	{"lenet", model.Spec{Kind: model.KindCNN, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent}, 16},
+	{"cnn odd mse", model.Spec{Kind: model.KindCNN, Input: []int{2, 13, 15}, Hidden: []int{9}, Classes: 4, Loss: model.LossMSE}, 5},
+	{"layers", model.Spec{Kind: model.KindLayers, Input: []int{1, 12, 12}, Classes: 3, Loss: model.LossXent, Net: []model.Layer{
+		{Type: model.LayerConv2D, Out: 4, Kernel: 3, Pad: 1}, {Type: model.LayerReLU}, {Type: model.LayerMaxPool, Size: 2},
+		{Type: model.LayerFlatten}, {Type: model.LayerLinear, Out: 3}}}, 7},
+	{"gpt (char_gpt.py's)", model.Spec{Kind: model.KindTransformer, Input: []int{64}, Classes: 65, Embed: 128, Layers: 4, Heads: 4, Loss: model.LossXent}, 12},
+	{"gpt bias dropout", model.Spec{Kind: model.KindTransformer, Input: []int{8}, Classes: 11, Embed: 16, Layers: 2, Heads: 2, Bias: true, Dropout: 0.1, Loss: model.LossXent}, 3},
+	{"lstm (char_gpt.py's)", model.Spec{Kind: model.KindLSTM, Input: []int{64}, Classes: 65, Embed: 128, Hidden: []int{256, 256}, Loss: model.LossXent}, 12},
+	{"gru", model.Spec{Kind: model.KindGRU, Input: []int{6}, Classes: 9, Embed: 8, Hidden: []int{12, 10}, Loss: model.LossXent}, 4},
 }
 
-// testBatch is a deterministic batch of n samples in [-1, 1).
+// testBatch is a deterministic batch of n samples: inputs in [-1, 1), or
+// token ids for a sequence model; a label per target.
 func testBatch(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
 	s := seed
 	next := func() uint64 { // splitmix64
@@ -37,8 +47,11 @@ func testBatch(spec model.Spec, n int, seed uint64) ([]float32, []int32) {
 	x := make([]float32, n*spec.InputSize())
 	for i := range x {
 		x[i] = float32(float64(next()>>11)/(1<<53)*2 - 1)
+		if spec.Sequence() {
+			x[i] = float32(next() % uint64(spec.Classes))
+		}
 	}
-	y := make([]int32, n)
+	y := make([]int32, n*spec.Targets())
 	for i := range y {
 		y[i] = int32(next() % uint64(spec.Classes))
 	}
@@ -59,9 +72,10 @@ func maxRelErr(got, want []float32) (float64, int) {
 	return worst / scale, at
 }
 
-// The GPU's loss, gradients (three SGD steps) and evaluation against the
-// CPU engine's, on the mlp (tolerance 1e-5 of the largest gradient: the
-// GPU sums in another order).
+// The GPU's loss, gradients (three SGD steps, each with its own pass seed
+// for dropout) and evaluation against the CPU engine's, for every kind
+// (tolerance 1e-5 of the largest gradient: the GPU sums in another order,
+// and its approximate exp2/log2 differ by a few ulps).
 func TestDeviceModelMatchesCPU(t *testing.T) {
 	d := openT(t)
 	for _, tc := range gpuSpecs {
@@ -82,11 +96,12 @@ func TestDeviceModelMatchesCPU(t *testing.T) {
 			copy(gm.Params(), cpu.Params())
 			for step := range 3 {
 				x, y := testBatch(tc.spec, tc.batch, uint64(10+step))
-				lc, err := cpu.ForwardBackward(x, y)
+				p := model.Pass{Seed: uint64(7 + step)}
+				lc, err := cpu.ForwardBackwardWith(x, y, p)
 				if err != nil {
 					t.Fatal(err)
 				}
-				lg, err := gm.ForwardBackwardWith(x, y, model.Pass{})
+				lg, err := gm.ForwardBackwardWith(x, y, p)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -100,7 +115,7 @@ func TestDeviceModelMatchesCPU(t *testing.T) {
 					gm.Params()[i] = cpu.Params()[i]
 				}
 			}
-			x, y := testBatch(tc.spec, 1000, 99)
+			x, y := testBatch(tc.spec, 300, 99)
 			lc, cc, err := cpu.Evaluate(x, y)
 			if err != nil {
 				t.Fatal(err)
@@ -117,46 +132,64 @@ func TestDeviceModelMatchesCPU(t *testing.T) {
 	}
 }
 
-// BenchmarkStep times one training pass of the MNIST MLP (784-256-10) on
-// the GPU and on the CPU engine, per batch size; the GPU/CPU ratio is the
-// figure of docs/benchmarks.md.
+// benchModels are the networks BenchmarkStep times, at the batches of
+// their peers in deploy/gpu/torch_step.py.
+var benchModels = []struct {
+	name    string
+	spec    model.Spec
+	batches []int
+}{
+	{"mlp", gpuSpecs[3].spec, []int{64, 1024}},
+	{"lenet", gpuSpecs[4].spec, []int{64}},
+	{"gpt", gpuSpecs[7].spec, []int{12}},
+	{"lstm", gpuSpecs[9].spec, []int{12}},
+}
+
+// BenchmarkStep times one training pass of each model on the GPU and on
+// the CPU engine, per batch size; the GPU/CPU ratio and the ratio to
+// PyTorch eager on the same GPU are the figures of docs/benchmarks.md.
 func BenchmarkStep(b *testing.B) {
-	spec := gpuSpecs[3].spec
-	for _, batch := range []int{64, 1024} {
-		x, y := testBatch(spec, batch, 1)
-		run := func(b *testing.B, m model.Engine) {
-			if err := model.InitParams(spec, m.Params(), 1); err != nil {
-				b.Fatal(err)
-			}
-			start := time.Now()
-			for b.Loop() {
-				if _, err := m.ForwardBackwardWith(x, y, model.Pass{}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(batch)*float64(b.N)/time.Since(start).Seconds(), "samples/s")
+	for _, bm := range benchModels {
+		for _, batch := range bm.batches {
+			benchStep(b, bm.name, bm.spec, batch)
 		}
-		b.Run(fmt.Sprintf("gpu/batch=%d", batch), func(b *testing.B) {
-			m, err := model.NewDeviceModel(spec, batch, openT(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer m.Close()
-			run(b, m)
-			// The copies' wall time per step: the parameters in (the
-			// exposed copy before the forward pass) and the gradients out
-			// (which also waits for the kernels ahead of each copy).
-			c := m.Copies()
-			b.ReportMetric(c.ParamsIn.Seconds()*1e3/float64(b.N), "params_in_ms/op")
-			b.ReportMetric(c.GradsOut.Seconds()*1e3/float64(b.N), "grads_out_ms/op")
-		})
-		b.Run(fmt.Sprintf("cpu/batch=%d", batch), func(b *testing.B) {
-			m, err := model.New(spec, batch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer m.Close()
-			run(b, m)
-		})
 	}
+}
+
+func benchStep(b *testing.B, name string, spec model.Spec, batch int) {
+	x, y := testBatch(spec, batch, 1)
+	run := func(b *testing.B, m model.Engine) {
+		if err := model.InitParams(spec, m.Params(), 1); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		for b.Loop() {
+			if _, err := m.ForwardBackwardWith(x, y, model.Pass{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(batch)*float64(b.N)/time.Since(start).Seconds(), "samples/s")
+	}
+	b.Run(fmt.Sprintf("%s/gpu/batch=%d", name, batch), func(b *testing.B) {
+		m, err := model.NewDeviceModel(spec, batch, openT(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		run(b, m)
+		// The copies' wall time per step: the parameters in (the
+		// exposed copy before the forward pass) and the gradients out
+		// (which also waits for the kernels ahead of each copy).
+		c := m.Copies()
+		b.ReportMetric(c.ParamsIn.Seconds()*1e3/float64(b.N), "params_in_ms/op")
+		b.ReportMetric(c.GradsOut.Seconds()*1e3/float64(b.N), "grads_out_ms/op")
+	})
+	b.Run(fmt.Sprintf("%s/cpu/batch=%d", name, batch), func(b *testing.B) {
+		m, err := model.New(spec, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		run(b, m)
+	})
 }
