@@ -24,6 +24,8 @@ member=usr/lib/x86_64-linux-gnu/nvidia/current
 
 log() { printf 'gpu driverlib: %s\n' "$*" >&2; }
 die() { printf 'gpu driverlib: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=nonfree.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/nonfree.sh"
 
 # library DIR: the real file libcuda.so.<version> in DIR's tree, if complete.
 library() {
@@ -56,41 +58,8 @@ fi
 work=$(mktemp -d "$root.tmp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-mirror=${RINGTRAIN_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-	mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }')
-fi
-if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-	mirror=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }' /etc/apt/sources.list)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$keyring" ] || die "$keyring not found (apt-get install debian-archive-keyring)"
-
-apt="$work/apt"
-mkdir -p "$apt/sources.list.d" "$apt/lists/partial" "$apt/cache/archives/partial" "$work/debs" "$work/tree"
-: >"$apt/sources.list"
-cat >"$apt/sources.list.d/ringtrain-driver-nonfree.sources" <<EOF
-Types: deb
-URIs: $mirror
-Suites: bookworm
-Components: non-free
-Architectures: amd64
-Signed-By: $keyring
-EOF
-aptopts=(
-	-qq
-	-o "Dir::Etc::SourceList=$apt/sources.list"
-	-o "Dir::Etc::SourceParts=$apt/sources.list.d"
-	-o "Dir::State::Lists=$apt/lists"
-	-o "Dir::Cache=$apt/cache"
-	-o "APT::Sandbox::User=root"
-	-o "Acquire::Languages=none"
-)
-log "downloading libcuda1 (bookworm non-free, $mirror)"
-apt-get "${aptopts[@]}" update >&2 || die "apt-get update of bookworm non-free from $mirror failed"
-(cd "$work/debs" && apt-get "${aptopts[@]}" download libcuda1 >&2) || die "apt-get download libcuda1 failed"
+mkdir -p "$work/tree"
+nonfree_download "$work" libcuda1
 deb=$(echo "$work"/debs/libcuda1_*.deb)
 [ -f "$deb" ] || die "the downloaded .deb is not in $work/debs"
 version=$(dpkg-deb -f "$deb" Version)

@@ -33,6 +33,8 @@ members_kit=(./usr/bin/ptxas)
 
 log() { printf 'gpu toolchain: %s\n' "$*"; }
 die() { printf 'gpu toolchain: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=nonfree.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/nonfree.sh"
 
 # complete DIR: the tree at DIR is whole and of this layout.
 complete() {
@@ -68,44 +70,8 @@ t0=$(date +%s.%N)
 work=$(mktemp -d "$root.tmp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# The machine's Debian mirror (the first non-security .../debian URI of its
-# apt sources), else deb.debian.org.
-mirror=${RINGTRAIN_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-	mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }')
-fi
-if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-	mirror=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }' /etc/apt/sources.list)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$keyring" ] || die "$keyring not found (apt-get install debian-archive-keyring)"
-
-apt="$work/apt"
-mkdir -p "$apt/sources.list.d" "$apt/lists/partial" "$apt/cache/archives/partial" "$work/debs" "$work/tree"
-: >"$apt/sources.list"
-cat >"$apt/sources.list.d/ringtrain-cuda-nonfree.sources" <<EOF
-Types: deb
-URIs: $mirror
-Suites: bookworm
-Components: non-free
-Architectures: amd64
-Signed-By: $keyring
-EOF
-aptopts=(
-	-qq
-	-o "Dir::Etc::SourceList=$apt/sources.list"
-	-o "Dir::Etc::SourceParts=$apt/sources.list.d"
-	-o "Dir::State::Lists=$apt/lists"
-	-o "Dir::Cache=$apt/cache"
-	-o "APT::Sandbox::User=root"
-	-o "Acquire::Languages=none"
-)
-log "downloading nvidia-cuda-dev and nvidia-cuda-toolkit (bookworm non-free, $mirror)"
-apt-get "${aptopts[@]}" update || die "apt-get update of bookworm non-free from $mirror failed"
-(cd "$work/debs" && apt-get "${aptopts[@]}" download nvidia-cuda-dev nvidia-cuda-toolkit) ||
-	die "apt-get download nvidia-cuda-dev nvidia-cuda-toolkit failed"
+mkdir -p "$work/tree"
+nonfree_download "$work" nvidia-cuda-dev nvidia-cuda-toolkit
 t1=$(date +%s.%N)
 dev=$(echo "$work"/debs/nvidia-cuda-dev_*.deb)
 kit=$(echo "$work"/debs/nvidia-cuda-toolkit_*.deb)
@@ -128,7 +94,7 @@ dpkg-deb --fsys-tarfile "$kit" | tar -x -C "$work/tree" "${members_kit[@]}" &
 pkit=$!
 wait "$pdev" || die "extracting from $(basename "$dev") failed"
 wait "$pkit" || die "extracting from $(basename "$kit") failed"
-rm -rf "$work/debs" "$apt"
+rm -rf "$work/debs" "$work/apt"
 t2=$(date +%s.%N)
 
 tree=$work/tree
