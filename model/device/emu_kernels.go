@@ -32,6 +32,11 @@ func emuKernels() map[string]emuKernel {
 		"tfm_causal_softmax_grad": emuTfmCausalSoftmaxGrad,
 		"tfm_dropout":             emuTfmDropout,
 		"tfm_add":                 emuTfmAdd,
+		// The optimizers' (kernels/optim.ptx, emu_optim.go).
+		"optim_sgd":     emuOptimSGD,
+		"optim_adam":    emuOptimAdam,
+		"optim_adagrad": emuOptimAdagrad,
+		"optim_rmsprop": emuOptimRMSprop,
 	}
 }
 

@@ -64,6 +64,10 @@ func Conformance(t *testing.T, d device.Device) {
 		{"tfm_causal_softmax_grad", tfmCausalSoftmaxGradCases},
 		{"tfm_dropout", tfmDropoutCases},
 		{"tfm_add", tfmAddCases},
+		{"optim_sgd", optimSGDCases},
+		{"optim_adam", optimAdamCases},
+		{"optim_adagrad", optimAdagradCases},
+		{"optim_rmsprop", optimRMSpropCases},
 	}
 	covered := map[string]bool{}
 	for _, g := range groups {
