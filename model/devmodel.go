@@ -176,6 +176,16 @@ func (m *DeviceModel) Layout() []Tensor {
 // device by every pass). Copy into it; do not replace it.
 func (m *DeviceModel) Params() []float32 { return m.params }
 
+// paramsOnDevice is the device's copy of the parameters (what the last
+// pass uploaded; DeviceOptimizer updates its shard in place), or
+// ErrClosed after Close.
+func (m *DeviceModel) paramsOnDevice() (device.Buffer, error) {
+	if m.closed {
+		return device.Buffer{}, ErrClosed
+	}
+	return m.dp, nil
+}
+
 // Grads is the host's flat gradient buffer, written by every pass.
 func (m *DeviceModel) Grads() []float32 { return m.grads }
 
