@@ -19,6 +19,8 @@ import (
 // before its GradReady, so the ring reduces one bucket while the device
 // works on the next. Kinds: mlp (the feed-forward network with ReLU),
 // transformer (dev_transformer.go), lstm and gru (dev_rnn.go).
+// DeviceOptimizer (devoptim.go) runs an optimizer's update of a shard of
+// Params on the same device.
 //
 // A DeviceModel is not safe for concurrent use.
 type DeviceModel struct {
