@@ -21,6 +21,8 @@ import (
 // (dev_cnn.go), layers of linear, conv2d, maxpool, relu and flatten
 // layers (dev_layers.go), transformer (dev_transformer.go), lstm and gru
 // (dev_rnn.go).
+// DeviceOptimizer (devoptim.go) runs an optimizer's update of a shard of
+// Params on the same device.
 //
 // A DeviceModel is not safe for concurrent use.
 type DeviceModel struct {
@@ -172,6 +174,16 @@ func (m *DeviceModel) Layout() []Tensor { return cloneLayout(m.layout) }
 // Params is the host's flat parameter buffer (the truth: copied to the
 // device by every pass). Copy into it; do not replace it.
 func (m *DeviceModel) Params() []float32 { return m.params }
+
+// paramsOnDevice is the device's copy of the parameters (what the last
+// pass uploaded; DeviceOptimizer updates its shard in place), or
+// ErrClosed after Close.
+func (m *DeviceModel) paramsOnDevice() (device.Buffer, error) {
+	if m.closed {
+		return device.Buffer{}, ErrClosed
+	}
+	return m.dp, nil
+}
 
 // Grads is the host's flat gradient buffer, written by every pass.
 func (m *DeviceModel) Grads() []float32 { return m.grads }

@@ -13,9 +13,8 @@ type adam struct {
 
 func (o *adam) Step(params, grads []float32, lr float32) {
 	o.begin(params, grads)
-	k := o.coeffs(lr)
-	nd := k // the same step without weight decay
-	nd.l2, nd.decay = 0, 1
+	k := o.coeffsAt(lr, o.steps)
+	nd := noDecay(k)
 	for _, sg := range o.segments() {
 		kk := &k
 		if !sg.decay {
@@ -25,10 +24,10 @@ func (o *adam) Step(params, grads []float32, lr float32) {
 	}
 }
 
-// coeffs computes this step's scalars in float64 and rounds each to
-// float32 once. Call after begin (it reads the 1-based step count).
-func (o *adam) coeffs(lr float32) adamCoeffs {
-	t := float64(o.steps)
+// coeffsAt computes the scalars of step t (1-based: Step calls it after
+// begin with o.steps) in float64 and rounds each to float32 once.
+func (o *adam) coeffsAt(lr float32, t64 int64) adamCoeffs {
+	t := float64(t64)
 	lr64 := float64(lr)
 	return adamCoeffs{
 		l2:       float32(o.l2),
@@ -41,6 +40,12 @@ func (o *adam) coeffs(lr float32) adamCoeffs {
 		eps:      float32(o.eps),
 		stepSize: float32(lr64 / (1 - math.Pow(o.b1, t))),
 	}
+}
+
+// noDecay is step k without weight decay.
+func noDecay(k adamCoeffs) adamCoeffs {
+	k.l2, k.decay = 0, 1
+	return k
 }
 
 func (o *adam) State() []State {

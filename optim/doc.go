@@ -32,6 +32,11 @@
 //     separate trajectories the parameters are within 2*N*u relative to
 //     max(|p|, 1) (3.6e-5 for the 300 steps tested; up to 1.1e-5 seen).
 //     drift_test.go gives the reasoning and the figures.
+//   - Every optimizer New returns is a Planner: Plan gives the runs of the
+//     shard and each run's float32 coefficients (Coeffs) for the next step
+//     without taking it, so that another implementation of the element
+//     update (model.DeviceOptimizer's GPU kernels) uses exactly Step's
+//     scalars and, with the operations Coeffs lists, gets Step's results.
 //   - Step requires len(params) == len(grads) == Len(). That is a
 //     programming invariant of the caller (the shard range is fixed when the
 //     optimizer is built), not input: a mismatch panics with a message that

@@ -14,10 +14,7 @@ type sgd struct {
 func (o *sgd) Step(params, grads []float32, lr float32) {
 	o.begin(params, grads)
 	for _, sg := range o.segments() {
-		k := sgdCoeffs{wd: float32(o.wd), lr: lr, mu: float32(o.mu)}
-		if !sg.decay {
-			k.wd = 0
-		}
+		k := o.coeffs(lr, sg.decay)
 		p, g := params[sg.lo:sg.hi], grads[sg.lo:sg.hi]
 		switch {
 		case o.buf == nil:
@@ -28,6 +25,15 @@ func (o *sgd) Step(params, grads []float32, lr float32) {
 			momentumUpdate(p, g, o.buf[sg.lo:sg.hi], &k)
 		}
 	}
+}
+
+// coeffs are a step's scalars over a run with or without weight decay.
+func (o *sgd) coeffs(lr float32, decay bool) sgdCoeffs {
+	k := sgdCoeffs{wd: float32(o.wd), lr: lr, mu: float32(o.mu)}
+	if !decay {
+		k.wd = 0
+	}
+	return k
 }
 
 func (o *sgd) State() []State {

@@ -37,6 +37,9 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (Summary, 
 			return err
 		}
 		snap := t.Snapshot()
+		if err := t.optErr(); err != nil { // the state did not come off the device
+			return err
+		}
 		t.obs.CheckpointStall(stall, time.Since(stall), 4*len(snap.Params)*(1+len(snap.States)))
 		var m *checkpoint.Manifest
 		if t.rank == 0 {

@@ -92,5 +92,8 @@ func (t *Trainer) Restore(params []float32, states map[string][]float32, optStep
 	}
 	t.opt.SetSteps(optSteps)
 	t.step, t.cursor = step, cursor
+	if err := t.optErr(); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
 	return nil
 }

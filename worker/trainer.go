@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -113,11 +114,15 @@ func NewTrainerOn(spec job.Spec, c *Corpus, comm *allreduce.Comm, dev device.Dev
 	if err != nil {
 		return nil, err
 	}
-	var m model.Engine
+	var (
+		m  model.Engine
+		dm *model.DeviceModel
+	)
 	if dev == nil {
 		m, err = model.New(modelSpec(spec, c), micro)
 	} else {
-		m, err = model.NewDeviceModel(modelSpec(spec, c), micro, dev)
+		dm, err = model.NewDeviceModel(modelSpec(spec, c), micro, dev)
+		m = dm
 	}
 	if err != nil {
 		return nil, err
@@ -133,12 +138,22 @@ func NewTrainerOn(spec job.Spec, c *Corpus, comm *allreduce.Comm, dev device.Dev
 		m.Close()
 		return nil, fmt.Errorf("train.optimizer: %w", err)
 	}
-	opt, err := optim.New(ospec, hi-lo)
-	if err != nil {
+	// On a device the shard's update runs there too (its state lives
+	// there; State copies it to the host for checkpoints).
+	var opt optim.Optimizer
+	if dm != nil {
+		d, err := model.NewDeviceOptimizer(dm, ospec, lo, hi)
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		opt = d
+	} else if opt, err = optim.New(ospec, hi-lo); err != nil {
 		m.Close()
 		return nil, err
 	}
 	if err := opt.SetNoDecay(noDecay(m.Layout(), lo, hi)); err != nil {
+		closeOptimizer(opt)
 		m.Close()
 		return nil, err
 	}
@@ -148,6 +163,7 @@ func NewTrainerOn(spec job.Spec, c *Corpus, comm *allreduce.Comm, dev device.Dev
 	}
 	sched := schedule(spec.Train.LR, total)
 	if err := sched.Validate(); err != nil {
+		closeOptimizer(opt)
 		m.Close()
 		return nil, fmt.Errorf("train.lr: %w", err)
 	}
@@ -165,12 +181,31 @@ func NewTrainerOn(spec job.Spec, c *Corpus, comm *allreduce.Comm, dev device.Dev
 }
 
 // Close stops the trainer's communication goroutine and releases the
-// model.
+// optimizer (its device buffers) and the model.
 func (t *Trainer) Close() error {
 	if t.ov != nil {
 		t.ov.close()
 	}
-	return t.model.Close()
+	return errors.Join(closeOptimizer(t.opt), t.model.Close())
+}
+
+// closeOptimizer releases an optimizer that holds device memory
+// (model.DeviceOptimizer); the host's need nothing.
+func closeOptimizer(o optim.Optimizer) error {
+	if c, ok := o.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// optErr is the first device failure of the optimizer's Step or State
+// (model.DeviceOptimizer.Err), which have no error result; nil for the
+// host's optimizers.
+func (t *Trainer) optErr() error {
+	if e, ok := t.opt.(interface{ Err() error }); ok {
+		return e.Err()
+	}
+	return nil
 }
 
 // settle waits for the collectives still running under the computation
@@ -265,6 +300,9 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 		optim.Scale(shard, optim.ClipFactor(math.Sqrt(sumSq), c))
 	}
 	t.opt.Step(t.model.Params()[t.lo:t.hi], shard, t.sched.At(t.step))
+	if err := t.optErr(); err != nil {
+		return loss, ph, err
+	}
 	lap(telemetry.PhaseOptimizer)
 	if t.ov != nil {
 		t.ov.gather() // waited for by the next forward pass, bucket by bucket

@@ -41,6 +41,11 @@ func emuKernels() map[string]emuKernel {
 		"chan_sum":      emuChanSum,
 		"swap01":        emuSwap01,
 		"relu":          emuReLU,
+		// The optimizers' (kernels/optim.ptx, emu_optim.go).
+		"optim_sgd":     emuOptimSGD,
+		"optim_adam":    emuOptimAdam,
+		"optim_adagrad": emuOptimAdagrad,
+		"optim_rmsprop": emuOptimRMSprop,
 	}
 }
 

@@ -86,6 +86,14 @@ func kernelTable() []Kernel {
 			Params: []Param{i("a"), i("b"), i("c"), p("x"), p("y")}},
 		{Name: "relu", Doc: "y[i] = x[i] > 0 ? x[i] : 0 for n values (NaN and -0 give +0); y may be x",
 			Params: []Param{i("n"), p("x"), p("y")}},
+		{Name: "optim_sgd", Doc: "one SGD step over n elements: g' = g + wd·p; rule 0: p -= lr·g' (b unread); else b = mu·b + g', p -= lr·(rule 2 (Nesterov) ? g' + mu·b : b)",
+			Params: []Param{i("n"), i("rule"), f("wd"), f("lr"), f("mu"), p("p"), p("g"), p("b")}},
+		{Name: "optim_adam", Doc: "one Adam step over n elements: g' = g + wd·p, p' = p·decay, m = b1·m + c1·g', v = b2·v + (g'·g')·c2, p = p' - stepSize·(m/(sqrt(v)·invBC2 + eps))",
+			Params: []Param{i("n"), f("wd"), f("decay"), f("b1"), f("c1"), f("b2"), f("c2"), f("invBC2"), f("eps"), f("stepSize"), p("p"), p("g"), p("m"), p("v")}},
+		{Name: "optim_adagrad", Doc: "one Adagrad step over n elements: g' = g + wd·p, s += g'·g', p -= (lr·g')/(sqrt(s) + eps)",
+			Params: []Param{i("n"), f("wd"), f("lr"), f("eps"), p("p"), p("g"), p("s")}},
+		{Name: "optim_rmsprop", Doc: "one RMSprop step over n elements: g' = g + wd·p, a = alpha·a + c·(g'·g'), p -= (lr·g')/(sqrt(a) + eps)",
+			Params: []Param{i("n"), f("wd"), f("lr"), f("eps"), f("alpha"), f("c"), p("p"), p("g"), p("a")}},
 	}
 }
 

@@ -72,6 +72,10 @@ func Conformance(t *testing.T, d device.Device) {
 		{"chan_sum", chanSumCases},
 		{"swap01", swap01Cases},
 		{"relu", reluCases},
+		{"optim_sgd", optimSGDCases},
+		{"optim_adam", optimAdamCases},
+		{"optim_adagrad", optimAdagradCases},
+		{"optim_rmsprop", optimRMSpropCases},
 	}
 	covered := map[string]bool{}
 	for _, g := range groups {

@@ -28,6 +28,8 @@
 //	col_sum       |d−e| ≤ 1e-5·(1 + |alpha|·Σ_r|x[r,c]| + |beta·out[c]|)
 //	softmax_xent  loss |d−e| ≤ 1e-5·max(1, |e|); grad |d−e| ≤ 1e-5·|scale|; correct equal
 //	mse_loss      loss |d−e| ≤ 1e-5·max(1, |e|); grad |d−e| ≤ 1e-5·(|e| + |scale|/cols); correct equal
+//	optim_*       parameters and state bitwise equal (NaN equals NaN): every
+//	              operation is a correctly rounded add/sub/mul/div/sqrt (.rn)
 //
 // The emulated device computes ex2/lg2 exactly where hardware
 // approximates them (a few ulps), and the kernels' other arithmetic is the
