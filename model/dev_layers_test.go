@@ -7,7 +7,6 @@ import (
 
 	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/model/device"
-	"github.com/ringtrain/ringtrain/model/device/ptxsim"
 )
 
 var deviceLayersSpecs = []struct {
@@ -36,30 +35,14 @@ var deviceLayersSpecs = []struct {
 // CPU model on the emulated device and on ptxsim: gradients over SGD
 // steps and accumulated passes, and evaluation.
 func TestDeviceLayersMatchesCPU(t *testing.T) {
-	mods, err := device.Modules()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range deviceLayersSpecs {
 		t.Run(tc.name, func(t *testing.T) {
-			cpu := newModel(t, tc.spec, tc.batch, 3)
-			dm, _ := newDeviceModel(t, tc.spec, tc.batch, 3)
-			worst := matchPasses(t, cpu, dm, tc.spec, tc.batch, 3, false)
-			matchEval(t, cpu, dm, tc.spec, 300)
-			d, err := ptxsim.New(mods...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			pm, err := model.NewDeviceModel(tc.spec, tc.batch, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pm.Close()
-			copy(pm.Params(), cpu.Params())
-			pm.SetBucketBytes(256)
-			ptx := matchPasses(t, cpu, pm, tc.spec, tc.batch, 2, true)
-			matchEval(t, cpu, pm, tc.spec, 7)
+			cpu, dm := emuTwins(t, tc.spec, tc.batch, 3)
+			worst := matchPasses(t, cpu, dm, passes{n: 3, seed: 40, sgd: true})
+			matchEval(t, cpu, dm, 300, 99)
+			pm := ptxTwin(t, cpu)
+			ptx := matchPasses(t, cpu, pm, passes{n: 2, seed: 40, pass: accumulating})
+			matchEval(t, cpu, pm, 7, 99)
 			t.Logf("largest gradient error relative to the largest gradient: emu %.3g, ptx %.3g", worst, ptx)
 		})
 	}
@@ -93,11 +76,6 @@ func TestDeviceLayersRefuses(t *testing.T) {
 // copied only after their WaitParams and their gradients are final at
 // their GradReady (layers without parameters in between).
 func TestDeviceLayersHooks(t *testing.T) {
-	for _, bytes := range []int{0, 64, 1 << 10} {
-		tc := deviceLayersSpecs[1]
-		dm, _ := newDeviceModel(t, tc.spec, tc.batch, 1)
-		dm.SetBucketBytes(bytes)
-		x, y := randomBatch(tc.spec, tc.batch, 4)
-		checkHooks(t, dm, x, y)
-	}
+	tc := deviceLayersSpecs[1]
+	deviceHooks(t, tc.spec, tc.batch, 0, 64, 1<<10)
 }

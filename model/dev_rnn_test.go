@@ -2,28 +2,15 @@ package model_test
 
 import (
 	"errors"
-	"math"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/model"
-	"github.com/ringtrain/ringtrain/model/device"
-	"github.com/ringtrain/ringtrain/model/device/ptxsim"
 )
 
 // rnnDeviceSpec is the recurrent model of the device tests: context 6,
 // Embed 8, two layers of 12 and 10, vocab 9.
 func rnnDeviceSpec(kind string) model.Spec {
 	return model.Spec{Kind: kind, Input: []int{6}, Classes: 9, Embed: 8, Hidden: []int{12, 10}, Loss: model.LossXent}
-}
-
-// maxRelErr is max |got − want| over max |want| (closeTo's measure).
-func maxRelErr(got, want []float32) float64 {
-	scale, d := 1e-30, 0.0
-	for i, w := range want {
-		scale = math.Max(scale, math.Abs(float64(w)))
-		d = math.Max(d, math.Abs(float64(got[i])-float64(w)))
-	}
-	return d / scale
 }
 
 // TestDeviceRNNMatchesCPU: lstm and gru on the emulated device match the
@@ -33,44 +20,10 @@ func TestDeviceRNNMatchesCPU(t *testing.T) {
 	for _, kind := range []string{model.KindLSTM, model.KindGRU} {
 		t.Run(kind, func(t *testing.T) {
 			spec, batch := rnnDeviceSpec(kind), 5
-			cpu := newModel(t, spec, batch, 3)
-			dm, _ := newDeviceModel(t, spec, batch, 3)
-			worst := 0.0
-			for step := range 3 {
-				x, y := tokenBatch(spec, batch, uint64(10+step))
-				lc, err := cpu.ForwardBackward(x, y)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ld, err := dm.ForwardBackwardWith(x, y, model.Pass{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if math.Abs(float64(lc-ld)) > 1e-5*(1+math.Abs(float64(lc))) {
-					t.Fatalf("step %d: loss %v on the device, %v on the CPU", step, ld, lc)
-				}
-				if i, ok := closeTo(dm.Grads(), cpu.Grads(), 1e-5); !ok {
-					t.Fatalf("step %d: gradient %d is %v on the device, %v on the CPU", step, i, dm.Grads()[i], cpu.Grads()[i])
-				}
-				worst = math.Max(worst, maxRelErr(dm.Grads(), cpu.Grads()))
-				for i, g := range cpu.Grads() {
-					cpu.Params()[i] -= 0.5 * g
-					dm.Params()[i] = cpu.Params()[i]
-				}
-			}
+			cpu, dm := emuTwins(t, spec, batch, 3)
+			worst := matchPasses(t, cpu, dm, passes{n: 3, seed: 10, sgd: true})
 			t.Logf("%s: largest gradient difference %.3g of the largest gradient", kind, worst)
-			x, y := tokenBatch(spec, 300, 99)
-			lc, cc, err := cpu.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ld, cd, err := dm.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.Abs(lc-ld) > 1e-5*(1+math.Abs(lc)) || cc != cd {
-				t.Fatalf("Evaluate: device (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
-			}
+			matchEval(t, cpu, dm, 300, 99)
 		})
 	}
 }
@@ -81,21 +34,8 @@ func TestDeviceRNNAccumulates(t *testing.T) {
 	for _, kind := range []string{model.KindLSTM, model.KindGRU} {
 		t.Run(kind, func(t *testing.T) {
 			spec, batch := rnnDeviceSpec(kind), 4
-			cpu := newModel(t, spec, batch, 5)
-			dm, _ := newDeviceModel(t, spec, batch, 5)
-			for j := range 2 {
-				x, y := tokenBatch(spec, batch, uint64(20+j))
-				p := model.Pass{Accumulate: j > 0, GradScale: 0.5}
-				if _, err := cpu.ForwardBackwardWith(x, y, p); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := dm.ForwardBackwardWith(x, y, p); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if i, ok := closeTo(dm.Grads(), cpu.Grads(), 1e-5); !ok {
-				t.Fatalf("accumulated gradient %d: device %v, CPU %v", i, dm.Grads()[i], cpu.Grads()[i])
-			}
+			cpu, dm := emuTwins(t, spec, batch, 5)
+			matchPasses(t, cpu, dm, passes{n: 2, seed: 20, pass: accumulating})
 		})
 	}
 }
@@ -105,13 +45,7 @@ func TestDeviceRNNAccumulates(t *testing.T) {
 // GradReady.
 func TestDeviceRNNHooks(t *testing.T) {
 	for _, kind := range []string{model.KindLSTM, model.KindGRU} {
-		for _, bytes := range []int{0, 64, 1 << 10} {
-			spec := rnnDeviceSpec(kind)
-			dm, _ := newDeviceModel(t, spec, 3, 1)
-			dm.SetBucketBytes(bytes)
-			x, y := tokenBatch(spec, 3, 4)
-			checkHooks(t, dm, x, y)
-		}
+		deviceHooks(t, rnnDeviceSpec(kind), 3, 0, 64, 1<<10)
 	}
 }
 
@@ -119,59 +53,13 @@ func TestDeviceRNNHooks(t *testing.T) {
 // (interpreted by ptxsim) match the CPU model: loss and gradients of a
 // pass and an accumulated one with buckets, and evaluation.
 func TestDeviceRNNOnPTX(t *testing.T) {
-	mods, err := device.Modules()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, kind := range []string{model.KindLSTM, model.KindGRU} {
 		t.Run(kind, func(t *testing.T) {
-			spec, batch := rnnDeviceSpec(kind), 4
-			d, err := ptxsim.New(mods...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			cpu := newModel(t, spec, batch, 3)
-			dm, err := model.NewDeviceModel(spec, batch, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dm.Close()
-			copy(dm.Params(), cpu.Params())
-			dm.SetBucketBytes(256)
-			worst := 0.0
-			for step := range 2 {
-				x, y := tokenBatch(spec, batch, uint64(30+step))
-				p := model.Pass{Accumulate: step == 1, GradScale: 0.5}
-				lc, err := cpu.ForwardBackwardWith(x, y, p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ld, err := dm.ForwardBackwardWith(x, y, p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if math.Abs(float64(lc-ld)) > 1e-5*(1+math.Abs(float64(lc))) {
-					t.Fatalf("pass %d: loss %v on the PTX, %v on the CPU", step, ld, lc)
-				}
-				if i, ok := closeTo(dm.Grads(), cpu.Grads(), 1e-5); !ok {
-					t.Fatalf("pass %d: gradient %d is %v on the PTX, %v on the CPU", step, i, dm.Grads()[i], cpu.Grads()[i])
-				}
-				worst = math.Max(worst, maxRelErr(dm.Grads(), cpu.Grads()))
-			}
+			cpu := newModel(t, rnnDeviceSpec(kind), 4, 3)
+			dm := ptxTwin(t, cpu)
+			worst := matchPasses(t, cpu, dm, passes{n: 2, seed: 30, pass: accumulating})
 			t.Logf("%s on ptxsim: largest gradient difference %.3g of the largest gradient", kind, worst)
-			x, y := tokenBatch(spec, 20, 7)
-			lc, cc, err := cpu.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ld, cd, err := dm.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.Abs(lc-ld) > 1e-5*(1+math.Abs(lc)) || cc != cd {
-				t.Fatalf("Evaluate: PTX (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
-			}
+			matchEval(t, cpu, dm, 20, 7)
 		})
 	}
 }
@@ -180,7 +68,7 @@ func TestDeviceRNNOnPTX(t *testing.T) {
 // labels per position are checked before anything reaches the device.
 func TestDeviceRNNRefusesBadTokens(t *testing.T) {
 	spec := rnnDeviceSpec(model.KindLSTM)
-	dm, _ := newDeviceModel(t, spec, 2, 1)
+	dm := newDeviceModel(t, spec, 2, 1)
 	for _, tc := range []struct {
 		name string
 		edit func(x []float32, y []int32) ([]float32, []int32)

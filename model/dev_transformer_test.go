@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/ringtrain/ringtrain/model"
-	"github.com/ringtrain/ringtrain/model/device"
-	"github.com/ringtrain/ringtrain/model/device/ptxsim"
 )
 
 // devTfm is the small transformer of the device tests: context 8, embed
@@ -36,28 +34,6 @@ func perturb(p []float32, seed uint64) {
 	}
 }
 
-// tfmStep runs one pass on both engines and compares loss and gradients,
-// returning the largest gradient difference relative to the largest
-// CPU gradient.
-func tfmStep(t *testing.T, what string, cpu model.Engine, dev model.Engine, x []float32, y []int32, p model.Pass) float64 {
-	t.Helper()
-	lc, err := cpu.ForwardBackwardWith(x, y, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ld, err := dev.ForwardBackwardWith(x, y, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if math.Abs(float64(lc-ld)) > 1e-5*(1+math.Abs(float64(lc))) {
-		t.Fatalf("%s: loss %v on the device, %v on the CPU", what, ld, lc)
-	}
-	if i, ok := closeTo(dev.Grads(), cpu.Grads(), 1e-5); !ok {
-		t.Fatalf("%s: gradient %d is %v on the device, %v on the CPU", what, i, dev.Grads()[i], cpu.Grads()[i])
-	}
-	return relErr(dev.Grads(), cpu.Grads())
-}
-
 // TestDeviceTransformerMatchesCPU: on the emulated device the
 // transformer's loss and gradients over SGD steps (each with its own
 // Pass.Seed, so dropout draws new masks), an accumulated pass, and its
@@ -66,34 +42,15 @@ func TestDeviceTransformerMatchesCPU(t *testing.T) {
 	const batch = 3
 	for _, tc := range devTfmSpecs {
 		t.Run(tc.name, func(t *testing.T) {
-			cpu := newModel(t, tc.spec, batch, 3)
-			dm, _ := newDeviceModel(t, tc.spec, batch, 3)
+			cpu, dm := emuTwins(t, tc.spec, batch, 3)
 			perturb(cpu.Params(), 4)
 			copy(dm.Params(), cpu.Params())
-			worst := 0.0
-			for step := range 3 {
-				x, y := tokenBatch(tc.spec, batch, uint64(10+step))
-				worst = math.Max(worst, tfmStep(t, "step", cpu, dm, x, y, model.Pass{Seed: uint64(77 + step)}))
-				for i, g := range cpu.Grads() {
-					cpu.Params()[i] -= 0.5 * g
-					dm.Params()[i] = cpu.Params()[i]
-				}
-			}
+			newMasks := func(i int) model.Pass { return model.Pass{Seed: uint64(77 + i)} } // dropout draws new masks
+			worst := matchPasses(t, cpu, dm, passes{n: 3, seed: 10, pass: newMasks, sgd: true})
 			x, y := tokenBatch(tc.spec, batch, 40)
-			worst = math.Max(worst, tfmStep(t, "accumulated pass", cpu, dm, x, y, model.Pass{Seed: 5, Accumulate: true, GradScale: 0.5}))
+			worst = math.Max(worst, matchPass(t, "accumulated pass", cpu, dm, x, y, model.Pass{Seed: 5, Accumulate: true, GradScale: 0.5}))
 			t.Logf("largest gradient difference / largest gradient: %.3g", worst)
-			x, y = tokenBatch(tc.spec, 300, 99) // more than one eval chunk of 256
-			lc, cc, err := cpu.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ld, cd, err := dm.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.Abs(lc-ld) > 1e-5*(1+math.Abs(lc)) || cc != cd {
-				t.Fatalf("Evaluate: device (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
-			}
+			matchEval(t, cpu, dm, 300, 99) // more than one eval chunk of 256
 		})
 	}
 }
@@ -104,7 +61,7 @@ func TestDeviceTransformerMatchesCPU(t *testing.T) {
 // the CPU's only if every mask does).
 func TestDeviceTransformerDropoutMasks(t *testing.T) {
 	spec := withDropout(devTfm, 0.3)
-	dm, _ := newDeviceModel(t, spec, 2, 1)
+	dm := newDeviceModel(t, spec, 2, 1)
 	x, y := tokenBatch(spec, 2, 3)
 	run := func(seed uint64) []float32 {
 		if _, err := dm.ForwardBackwardWith(x, y, model.Pass{Seed: seed}); err != nil {
@@ -120,13 +77,13 @@ func TestDeviceTransformerDropoutMasks(t *testing.T) {
 		t.Fatal("another seed gave the same gradients")
 	}
 	cpu := newModel(t, spec, 2, 1)
-	tfmStep(t, "seed 2", cpu, dm, x, y, model.Pass{Seed: 2})
+	matchPass(t, "seed 2", cpu, dm, x, y, model.Pass{Seed: 2})
 }
 
 // TestDeviceTransformerRefusesBadTokens: a token id outside the
 // vocabulary (or not an integer) is ErrInput before the device sees it.
 func TestDeviceTransformerRefusesBadTokens(t *testing.T) {
-	dm, _ := newDeviceModel(t, devTfm, 2, 1)
+	dm := newDeviceModel(t, devTfm, 2, 1)
 	for _, bad := range []float32{-1, float32(devTfm.Classes), 2.5, float32(math.NaN())} {
 		x, y := tokenBatch(devTfm, 2, 3)
 		x[5] = bad
@@ -144,13 +101,7 @@ func TestDeviceTransformerRefusesBadTokens(t *testing.T) {
 // at its GradReady, including the tied token embedding's (its gradient
 // sums the head's and the embedding's).
 func TestDeviceTransformerHooks(t *testing.T) {
-	for _, bytes := range []int{0, 256, 4 << 10} {
-		spec := withBias(withDropout(devTfm, 0.1))
-		dm, _ := newDeviceModel(t, spec, 2, 1)
-		dm.SetBucketBytes(bytes)
-		x, y := tokenBatch(spec, 2, 4)
-		checkHooks(t, dm, x, y)
-	}
+	deviceHooks(t, withBias(withDropout(devTfm, 0.1)), 2, 0, 256, 4<<10)
 }
 
 // TestDeviceTransformerOnPTX: the transformer's training pass on the
@@ -158,47 +109,16 @@ func TestDeviceTransformerHooks(t *testing.T) {
 // gradients of a plain and an accumulated pass with bias and dropout,
 // and evaluation; the smallest transformer and the Emu tests' one.
 func TestDeviceTransformerOnPTX(t *testing.T) {
-	mods, err := device.Modules()
-	if err != nil {
-		t.Fatal(err)
-	}
 	smallest := model.Spec{Kind: model.KindTransformer, Input: []int{4}, Classes: 5, Embed: 8, Layers: 1, Heads: 2, Bias: true, Dropout: 0.1, Loss: model.LossXent}
 	for _, spec := range []model.Spec{smallest, withBias(withDropout(devTfm, 0.1))} {
 		t.Run(fmt.Sprintf("context%d_embed%d_layers%d", spec.Input[0], spec.Embed, spec.Layers), func(t *testing.T) {
-			d, err := ptxsim.New(mods...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			const batch = 2
-			cpu := newModel(t, spec, batch, 3)
+			cpu := newModel(t, spec, 2, 3)
 			perturb(cpu.Params(), 6)
-			dm, err := model.NewDeviceModel(spec, batch, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dm.Close()
-			copy(dm.Params(), cpu.Params())
-			dm.SetBucketBytes(256)
-			worst := 0.0
-			for step := range 2 {
-				x, y := tokenBatch(spec, batch, uint64(30+step))
-				p := model.Pass{Seed: uint64(8 + step), Accumulate: step == 1, GradScale: 0.5}
-				worst = math.Max(worst, tfmStep(t, "pass", cpu, dm, x, y, p))
-			}
+			dm := ptxTwin(t, cpu)
+			newMasks := func(i int) model.Pass { p := accumulating(i); p.Seed = uint64(8 + i); return p }
+			worst := matchPasses(t, cpu, dm, passes{n: 2, seed: 30, pass: newMasks})
 			t.Logf("largest gradient difference / largest gradient: %.3g", worst)
-			x, y := tokenBatch(spec, 7, 7)
-			lc, cc, err := cpu.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ld, cd, err := dm.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.Abs(lc-ld) > 1e-5*(1+math.Abs(lc)) || cc != cd {
-				t.Fatalf("Evaluate: PTX (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
-			}
+			matchEval(t, cpu, dm, 7, 7)
 		})
 	}
 }

@@ -2,37 +2,11 @@ package model_test
 
 import (
 	"errors"
-	"math"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/model/device"
-	"github.com/ringtrain/ringtrain/model/device/ptxsim"
 )
-
-// newDeviceModel builds a DeviceModel on a fresh emulated device with the
-// parameters of InitParams(seed); at cleanup it closes both and checks
-// that the model freed every device allocation.
-func newDeviceModel(t *testing.T, spec model.Spec, batch int, seed uint64) (*model.DeviceModel, *device.Emu) {
-	t.Helper()
-	emu := device.NewEmu()
-	m, err := model.NewDeviceModel(spec, batch, emu)
-	if err != nil {
-		t.Fatalf("NewDeviceModel(%+v, %d): %v", spec, batch, err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if n := emu.Live(); n != 0 {
-			t.Errorf("%d device allocations left after Close", n)
-		}
-	})
-	if err := model.InitParams(spec, m.Params(), seed); err != nil {
-		t.Fatal(err)
-	}
-	return m, emu
-}
 
 var deviceSpecs = []struct {
 	name  string
@@ -51,41 +25,9 @@ var deviceSpecs = []struct {
 func TestDeviceModelMatchesCPU(t *testing.T) {
 	for _, tc := range deviceSpecs {
 		t.Run(tc.name, func(t *testing.T) {
-			cpu := newModel(t, tc.spec, tc.batch, 3)
-			dm, _ := newDeviceModel(t, tc.spec, tc.batch, 3)
-			for step := range 3 {
-				x, y := randomBatch(tc.spec, tc.batch, uint64(10+step))
-				lc, err := cpu.ForwardBackward(x, y)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ld, err := dm.ForwardBackwardWith(x, y, model.Pass{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if math.Abs(float64(lc-ld)) > 1e-5*(1+math.Abs(float64(lc))) {
-					t.Fatalf("step %d: loss %v on the device, %v on the CPU", step, ld, lc)
-				}
-				if i, ok := closeTo(dm.Grads(), cpu.Grads(), 1e-5); !ok {
-					t.Fatalf("step %d: gradient %d is %v on the device, %v on the CPU", step, i, dm.Grads()[i], cpu.Grads()[i])
-				}
-				for i, g := range cpu.Grads() { // the same update on both
-					cpu.Params()[i] -= 0.5 * g
-					dm.Params()[i] = cpu.Params()[i]
-				}
-			}
-			x, y := randomBatch(tc.spec, 300, 99) // more than one eval chunk of 256
-			lc, cc, err := cpu.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ld, cd, err := dm.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.Abs(lc-ld) > 1e-5*(1+math.Abs(lc)) || cc != cd {
-				t.Fatalf("Evaluate: device (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
-			}
+			cpu, dm := emuTwins(t, tc.spec, tc.batch, 3)
+			matchPasses(t, cpu, dm, passes{n: 3, seed: 10, sgd: true})
+			matchEval(t, cpu, dm, 300, 99) // more than one eval chunk of 256
 		})
 	}
 }
@@ -94,34 +36,16 @@ func TestDeviceModelMatchesCPU(t *testing.T) {
 // gradient of the mean over both batches, like the CPU model.
 func TestDeviceModelAccumulates(t *testing.T) {
 	tc := deviceSpecs[1]
-	cpu := newModel(t, tc.spec, tc.batch, 5)
-	dm, _ := newDeviceModel(t, tc.spec, tc.batch, 5)
-	for j := range 2 {
-		x, y := randomBatch(tc.spec, tc.batch, uint64(20+j))
-		p := model.Pass{Accumulate: j > 0, GradScale: 0.5}
-		if _, err := cpu.ForwardBackwardWith(x, y, p); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := dm.ForwardBackwardWith(x, y, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if i, ok := closeTo(dm.Grads(), cpu.Grads(), 1e-5); !ok {
-		t.Fatalf("accumulated gradient %d: device %v, CPU %v", i, dm.Grads()[i], cpu.Grads()[i])
-	}
+	cpu, dm := emuTwins(t, tc.spec, tc.batch, 5)
+	matchPasses(t, cpu, dm, passes{n: 2, seed: 20, pass: accumulating})
 }
 
 // TestDeviceModelHooks: with buckets, every bucket's parameters are
 // copied to the device only after its WaitParams and its gradients are
 // final at its GradReady (the shared hook check of the CPU engine).
 func TestDeviceModelHooks(t *testing.T) {
-	for _, bytes := range []int{0, 64, 1 << 10, 16 << 10} {
-		tc := deviceSpecs[3]
-		dm, _ := newDeviceModel(t, tc.spec, tc.batch, 1)
-		dm.SetBucketBytes(bytes)
-		x, y := randomBatch(tc.spec, tc.batch, 4)
-		checkHooks(t, dm, x, y)
-	}
+	tc := deviceSpecs[3]
+	deviceHooks(t, tc.spec, tc.batch, 0, 64, 1<<10, 16<<10)
 }
 
 // TestDeviceModelRefuses: kinds without device kernels, bad batches and
@@ -140,7 +64,7 @@ func TestDeviceModelRefuses(t *testing.T) {
 	if emu.Live() != 0 {
 		t.Fatalf("%d allocations left by refused models", emu.Live())
 	}
-	dm, _ := newDeviceModel(t, tc.spec, tc.batch, 1)
+	dm := newDeviceModel(t, tc.spec, tc.batch, 1)
 	x, y := randomBatch(tc.spec, tc.batch, 1)
 	y[2] = int32(tc.spec.Classes)
 	if _, err := dm.ForwardBackwardWith(x, y, model.Pass{}); !errors.Is(err, model.ErrInput) {
@@ -167,55 +91,12 @@ func TestDeviceModelRefuses(t *testing.T) {
 // themselves (interpreted by ptxsim, as a GPU would run them) matches the
 // CPU model: loss, gradients over two steps, accumulation and evaluation.
 func TestDeviceModelOnPTX(t *testing.T) {
-	mods, err := device.Modules()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range deviceSpecs[:3] {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := ptxsim.New(mods...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
 			cpu := newModel(t, tc.spec, tc.batch, 3)
-			dm, err := model.NewDeviceModel(tc.spec, tc.batch, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dm.Close()
-			copy(dm.Params(), cpu.Params())
-			dm.SetBucketBytes(256)
-			for step := range 2 {
-				x, y := randomBatch(tc.spec, tc.batch, uint64(30+step))
-				p := model.Pass{Accumulate: step == 1, GradScale: 0.5}
-				lc, err := cpu.ForwardBackwardWith(x, y, p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ld, err := dm.ForwardBackwardWith(x, y, p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if math.Abs(float64(lc-ld)) > 1e-5*(1+math.Abs(float64(lc))) {
-					t.Fatalf("pass %d: loss %v on the PTX, %v on the CPU", step, ld, lc)
-				}
-				if i, ok := closeTo(dm.Grads(), cpu.Grads(), 1e-5); !ok {
-					t.Fatalf("pass %d: gradient %d is %v on the PTX, %v on the CPU", step, i, dm.Grads()[i], cpu.Grads()[i])
-				}
-			}
-			x, y := randomBatch(tc.spec, 40, 7)
-			lc, cc, err := cpu.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ld, cd, err := dm.Evaluate(x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.Abs(lc-ld) > 1e-5*(1+math.Abs(lc)) || cc != cd {
-				t.Fatalf("Evaluate: PTX (%v, %d), CPU (%v, %d)", ld, cd, lc, cc)
-			}
+			dm := ptxTwin(t, cpu)
+			matchPasses(t, cpu, dm, passes{n: 2, seed: 30, pass: accumulating})
+			matchEval(t, cpu, dm, 40, 7)
 		})
 	}
 }
