@@ -37,7 +37,13 @@ var devOptimNoDecay = [][2]int{{0, 10}, {500, 517}, {1200, 1300}}
 // devOptimModel is a DeviceModel on a fresh emulated device (1563
 // parameters).
 func devOptimModel(t *testing.T) (*model.DeviceModel, *device.Emu) {
-	return newDeviceModel(t, deviceSpecs[1].spec, deviceSpecs[1].batch, 3)
+	t.Helper()
+	emu := device.NewEmu()
+	m := deviceModelOn(t, emu, deviceSpecs[1].spec, deviceSpecs[1].batch)
+	if err := model.InitParams(deviceSpecs[1].spec, m.Params(), 3); err != nil {
+		t.Fatal(err)
+	}
+	return m, emu
 }
 
 // newDevOptim builds the device optimizer of spec over [lo, hi) of m, with
