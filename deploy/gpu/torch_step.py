@@ -34,11 +34,22 @@ class LeNet(nn.Module):
         return self.f(x)
 
 
+class LN(nn.Module):
+    """LayerNorm without a bias (ringtrain's and nanoGPT's bias: false)."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return F.layer_norm(x, (x.shape[-1],), self.w, None, 1e-5)
+
+
 class Block(nn.Module):
     def __init__(self, d, heads):
         super().__init__()
         self.heads = heads
-        self.ln1, self.ln2 = nn.LayerNorm(d, bias=False), nn.LayerNorm(d, bias=False)
+        self.ln1, self.ln2 = LN(d), LN(d)
         self.qkv, self.proj = nn.Linear(d, 3 * d, bias=False), nn.Linear(d, d, bias=False)
         self.fc, self.out = nn.Linear(d, 4 * d, bias=False), nn.Linear(4 * d, d, bias=False)
 
@@ -57,7 +68,7 @@ class GPT(nn.Module):
         super().__init__()
         self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(ctx, d)
         self.blocks = nn.Sequential(*[Block(d, heads) for _ in range(layers)])
-        self.lnf = nn.LayerNorm(d, bias=False)
+        self.lnf = LN(d)
 
     def forward(self, idx):
         x = self.tok(idx) + self.pos(torch.arange(idx.shape[1], device=idx.device))
