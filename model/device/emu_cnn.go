@@ -202,41 +202,8 @@ func emuChanBiasAct(l *Launch) error {
 // (slot t+s into slot t for s = 128, …, 1), and out[r] = alpha·Σ, or
 // fma(beta, out[r], alpha·Σ) if beta ≠ 0.
 func emuChanSum(l *Launch) error {
-	nt, err := blockOf(l, colSumBlock)
-	if err != nil {
-		return err
-	}
-	rows, cols, alpha, beta := l.Int(0), l.Int(1), l.Float(3), l.Float(4)
-	if rows < 1 {
-		return nil
-	}
-	cols = max(cols, 0)
-	var x []float32
-	if cols > 0 {
-		x = l.F32s(2, rows*cols)
-	}
-	out := l.F32s(5, rows)
-	part := make([]float32, nt)
-	l.EachBlock(func(b Dim3) {
-		r := b.X
-		if r >= rows {
-			return
-		}
-		for t := range nt {
-			s := float32(0)
-			for c := t; c < cols; c += nt {
-				s += x[r*cols+c]
-			}
-			part[t] = s
-		}
-		treeSteps(colSumBlock/2, nt, func(t, s int) { part[t] += part[t+s] })
-		v := float32(alpha * part[0])
-		if beta != 0 {
-			v = fmaf32(beta, out[r], v)
-		}
-		out[r] = v
-	})
-	return nil
+	rows, cols := max(l.Int(0), 0), max(l.Int(1), 0)
+	return sumTwin(l, rows, cols, rows*cols, func(r, c int) int { return r*cols + c })
 }
 
 // emuSwap01 is swap01's Go twin: thread i is element i of y (b×a×c):
