@@ -19,6 +19,7 @@ import (
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/control"
 	"github.com/ringtrain/ringtrain/internal/secret"
+	"github.com/ringtrain/ringtrain/internal/testutil"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/pki"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
@@ -308,4 +309,36 @@ func TestRepeatedFailuresAnomaly(t *testing.T) {
 		}
 	}
 	t.Fatalf("no repeated-failure anomaly in %v", st.Events)
+}
+
+// Status shows where each worker computes: the device its Join named, else
+// the job's model.device.
+func TestStatusShowsEachWorkersDevice(t *testing.T) {
+	s := startServer(t, 3)
+	ctx := context.Background()
+	c := client(t, s.Addr(), testSecret)
+	ids := map[string]string{}
+	for _, dev := range []string{"gpu:1 NVIDIA H200", "emu", ""} {
+		r, err := c.Join(ctx, &pb.JoinRequest{Version: "v1", DataAddr: "127.0.0.1:9", Device: dev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustStream(t, c, r.WorkerId) // a member once it watches its plans
+		ids[r.WorkerId] = dev
+	}
+	var st *pb.StatusResponse
+	testutil.Eventually(t, 10*time.Second, "three members in status", func() bool {
+		var err error
+		st, err = c.Status(ctx, &pb.StatusRequest{})
+		return err == nil && len(st.Members) == 3
+	})
+	for _, m := range st.Members {
+		want := ids[m.WorkerId]
+		if want == "" {
+			want = "cpu" // the job's default model.device
+		}
+		if m.Device != want {
+			t.Errorf("worker %s: device %q, want %q", m.WorkerId, m.Device, want)
+		}
+	}
 }
