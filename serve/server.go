@@ -183,12 +183,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// watch polls LATEST and swaps in each newly committed checkpoint; a
-// checkpoint that fails to load is logged and counted once.
+// watch polls LATEST and swaps in each newly committed checkpoint. Each
+// new content of LATEST is acted on once: a checkpoint that fails to load
+// is logged and counted, and the next commit is tried afresh.
 func (s *Server) watch(ctx context.Context) {
 	t := time.NewTicker(s.opts.WatchInterval)
 	defer t.Stop()
-	var failed int64
+	seen := s.info.Load().Version
 	for {
 		select {
 		case <-ctx.Done():
@@ -196,14 +197,14 @@ func (s *Server) watch(ctx context.Context) {
 		case <-t.C:
 		}
 		step, err := s.src.LatestStep()
-		cur := s.info.Load()
-		if err != nil || step == cur.Version || step == failed {
+		if err != nil || step == seen {
 			continue
 		}
+		seen = step
+		cur := s.info.Load()
 		if err := s.reload(ctx, step); err != nil {
-			failed = step
 			s.met.reloads.WithLabelValues("error").Inc()
-			s.opts.Log.Error("loading a new checkpoint failed; still serving the old one", "step", step, "serving", cur.Version, "err", err)
+			s.opts.Log.Error("loading a new checkpoint failed; still serving the old one", "latest", step, "serving", cur.Version, "err", err)
 		}
 	}
 }

@@ -506,3 +506,29 @@ func TestRefusesLanguageModels(t *testing.T) {
 		t.Fatalf("serving an lstm: %v, want an error naming ringtrain sample", err)
 	}
 }
+
+// TestReloadRefusesAnotherShape: a new checkpoint whose model takes other
+// inputs or gives other classes is not swapped in: the old one is still
+// served, the failure counted and logged.
+func TestReloadRefusesAnotherShape(t *testing.T) {
+	dir := t.TempDir()
+	commit(t, dir, mlpSpec, initParams(t, mlpSpec, 1), 10)
+	r := start(t, serve.Source{Store: openStore(t, dir)}, serve.Options{WatchInterval: 5 * time.Millisecond})
+	other := mlpSpec
+	other.Classes = 5
+	commit(t, dir, other, initParams(t, other, 2), 20)
+	deadline := time.Now().Add(5 * time.Second)
+	for metric(t, r.url, `ringtrain_serve_model_reloads_total{result="error"}`) != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := metric(t, r.url, `ringtrain_serve_model_reloads_total{result="error"}`); got != 1 {
+		t.Fatalf("failed reloads: %v, want 1", got)
+	}
+	code, body, hdr := post(t, http.DefaultClient, r.url+"/predict", `{"instances":[[0,0,0,0,0,0]]}`)
+	if code != 200 || hdr.Get("X-Model-Version") != "10" {
+		t.Fatalf("after a refused reload: %d %s version %q, want step 10", code, body, hdr.Get("X-Model-Version"))
+	}
+	if !strings.Contains(r.logs.String(), "restart the server to change the model's shape") {
+		t.Fatalf("the refusal was not logged:\n%s", r.logs.String())
+	}
+}
