@@ -122,6 +122,22 @@ func (p *Predictor) Predict(x []float32) (logits, probs []float32, err error) {
 	return logits, Softmax(logits, p.info.Classes()), nil
 }
 
+// Warm runs the forward pass once for every batch size up to maxRows
+// that builds a graph of its own (powers of two, see model.Forward), so
+// that no request pays for building one.
+func (p *Predictor) Warm(maxRows int) error {
+	in := p.info.InputSize()
+	for n := 1; ; n *= 2 {
+		k := min(n, maxRows, model.DefaultEvalChunk)
+		if _, err := p.m.Forward(make([]float32, k*in)); err != nil {
+			return fmt.Errorf("serve: warming up: %w", err)
+		}
+		if k >= maxRows || k >= model.DefaultEvalChunk {
+			return nil
+		}
+	}
+}
+
 // Close releases the model.
 func (p *Predictor) Close() error { return p.m.Close() }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,10 @@ func New(src Source, opts Options) (*Server, error) {
 	}
 	p, err := NewPredictor(snap, opts.InputScale)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.Warm(opts.MaxBatch); err != nil {
+		p.Close()
 		return nil, err
 	}
 	s := &Server{opts: opts, src: src}
@@ -224,6 +229,10 @@ func (s *Server) reload(ctx context.Context, step int64) error {
 	if err != nil {
 		return err
 	}
+	if err := p.Warm(s.opts.MaxBatch); err != nil {
+		p.Close()
+		return err
+	}
 	ni := p.info
 	if ni.InputSize() != cur.InputSize() || ni.Classes() != cur.Classes() {
 		p.Close()
@@ -252,6 +261,9 @@ func (s *Server) routes() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /v2/models/{name}", s.withModel(s.handleMetadata))
 	mux.HandleFunc("POST /v2/models/{name}/infer", s.withModel(s.handleInfer))
+	mux.HandleFunc("GET /v2/models/{name}/versions/{version}", s.withModel(s.handleMetadata))
+	mux.HandleFunc("GET /v2/models/{name}/versions/{version}/ready", s.withModel(s.handleReady))
+	mux.HandleFunc("POST /v2/models/{name}/versions/{version}/infer", s.withModel(s.handleInfer))
 	mux.HandleFunc("POST /predict", s.handlePredict)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -264,6 +276,12 @@ func (s *Server) withModel(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if name := r.PathValue("name"); name != s.opts.Name {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("no model %q (this server serves %q)", name, s.opts.Name))
+			return
+		}
+		// A version in the path must be the one served (the step; it
+		// changes as a followed directory commits checkpoints).
+		if v := r.PathValue("version"); v != "" && v != strconv.FormatInt(s.Info().Version, 10) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("model %q has no version %q (serving step %d)", s.opts.Name, v, s.Info().Version))
 			return
 		}
 		h(w, r)

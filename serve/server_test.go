@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -143,7 +144,8 @@ func TestConcurrentClients(t *testing.T) {
 				fmt.Sprint(meta.Outputs[1].Shape) != fmt.Sprint([]int{-1, c}) {
 				t.Errorf("metadata: %+v %v", meta, err)
 			}
-			for path, want := range map[string]int{"/v2/health/live": 200, "/v2/health/ready": 200, "/v2/models/m/ready": 200, "/v2/models/other": 404, "/nothing": 404} {
+			for path, want := range map[string]int{"/v2/health/live": 200, "/v2/health/ready": 200, "/v2/models/m/ready": 200, "/v2/models/other": 404, "/nothing": 404,
+				"/v2/models/m/versions/7": 200, "/v2/models/m/versions/7/ready": 200, "/v2/models/m/versions/3": 404} {
 				resp, err := http.Get(r.url + path)
 				if err != nil {
 					t.Fatal(err)
@@ -483,6 +485,20 @@ func TestDrain(t *testing.T) {
 		}()
 	}
 	time.Sleep(100 * time.Millisecond) // all five wait in the batcher
+	r.cancel()
+	time.Sleep(20 * time.Millisecond)
+	// While it drains, the server (called in-process: its port is
+	// closed) is not ready and refuses new work with 503.
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/v2/health/ready", ""},
+		{"POST", "/predict", `{"instances":[[0,0,0,0,0,0]]}`},
+	} {
+		rec := httptest.NewRecorder()
+		r.srv.Handler().ServeHTTP(rec, httptest.NewRequest(c.method, c.path, strings.NewReader(c.body)))
+		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("%s %s while draining: %d %s, want 503 with Retry-After", c.method, c.path, rec.Code, rec.Body)
+		}
+	}
 	r.stop(t)
 	for range 5 {
 		if c := <-codes; c != 200 {

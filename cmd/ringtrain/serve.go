@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/serve"
 )
 
@@ -105,11 +106,24 @@ func (f serveFlags) validate() error {
 	return nil
 }
 
-// modelName is the default model name: the file's base name without its
-// extension, or the directory's base name.
+// modelName is the default model name: a file's base name without its
+// extension, or the run's directory name (for RUN_DIR, RUN_DIR/checkpoints
+// and RUN_DIR/checkpoints/step-N alike).
 func modelName(arg string) string {
-	base := filepath.Base(filepath.Clean(arg))
-	if ext := filepath.Ext(base); ext != "" && ext != base {
+	p := filepath.Clean(arg)
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if isDir(p) {
+		if _, ok := checkpoint.ParseStepDirName(filepath.Base(p)); ok {
+			p = filepath.Dir(p)
+		}
+		if filepath.Base(p) == "checkpoints" {
+			p = filepath.Dir(p)
+		}
+	}
+	base := filepath.Base(p)
+	if ext := filepath.Ext(base); ext != "" && ext != base && !isDir(p) {
 		base = strings.TrimSuffix(base, ext)
 	}
 	return strings.Map(func(r rune) rune {

@@ -152,3 +152,24 @@ func TestServeCommand(t *testing.T) {
 		t.Fatalf("serve logged no drain:\n%s", rest.String())
 	}
 }
+
+func TestModelName(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "exp1")
+	step := filepath.Join(run, "checkpoints", "step-000000000050")
+	if err := os.MkdirAll(step, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "mnist.v2.safetensors")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for arg, want := range map[string]string{
+		run: "exp1", run + "/": "exp1", filepath.Join(run, "checkpoints"): "exp1", step: "exp1",
+		file: "mnist.v2", filepath.Join(dir, "my model.safetensors"): "my_model",
+	} {
+		if got := modelName(arg); got != want {
+			t.Errorf("modelName(%q) = %q, want %q", arg, got, want)
+		}
+	}
+}
