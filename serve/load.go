@@ -41,6 +41,10 @@ type Source struct {
 	// Warn receives the reasons a newer checkpoint was passed over (nil:
 	// dropped).
 	Warn func(error)
+	// Defaults are metadata for the keys the model's own lacks (a
+	// checkpoint has none): what the run's job says of its inputs, e.g.
+	// input_scale, input_min, input_max.
+	Defaults map[string]string
 }
 
 // Follows reports whether the source is a checkpoint directory's latest
@@ -49,13 +53,28 @@ func (s Source) Follows() bool { return s.File == "" && s.Store != nil && s.Step
 
 // Load reads the source's model.
 func (s Source) Load() (*Snapshot, error) {
-	if s.File != "" {
-		return LoadFile(s.File)
+	var snap *Snapshot
+	var err error
+	switch {
+	case s.File != "":
+		snap, err = LoadFile(s.File)
+	case s.Store != nil:
+		snap, err = LoadCheckpoint(s.Store, s.Step, s.Warn)
+	default:
+		err = fmt.Errorf("serve: a source needs a file or a checkpoint directory")
 	}
-	if s.Store == nil {
-		return nil, fmt.Errorf("serve: a source needs a file or a checkpoint directory")
+	if err != nil {
+		return nil, err
 	}
-	return LoadCheckpoint(s.Store, s.Step, s.Warn)
+	for k, v := range s.Defaults {
+		if _, ok := snap.Meta[k]; !ok {
+			if snap.Meta == nil {
+				snap.Meta = map[string]string{}
+			}
+			snap.Meta[k] = v
+		}
+	}
+	return snap, nil
 }
 
 // maxLatestBytes bounds the LATEST file LatestStep reads.

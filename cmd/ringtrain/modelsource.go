@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/serve"
@@ -29,14 +30,14 @@ func loadSource(g *globals, arg string, step int64) (serve.Source, error) {
 		return serve.Source{}, err
 	}
 	warn := func(err error) { fmt.Fprintln(g.stderr, "warning:", err) }
-	return serve.Source{Store: store, Step: s, Warn: warn}, nil
+	return serve.Source{Store: store, Step: s, Warn: warn, Defaults: runMeta(arg)}, nil
 }
 
-// runInputScale is the input scale of the run a checkpoint directory
-// belongs to, from RUN_DIR/job.yaml next to its checkpoints/: 1/255 for
-// IDX images (default, idx), which the loader scales so; 0 (none known)
-// otherwise.
-func runInputScale(arg string) float64 {
+// runMeta is what the job of the run a checkpoint directory belongs to
+// (RUN_DIR/job.yaml next to its checkpoints/) says of the inputs, as
+// export metadata: IDX images (default, idx) are raw pixels 0-255 that the
+// loader scaled by 1/255. Nil when unknown.
+func runMeta(arg string) map[string]string {
 	dir, _ := splitStep(arg, 0)
 	for _, d := range []string{dir, filepath.Dir(dir)} {
 		spec, err := job.Load(filepath.Join(d, "job.yaml"))
@@ -45,9 +46,9 @@ func runInputScale(arg string) float64 {
 		}
 		switch spec.Data.Source {
 		case "", "default", "idx":
-			return 1.0 / 255
+			return map[string]string{"input_scale": strconv.FormatFloat(1.0/255, 'g', -1, 64), "input_min": "0", "input_max": "255"}
 		}
-		return 0
+		return nil
 	}
-	return 0
+	return nil
 }

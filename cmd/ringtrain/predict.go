@@ -50,11 +50,7 @@ when the model has class names, the name; --out writes a CSV file instead (row,c
 			if err != nil {
 				return err
 			}
-			scale := f.inputScale
-			if scale == 0 && src.File == "" {
-				scale = runInputScale(args[0])
-			}
-			p, err := serve.NewPredictor(snap, scale)
+			p, err := serve.NewPredictor(snap, f.inputScale)
 			if err != nil {
 				return err
 			}

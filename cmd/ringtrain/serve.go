@@ -52,9 +52,6 @@ turns false, new requests get 503, queued ones are answered, then it exits.`,
 				opts.Name = modelName(args[0])
 			}
 			opts.InputScale = f.inputScale
-			if opts.InputScale == 0 && src.File == "" {
-				opts.InputScale = runInputScale(args[0])
-			}
 			opts.Log = g.logger()
 			srv, err := serve.New(src, opts)
 			if err != nil {

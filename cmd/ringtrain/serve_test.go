@@ -137,6 +137,15 @@ func TestServeCommand(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"model_version":20`) || strings.Count(string(b), `"class"`) != 4 {
 		t.Fatalf("predict endpoint: %d %s", resp.StatusCode, b)
 	}
+	// The run's job (the default MNIST) gives the training range 0-255.
+	bright := `{"instances": [[` + strings.Repeat("300,", 783) + `300]]}`
+	if resp, err = http.Post(base+"/predict", "application/json", strings.NewReader(bright)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if code, body := get("/metrics"); resp.StatusCode != 200 || code != 200 || !strings.Contains(body, `ringtrain_serve_abnormal_requests_total{kind="out_of_range"} 1`) {
+		t.Fatalf("an instance of 300s: %d; metrics:\n%s", resp.StatusCode, body)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
