@@ -29,6 +29,9 @@ type Info struct {
 	HasRange bool
 	// ClassNames are the export's class_names, or nil.
 	ClassNames []string
+	// Metrics is the export's metrics (a JSON object, e.g. the test
+	// accuracy), or nil.
+	Metrics json.RawMessage
 }
 
 // InputSize is the number of values of one instance.
@@ -70,6 +73,13 @@ func infoOf(s *Snapshot, scale float64) (*Info, error) {
 		if len(in.ClassNames) != s.Spec.Classes {
 			return nil, fmt.Errorf("serve: metadata class_names: %d names, the model has %d classes", len(in.ClassNames), s.Spec.Classes)
 		}
+	}
+	if v, ok := s.Meta["metrics"]; ok {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(v), &obj); err != nil {
+			return nil, fmt.Errorf("serve: metadata metrics: want a JSON object: %w", err)
+		}
+		in.Metrics = json.RawMessage(v)
 	}
 	return in, nil
 }

@@ -245,7 +245,7 @@ func TestInputScale(t *testing.T) {
 	params := initParams(t, mlpSpec, 3)
 	commit(t, dir, mlpSpec, params, 5)
 	file := filepath.Join(t.TempDir(), "m.safetensors")
-	exportWithMeta(t, dir, file, map[string]string{"input_scale": "0.00392156862745098", "class_names": `["a","b","c"]`})
+	exportWithMeta(t, dir, file, map[string]string{"input_scale": "0.00392156862745098", "class_names": `["a","b","c"]`, "metrics": `{"test_accuracy":0.5}`})
 	snap, err := serve.LoadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -274,6 +274,9 @@ func TestInputScale(t *testing.T) {
 	unscaled := forward(t, mlpSpec, params, raw)
 	if closeTo(logits[0], unscaled[0]) && closeTo(logits[1], unscaled[1]) {
 		t.Fatalf("the scale was not applied")
+	}
+	if string(p.Info().Metrics) != `{"test_accuracy":0.5}` {
+		t.Fatalf("metrics %s", p.Info().Metrics)
 	}
 	preds := serve.Predictions(serve.Softmax(logits, 3), p.Info())
 	if l := preds[0].Label; l != []string{"a", "b", "c"}[preds[0].Class] {
@@ -546,5 +549,30 @@ func TestReloadRefusesAnotherShape(t *testing.T) {
 	}
 	if !strings.Contains(r.logs.String(), "restart the server to change the model's shape") {
 		t.Fatalf("the refusal was not logged:\n%s", r.logs.String())
+	}
+}
+
+// TestBadMetadata: metadata that cannot be right is refused, naming the key.
+func TestBadMetadata(t *testing.T) {
+	dir := t.TempDir()
+	params := initParams(t, mlpSpec, 1)
+	commit(t, dir, mlpSpec, params, 1)
+	for _, c := range []struct {
+		meta map[string]string
+		want string
+	}{
+		{map[string]string{"input_scale": "abc"}, "input_scale"},
+		{map[string]string{"input_scale": "-1"}, "input_scale"},
+		{map[string]string{"input_min": "5", "input_max": "1"}, "input_min"},
+		{map[string]string{"class_names": `["a"]`}, "class_names: 1 names, the model has 3 classes"},
+		{map[string]string{"metrics": `[1]`}, "metrics"},
+	} {
+		snap := &serve.Snapshot{Spec: mlpSpec, Params: params, Meta: c.meta, Step: 1}
+		if p, err := serve.NewPredictor(snap, 0); err == nil || !strings.Contains(err.Error(), c.want) {
+			if p != nil {
+				p.Close()
+			}
+			t.Errorf("%v: %v, want an error naming %q", c.meta, err, c.want)
+		}
 	}
 }

@@ -68,8 +68,15 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 			{Name: outClass, Datatype: "INT64", Shape: []int{-1}},
 		},
 	}
+	params := map[string]any{}
 	if info.ClassNames != nil {
-		meta["parameters"] = map[string]any{"class_names": info.ClassNames}
+		params["class_names"] = info.ClassNames
+	}
+	if info.Metrics != nil {
+		params["metrics"] = info.Metrics
+	}
+	if len(params) > 0 {
+		meta["parameters"] = params
 	}
 	writeJSON(w, http.StatusOK, meta)
 }
