@@ -5,7 +5,11 @@ package main
 // (and why), or why it is not run. A documented command missing here, or an
 // entry whose command the docs no longer hold, fails the test.
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // docJob is the job.yaml of every group that needs one: 400 steps (about
 // 2 s on 2 cores) with a checkpoint every 50, instead of the built-in job's
@@ -59,6 +63,15 @@ var docPlan = []docGroup{
 			Run: "ringtrain checkpoint inspect runs/exp1/checkpoints/step-000000000400", Note: "the 400-step job's last checkpoint instead of step 1250"},
 		{File: "README.md", Doc: "ringtrain checkpoint verify runs/exp1/checkpoints"},
 		{File: "README.md", Doc: "ringtrain checkpoint export runs/exp1/checkpoints --out model.safetensors"},
+	}},
+	{Name: "README/serving", Files: map[string]string{"job.yaml": docJob, "digits.csv": digitsCSV(3), "request.json": predictRequest(2)}, Steps: []docStep{
+		{Run: "ringtrain launch --run-dir runs/exp1 --config job.yaml", Note: "a run to serve: " + tinyJob},
+		{File: "README.md", Doc: "ringtrain predict runs/exp1 --input digits.csv", Want: "0."},
+		{File: "README.md", Doc: "ringtrain predict runs/exp1 --input digits.csv --out predictions.csv",
+			Run: "ringtrain predict runs/exp1 --input digits.csv --out predictions.csv && cat predictions.csv", Note: "and shows the file", Want: "row,class,probability,label\n0,"},
+		{File: "README.md", Doc: "ringtrain serve runs/exp1 --addr :8080", Run: serveDocRun,
+			Note: "on a free loopback port (read from its first line), in the background; sends the curl line below to it, then SIGTERM: it must drain and exit 0", Want: `"model_version":400`},
+		{File: "README.md", Doc: "curl -s localhost:8080/predict -d @request.json", Skip: "needs the server of the line above: that line's run sends this request to it (TestServeCommand sends the protocol's others)"},
 	}},
 	{Name: "README/commands-table", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain launch --trace", Run: "ringtrain launch --trace --config job.yaml --run-dir runs/trace && test -s runs/trace/trace.json",
@@ -213,4 +226,37 @@ var docPlan = []docGroup{
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestWorkerCrashRecovers -v ./cmd/ringtrain", Covered: "TestWorkerCrashRecovers"},
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestHungWorkerIsRemovedAndRejoins -v ./cmd/ringtrain", Covered: "TestHungWorkerIsRemovedAndRejoins"},
 	}},
+}
+
+// serveDocRun runs README's serve line on a free port in the background,
+// sends it README's curl request and SIGTERM, and exits with curl's status
+// if serve drained and exited 0.
+const serveDocRun = `ringtrain serve runs/exp1 --addr 127.0.0.1:0 2>serve.log & pid=$!; ` +
+	`for i in $(seq 200); do addr=$(sed -n 's|.* on http://\([^/]*\)/.*|\1|p' serve.log); [ -n "$addr" ] && break; sleep 0.05; done; ` +
+	`curl -sf $addr/predict -d @request.json; rc=$?; kill -TERM $pid; wait $pid && cat serve.log && exit $rc`
+
+// digitsCSV is n rows of 784 raw pixel values (0-255), no label: strokes
+// of varying position.
+func digitsCSV(n int) string {
+	var b strings.Builder
+	for r := range n {
+		for i := range 784 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			v := 0
+			if x, y := i%28, i/28; y > 4 && y < 24 && (x == 10+3*r || x == 11+3*r) {
+				v = 255
+			}
+			b.WriteString(strconv.Itoa(v))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// predictRequest is a /predict body of n instances like digitsCSV's rows.
+func predictRequest(n int) string {
+	rows := strings.Split(strings.TrimSpace(digitsCSV(n)), "\n")
+	return `{"instances": [[` + strings.Join(rows, "], [") + `]]}`
 }

@@ -167,6 +167,7 @@ var forbidden = map[string][]string{
 	"data":               {"coordinator", "worker", "cmd/ringtrain"},
 	"checkpoint":         {"coordinator", "worker", "model", "cmd/ringtrain"},
 	"telemetry":          {"coordinator", "worker", "cmd/ringtrain"},
+	"serve":              {"coordinator", "worker", "cmd/ringtrain", "allreduce", "transport/tcp"},
 	"proto/ringtrain/v1": {"*"},
 }
 

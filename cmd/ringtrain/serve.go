@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/serve"
+)
+
+// serveFlags are the settings of ringtrain serve.
+type serveFlags struct {
+	addr       string
+	name       string
+	step       int64
+	inputScale float64
+	opts       serve.Options
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve MODEL_FILE|RUN_DIR [--addr :8080] [--name NAME]",
+		Short: "Answer prediction requests over HTTP with a trained classifier (KServe v2 protocol, /predict, /metrics)",
+		Long: `Serve a classifier (model.kind mlp, cnn or layers) from a file written by "ringtrain checkpoint export", a
+run directory (its checkpoints/) or a checkpoint directory. Served from a directory, it follows LATEST: each
+newly committed checkpoint is loaded in the background and swapped in between two batches, without failing a
+request in flight. Endpoints: the KServe v2 / Triton open inference protocol (GET /v2/health/live,
+/v2/health/ready, /v2/models/NAME, POST /v2/models/NAME/infer: one FP32 input [N, ...], outputs logits,
+probabilities and class), POST /predict {"instances": [[...], ...]} and Prometheus metrics at /metrics.
+Inputs are raw: the export's input_scale (1/255 for IDX images; a run directory's job.yaml says the same) is
+applied by the server. Concurrent requests are batched (--max-batch, --max-delay); a full queue answers 429
+with Retry-After, a request still queued at its deadline (--timeout) 504. SIGTERM or Ctrl-C drains: readiness
+turns false, new requests get 503, queued ones are answered, then it exits.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			src, err := loadSource(g, args[0], f.step)
+			if err != nil {
+				return err
+			}
+			opts := f.opts
+			opts.Name = f.name
+			if opts.Name == "" {
+				opts.Name = modelName(args[0])
+			}
+			opts.InputScale = f.inputScale
+			opts.Log = g.logger()
+			srv, err := serve.New(src, opts)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", f.addr)
+			if err != nil {
+				srv.Close()
+				return err
+			}
+			info := srv.Info()
+			fmt.Fprintf(g.stderr, "serving %s (%s, step %d) on http://%s/v2/models/%s\n", opts.Name, info.Spec.Kind, info.Version, ln.Addr(), opts.Name)
+			return srv.Serve(cmd.Context(), ln)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", ":8080", "HTTP listen address")
+	fl.StringVar(&f.name, "name", "", "the model's name in /v2/models/NAME (default: the file's or directory's base name)")
+	fl.Int64Var(&f.step, "step", 0, "serve this checkpoint step and do not follow LATEST (default: the latest, followed)")
+	fl.Float64Var(&f.inputScale, "input-scale", 0, "multiply raw inputs by this before the model (default: the export's input_scale, else 1)")
+	fl.IntVar(&f.opts.MaxBatch, "max-batch", 32, "most instances per forward pass")
+	fl.DurationVar(&f.opts.MaxDelay, "max-delay", 2*time.Millisecond, "longest wait for a batch to fill")
+	fl.IntVar(&f.opts.Queue, "queue", 256, "most requests waiting for a batch; more are answered 429")
+	fl.DurationVar(&f.opts.Timeout, "timeout", 5*time.Second, "request deadline: a request not answered by then gets 504")
+	fl.Int64Var(&f.opts.MaxBody, "max-body", 8<<20, "largest request body in bytes (413 beyond)")
+	fl.DurationVar(&f.opts.WatchInterval, "watch-interval", time.Second, "how often a followed directory's LATEST is read")
+	return cmd
+}
+
+func (f serveFlags) validate() error {
+	switch {
+	case f.opts.MaxBatch < 1:
+		return fmt.Errorf("--max-batch %d: want >= 1", f.opts.MaxBatch)
+	case f.opts.MaxDelay <= 0:
+		return fmt.Errorf("--max-delay %v: want > 0", f.opts.MaxDelay)
+	case f.opts.Queue < 1:
+		return fmt.Errorf("--queue %d: want >= 1", f.opts.Queue)
+	case f.opts.Timeout <= 0:
+		return fmt.Errorf("--timeout %v: want > 0", f.opts.Timeout)
+	case f.opts.MaxBody < 1:
+		return fmt.Errorf("--max-body %d: want >= 1", f.opts.MaxBody)
+	case f.opts.WatchInterval <= 0:
+		return fmt.Errorf("--watch-interval %v: want > 0", f.opts.WatchInterval)
+	case f.inputScale < 0:
+		return fmt.Errorf("--input-scale %v: want > 0", f.inputScale)
+	case strings.ContainsAny(f.name, "/?#% "):
+		return fmt.Errorf("--name %q: a model name cannot hold /, ?, #, %% or spaces", f.name)
+	}
+	return nil
+}
+
+// modelName is the default model name: a file's base name without its
+// extension, or the run's directory name (for RUN_DIR, RUN_DIR/checkpoints
+// and RUN_DIR/checkpoints/step-N alike).
+func modelName(arg string) string {
+	p := filepath.Clean(arg)
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if isDir(p) {
+		if _, ok := checkpoint.ParseStepDirName(filepath.Base(p)); ok {
+			p = filepath.Dir(p)
+		}
+		if filepath.Base(p) == "checkpoints" {
+			p = filepath.Dir(p)
+		}
+	}
+	base := filepath.Base(p)
+	if ext := filepath.Ext(base); ext != "" && ext != base && !isDir(p) {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune("/?#% ", r) {
+			return '_'
+		}
+		return r
+	}, base)
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestServeCommand trains a small MLP on the default MNIST, scores a CSV
+// file with predict from the run directory and from an export (the same
+// lines), then runs README's serve line on a free port: the health,
+// metadata, infer and predict endpoints answer what predict printed, and
+// SIGTERM drains and exits 0.
+func TestServeCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(cfg, []byte("model: {hidden: [16]}\ntrain: {steps: 20}\ncheckpoint: {every_epochs: 0, every_steps: 10}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "exp1")
+	if out, stderr, code := cli(t, nil, "launch", "--config", cfg, "--run-dir", run, "--workers", "1"); code != 0 {
+		t.Fatalf("launch: %s %s", out, stderr)
+	}
+	csvPath := filepath.Join(dir, "digits.csv")
+	if err := os.WriteFile(csvPath, []byte(digitsCSV(4)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromRun, stderr, code := cli(t, nil, "predict", run, "--input", csvPath)
+	lines := strings.Split(strings.TrimSpace(fromRun), "\n")
+	if code != 0 || len(lines) != 4 || !regexp.MustCompile(`^\d \d\.\d{4}$`).MatchString(lines[0]) {
+		t.Fatalf("predict: exit %d, %q %s", code, fromRun, stderr)
+	}
+	model := filepath.Join(dir, "model.safetensors")
+	if o, e, code := cli(t, nil, "checkpoint", "export", filepath.Join(run, "checkpoints"), "--out", model); code != 0 {
+		t.Fatalf("export: %s %s", o, e)
+	}
+	fromFile, _, _ := cli(t, nil, "predict", model, "--input", csvPath, "--input-scale", "0.00392156862745098")
+	if fromFile != fromRun {
+		t.Fatalf("predict from the export:\n%s\nfrom the run directory:\n%s", fromFile, fromRun)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"predict", run, "--input", cfg}, "line 1"},
+		{[]string{"predict", run}, `required flag(s) "input" not set`},
+		{[]string{"serve", run, "--max-batch", "0"}, "--max-batch 0: want >= 1"},
+		{[]string{"serve", run, "--name", "a/b"}, "cannot hold /"},
+	} {
+		if _, stderr, code := cli(t, nil, c.args...); code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q, want an error naming %q", c.args, code, stderr, c.want)
+		}
+	}
+
+	cmd := exec.Command(binary, "serve", run, "--addr", "127.0.0.1:0")
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(errPipe)
+	var base string
+	addrRE := regexp.MustCompile(`on (http://[^/]+)/v2/models/exp1$`)
+	for sc.Scan() {
+		if m := addrRE.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("serve printed no address: %v", sc.Err())
+	}
+	var rest strings.Builder
+	drained := make(chan struct{})
+	go func() {
+		io.Copy(&rest, errPipe)
+		close(drained)
+	}()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/v2/health/ready"); code != 200 || !strings.Contains(body, "true") {
+		t.Fatalf("ready: %d %s", code, body)
+	}
+	if code, body := get("/v2/models/exp1"); code != 200 || !strings.Contains(body, `"shape":[-1,1,28,28]`) || !strings.Contains(body, `"versions":["20"]`) {
+		t.Fatalf("metadata: %d %s", code, body)
+	}
+	rows := strings.Split(strings.TrimSpace(digitsCSV(4)), "\n")
+	data := "[" + strings.Join(rows, ",") + "]"
+	resp, err := http.Post(base+"/v2/models/exp1/infer", "application/json",
+		strings.NewReader(`{"inputs":[{"name":"input","datatype":"FP32","shape":[4,784],"data":`+data+`}],"outputs":[{"name":"class"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var infer struct {
+		ModelVersion string `json:"model_version"`
+		Outputs      []struct {
+			Name string `json:"name"`
+			Data []int  `json:"data"`
+		} `json:"outputs"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&infer)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || len(infer.Outputs) != 1 || infer.ModelVersion != "20" {
+		t.Fatalf("infer: %d %+v %v", resp.StatusCode, infer, err)
+	}
+	for i, line := range lines {
+		if want := strings.Fields(line)[0]; want != strconv.Itoa(infer.Outputs[0].Data[i]) {
+			t.Errorf("row %d: served class %d, predict printed %q", i, infer.Outputs[0].Data[i], line)
+		}
+	}
+	resp, err = http.Post(base+"/predict", "application/json", strings.NewReader(predictRequest(4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"model_version":20`) || strings.Count(string(b), `"class"`) != 4 {
+		t.Fatalf("predict endpoint: %d %s", resp.StatusCode, b)
+	}
+	// The run's job (the default MNIST) gives the training range 0-255.
+	bright := `{"instances": [[` + strings.Repeat("300,", 783) + `300]]}`
+	if resp, err = http.Post(base+"/predict", "application/json", strings.NewReader(bright)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if code, body := get("/metrics"); resp.StatusCode != 200 || code != 200 || !strings.Contains(body, `ringtrain_serve_abnormal_requests_total{kind="out_of_range"} 1`) {
+		t.Fatalf("an instance of 300s: %d; metrics:\n%s", resp.StatusCode, body)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-drained:
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not exit after SIGTERM")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v\n%s", err, rest.String())
+	}
+	if !strings.Contains(rest.String(), "draining") {
+		t.Fatalf("serve logged no drain:\n%s", rest.String())
+	}
+}
+
+func TestModelName(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "exp1")
+	step := filepath.Join(run, "checkpoints", "step-000000000050")
+	if err := os.MkdirAll(step, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "mnist.v2.safetensors")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for arg, want := range map[string]string{
+		run: "exp1", run + "/": "exp1", filepath.Join(run, "checkpoints"): "exp1", step: "exp1",
+		file: "mnist.v2", filepath.Join(dir, "my model.safetensors"): "my_model",
+	} {
+		if got := modelName(arg); got != want {
+			t.Errorf("modelName(%q) = %q, want %q", arg, got, want)
+		}
+	}
+}

@@ -1,0 +1,11 @@
+// Package serve answers prediction requests with a trained classifier: it
+// loads a model from an exported file or a checkpoint directory (following
+// LATEST to swap in newly committed checkpoints), batches concurrent
+// requests dynamically behind a bounded queue, and serves them over HTTP
+// with the KServe v2 / Triton open inference protocol, a simple JSON
+// predict endpoint, health endpoints and Prometheus metrics, counting and
+// logging abnormal requests by kind. It also reads the CSV inputs of
+// batch scoring (ringtrain predict).
+//
+// It depends on model and checkpoint only.
+package serve

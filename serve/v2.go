@@ -1,0 +1,246 @@
+package serve
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// The KServe v2 / Triton open inference protocol over HTTP/JSON.
+
+// v2Tensor is a tensor of a request or a response.
+type v2Tensor struct {
+	Name     string          `json:"name"`
+	Shape    []int           `json:"shape"`
+	Datatype string          `json:"datatype"`
+	Data     json.RawMessage `json:"data,omitempty"`
+}
+
+type v2Request struct {
+	ID      string     `json:"id,omitempty"`
+	Inputs  []v2Tensor `json:"inputs"`
+	Outputs []struct {
+		Name string `json:"name"`
+	} `json:"outputs,omitempty"`
+}
+
+type v2Output struct {
+	Name     string `json:"name"`
+	Shape    []int  `json:"shape"`
+	Datatype string `json:"datatype"`
+	Data     any    `json:"data"`
+}
+
+type v2Response struct {
+	ModelName    string     `json:"model_name"`
+	ModelVersion string     `json:"model_version"`
+	ID           string     `json:"id,omitempty"`
+	Outputs      []v2Output `json:"outputs"`
+}
+
+type v2TensorMeta struct {
+	Name     string `json:"name"`
+	Datatype string `json:"datatype"`
+	Shape    []int  `json:"shape"`
+}
+
+// The output names.
+const (
+	outLogits = "logits"
+	outProbs  = "probabilities"
+	outClass  = "class"
+	inputName = "input"
+)
+
+func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
+	info := s.Info()
+	c := info.Classes()
+	meta := map[string]any{
+		"name":     s.opts.Name,
+		"versions": []string{strconv.FormatInt(info.Version, 10)},
+		"platform": "ringtrain_" + info.Spec.Kind,
+		"inputs":   []v2TensorMeta{{Name: inputName, Datatype: "FP32", Shape: append([]int{-1}, info.Spec.Input...)}},
+		"outputs": []v2TensorMeta{
+			{Name: outLogits, Datatype: "FP32", Shape: []int{-1, c}},
+			{Name: outProbs, Datatype: "FP32", Shape: []int{-1, c}},
+			{Name: outClass, Datatype: "INT64", Shape: []int{-1}},
+		},
+	}
+	params := map[string]any{}
+	if info.ClassNames != nil {
+		params["class_names"] = info.ClassNames
+	}
+	if info.Metrics != nil {
+		params["metrics"] = info.Metrics
+	}
+	if len(params) > 0 {
+		meta["parameters"] = params
+	}
+	writeJSON(w, http.StatusOK, meta)
+}
+
+func (s *Server) handleInfer(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	resp, version, e := s.infer(w, r)
+	s.finish(w, "infer", start, version, resp, e)
+}
+
+func (s *Server) infer(w http.ResponseWriter, r *http.Request) (*v2Response, int64, *httpError) {
+	var req v2Request
+	if e := s.readBody(w, r, &req); e != nil {
+		return nil, 0, e
+	}
+	info := s.Info()
+	in := info.InputSize()
+	if len(req.Inputs) != 1 {
+		s.ab.record(AbnormalShape, "inputs: "+strconv.Itoa(len(req.Inputs))+" tensors")
+		return nil, 0, badRequest("inputs: %d tensors, want 1", len(req.Inputs))
+	}
+	t := req.Inputs[0]
+	if t.Datatype != "FP32" {
+		s.ab.record(AbnormalDatatype, "datatype "+strconv.Quote(t.Datatype))
+		return nil, 0, badRequest("input datatype %q, want FP32", t.Datatype)
+	}
+	if len(t.Shape) < 2 || t.Shape[0] < 1 || !(slices.Equal(t.Shape[1:], info.Spec.Input) || slices.Equal(t.Shape[1:], []int{in})) {
+		s.ab.record(AbnormalShape, "shape "+jsonText(t.Shape))
+		return nil, 0, badRequest("input shape %v, want [N %s] or [N %d] with N >= 1", t.Shape, dims(info.Spec.Input), in)
+	}
+	n := t.Shape[0]
+	vals, err := flatten(t.Data)
+	if err != nil {
+		s.ab.record(AbnormalMalformed, "data: "+err.Error())
+		return nil, 0, badRequest("input data: %v", err)
+	}
+	if len(vals) != n*in {
+		s.ab.record(AbnormalShape, "data of "+strconv.Itoa(len(vals))+" values for shape "+jsonText(t.Shape))
+		return nil, 0, badRequest("input data has %d values, the shape %v says %d", len(vals), t.Shape, n*in)
+	}
+	want := map[string]bool{outLogits: true, outProbs: true, outClass: true}
+	if len(req.Outputs) > 0 {
+		want = map[string]bool{}
+		for _, o := range req.Outputs {
+			if o.Name != outLogits && o.Name != outProbs && o.Name != outClass {
+				s.ab.record(AbnormalMalformed, "output "+strconv.Quote(o.Name))
+				return nil, 0, badRequest("output %q: the outputs are %s, %s and %s", o.Name, outLogits, outProbs, outClass)
+			}
+			want[o.Name] = true
+		}
+	}
+	x, e := s.toInputs(vals, info)
+	if e != nil {
+		return nil, 0, e
+	}
+	res, e := s.run(r, x, n)
+	if e != nil {
+		return nil, 0, e
+	}
+	c := info.Classes()
+	resp := &v2Response{ModelName: s.opts.Name, ModelVersion: strconv.FormatInt(res.version, 10), ID: req.ID}
+	if want[outLogits] {
+		resp.Outputs = append(resp.Outputs, v2Output{Name: outLogits, Shape: []int{n, c}, Datatype: "FP32", Data: res.logits})
+	}
+	if want[outProbs] {
+		resp.Outputs = append(resp.Outputs, v2Output{Name: outProbs, Shape: []int{n, c}, Datatype: "FP32", Data: res.probs})
+	}
+	if want[outClass] {
+		classes := make([]int64, n)
+		for i := range n {
+			classes[i] = int64(Argmax(res.probs[i*c : (i+1)*c]))
+		}
+		resp.Outputs = append(resp.Outputs, v2Output{Name: outClass, Shape: []int{n}, Datatype: "INT64", Data: classes})
+	}
+	return resp, res.version, nil
+}
+
+// predictRequest is the body of POST /predict.
+type predictRequest struct {
+	Instances []json.RawMessage `json:"instances"`
+}
+
+// Prediction is one instance's answer of POST /predict.
+type Prediction struct {
+	Class       int     `json:"class"`
+	Probability float32 `json:"probability"`
+	Label       string  `json:"label,omitempty"`
+}
+
+type predictResponse struct {
+	Predictions  []Prediction `json:"predictions"`
+	ModelVersion int64        `json:"model_version"`
+}
+
+func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	resp, version, e := s.predict(w, r)
+	s.finish(w, "predict", start, version, resp, e)
+}
+
+func (s *Server) predict(w http.ResponseWriter, r *http.Request) (*predictResponse, int64, *httpError) {
+	var req predictRequest
+	if e := s.readBody(w, r, &req); e != nil {
+		return nil, 0, e
+	}
+	info := s.Info()
+	in := info.InputSize()
+	if len(req.Instances) == 0 {
+		s.ab.record(AbnormalShape, "no instances")
+		return nil, 0, badRequest(`want {"instances": [[...], ...]} with at least one instance`)
+	}
+	vals := make([]float64, 0, len(req.Instances)*in)
+	for i, raw := range req.Instances {
+		v, err := flatten(raw)
+		if err != nil {
+			s.ab.record(AbnormalMalformed, "instance: "+err.Error())
+			return nil, 0, badRequest("instance %d: %v", i, err)
+		}
+		if len(v) != in {
+			s.ab.record(AbnormalShape, "instance of "+strconv.Itoa(len(v))+" values")
+			return nil, 0, badRequest("instance %d has %d values, the model takes %d (%s)", i, len(v), in, dims(info.Spec.Input))
+		}
+		vals = append(vals, v...)
+	}
+	x, e := s.toInputs(vals, info)
+	if e != nil {
+		return nil, 0, e
+	}
+	n := len(req.Instances)
+	res, e := s.run(r, x, n)
+	if e != nil {
+		return nil, 0, e
+	}
+	return &predictResponse{Predictions: Predictions(res.probs, info), ModelVersion: res.version}, res.version, nil
+}
+
+// Predictions are the most likely class of each row of probs, with its
+// probability and name (when the model has class names).
+func Predictions(probs []float32, info *Info) []Prediction {
+	c := info.Classes()
+	out := make([]Prediction, len(probs)/c)
+	for i := range out {
+		row := probs[i*c : (i+1)*c]
+		k := Argmax(row)
+		out[i] = Prediction{Class: k, Probability: row[k]}
+		if info.ClassNames != nil {
+			out[i].Label = info.ClassNames[k]
+		}
+	}
+	return out
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func dims(shape []int) string {
+	s := ""
+	for i, d := range shape {
+		if i > 0 {
+			s += " "
+		}
+		s += strconv.Itoa(d)
+	}
+	return s
+}
