@@ -2,18 +2,14 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/model"
 )
 
@@ -79,74 +75,14 @@ func (f sampleFlags) validate() error {
 // loadLanguageModel reads the model spec and parameters from a run
 // directory, a checkpoint directory or an exported file.
 func loadLanguageModel(g *globals, arg string, step int64) (model.Spec, []float32, error) {
-	st, err := os.Stat(arg)
+	lm, err := loadModel(g, arg, step)
 	if err != nil {
 		return model.Spec{}, nil, err
 	}
-	var specJSON []byte
-	var params []float32
-	var layout []checkpoint.Tensor
-	if st.Mode().IsRegular() {
-		f, err := os.Open(arg)
-		if err != nil {
-			return model.Spec{}, nil, err
-		}
-		defer f.Close()
-		e, err := checkpoint.ReadExport(bufio.NewReaderSize(f, 1<<20), st.Size())
-		if err != nil {
-			return model.Spec{}, nil, fmt.Errorf("%s: not a model file written by ringtrain checkpoint export: %w", arg, err)
-		}
-		if specJSON = e.ModelSpec(); specJSON == nil {
-			return model.Spec{}, nil, fmt.Errorf("%s: the export has no model_spec metadata", arg)
-		}
-		params, layout = e.Params, e.Layout
-	} else {
-		dir, s := splitStep(arg, step)
-		if sub := filepath.Join(dir, "checkpoints"); isDir(sub) {
-			dir = sub // a run directory
-		}
-		store, err := openStore(g, dir)
-		if err != nil {
-			return model.Spec{}, nil, err
-		}
-		m, err := loadStep(g, store, s)
-		if err != nil {
-			return model.Spec{}, nil, err
-		}
-		params = make([]float32, m.NumParams)
-		if err := store.ReadInto(m, 0, params, nil); err != nil {
-			return model.Spec{}, nil, err
-		}
-		specJSON, layout = m.ModelSpec, m.Layout
+	if !lm.spec.Sequence() || lm.spec.Vocab == "" {
+		return model.Spec{}, nil, fmt.Errorf("%s: a %s model, not a character-level language model (transformer, lstm or gru trained on a text)", arg, lm.spec.Kind)
 	}
-	var spec model.Spec
-	if err := json.Unmarshal(specJSON, &spec); err != nil {
-		return model.Spec{}, nil, fmt.Errorf("%s: model spec: %w", arg, err)
-	}
-	if !spec.Sequence() || spec.Vocab == "" {
-		return model.Spec{}, nil, fmt.Errorf("%s: a %s model, not a character-level language model (transformer, lstm or gru trained on a text)", arg, spec.Kind)
-	}
-	want, total, err := model.Layout(spec)
-	if err != nil {
-		return model.Spec{}, nil, fmt.Errorf("%s: %w", arg, err)
-	}
-	out := make([]float32, total)
-	if len(layout) != len(want) {
-		return model.Spec{}, nil, fmt.Errorf("%s: %d tensors, the model has %d", arg, len(layout), len(want))
-	}
-	for i, t := range want {
-		l := layout[i]
-		if l.Name != t.Name || !slices.Equal(l.Shape, t.Shape) || l.Offset+t.Size() > len(params) {
-			return model.Spec{}, nil, fmt.Errorf("%s: tensor %d is %s %v, the model's is %s %v", arg, i, l.Name, l.Shape, t.Name, t.Shape)
-		}
-		copy(out[t.Offset:t.Offset+t.Size()], params[l.Offset:l.Offset+t.Size()])
-	}
-	return spec, out, nil
-}
-
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
+	return lm.spec, lm.params, nil
 }
 
 // sample generates f.tokens characters after f.prompt and streams them.
