@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ringtrain/ringtrain/internal/wire"
+	"github.com/ringtrain/ringtrain/model"
 )
 
 // ONNX versions of the exported graph.
@@ -80,10 +81,15 @@ func valueInfo(name string, dims []int) *onnx.ValueInfoProto {
 //	Gemm(h, fc<i>.weight [in, out], fc<i>.bias)  Relu after all but the last
 //
 // scale is the input_scale (1 when the data is used as it is); meta goes
-// into the model's metadata_props.
+// into the model's metadata_props. lstm and gru language models take
+// int64 token ids "input" [batch, sequence] and return "logits" [batch,
+// sequence, Classes] (rnnGraph; scale does not apply).
 func ONNX(m Model, scale float64, meta map[string]string) (*onnx.ModelProto, error) {
-	if err := feedForward(m.Spec); err != nil {
-		return nil, err
+	seq := m.Spec.Kind == model.KindLSTM || m.Spec.Kind == model.KindGRU
+	if !seq {
+		if err := feedForward(m.Spec); err != nil {
+			return nil, fmt.Errorf("export: onnx: a %s model: ONNX covers the mlp, cnn, lstm and gru kinds", m.Spec.Kind)
+		}
 	}
 	if !(scale > 0) {
 		return nil, fmt.Errorf("export: input scale %v, want > 0", scale)
@@ -93,6 +99,36 @@ func ONNX(m Model, scale float64, meta map[string]string) (*onnx.ModelProto, err
 		return nil, err
 	}
 	g := &graph{}
+	input := valueInfo(InputName, m.Spec.Input)
+	output := valueInfo(OutputName, []int{m.Spec.Classes})
+	if seq {
+		rnnGraph(g, m, layout)
+		input, output = seqValueInfo(InputName, onnx.TensorProto_INT64), seqValueInfo(OutputName, onnx.TensorProto_FLOAT, m.Spec.Classes)
+	} else {
+		ffGraph(g, m, layout, scale)
+	}
+	g.nodes[len(g.nodes)-1].Output = []string{OutputName}
+	var props []*onnx.StringStringEntryProto
+	for _, k := range slices.Sorted(maps.Keys(meta)) {
+		props = append(props, &onnx.StringStringEntryProto{Key: k, Value: meta[k]})
+	}
+	return &onnx.ModelProto{
+		IrVersion:     irVersion,
+		OpsetImport:   []*onnx.OperatorSetIdProto{{Domain: "", Version: OpsetVersion}},
+		ProducerName:  "ringtrain",
+		MetadataProps: props,
+		Graph: &onnx.GraphProto{
+			Name:        "ringtrain_" + m.Spec.Kind,
+			Node:        g.nodes,
+			Initializer: g.inits,
+			Input:       []*onnx.ValueInfoProto{input},
+			Output:      []*onnx.ValueInfoProto{output},
+		},
+	}, nil
+}
+
+// ffGraph adds the mlp and cnn graph (ONNX's comment).
+func ffGraph(g *graph, m Model, layout []model.Tensor, scale float64) {
 	h := g.node("Mul", []string{InputName, g.init("input_scale", []int{1}, []float32{float32(scale)})})
 	i := 0
 	for ; i < len(layout) && len(layout[i].Shape) == 4; i += 2 {
@@ -116,24 +152,6 @@ func ONNX(m Model, scale float64, meta map[string]string) (*onnx.ModelProto, err
 			h = g.node("Relu", []string{h})
 		}
 	}
-	g.nodes[len(g.nodes)-1].Output = []string{OutputName}
-	var props []*onnx.StringStringEntryProto
-	for _, k := range slices.Sorted(maps.Keys(meta)) {
-		props = append(props, &onnx.StringStringEntryProto{Key: k, Value: meta[k]})
-	}
-	return &onnx.ModelProto{
-		IrVersion:     irVersion,
-		OpsetImport:   []*onnx.OperatorSetIdProto{{Domain: "", Version: OpsetVersion}},
-		ProducerName:  "ringtrain",
-		MetadataProps: props,
-		Graph: &onnx.GraphProto{
-			Name:        "ringtrain_" + m.Spec.Kind,
-			Node:        g.nodes,
-			Initializer: g.inits,
-			Input:       []*onnx.ValueInfoProto{valueInfo(InputName, m.Spec.Input)},
-			Output:      []*onnx.ValueInfoProto{valueInfo(OutputName, []int{m.Spec.Classes})},
-		},
-	}, nil
 }
 
 // WriteONNX writes mp in the protobuf encoding of an .onnx file.

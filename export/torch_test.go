@@ -110,8 +110,9 @@ func TestTorchTensors(t *testing.T) {
 	}
 }
 
-// TestUnsupportedKinds: the torch layout and ONNX name the kinds they
-// cover instead of writing something wrong.
+// TestUnsupportedKinds: the torch layout (not for an lstm) and ONNX (not
+// for a transformer) name the kinds they cover instead of writing
+// something wrong.
 func TestUnsupportedKinds(t *testing.T) {
 	spec := model.Spec{Kind: model.KindLSTM, Input: []int{8}, Classes: 5, Embed: 4, Hidden: []int{6}, Loss: model.LossXent}
 	_, total, err := model.Layout(spec)
@@ -122,8 +123,13 @@ func TestUnsupportedKinds(t *testing.T) {
 	if _, err := export.Torch(m); err == nil {
 		t.Error("Torch of an lstm: no error")
 	}
-	if _, err := export.ONNX(m, 1, nil); err == nil {
-		t.Error("ONNX of an lstm: no error")
+	tfm := model.Spec{Kind: model.KindTransformer, Input: []int{8}, Classes: 5, Embed: 4, Layers: 1, Heads: 2, Loss: model.LossXent}
+	_, total, err = model.Layout(tfm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := export.ONNX(export.Model{Spec: tfm, Params: make([]float32, total)}, 1, nil); err == nil {
+		t.Error("ONNX of a transformer: no error")
 	}
 	em, _ := trained(t, testSpecs[0].spec, 1)
 	if _, err := export.ONNX(em, 0, nil); err == nil {

@@ -38,7 +38,8 @@ model: its architecture, layers, input shape, the training data's input normaliz
 inputs times it are what the model saw) and range, class names, the step, and the run's final metrics when
 the run directory's summary.json is of that step. --layout torch (safetensors, mlp and cnn) writes the tensor
 names and orientations of a PyTorch nn.Sequential's state_dict (the module is in the torch_module metadata).
---format onnx (mlp and cnn) writes an ONNX opset 13 graph that takes raw inputs and returns logits.
+--format onnx (mlp, cnn: raw inputs in, logits out; lstm, gru: token ids in, every position's logits out)
+writes an ONNX opset 13 graph.
 docs/export.md describes the formats.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,9 +82,7 @@ func runExport(g *globals, arg string, f exportFlags) error {
 	}
 	m := mexport.Model{Spec: lm.spec, Params: lm.params}
 	var body bytes.Buffer
-	tensors := 0
-	switch {
-	case f.format == formatONNX:
+	if f.format == formatONNX {
 		scale := 1.0
 		if s, ok := lm.meta[mexport.KeyInputScale]; ok {
 			if scale, err = strconv.ParseFloat(s, 64); err != nil {
@@ -97,21 +96,23 @@ func runExport(g *globals, arg string, f exportFlags) error {
 		if err := mexport.WriteONNX(&body, mp); err != nil {
 			return err
 		}
-		tensors = len(mp.Graph.Initializer) - 1 // less the input scale
-	default:
-		ts, err := exportTensors(m, f.layout, lm.meta)
-		if err != nil {
+		if err := writeFileAtomic(f.out, body.Bytes(), privateFile); err != nil {
 			return err
 		}
-		if err := checkpoint.WriteExport(&body, ts, lm.meta); err != nil {
-			return err
-		}
-		tensors = len(ts)
+		fmt.Fprintf(g.stdout, "exported step %s (ONNX opset %d, %d nodes, %d parameters) to %s\n", lm.meta["step"], mexport.OpsetVersion, len(mp.Graph.Node), len(lm.params), f.out)
+		return nil
+	}
+	ts, err := exportTensors(m, f.layout, lm.meta)
+	if err != nil {
+		return err
+	}
+	if err := checkpoint.WriteExport(&body, ts, lm.meta); err != nil {
+		return err
 	}
 	if err := writeFileAtomic(f.out, body.Bytes(), privateFile); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "exported step %s (%d tensors, %d parameters) to %s\n", lm.meta["step"], tensors, len(lm.params), f.out)
+	fmt.Fprintf(g.stdout, "exported step %s (%d tensors, %d parameters) to %s\n", lm.meta["step"], len(ts), len(lm.params), f.out)
 	return nil
 }
 

@@ -6,7 +6,8 @@ ONNX's checker (full check) and strict shape inference must accept the
 model, the inferred output shape must be the declared [batch, classes],
 and the graph, evaluated node by node with the numpy operators below
 (written from the ONNX operator specification, opset 13), must give the
-case's log-softmax outputs within its tolerance on its raw inputs.
+case's log-softmax outputs within its tolerance on its raw inputs (for a
+language model: its logits at every position of its token sequences).
 """
 import json
 import sys
@@ -58,14 +59,60 @@ def gemm(a, b, c, at):
     return at.get("alpha", 1.0) * (a @ b) + at.get("beta", 1.0) * c
 
 
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def lstm(x, w, r, b, a):
+    # LSTM: forward, default activations, gates i, o, f, c; zero initial state.
+    h_size = a["hidden_size"]
+    w, r = w[0], r[0]
+    wb, rb = b[0][:4 * h_size], b[0][4 * h_size:]
+    h = np.zeros((x.shape[1], h_size))
+    c = np.zeros_like(h)
+    ys = []
+    for xt in x:
+        g = xt @ w.T + h @ r.T + wb + rb
+        i, o, f, cc = (g[:, k * h_size:(k + 1) * h_size] for k in range(4))
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(cc)
+        h = sigmoid(o) * np.tanh(c)
+        ys.append(h)
+    return np.stack(ys)[:, None]
+
+
+def gru(x, w, r, b, a):
+    # GRU: forward, default activations, gates z, r, h; zero initial state.
+    h_size = a["hidden_size"]
+    lbr = a.get("linear_before_reset", 0)
+    w, r = w[0], r[0]
+    wb, rb = b[0][:3 * h_size], b[0][3 * h_size:]
+    sl = [slice(k * h_size, (k + 1) * h_size) for k in range(3)]
+    h = np.zeros((x.shape[1], h_size))
+    ys = []
+    for xt in x:
+        gx = xt @ w.T + wb
+        z = sigmoid(gx[:, sl[0]] + h @ r[sl[0]].T + rb[sl[0]])
+        rr = sigmoid(gx[:, sl[1]] + h @ r[sl[1]].T + rb[sl[1]])
+        if lbr:
+            n = np.tanh(gx[:, sl[2]] + rr * (h @ r[sl[2]].T + rb[sl[2]]))
+        else:
+            n = np.tanh(gx[:, sl[2]] + (rr * h) @ r[sl[2]].T + rb[sl[2]])
+        h = (1 - z) * n + z * h
+        ys.append(h)
+    return np.stack(ys)[:, None]
+
+
 def flatten(x, a):
     axis = a.get("axis", 1)
     return x.reshape(int(np.prod(x.shape[:axis])), -1)
 
 
 def run(model, x):
-    env = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
-    env[model.graph.input[0].name] = x.astype(np.float64)
+    env = {}
+    for t in model.graph.initializer:
+        v = numpy_helper.to_array(t)
+        env[t.name] = v if v.dtype == np.int64 else v.astype(np.float64)
+    env[model.graph.input[0].name] = x if x.dtype == np.int64 else x.astype(np.float64)
     for node in model.graph.node:
         a = attrs(node)
         ins = [env[i] for i in node.input]
@@ -82,6 +129,20 @@ def run(model, x):
             y = flatten(ins[0], a)
         elif op == "Gemm":
             y = gemm(ins[0], ins[1], ins[2], a)
+        elif op == "Gather":
+            y = np.take(ins[0], ins[1], axis=a.get("axis", 0))
+        elif op == "Transpose":
+            y = np.transpose(ins[0], a["perm"])
+        elif op == "Squeeze":
+            y = np.squeeze(ins[0], axis=tuple(ins[1]))
+        elif op == "LSTM":
+            y = lstm(ins[0], ins[1], ins[2], ins[3], a)
+        elif op == "GRU":
+            y = gru(ins[0], ins[1], ins[2], ins[3], a)
+        elif op == "MatMul":
+            y = ins[0] @ ins[1]
+        elif op == "Add":
+            y = ins[0] + ins[1]
         else:
             raise SystemExit(f"no numpy evaluator for {op}")
         env[node.output[0]] = y
@@ -108,8 +169,12 @@ def main():
         raise SystemExit(f"inferred output shape {got_out}, declared {want_out}")
     if model.opset_import[0].version != 13:
         raise SystemExit(f"opset {model.opset_import[0].version}, want 13")
-    x = np.array(case["x"], dtype=np.float32).reshape([-1] + case["input"])
-    got = log_softmax(run(model, x))
+    if case.get("tokens"):  # a language model: token ids in, every position's logits out
+        x = np.array(case["x"], dtype=np.int64).reshape([-1] + case["input"])
+        got = run(model, x)
+    else:
+        x = np.array(case["x"], dtype=np.float32).reshape([-1] + case["input"])
+        got = log_softmax(run(model, x))
     want = np.array(case["want"])
     err = np.abs(got - want).max()
     if not err <= case["tolerance"]:
