@@ -44,8 +44,8 @@ type DataFacts struct {
 
 // FactsOf returns the data facts of a job: IDX and the embedded MNIST are
 // bytes scaled by 1/255 on load (range 0..255); CSV and synthetic data are
-// used as they are (scale 1, range unknown); class names are "0".."C-1"
-// (the labels are class ids) except for text.
+// used as they are (scale 1; their range is the data's: TrainingRange);
+// class names are "0".."C-1" (the labels are class ids) except for text.
 func FactsOf(spec job.Spec, classes int) DataFacts {
 	var f DataFacts
 	switch spec.Data.Source {

@@ -54,3 +54,36 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainingRange: a csv job's range is its training file's (not the
+// test file's, not the label column), a synthetic job's that of the
+// samples that train; other sources are errors.
+func TestTrainingRange(t *testing.T) {
+	dir := t.TempDir()
+	train := writeFile(t, dir, "train.csv", []byte("0.5,-2,1\n3.25,0,0\n1,1,7\n"))
+	test := writeFile(t, dir, "test.csv", []byte("100,-100,1\n"))
+	var spec job.Spec
+	spec.Data.Source, spec.Data.Path, spec.Data.TestPath, spec.Data.CSV.LabelColumn = "csv", train, test, -1
+	lo, hi, err := export.TrainingRange(spec)
+	if err != nil || lo != -2 || hi != 3.25 {
+		t.Errorf("csv: %v, %v, %v; want -2, 3.25", lo, hi, err)
+	}
+
+	spec = job.Default()
+	spec.Data.Source, spec.Seed = "synthetic", 3
+	spec.Data.Synthetic.N, spec.Data.Synthetic.Dim = 40, 3
+	lo, hi, err = export.TrainingRange(spec)
+	if err != nil || !(lo < hi) {
+		t.Fatalf("synthetic: %v, %v, %v", lo, hi, err)
+	}
+	spec.Data.Synthetic.N = 400 // more samples from the same stream: a range at least as wide
+	lo2, hi2, err := export.TrainingRange(spec)
+	if err != nil || lo2 > lo || hi2 < hi {
+		t.Errorf("synthetic of 400: [%v, %v], of 40: [%v, %v]", lo2, hi2, lo, hi)
+	}
+
+	spec.Data.Source = "default"
+	if _, _, err := export.TrainingRange(spec); err == nil {
+		t.Error("default data: no error")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -121,6 +122,24 @@ func TestExport(t *testing.T) {
 	e = readExportFile(t, out("other.safetensors"))
 	if _, ok := e.Meta["input_scale"]; ok || !strings.Contains(stderr, "is not the job that wrote the checkpoint") {
 		t.Errorf("another job.yaml: input_scale %q, stderr %q", e.Meta["input_scale"], stderr)
+	}
+
+	// A synthetic job: scale 1, the range of its training samples.
+	syn := filepath.Join(dir, "syn.yaml")
+	if err := os.WriteFile(syn, []byte("data: {source: synthetic, synthetic: {n: 400, dim: 8, classes: 3}}\ntrain: {steps: 10}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	synRun := filepath.Join(dir, "syn")
+	if o, e, code := cli(t, nil, "launch", "--config", syn, "--run-dir", synRun); code != 0 {
+		t.Fatalf("launch synthetic: %d\n%s\n%s", code, o, e)
+	}
+	mustExport(synRun, "--out", out("syn.safetensors"))
+	e = readExportFile(t, out("syn.safetensors"))
+	checkKeys("synthetic", e.Meta, map[string]string{"input_scale": "1", "class_names": `["0","1","2"]`, "input_shape": "[8]"})
+	lo, errLo := strconv.ParseFloat(e.Meta["input_min"], 64)
+	hi, errHi := strconv.ParseFloat(e.Meta["input_max"], 64)
+	if errLo != nil || errHi != nil || !(lo < 0 && hi > 0) {
+		t.Errorf("synthetic: input_min %q, input_max %q: want a range around 0", e.Meta["input_min"], e.Meta["input_max"])
 	}
 
 	for _, tc := range []struct {
