@@ -21,7 +21,8 @@ const (
 	KeyLayers       = "layers"       // JSON array of Layer
 	KeyInputShape   = "input_shape"  // JSON array: the per-sample input shape
 	KeyLayout       = "layout"       // "ringtrain" or "torch"
-	KeyTorchModule  = "torch_module" // torch layout: the nn.Sequential the tensors load into
+	KeyTorchModule  = "torch_module" // torch layout: the module the tensors load into (a Python expression)
+	KeyTorchClass   = "torch_class"  // torch layout of lstm and gru: the source of the module's class (TorchRNNClass)
 )
 
 // Tensor layouts of a safetensors export.

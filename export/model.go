@@ -40,11 +40,10 @@ func transpose(a []float32, rows, cols int) []float32 {
 	return out
 }
 
-// feedForward returns an error unless s is a kind the torch layout
-// covers (mlp, cnn).
+// feedForward returns an error unless s is an mlp or cnn.
 func feedForward(s model.Spec) error {
 	if s.Kind == model.KindMLP || s.Kind == model.KindCNN {
 		return nil
 	}
-	return fmt.Errorf("export: a %s model: the torch layout covers the %s and %s kinds", s.Kind, model.KindMLP, model.KindCNN)
+	return fmt.Errorf("export: a %s model: the torch layout covers the mlp, cnn, lstm and gru kinds", s.Kind)
 }

@@ -64,8 +64,12 @@ func torchModules(s model.Spec, layout []model.Tensor) []torchModule {
 // TorchSequential is the PyTorch module (source text, with torch.nn
 // imported as nn) whose state_dict Torch's tensors load into with
 // strict=True, e.g. for mlp [784] hidden [256] classes 10:
-// "nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))".
+// "nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))";
+// for lstm and gru a RingtrainRNN(...) call (TorchRNNClass defines it).
 func TorchSequential(s model.Spec) (string, error) {
+	if recurrent(s) {
+		return torchRNNModule(s), nil
+	}
 	if err := feedForward(s); err != nil {
 		return "", err
 	}
@@ -85,6 +89,9 @@ func TorchSequential(s model.Spec) (string, error) {
 // weights transposed to PyTorch's [out, in], Conv2d weights as they are
 // ([out, in, kH, kW]).
 func Torch(m Model) ([]checkpoint.ExportTensor, error) {
+	if recurrent(m.Spec) {
+		return torchRNN(m)
+	}
 	if err := feedForward(m.Spec); err != nil {
 		return nil, err
 	}

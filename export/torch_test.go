@@ -29,6 +29,9 @@ func torchFile(t *testing.T, m export.Model) []byte {
 	}
 	meta := map[string]string{"format": "ringtrain.export.v1", "num_params": strconv.Itoa(len(m.Params)), "model_spec": string(spec),
 		export.KeyLayout: export.LayoutTorch, export.KeyTorchModule: mod, export.KeyInputScale: strconv.FormatFloat(testScale, 'g', -1, 64)}
+	if m.Spec.Kind == model.KindLSTM || m.Spec.Kind == model.KindGRU {
+		meta[export.KeyTorchClass] = export.TorchRNNClass
+	}
 	var b bytes.Buffer
 	if err := checkpoint.WriteExport(&b, ts, meta); err != nil {
 		t.Fatal(err)
@@ -50,6 +53,20 @@ func TestTorchLoadStateDict(t *testing.T) {
 			em, rm := trained(t, tc.spec, uint64(i+1))
 			file := writeFile(t, dir, "model.safetensors", torchFile(t, em))
 			runScript(t, py, "torch_load.py", file, writeCase(t, dir, tc.spec, rm, uint64(300+i)))
+		})
+	}
+	for i, tc := range rnnSpecs {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			em, rm := trained(t, tc.spec, uint64(i+1))
+			file := writeFile(t, dir, "model.safetensors", torchFile(t, em))
+			toks := tokens(tc.spec, 3, uint64(600+i))
+			b, err := json.Marshal(map[string]any{"input": tc.spec.Input, "x": toks, "tokens": true, "tolerance": tolerance,
+				"want": reshape(nextLogits(t, rm, toks, tc.spec.Input[0]), tc.spec.Input[0], tc.spec.Classes)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runScript(t, py, "torch_load.py", file, writeFile(t, dir, "case.json", b))
 		})
 	}
 }
@@ -110,9 +127,8 @@ func TestTorchTensors(t *testing.T) {
 	}
 }
 
-// TestUnsupportedKinds: the torch layout (not for an lstm) and ONNX (not
-// for a transformer) name the kinds they cover instead of writing
-// something wrong.
+// TestUnsupportedKinds: the torch layout and ONNX (not for a transformer
+// yet) name the kinds they cover instead of writing something wrong.
 func TestUnsupportedKinds(t *testing.T) {
 	spec := model.Spec{Kind: model.KindLSTM, Input: []int{8}, Classes: 5, Embed: 4, Hidden: []int{6}, Loss: model.LossXent}
 	_, total, err := model.Layout(spec)
@@ -120,13 +136,16 @@ func TestUnsupportedKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := export.Model{Spec: spec, Params: make([]float32, total)}
-	if _, err := export.Torch(m); err == nil {
-		t.Error("Torch of an lstm: no error")
+	if _, err := export.Torch(m); err != nil {
+		t.Errorf("Torch of an lstm: %v", err)
 	}
 	tfm := model.Spec{Kind: model.KindTransformer, Input: []int{8}, Classes: 5, Embed: 4, Layers: 1, Heads: 2, Loss: model.LossXent}
 	_, total, err = model.Layout(tfm)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := export.Torch(export.Model{Spec: tfm, Params: make([]float32, total)}); err == nil {
+		t.Error("Torch of a transformer: no error")
 	}
 	if _, err := export.ONNX(export.Model{Spec: tfm, Params: make([]float32, total)}, 1, nil); err == nil {
 		t.Error("ONNX of a transformer: no error")

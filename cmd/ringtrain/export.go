@@ -13,6 +13,7 @@ import (
 	"github.com/ringtrain/ringtrain/checkpoint"
 	mexport "github.com/ringtrain/ringtrain/export"
 	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/model"
 )
 
 // Export formats.
@@ -36,8 +37,8 @@ func newExportCmd(g *globals) *cobra.Command {
 or --step) or an exported safetensors file as one file other tools load. The file's metadata describes the
 model: its architecture, layers, input shape, the training data's input normalization (input_scale: raw
 inputs times it are what the model saw) and range, class names, the step, and the run's final metrics when
-the run directory's summary.json is of that step. --layout torch (safetensors, mlp and cnn) writes the tensor
-names and orientations of a PyTorch nn.Sequential's state_dict (the module is in the torch_module metadata).
+the run directory's summary.json is of that step. --layout torch (safetensors; mlp, cnn, lstm, gru) writes the
+tensor names and orientations of a PyTorch module's state_dict (the module is in the torch_module metadata).
 --format onnx (mlp, cnn: raw inputs in, logits out; lstm, gru: token ids in, every position's logits out)
 writes an ONNX opset 13 graph.
 docs/export.md describes the formats.`,
@@ -127,6 +128,9 @@ func exportTensors(m mexport.Model, layout string, meta map[string]string) ([]ch
 		return nil, err
 	}
 	meta[mexport.KeyTorchModule] = mod
+	if m.Spec.Kind == model.KindLSTM || m.Spec.Kind == model.KindGRU {
+		meta[mexport.KeyTorchClass] = mexport.TorchRNNClass
+	}
 	return mexport.Torch(m)
 }
 

@@ -4,8 +4,9 @@ Usage: torch_load.py MODEL.safetensors CASE.json
 
 It reads the safetensors file with a tiny reader (an 8-byte little-endian
 header length, a JSON header, F32 tensors), builds the nn.Sequential of
-the model_spec metadata on its own (the mapping docs/export.md documents),
-checks it against the torch_module metadata, loads the tensors with
+the model_spec metadata on its own (the mapping docs/export.md documents;
+for lstm and gru its RingtrainRNN), checks it against the torch_module
+(and torch_class) metadata, loads the tensors with
 load_state_dict(strict=True) and compares the log-softmax of its outputs
 on the case's raw inputs times input_scale with ringtrain's.
 """
@@ -33,7 +34,25 @@ def read_safetensors(path):
     return tensors, meta
 
 
+class RingtrainRNN(nn.Module):
+    # docs/export.md's module of the lstm and gru torch layout.
+    def __init__(self, kind, vocab, embed, hidden):
+        super().__init__()
+        cell = {"lstm": nn.LSTM, "gru": nn.GRU}[kind]
+        self.embed = nn.Embedding(vocab, embed)
+        self.rnn = nn.ModuleList(cell(i, h, batch_first=True) for i, h in zip([embed] + hidden[:-1], hidden))
+        self.head = nn.Linear(hidden[-1], vocab)
+
+    def forward(self, tokens):
+        h = self.embed(tokens)
+        for layer in self.rnn:
+            h, _ = layer(h)
+        return self.head(h)
+
+
 def build(spec):
+    if spec["kind"] in ("lstm", "gru"):
+        return RingtrainRNN(spec["kind"], spec["classes"], spec["embed"], spec["hidden"])
     mods = []
     kind = spec["kind"]
     hidden = spec.get("hidden") or ([120, 84] if kind == "cnn" else [])
@@ -58,16 +77,24 @@ def main():
     case = json.load(open(sys.argv[2]))
     assert meta["layout"] == "torch", meta.get("layout")
     net = build(json.loads(meta["model_spec"]))
-    declared = eval(meta["torch_module"], {"nn": nn})
+    scope = {"nn": nn}
+    if "torch_class" in meta:
+        exec(meta["torch_class"], scope)
+    declared = eval(meta["torch_module"], scope)
     if str(declared) != str(net):
         raise SystemExit(f"torch_module metadata\n{declared}\nis not the spec's network\n{net}")
     net.load_state_dict(tensors, strict=True)
     net.eval()
-    scale = float(meta["input_scale"])
-    x = np.array(case["x"], dtype=np.float32).reshape([-1] + case["input"])
-    with torch.no_grad():
-        z = net(torch.from_numpy(x) * torch.tensor(scale, dtype=torch.float32))
-    got = torch.log_softmax(z.double(), dim=1).numpy()
+    if case.get("tokens"):  # a language model: every position's logits
+        x = np.array(case["x"], dtype=np.int64).reshape([-1] + case["input"])
+        with torch.no_grad():
+            got = net(torch.from_numpy(x)).double().numpy()
+    else:
+        scale = float(meta["input_scale"])
+        x = np.array(case["x"], dtype=np.float32).reshape([-1] + case["input"])
+        with torch.no_grad():
+            z = net(torch.from_numpy(x) * torch.tensor(scale, dtype=torch.float32))
+        got = torch.log_softmax(z.double(), dim=1).numpy()
     err = np.abs(got - np.array(case["want"])).max()
     if not err <= case["tolerance"]:
         raise SystemExit(f"PyTorch's outputs differ from ringtrain's by {err:.3g} > {case['tolerance']}")
