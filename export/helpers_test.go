@@ -72,24 +72,31 @@ func rawInputs(spec model.Spec, n int, seed uint64) []float32 {
 
 // referenceLogSoftmax returns ringtrain's outputs for raw inputs x as
 // log-softmax rows (float64): the model sees x·testScale (float32, as
-// the ONNX graph's Mul computes it), and Evaluate of one sample with
+// the ONNX graph's Mul computes it).
+func referenceLogSoftmax(t *testing.T, m *model.Model, x []float32) [][]float64 {
+	t.Helper()
+	scaled := make([]float32, len(x))
+	for j, v := range x {
+		scaled[j] = v * float32(testScale)
+	}
+	return modelLogSoftmax(t, m, scaled)
+}
+
+// modelLogSoftmax returns the model's outputs for inputs x (as the model
+// sees them) as log-softmax rows (float64): Evaluate of one sample with
 // label c is −log softmax(logits)[c], computed in float64 from the
 // model's float32 logits. (The logits themselves are these rows plus a
 // per-sample constant; model.Forward returns them directly.)
-func referenceLogSoftmax(t *testing.T, m *model.Model, x []float32) [][]float64 {
+func modelLogSoftmax(t *testing.T, m *model.Model, x []float32) [][]float64 {
 	t.Helper()
 	spec := m.Spec()
 	in := spec.InputSize()
 	n := len(x) / in
 	out := make([][]float64, n)
-	scaled := make([]float32, in)
 	for i := range n {
-		for j := range in {
-			scaled[j] = x[i*in+j] * float32(testScale)
-		}
 		out[i] = make([]float64, spec.Classes)
 		for c := range spec.Classes {
-			loss, _, err := m.Evaluate(scaled, []int32{int32(c)})
+			loss, _, err := m.Evaluate(x[i*in:(i+1)*in], []int32{int32(c)})
 			if err != nil {
 				t.Fatal(err)
 			}
