@@ -90,6 +90,10 @@ func runExport(g *globals, arg string, f exportFlags) error {
 				return fmt.Errorf("%s: input_scale %q: %w", arg, s, err)
 			}
 		}
+		// the safetensors layout keys of a re-exported file say nothing of a graph
+		delete(lm.meta, mexport.KeyLayout)
+		delete(lm.meta, mexport.KeyTorchModule)
+		delete(lm.meta, mexport.KeyTorchClass)
 		mp, err := mexport.ONNX(m, scale, lm.meta)
 		if err != nil {
 			return err

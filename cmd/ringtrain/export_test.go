@@ -110,6 +110,9 @@ func TestExport(t *testing.T) {
 		props[p.Key] = p.Value
 	}
 	checkKeys("onnx", props, facts)
+	if _, ok := props["layout"]; ok {
+		t.Errorf("onnx: metadata has the safetensors layout key %q", props["layout"])
+	}
 	if n := mp.Graph.Node[0]; n.OpType != "Mul" || n.Input[0] != "input" {
 		t.Errorf("onnx: first node %s(%v), want Mul(input, input_scale)", n.OpType, n.Input)
 	}
