@@ -22,7 +22,8 @@ type Snapshot struct {
 	Spec   model.Spec
 	Params []float32
 	// Meta is the export's __metadata__ (input_scale, input_min,
-	// input_max, class_names, ...); nil for a checkpoint directory.
+	// input_max, class_names, ...); for a checkpoint, what its manifest
+	// says (checkpoint.ExportMeta: step, job_hash, model_spec, ...).
 	Meta map[string]string
 	// Step is the training step the parameters are from: the version
 	// reported to clients.
@@ -103,7 +104,15 @@ func (s Source) LatestStep() (int64, error) {
 	return step, nil
 }
 
-// LoadFile reads a file written by ringtrain checkpoint export.
+// metaLayout and layoutNative: an export's tensor layout key and
+// ringtrain's own (export.KeyLayout, export.LayoutNative); a file in
+// another layout (PyTorch's) holds transposed weights under other names.
+const (
+	metaLayout   = "layout"
+	layoutNative = "ringtrain"
+)
+
+// LoadFile reads a file written by ringtrain export in ringtrain's layout.
 func LoadFile(path string) (*Snapshot, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -121,6 +130,9 @@ func LoadFile(path string) (*Snapshot, error) {
 	specJSON := e.ModelSpec()
 	if specJSON == nil {
 		return nil, fmt.Errorf("%s: the export has no model_spec metadata", path)
+	}
+	if l := e.Meta[metaLayout]; l != "" && l != layoutNative {
+		return nil, fmt.Errorf("%s: an export in the %s layout: ringtrain reads its own (export without --layout)", path, l)
 	}
 	step, err := strconv.ParseInt(e.Meta["step"], 10, 64)
 	if err != nil {
@@ -152,7 +164,7 @@ func LoadCheckpoint(store *checkpoint.Store, step int64, warn func(error)) (*Sna
 	if err := store.ReadInto(m, 0, params, nil); err != nil {
 		return nil, err
 	}
-	return newSnapshot(store.StepDir(m.Step), m.ModelSpec, m.Layout, params, nil, m.Step)
+	return newSnapshot(store.StepDir(m.Step), m.ModelSpec, m.Layout, params, checkpoint.ExportMeta(m), m.Step)
 }
 
 // newSnapshot parses the spec and copies params, laid out as layout says,

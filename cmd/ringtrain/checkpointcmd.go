@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	mexport "github.com/ringtrain/ringtrain/export"
 )
 
 func newCheckpointCmd(g *globals) *cobra.Command {
@@ -189,42 +190,16 @@ func newCkptVerifyCmd(g *globals) *cobra.Command {
 }
 
 func newCkptExportCmd(g *globals) *cobra.Command {
-	var out string
-	var step int64
+	f := exportFlags{format: formatSafetensors, layout: mexport.LayoutNative}
 	cmd := &cobra.Command{
-		Use: "export DIR[/step-N] --out model.safetensors", Short: "Write one standard safetensors file with the model's named tensors",
+		Use: "export DIR[/step-N] --out model.safetensors", Short: "Write one self-describing safetensors file with the model's named tensors (as ringtrain export --format safetensors)",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return fmt.Errorf("--out FILE is required")
-			}
-			dir, step := splitStep(args[0], step)
-			s, err := openStore(g, dir)
-			if err != nil {
-				return err
-			}
-			m, err := loadStep(g, s, step)
-			if err != nil {
-				return err
-			}
-			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, privateFile)
-			if err != nil {
-				return err
-			}
-			if err := s.Export(m, f); err != nil {
-				f.Close()
-				os.Remove(out)
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "exported step %d (%d tensors, %d parameters) to %s\n", m.Step, len(m.Layout), m.NumParams, out)
-			return nil
+			return runExport(g, args[0], f)
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "output safetensors file (required)")
-	cmd.Flags().Int64Var(&step, "step", 0, "the step (default: the latest)")
+	cmd.Flags().StringVar(&f.out, "out", "", "output safetensors file (required)")
+	cmd.Flags().Int64Var(&f.step, "step", 0, "the step (default: the latest)")
 	return cmd
 }
 

@@ -81,6 +81,12 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain bench checkpoint", Run: "ringtrain bench checkpoint --params 1M --reps 1 --dir .", Note: "1M parameters, once, in the test's directory, instead of 12M three times in /tmp"},
 		{File: "README.md", Doc: "ringtrain simulate"},
 	}},
+	{Name: "README/exporting", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
+		{File: "README.md", Doc: "ringtrain launch --config job.yaml --run-dir runs/mnist", Want: "test accuracy"},
+		{File: "README.md", Doc: "ringtrain export runs/mnist --format safetensors --out model.safetensors", Want: "exported step 400"},
+		{File: "README.md", Doc: "ringtrain export runs/mnist --format safetensors --layout torch --out model-torch.safetensors", Want: "exported step 400"},
+		{File: "README.md", Doc: "ringtrain export runs/mnist --format onnx --out model.onnx", Want: "exported step 400"},
+	}},
 	{Name: "README/failures-and-multi-node", Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain status --coordinator 10.0.0.1:7070 --tls-dir certs", Skip: whyMachines},
 		{File: "README.md", Doc: "ringtrain certs init --tls-dir certs --hosts 10.0.0.1", Want: "ca.crt"},

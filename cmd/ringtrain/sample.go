@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"unicode/utf8"
 
@@ -31,7 +30,7 @@ func newSampleCmd(g *globals) *cobra.Command {
 		Short: "Generate text from a trained language model (a run's or a checkpoint directory's latest checkpoint, or an exported file)",
 		Long: `Generate text from a character-level language model (model.kind transformer, lstm or gru), streaming
 each character as it is drawn. The argument is a run directory (its checkpoints/), a checkpoint directory
-(its latest checkpoint, or DIR/step-N, or --step), or a file written by "ringtrain checkpoint export". The
+(its latest checkpoint, or DIR/step-N, or --step), or a file written by "ringtrain export". The
 prompt is encoded with the model's vocabulary (a character it does not know is an error); the model sees at
 most its context, the last tokens. Each next character is drawn from the softmax of the logits divided by
 --temperature, restricted to the --top-k most likely (0: all); the same --seed gives the same text.`,
@@ -88,11 +87,6 @@ func loadLanguageModel(g *globals, arg string, step int64) (model.Spec, []float3
 		return model.Spec{}, nil, fmt.Errorf("%s: a %s model, not a character-level language model (transformer, lstm or gru trained on a text)", arg, spec.Kind)
 	}
 	return snap.Spec, snap.Params, nil
-}
-
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
 
 // sample generates f.tokens characters after f.prompt and streams them.

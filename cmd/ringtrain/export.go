@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringtrain/ringtrain/checkpoint"
+	mexport "github.com/ringtrain/ringtrain/export"
+	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/model"
+)
+
+// Export formats.
+const (
+	formatSafetensors = "safetensors"
+	formatONNX        = "onnx"
+)
+
+// exportFlags are the settings of ringtrain export.
+type exportFlags struct {
+	format, out, layout string
+	step                int64
+}
+
+func newExportCmd(g *globals) *cobra.Command {
+	f := exportFlags{format: formatSafetensors, layout: mexport.LayoutNative}
+	cmd := &cobra.Command{
+		Use:   "export RUN_DIR|CHECKPOINT_DIR|EXPORTED_FILE --format safetensors|onnx --out FILE [--step N] [--layout torch]",
+		Short: "Write a trained model as one self-describing safetensors or ONNX file",
+		Long: `Write the model of a run directory (its latest checkpoint), a checkpoint directory (its latest, DIR/step-N
+or --step) or an exported safetensors file as one file other tools load. The file's metadata describes the
+model: its architecture, layers, input shape, the training data's input normalization (input_scale: raw
+inputs times it are what the model saw) and range, class names, the step, and the run's final metrics when
+the run directory's summary.json is of that step. --layout torch (safetensors; mlp, cnn, lstm, gru) writes the
+tensor names and orientations of a PyTorch module's state_dict (the module is in the torch_module metadata).
+--format onnx (mlp, cnn: raw inputs in, logits out; lstm, gru: token ids in, every position's logits out)
+writes an ONNX opset 13 graph.
+docs/export.md describes the formats.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExport(g, args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.format, "format", f.format, "safetensors or onnx")
+	fl.StringVar(&f.out, "out", "", "output file (required)")
+	fl.StringVar(&f.layout, "layout", f.layout, "safetensors tensor layout: ringtrain (fc weights [in, out]) or torch (a PyTorch state_dict)")
+	fl.Int64Var(&f.step, "step", 0, "the checkpoint step (default: the latest)")
+	return cmd
+}
+
+func (f exportFlags) validate() error {
+	switch {
+	case f.out == "":
+		return fmt.Errorf("--out FILE is required")
+	case f.format != formatSafetensors && f.format != formatONNX:
+		return fmt.Errorf("--format %q: want %s or %s", f.format, formatSafetensors, formatONNX)
+	case f.layout != mexport.LayoutNative && f.layout != mexport.LayoutTorch:
+		return fmt.Errorf("--layout %q: want %s or %s", f.layout, mexport.LayoutNative, mexport.LayoutTorch)
+	case f.format == formatONNX && f.layout != mexport.LayoutNative:
+		return fmt.Errorf("--layout is for --format %s", formatSafetensors)
+	}
+	return nil
+}
+
+// runExport loads the model at arg and writes it as f says.
+func runExport(g *globals, arg string, f exportFlags) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	lm, err := loadModel(g, arg, f.step)
+	if err != nil {
+		return err
+	}
+	if err := describeExport(g, &lm); err != nil {
+		return err
+	}
+	m := mexport.Model{Spec: lm.spec, Params: lm.params}
+	var body bytes.Buffer
+	if f.format == formatONNX {
+		scale := 1.0
+		if s, ok := lm.meta[mexport.KeyInputScale]; ok {
+			if scale, err = strconv.ParseFloat(s, 64); err != nil {
+				return fmt.Errorf("%s: input_scale %q: %w", arg, s, err)
+			}
+		}
+		// the safetensors layout keys of a re-exported file say nothing of a graph
+		delete(lm.meta, mexport.KeyLayout)
+		delete(lm.meta, mexport.KeyTorchModule)
+		delete(lm.meta, mexport.KeyTorchClass)
+		mp, err := mexport.ONNX(m, scale, lm.meta)
+		if err != nil {
+			return err
+		}
+		if err := mexport.WriteONNX(&body, mp); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(f.out, body.Bytes(), privateFile); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "exported step %s (ONNX opset %d, %d nodes, %d parameters) to %s\n", lm.meta["step"], mexport.OpsetVersion, len(mp.Graph.Node), len(lm.params), f.out)
+		return nil
+	}
+	ts, err := exportTensors(m, f.layout, lm.meta)
+	if err != nil {
+		return err
+	}
+	if err := checkpoint.WriteExport(&body, ts, lm.meta); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(f.out, body.Bytes(), privateFile); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "exported step %s (%d tensors, %d parameters) to %s\n", lm.meta["step"], len(ts), len(lm.params), f.out)
+	return nil
+}
+
+// exportTensors returns m's tensors in layout, recording it in meta.
+func exportTensors(m mexport.Model, layout string, meta map[string]string) ([]checkpoint.ExportTensor, error) {
+	meta[mexport.KeyLayout] = layout
+	if layout != mexport.LayoutTorch {
+		return mexport.Native(m)
+	}
+	mod, err := mexport.TorchSequential(m.Spec)
+	if err != nil {
+		return nil, err
+	}
+	meta[mexport.KeyTorchModule] = mod
+	if m.Spec.Kind == model.KindLSTM || m.Spec.Kind == model.KindGRU {
+		meta[mexport.KeyTorchClass] = mexport.TorchRNNClass
+	}
+	return mexport.Torch(m)
+}
+
+// describeExport adds the self-describing metadata to lm.meta: the architecture,
+// and from the run directory the data facts (job.yaml, if it is the job
+// that trained) and the metrics (summary.json, if of the same job and
+// step). An exported file keeps the facts it carries.
+func describeExport(g *globals, lm *loadedModel) error {
+	if err := mexport.Describe(lm.meta, lm.spec); err != nil {
+		return err
+	}
+	if lm.runDir == "" {
+		if _, ok := lm.meta[mexport.KeyInputScale]; !ok {
+			fmt.Fprintln(g.stderr, "warning: no run directory (job.yaml): the input normalization and class names are not recorded")
+		}
+		return nil
+	}
+	hash := lm.meta["job_hash"]
+	b, err := os.ReadFile(filepath.Join(lm.runDir, "job.yaml"))
+	switch {
+	case err != nil:
+		fmt.Fprintf(g.stderr, "warning: %v: the input normalization and class names are not recorded\n", err)
+	case hash != "" && job.Hash(b) != hash:
+		fmt.Fprintf(g.stderr, "warning: %s is not the job that wrote the checkpoint (job hash %.12s, the checkpoint's %.12s): the input normalization and class names are not recorded\n",
+			filepath.Join(lm.runDir, "job.yaml"), job.Hash(b), hash)
+	default:
+		spec, err := job.Parse(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(lm.runDir, "job.yaml"), err)
+		}
+		facts := mexport.FactsOf(spec, lm.spec.Classes)
+		if facts.Min == nil && (spec.Data.Source == "csv" || spec.Data.Source == "synthetic") {
+			if lo, hi, err := mexport.TrainingRange(spec); err != nil {
+				fmt.Fprintf(g.stderr, "warning: %v: input_min and input_max are not recorded\n", err)
+			} else {
+				facts.Min, facts.Max = &lo, &hi
+			}
+		}
+		if err := mexport.AddFacts(lm.meta, facts); err != nil {
+			return err
+		}
+	}
+	return addMetrics(g, lm)
+}
+
+// addMetrics adds summary.json's final metrics when it is of the exported
+// step and job.
+func addMetrics(g *globals, lm *loadedModel) error {
+	b, err := os.ReadFile(filepath.Join(lm.runDir, "summary.json"))
+	if err != nil {
+		return nil // a run still going or stopped: no final metrics
+	}
+	var s summaryFile
+	if err := json.Unmarshal(b, &s); err != nil {
+		fmt.Fprintf(g.stderr, "warning: %s: %v: no metrics recorded\n", filepath.Join(lm.runDir, "summary.json"), err)
+		return nil
+	}
+	if strconv.FormatInt(s.Steps, 10) != lm.meta["step"] || (lm.meta["job_hash"] != "" && s.JobHash != lm.meta["job_hash"]) || s.Outcome != "done" {
+		fmt.Fprintf(g.stderr, "note: summary.json is of step %d (%s), the export of step %s: no metrics recorded\n", s.Steps, s.Outcome, lm.meta["step"])
+		return nil
+	}
+	metrics := map[string]float64{"test_accuracy": s.TestAccuracy, "test_loss": s.TestLoss, "final_train_loss": s.TrainLoss}
+	if s.LanguageModel {
+		metrics["perplexity"] = s.Perplexity
+	}
+	mb, err := json.Marshal(metrics)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	lm.meta[mexport.KeyMetrics] = string(mb)
+	return nil
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"maps"
+	"os"
+
+	"github.com/ringtrain/ringtrain/model"
+)
+
+// loadedModel is a trained model as the tools read it from a run
+// directory, a checkpoint directory or an exported file.
+type loadedModel struct {
+	spec   model.Spec
+	params []float32         // in model.Layout(spec) order
+	meta   map[string]string // the exported file's metadata, or checkpoint.ExportMeta of the checkpoint
+	runDir string            // the run directory holding the checkpoints, "" if none
+}
+
+// loadModel reads the model spec, parameters and metadata from a run
+// directory (its checkpoints/), a checkpoint directory (DIR/step-N, or
+// step; 0: the latest) or a file written by ringtrain export in
+// ringtrain's layout (modelSource; the loading is serve's).
+func loadModel(g *globals, arg string, step int64) (loadedModel, error) {
+	src, runDir, err := modelSource(g, arg, step)
+	if err != nil {
+		return loadedModel{}, err
+	}
+	snap, err := src.Load()
+	if err != nil {
+		return loadedModel{}, err
+	}
+	return loadedModel{spec: snap.Spec, params: snap.Params, meta: maps.Clone(snap.Meta), runDir: runDir}, nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
