@@ -42,10 +42,11 @@ type Source struct {
 	// Warn receives the reasons a newer checkpoint was passed over (nil:
 	// dropped).
 	Warn func(error)
-	// Defaults are metadata for the keys the model's own lacks (a
-	// checkpoint has none): what the run's job says of its inputs, e.g.
-	// input_scale, input_min, input_max.
-	Defaults map[string]string
+	// Defaults, if set, gives metadata for the keys a loaded model's own
+	// lacks (a checkpoint has none of the data's): what the run's job says
+	// of its inputs and classes (input_scale, input_min, input_max,
+	// class_names), given the loaded model's spec.
+	Defaults func(spec model.Spec) map[string]string
 }
 
 // Follows reports whether the source is a checkpoint directory's latest
@@ -67,7 +68,10 @@ func (s Source) Load() (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range s.Defaults {
+	if s.Defaults == nil {
+		return snap, nil
+	}
+	for k, v := range s.Defaults(snap.Spec) {
 		if _, ok := snap.Meta[k]; !ok {
 			if snap.Meta == nil {
 				snap.Meta = map[string]string{}

@@ -165,14 +165,7 @@ func describeExport(g *globals, lm *loadedModel) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", filepath.Join(lm.runDir, "job.yaml"), err)
 		}
-		facts := mexport.FactsOf(spec, lm.spec.Classes)
-		if facts.Min == nil && (spec.Data.Source == "csv" || spec.Data.Source == "synthetic") {
-			if lo, hi, err := mexport.TrainingRange(spec); err != nil {
-				fmt.Fprintf(g.stderr, "warning: %v: input_min and input_max are not recorded\n", err)
-			} else {
-				facts.Min, facts.Max = &lo, &hi
-			}
-		}
+		facts := jobFacts(spec, lm.spec.Classes, func(err error) { fmt.Fprintln(g.stderr, "warning:", err) })
 		if err := mexport.AddFacts(lm.meta, facts); err != nil {
 			return err
 		}

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
+	mexport "github.com/ringtrain/ringtrain/export"
 	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/serve"
 )
 
@@ -38,29 +39,45 @@ func modelSource(g *globals, arg string, step int64) (src serve.Source, runDir s
 }
 
 // loadSource is modelSource with, for a run's checkpoints, what the run's
-// job says of its inputs as default metadata (runMeta).
+// job says of its inputs and classes as default metadata (jobFacts, as
+// export records them).
 func loadSource(g *globals, arg string, step int64) (serve.Source, error) {
 	src, runDir, err := modelSource(g, arg, step)
-	if err != nil {
-		return serve.Source{}, err
+	if err != nil || runDir == "" {
+		return src, err
 	}
-	if runDir != "" {
-		src.Defaults = runMeta(runDir)
+	spec, err := job.Load(filepath.Join(runDir, "job.yaml"))
+	if err != nil {
+		return src, nil // no job: the model's own metadata only
+	}
+	warn := func(err error) { fmt.Fprintln(g.stderr, "warning:", err) }
+	var cached map[int]map[string]string // by class count: the facts of a csv job read its data
+	src.Defaults = func(ms model.Spec) map[string]string {
+		if m, ok := cached[ms.Classes]; ok {
+			return m
+		}
+		meta := map[string]string{}
+		if err := mexport.AddFacts(meta, jobFacts(spec, ms.Classes, warn)); err != nil {
+			warn(err)
+			return nil
+		}
+		cached = map[int]map[string]string{ms.Classes: meta}
+		return meta
 	}
 	return src, nil
 }
 
-// runMeta is what the job of a run (RUN_DIR/job.yaml) says of the inputs,
-// as export metadata: IDX images (default, idx) are raw pixels 0-255 that
-// the loader scaled by 1/255. Nil when unknown.
-func runMeta(runDir string) map[string]string {
-	spec, err := job.Load(filepath.Join(runDir, "job.yaml"))
-	if err != nil {
-		return nil
+// jobFacts are the data facts of the job that trained a model with
+// classes outputs: export's FactsOf, with a csv or synthetic job's input
+// range from its training data (TrainingRange; a failure is warned of).
+func jobFacts(spec job.Spec, classes int, warn func(error)) mexport.DataFacts {
+	facts := mexport.FactsOf(spec, classes)
+	if facts.Min == nil && (spec.Data.Source == "csv" || spec.Data.Source == "synthetic") {
+		if lo, hi, err := mexport.TrainingRange(spec); err != nil {
+			warn(fmt.Errorf("%w: input_min and input_max are not recorded", err))
+		} else {
+			facts.Min, facts.Max = &lo, &hi
+		}
 	}
-	switch spec.Data.Source {
-	case "", "default", "idx":
-		return map[string]string{"input_scale": strconv.FormatFloat(1.0/255, 'g', -1, 64), "input_min": "0", "input_max": "255"}
-	}
-	return nil
+	return facts
 }

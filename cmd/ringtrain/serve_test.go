@@ -37,7 +37,7 @@ func TestServeCommand(t *testing.T) {
 	}
 	fromRun, stderr, code := cli(t, nil, "predict", run, "--input", csvPath)
 	lines := strings.Split(strings.TrimSpace(fromRun), "\n")
-	if code != 0 || len(lines) != 4 || !regexp.MustCompile(`^\d \d\.\d{4}$`).MatchString(lines[0]) {
+	if code != 0 || len(lines) != 4 || !regexp.MustCompile(`^\d \d\.\d{4} \d$`).MatchString(lines[0]) {
 		t.Fatalf("predict: exit %d, %q %s", code, fromRun, stderr)
 	}
 	model := filepath.Join(dir, "model.safetensors")
