@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     ?= bin/ringtrain
 # Packages that start goroutines or touch sockets run under the race detector.
-RACE_PKGS := ./allreduce/... ./transport/... ./membership/... ./internal/proc/... ./bench/... ./control/... ./coordinator/... ./worker/... ./checkpoint/... ./telemetry/...
+RACE_PKGS := ./allreduce/... ./transport/... ./membership/... ./internal/proc/... ./bench/... ./control/... ./coordinator/... ./worker/... ./checkpoint/... ./telemetry/... ./serve/...
 ALL_PKGS   = $(shell $(GO) list ./...)
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(ALL_PKGS))
 FUZZTIME ?= 20s
