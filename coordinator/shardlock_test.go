@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -17,9 +19,10 @@ import (
 // shardUpload is one UploadShard stream sent in two parts, so a test can
 // hold it half-way.
 type shardUpload struct {
-	up     pb.Coordinator_UploadShardClient
-	data   []byte
-	params []float32
+	up       pb.Coordinator_UploadShardClient
+	data     []byte
+	params   []float32
+	answered bool // the server ended the stream before all was sent
 }
 
 // startUpload opens rank's upload of step and sends its header (rank 0's
@@ -51,11 +54,14 @@ func startUpload(t *testing.T, c pb.CoordinatorClient, id string, gen uint64, st
 	if u.up, err = c.UploadShard(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := u.up.Send(&pb.ShardChunk{Header: h}); err != nil {
-		t.Fatal(err)
-	}
-	if err := u.up.Send(&pb.ShardChunk{Data: u.data[:len(u.data)/2]}); err != nil {
-		t.Fatal(err)
+	for _, chunk := range []*pb.ShardChunk{{Header: h}, {Data: u.data[:len(u.data)/2]}} {
+		if err := u.up.Send(chunk); err != nil {
+			if errors.Is(err, io.EOF) { // the server answered already (a refusal): finish reads it
+				u.answered = true
+				break
+			}
+			t.Fatal(err)
+		}
 	}
 	return u
 }
@@ -66,6 +72,10 @@ var testModelSpec = json.RawMessage(`{"kind":"mlp","hidden":[256],"input":[4],"c
 
 // finish sends the rest with the end marker and returns the answer.
 func (u *shardUpload) finish() error {
+	if u.answered {
+		_, err := u.up.CloseAndRecv()
+		return err
+	}
 	if err := u.up.Send(&pb.ShardChunk{Data: u.data[len(u.data)/2:], End: true, Crc32C: crc32c(u.data)}); err != nil {
 		_, err = u.up.CloseAndRecv()
 		return err
