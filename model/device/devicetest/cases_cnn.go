@@ -215,38 +215,7 @@ func chanSumCases() []kcase {
 // chanSumCase is one chan_sum case; block 0 launches through ChanSum,
 // any other block size through a raw launch of one block per row.
 func chanSumCase(rows, cols int, alpha, beta float32, block int) kcase {
-	shape := fmt.Sprintf("rows%d_cols%d_alpha%g_beta%g", rows, cols, alpha, beta)
-	if block != 0 {
-		shape += fmt.Sprintf("_block%d", block)
-	}
-	r := rng("chan_sum " + shape)
-	x := normals(r, rows*cols, 1)
-	out := nans(rows)
-	if beta != 0 {
-		out = normals(r, rows, 1)
-	}
-	tol := make([]float64, rows)
-	for row := range rows {
-		s := 0.0
-		for c := range cols {
-			s += math.Abs(float64(x[row*cols+c]))
-		}
-		bo := 0.0
-		if beta != 0 {
-			bo = math.Abs(float64(beta) * float64(out[row]))
-		}
-		tol[row] = 1e-5 * (1 + math.Abs(float64(alpha))*s + bo)
-	}
-	return kcase{
-		kernel: "chan_sum", shape: shape,
-		bufs: []*buffer{{name: "x", data: x}, {name: "out", data: out, tol: tol}},
-		launch: func(d device.Device, v []device.Buffer) error {
-			if block != 0 {
-				return d.Launch("chan_sum", device.D1(rows), device.D1(block), device.I32(rows), device.I32(cols), v[0], device.F32(alpha), device.F32(beta), v[1])
-			}
-			return device.ChanSum(d, rows, cols, v[0], alpha, beta, v[1])
-		},
-	}
+	return blockSumCase("chan_sum", rows, cols, alpha, beta, block, true)
 }
 
 // swap01Cases: both directions of the cnn's flatten and shapes across

@@ -110,34 +110,51 @@ func colSumCases() []kcase {
 // colSumCase is one col_sum case; block 0 launches through ColSum, any
 // other block size through a raw launch of one block per column.
 func colSumCase(rows, cols int, alpha, beta float32, block int) kcase {
+	return blockSumCase("col_sum", rows, cols, alpha, beta, block, false)
+}
+
+// blockSumCase is a case of col_sum (byRow false: out[c] sums column c)
+// or chan_sum (byRow: out[r] sums row r) on a rows×cols x; block 0
+// launches through the typed launch, any other block size through a raw
+// launch of one block per output.
+func blockSumCase(kernel string, rows, cols int, alpha, beta float32, block int, byRow bool) kcase {
 	shape := fmt.Sprintf("rows%d_cols%d_alpha%g_beta%g", rows, cols, alpha, beta)
 	if block != 0 {
 		shape += fmt.Sprintf("_block%d", block)
 	}
-	r := rng("col_sum " + shape)
-	x := normals(r, rows*cols, 1)
-	out := nans(cols)
-	if beta != 0 {
-		out = normals(r, cols, 1)
+	outs, inner := cols, rows
+	at := func(o, i int) int { return i*cols + o }
+	if byRow {
+		outs, inner = rows, cols
+		at = func(o, i int) int { return o*cols + i }
 	}
-	tol := make([]float64, cols)
-	for c := range cols {
+	r := rng(kernel + " " + shape)
+	x := normals(r, rows*cols, 1)
+	out := nans(outs)
+	if beta != 0 {
+		out = normals(r, outs, 1)
+	}
+	tol := make([]float64, outs)
+	for o := range outs {
 		s := 0.0
-		for i := range rows {
-			s += math.Abs(float64(x[i*cols+c]))
+		for i := range inner {
+			s += math.Abs(float64(x[at(o, i)]))
 		}
 		bo := 0.0
 		if beta != 0 {
-			bo = math.Abs(float64(beta) * float64(out[c]))
+			bo = math.Abs(float64(beta) * float64(out[o]))
 		}
-		tol[c] = 1e-5 * (1 + math.Abs(float64(alpha))*s + bo)
+		tol[o] = 1e-5 * (1 + math.Abs(float64(alpha))*s + bo)
 	}
 	return kcase{
-		kernel: "col_sum", shape: shape,
+		kernel: kernel, shape: shape,
 		bufs: []*buffer{{name: "x", data: x}, {name: "out", data: out, tol: tol}},
 		launch: func(d device.Device, v []device.Buffer) error {
-			if block != 0 {
-				return d.Launch("col_sum", device.D1(cols), device.D1(block), device.I32(rows), device.I32(cols), v[0], device.F32(alpha), device.F32(beta), v[1])
+			switch {
+			case block != 0:
+				return d.Launch(kernel, device.D1(outs), device.D1(block), device.I32(rows), device.I32(cols), v[0], device.F32(alpha), device.F32(beta), v[1])
+			case byRow:
+				return device.ChanSum(d, rows, cols, v[0], alpha, beta, v[1])
 			}
 			return device.ColSum(d, rows, cols, v[0], alpha, beta, v[1])
 		},
