@@ -25,11 +25,11 @@
 // epoch, sampler cursor, RNG state (base64), world size, the model spec and
 // parameter layout (name, shape, offset), num_params, optimizer spec,
 // optimizer step count and state names, one entry per shard (rank, lo, hi,
-// file, size, crc32c), creation time, job hash, and manifest_crc32c: the
-// CRC32C (Castagnoli) of the manifest's compact JSON encoding without that
-// field, which catches a flipped bit that still parses. Shards are checked
-// with CRC32C (≈20 GB/s; it detects every burst of up to 32 bits; it is not
-// a defence against deliberate tampering).
+// file, size, crc32c), creation time, job hash and the job (YAML) it is of,
+// and manifest_crc32c: the CRC32C (Castagnoli) of the manifest's compact
+// JSON encoding without that field, which catches a flipped bit that still
+// parses. Shards are checked with CRC32C (≈20 GB/s; it detects every burst
+// of up to 32 bits; it is not a defence against deliberate tampering).
 //
 // Temporary files carry ".tmp-<n>" in their names and are never read.
 // OSFS creates directories 0700 and files 0600: a checkpoint is its

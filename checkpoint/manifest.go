@@ -59,6 +59,10 @@ type Manifest struct {
 	Shards         []ShardInfo     `json:"shards"`
 	CreatedUnixMs  int64           `json:"created_unix_ms"`
 	JobHash        string          `json:"job_hash,omitempty"`
+	// Job is the job spec (YAML) whose hash is JobHash, so that a
+	// checkpoint directory copied away from its run still says how the
+	// model's inputs were prepared (export, serve). Older manifests lack it.
+	Job string `json:"job,omitempty"`
 }
 
 // manifestFile is the stored form: the manifest plus the CRC32C of its

@@ -147,7 +147,7 @@ func (s *Server) addShard(h *pb.ShardHeader, info checkpoint.ShardInfo, draft *c
 		m.Shards = append(m.Shards, sh)
 	}
 	sort.Slice(m.Shards, func(i, j int) bool { return m.Shards[i].Rank < m.Shards[j].Rank })
-	m.JobHash = s.hash
+	m.JobHash, m.Job = s.hash, string(s.cfg.JobBytes)
 	m.CreatedUnixMs = time.Now().UnixMilli()
 	delete(s.pending, h.Step)
 	for step := range s.pending { // older incomplete steps can never complete now

@@ -28,6 +28,10 @@ type Snapshot struct {
 	// Step is the training step the parameters are from: the version
 	// reported to clients.
 	Step int64
+	// Job is the job spec (YAML) that trained a checkpoint, as its
+	// manifest records it (nil for a file, or a checkpoint from before
+	// manifests recorded it).
+	Job []byte
 }
 
 // Source is where a model comes from: an exported file or a checkpoint
@@ -43,10 +47,10 @@ type Source struct {
 	// dropped).
 	Warn func(error)
 	// Defaults, if set, gives metadata for the keys a loaded model's own
-	// lacks (a checkpoint has none of the data's): what the run's job says
-	// of its inputs and classes (input_scale, input_min, input_max,
-	// class_names), given the loaded model's spec.
-	Defaults func(spec model.Spec) map[string]string
+	// lacks (a checkpoint has none of the data's): what the job that
+	// trained it says of its inputs and classes (input_scale, input_min,
+	// input_max, class_names), given the loaded model.
+	Defaults func(snap *Snapshot) map[string]string
 }
 
 // Follows reports whether the source is a checkpoint directory's latest
@@ -71,7 +75,7 @@ func (s Source) Load() (*Snapshot, error) {
 	if s.Defaults == nil {
 		return snap, nil
 	}
-	for k, v := range s.Defaults(snap.Spec) {
+	for k, v := range s.Defaults(snap) {
 		if _, ok := snap.Meta[k]; !ok {
 			if snap.Meta == nil {
 				snap.Meta = map[string]string{}
@@ -168,7 +172,14 @@ func LoadCheckpoint(store *checkpoint.Store, step int64, warn func(error)) (*Sna
 	if err := store.ReadInto(m, 0, params, nil); err != nil {
 		return nil, err
 	}
-	return newSnapshot(store.StepDir(m.Step), m.ModelSpec, m.Layout, params, checkpoint.ExportMeta(m), m.Step)
+	snap, err := newSnapshot(store.StepDir(m.Step), m.ModelSpec, m.Layout, params, checkpoint.ExportMeta(m), m.Step)
+	if err != nil {
+		return nil, err
+	}
+	if m.Job != "" {
+		snap.Job = []byte(m.Job)
+	}
+	return snap, nil
 }
 
 // newSnapshot parses the spec and copies params, laid out as layout says,

@@ -138,37 +138,33 @@ func exportTensors(m mexport.Model, layout string, meta map[string]string) ([]ch
 	return mexport.Torch(m)
 }
 
-// describeExport adds the self-describing metadata to lm.meta: the architecture,
-// and from the run directory the data facts (job.yaml, if it is the job
-// that trained) and the metrics (summary.json, if of the same job and
-// step). An exported file keeps the facts it carries.
+// describeExport adds the self-describing metadata to lm.meta: the
+// architecture, the data facts of the job that trained (trainingJob: the
+// checkpoint's record, else the run directory's job.yaml if it is that
+// job) and from the run directory the metrics (summary.json, if of the
+// same job and step). An exported file keeps the facts it carries.
 func describeExport(g *globals, lm *loadedModel) error {
 	if err := mexport.Describe(lm.meta, lm.spec); err != nil {
 		return err
 	}
-	if lm.runDir == "" {
+	b, from, err := trainingJob(lm.runDir, lm.job, lm.meta["job_hash"])
+	if err != nil {
+		// an exported file keeps the facts it carries
 		if _, ok := lm.meta[mexport.KeyInputScale]; !ok {
-			fmt.Fprintln(g.stderr, "warning: no run directory (job.yaml): the input normalization and class names are not recorded")
+			fmt.Fprintf(g.stderr, "warning: %v: the input normalization and class names are not recorded\n", err)
 		}
-		return nil
-	}
-	hash := lm.meta["job_hash"]
-	b, err := os.ReadFile(filepath.Join(lm.runDir, "job.yaml"))
-	switch {
-	case err != nil:
-		fmt.Fprintf(g.stderr, "warning: %v: the input normalization and class names are not recorded\n", err)
-	case hash != "" && job.Hash(b) != hash:
-		fmt.Fprintf(g.stderr, "warning: %s is not the job that wrote the checkpoint (job hash %.12s, the checkpoint's %.12s): the input normalization and class names are not recorded\n",
-			filepath.Join(lm.runDir, "job.yaml"), job.Hash(b), hash)
-	default:
+	} else {
 		spec, err := job.Parse(b)
 		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(lm.runDir, "job.yaml"), err)
+			return fmt.Errorf("%s: %w", from, err)
 		}
 		facts := jobFacts(spec, lm.spec.Classes, func(err error) { fmt.Fprintln(g.stderr, "warning:", err) })
 		if err := mexport.AddFacts(lm.meta, facts); err != nil {
 			return err
 		}
+	}
+	if lm.runDir == "" {
+		return nil
 	}
 	return addMetrics(g, lm)
 }

@@ -14,6 +14,7 @@ type loadedModel struct {
 	params []float32         // in model.Layout(spec) order
 	meta   map[string]string // the exported file's metadata, or checkpoint.ExportMeta of the checkpoint
 	runDir string            // the run directory holding the checkpoints, "" if none
+	job    []byte            // the job that trained, as the checkpoint records it (nil: unknown)
 }
 
 // loadModel reads the model spec, parameters and metadata from a run
@@ -29,7 +30,7 @@ func loadModel(g *globals, arg string, step int64) (loadedModel, error) {
 	if err != nil {
 		return loadedModel{}, err
 	}
-	return loadedModel{spec: snap.Spec, params: snap.Params, meta: maps.Clone(snap.Meta), runDir: runDir}, nil
+	return loadedModel{spec: snap.Spec, params: snap.Params, meta: maps.Clone(snap.Meta), runDir: runDir, job: snap.Job}, nil
 }
 
 func isDir(p string) bool {

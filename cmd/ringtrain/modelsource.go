@@ -7,7 +7,6 @@ import (
 
 	mexport "github.com/ringtrain/ringtrain/export"
 	"github.com/ringtrain/ringtrain/job"
-	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/serve"
 )
 
@@ -38,30 +37,46 @@ func modelSource(g *globals, arg string, step int64) (src serve.Source, runDir s
 	return serve.Source{Store: store, Step: s, Warn: warn}, runDir, nil
 }
 
-// loadSource is modelSource with, for a run's checkpoints, what the run's
-// job says of its inputs and classes as default metadata (jobFacts, as
-// export records them).
+// loadSource is modelSource with, for checkpoints, what the job that
+// trained them says of their inputs and classes as default metadata
+// (trainingJob, jobFacts: as export records them). Without that job the
+// model's own metadata is all there is: a warning says so once.
 func loadSource(g *globals, arg string, step int64) (serve.Source, error) {
 	src, runDir, err := modelSource(g, arg, step)
-	if err != nil || runDir == "" {
+	if err != nil || src.Store == nil {
 		return src, err
 	}
-	spec, err := job.Load(filepath.Join(runDir, "job.yaml"))
-	if err != nil {
-		return src, nil // no job: the model's own metadata only
-	}
 	warn := func(err error) { fmt.Fprintln(g.stderr, "warning:", err) }
-	var cached map[int]map[string]string // by class count: the facts of a csv job read its data
-	src.Defaults = func(ms model.Spec) map[string]string {
-		if m, ok := cached[ms.Classes]; ok {
+	type key struct {
+		hash    string
+		classes int
+	}
+	cache := map[key]map[string]string{} // a csv job's facts read its data: once per job and class count
+	warned := false
+	src.Defaults = func(snap *serve.Snapshot) map[string]string {
+		b, from, err := trainingJob(runDir, snap.Job, snap.Meta["job_hash"])
+		if err != nil {
+			if !warned {
+				warned = true
+				warn(fmt.Errorf("%w: the input normalization and class names are unknown (raw inputs go to the model as they are; --input-scale sets the scale)", err))
+			}
+			return nil
+		}
+		k := key{job.Hash(b), snap.Spec.Classes}
+		if m, ok := cache[k]; ok {
 			return m
 		}
+		spec, err := job.Parse(b)
+		if err != nil {
+			warn(fmt.Errorf("%s: %w", from, err))
+			return nil
+		}
 		meta := map[string]string{}
-		if err := mexport.AddFacts(meta, jobFacts(spec, ms.Classes, warn)); err != nil {
+		if err := mexport.AddFacts(meta, jobFacts(spec, snap.Spec.Classes, warn)); err != nil {
 			warn(err)
 			return nil
 		}
-		cached = map[int]map[string]string{ms.Classes: meta}
+		cache[k] = meta
 		return meta
 	}
 	return src, nil

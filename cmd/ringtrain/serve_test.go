@@ -48,6 +48,15 @@ func TestServeCommand(t *testing.T) {
 	if fromFile != fromRun {
 		t.Fatalf("predict from the export:\n%s\nfrom the run directory:\n%s", fromFile, fromRun)
 	}
+	// A checkpoint directory copied away from its run scales the inputs
+	// as its manifests' job says.
+	bare := filepath.Join(dir, "bare")
+	if err := os.CopyFS(bare, os.DirFS(filepath.Join(run, "checkpoints"))); err != nil {
+		t.Fatal(err)
+	}
+	if fromBare, e, _ := cli(t, nil, "predict", bare, "--input", csvPath); fromBare != fromRun || strings.Contains(e, "warning") {
+		t.Fatalf("predict from a copied checkpoint directory:\n%s%s\nfrom the run directory:\n%s", fromBare, e, fromRun)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
