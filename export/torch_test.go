@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
@@ -147,8 +148,12 @@ func TestUnsupportedKinds(t *testing.T) {
 	if _, err := export.Torch(export.Model{Spec: tfm, Params: make([]float32, total)}); err == nil {
 		t.Error("Torch of a transformer: no error")
 	}
-	if _, err := export.ONNX(export.Model{Spec: tfm, Params: make([]float32, total)}, 1, nil); err == nil {
-		t.Error("ONNX of a transformer: no error")
+	if _, err := export.ONNX(export.Model{Spec: tfm, Params: make([]float32, total-1)}, 1, nil); err == nil {
+		t.Error("ONNX of a transformer with a parameter missing: no error")
+	}
+	if _, err := export.ONNX(export.Model{Spec: model.Spec{Kind: "rnn", Input: []int{3}, Classes: 2}}, 1, nil); err == nil ||
+		!strings.Contains(err.Error(), "ONNX covers the mlp, cnn, layers, lstm, gru and transformer kinds") {
+		t.Errorf("ONNX of an unknown kind: %v, want the kinds it covers", err)
 	}
 	em, _ := trained(t, testSpecs[0].spec, 1)
 	if _, err := export.ONNX(em, 0, nil); err == nil {

@@ -153,7 +153,7 @@ def run(model, x):
         if op == "Mul":
             y = ins[0] * ins[1]
         elif op == "Conv":
-            y = conv(ins[0], ins[1], ins[2], a)
+            y = conv(ins[0], ins[1], ins[2] if len(ins) > 2 else np.zeros(ins[1].shape[0]), a)
         elif op == "Relu":
             y = np.maximum(ins[0], 0)
         elif op == "MaxPool":
