@@ -30,8 +30,8 @@ func torchFile(t *testing.T, m export.Model) []byte {
 	}
 	meta := map[string]string{"format": "ringtrain.export.v1", "num_params": strconv.Itoa(len(m.Params)), "model_spec": string(spec),
 		export.KeyLayout: export.LayoutTorch, export.KeyTorchModule: mod, export.KeyInputScale: strconv.FormatFloat(testScale, 'g', -1, 64)}
-	if m.Spec.Kind == model.KindLSTM || m.Spec.Kind == model.KindGRU {
-		meta[export.KeyTorchClass] = export.TorchRNNClass
+	if class := export.TorchClass(m.Spec); class != "" {
+		meta[export.KeyTorchClass] = class
 	}
 	var b bytes.Buffer
 	if err := checkpoint.WriteExport(&b, ts, meta); err != nil {

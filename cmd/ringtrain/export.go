@@ -13,7 +13,6 @@ import (
 	"github.com/ringtrain/ringtrain/checkpoint"
 	mexport "github.com/ringtrain/ringtrain/export"
 	"github.com/ringtrain/ringtrain/job"
-	"github.com/ringtrain/ringtrain/model"
 )
 
 // Export formats.
@@ -132,8 +131,8 @@ func exportTensors(m mexport.Model, layout string, meta map[string]string) ([]ch
 		return nil, err
 	}
 	meta[mexport.KeyTorchModule] = mod
-	if m.Spec.Kind == model.KindLSTM || m.Spec.Kind == model.KindGRU {
-		meta[mexport.KeyTorchClass] = mexport.TorchRNNClass
+	if class := mexport.TorchClass(m.Spec); class != "" {
+		meta[mexport.KeyTorchClass] = class
 	}
 	return mexport.Torch(m)
 }
