@@ -2,7 +2,9 @@ package export_test
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/export"
@@ -104,6 +106,20 @@ func TestTorchKindsModules(t *testing.T) {
 		}
 		if !slices.Equal(names, tc.names) {
 			t.Errorf("%s: names %v, want %v", tc.spec.Kind, names, tc.names)
+		}
+	}
+}
+
+// TestTorchClassesDocumented: docs/export.md shows the torch_class sources
+// as they are.
+func TestTorchClassesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/export.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, class := range []string{export.TorchRNNClass, export.TorchGPTClass} {
+		if !strings.Contains(string(doc), "```python\n"+class+"```\n") {
+			t.Errorf("docs/export.md has no python block of\n%s", class)
 		}
 	}
 }
