@@ -128,8 +128,9 @@ func TestTorchTensors(t *testing.T) {
 	}
 }
 
-// TestUnsupportedKinds: the torch layout and ONNX (not for a transformer
-// yet) name the kinds they cover instead of writing something wrong.
+// TestUnsupportedKinds: the torch layout and ONNX name the kinds they
+// cover instead of writing something wrong, and refuse a model whose
+// parameters do not fit its spec.
 func TestUnsupportedKinds(t *testing.T) {
 	spec := model.Spec{Kind: model.KindLSTM, Input: []int{8}, Classes: 5, Embed: 4, Hidden: []int{6}, Loss: model.LossXent}
 	_, total, err := model.Layout(spec)
@@ -145,8 +146,15 @@ func TestUnsupportedKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := export.Torch(export.Model{Spec: tfm, Params: make([]float32, total)}); err == nil {
-		t.Error("Torch of a transformer: no error")
+	if _, err := export.Torch(export.Model{Spec: tfm, Params: make([]float32, total-1)}); err == nil {
+		t.Error("Torch of a transformer with a parameter missing: no error")
+	}
+	if _, err := export.Torch(export.Model{Spec: model.Spec{Kind: "rnn", Input: []int{3}, Classes: 2}}); err == nil ||
+		!strings.Contains(err.Error(), "the torch layout covers the mlp, cnn, layers, lstm, gru and transformer kinds") {
+		t.Errorf("Torch of an unknown kind: %v, want the kinds it covers", err)
+	}
+	if _, err := export.TorchSequential(model.Spec{Kind: model.KindLayers, Input: []int{3}, Classes: 2}); err == nil {
+		t.Error("TorchSequential of a layers spec without layers: no error")
 	}
 	if _, err := export.ONNX(export.Model{Spec: tfm, Params: make([]float32, total-1)}, 1, nil); err == nil {
 		t.Error("ONNX of a transformer with a parameter missing: no error")
