@@ -53,7 +53,7 @@ func TestONNXTransformerCheckerAndNumpy(t *testing.T) {
 	for i, tc := range tfSpecs {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			em, rm := trained(t, tc.spec, uint64(i+1))
+			em, rm := trainedGPT(t, tc.spec, uint64(i+1))
 			file := writeFile(t, dir, "model.onnx", onnxBytes(t, em, map[string]string{"architecture": tc.spec.Kind}))
 			ctx := tc.spec.Input[0]
 			toks := tokens(tc.spec, 4, uint64(700+i))
@@ -106,4 +106,29 @@ func TestONNXTransformerOps(t *testing.T) {
 	if got := mp.Graph.Input[0].Type.GetTensorType().GetElemType(); got != 7 { // INT64
 		t.Errorf("input element type %d, want int64 (7)", got)
 	}
+}
+
+// trainedGPT is trained with the attention and MLP weights made larger
+// (qkv ×8, the projections and the MLP ×4), so that the attention weights
+// are far from uniform and the blocks move the logits as after training:
+// a wrong attention scale or mask changes the logits by far more than the
+// tolerance.
+func trainedGPT(t *testing.T, spec model.Spec, seed uint64) (export.Model, *model.Model) {
+	t.Helper()
+	em, rm := trained(t, spec, seed)
+	p := rm.Params()
+	for _, tt := range rm.Layout() {
+		k := float32(1)
+		switch {
+		case strings.HasSuffix(tt.Name, "attn.qkv.weight"):
+			k = 8
+		case strings.HasSuffix(tt.Name, "proj.weight"), strings.HasSuffix(tt.Name, "mlp.fc.weight"):
+			k = 4
+		}
+		for j := tt.Offset; j < tt.Offset+tt.Size(); j++ {
+			p[j] *= k
+		}
+	}
+	copy(em.Params, p)
+	return em, rm
 }

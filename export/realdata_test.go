@@ -40,6 +40,9 @@ func TestKindsOnRealData(t *testing.T) {
 	}{{"transformer-shakespeare", gpt}, {"layers-cnn-mnist", lenet}} {
 		t.Run(tc.name, func(t *testing.T) {
 			em, rm := trained(t, tc.spec, uint64(20+i))
+			if tc.spec.Kind == model.KindTransformer {
+				em, rm = trainedGPT(t, tc.spec, uint64(20+i))
+			}
 			c := map[string]any{"input": tc.spec.Input, "relative": true, "tolerance": tolerance}
 			if tc.spec.Kind == model.KindTransformer {
 				c["x"], c["tokens"], c["want"] = toks, true, forwardLogits(t, rm, toks)

@@ -31,7 +31,7 @@ func TestTorchLoadStateDictKinds(t *testing.T) {
 	}
 	for i, tc := range tfSpecs {
 		t.Run(tc.name, func(t *testing.T) {
-			em, rm := trained(t, tc.spec, uint64(i+1))
+			em, rm := trainedGPT(t, tc.spec, uint64(i+1))
 			toks := tokens(tc.spec, 3, uint64(1000+i))
 			run(t, em, map[string]any{"input": tc.spec.Input, "x": toks, "tokens": true, "want": forwardLogits(t, rm, toks)})
 		})
