@@ -22,7 +22,7 @@ const (
 	KeyInputShape   = "input_shape"  // JSON array: the per-sample input shape
 	KeyLayout       = "layout"       // "ringtrain" or "torch"
 	KeyTorchModule  = "torch_module" // torch layout: the module the tensors load into (a Python expression)
-	KeyTorchClass   = "torch_class"  // torch layout of lstm and gru: the source of the module's class (TorchRNNClass)
+	KeyTorchClass   = "torch_class"  // torch layout of lstm, gru, transformer: the source of the module's class (TorchClass)
 )
 
 // Tensor layouts of a safetensors export.

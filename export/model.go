@@ -45,5 +45,5 @@ func feedForward(s model.Spec) error {
 	if s.Kind == model.KindMLP || s.Kind == model.KindCNN {
 		return nil
 	}
-	return fmt.Errorf("export: a %s model: the torch layout covers the mlp, cnn, lstm and gru kinds", s.Kind)
+	return fmt.Errorf("export: a %s model: the torch layout covers the mlp, cnn, layers, lstm, gru and transformer kinds", s.Kind)
 }

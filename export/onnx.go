@@ -62,12 +62,18 @@ func intsAttr(name string, v ...int64) *onnx.AttributeProto {
 
 // valueInfo is a float tensor value with a symbolic batch dimension first.
 func valueInfo(name string, dims []int) *onnx.ValueInfoProto {
+	return typedValueInfo(name, onnx.TensorProto_FLOAT, dims)
+}
+
+// typedValueInfo is a tensor value of type elem with a symbolic batch
+// dimension first.
+func typedValueInfo(name string, elem onnx.TensorProto_DataType, dims []int) *onnx.ValueInfoProto {
 	shape := []*onnx.TensorShapeProto_Dimension{{Value: &onnx.TensorShapeProto_Dimension_DimParam{DimParam: batchDim}}}
 	for _, d := range dims {
 		shape = append(shape, &onnx.TensorShapeProto_Dimension{Value: &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}})
 	}
 	return &onnx.ValueInfoProto{Name: name, Type: &onnx.TypeProto{Value: &onnx.TypeProto_TensorType{
-		TensorType: &onnx.TypeProto_Tensor{ElemType: int32(onnx.TensorProto_FLOAT), Shape: &onnx.TensorShapeProto{Dim: shape}},
+		TensorType: &onnx.TypeProto_Tensor{ElemType: int32(elem), Shape: &onnx.TensorShapeProto{Dim: shape}},
 	}}}
 }
 
@@ -81,15 +87,15 @@ func valueInfo(name string, dims []int) *onnx.ValueInfoProto {
 //	Gemm(h, fc<i>.weight [in, out], fc<i>.bias)  Relu after all but the last
 //
 // scale is the input_scale (1 when the data is used as it is); meta goes
-// into the model's metadata_props. lstm and gru language models take
-// int64 token ids "input" [batch, sequence] and return "logits" [batch,
-// sequence, Classes] (rnnGraph; scale does not apply).
+// into the model's metadata_props. A layers network is layersGraph (the
+// same input and output; int64 token ids [batch, T] when it starts with
+// an embedding). lstm, gru and transformer language models take int64
+// token ids "input" [batch, sequence] and return "logits" [batch,
+// sequence, Classes] (rnnGraph, tfGraph; scale does not apply).
 func ONNX(m Model, scale float64, meta map[string]string) (*onnx.ModelProto, error) {
-	seq := m.Spec.Kind == model.KindLSTM || m.Spec.Kind == model.KindGRU
-	if !seq {
-		if err := feedForward(m.Spec); err != nil {
-			return nil, fmt.Errorf("export: onnx: a %s model: ONNX covers the mlp, cnn, lstm and gru kinds", m.Spec.Kind)
-		}
+	s := m.Spec
+	if s.Kind != model.KindLayers && s.Kind != model.KindTransformer && !recurrent(s) && feedForward(s) != nil {
+		return nil, fmt.Errorf("export: onnx: a %s model: ONNX covers the mlp, cnn, layers, lstm, gru and transformer kinds", s.Kind)
 	}
 	if !(scale > 0) {
 		return nil, fmt.Errorf("export: input scale %v, want > 0", scale)
@@ -99,12 +105,23 @@ func ONNX(m Model, scale float64, meta map[string]string) (*onnx.ModelProto, err
 		return nil, err
 	}
 	g := &graph{}
-	input := valueInfo(InputName, m.Spec.Input)
-	output := valueInfo(OutputName, []int{m.Spec.Classes})
-	if seq {
+	input := valueInfo(InputName, s.Input)
+	output := valueInfo(OutputName, []int{s.Classes})
+	switch {
+	case recurrent(s):
 		rnnGraph(g, m, layout)
-		input, output = seqValueInfo(InputName, onnx.TensorProto_INT64), seqValueInfo(OutputName, onnx.TensorProto_FLOAT, m.Spec.Classes)
-	} else {
+		input, output = seqValueInfo(InputName, onnx.TensorProto_INT64), seqValueInfo(OutputName, onnx.TensorProto_FLOAT, s.Classes)
+	case s.Kind == model.KindTransformer:
+		tfGraph(g, m, layout)
+		input, output = seqValueInfo(InputName, onnx.TensorProto_INT64), seqValueInfo(OutputName, onnx.TensorProto_FLOAT, s.Classes)
+	case s.Kind == model.KindLayers:
+		if err := layersGraph(g, m, layout, scale); err != nil {
+			return nil, err
+		}
+		if tokenLayers(s) {
+			input = typedValueInfo(InputName, onnx.TensorProto_INT64, s.Input)
+		}
+	default:
 		ffGraph(g, m, layout, scale)
 	}
 	g.nodes[len(g.nodes)-1].Output = []string{OutputName}

@@ -65,9 +65,21 @@ func torchModules(s model.Spec, layout []model.Tensor) []torchModule {
 // imported as nn) whose state_dict Torch's tensors load into with
 // strict=True, e.g. for mlp [784] hidden [256] classes 10:
 // "nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))";
-// for lstm and gru a RingtrainRNN(...) call (TorchRNNClass defines it).
+// for layers the nn.Sequential of its Net (torchLayersModule); for lstm
+// and gru a RingtrainRNN(...) call, for transformer a RingtrainGPT(...)
+// call (TorchClass defines them).
 func TorchSequential(s model.Spec) (string, error) {
-	if recurrent(s) {
+	if s.Kind == model.KindLayers || s.Kind == model.KindTransformer || recurrent(s) {
+		layout, _, err := model.Layout(s)
+		if err != nil {
+			return "", fmt.Errorf("export: %w", err)
+		}
+		switch s.Kind {
+		case model.KindLayers:
+			return torchLayersModule(s, layout)
+		case model.KindTransformer:
+			return torchGPTModule(s), nil
+		}
 		return torchRNNModule(s), nil
 	}
 	if err := feedForward(s); err != nil {
@@ -87,10 +99,16 @@ func TorchSequential(s model.Spec) (string, error) {
 // Torch returns m's tensors as the state_dict of TorchSequential(m.Spec):
 // each parameterized module's "<index>.weight" and "<index>.bias"; Linear
 // weights transposed to PyTorch's [out, in], Conv2d weights as they are
-// ([out, in, kH, kW]).
+// ([out, in, kH, kW]); torchRNN, torchGPT and torchLayers say the other
+// kinds' names.
 func Torch(m Model) ([]checkpoint.ExportTensor, error) {
-	if recurrent(m.Spec) {
+	switch {
+	case recurrent(m.Spec):
 		return torchRNN(m)
+	case m.Spec.Kind == model.KindTransformer:
+		return torchGPT(m)
+	case m.Spec.Kind == model.KindLayers:
+		return torchLayers(m)
 	}
 	if err := feedForward(m.Spec); err != nil {
 		return nil, err
@@ -117,6 +135,20 @@ func Torch(m Model) ([]checkpoint.ExportTensor, error) {
 		out = append(out, wt, checkpoint.ExportTensor{Name: fmt.Sprintf("%d.bias", mod.index), Shape: b.Shape, Data: m.tensor(b)})
 	}
 	return out, nil
+}
+
+// TorchClass is the source of the class TorchSequential's module calls
+// (the torch_class metadata): TorchRNNClass for lstm and gru,
+// TorchGPTClass for transformer, "" for the kinds whose module is an
+// nn.Sequential.
+func TorchClass(s model.Spec) string {
+	switch {
+	case recurrent(s):
+		return TorchRNNClass
+	case s.Kind == model.KindTransformer:
+		return TorchGPTClass
+	}
+	return ""
 }
 
 // Native returns m's tensors in ringtrain's own layout (model.Layout's

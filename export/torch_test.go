@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
@@ -29,8 +30,8 @@ func torchFile(t *testing.T, m export.Model) []byte {
 	}
 	meta := map[string]string{"format": "ringtrain.export.v1", "num_params": strconv.Itoa(len(m.Params)), "model_spec": string(spec),
 		export.KeyLayout: export.LayoutTorch, export.KeyTorchModule: mod, export.KeyInputScale: strconv.FormatFloat(testScale, 'g', -1, 64)}
-	if m.Spec.Kind == model.KindLSTM || m.Spec.Kind == model.KindGRU {
-		meta[export.KeyTorchClass] = export.TorchRNNClass
+	if class := export.TorchClass(m.Spec); class != "" {
+		meta[export.KeyTorchClass] = class
 	}
 	var b bytes.Buffer
 	if err := checkpoint.WriteExport(&b, ts, meta); err != nil {
@@ -127,8 +128,9 @@ func TestTorchTensors(t *testing.T) {
 	}
 }
 
-// TestUnsupportedKinds: the torch layout and ONNX (not for a transformer
-// yet) name the kinds they cover instead of writing something wrong.
+// TestUnsupportedKinds: the torch layout and ONNX name the kinds they
+// cover instead of writing something wrong, and refuse a model whose
+// parameters do not fit its spec.
 func TestUnsupportedKinds(t *testing.T) {
 	spec := model.Spec{Kind: model.KindLSTM, Input: []int{8}, Classes: 5, Embed: 4, Hidden: []int{6}, Loss: model.LossXent}
 	_, total, err := model.Layout(spec)
@@ -144,11 +146,22 @@ func TestUnsupportedKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := export.Torch(export.Model{Spec: tfm, Params: make([]float32, total)}); err == nil {
-		t.Error("Torch of a transformer: no error")
+	if _, err := export.Torch(export.Model{Spec: tfm, Params: make([]float32, total-1)}); err == nil {
+		t.Error("Torch of a transformer with a parameter missing: no error")
 	}
-	if _, err := export.ONNX(export.Model{Spec: tfm, Params: make([]float32, total)}, 1, nil); err == nil {
-		t.Error("ONNX of a transformer: no error")
+	if _, err := export.Torch(export.Model{Spec: model.Spec{Kind: "rnn", Input: []int{3}, Classes: 2}}); err == nil ||
+		!strings.Contains(err.Error(), "the torch layout covers the mlp, cnn, layers, lstm, gru and transformer kinds") {
+		t.Errorf("Torch of an unknown kind: %v, want the kinds it covers", err)
+	}
+	if _, err := export.TorchSequential(model.Spec{Kind: model.KindLayers, Input: []int{3}, Classes: 2}); err == nil {
+		t.Error("TorchSequential of a layers spec without layers: no error")
+	}
+	if _, err := export.ONNX(export.Model{Spec: tfm, Params: make([]float32, total-1)}, 1, nil); err == nil {
+		t.Error("ONNX of a transformer with a parameter missing: no error")
+	}
+	if _, err := export.ONNX(export.Model{Spec: model.Spec{Kind: "rnn", Input: []int{3}, Classes: 2}}, 1, nil); err == nil ||
+		!strings.Contains(err.Error(), "ONNX covers the mlp, cnn, layers, lstm, gru and transformer kinds") {
+		t.Errorf("ONNX of an unknown kind: %v, want the kinds it covers", err)
 	}
 	em, _ := trained(t, testSpecs[0].spec, 1)
 	if _, err := export.ONNX(em, 0, nil); err == nil {

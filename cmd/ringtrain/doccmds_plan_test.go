@@ -99,6 +99,8 @@ var docPlan = []docGroup{
 			Run:  "sed -e 's/steps: 2000/steps: 30/' -e 's/every_steps: 500/every_steps: 15/' -e 's/windows: 1024/windows: 32/' docs/examples/shakespeare-gpt.yaml > gpt.yaml && ringtrain launch --config gpt.yaml --run-dir runs/gpt",
 			Note: "the example job with 30 steps (a checkpoint every 15) and 32 validation windows instead of 2000 steps and 1024 windows (minutes)", Want: "validation loss"},
 		{File: "README.md", Doc: `ringtrain sample runs/gpt --prompt "ROMEO:" --tokens 300 --seed 1`, Want: "ROMEO:"},
+		{File: "README.md", Doc: "ringtrain export runs/gpt --format onnx --out gpt.onnx", Want: "exported step 30 (ONNX opset 13"},
+		{File: "README.md", Doc: "ringtrain export runs/gpt --format safetensors --layout torch --out gpt-torch.safetensors", Want: "exported step 30"},
 	}},
 	{Name: "README/gpu-workers", Steps: []docStep{
 		{File: "README.md", Doc: "deploy/gpu/toolchain.sh && make build-gpu", Skip: whyGPUCI + " (after .ci/run ran deploy/gpu/toolchain.sh)"},

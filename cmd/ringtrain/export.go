@@ -13,7 +13,6 @@ import (
 	"github.com/ringtrain/ringtrain/checkpoint"
 	mexport "github.com/ringtrain/ringtrain/export"
 	"github.com/ringtrain/ringtrain/job"
-	"github.com/ringtrain/ringtrain/model"
 )
 
 // Export formats.
@@ -37,10 +36,12 @@ func newExportCmd(g *globals) *cobra.Command {
 or --step) or an exported safetensors file as one file other tools load. The file's metadata describes the
 model: its architecture, layers, input shape, the training data's input normalization (input_scale: raw
 inputs times it are what the model saw) and range, class names, the step, and the run's final metrics when
-the run directory's summary.json is of that step. --layout torch (safetensors; mlp, cnn, lstm, gru) writes the
-tensor names and orientations of a PyTorch module's state_dict (the module is in the torch_module metadata).
---format onnx (mlp, cnn: raw inputs in, logits out; lstm, gru: token ids in, every position's logits out)
-writes an ONNX opset 13 graph.
+the run directory's summary.json is of that step. --layout torch (safetensors; every kind: mlp, cnn, layers,
+lstm, gru, transformer) writes the tensor names and orientations of a PyTorch module's state_dict (the
+module is in the torch_module metadata, the class of lstm, gru and transformer in torch_class).
+--format onnx (every kind) writes an ONNX opset 13 graph: mlp, cnn, layers take raw inputs (a layers net
+that starts with an embedding: int64 token ids) and return logits; lstm, gru, transformer take int64 token
+ids [batch, sequence] and return every position's logits.
 docs/export.md describes the formats.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -132,8 +133,8 @@ func exportTensors(m mexport.Model, layout string, meta map[string]string) ([]ch
 		return nil, err
 	}
 	meta[mexport.KeyTorchModule] = mod
-	if m.Spec.Kind == model.KindLSTM || m.Spec.Kind == model.KindGRU {
-		meta[mexport.KeyTorchClass] = mexport.TorchRNNClass
+	if class := mexport.TorchClass(m.Spec); class != "" {
+		meta[mexport.KeyTorchClass] = class
 	}
 	return mexport.Torch(m)
 }

@@ -8,8 +8,11 @@ and the graph, evaluated node by node with the numpy operators below
 (written from the ONNX operator specification, opset 13), must give the
 case's log-softmax outputs within its tolerance on its raw inputs (for a
 language model: its logits at every position of its token sequences).
+A case with "relative" compares logits within tolerance times the largest
+|logit| of the case instead.
 """
 import json
+import math
 import sys
 
 import numpy as np
@@ -102,6 +105,36 @@ def gru(x, w, r, b, a):
     return np.stack(ys)[:, None]
 
 
+def reshape(x, shape):
+    # Reshape (allowzero 0): 0 copies the input's dimension, -1 is inferred.
+    return x.reshape([x.shape[i] if d == 0 else int(d) for i, d in enumerate(shape)])
+
+
+def slice_(x, starts, ends, axes=None, steps=None):
+    # Slice: numpy's clamping is the spec's for starts and ends.
+    axes = range(len(starts)) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    idx = [slice(None)] * x.ndim
+    for st, en, ax, sp in zip(starts, ends, axes, steps):
+        idx[int(ax)] = slice(int(st), int(en), int(sp))
+    return x[tuple(idx)]
+
+
+def softmax(x, axis):
+    # Softmax (opset 13): along one axis.
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def unsqueeze(x, axes):
+    for ax in sorted(int(a) if a >= 0 else int(a) + x.ndim + len(axes) for a in axes):
+        x = np.expand_dims(x, ax)
+    return x
+
+
+erf = np.vectorize(math.erf)
+
+
 def flatten(x, a):
     axis = a.get("axis", 1)
     return x.reshape(int(np.prod(x.shape[:axis])), -1)
@@ -120,7 +153,7 @@ def run(model, x):
         if op == "Mul":
             y = ins[0] * ins[1]
         elif op == "Conv":
-            y = conv(ins[0], ins[1], ins[2], a)
+            y = conv(ins[0], ins[1], ins[2] if len(ins) > 2 else np.zeros(ins[1].shape[0]), a)
         elif op == "Relu":
             y = np.maximum(ins[0], 0)
         elif op == "MaxPool":
@@ -128,7 +161,34 @@ def run(model, x):
         elif op == "Flatten":
             y = flatten(ins[0], a)
         elif op == "Gemm":
-            y = gemm(ins[0], ins[1], ins[2], a)
+            y = gemm(ins[0], ins[1], ins[2] if len(ins) > 2 else 0.0, a)
+        elif op == "Sub":
+            y = ins[0] - ins[1]
+        elif op == "Div":
+            y = ins[0] / ins[1]
+        elif op == "Sqrt":
+            y = np.sqrt(ins[0])
+        elif op == "Tanh":
+            y = np.tanh(ins[0])
+        elif op == "Erf":
+            y = erf(ins[0])
+        elif op == "ReduceMean":
+            y = ins[0].mean(axis=tuple(a["axes"]), keepdims=bool(a.get("keepdims", 1)))
+        elif op == "Softmax":
+            y = softmax(ins[0], a.get("axis", -1))
+        elif op == "Reshape":
+            y = reshape(ins[0], ins[1])
+        elif op == "Slice":
+            y = slice_(*ins)
+        elif op == "Unsqueeze":
+            y = unsqueeze(ins[0], ins[1])
+        elif op == "CumSum":
+            assert not a.get("exclusive", 0) and not a.get("reverse", 0), a
+            y = np.cumsum(ins[0], axis=int(ins[1][0]))
+        elif op == "Greater":
+            y = ins[0] > ins[1]
+        elif op == "Where":
+            y = np.where(ins[0], ins[1], ins[2])
         elif op == "Gather":
             y = np.take(ins[0], ins[1], axis=a.get("axis", 0))
         elif op == "Transpose":
@@ -172,11 +232,18 @@ def main():
     if case.get("tokens"):  # a language model: token ids in, every position's logits out
         x = np.array(case["x"], dtype=np.int64).reshape([-1] + case["input"])
         got = run(model, x)
+    elif case.get("relative"):  # raw inputs in, logits compared
+        x = np.array(case["x"], dtype=np.float32).reshape([-1] + case["input"])
+        got = run(model, x)
     else:
         x = np.array(case["x"], dtype=np.float32).reshape([-1] + case["input"])
         got = log_softmax(run(model, x))
     want = np.array(case["want"])
+    if got.shape != want.shape:
+        raise SystemExit(f"output shape {got.shape}, ringtrain's {want.shape}")
     err = np.abs(got - want).max()
+    if case.get("relative"):
+        err /= np.abs(want).max()
     if not err <= case["tolerance"]:
         raise SystemExit(f"numpy evaluation differs from ringtrain by {err:.3g} > {case['tolerance']}")
     ops = sorted({n.op_type for n in model.graph.node})

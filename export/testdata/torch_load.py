@@ -5,12 +5,15 @@ Usage: torch_load.py MODEL.safetensors CASE.json
 It reads the safetensors file with a tiny reader (an 8-byte little-endian
 header length, a JSON header, F32 tensors), builds the nn.Sequential of
 the model_spec metadata on its own (the mapping docs/export.md documents;
-for lstm and gru its RingtrainRNN), checks it against the torch_module
-(and torch_class) metadata, loads the tensors with
-load_state_dict(strict=True) and compares the log-softmax of its outputs
-on the case's raw inputs times input_scale with ringtrain's.
+for lstm and gru its RingtrainRNN, for transformer its RingtrainGPT with
+a forward of its own), checks it against the torch_module (and
+torch_class) metadata, loads the tensors with load_state_dict(strict=True)
+into both and compares the log-softmax of both's outputs on the case's raw
+inputs times input_scale with ringtrain's (a case with "relative": the
+logits, within tolerance times the largest |logit|).
 """
 import json
+import math
 import struct
 import sys
 
@@ -50,9 +53,97 @@ class RingtrainRNN(nn.Module):
         return self.head(h)
 
 
+class LayerNorm(nn.Module):
+    # The transformer's LayerNorm: eps 1e-5, the biased variance.
+    def __init__(self, dim, bias):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.bias = nn.Parameter(torch.zeros(dim)) if bias else None
+
+    def forward(self, x):
+        d = x - x.mean(-1, keepdim=True)
+        y = d / torch.sqrt((d * d).mean(-1, keepdim=True) + 1e-5) * self.weight
+        return y if self.bias is None else y + self.bias
+
+
+class RingtrainGPT(nn.Module):
+    # docs/export.md's module of the transformer torch layout (its
+    # structure); the forward is this script's own: per-head loops, an
+    # explicit lower-triangular mask, GELU from erf.
+    def __init__(self, vocab, context, embed, layers, heads, bias):
+        super().__init__()
+        self.heads = heads
+        self.tok = nn.Embedding(vocab, embed)
+        self.pos = nn.Embedding(context, embed)
+        self.blocks = nn.ModuleList(nn.ModuleDict(dict(
+            ln1=LayerNorm(embed, bias),
+            attn=nn.ModuleDict(dict(qkv=nn.Linear(embed, 3 * embed, bias=bias), proj=nn.Linear(embed, embed, bias=bias))),
+            ln2=LayerNorm(embed, bias),
+            mlp=nn.ModuleDict(dict(fc=nn.Linear(embed, 4 * embed, bias=bias), proj=nn.Linear(4 * embed, embed, bias=bias))),
+        )) for _ in range(layers))
+        self.lnf = LayerNorm(embed, bias)
+
+    def forward(self, tokens):
+        t = tokens.shape[1]
+        c = self.tok.weight.shape[1]
+        hd = c // self.heads
+        x = self.tok.weight[tokens] + self.pos.weight[:t]
+        allowed = torch.tril(torch.ones(t, t)) > 0
+        for blk in self.blocks:
+            qkv = blk.attn.qkv(blk.ln1(x))
+            ys = []
+            for h in range(self.heads):
+                q = qkv[:, :, h * hd:(h + 1) * hd]
+                k = qkv[:, :, c + h * hd:c + (h + 1) * hd]
+                v = qkv[:, :, 2 * c + h * hd:2 * c + (h + 1) * hd]
+                w = torch.where(allowed, q @ k.transpose(1, 2) / math.sqrt(hd), torch.tensor(float("-inf")))
+                ys.append(torch.softmax(w, dim=-1) @ v)
+            x = x + blk.attn.proj(torch.cat(ys, dim=-1))
+            f = blk.mlp.fc(blk.ln2(x))
+            x = x + blk.mlp.proj(0.5 * f * (1 + torch.erf(f / math.sqrt(2))))
+        return self.lnf(x) @ self.tok.weight.t()
+
+
+def build_layers(spec):
+    # docs/export.md's nn.Sequential of a layers network: module i is layer i.
+    shape = list(spec["input"])
+    mods = []
+    for l in spec["net"]:
+        kind = l["type"]
+        if kind == "linear":
+            mods.append(nn.Linear(shape[0], l["out"], bias=not l.get("no_bias", False)))
+            shape = [l["out"]]
+        elif kind == "conv2d":
+            s, p, k = l.get("stride") or 1, l.get("pad", 0), l["kernel"]
+            mods.append(nn.Conv2d(shape[0], l["out"], k, stride=s, padding=p, bias=not l.get("no_bias", False)))
+            shape = [l["out"], (shape[1] + 2 * p - k) // s + 1, (shape[2] + 2 * p - k) // s + 1]
+        elif kind == "maxpool":
+            k = l["size"]
+            s = l.get("stride") or k
+            mods.append(nn.MaxPool2d(k, stride=s))
+            shape = [shape[0], (shape[1] - k) // s + 1, (shape[2] - k) // s + 1]
+        elif kind == "layernorm":
+            mods.append(nn.LayerNorm(shape[-1]))
+        elif kind == "flatten":
+            mods.append(nn.Flatten())
+            shape = [int(np.prod(shape))]
+        elif kind == "embedding":
+            mods.append(nn.Embedding(l["vocab"], l["out"]))
+            shape = [shape[0], l["out"]]
+        elif kind == "dropout":
+            mods.append(nn.Dropout(p=l.get("p", 0.0)))
+        else:
+            mods.append({"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}[kind]())
+    return nn.Sequential(*mods)
+
+
 def build(spec):
     if spec["kind"] in ("lstm", "gru"):
         return RingtrainRNN(spec["kind"], spec["classes"], spec["embed"], spec["hidden"])
+    if spec["kind"] == "transformer":
+        return RingtrainGPT(spec["classes"], spec["input"][0], spec["embed"], spec["layers"], spec["heads"], spec.get("bias", False))
+    if spec["kind"] == "layers":
+        return build_layers(spec)
     mods = []
     kind = spec["kind"]
     hidden = spec.get("hidden") or ([120, 84] if kind == "cnn" else [])
@@ -83,22 +174,24 @@ def main():
     declared = eval(meta["torch_module"], scope)
     if str(declared) != str(net):
         raise SystemExit(f"torch_module metadata\n{declared}\nis not the spec's network\n{net}")
-    net.load_state_dict(tensors, strict=True)
-    net.eval()
-    if case.get("tokens"):  # a language model: every position's logits
-        x = np.array(case["x"], dtype=np.int64).reshape([-1] + case["input"])
+    x = np.array(case["x"], dtype=np.int64 if case.get("tokens") else np.float32).reshape([-1] + case["input"])
+    want = np.array(case["want"])
+    for name, m in (("the spec's network", net), ("torch_module", declared)):
+        m.load_state_dict(tensors, strict=True)
+        m.eval()
         with torch.no_grad():
-            got = net(torch.from_numpy(x)).double().numpy()
-    else:
-        scale = float(meta["input_scale"])
-        x = np.array(case["x"], dtype=np.float32).reshape([-1] + case["input"])
-        with torch.no_grad():
-            z = net(torch.from_numpy(x) * torch.tensor(scale, dtype=torch.float32))
-        got = torch.log_softmax(z.double(), dim=1).numpy()
-    err = np.abs(got - np.array(case["want"])).max()
-    if not err <= case["tolerance"]:
-        raise SystemExit(f"PyTorch's outputs differ from ringtrain's by {err:.3g} > {case['tolerance']}")
-    print(f"load_state_dict(strict=True) ok, {len(tensors)} tensors; {len(x)} samples within {err:.2g} of ringtrain")
-
+            if case.get("tokens"):  # token ids in: the logits
+                got = m(torch.from_numpy(x)).double().numpy()
+            else:
+                z = m(torch.from_numpy(x) * torch.tensor(float(meta["input_scale"]), dtype=torch.float32)).double()
+                got = z.numpy() if case.get("relative") else torch.log_softmax(z, dim=1).numpy()
+        if got.shape != want.shape:
+            raise SystemExit(f"{name}: output shape {got.shape}, ringtrain's {want.shape}")
+        err = np.abs(got - want).max()
+        if case.get("relative"):
+            err /= np.abs(want).max()
+        if not err <= case["tolerance"]:
+            raise SystemExit(f"{name}: PyTorch's outputs differ from ringtrain's by {err:.3g} > {case['tolerance']}")
+        print(f"{name}: load_state_dict(strict=True) ok, {len(tensors)} tensors; {len(x)} samples within {err:.2g} of ringtrain")
 
 main()
