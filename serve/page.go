@@ -160,6 +160,14 @@ func (s *Server) pageTables() (requests, batches, abnormal []pageRow) {
 				}
 				requests = append(requests, row)
 			}
+		case "ringtrain_serve_unauthorized_requests_total":
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if n := uint64(m.GetCounter().GetValue()); n > 0 {
+						requests = append(requests, pageRow{Endpoint: "any (token " + l.GetValue() + ")", Code: "401", N: n})
+					}
+				}
+			}
 		case "ringtrain_serve_abnormal_requests_total":
 			for _, m := range f.GetMetric() {
 				for _, l := range m.GetLabel() {

@@ -85,6 +85,30 @@ func TestStatusPage(t *testing.T) {
 	}
 }
 
+// TestStatusPageCountsRefusals: with a token, the page needs it and lists
+// the 401s by reason.
+func TestStatusPageCountsRefusals(t *testing.T) {
+	dir := t.TempDir()
+	commit(t, dir, mlpSpec, initParams(t, mlpSpec, 1), 10)
+	r := start(t, serve.Source{Store: openStore(t, dir)}, serve.Options{Token: []byte(testToken)})
+	for range 2 {
+		if code, _, _ := post(t, http.DefaultClient, r.url+"/predict", `{"instances":[[1,2,3,4,5,6]]}`); code != 401 {
+			t.Fatalf("predict without the token: %d, want 401", code)
+		}
+	}
+	req, _ := http.NewRequest("GET", r.url+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "<tr><td>any (token missing)</td><td>401</td><td>2</td></tr>") {
+		t.Errorf("page with the token: %d, want the 2 refusals listed:\n%s", resp.StatusCode, b)
+	}
+}
+
 // TestStatusPageBeforeSamples: a page asked for before the first sample
 // says so instead of drawing empty charts.
 func TestStatusPageBeforeSamples(t *testing.T) {
