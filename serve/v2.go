@@ -127,7 +127,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (*v2Response, int
 			}
 			if o.Name != outLogits && o.Name != outProbs && o.Name != outClass && o.Name != outOOD {
 				s.ab.record(AbnormalMalformed, "output "+strconv.Quote(o.Name))
-				return nil, 0, badRequest("output %q: the outputs are %s, %s and %s", o.Name, outLogits, outProbs, outClass)
+				return nil, 0, badRequest("output %q: the outputs are %s, %s, %s and %s", o.Name, outLogits, outProbs, outClass, outOOD)
 			}
 			want[o.Name] = true
 		}

@@ -84,6 +84,9 @@ RINGTRAIN_SERVE_TOKEN is then required by every endpoint but /v2/health/live and
 			}
 			if opts.Token != nil {
 				auth = " (bearer token required)"
+				if opts.TLS == nil {
+					fmt.Fprintln(g.stderr, "warning: a bearer token without TLS crosses the network in the clear: add --tls-cert and --tls-key unless a proxy terminates TLS on this host")
+				}
 			}
 			fmt.Fprintf(g.stderr, "serving %s (%s, step %d) on %s://%s/v2/models/%s%s\n", opts.Name, info.Spec.Kind, info.Version, scheme, ln.Addr(), opts.Name, auth)
 			return srv.Serve(cmd.Context(), ln)
