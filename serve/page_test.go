@@ -53,8 +53,12 @@ func TestStatusPage(t *testing.T) {
 	for r.srv.Info().Version != 20 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // a few samples after the requests
+	// Wait for a sample after the requests (every 20 ms; longer on a busy machine).
 	page := getPage(t, r.url)
+	for deadline := time.Now().Add(5 * time.Second); strings.Contains(page, "No samples yet") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		page = getPage(t, r.url)
+	}
 
 	if strings.Contains(page, name) || !strings.Contains(page, `&lt;b&gt;&#34;m&#34;&amp;x&lt;/b&gt;`) {
 		t.Errorf("the model name is not escaped:\n%.600s", page)
