@@ -23,6 +23,12 @@ const (
 	KeyLayout       = "layout"       // "ringtrain" or "torch"
 	KeyTorchModule  = "torch_module" // torch layout: the module the tensors load into (a Python expression)
 	KeyTorchClass   = "torch_class"  // torch layout of lstm, gru, transformer: the source of the module's class (TorchClass)
+	// KeyInputStats: JSON serve.InputStats, the training inputs'
+	// per-sample mean and standard deviation distribution (TrainingInputs).
+	KeyInputStats = "input_stats"
+	// KeyOODThreshold: decimal, the out-of-distribution score's threshold
+	// (serve.CalibrateOOD: the 99.9th percentile of the training samples').
+	KeyOODThreshold = "ood_threshold"
 )
 
 // Tensor layouts of a safetensors export.

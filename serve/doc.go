@@ -4,8 +4,11 @@
 // requests dynamically behind a bounded queue, and serves them over HTTP
 // with the KServe v2 / Triton open inference protocol, a simple JSON
 // predict endpoint, health endpoints and Prometheus metrics, counting and
-// logging abnormal requests by kind. It also reads the CSV inputs of
-// batch scoring (ringtrain predict).
+// logging abnormal requests by kind (inputs far from the training data
+// among them: an out-of-distribution score, ood.go). TLS and a bearer
+// token are optional (tls.go, auth.go); GET / is a status page drawn from
+// a history the server samples (page.go, history.go). It also reads the
+// CSV inputs of batch scoring (ringtrain predict).
 //
-// It depends on model and checkpoint only.
+// It depends on model, checkpoint and telemetry (the page's charts).
 package serve

@@ -18,6 +18,9 @@ const (
 	AbnormalNonFinite  = "nonfinite"    // NaN or ±Inf (also a number beyond float32)
 	AbnormalOutOfRange = "out_of_range" // values outside the training inputs' range (still answered)
 	AbnormalTooLarge   = "too_large"    // a body over the size limit
+	// AbnormalOOD: an instance whose out-of-distribution score (ood.go)
+	// is over the model's threshold (still answered).
+	AbnormalOOD = "out_of_distribution"
 )
 
 // metrics are the server's Prometheus series, on its own registry.
@@ -30,6 +33,8 @@ type metrics struct {
 	abnormal *prometheus.CounterVec
 	version  prometheus.Gauge
 	reloads  *prometheus.CounterVec
+	// unauthorized counts 401s by reason (auth.go).
+	unauthorized *prometheus.CounterVec
 }
 
 func newMetrics(queueLen func() float64) *metrics {
@@ -56,7 +61,7 @@ func newMetrics(queueLen func() float64) *metrics {
 		}, []string{"endpoint", "code"}),
 		abnormal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ringtrain_serve_abnormal_requests_total",
-			Help: "Abnormal requests by kind: malformed, shape, datatype, nonfinite, out_of_range, too_large.",
+			Help: "Abnormal requests by kind: malformed, shape, datatype, nonfinite, out_of_range, too_large, out_of_distribution.",
 		}, []string{"kind"}),
 		version: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ringtrain_serve_model_version",
@@ -66,11 +71,17 @@ func newMetrics(queueLen func() float64) *metrics {
 			Name: "ringtrain_serve_model_reloads_total",
 			Help: "Newly committed checkpoints loaded (ok) or not (error).",
 		}, []string{"result"}),
+		unauthorized: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringtrain_serve_unauthorized_requests_total",
+			Help: "Requests refused 401 for want of the bearer token, by reason: missing or invalid.",
+		}, []string{"reason"}),
 	}
-	for _, k := range []string{AbnormalMalformed, AbnormalShape, AbnormalDatatype, AbnormalNonFinite, AbnormalOutOfRange, AbnormalTooLarge} {
+	m.unauthorized.WithLabelValues(authMissing)
+	m.unauthorized.WithLabelValues(authInvalid)
+	for _, k := range []string{AbnormalMalformed, AbnormalShape, AbnormalDatatype, AbnormalNonFinite, AbnormalOutOfRange, AbnormalTooLarge, AbnormalOOD} {
 		m.abnormal.WithLabelValues(k)
 	}
-	m.reg.MustRegister(m.latency, m.queue, m.batch, m.requests, m.abnormal, m.version, m.reloads,
+	m.reg.MustRegister(m.latency, m.queue, m.batch, m.requests, m.abnormal, m.version, m.reloads, m.unauthorized,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ringtrain_serve_queue_length",
 			Help: "Requests waiting for the batcher.",
@@ -102,16 +113,22 @@ func newAbnormalLog(log *slog.Logger, m *metrics, interval time.Duration) *abnor
 // this kind was logged less than interval ago.
 func (a *abnormalLog) record(kind, msg string) {
 	a.m.abnormal.WithLabelValues(kind).Inc()
+	a.limited(kind, "abnormal request", "kind", kind, "detail", msg)
+}
+
+// limited logs msg with args at Warn unless a line of this key was logged
+// less than interval ago; the line says how many were suppressed since.
+func (a *abnormalLog) limited(key, msg string, args ...any) {
 	now := time.Now()
 	a.mu.Lock()
-	if now.Sub(a.last[kind]) < a.interval {
-		a.dropped[kind]++
+	if now.Sub(a.last[key]) < a.interval {
+		a.dropped[key]++
 		a.mu.Unlock()
 		return
 	}
-	a.last[kind] = now
-	suppressed := a.dropped[kind]
-	a.dropped[kind] = 0
+	a.last[key] = now
+	suppressed := a.dropped[key]
+	a.dropped[key] = 0
 	a.mu.Unlock()
-	a.log.Warn("abnormal request", "kind", kind, "detail", msg, "suppressed_since_last", suppressed)
+	a.log.Warn(msg, append(args, "suppressed_since_last", suppressed)...)
 }

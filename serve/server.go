@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,18 @@ type Options struct {
 	// LogInterval is the least time between two log lines about abnormal
 	// requests of one kind (default 1s).
 	LogInterval time.Duration
+	// Token, if not empty, is the bearer token every request but the
+	// health probes must carry (auth.go; at least MinTokenLen bytes).
+	Token []byte
+	// TLS, if not nil, serves HTTPS with it (TLSConfig).
+	TLS *tls.Config
+	// SampleInterval is how often the status page's history is sampled
+	// (default 1s; page.go).
+	SampleInterval time.Duration
+	// OODSamples are raw training inputs (rows of the model's input size)
+	// to calibrate the out-of-distribution score on, for a model whose
+	// metadata has no ood_threshold (ood.go); nil: none.
+	OODSamples []float32
 }
 
 func (o Options) withDefaults() Options {
@@ -73,6 +86,9 @@ func (o Options) withDefaults() Options {
 	if o.Name == "" {
 		o.Name = "model"
 	}
+	if o.SampleInterval <= 0 {
+		o.SampleInterval = time.Second
+	}
 	return o
 }
 
@@ -86,12 +102,21 @@ type Server struct {
 	ab    *abnormalLog
 	b     *batcher
 	mux   *http.ServeMux
+	// ood scores instances of the version being served (nil: no score).
+	ood atomic.Pointer[oodScorer]
+	// hist is the status page's history, sampled by a goroutine that
+	// stopHist stops.
+	hist     *history
+	stopHist func()
 }
 
 // New loads src's model and starts the batcher. Call Serve, which stops
 // it, or Close if Serve is never called.
 func New(src Source, opts Options) (*Server, error) {
 	opts = opts.withDefaults()
+	if len(opts.Token) > 0 && len(opts.Token) < MinTokenLen {
+		return nil, fmt.Errorf("serve: the bearer token has %d bytes, want at least %d", len(opts.Token), MinTokenLen)
+	}
 	snap, err := src.Load()
 	if err != nil {
 		return nil, err
@@ -105,6 +130,12 @@ func New(src Source, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, src: src}
+	ood, err := s.scorerFor(snap, p)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	s.ood.Store(ood)
 	s.info.Store(p.info)
 	var queueLen func() float64
 	s.met = newMetrics(func() float64 { return queueLen() })
@@ -113,6 +144,8 @@ func New(src Source, opts Options) (*Server, error) {
 	s.b = newBatcher(p, opts.Queue, opts.MaxBatch, opts.MaxDelay, s.met, opts.Log)
 	queueLen = func() float64 { return float64(len(s.b.queue)) }
 	s.mux = s.routes()
+	s.hist = newHistory(time.Now(), p.info.Version)
+	s.stopHist = s.sampleHistory(opts.SampleInterval)
 	s.ready.Store(true)
 	return s, nil
 }
@@ -123,8 +156,14 @@ func (s *Server) Registry() *prometheus.Registry { return s.met.reg }
 // Info describes the model being served now.
 func (s *Server) Info() *Info { return s.info.Load() }
 
-// Handler is the server's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler is the server's HTTP handler (with the token check when
+// Options.Token is set).
+func (s *Server) Handler() http.Handler {
+	if len(s.opts.Token) > 0 {
+		return s.requireToken(s.mux)
+	}
+	return s.mux
+}
 
 // Close stops the batcher after it answered what is queued (for a Server
 // whose Serve was not called).
@@ -132,6 +171,7 @@ func (s *Server) Close() {
 	s.ready.Store(false)
 	s.b.drain()
 	<-s.b.exited
+	s.stopHist()
 }
 
 // Serve answers requests on ln until ctx ends, following the source's
@@ -140,7 +180,8 @@ func (s *Server) Close() {
 // Serve returns (nil after a clean drain).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.Handler(),
+		TLSConfig:         s.opts.TLS,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       s.opts.Timeout + 5*time.Second,
 		WriteTimeout:      s.opts.Timeout + 5*time.Second,
@@ -159,7 +200,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if s.opts.TLS != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -176,6 +223,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	shutErr := srv.Shutdown(shutCtx)
 	s.b.drain()
 	<-s.b.exited
+	s.stopHist()
 	if serveErr == nil {
 		serveErr = <-errc
 	}
@@ -209,6 +257,7 @@ func (s *Server) watch(ctx context.Context) {
 		cur := s.info.Load()
 		if err := s.reload(ctx, step); err != nil {
 			s.met.reloads.WithLabelValues("error").Inc()
+			s.hist.reloaded(time.Now(), step, err)
 			s.opts.Log.Error("loading a new checkpoint failed; still serving the old one", "latest", step, "serving", cur.Version, "err", err)
 		}
 	}
@@ -239,11 +288,18 @@ func (s *Server) reload(ctx context.Context, step int64) error {
 		return fmt.Errorf("step %d takes %d inputs and gives %d classes, the served model %d and %d: restart the server to change the model's shape",
 			snap.Step, ni.InputSize(), ni.Classes(), cur.InputSize(), cur.Classes())
 	}
+	ood, err := s.scorerFor(snap, p)
+	if err != nil {
+		p.Close()
+		return err
+	}
 	if !s.b.swap(ctx, p) {
 		p.Close()
 		return nil
 	}
+	s.ood.Store(ood)
 	s.info.Store(ni)
+	s.hist.reloaded(time.Now(), ni.Version, nil)
 	s.met.reloads.WithLabelValues("ok").Inc()
 	s.opts.Log.Info("serving a new checkpoint", "step", ni.Version, "previous", cur.Version, "latest", step)
 	return nil
@@ -266,6 +322,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /v2/models/{name}/versions/{version}/infer", s.withModel(s.handleInfer))
 	mux.HandleFunc("POST /predict", s.handlePredict)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /{$}", s.handlePage)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
 	})

@@ -51,6 +51,7 @@ const (
 	outLogits = "logits"
 	outProbs  = "probabilities"
 	outClass  = "class"
+	outOOD    = "ood_score" // only when asked for (ood.go)
 	inputName = "input"
 )
 
@@ -121,9 +122,12 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (*v2Response, int
 	if len(req.Outputs) > 0 {
 		want = map[string]bool{}
 		for _, o := range req.Outputs {
-			if o.Name != outLogits && o.Name != outProbs && o.Name != outClass {
+			if o.Name == outOOD && s.ood.Load() == nil {
+				return nil, 0, badRequest("output %q: this model has no out-of-distribution score (no input_stats and ood_threshold in its metadata)", o.Name)
+			}
+			if o.Name != outLogits && o.Name != outProbs && o.Name != outClass && o.Name != outOOD {
 				s.ab.record(AbnormalMalformed, "output "+strconv.Quote(o.Name))
-				return nil, 0, badRequest("output %q: the outputs are %s, %s and %s", o.Name, outLogits, outProbs, outClass)
+				return nil, 0, badRequest("output %q: the outputs are %s, %s, %s and %s", o.Name, outLogits, outProbs, outClass, outOOD)
 			}
 			want[o.Name] = true
 		}
@@ -136,6 +140,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (*v2Response, int
 	if e != nil {
 		return nil, 0, e
 	}
+	scores, _ := s.scoreOOD(x, res, n)
 	c := info.Classes()
 	resp := &v2Response{ModelName: s.opts.Name, ModelVersion: strconv.FormatInt(res.version, 10), ID: req.ID}
 	if want[outLogits] {
@@ -151,6 +156,9 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (*v2Response, int
 		}
 		resp.Outputs = append(resp.Outputs, v2Output{Name: outClass, Shape: []int{n}, Datatype: "INT64", Data: classes})
 	}
+	if want[outOOD] && scores != nil {
+		resp.Outputs = append(resp.Outputs, v2Output{Name: outOOD, Shape: []int{n}, Datatype: "FP64", Data: scores})
+	}
 	return resp, res.version, nil
 }
 
@@ -164,6 +172,11 @@ type Prediction struct {
 	Class       int     `json:"class"`
 	Probability float32 `json:"probability"`
 	Label       string  `json:"label,omitempty"`
+	// OODScore is the instance's out-of-distribution score and
+	// OutOfDistribution whether it is over the threshold (ood.go), when
+	// the model has one.
+	OODScore          *float64 `json:"ood_score,omitempty"`
+	OutOfDistribution bool     `json:"out_of_distribution,omitempty"`
 }
 
 type predictResponse struct {
@@ -210,7 +223,13 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) (*predictRespon
 	if e != nil {
 		return nil, 0, e
 	}
-	return &predictResponse{Predictions: Predictions(res.probs, info), ModelVersion: res.version}, res.version, nil
+	preds := Predictions(res.probs, info)
+	if scores, t := s.scoreOOD(x, res, n); scores != nil {
+		for i := range preds {
+			preds[i].OODScore, preds[i].OutOfDistribution = &scores[i], scores[i] > t
+		}
+	}
+	return &predictResponse{Predictions: preds, ModelVersion: res.version}, res.version, nil
 }
 
 // Predictions are the most likely class of each row of probs, with its

@@ -72,6 +72,13 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain serve runs/exp1 --addr :8080", Run: serveDocRun,
 			Note: "on a free loopback port (read from its first line), in the background; sends the curl line below to it, then SIGTERM: it must drain and exit 0", Want: `"model_version":400`},
 		{File: "README.md", Doc: "curl -s localhost:8080/predict -d @request.json", Skip: "needs the server of the line above: that line's run sends this request to it (TestServeCommand sends the protocol's others)"},
+		{File: "README.md", Doc: "ringtrain certs init --tls-dir serve-tls --hosts localhost", Want: "ca.crt"},
+		{File: "README.md", Doc: "ringtrain certs issue --tls-dir serve-tls --name serve --server --hosts localhost,127.0.0.1", Want: "serve.crt"},
+		{File: "README.md", Doc: "openssl rand -hex 32 > serve.token"},
+		{File: "README.md", Doc: "ringtrain serve runs/exp1 --addr :8443 --tls-cert serve-tls/serve.crt --tls-key serve-tls/serve.key --token-file serve.token", Run: serveTLSDocRun,
+			Note: "on a free loopback port (read from its first line), in the background; sends README's curl line below to it, and the same request without the token (it must get 401), then SIGTERM: it must drain and exit 0", Want: `"model_version":400`},
+		{File: "README.md", Doc: `curl -s --cacert serve-tls/ca.crt -H "Authorization: Bearer $(cat serve.token)" https://localhost:8443/predict -d @request.json`,
+			Skip: "needs the server of the line above: that line's run sends this request to it (on 127.0.0.1, which the certificate names too)"},
 	}},
 	{Name: "README/commands-table", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain launch --trace", Run: "ringtrain launch --trace --config job.yaml --run-dir runs/trace && test -s runs/trace/trace.json",
@@ -242,6 +249,16 @@ var docPlan = []docGroup{
 const serveDocRun = `ringtrain serve runs/exp1 --addr 127.0.0.1:0 2>serve.log & pid=$!; ` +
 	`for i in $(seq 200); do addr=$(sed -n 's|.* on http://\([^/]*\)/.*|\1|p' serve.log); [ -n "$addr" ] && break; sleep 0.05; done; ` +
 	`curl -sf $addr/predict -d @request.json; rc=$?; kill -TERM $pid; wait $pid && cat serve.log && exit $rc`
+
+// serveTLSDocRun runs README's HTTPS serve line on a free port in the
+// background, sends README's request with the token and the same without
+// (which must get 401), then SIGTERM; it exits with curl's status if serve
+// drained and exited 0.
+const serveTLSDocRun = `ringtrain serve runs/exp1 --addr 127.0.0.1:0 --tls-cert serve-tls/serve.crt --tls-key serve-tls/serve.key --token-file serve.token 2>serve.log & pid=$!; ` +
+	`for i in $(seq 200); do addr=$(sed -n 's|.* on https://\([^/]*\)/.*|\1|p' serve.log); [ -n "$addr" ] && break; sleep 0.05; done; ` +
+	`code=$(curl -s -o /dev/null -w '%{http_code}' --cacert serve-tls/ca.crt https://$addr/predict -d @request.json); echo "without the token: $code"; ` +
+	`curl -sf --cacert serve-tls/ca.crt -H "Authorization: Bearer $(cat serve.token)" https://$addr/predict -d @request.json; rc=$?; ` +
+	`kill -TERM $pid; wait $pid && cat serve.log && [ "$code" = 401 ] && exit $rc`
 
 // digitsCSV is n rows of 784 raw pixel values (0-255), no label: strokes
 // of varying position.

@@ -163,6 +163,9 @@ func describeExport(g *globals, lm *loadedModel) error {
 		if err := mexport.AddFacts(lm.meta, facts); err != nil {
 			return err
 		}
+		if err := addOODFacts(lm, spec); err != nil {
+			fmt.Fprintf(g.stderr, "warning: %v: input_stats and ood_threshold are not recorded\n", err)
+		}
 	}
 	if lm.runDir == "" {
 		return nil

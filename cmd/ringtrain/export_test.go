@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +12,8 @@ import (
 	"github.com/advancedclimatesystems/gonnx"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	"github.com/ringtrain/ringtrain/data"
+	"github.com/ringtrain/ringtrain/serve"
 )
 
 // exportJob trains the default MLP on the embedded MNIST for 100 steps,
@@ -81,6 +85,8 @@ func TestExport(t *testing.T) {
 		t.Errorf("run dir: metrics %q, first tensor %s", e.Meta["metrics"], e.Layout[0].Name)
 	}
 
+	checkOODFacts(t, e.Meta)
+
 	stderr := mustExport(filepath.Join(run, "checkpoints"), "--step", "50", "--out", out("m50.safetensors"))
 	e = readExportFile(t, out("m50.safetensors"))
 	checkKeys("step 50", e.Meta, map[string]string{"input_scale": facts["input_scale"], "step": "50", "metrics": ""})
@@ -96,6 +102,7 @@ func TestExport(t *testing.T) {
 	}
 
 	// ONNX from the exported file: its facts travel on.
+	e0 := readExportFile(t, out("m.safetensors"))
 	mustExport(out("m.safetensors"), "--format", "onnx", "--out", out("m.onnx"))
 	b, err := os.ReadFile(out("m.onnx"))
 	if err != nil {
@@ -110,6 +117,7 @@ func TestExport(t *testing.T) {
 		props[p.Key] = p.Value
 	}
 	checkKeys("onnx", props, facts)
+	checkKeys("onnx", props, map[string]string{"input_stats": e0.Meta["input_stats"], "ood_threshold": e0.Meta["ood_threshold"]})
 	if _, ok := props["layout"]; ok {
 		t.Errorf("onnx: metadata has the safetensors layout key %q", props["layout"])
 	}
@@ -175,5 +183,40 @@ func TestExport(t *testing.T) {
 	}
 	if _, err := os.Stat(out("x")); err == nil {
 		t.Error("a failed export left its --out file")
+	}
+}
+
+// checkOODFacts checks an export of the default MNIST job's
+// out-of-distribution keys: input_stats against the statistics computed
+// here from the embedded training images (the reference: every image's
+// pixel mean and standard deviation, 0..255), and a positive threshold.
+func checkOODFacts(t *testing.T, meta map[string]string) {
+	t.Helper()
+	var st serve.InputStats
+	if err := json.Unmarshal([]byte(meta["input_stats"]), &st); err != nil {
+		t.Fatalf("input_stats %q: %v", meta["input_stats"], err)
+	}
+	train, _, err := data.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sumM, sumM2, sumS float64
+	for i := range train.N {
+		var m, m2 float64
+		for _, v := range train.X[i*train.Dim : (i+1)*train.Dim] {
+			p := math.Round(float64(v) * 255)
+			m, m2 = m+p, m2+p*p
+		}
+		m /= float64(train.Dim)
+		sd := math.Sqrt(m2/float64(train.Dim) - m*m)
+		sumM, sumM2, sumS = sumM+m, sumM2+m*m, sumS+sd
+	}
+	n := float64(train.N)
+	wantMean, wantMeanSD, wantStd := sumM/n, math.Sqrt(sumM2/n-(sumM/n)*(sumM/n)), sumS/n
+	if st.Samples != train.N || math.Abs(st.Mean.Mean-wantMean) > 1e-6 || math.Abs(st.Mean.Std-wantMeanSD) > 1e-6 || math.Abs(st.Std.Mean-wantStd) > 1e-6 {
+		t.Errorf("input_stats %+v: want %d samples, image means %.6f ± %.6f, standard deviations averaging %.6f", st, train.N, wantMean, wantMeanSD, wantStd)
+	}
+	if th, err := strconv.ParseFloat(meta["ood_threshold"], 64); err != nil || !(th > 0) {
+		t.Errorf("ood_threshold %q: want a number > 0", meta["ood_threshold"])
 	}
 }

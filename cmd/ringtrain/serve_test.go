@@ -57,6 +57,33 @@ func TestServeCommand(t *testing.T) {
 	if fromBare, e, _ := cli(t, nil, "predict", bare, "--input", csvPath); fromBare != fromRun || strings.Contains(e, "warning") {
 		t.Fatalf("predict from a copied checkpoint directory:\n%s%s\nfrom the run directory:\n%s", fromBare, e, fromRun)
 	}
+	short := filepath.Join(dir, "short.token")
+	long := filepath.Join(dir, "long.token")
+	empty := filepath.Join(dir, "empty.token")
+	for f, v := range map[string]string{short: "abc\n", long: "0123456789abcdef0123\n", empty: "\n"} {
+		if err := os.WriteFile(f, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"serve", run, "--tls-cert", cfg}, nil, "--tls-cert and --tls-key go together"},
+		{[]string{"serve", run, "--tls-client-ca", cfg}, nil, "--tls-client-ca needs --tls-cert"},
+		{[]string{"serve", run, "--tls-cert", cfg, "--tls-key", cfg}, nil, "TLS certificate"},
+		{[]string{"serve", run, "--token-file", filepath.Join(dir, "absent")}, nil, "--token-file"},
+		{[]string{"serve", run, "--token-file", short}, nil, "at least 16"},
+		{[]string{"serve", run, "--token-file", empty}, nil, "is empty"},
+		{[]string{"serve", run, "--token-file", long}, []string{"RINGTRAIN_SERVE_TOKEN=0123456789abcdef0123"}, "both give a token"},
+		{[]string{"serve", run}, []string{"RINGTRAIN_SERVE_TOKEN="}, "set but empty"},
+		{[]string{"serve", run}, []string{"RINGTRAIN_SERVE_TOKEN=0123456789 abcdef0123"}, "white space"},
+	} {
+		if _, stderr, code := cli(t, c.env, c.args...); code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v %v: exit %d, %q, want an error naming %q", c.env, c.args, code, stderr, c.want)
+		}
+	}
 	for _, c := range []struct {
 		args []string
 		want string
