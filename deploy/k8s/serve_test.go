@@ -181,7 +181,7 @@ func TestServeDeployment(t *testing.T) {
 	}
 	need := sleep + timeout + serveShutdownSlack
 	if g := ps.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= need {
-		t.Errorf("terminationGracePeriodSeconds %v: want more than preStop %v + --timeout %v + serve's %v", g, sleep, timeout, serveShutdownSlack)
+		t.Errorf("terminationGracePeriodSeconds %d (-1: unset): want more than preStop %v + --timeout %v + serve's %v", eq(g), sleep, timeout, serveShutdownSlack)
 	}
 
 	// Resources: room for the model and a batch.
