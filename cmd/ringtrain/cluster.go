@@ -155,7 +155,16 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 					return err
 				}
 				defer mfile.Close()
-				report = both(report, mfile.report)
+				// RUN_DIR/job.yaml, as launch keeps it: serve and export
+				// read the run's data facts (input scale, range, labels)
+				// from it. A resumed run records it once it trains.
+				rec := newJobRecord(runDir, b)
+				if restore == 0 {
+					if err := rec.write(); err != nil {
+						return err
+					}
+				}
+				report = both(report, mfile.report, rec.report)
 			}
 			var tw *telemetry.TraceWriter
 			if spec.Trace {
@@ -197,7 +206,7 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 	gf.register(f, 7946)
 	sf.register(f)
 	mf.register(f)
-	f.StringVar(&runDir, "run-dir", "", "run directory: summary.json, metrics.jsonl and checkpoints in RUN_DIR/checkpoints")
+	f.StringVar(&runDir, "run-dir", "", "run directory: job.yaml, summary.json, metrics.jsonl and checkpoints in RUN_DIR/checkpoints")
 	f.StringVar(&ckptDir, "checkpoint-dir", "", "checkpoint directory (default RUN_DIR/checkpoints; none without --run-dir)")
 	rf.register(f, true)
 	f.BoolVar(&trace, "trace", false, "merge the workers' Chrome trace spans into RUN_DIR/trace.json")

@@ -161,6 +161,16 @@ var docPlan = []docGroup{
 				Run:  "script -qec 'docker-compose -f deploy/compose.yaml exec coordinator /ringtrain status --coordinator localhost:7070 --tls-dir /tls' /dev/null",
 				Note: "under script(1), which gives it the terminal a reader has (docker-compose 1.x refuses exec without one: \"the input device is not a TTY\"); retried while the coordinator starts", Retry: 90 * time.Second, Want: "generation"},
 		}},
+	{Name: "deploy/compose-serve", Needs: "docker", Files: map[string]string{"job.yaml": docJob, "doccmds-compose.yaml": composeOverride},
+		Env:     []string{"COMPOSE_PROJECT_NAME=rtdoc%PID%sv", "RINGTRAIN_SECRET=doccmds-compose-secret-0123456789abcdef"},
+		Cleanup: "docker-compose -f deploy/compose.yaml -f doccmds-compose.yaml down -v --remove-orphans -t 1",
+		Steps: []docStep{
+			{Run: "docker-compose -f deploy/compose.yaml -f doccmds-compose.yaml up --exit-code-from coordinator coordinator worker1 worker2 worker3",
+				Note: "setup: a finished run to serve, " + tinyJob + " (the image is the one deploy/compose-up made)", Want: "test accuracy"},
+			{File: "docs/deploy.md", Doc: "docker-compose -f deploy/compose.yaml up -d serve"},
+			{File: "docs/deploy.md", Doc: "curl -s http://$(docker-compose -f deploy/compose.yaml port serve 8080)/v2/models/mnist-mlp",
+				Note: "retried while the server starts", Retry: 60 * time.Second, Want: `"versions":["400"]`},
+		}},
 	{Name: "deploy/gpu-image", Steps: []docStep{
 		{File: "docs/deploy.md", Doc: "make image-gpu", Skip: "needs the CUDA toolchain and a Docker engine; deploy/gpu_image_test.go runs it and starts the image with Debian's libcuda mounted"},
 	}},
@@ -172,6 +182,8 @@ var docPlan = []docGroup{
 		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain create secret generic ringtrain-tls --from-file=certs/ca.crt --from-file=certs/node.crt --from-file=certs/node.key", Skip: whyK8s},
 		{File: "docs/deploy.md", Doc: "kubectl apply -k deploy/k8s", Skip: whyK8s},
 		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain logs -f statefulset/ringtrain-coordinator", Skip: whyK8s},
+		{File: "docs/deploy.md", Doc: "kubectl apply -k deploy/k8s/serve", Skip: whyK8s},
+		{File: "docs/deploy.md", Doc: "kubectl -n ringtrain port-forward svc/ringtrain-serve 8080", Skip: whyK8s},
 	}},
 	{Name: "deploy/slurm", Steps: []docStep{
 		{File: "docs/deploy.md", Doc: "export RINGTRAIN_BIN=$HOME/bin/ringtrain", Skip: "only sets the binary path for the sbatch lines below; " + whySlurm},

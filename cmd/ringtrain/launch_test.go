@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ringtrain/ringtrain/internal/testutil"
+	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/pki"
 )
 
@@ -162,6 +163,8 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 // The multi-node verbs as separate processes on loopback: a coordinator and
 // two workers that join it, plus a worker with another job that is refused.
+// The coordinator's run directory keeps the job (RUN_DIR/job.yaml, which
+// serve and export read), as launch's does.
 func TestCoordinatorAndWorkerProcesses(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "job.yaml")
@@ -173,7 +176,7 @@ func TestCoordinatorAndWorkerProcesses(t *testing.T) {
 	}
 	env := append(os.Environ(), "RINGTRAIN_SECRET=multi-node-test-secret-0123456789", "RINGTRAIN_TLS_DIR="+filepath.Join(dir, "tls"))
 	coord := exec.Command(binary, "coordinator", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
-		"--gossip-port", "0", "--run-dir", dir)
+		"--gossip-port", "0", "--run-dir", filepath.Join(dir, "run"))
 	coord.Env = env
 	stdout, _ := coord.StdoutPipe()
 	var stderr strings.Builder
@@ -220,8 +223,17 @@ func TestCoordinatorAndWorkerProcesses(t *testing.T) {
 	if err := coord.Wait(); err != nil {
 		t.Fatalf("coordinator: %v\n%s\n%s", err, rest, stderr.String())
 	}
-	if s := readSummary(t, dir); s.Outcome != "done" || s.WorldSize != 2 || s.Epochs != 1 {
+	if s := readSummary(t, filepath.Join(dir, "run")); s.Outcome != "done" || s.WorldSize != 2 || s.Epochs != 1 {
 		t.Fatalf("summary %+v", s)
+	}
+	want, err := job.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantB, _ := want.Marshal()
+	got, err := job.Load(filepath.Join(dir, "run", "job.yaml"))
+	if gotB, _ := got.Marshal(); err != nil || string(gotB) != string(wantB) {
+		t.Fatalf("RUN_DIR/job.yaml (%v):\n%s\nwant the job:\n%s", err, gotB, wantB)
 	}
 	if !strings.Contains(rest.String(), "test accuracy") {
 		t.Fatalf("coordinator output:\n%s", rest)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	appsv1 "k8s.io/api/apps/v1"
 )
 
 var (
@@ -66,9 +64,11 @@ type command struct {
 // in README.md (lines starting "ringtrain VERB" or holding "/ringtrain VERB").
 func commands(t *testing.T) []command {
 	var out []command
-	for _, sts := range all[appsv1.StatefulSet](base(t)) {
-		for _, c := range sts.Spec.Template.Spec.Containers {
-			out = append(out, command{sts.Name + "/" + c.Name, c.Command[1:2], flagNames(c.Command)})
+	for _, dir := range []string{".", "serve"} {
+		for _, w := range workloads(deployed(t)[dir]) {
+			for _, c := range w.tmpl.Spec.Containers {
+				out = append(out, command{w.name + "/" + c.Name, c.Command[1:2], flagNames(c.Command)})
+			}
 		}
 	}
 	for i, l := range readme(t) {
@@ -97,8 +97,8 @@ var helpFlag = regexp.MustCompile(`--[a-z0-9][a-z0-9-]*`)
 // verb exists and every flag used appears in its help.
 func TestFlagsExistInBinary(t *testing.T) {
 	cmds := commands(t)
-	if n := len(cmds); n < 4 {
-		t.Fatalf("found %d ringtrain commands, want the two containers' and README's certs and status", n)
+	if n := len(cmds); n < 5 {
+		t.Fatalf("found %d ringtrain commands, want the three containers' and README's certs and status", n)
 	}
 	bin := ringtrain(t)
 	for _, c := range cmds {

@@ -24,6 +24,7 @@ var kinds = map[string]func() any{
 	"v1/Secret":                func() any { return &corev1.Secret{} },
 	"v1/PersistentVolumeClaim": func() any { return &corev1.PersistentVolumeClaim{} },
 	"apps/v1/StatefulSet":      func() any { return &appsv1.StatefulSet{} },
+	"apps/v1/Deployment":       func() any { return &appsv1.Deployment{} },
 }
 
 // doc is one decoded YAML document.
@@ -31,7 +32,7 @@ type doc struct {
 	file  string // relative to deploy/k8s
 	index int    // 0-based document index within the file
 	meta  metav1.TypeMeta
-	obj   any // *corev1.Service, *appsv1.StatefulSet, ...
+	obj   any // *corev1.Service, *appsv1.StatefulSet, *appsv1.Deployment, ...
 }
 
 func (d doc) String() string { return fmt.Sprintf("%s#%d (%s)", d.file, d.index, d.meta.Kind) }
@@ -50,6 +51,8 @@ func (d doc) objectMeta() *metav1.ObjectMeta {
 	case *corev1.PersistentVolumeClaim:
 		return &o.ObjectMeta
 	case *appsv1.StatefulSet:
+		return &o.ObjectMeta
+	case *appsv1.Deployment:
 		return &o.ObjectMeta
 	}
 	panic(fmt.Sprintf("objectMeta: unhandled %T", d.obj))

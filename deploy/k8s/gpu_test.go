@@ -155,10 +155,11 @@ func TestGPUOverlay(t *testing.T) {
 	}
 }
 
-// TestKustomizeBuild renders both kustomizations with kubectl's kustomize
-// (no cluster needed): each builds, the top one is exactly the base, and the
+// TestKustomizeBuild renders the kustomizations with kubectl's kustomize
+// (no cluster needed): each builds, the top one is exactly the base, the
 // overlay's worker container is what mergeContainer models, the rest
-// unchanged.
+// unchanged, and serve/ is its Service and Deployment as the test reads
+// them.
 func TestKustomizeBuild(t *testing.T) {
 	if _, err := exec.LookPath("kubectl"); err != nil {
 		t.Skip("kubectl not installed: kustomize's own build not checked")
@@ -180,6 +181,15 @@ func TestKustomizeBuild(t *testing.T) {
 		return docs
 	}
 	top, gpu := render("."), render("gpu")
+	if got, want := render("serve"), served(t); len(got) != len(want) {
+		t.Errorf("kustomize serve: %d objects, want %d", len(got), len(want))
+	} else {
+		for i := range want {
+			if !reflect.DeepEqual(got[i].obj, want[i].obj) && !reflect.DeepEqual(byKindName(got, want[i]), want[i].obj) {
+				t.Errorf("kustomize serve: %s differs from serve/serve.yaml", want[i])
+			}
+		}
+	}
 	objs := base(t)
 	if len(top) != len(objs) || len(gpu) != len(objs) {
 		t.Errorf("kustomize built %d (.) and %d (gpu) objects, want the base's %d", len(top), len(gpu), len(objs))
@@ -231,4 +241,14 @@ func TestGPUWorkerCommand(t *testing.T) {
 	if out := p.output(); !strings.Contains(out, "make build-gpu") {
 		t.Errorf("the refusal does not say how to get the GPU binary:\n%s", out)
 	}
+}
+
+// byKindName returns the object of docs with d's kind and name, or nil.
+func byKindName(docs []doc, d doc) any {
+	for _, o := range docs {
+		if o.meta.Kind == d.meta.Kind && o.objectMeta().Name == d.objectMeta().Name {
+			return o.obj
+		}
+	}
+	return nil
 }

@@ -17,8 +17,9 @@ const namespace = "ringtrain"
 // with the keys the pods use. Nothing else may be missing from the
 // manifests.
 var userCreated = map[string][]string{
-	"ringtrain-secret": {"secret"},
-	"ringtrain-tls":    {"ca.crt", "node.crt", "node.key"},
+	"ringtrain-secret":      {"secret"},
+	"ringtrain-tls":         {"ca.crt", "node.crt", "node.key"},
+	"ringtrain-serve-token": {"token"}, // optional (serve/serve.yaml)
 }
 
 // all returns the objects of kind K among docs.
@@ -47,6 +48,48 @@ func byName[K any](docs []doc, name string) *K {
 func base(t *testing.T) []doc {
 	t.Helper()
 	return mustLoad(t).objects(".")
+}
+
+// served loads the tree and returns what kubectl apply -k
+// deploy/k8s/serve creates.
+func served(t *testing.T) []doc {
+	t.Helper()
+	return mustLoad(t).objects("serve")
+}
+
+// workload is a StatefulSet or a Deployment: what makes pods.
+type workload struct {
+	kind, name string
+	tmpl       *corev1.PodTemplateSpec
+	claims     []corev1.PersistentVolumeClaim // a StatefulSet's claim templates
+}
+
+// workloads returns the StatefulSets and Deployments among objs.
+func workloads(objs []doc) []workload {
+	var out []workload
+	for _, d := range objs {
+		switch o := d.obj.(type) {
+		case *appsv1.StatefulSet:
+			out = append(out, workload{"StatefulSet", o.Name, &o.Spec.Template, o.Spec.VolumeClaimTemplates})
+		case *appsv1.Deployment:
+			out = append(out, workload{"Deployment", o.Name, &o.Spec.Template, nil})
+		}
+	}
+	return out
+}
+
+// deployed is every kustomization's objects that make pods or route to
+// them, by directory: the training cluster (.) and the server (serve).
+func deployed(t *testing.T) map[string][]doc {
+	t.Helper()
+	tr := mustLoad(t)
+	return map[string][]doc{".": tr.objects("."), "serve": tr.objects("serve")}
+}
+
+// training reports whether a container command is a training cluster
+// node (coordinator or worker), which needs the cluster secret and TLS.
+func training(cmd []string) bool {
+	return len(cmd) > 1 && (cmd[1] == "coordinator" || cmd[1] == "worker")
 }
 
 // statefulSet returns the named StatefulSet or fails the test.

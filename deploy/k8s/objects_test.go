@@ -13,14 +13,20 @@ import (
 )
 
 // TestServicesSelectPods: every Service selects the pods of a StatefulSet
-// and every port it exposes exists, with its protocol, in those pods.
+// or Deployment of its kustomization and every port it exposes exists,
+// with its protocol, in those pods.
 func TestServicesSelectPods(t *testing.T) {
-	objs := base(t)
+	for _, objs := range deployed(t) {
+		servicesSelectPods(t, objs)
+	}
+}
+
+func servicesSelectPods(t *testing.T, objs []doc) {
 	for _, s := range all[corev1.Service](objs) {
-		var matched []*appsv1.StatefulSet
-		for _, sts := range all[appsv1.StatefulSet](objs) {
-			if selects(s.Spec.Selector, sts.Spec.Template.Labels) {
-				matched = append(matched, sts)
+		var matched []workload
+		for _, w := range workloads(objs) {
+			if selects(s.Spec.Selector, w.tmpl.Labels) {
+				matched = append(matched, w)
 			}
 		}
 		if len(matched) == 0 {
@@ -32,10 +38,10 @@ func TestServicesSelectPods(t *testing.T) {
 				t.Errorf("Service %s: port %d needs a unique name", s.Name, sp.Port)
 			}
 			names[sp.Name] = true
-			for _, sts := range matched {
-				if target(sp, &sts.Spec.Template.Spec) == nil {
+			for _, w := range matched {
+				if target(sp, &w.tmpl.Spec) == nil {
 					t.Errorf("Service %s port %s (%d/%s, targetPort %s): no such container port in %s",
-						s.Name, sp.Name, sp.Port, protocol(sp.Protocol), sp.TargetPort.String(), sts.Name)
+						s.Name, sp.Name, sp.Port, protocol(sp.Protocol), sp.TargetPort.String(), w.name)
 				}
 			}
 		}
@@ -126,13 +132,24 @@ func podRefs(ps *corev1.PodSpec) []ref {
 }
 
 // TestReferencedConfigAndSecrets: every secret and config map (and key) a
-// pod uses is defined here or is a documented user-created secret.
+// pod uses is defined in its kustomization or is a documented user-created
+// secret.
 func TestReferencedConfigAndSecrets(t *testing.T) {
-	objs := base(t)
 	used := map[string]bool{}
-	for _, sts := range all[appsv1.StatefulSet](objs) {
-		for _, r := range podRefs(&sts.Spec.Template.Spec) {
-			where := fmt.Sprintf("%s %s: %s %s", sts.Name, r.where, r.kind, r.name)
+	for _, objs := range deployed(t) {
+		referencedConfigAndSecrets(t, objs, used)
+	}
+	for name := range userCreated {
+		if !used[name] {
+			t.Errorf("user-created secret %s is used by no pod: drop it from userCreated and the README", name)
+		}
+	}
+}
+
+func referencedConfigAndSecrets(t *testing.T, objs []doc, used map[string]bool) {
+	for _, w := range workloads(objs) {
+		for _, r := range podRefs(&w.tmpl.Spec) {
+			where := fmt.Sprintf("%s %s: %s %s", w.name, r.where, r.kind, r.name)
 			switch r.kind {
 			case "ConfigMap":
 				cm := byName[corev1.ConfigMap](objs, r.name)
@@ -154,48 +171,49 @@ func TestReferencedConfigAndSecrets(t *testing.T) {
 			}
 		}
 	}
-	for name := range userCreated {
-		if !used[name] {
-			t.Errorf("user-created secret %s is used by no pod: drop it from userCreated and the README", name)
-		}
-	}
 }
 
 // TestVolumes: every mount has a volume (or claim template), every volume
 // is mounted, configuration is mounted read-only, and a subPath names a
 // projected file.
 func TestVolumes(t *testing.T) {
-	for _, sts := range all[appsv1.StatefulSet](base(t)) {
-		ps := &sts.Spec.Template.Spec
-		mounted := map[string]bool{}
-		for _, c := range ps.Containers {
-			for _, m := range c.VolumeMounts {
-				mounted[m.Name] = true
-				where := fmt.Sprintf("%s/%s mount %s", sts.Name, c.Name, m.MountPath)
-				v := volume(ps, m.Name)
-				if v == nil {
-					if !slices.ContainsFunc(sts.Spec.VolumeClaimTemplates, func(p corev1.PersistentVolumeClaim) bool { return p.Name == m.Name }) {
-						t.Errorf("%s: no volume or claim template %q", where, m.Name)
-					}
-					continue
+	for _, objs := range deployed(t) {
+		for _, w := range workloads(objs) {
+			volumes(t, w)
+		}
+	}
+}
+
+func volumes(t *testing.T, w workload) {
+	ps := &w.tmpl.Spec
+	mounted := map[string]bool{}
+	for _, c := range ps.Containers {
+		for _, m := range c.VolumeMounts {
+			mounted[m.Name] = true
+			where := fmt.Sprintf("%s/%s mount %s", w.name, c.Name, m.MountPath)
+			v := volume(ps, m.Name)
+			if v == nil {
+				if !slices.ContainsFunc(w.claims, func(p corev1.PersistentVolumeClaim) bool { return p.Name == m.Name }) {
+					t.Errorf("%s: no volume or claim template %q", where, m.Name)
 				}
-				if (v.Secret != nil || v.ConfigMap != nil) && !m.ReadOnly {
-					t.Errorf("%s: mount secrets and config maps readOnly", where)
-				}
-				if m.SubPath != "" && v.ConfigMap != nil && !slices.ContainsFunc(v.ConfigMap.Items, func(it corev1.KeyToPath) bool { return it.Path == m.SubPath }) {
-					t.Errorf("%s: subPath %q is not an item path of config map %s", where, m.SubPath, v.ConfigMap.Name)
-				}
+				continue
+			}
+			if (v.Secret != nil || v.ConfigMap != nil) && !m.ReadOnly {
+				t.Errorf("%s: mount secrets and config maps readOnly", where)
+			}
+			if m.SubPath != "" && v.ConfigMap != nil && !slices.ContainsFunc(v.ConfigMap.Items, func(it corev1.KeyToPath) bool { return it.Path == m.SubPath }) {
+				t.Errorf("%s: subPath %q is not an item path of config map %s", where, m.SubPath, v.ConfigMap.Name)
 			}
 		}
-		for _, v := range ps.Volumes {
-			if !mounted[v.Name] {
-				t.Errorf("%s: volume %s is mounted by no container", sts.Name, v.Name)
-			}
+	}
+	for _, v := range ps.Volumes {
+		if !mounted[v.Name] {
+			t.Errorf("%s: volume %s is mounted by no container", w.name, v.Name)
 		}
-		for _, p := range sts.Spec.VolumeClaimTemplates {
-			if !mounted[p.Name] {
-				t.Errorf("%s: claim template %s is mounted by no container", sts.Name, p.Name)
-			}
+	}
+	for _, p := range w.claims {
+		if !mounted[p.Name] {
+			t.Errorf("%s: claim template %s is mounted by no container", w.name, p.Name)
 		}
 	}
 }

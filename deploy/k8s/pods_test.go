@@ -7,17 +7,19 @@ import (
 	"slices"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// forContainers runs f for every container of every StatefulSet.
-func forContainers(t *testing.T, f func(t *testing.T, sts *appsv1.StatefulSet, c corev1.Container)) {
-	for _, sts := range all[appsv1.StatefulSet](base(t)) {
-		for _, c := range slices.Concat(sts.Spec.Template.Spec.InitContainers, sts.Spec.Template.Spec.Containers) {
-			t.Run(sts.Name+"/"+c.Name, func(t *testing.T) { f(t, sts, c) })
+// forContainers runs f for every container of every StatefulSet and
+// Deployment of every kustomization (the training cluster and the server).
+func forContainers(t *testing.T, f func(t *testing.T, w workload, c corev1.Container)) {
+	for _, dir := range []string{".", "serve"} {
+		for _, w := range workloads(deployed(t)[dir]) {
+			for _, c := range slices.Concat(w.tmpl.Spec.InitContainers, w.tmpl.Spec.Containers) {
+				t.Run(w.name+"/"+c.Name, func(t *testing.T) { f(t, w, c) })
+			}
 		}
 	}
 }
@@ -25,8 +27,8 @@ func forContainers(t *testing.T, f func(t *testing.T, sts *appsv1.StatefulSet, c
 // TestContainers: image and command, resources, security context, probes
 // and environment of every container.
 func TestContainers(t *testing.T) {
-	forContainers(t, func(t *testing.T, sts *appsv1.StatefulSet, c corev1.Container) {
-		ps := &sts.Spec.Template.Spec
+	forContainers(t, func(t *testing.T, w workload, c corev1.Container) {
+		ps := &w.tmpl.Spec
 		if c.Image != "ringtrain:latest" || c.ImagePullPolicy != corev1.PullIfNotPresent {
 			t.Errorf("image %s (%s), want ringtrain:latest, IfNotPresent", c.Image, c.ImagePullPolicy)
 		}
@@ -116,15 +118,20 @@ func checkProbe(t *testing.T, c corev1.Container) {
 
 var varRef = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 
-// checkEnv: the cluster secret comes from the secret, and every $(VAR) in
-// the command is defined (Kubernetes leaves an undefined one as is).
+// checkEnv: a training node's cluster secret comes from the secret (the
+// server has none: it needs none), and every $(VAR) in the command is
+// defined (Kubernetes leaves an undefined one as is).
 func checkEnv(t *testing.T, c corev1.Container) {
 	env := map[string]corev1.EnvVar{}
 	for _, e := range c.Env {
 		env[e.Name] = e
 	}
 	s, ok := env["RINGTRAIN_SECRET"]
-	if !ok || s.ValueFrom == nil || s.ValueFrom.SecretKeyRef == nil ||
+	if !training(c.Command) {
+		if ok {
+			t.Error("env RINGTRAIN_SECRET: only the training nodes need the cluster secret")
+		}
+	} else if !ok || s.ValueFrom == nil || s.ValueFrom.SecretKeyRef == nil ||
 		s.ValueFrom.SecretKeyRef.Name != "ringtrain-secret" || s.ValueFrom.SecretKeyRef.Key != "secret" {
 		t.Error("env RINGTRAIN_SECRET: want valueFrom secretKeyRef ringtrain-secret/secret")
 	}
@@ -144,12 +151,13 @@ var listenFlags = map[string][]string{
 	"--data-addr":    {"data"},
 	"--metrics-addr": {"metrics"},
 	"--gossip-port":  {"gossip", "gossip-udp"},
+	"--addr":         {"http"}, // serve
 }
 
 // TestListenFlagsMatchPorts: every port a process listens on is a declared
 // container port with the same number, and every declared port is one.
 func TestListenFlagsMatchPorts(t *testing.T) {
-	forContainers(t, func(t *testing.T, _ *appsv1.StatefulSet, c corev1.Container) {
+	forContainers(t, func(t *testing.T, _ workload, c corev1.Container) {
 		covered := map[string]bool{}
 		for f, names := range listenFlags {
 			v, ok := flag(c.Command, f)
@@ -183,8 +191,8 @@ func TestListenFlagsMatchPorts(t *testing.T) {
 // TLS secret, --run-dir a writable claim (the root file system is
 // read-only).
 func TestPathFlagsAreMounted(t *testing.T) {
-	forContainers(t, func(t *testing.T, sts *appsv1.StatefulSet, c corev1.Container) {
-		ps := &sts.Spec.Template.Spec
+	forContainers(t, func(t *testing.T, w workload, c corev1.Container) {
+		ps := &w.tmpl.Spec
 		check := func(f string, ok func(m *corev1.VolumeMount, v *corev1.Volume) bool, want string) {
 			p, set := flag(c.Command, f)
 			if !set {
@@ -206,10 +214,10 @@ func TestPathFlagsAreMounted(t *testing.T) {
 			return v != nil && v.Secret != nil && v.Secret.SecretName == "ringtrain-tls"
 		}, "secret ringtrain-tls")
 		check("--run-dir", func(m *corev1.VolumeMount, v *corev1.Volume) bool {
-			return v == nil && !m.ReadOnly && slices.ContainsFunc(sts.Spec.VolumeClaimTemplates,
+			return v == nil && !m.ReadOnly && slices.ContainsFunc(w.claims,
 				func(p corev1.PersistentVolumeClaim) bool { return p.Name == m.Name })
 		}, "a writable claim template")
-		if _, ok := flag(c.Command, "--tls-dir"); !ok {
+		if _, ok := flag(c.Command, "--tls-dir"); !ok && training(c.Command) {
 			t.Error("no --tls-dir: every node talks TLS")
 		}
 		if c.Command[1] == "coordinator" {

@@ -61,6 +61,7 @@ func TestCommandsFormACluster(t *testing.T) {
 // commands, and what its workers need.
 type smokeCluster struct {
 	bin, certs, grpc, metrics string
+	claim                     string // stands for the coordinator's claim: its --run-dir is claim/run
 	env                       []string
 	proc                      *proc
 }
@@ -84,11 +85,12 @@ func startCoordinator(ctx context.Context, t *testing.T, objs []doc) *smokeClust
 	if out, err := exec.Command(bin, "certs", "init", "--tls-dir", certs, "--hosts", strings.Join(certHosts(t), ",")).CombinedOutput(); err != nil {
 		t.Fatalf("certs init: %v\n%s", err, out)
 	}
-	c := &smokeCluster{bin: bin, certs: certs, grpc: testutil.FreeAddr(t), metrics: testutil.FreeAddr(t),
+	c := &smokeCluster{bin: bin, certs: certs, grpc: testutil.FreeAddr(t), metrics: testutil.FreeAddr(t), claim: dir,
 		env: append(os.Environ(), "RINGTRAIN_SECRET=k8s-manifest-smoke-test-0123456789abcdef")}
 	coordC := statefulSet(t, objs, "ringtrain-coordinator").Spec.Template.Spec.Containers[0]
+	runDir, _ := flag(coordC.Command, "--run-dir")
 	c.proc = start(ctx, t, bin, c.env, rewrite(t, coordC.Command, map[string]string{
-		"--config": jobFile, "--tls-dir": certs, "--run-dir": filepath.Join(dir, "run"),
+		"--config": jobFile, "--tls-dir": certs, "--run-dir": onClaim(t, coordC, runDir, dir),
 		"--grpc-addr": c.grpc, "--metrics-addr": c.metrics, "--gossip-port": "0",
 	}))
 	return c
@@ -209,4 +211,19 @@ func start(ctx context.Context, t *testing.T, bin string, env, args []string) *p
 		}
 	})
 	return p
+}
+
+// onClaim maps path, on a volume mounted in c, to the same path under
+// root, the local directory standing for that volume.
+func onClaim(t *testing.T, c corev1.Container, path, root string) string {
+	t.Helper()
+	m := mountFor(c, path)
+	if m == nil {
+		t.Fatalf("container %s: %s is on no volume", c.Name, path)
+	}
+	rel, err := filepath.Rel(m.MountPath, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, rel)
 }

@@ -72,6 +72,10 @@ func TestStrictOnRealFiles(t *testing.T) {
 		{"base/coordinator.yaml", "kind: StatefulSet", "kind: Statefulset"},
 		{"base/job-configmap.yaml", "data:\n  job.yaml", "datas:\n  job.yaml"},
 		{"gpu/worker-gpu.yaml", "      tolerations:", "      toleration:"},
+		{"serve/serve.yaml", "      terminationGracePeriodSeconds: 30", "      terminationGracePeriod: 30"},
+		{"serve/serve.yaml", "          readinessProbe:", "          readynessProbe:"},
+		{"serve/serve.yaml", "kind: Deployment", "kind: Deploymnet"},
+		{"serve/serve.yaml", "sleep: {seconds: 5}", "sleep: {second: 5}"},
 	}
 	for _, c := range cases {
 		t.Run(c.file+"/"+c.new, func(t *testing.T) {

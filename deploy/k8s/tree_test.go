@@ -157,8 +157,8 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			t.Logf("%s: %s %s", f, d.meta.Kind, d.objectMeta().Name)
 		}
 	}
-	if n < 7 {
-		t.Errorf("decoded %d documents, want at least 7 (namespace, config map, 3 services, 2 stateful sets)", n)
+	if n < 9 {
+		t.Errorf("decoded %d documents, want at least 9 (namespace, config map, 4 services, 2 stateful sets, a deployment)", n)
 	}
 }
 
@@ -210,7 +210,24 @@ func TestKustomization(t *testing.T) {
 	} else if !slices.Equal(gpu.Resources, []string{"../base"}) || len(gpu.Patches) == 0 {
 		t.Errorf("gpu/kustomization.yaml: want an overlay of ../base with patches, got resources %v, %d patches", gpu.Resources, len(gpu.Patches))
 	}
-	if len(tr.kusts) != 3 {
-		t.Errorf("kustomizations in %v, want ., base and gpu", slices.Sorted(maps.Keys(tr.kusts)))
+	// serve/ stands alone (it reads the claim the base's coordinator makes):
+	// applying it must not re-apply or change the training cluster.
+	if sv, ok := tr.kusts["serve"]; !ok {
+		t.Error("no serve/kustomization.yaml")
+	} else {
+		if sv.Namespace != namespace || len(sv.Patches) != 0 || slices.ContainsFunc(sv.Resources, func(r string) bool { return strings.Contains(r, "..") }) {
+			t.Errorf("serve/kustomization.yaml: want its own resources in namespace %s, no patches, nothing of ../, got %+v", namespace, *sv)
+		}
+		for _, d := range tr.objects("serve") {
+			if m := d.objectMeta(); m.Namespace != namespace {
+				t.Errorf("%s %s: metadata.namespace %q, want %q", d, m.Name, m.Namespace, namespace)
+			}
+			if id := d.meta.Kind + "/" + d.objectMeta().Name; seen[id] != "" {
+				t.Errorf("%s: %s is also in deploy/k8s (%s)", d, id, seen[id])
+			}
+		}
+	}
+	if len(tr.kusts) != 4 {
+		t.Errorf("kustomizations in %v, want ., base, gpu and serve", slices.Sorted(maps.Keys(tr.kusts)))
 	}
 }
