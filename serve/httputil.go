@@ -60,6 +60,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) *httpEr
 // flatten decodes a JSON array of numbers, or of nested arrays of
 // numbers, into its values in row-major order.
 func flatten(raw json.RawMessage) ([]float64, error) {
+	if flat, ok := parseNumbers(raw); ok {
+		return flat, nil
+	}
 	var flat []float64
 	if err := json.Unmarshal(raw, &flat); err == nil {
 		return flat, nil

@@ -1,0 +1,225 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+
+	"github.com/ringtrain/ringtrain/serve"
+)
+
+// ServeOptions configure ServeBench.
+type ServeOptions struct {
+	// Source is the model served (DefaultServeModel writes one).
+	Source serve.Source
+	// Endpoint is "v2" (POST /v2/models/NAME/infer) or "predict".
+	Endpoint string
+	// Duration is the length of every load run.
+	Duration time.Duration
+	// Conns are the connections of the open-loop runs; SatConns those of
+	// the closed-loop saturation runs.
+	Conns, SatConns int
+	// Rate1 and RateBatched are the open-loop rates (requests/s) against
+	// the batch-1 and the batching server; 0 is half the saturation
+	// throughput measured just before.
+	Rate1, RateBatched float64
+	// MaxBatch and MaxDelay configure the batching server.
+	MaxBatch int
+	MaxDelay time.Duration
+	// Log receives the servers' events.
+	Log *slog.Logger
+}
+
+// Run is one load run with the CPU time the whole process (generator and
+// server) used during it.
+type Run struct {
+	LoadResult
+	CPU time.Duration
+}
+
+// CPUPerRequest is the process CPU time per request sent.
+func (r Run) CPUPerRequest() time.Duration {
+	if r.Sent == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Sent)
+}
+
+// ServeResult is what ServeBench measured.
+type ServeResult struct {
+	Spec      string // the model's kind and layer sizes
+	Endpoint  string
+	InputSize int
+	MaxBatch  int
+	MaxDelay  time.Duration
+	// Forward1 is the median in-process Predict time of one instance;
+	// ForwardMax of MaxBatch instances (the same Predictor the server
+	// runs).
+	Forward1, ForwardMax time.Duration
+	// Null is the generator against a server answering a canned body of
+	// a real answer's size at once (closed loop): the floor of the
+	// generator and Go's HTTP stack on this machine.
+	Null Run
+	// Batch1Sat and BatchedSat are closed-loop saturation runs (SatConns
+	// connections); Batch1 and Batched the open-loop runs below it.
+	Batch1Sat, Batch1, BatchedSat, Batched Run
+}
+
+// ServeBench measures the in-process forward time, then the served
+// latency and throughput of a batch-1 server and of a batching server,
+// each started in-process on 127.0.0.1:0 and loaded over real HTTP.
+func ServeBench(ctx context.Context, o ServeOptions) (*ServeResult, error) {
+	if o.Endpoint != "v2" && o.Endpoint != "predict" {
+		return nil, fmt.Errorf("bench: serve: endpoint %q: want v2 or predict", o.Endpoint)
+	}
+	if o.Duration <= 0 || o.Conns < 1 || o.SatConns < 1 || o.MaxBatch < 1 || o.MaxDelay <= 0 || o.Rate1 < 0 || o.RateBatched < 0 {
+		return nil, fmt.Errorf("bench: serve: want duration > 0, conns >= 1, sat-conns >= 1, max-batch >= 1, max-delay > 0, rates >= 0")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	snap, err := o.Source.Load()
+	if err != nil {
+		return nil, err
+	}
+	res := &ServeResult{Endpoint: o.Endpoint, MaxBatch: o.MaxBatch, MaxDelay: o.MaxDelay, Spec: describeSpec(snap)}
+	if res.Forward1, res.ForwardMax, err = forwardTimes(snap, o.MaxBatch); err != nil {
+		return nil, err
+	}
+	res.InputSize = snap.Spec.InputSize()
+	body := requestBody(o.Endpoint, res.InputSize)
+
+	// Batch 1: saturation (closed loop), then open loop below it.
+	var answer []byte
+	err = withServer(ctx, o, 1, func(url string) error {
+		if answer, err = probe(ctx, url, body); err != nil {
+			return err
+		}
+		if res.Batch1Sat, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns}); err != nil {
+			return err
+		}
+		rate := o.Rate1
+		if rate == 0 {
+			rate = max(res.Batch1Sat.Rps/2, 1)
+		}
+		res.Batch1, err = measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The generator's own floor: the same requests, a canned answer.
+	if res.Null, err = nullRun(ctx, o, body, answer); err != nil {
+		return nil, err
+	}
+	err = withServer(ctx, o, o.MaxBatch, func(url string) error {
+		if _, err := probe(ctx, url, body); err != nil {
+			return err
+		}
+		if res.BatchedSat, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns}); err != nil {
+			return err
+		}
+		rate := o.RateBatched
+		if rate == 0 {
+			rate = max(res.BatchedSat.Rps/2, 1)
+		}
+		res.Batched, err = measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// measure runs Load and records the process CPU time it took.
+func measure(ctx context.Context, lo LoadOptions) (Run, error) {
+	c0 := processCPU()
+	r, err := Load(ctx, lo)
+	return Run{LoadResult: r, CPU: processCPU() - c0}, err
+}
+
+// processCPU is the user+system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// withServer serves o.Source with the given max batch on 127.0.0.1:0,
+// calls f with the inference URL, then drains the server.
+func withServer(ctx context.Context, o ServeOptions, maxBatch int, f func(url string) error) error {
+	srv, err := serve.New(o.Source, serve.Options{Name: "bench", MaxBatch: maxBatch, MaxDelay: o.MaxDelay, Queue: max(256, 2*o.SatConns, 2*o.Conns), Log: o.Log})
+	if err != nil {
+		return fmt.Errorf("bench: serve: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("bench: serve: %w", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, ln) }()
+	url := "http://" + ln.Addr().String() + "/predict"
+	if o.Endpoint == "v2" {
+		url = "http://" + ln.Addr().String() + "/v2/models/bench/infer"
+	}
+	ferr := f(url)
+	cancel()
+	return errors.Join(ferr, <-done)
+}
+
+// probe sends one request and returns the answer, failing unless it is a
+// 200.
+func probe(ctx context.Context, url string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytesReader(body))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("bench: serve: the first request: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("bench: serve: the first answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("bench: serve: the first request got %d: %s", resp.StatusCode, b)
+	}
+	return b, nil
+}
+
+// nullRun loads a server that answers every request with answer at once
+// (after reading the body), closed loop like the saturation runs.
+func nullRun(ctx context.Context, o ServeOptions, body, answer []byte) (Run, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Run{}, fmt.Errorf("bench: serve: %w", err)
+	}
+	hs := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(answer)
+	})}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	run, err := measure(ctx, LoadOptions{URL: "http://" + ln.Addr().String() + "/", Body: body, Duration: o.Duration, Conns: o.SatConns})
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = errors.Join(err, hs.Shutdown(shut))
+	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return run, err
+}
