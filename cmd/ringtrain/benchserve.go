@@ -17,9 +17,9 @@ import (
 
 func newBenchServeCmd(g *globals) *cobra.Command {
 	var (
-		o      bench.ServeOptions
-		step   int64
-		asJSON bool
+		o       bench.ServeOptions
+		step    int64
+		asJSON  bool
 		profile string
 	)
 	cmd := &cobra.Command{
