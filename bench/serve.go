@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"slices"
 	"syscall"
 	"time"
 
@@ -26,9 +28,10 @@ type ServeOptions struct {
 	// the closed-loop saturation runs.
 	Conns, SatConns int
 	// Rate1 and RateBatched are the open-loop rates (requests/s) against
-	// the batch-1 and the batching server; 0 is half the saturation
-	// throughput measured just before.
-	Rate1, RateBatched float64
+	// the batch-1 and the batching server; without them, Fractions of the
+	// saturation throughput measured just before are run.
+	Rate1, RateBatched []float64
+	Fractions          []float64
 	// MaxBatch and MaxDelay configure the batching server.
 	MaxBatch int
 	MaxDelay time.Duration
@@ -67,8 +70,9 @@ type ServeResult struct {
 	// generator and Go's HTTP stack on this machine.
 	Null Run
 	// Batch1Sat and BatchedSat are closed-loop saturation runs (SatConns
-	// connections); Batch1 and Batched the open-loop runs below it.
-	Batch1Sat, Batch1, BatchedSat, Batched Run
+	// connections); Batch1 and Batched the open-loop runs, by rate.
+	Batch1Sat, BatchedSat Run
+	Batch1, Batched       []Run
 }
 
 // ServeBench measures the in-process forward time, then the served
@@ -78,8 +82,16 @@ func ServeBench(ctx context.Context, o ServeOptions) (*ServeResult, error) {
 	if o.Endpoint != "v2" && o.Endpoint != "predict" {
 		return nil, fmt.Errorf("bench: serve: endpoint %q: want v2 or predict", o.Endpoint)
 	}
-	if o.Duration <= 0 || o.Conns < 1 || o.SatConns < 1 || o.MaxBatch < 1 || o.MaxDelay <= 0 || o.Rate1 < 0 || o.RateBatched < 0 {
-		return nil, fmt.Errorf("bench: serve: want duration > 0, conns >= 1, sat-conns >= 1, max-batch >= 1, max-delay > 0, rates >= 0")
+	if o.Duration <= 0 || o.Conns < 1 || o.SatConns < 1 || o.MaxBatch < 1 || o.MaxDelay <= 0 {
+		return nil, fmt.Errorf("bench: serve: want duration > 0, conns >= 1, sat-conns >= 1, max-batch >= 1, max-delay > 0")
+	}
+	for _, r := range slices.Concat(o.Rate1, o.RateBatched, o.Fractions) {
+		if !(r > 0) || math.IsInf(r, 0) {
+			return nil, fmt.Errorf("bench: serve: rate or fraction %v: want a finite number > 0", r)
+		}
+	}
+	if len(o.Fractions) == 0 && (len(o.Rate1) == 0 || len(o.RateBatched) == 0) {
+		return nil, fmt.Errorf("bench: serve: no open-loop rates: give rates or fractions of the saturation throughput")
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -104,11 +116,7 @@ func ServeBench(ctx context.Context, o ServeOptions) (*ServeResult, error) {
 		if res.Batch1Sat, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns}); err != nil {
 			return err
 		}
-		rate := o.Rate1
-		if rate == 0 {
-			rate = max(res.Batch1Sat.Rps/2, 1)
-		}
-		res.Batch1, err = measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns})
+		res.Batch1, err = openLoop(ctx, o, url, body, o.Rate1, res.Batch1Sat.Rps)
 		return err
 	})
 	if err != nil {
@@ -125,17 +133,32 @@ func ServeBench(ctx context.Context, o ServeOptions) (*ServeResult, error) {
 		if res.BatchedSat, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns}); err != nil {
 			return err
 		}
-		rate := o.RateBatched
-		if rate == 0 {
-			rate = max(res.BatchedSat.Rps/2, 1)
-		}
-		res.Batched, err = measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns})
+		res.Batched, err = openLoop(ctx, o, url, body, o.RateBatched, res.BatchedSat.Rps)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// openLoop runs Load open loop at each of rates, or at o.Fractions of
+// saturated requests/s when rates is empty.
+func openLoop(ctx context.Context, o ServeOptions, url string, body []byte, rates []float64, saturated float64) ([]Run, error) {
+	if len(rates) == 0 {
+		for _, f := range o.Fractions {
+			rates = append(rates, max(math.Round(f*saturated), 1))
+		}
+	}
+	var runs []Run
+	for _, rate := range rates {
+		r, err := measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns})
+		if err != nil {
+			return runs, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
 }
 
 // measure runs Load and records the process CPU time it took.

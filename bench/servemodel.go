@@ -20,18 +20,24 @@ import (
 )
 
 // DefaultServeSpec is the built-in job's model (job.Default: the MLP on
-// MNIST, 784-256-10).
-func DefaultServeSpec() model.Spec {
+// MNIST, 784-256-10), with other hidden layer widths if hidden is given.
+func DefaultServeSpec(hidden []int) model.Spec {
 	d := job.Default().Model
-	return model.Spec{Kind: d.Kind, Hidden: d.Hidden, Input: []int{1, 28, 28}, Classes: 10, Loss: d.Loss}
+	if len(hidden) == 0 {
+		hidden = d.Hidden
+	}
+	return model.Spec{Kind: d.Kind, Hidden: hidden, Input: []int{1, 28, 28}, Classes: 10, Loss: d.Loss}
 }
 
-// DefaultServeModel writes DefaultServeSpec with its initial weights (seed
-// 1; a forward pass costs the same as with trained ones) as an export
-// with MNIST's data facts (input_scale 1/255) to dir, and returns its
-// path.
-func DefaultServeModel(dir string) (string, error) {
-	spec := DefaultServeSpec()
+// DefaultServeModel writes DefaultServeSpec(hidden) with its initial
+// weights (seed 1; a forward pass costs the same as with trained ones) as
+// an export with MNIST's data facts (input_scale 1/255) to dir, and
+// returns its path.
+func DefaultServeModel(dir string, hidden []int) (string, error) {
+	spec := DefaultServeSpec(hidden)
+	if err := spec.Validate(); err != nil {
+		return "", fmt.Errorf("bench: the default model: %w", err)
+	}
 	_, n, err := model.Layout(spec)
 	if err != nil {
 		return "", fmt.Errorf("bench: the default model: %w", err)

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -21,6 +23,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 		step    int64
 		asJSON  bool
 		profile string
+		hidden  string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [MODEL_FILE|RUN_DIR]",
@@ -42,6 +45,19 @@ request of each run is shown.`,
 			if err := checkBenchServe(o); err != nil {
 				return err
 			}
+			var widths []int
+			if hidden != "" {
+				if len(args) == 1 {
+					return fmt.Errorf("--hidden sets the built-in model's layers: it does not apply to %s", args[0])
+				}
+				var err error
+				if widths, err = bench.ParseInts(hidden); err != nil {
+					return fmt.Errorf("--hidden: %w", err)
+				}
+				if spec := bench.DefaultServeSpec(widths); spec.Validate() != nil {
+					return fmt.Errorf("--hidden %q: %w", hidden, spec.Validate())
+				}
+			}
 			if len(args) == 1 {
 				src, err := loadSource(g, args[0], step)
 				if err != nil {
@@ -54,7 +70,7 @@ request of each run is shown.`,
 					return err
 				}
 				defer os.RemoveAll(dir)
-				path, err := bench.DefaultServeModel(dir)
+				path, err := bench.DefaultServeModel(dir, widths)
 				if err != nil {
 					return err
 				}
@@ -85,8 +101,10 @@ request of each run is shown.`,
 	f.DurationVar(&o.Duration, "duration", 5*time.Second, "length of each load run")
 	f.IntVar(&o.Conns, "conns", 16, "connections of the open-loop runs")
 	f.IntVar(&o.SatConns, "sat-conns", 64, "connections of the closed-loop saturation runs")
-	f.Float64Var(&o.Rate1, "rate", 0, "open-loop requests/s against the batch-1 server (0: half its saturation throughput)")
-	f.Float64Var(&o.RateBatched, "batch-rate", 0, "open-loop requests/s against the batching server (0: half its saturation throughput)")
+	f.Float64SliceVar(&o.Rate1, "rate", nil, "open-loop requests/s against the batch-1 server, comma-separated (default: --fractions of its saturation)")
+	f.Float64SliceVar(&o.RateBatched, "batch-rate", nil, "open-loop requests/s against the batching server, comma-separated (default: --fractions of its saturation)")
+	f.Float64SliceVar(&o.Fractions, "fractions", []float64{0.1, 0.5}, "open-loop rates as fractions of the saturation throughput measured just before")
+	f.StringVar(&hidden, "hidden", "", "without a model: the built-in MLP's hidden layer widths, comma-separated (default: the built-in job's, 256)")
 	f.IntVar(&o.MaxBatch, "max-batch", 32, "the batching server's most instances per forward pass")
 	f.DurationVar(&o.MaxDelay, "max-delay", 2*time.Millisecond, "the batching server's longest wait for a batch to fill")
 	f.Int64Var(&step, "step", 0, "serve this checkpoint step of a run directory (default: the latest)")
@@ -116,8 +134,12 @@ func checkBenchServe(o bench.ServeOptions) error {
 		return fmt.Errorf("--duration %v: want > 0", o.Duration)
 	case o.Conns < 1 || o.SatConns < 1:
 		return fmt.Errorf("--conns %d, --sat-conns %d: want >= 1", o.Conns, o.SatConns)
-	case o.Rate1 < 0 || o.RateBatched < 0:
-		return fmt.Errorf("--rate %v, --batch-rate %v: want >= 0 (0: half the saturation throughput)", o.Rate1, o.RateBatched)
+	case slices.ContainsFunc(o.Rate1, notPositive) || slices.ContainsFunc(o.RateBatched, notPositive):
+		return fmt.Errorf("--rate %v, --batch-rate %v: want requests/s > 0", o.Rate1, o.RateBatched)
+	case slices.ContainsFunc(o.Fractions, notPositive):
+		return fmt.Errorf("--fractions %v: want fractions > 0 of the saturation throughput", o.Fractions)
+	case len(o.Fractions) == 0 && (len(o.Rate1) == 0 || len(o.RateBatched) == 0):
+		return fmt.Errorf("--fractions is empty: give --rate and --batch-rate")
 	case o.MaxBatch < 1:
 		return fmt.Errorf("--max-batch %d: want >= 1", o.MaxBatch)
 	case o.MaxDelay <= 0:
@@ -125,6 +147,8 @@ func checkBenchServe(o bench.ServeOptions) error {
 	}
 	return nil
 }
+
+func notPositive(v float64) bool { return !(v > 0) || math.IsInf(v, 0) }
 
 func printBenchServe(g *globals, r *bench.ServeResult) error {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
@@ -144,14 +168,20 @@ func printBenchServe(g *globals, r *bench.ServeResult) error {
 	}
 	row("generator floor (canned answer)", r.Null)
 	row("batch 1, saturated", r.Batch1Sat)
-	row("batch 1, open loop", r.Batch1)
+	for _, x := range r.Batch1 {
+		row("batch 1, open loop", x)
+	}
 	row(fmt.Sprintf("batch <=%d, saturated", r.MaxBatch), r.BatchedSat)
-	row(fmt.Sprintf("batch <=%d, open loop", r.MaxBatch), r.Batched)
+	for _, x := range r.Batched {
+		row(fmt.Sprintf("batch <=%d, open loop", r.MaxBatch), x)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "batch-1 open loop: p50 %s ms = forward %s ms + %s ms (goal: + 0.2 ms)\n",
-		ms(r.Batch1.Latency.P50), ms(r.Forward1), ms(r.Batch1.Latency.P50-r.Forward1))
+	for _, x := range r.Batch1 {
+		fmt.Fprintf(g.stdout, "batch-1 open loop at %.0f req/s: p50 %s ms = forward %s ms + %s ms (goal: + 0.2 ms)\n",
+			x.Rate, ms(x.Latency.P50), ms(r.Forward1), ms(x.Latency.P50-r.Forward1))
+	}
 	if r.Batch1Sat.Rps > 0 {
 		fmt.Fprintf(g.stdout, "saturated throughput: batching %.0f req/s / batch 1 %.0f req/s = %.2f× (goal: >= 5×)\n",
 			r.BatchedSat.Rps, r.Batch1Sat.Rps, r.BatchedSat.Rps/r.Batch1Sat.Rps)
@@ -183,7 +213,7 @@ func errorText(x bench.Run) string {
 }
 
 func firstError(r *bench.ServeResult) string {
-	for _, x := range []bench.Run{r.Null, r.Batch1Sat, r.Batch1, r.BatchedSat, r.Batched} {
+	for _, x := range slices.Concat([]bench.Run{r.Null, r.Batch1Sat, r.BatchedSat}, r.Batch1, r.Batched) {
 		if x.FirstErr != "" {
 			return x.FirstErr
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,7 +25,11 @@ func TestBenchServeShortRun(t *testing.T) {
 	if !strings.Contains(r.Spec, "mlp 784-256-10") || r.Endpoint != "v2" || r.MaxBatch != 8 || r.Forward1 <= 0 || r.ForwardMax <= 0 {
 		t.Fatalf("result %+v", r)
 	}
-	for name, x := range map[string]bench.Run{"null": r.Null, "batch 1 saturated": r.Batch1Sat, "batch 1": r.Batch1, "batched saturated": r.BatchedSat, "batched": r.Batched} {
+	if len(r.Batch1) != 2 || len(r.Batched) != 2 {
+		t.Fatalf("open-loop runs: %d and %d, want one per --fractions value (2)", len(r.Batch1), len(r.Batched))
+	}
+	for name, x := range map[string]bench.Run{"null": r.Null, "batch 1 saturated": r.Batch1Sat, "batch 1 low": r.Batch1[0], "batch 1 high": r.Batch1[1],
+		"batched saturated": r.BatchedSat, "batched low": r.Batched[0], "batched high": r.Batched[1]} {
 		if x.Sent < 1 || x.OK < 1 || x.Latency.N != x.OK || x.CPU <= 0 {
 			t.Errorf("%s: %+v", name, x)
 		}
@@ -35,23 +40,24 @@ func TestBenchServeShortRun(t *testing.T) {
 			t.Errorf("saturation run with %d connections: %v, %d without an answer (%s)", x.Conns, x.Status, x.Failed, x.FirstErr)
 		}
 	}
-	if r.Batch1.Rate <= 0 || r.Batched.Rate <= 0 || r.Batch1Sat.Rate != 0 {
-		t.Errorf("rates: open loop %v and %v (want > 0), saturation %v (want closed loop, 0)", r.Batch1.Rate, r.Batched.Rate, r.Batch1Sat.Rate)
+	// --fractions 0.1,0.5 of the saturation just measured.
+	if want := max(math.Round(0.5*r.Batch1Sat.Rps), 1); r.Batch1[1].Rate != want || r.Batch1Sat.Rate != 0 {
+		t.Errorf("rates: open loop %v (want %v), saturation %v (want closed loop, 0)", r.Batch1[1].Rate, want, r.Batch1Sat.Rate)
 	}
 }
 
 // The table, over /predict, serving a model file.
 func TestBenchServeTableFromAFile(t *testing.T) {
-	path, err := bench.DefaultServeModel(t.TempDir())
+	path, err := bench.DefaultServeModel(t.TempDir(), []int{32})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, stderr, code := cli(t, nil, "bench", "serve", filepath.Clean(path), "--endpoint", "predict", "--duration", "200ms",
-		"--conns", "2", "--sat-conns", "2", "--rate", "50", "--batch-rate", "50", "--log-level", "error")
+		"--conns", "2", "--sat-conns", "2", "--rate", "50,80", "--batch-rate", "50", "--log-level", "error")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"endpoint predict", "in-process forward", "batch 1, open loop", "generator floor", "p50", "goal: >= 5×"} {
+	for _, want := range []string{"mlp 784-32-10", "endpoint predict", "at 80 req/s", "in-process forward", "batch 1, open loop", "generator floor", "p50", "goal: >= 5×"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
@@ -66,7 +72,10 @@ func TestBenchServeBadFlags(t *testing.T) {
 		{[]string{"--endpoint", "grpc"}, `--endpoint "grpc"`},
 		{[]string{"--duration", "0s"}, "--duration 0s"},
 		{[]string{"--conns", "0"}, "--conns 0"},
-		{[]string{"--rate", "-5"}, "--rate -5"},
+		{[]string{"--rate", "-5"}, "--rate [-5]"},
+		{[]string{"--fractions", "0"}, "--fractions [0]"},
+		{[]string{"--hidden", "0"}, `--hidden "0"`},
+		{[]string{"--hidden", "64", "m.safetensors"}, "does not apply"},
 		{[]string{"--max-batch", "0"}, "--max-batch 0"},
 		{[]string{"--max-delay", "0s"}, "--max-delay 0s"},
 		{[]string{"/no/such/model.safetensors"}, "no such file"},
