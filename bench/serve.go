@@ -69,6 +69,9 @@ type ServeResult struct {
 	// a real answer's size at once (closed loop): the floor of the
 	// generator and Go's HTTP stack on this machine.
 	Null Run
+	// NullOpen is the same canned-answer server open loop at the first
+	// batch-1 rate: the latency the machine and HTTP alone give there.
+	NullOpen Run
 	// Batch1Sat and BatchedSat are closed-loop saturation runs (SatConns
 	// connections); Batch1 and Batched the open-loop runs, by rate.
 	Batch1Sat, BatchedSat Run
@@ -123,7 +126,7 @@ func ServeBench(ctx context.Context, o ServeOptions) (*ServeResult, error) {
 		return nil, err
 	}
 	// The generator's own floor: the same requests, a canned answer.
-	if res.Null, err = nullRun(ctx, o, body, answer); err != nil {
+	if res.Null, res.NullOpen, err = nullRuns(ctx, o, body, answer, res.Batch1[0].Rate); err != nil {
 		return nil, err
 	}
 	err = withServer(ctx, o, o.MaxBatch, func(url string) error {
@@ -223,12 +226,13 @@ func probe(ctx context.Context, url string, body []byte) ([]byte, error) {
 	return b, nil
 }
 
-// nullRun loads a server that answers every request with answer at once
-// (after reading the body), closed loop like the saturation runs.
-func nullRun(ctx context.Context, o ServeOptions, body, answer []byte) (Run, error) {
+// nullRuns load a server that answers every request with answer at once
+// (after reading the body): closed loop like the saturation runs, then
+// open loop at rate.
+func nullRuns(ctx context.Context, o ServeOptions, body, answer []byte, rate float64) (closed, open Run, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return Run{}, fmt.Errorf("bench: serve: %w", err)
+		return Run{}, Run{}, fmt.Errorf("bench: serve: %w", err)
 	}
 	hs := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -237,12 +241,16 @@ func nullRun(ctx context.Context, o ServeOptions, body, answer []byte) (Run, err
 	})}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
-	run, err := measure(ctx, LoadOptions{URL: "http://" + ln.Addr().String() + "/", Body: body, Duration: o.Duration, Conns: o.SatConns})
+	url := "http://" + ln.Addr().String() + "/"
+	closed, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns})
+	if err == nil {
+		open, err = measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns})
+	}
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = errors.Join(err, hs.Shutdown(shut))
 	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
-	return run, err
+	return closed, open, err
 }

@@ -99,7 +99,7 @@ request of each run is shown.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Endpoint, "endpoint", "v2", "v2 (POST /v2/models/NAME/infer) or predict (POST /predict)")
 	f.DurationVar(&o.Duration, "duration", 5*time.Second, "length of each load run")
-	f.IntVar(&o.Conns, "conns", 16, "connections of the open-loop runs")
+	f.IntVar(&o.Conns, "conns", 64, "connections of the open-loop runs")
 	f.IntVar(&o.SatConns, "sat-conns", 64, "connections of the closed-loop saturation runs")
 	f.Float64SliceVar(&o.Rate1, "rate", nil, "open-loop requests/s against the batch-1 server, comma-separated (default: --fractions of its saturation)")
 	f.Float64SliceVar(&o.RateBatched, "batch-rate", nil, "open-loop requests/s against the batching server, comma-separated (default: --fractions of its saturation)")
@@ -167,6 +167,7 @@ func printBenchServe(g *globals, r *bench.ServeResult) error {
 			float64(x.CPUPerRequest())/1e3, errorText(x))
 	}
 	row("generator floor (canned answer)", r.Null)
+	row("generator floor (canned answer)", r.NullOpen)
 	row("batch 1, saturated", r.Batch1Sat)
 	for _, x := range r.Batch1 {
 		row("batch 1, open loop", x)
@@ -181,6 +182,9 @@ func printBenchServe(g *globals, r *bench.ServeResult) error {
 	for _, x := range r.Batch1 {
 		fmt.Fprintf(g.stdout, "batch-1 open loop at %.0f req/s: p50 %s ms = forward %s ms + %s ms (goal: + 0.2 ms)\n",
 			x.Rate, ms(x.Latency.P50), ms(r.Forward1), ms(x.Latency.P50-r.Forward1))
+		if x.Rate == r.NullOpen.Rate {
+			fmt.Fprintf(g.stdout, "  the canned-answer server at that rate: p50 %s ms (loopback HTTP, the generator and this machine's scheduling)\n", ms(r.NullOpen.Latency.P50))
+		}
 	}
 	if r.Batch1Sat.Rps > 0 {
 		fmt.Fprintf(g.stdout, "saturated throughput: batching %.0f req/s / batch 1 %.0f req/s = %.2f× (goal: >= 5×)\n",
@@ -213,7 +217,7 @@ func errorText(x bench.Run) string {
 }
 
 func firstError(r *bench.ServeResult) string {
-	for _, x := range slices.Concat([]bench.Run{r.Null, r.Batch1Sat, r.BatchedSat}, r.Batch1, r.Batched) {
+	for _, x := range slices.Concat([]bench.Run{r.Null, r.NullOpen, r.Batch1Sat, r.BatchedSat}, r.Batch1, r.Batched) {
 		if x.FirstErr != "" {
 			return x.FirstErr
 		}

@@ -28,7 +28,7 @@ func TestBenchServeShortRun(t *testing.T) {
 	if len(r.Batch1) != 2 || len(r.Batched) != 2 {
 		t.Fatalf("open-loop runs: %d and %d, want one per --fractions value (2)", len(r.Batch1), len(r.Batched))
 	}
-	for name, x := range map[string]bench.Run{"null": r.Null, "batch 1 saturated": r.Batch1Sat, "batch 1 low": r.Batch1[0], "batch 1 high": r.Batch1[1],
+	for name, x := range map[string]bench.Run{"null": r.Null, "null open": r.NullOpen, "batch 1 saturated": r.Batch1Sat, "batch 1 low": r.Batch1[0], "batch 1 high": r.Batch1[1],
 		"batched saturated": r.BatchedSat, "batched low": r.Batched[0], "batched high": r.Batched[1]} {
 		if x.Sent < 1 || x.OK < 1 || x.Latency.N != x.OK || x.CPU <= 0 {
 			t.Errorf("%s: %+v", name, x)
