@@ -190,6 +190,10 @@ func printBenchServe(g *globals, r *bench.ServeResult) error {
 		fmt.Fprintf(g.stdout, "saturated throughput: batching %.0f req/s / batch 1 %.0f req/s = %.2f× (goal: >= 5×)\n",
 			r.BatchedSat.Rps, r.Batch1Sat.Rps, r.BatchedSat.Rps/r.Batch1Sat.Rps)
 	}
+	if c1, cb := r.Batch1Sat.CPUPerRequest(), r.BatchedSat.CPUPerRequest(); c1 > 0 && cb > 0 {
+		fmt.Fprintf(g.stdout, "process CPU per request, saturated: batch 1 %.0f µs, batching %.0f µs = %.2f× the requests the same CPU time serves (generator floor %.0f µs)\n",
+			float64(c1)/1e3, float64(cb)/1e3, float64(c1)/float64(cb), float64(r.Null.CPUPerRequest())/1e3)
+	}
 	if first := firstError(r); first != "" {
 		fmt.Fprintf(g.stdout, "first error: %s\n", first)
 	}
