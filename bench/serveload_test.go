@@ -195,3 +195,23 @@ func TestLoadBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestServeBenchBadOptions(t *testing.T) {
+	good := ServeOptions{Endpoint: "v2", Duration: time.Second, Conns: 1, SatConns: 1, MaxBatch: 1, MaxDelay: time.Millisecond, Fractions: []float64{0.5}}
+	for name, mod := range map[string]func(o *ServeOptions){
+		"endpoint":     func(o *ServeOptions) { o.Endpoint = "grpc" },
+		"duration":     func(o *ServeOptions) { o.Duration = 0 },
+		"conns":        func(o *ServeOptions) { o.Conns = 0 },
+		"max delay":    func(o *ServeOptions) { o.MaxDelay = 0 },
+		"fraction":     func(o *ServeOptions) { o.Fractions = []float64{0} },
+		"rate":         func(o *ServeOptions) { o.Rate1 = []float64{-1} },
+		"no rates":     func(o *ServeOptions) { o.Fractions = nil },
+		"no model yet": func(o *ServeOptions) {},
+	} {
+		o := good
+		mod(&o)
+		if _, err := ServeBench(context.Background(), o); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
