@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ringtrain/ringtrain/serve"
 )
 
@@ -44,6 +46,10 @@ type ServeOptions struct {
 type Run struct {
 	LoadResult
 	CPU time.Duration
+	// MeanBatch is the mean number of instances per forward pass during
+	// the run (the server's ringtrain_serve_batch_size histogram); 0 for
+	// the canned-answer server.
+	MeanBatch float64
 }
 
 // CPUPerRequest is the process CPU time per request sent.
@@ -112,14 +118,14 @@ func ServeBench(ctx context.Context, o ServeOptions) (*ServeResult, error) {
 
 	// Batch 1: saturation (closed loop), then open loop below it.
 	var answer []byte
-	err = withServer(ctx, o, 1, func(url string) error {
+	err = withServer(ctx, o, 1, func(url string, batches batchCounter) error {
 		if answer, err = probe(ctx, url, body); err != nil {
 			return err
 		}
-		if res.Batch1Sat, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns}); err != nil {
+		if res.Batch1Sat, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns}, batches); err != nil {
 			return err
 		}
-		res.Batch1, err = openLoop(ctx, o, url, body, o.Rate1, res.Batch1Sat.Rps)
+		res.Batch1, err = openLoop(ctx, o, url, body, o.Rate1, res.Batch1Sat.Rps, batches)
 		return err
 	})
 	if err != nil {
@@ -129,14 +135,14 @@ func ServeBench(ctx context.Context, o ServeOptions) (*ServeResult, error) {
 	if res.Null, res.NullOpen, err = nullRuns(ctx, o, body, answer, res.Batch1[0].Rate); err != nil {
 		return nil, err
 	}
-	err = withServer(ctx, o, o.MaxBatch, func(url string) error {
+	err = withServer(ctx, o, o.MaxBatch, func(url string, batches batchCounter) error {
 		if _, err := probe(ctx, url, body); err != nil {
 			return err
 		}
-		if res.BatchedSat, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns}); err != nil {
+		if res.BatchedSat, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns}, batches); err != nil {
 			return err
 		}
-		res.Batched, err = openLoop(ctx, o, url, body, o.RateBatched, res.BatchedSat.Rps)
+		res.Batched, err = openLoop(ctx, o, url, body, o.RateBatched, res.BatchedSat.Rps, batches)
 		return err
 	})
 	if err != nil {
@@ -147,7 +153,7 @@ func ServeBench(ctx context.Context, o ServeOptions) (*ServeResult, error) {
 
 // openLoop runs Load open loop at each of rates, or at o.Fractions of
 // saturated requests/s when rates is empty.
-func openLoop(ctx context.Context, o ServeOptions, url string, body []byte, rates []float64, saturated float64) ([]Run, error) {
+func openLoop(ctx context.Context, o ServeOptions, url string, body []byte, rates []float64, saturated float64, batches batchCounter) ([]Run, error) {
 	if len(rates) == 0 {
 		for _, f := range o.Fractions {
 			rates = append(rates, max(math.Round(f*saturated), 1))
@@ -155,7 +161,7 @@ func openLoop(ctx context.Context, o ServeOptions, url string, body []byte, rate
 	}
 	var runs []Run
 	for _, rate := range rates {
-		r, err := measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns})
+		r, err := measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns}, batches)
 		if err != nil {
 			return runs, err
 		}
@@ -164,11 +170,46 @@ func openLoop(ctx context.Context, o ServeOptions, url string, body []byte, rate
 	return runs, nil
 }
 
-// measure runs Load and records the process CPU time it took.
-func measure(ctx context.Context, lo LoadOptions) (Run, error) {
+// batchCounter returns the number of forward passes so far and the
+// instances they computed (nil: not a serve.Server).
+type batchCounter func() (passes, instances float64)
+
+// measure runs Load and records the process CPU time it took and, with
+// batches, the mean batch size.
+func measure(ctx context.Context, lo LoadOptions, batches batchCounter) (Run, error) {
+	var n0, s0 float64
+	if batches != nil {
+		n0, s0 = batches()
+	}
 	c0 := processCPU()
 	r, err := Load(ctx, lo)
-	return Run{LoadResult: r, CPU: processCPU() - c0}, err
+	run := Run{LoadResult: r, CPU: processCPU() - c0}
+	if batches != nil {
+		if n1, s1 := batches(); n1 > n0 {
+			run.MeanBatch = (s1 - s0) / (n1 - n0)
+		}
+	}
+	return run, err
+}
+
+// batchSizes reads the count and sum of the server's batch size
+// histogram.
+func batchSizes(reg *prometheus.Registry) (count, sum float64) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0, 0
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "ringtrain_serve_batch_size" {
+			for _, m := range mf.GetMetric() {
+				if h := m.GetHistogram(); h != nil {
+					count += float64(h.GetSampleCount())
+					sum += h.GetSampleSum()
+				}
+			}
+		}
+	}
+	return count, sum
 }
 
 // processCPU is the user+system CPU time of this process so far.
@@ -182,7 +223,7 @@ func processCPU() time.Duration {
 
 // withServer serves o.Source with the given max batch on 127.0.0.1:0,
 // calls f with the inference URL, then drains the server.
-func withServer(ctx context.Context, o ServeOptions, maxBatch int, f func(url string) error) error {
+func withServer(ctx context.Context, o ServeOptions, maxBatch int, f func(url string, batches batchCounter) error) error {
 	srv, err := serve.New(o.Source, serve.Options{Name: "bench", MaxBatch: maxBatch, MaxDelay: o.MaxDelay, Queue: max(256, 2*o.SatConns, 2*o.Conns), Log: o.Log})
 	if err != nil {
 		return fmt.Errorf("bench: serve: %w", err)
@@ -199,7 +240,7 @@ func withServer(ctx context.Context, o ServeOptions, maxBatch int, f func(url st
 	if o.Endpoint == "v2" {
 		url = "http://" + ln.Addr().String() + "/v2/models/bench/infer"
 	}
-	ferr := f(url)
+	ferr := f(url, func() (float64, float64) { return batchSizes(srv.Registry()) })
 	cancel()
 	return errors.Join(ferr, <-done)
 }
@@ -242,9 +283,9 @@ func nullRuns(ctx context.Context, o ServeOptions, body, answer []byte, rate flo
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String() + "/"
-	closed, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns})
+	closed, err = measure(ctx, LoadOptions{URL: url, Body: body, Duration: o.Duration, Conns: o.SatConns}, nil)
 	if err == nil {
-		open, err = measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns})
+		open, err = measure(ctx, LoadOptions{URL: url, Body: body, Rate: rate, Duration: o.Duration, Conns: o.Conns}, nil)
 	}
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -156,15 +156,19 @@ func printBenchServe(g *globals, r *bench.ServeResult) error {
 	fmt.Fprintf(g.stdout, "in-process forward (the server's Predictor): batch 1 %s ms; batch %d %s ms (%.1f µs/instance)\n",
 		ms(r.Forward1), r.MaxBatch, ms(r.ForwardMax), float64(r.ForwardMax)/1e3/float64(r.MaxBatch))
 	tw := tabwriter.NewWriter(g.stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\trate req/s\tconns\tsent\tok/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tsend lag p99 ms\tCPU µs/req\terrors\t")
+	fmt.Fprintln(tw, "run\trate req/s\tconns\tsent\tok/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tsend lag p99 ms\tCPU µs/req\tmean batch\terrors\t")
 	row := func(name string, x bench.Run) {
 		rate, lag := "closed", "-"
 		if x.Rate > 0 {
 			rate, lag = fmt.Sprintf("%.0f", x.Rate), ms(x.SendLag.P99)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s\t\n", name, rate, x.Conns, x.Sent, x.Rps,
+		batch := "-"
+		if x.MeanBatch > 0 {
+			batch = fmt.Sprintf("%.1f", x.MeanBatch)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t\n", name, rate, x.Conns, x.Sent, x.Rps,
 			ms(x.Latency.P50), ms(x.Latency.P99), ms(x.Latency.P999), ms(x.Latency.Max), lag,
-			float64(x.CPUPerRequest())/1e3, errorText(x))
+			float64(x.CPUPerRequest())/1e3, batch, errorText(x))
 	}
 	row("generator floor (canned answer)", r.Null)
 	row("generator floor (canned answer)", r.NullOpen)

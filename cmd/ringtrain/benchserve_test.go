@@ -34,6 +34,12 @@ func TestBenchServeShortRun(t *testing.T) {
 			t.Errorf("%s: %+v", name, x)
 		}
 	}
+	// Batch 1 computes one instance per forward pass; the batching server
+	// at most --max-batch.
+	if r.Batch1Sat.MeanBatch != 1 || r.Batch1[0].MeanBatch != 1 || !(r.BatchedSat.MeanBatch >= 1 && r.BatchedSat.MeanBatch <= 8) || r.Null.MeanBatch != 0 {
+		t.Errorf("mean batch sizes: batch 1 %v and %v (want 1), batching %v (want 1..8), canned %v (want 0)",
+			r.Batch1Sat.MeanBatch, r.Batch1[0].MeanBatch, r.BatchedSat.MeanBatch, r.Null.MeanBatch)
+	}
 	// Closed loop with fewer connections than the queue holds: no 429.
 	for _, x := range []bench.Run{r.Batch1Sat, r.BatchedSat} {
 		if x.Status[429] != 0 || x.Failed != 0 {
