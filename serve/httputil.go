@@ -50,6 +50,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) *httpEr
 		}
 		return badRequest("reading the request body: %v", err)
 	}
+	if req, ok := v.(*v2Request); ok {
+		if fast, ok := decodeV2Fast(body); ok {
+			*req = fast
+			return nil
+		}
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		s.ab.record(AbnormalMalformed, err.Error())
 		return badRequest("malformed JSON: %v", err)
