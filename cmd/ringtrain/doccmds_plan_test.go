@@ -239,7 +239,7 @@ var docPlan = []docGroup{
 		{File: "docs/benchmarks.md", Doc: "ringtrain bench serve --hidden 2048,2048 --max-batch 128 --conns 256 --sat-conns 256",
 			Run:  "ringtrain bench serve --hidden 2048,2048 --max-batch 128 --conns 256 --sat-conns 256 --duration 300ms --fractions 0.1",
 			Note: "300 ms per load run and one open-loop rate (0.1 of saturation) instead of 5 s and two", Want: "mlp 784-2048-2048-10"},
-		{File: "docs/benchmarks.md", Doc: "go test -run '^$' -bench Flatten784 ./serve/", Run: "go test -run '^$' -bench Flatten784 -benchtime 1x ./serve/",
+		{File: "docs/benchmarks.md", Doc: "go test -run '^$' -bench 'Flatten784|DecodeV2' ./serve/", Run: "go test -run '^$' -bench 'Flatten784|DecodeV2' -benchtime 1x ./serve/",
 			Note: "each benchmark once: that they run, not their figures"},
 	}},
 }
