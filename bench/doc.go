@@ -14,4 +14,13 @@
 // iteration.
 //
 // Worker is the child's side; the parent and child speak JSON lines.
+//
+// ServeBench (`ringtrain bench serve`) runs in one process: it times the
+// server's Predictor in-process (the limit), then starts serve.Server on
+// 127.0.0.1:0 (max batch 1, then batching) and loads it over real HTTP
+// with Load, an open-loop generator like wrk2: request i is due at
+// start + i/rate and its latency counts from then, so queueing is not
+// hidden (coordinated omission). Percentiles are exact (sorted latencies,
+// nearest rank). A server answering a canned body measures the floor of
+// the generator and loopback HTTP on the same machine.
 package bench

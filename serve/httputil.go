@@ -50,6 +50,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) *httpEr
 		}
 		return badRequest("reading the request body: %v", err)
 	}
+	if req, ok := v.(*v2Request); ok {
+		if fast, ok := decodeV2Fast(body); ok {
+			*req = fast
+			return nil
+		}
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		s.ab.record(AbnormalMalformed, err.Error())
 		return badRequest("malformed JSON: %v", err)
@@ -60,6 +66,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) *httpEr
 // flatten decodes a JSON array of numbers, or of nested arrays of
 // numbers, into its values in row-major order.
 func flatten(raw json.RawMessage) ([]float64, error) {
+	if flat, ok := parseNumbers(raw); ok {
+		return flat, nil
+	}
 	var flat []float64
 	if err := json.Unmarshal(raw, &flat); err == nil {
 		return flat, nil

@@ -21,7 +21,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure ringtrain with real processes on this machine",
 	}
-	cmd.AddCommand(newBenchAllReduceCmd(g), newBenchTrainCmd(g), newBenchCheckpointCmd(g), newBenchWorkerCmd(g))
+	cmd.AddCommand(newBenchAllReduceCmd(g), newBenchTrainCmd(g), newBenchCheckpointCmd(g), newBenchServeCmd(g), newBenchWorkerCmd(g))
 	return cmd
 }
 
