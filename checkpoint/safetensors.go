@@ -34,7 +34,7 @@ const (
 type stTensor struct {
 	Name       string
 	Shape      []int
-	Begin, End int64 // byte offsets relative to the data section
+	Begin, End int64  // byte offsets relative to the data section
 	Dtype      string // dtypeF32 or dtypeI8
 }
 
