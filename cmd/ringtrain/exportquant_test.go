@@ -21,14 +21,29 @@ import (
 )
 
 // TestExportInt8 is the proof of --quantize int8: it trains the default
-// job (the MLP on the embedded MNIST-10k, 10 epochs), exports it as float32
-// and int8, and checks the int8 file is at most 0.3x the float one, loses
-// at most 0.5 points of test-set accuracy, and that serve answers with it
-// (the int8 model's classes); bad flags and sources are clear errors.
+// job (the MLP on the embedded MNIST-10k, 10 epochs) and the same job with
+// the LeNet CNN, exports each as float32 and int8, and checks the int8 file
+// is at most 0.3x the float one, loses at most 0.5 points of test-set
+// accuracy, and that serve answers with it (the int8 model's classes); bad
+// flags and sources are clear errors.
 func TestExportInt8(t *testing.T) {
+	for _, kind := range []string{"mlp", "cnn"} {
+		t.Run(kind, func(t *testing.T) { testExportInt8(t, kind) })
+	}
+}
+
+func testExportInt8(t *testing.T, kind string) {
 	dir := t.TempDir()
 	run := filepath.Join(dir, "run")
-	if out, stderr, code := cli(t, nil, "launch", "--run-dir", run); code != 0 {
+	args := []string{"launch", "--run-dir", run}
+	if kind != "mlp" {
+		cfg := filepath.Join(dir, "job.yaml")
+		if err := os.WriteFile(cfg, []byte("model: {kind: "+kind+"}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", cfg)
+	}
+	if out, stderr, code := cli(t, nil, args...); code != 0 {
 		t.Fatalf("launch: %d\n%s\n%s", code, out, stderr)
 	}
 	fp, qp := filepath.Join(dir, "model.safetensors"), filepath.Join(dir, "model-int8.safetensors")
@@ -79,8 +94,8 @@ func TestExportInt8(t *testing.T) {
 	if fAcc-qAcc > 0.005 {
 		t.Errorf("int8 test accuracy %.2f%%, float32 %.2f%%: a drop of more than 0.5 points", 100*qAcc, 100*fAcc)
 	}
-	if fAcc < 0.9 {
-		t.Errorf("float32 test accuracy %.2f%%: the run did not train", 100*fAcc)
+	if fsnap.Spec.Kind != kind || fAcc < 0.9 {
+		t.Errorf("a %s model of float32 test accuracy %.2f%%: want a trained %s", fsnap.Spec.Kind, 100*fAcc, kind)
 	}
 
 	// serve answers with the int8 model: the classes of its logits.
