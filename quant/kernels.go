@@ -122,3 +122,18 @@ func activate(op string, x []float32) {
 		}
 	}
 }
+
+// dot4I8 is dotI8 of four rows against the same x (each row as long as
+// x): x is loaded once for four products.
+func dot4I8(w0, w1, w2, w3, x []int8) (s0, s1, s2, s3 int32) {
+	n := len(x)
+	w0, w1, w2, w3 = w0[:n], w1[:n], w2[:n], w3[:n]
+	for i, v := range x {
+		xv := int32(v)
+		s0 += int32(w0[i]) * xv
+		s1 += int32(w1[i]) * xv
+		s2 += int32(w2[i]) * xv
+		s3 += int32(w3[i]) * xv
+	}
+	return s0, s1, s2, s3
+}

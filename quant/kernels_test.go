@@ -14,7 +14,8 @@ func randI8(r *rand.Rand, n int) []int8 {
 	return out
 }
 
-// TestDotI8Reference: the int32 dot product equals the float64 sum of the
+// TestDotI8Reference: the int32 dot products (dotI8, and dot4I8's four
+// rows) equal the float64 sums of the
 // products (exact: every value is an integer well inside 2^53), for every
 // length around the unrolling and the extreme values.
 func TestDotI8Reference(t *testing.T) {
@@ -27,6 +28,17 @@ func TestDotI8Reference(t *testing.T) {
 		}
 		if got := dotI8(a, b); float64(got) != want {
 			t.Fatalf("n=%d: dotI8 = %d, want %v", n, got, want)
+		}
+		rows := [4][]int8{a, randI8(r, n), randI8(r, n), randI8(r, n)}
+		s0, s1, s2, s3 := dot4I8(rows[0], rows[1], rows[2], rows[3], b[:n])
+		for k, got := range []int32{s0, s1, s2, s3} {
+			var want float64
+			for i := range n {
+				want += float64(rows[k][i]) * float64(b[i])
+			}
+			if float64(got) != want {
+				t.Fatalf("n=%d: dot4I8 row %d = %d, want %v", n, k, got, want)
+			}
 		}
 	}
 	// The largest fan-in at the extremes does not overflow.

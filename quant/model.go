@@ -140,17 +140,34 @@ func (r *runner) int8Step(s *step, x, out []float32) {
 		rows = r.qcols[:p*s.fanIn]
 		im2col(rows, qx, s.in[0], s.in[1], s.in[2], s.k, s.pad, s.stride, s.out[1], s.out[2])
 	}
-	for o := range s.channels() {
-		w := s.qw[o*s.fanIn : (o+1)*s.fanIn]
-		d := s.wScale[o] * s.aScale
-		var b float32
-		if s.b != nil {
-			b = s.b[o]
-		}
+	f, c := s.fanIn, s.channels()
+	o := 0
+	for ; o+4 <= c; o += 4 { // four channels per pass over an input row
+		w := s.qw[o*f : (o+4)*f]
 		for j := range p {
-			out[o*p+j] = float32(dotI8(w, rows[j*s.fanIn:]))*d + b
+			a0, a1, a2, a3 := dot4I8(w[:f], w[f:2*f], w[2*f:3*f], w[3*f:], rows[j*f:(j+1)*f])
+			out[o*p+j] = s.dequant(o, a0)
+			out[(o+1)*p+j] = s.dequant(o+1, a1)
+			out[(o+2)*p+j] = s.dequant(o+2, a2)
+			out[(o+3)*p+j] = s.dequant(o+3, a3)
 		}
 	}
+	for ; o < c; o++ {
+		w := s.qw[o*f : (o+1)*f]
+		for j := range p {
+			out[o*p+j] = s.dequant(o, dotI8(w, rows[j*f:]))
+		}
+	}
+}
+
+// dequant is channel o's output for the int32 sum acc: acc times
+// scale_w[o]*scale_a, plus the bias.
+func (s *step) dequant(o int, acc int32) float32 {
+	v := float32(acc) * (s.wScale[o] * s.aScale)
+	if s.b != nil {
+		v += s.b[o]
+	}
+	return v
 }
 
 // size is the product of shape.
