@@ -28,7 +28,7 @@ func (f exportFlags) validateQuantize() error {
 		return fmt.Errorf("--quantize %s writes --format %s (an ONNX graph of int8 weights is not written)", f.quantize, formatSafetensors)
 	case f.quantize != "" && f.layout != "ringtrain":
 		return fmt.Errorf("--quantize %s writes ringtrain's layout (its I8 weights and scales load into no PyTorch module as they are): leave out --layout", f.quantize)
-	case f.calibration < 1:
+	case f.quantize != "" && f.calibration < 1:
 		return fmt.Errorf("--calibration-samples %d: want >= 1", f.calibration)
 	}
 	return nil
