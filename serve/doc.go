@@ -5,7 +5,9 @@
 // with the KServe v2 / Triton open inference protocol, a simple JSON
 // predict endpoint, health endpoints and Prometheus metrics, counting and
 // logging abnormal requests by kind. It also reads the CSV inputs of
-// batch scoring (ringtrain predict).
+// batch scoring (ringtrain predict). An int8 export (ringtrain export
+// --quantize int8) is run by package quant's int8 forward pass instead of
+// a model.Model (int8.go).
 //
-// It depends on model and checkpoint only.
+// It depends on model, checkpoint and quant only.
 package serve
