@@ -11,7 +11,8 @@
 // quantization has the smallest squared error on the recorded values.
 //
 // The int8 forward pass quantizes each linear or conv2d layer's input
-// with its scale_a, computes int8 x int8 dot products into int32 (conv2d
+// with its scale_a (x/scale_a rounded half to even, saturated to [-128,
+// 127]: ONNX QuantizeLinear), computes int8 x int8 dot products into int32 (conv2d
 // by im2col), and dequantizes with scale_w[o]*scale_a before adding the
 // bias; activations and max pooling run on float32 values.
 //

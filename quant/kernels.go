@@ -2,23 +2,23 @@ package quant
 
 import "math"
 
-// quantizeInto writes round(x[i]*inv) clamped to [-127, 127] into dst (NaN
-// becomes 0).
-func quantizeInto(dst []int8, x []float32, inv float32) {
+// quantizeInto writes x[i]/scale rounded half to even and saturated to
+// [-128, 127] into dst (NaN becomes 0): ONNX's QuantizeLinear with zero
+// point 0, computed the same way (a float32 division), so that an ONNX
+// graph of the int8 model quantizes exactly as this package does.
+func quantizeInto(dst []int8, x []float32, scale float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
-		v *= inv
+		v /= scale
 		switch {
 		case v != v:
 			dst[i] = 0
-		case v >= 126.5:
+		case v >= 127:
 			dst[i] = 127
-		case v <= -126.5:
-			dst[i] = -127
-		case v >= 0:
-			dst[i] = int8(v + 0.5)
+		case v <= -128:
+			dst[i] = -128
 		default:
-			dst[i] = int8(v - 0.5)
+			dst[i] = int8(math.RoundToEven(float64(v)))
 		}
 	}
 }

@@ -41,30 +41,33 @@ func TestDotI8Reference(t *testing.T) {
 			}
 		}
 	}
-	// The largest fan-in at the extremes does not overflow.
-	a := make([]int8, maxFanIn)
+	// The largest fan-in at the extremes (weights -127, inputs -128) does
+	// not overflow.
+	a, x := make([]int8, maxFanIn), make([]int8, maxFanIn)
 	for i := range a {
-		a[i] = -127
+		a[i], x[i] = -127, -128
 	}
-	if got, want := dotI8(a, a), float64(maxFanIn)*127*127; float64(got) != want {
-		t.Fatalf("fan-in %d of -127*-127: %d, want %v", maxFanIn, got, want)
+	if got, want := dotI8(a, x), float64(maxFanIn)*127*128; float64(got) != want {
+		t.Fatalf("fan-in %d of -127*-128: %d, want %v", maxFanIn, got, want)
 	}
 }
 
-// TestQuantizeIntoReference: round half away from zero, clamped to
-// [-127, 127], NaN to 0, against float64 math.Round.
+// TestQuantizeIntoReference: ONNX QuantizeLinear's rounding (half to
+// even) and saturation ([-128, 127]), NaN to 0, against float64
+// math.RoundToEven of the float32 quotient.
 func TestQuantizeIntoReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	xs := []float32{0, 0.5, -0.5, 1.49, -1.5, 126.4, 126.5, 127, 1e9, -1e9, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	xs := []float32{0, 0.5, -0.5, 1.5, 2.5, -1.5, -2.5, 1.49, 126.4, 126.5, 127, -127.5, -128.5, 1e9, -1e9, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
 	for range 1000 {
 		xs = append(xs, float32(r.NormFloat64()*60))
 	}
+	const scale = 0.5
 	got := make([]int8, len(xs))
-	quantizeInto(got, xs, 1)
+	quantizeInto(got, xs, scale)
 	for i, x := range xs {
 		want := 0.0
 		if !math.IsNaN(float64(x)) {
-			want = math.Max(-127, math.Min(127, math.Round(float64(x))))
+			want = math.Max(-128, math.Min(127, math.RoundToEven(float64(x/scale))))
 		}
 		if float64(got[i]) != want {
 			t.Errorf("quantize(%v) = %d, want %v", x, got[i], want)

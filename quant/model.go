@@ -133,7 +133,7 @@ func (r *runner) floatStep(s *step, x, out []float32) {
 // scale_w[o]*scale_a, plus the bias.
 func (r *runner) int8Step(s *step, x, out []float32) {
 	qx := r.qx[:len(x)]
-	quantizeInto(qx, x, 1/s.aScale)
+	quantizeInto(qx, x, s.aScale)
 	rows, p := qx, 1
 	if s.op == opConv {
 		p = size(s.out) / s.channels()
@@ -209,6 +209,6 @@ func quantizeWeights(s *step) {
 			scale = float32(mx / 127)
 		}
 		s.wScale[o] = scale
-		quantizeInto(s.qw[o*s.fanIn:(o+1)*s.fanIn], row, 1/scale)
+		quantizeInto(s.qw[o*s.fanIn:(o+1)*s.fanIn], row, scale)
 	}
 }

@@ -22,8 +22,9 @@ const (
 )
 
 // maxFanIn bounds a quantized layer's fan-in so that its int32 sums of
-// products of two values in [-127, 127] cannot overflow.
-const maxFanIn = (1<<31 - 1) / (127 * 127)
+// products of a weight in [-127, 127] and an input in [-128, 127] cannot
+// overflow.
+const maxFanIn = (1<<31 - 1) / (128 * 127)
 
 // step is one layer of the forward pass. Linear and conv2d steps (the
 // quantized ones) hold their float weights as [out][fanIn] rows (a linear
