@@ -17,7 +17,8 @@
 // bias; activations and max pooling run on float32 values.
 //
 // Quantize builds a Model from a float model and calibration inputs;
-// Model.Export writes its tensors and metadata as a safetensors export
-// (I8 weights, F32 scales and biases) and Load reads them back.
+// Model.Tensors and Model.AddMeta are its safetensors export (I8 weights,
+// F32 scales and biases, metadata) and Load reads them back; package
+// export writes the same model as an ONNX QDQ graph (ONNXInt8).
 // docs/export.md describes the file.
 package quant

@@ -42,9 +42,10 @@ inputs times it are what the model saw) and range, class names, the step, and th
 the run directory's summary.json is of that step. --layout torch (safetensors; mlp, cnn, lstm, gru) writes the
 tensor names and orientations of a PyTorch module's state_dict (the module is in the torch_module metadata).
 --format onnx (mlp, cnn: raw inputs in, logits out; lstm, gru: token ids in, every position's logits out)
-writes an ONNX opset 13 graph. --quantize int8 (safetensors; mlp, cnn, layers; from a run directory) writes
+writes an ONNX opset 13 graph. --quantize int8 (from a run directory; mlp, cnn, layers; ONNX: mlp, cnn) writes
 int8 weights (per output channel, symmetric) and static activation scales calibrated on
---calibration-samples of the run's training inputs; serve and predict run it.
+--calibration-samples of the run's training inputs; serve and predict run the safetensors file, the ONNX
+one is a QDQ graph (QuantizeLinear/DequantizeLinear around each Conv and Gemm).
 docs/export.md describes the formats.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,7 +57,7 @@ docs/export.md describes the formats.`,
 	fl.StringVar(&f.out, "out", "", "output file (required)")
 	fl.StringVar(&f.layout, "layout", f.layout, "safetensors tensor layout: ringtrain (fc weights [in, out]) or torch (a PyTorch state_dict)")
 	fl.Int64Var(&f.step, "step", 0, "the checkpoint step (default: the latest)")
-	fl.StringVar(&f.quantize, "quantize", "", "int8: post-training int8 quantization (safetensors, from a run directory)")
+	fl.StringVar(&f.quantize, "quantize", "", "int8: post-training int8 quantization (from a run directory)")
 	fl.IntVar(&f.calibration, "calibration-samples", f.calibration, "--quantize: training inputs the activation scales are calibrated on")
 	return cmd
 }

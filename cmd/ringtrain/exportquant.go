@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/ringtrain/ringtrain/checkpoint"
+	mexport "github.com/ringtrain/ringtrain/export"
 	"github.com/ringtrain/ringtrain/job"
 	"github.com/ringtrain/ringtrain/quant"
 	"github.com/ringtrain/ringtrain/worker"
@@ -24,8 +26,6 @@ func (f exportFlags) validateQuantize() error {
 	switch {
 	case f.quantize != "" && f.quantize != quantizeInt8:
 		return fmt.Errorf("--quantize %q: want %s", f.quantize, quantizeInt8)
-	case f.quantize != "" && f.format != formatSafetensors:
-		return fmt.Errorf("--quantize %s writes --format %s (an ONNX graph of int8 weights is not written)", f.quantize, formatSafetensors)
 	case f.quantize != "" && f.layout != "ringtrain":
 		return fmt.Errorf("--quantize %s writes ringtrain's layout (its I8 weights and scales load into no PyTorch module as they are): leave out --layout", f.quantize)
 	case f.quantize != "" && f.calibration < 1:
@@ -45,12 +45,15 @@ func exportInt8(g *globals, lm loadedModel, f exportFlags) error {
 	if err != nil {
 		return err
 	}
-	lm.meta["layout"] = "ringtrain"
 	if err := q.AddMeta(lm.meta); err != nil {
 		return err
 	}
 	ts := q.Tensors()
 	var body bytes.Buffer
+	if f.format == formatONNX {
+		return exportInt8ONNX(g, lm, q, f)
+	}
+	lm.meta[mexport.KeyLayout] = mexport.LayoutNative
 	if err := checkpoint.WriteExport(&body, ts, lm.meta); err != nil {
 		return err
 	}
@@ -59,6 +62,32 @@ func exportInt8(g *globals, lm loadedModel, f exportFlags) error {
 	}
 	fmt.Fprintf(g.stdout, "exported step %s (int8: %d tensors, %d parameters, calibrated on %d training samples) to %s (%d bytes)\n",
 		lm.meta["step"], len(ts), len(lm.params), q.CalibrationSamples(), f.out, body.Len())
+	return nil
+}
+
+// exportInt8ONNX writes q as an ONNX QDQ graph (export.ONNXInt8).
+func exportInt8ONNX(g *globals, lm loadedModel, q *quant.Model, f exportFlags) error {
+	scale := 1.0
+	if s, ok := lm.meta[mexport.KeyInputScale]; ok {
+		var err error
+		if scale, err = strconv.ParseFloat(s, 64); err != nil {
+			return fmt.Errorf("input_scale %q: %w", s, err)
+		}
+	}
+	delete(lm.meta, mexport.KeyLayout)
+	mp, err := mexport.ONNXInt8(mexport.Int8Model{Spec: lm.spec, Tensors: q.Tensors(), ActivationScales: q.ActivationScales()}, scale, lm.meta)
+	if err != nil {
+		return err
+	}
+	var body bytes.Buffer
+	if err := mexport.WriteONNX(&body, mp); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(f.out, body.Bytes(), privateFile); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "exported step %s (int8 ONNX opset %d, %d nodes, %d parameters, calibrated on %d training samples) to %s (%d bytes)\n",
+		lm.meta["step"], mexport.OpsetVersion, len(mp.Graph.Node), len(lm.params), q.CalibrationSamples(), f.out, body.Len())
 	return nil
 }
 

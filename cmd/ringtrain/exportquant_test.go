@@ -24,8 +24,8 @@ import (
 // job (the MLP on the embedded MNIST-10k, 10 epochs) and the same job with
 // the LeNet CNN, exports each as float32 and int8, and checks the int8 file
 // is at most 0.3x the float one, loses at most 0.5 points of test-set
-// accuracy, and that serve answers with it (the int8 model's classes); bad
-// flags and sources are clear errors.
+// accuracy, and that serve answers with it (the int8 model's classes); the
+// int8 ONNX graph is as small; bad flags and sources are clear errors.
 func TestExportInt8(t *testing.T) {
 	for _, kind := range []string{"mlp", "cnn"} {
 		t.Run(kind, func(t *testing.T) { testExportInt8(t, kind) })
@@ -58,6 +58,20 @@ func testExportInt8(t *testing.T, kind string) {
 	t.Logf("file sizes: float32 %d bytes, int8 %d bytes (%.3fx)", fs, qs, float64(qs)/float64(fs))
 	if float64(qs) > 0.3*float64(fs) {
 		t.Errorf("int8 file %d bytes, more than 0.3x the float32 file's %d", qs, fs)
+	}
+
+	// The ONNX QDQ graph: INT8 initializers, about as small (its graph is
+	// checked and evaluated in package export's tests).
+	fo, qo := filepath.Join(dir, "model.onnx"), filepath.Join(dir, "model-int8.onnx")
+	if o, e, code := cli(t, nil, "export", run, "--format", "onnx", "--out", fo); code != 0 {
+		t.Fatalf("export --format onnx: %d\n%s\n%s", code, o, e)
+	}
+	if o, e, code := cli(t, nil, "export", run, "--quantize", "int8", "--format", "onnx", "--out", qo); code != 0 || !strings.Contains(o, "int8 ONNX opset 13") {
+		t.Fatalf("export --quantize int8 --format onnx: %d\n%s\n%s", code, o, e)
+	}
+	t.Logf("ONNX sizes: float32 %d bytes, int8 %d bytes (%.3fx)", fileSize(t, fo), fileSize(t, qo), float64(fileSize(t, qo))/float64(fileSize(t, fo)))
+	if float64(fileSize(t, qo)) > 0.3*float64(fileSize(t, fo)) {
+		t.Errorf("int8 ONNX file %d bytes, more than 0.3x the float32 one's %d", fileSize(t, qo), fileSize(t, fo))
 	}
 
 	fsnap, err := serve.LoadFile(fp)
@@ -120,7 +134,6 @@ func testExportInt8(t *testing.T, kind string) {
 		want string
 	}{
 		{[]string{"export", run, "--quantize", "int4", "--out", qp}, `--quantize "int4": want int8`},
-		{[]string{"export", run, "--quantize", "int8", "--format", "onnx", "--out", qp}, "--format safetensors"},
 		{[]string{"export", run, "--quantize", "int8", "--layout", "torch", "--out", qp}, "leave out --layout"},
 		{[]string{"export", run, "--quantize", "int8", "--calibration-samples", "0", "--out", qp}, "--calibration-samples 0: want >= 1"},
 		{[]string{"export", fp, "--quantize", "int8", "--out", qp}, "--quantize needs the run directory"},
