@@ -123,17 +123,38 @@ func activate(op string, x []float32) {
 	}
 }
 
-// dot4I8 is dotI8 of four rows against the same x (each row as long as
-// x): x is loaded once for four products.
-func dot4I8(w0, w1, w2, w3, x []int8) (s0, s1, s2, s3 int32) {
-	n := len(x)
-	w0, w1, w2, w3 = w0[:n], w1[:n], w2[:n], w3[:n]
-	for i, v := range x {
-		xv := int32(v)
-		s0 += int32(w0[i]) * xv
-		s1 += int32(w1[i]) * xv
-		s2 += int32(w2[i]) * xv
-		s3 += int32(w3[i]) * xv
+// packPairs packs the int8 rows 2k and 2k+1 of w ([rows][n]) into one
+// row of int64: row 2k's value in the low 32 bits, row 2k+1's times 2^32
+// (a missing last row is 0). One int64 product with an input value then
+// computes both rows' products (dotPacked).
+func packPairs(w []int8, rows, n int) []int64 {
+	out := make([]int64, (rows+1)/2*n)
+	for r := 0; r < rows; r += 2 {
+		dst := out[r/2*n : (r/2+1)*n]
+		for i := range n {
+			v := int64(w[r*n+i])
+			if r+1 < rows {
+				v += int64(w[(r+1)*n+i]) << 32
+			}
+			dst[i] = v
+		}
 	}
-	return s0, s1, s2, s3
+	return out
+}
+
+// dot2Packed returns the four int32 dot products of x with the two pairs
+// of rows packed in p0 and p1 (each as long as x). The packed sum is
+// s_lo + s_hi·2^32 with both |s| < 2^31 (the fan-in bound), so s_lo is
+// its low 32 bits read as signed and s_hi what remains over 2^32.
+func dot2Packed(p0, p1 []int64, x []int8) (s0, s1, s2, s3 int32) {
+	n := len(x)
+	p0, p1 = p0[:n], p1[:n]
+	var a, b int64
+	for i, v := range x {
+		xv := int64(v)
+		a += p0[i] * xv
+		b += p1[i] * xv
+	}
+	s0, s2 = int32(a), int32(b)
+	return s0, int32((a - int64(s0)) >> 32), s2, int32((b - int64(s2)) >> 32)
 }

@@ -3,6 +3,7 @@ package quant
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -14,8 +15,8 @@ func randI8(r *rand.Rand, n int) []int8 {
 	return out
 }
 
-// TestDotI8Reference: the int32 dot products (dotI8, and dot4I8's four
-// rows) equal the float64 sums of the
+// TestDotI8Reference: the int32 dot products (dotI8, and dot2Packed's two
+// packed pairs of rows) equal the float64 sums of the
 // products (exact: every value is an integer well inside 2^53), for every
 // length around the unrolling and the extreme values.
 func TestDotI8Reference(t *testing.T) {
@@ -30,14 +31,16 @@ func TestDotI8Reference(t *testing.T) {
 			t.Fatalf("n=%d: dotI8 = %d, want %v", n, got, want)
 		}
 		rows := [4][]int8{a, randI8(r, n), randI8(r, n), randI8(r, n)}
-		s0, s1, s2, s3 := dot4I8(rows[0], rows[1], rows[2], rows[3], b[:n])
-		for k, got := range []int32{s0, s1, s2, s3} {
+		flat := append(append(append(append([]int8(nil), rows[0]...), rows[1]...), rows[2]...), rows[3]...)
+		packed := packPairs(flat, 4, n)
+		p0, p1, p2, p3 := dot2Packed(packed[:n], packed[n:], b[:n])
+		for k, got := range []int32{p0, p1, p2, p3} {
 			var want float64
 			for i := range n {
 				want += float64(rows[k][i]) * float64(b[i])
 			}
 			if float64(got) != want {
-				t.Fatalf("n=%d: dot4I8 row %d = %d, want %v", n, k, got, want)
+				t.Fatalf("n=%d: dot2Packed row %d = %d, want %v", n, k, got, want)
 			}
 		}
 	}
@@ -49,6 +52,21 @@ func TestDotI8Reference(t *testing.T) {
 	}
 	if got, want := dotI8(a, x), float64(maxFanIn)*127*128; float64(got) != want {
 		t.Fatalf("fan-in %d of -127*-128: %d, want %v", maxFanIn, got, want)
+	}
+	// and neither do the packed sums, at either sign in either half
+	b := make([]int8, maxFanIn)
+	for i := range b {
+		b[i] = 127
+	}
+	for _, pair := range [][2][]int8{{a, b}, {b, a}, {a, a}, {b, b}} {
+		p := packPairs(append(slices.Clone(pair[0]), pair[1]...), 2, maxFanIn)
+		lo, hi, _, _ := dot2Packed(p, p, x)
+		if want := dotI8(pair[0], x); lo != want {
+			t.Fatalf("packed low sum %d, want %d", lo, want)
+		}
+		if want := dotI8(pair[1], x); hi != want {
+			t.Fatalf("packed high sum %d, want %d", hi, want)
+		}
 	}
 }
 
@@ -87,6 +105,10 @@ func TestInt8ConvReference(t *testing.T) {
 		s := &step{op: opConv, name: "c", in: []int{g.c, g.h, g.w}, out: []int{g.out}, k: g.k, pad: g.pad, stride: g.stride}
 		s.out = outShape(s)
 		s.qw = randI8(r, g.out*s.fanIn)
+		for i := range s.qw {
+			s.qw[i] = max(s.qw[i], -127) // a weight's range
+		}
+		s.packed = packPairs(s.qw, g.out, s.fanIn)
 		s.wScale = make([]float32, g.out)
 		for i := range s.wScale {
 			s.wScale[i] = 1
@@ -136,6 +158,7 @@ func TestInt8LinearReference(t *testing.T) {
 	s := &step{op: opLinear, name: "fc", in: []int{in}, out: []int{out}}
 	s.out = outShape(s)
 	s.qw = randI8(r, in*out)
+	s.packed = packPairs(s.qw, out, in)
 	s.wScale = []float32{0.5, 0.25, 2, 1, 0.125}
 	s.b = []float32{1, -2, 0.5, 0, 3}
 	s.aScale = 0.5

@@ -142,10 +142,10 @@ func (r *runner) int8Step(s *step, x, out []float32) {
 	}
 	f, c := s.fanIn, s.channels()
 	o := 0
-	for ; o+4 <= c; o += 4 { // four channels per pass over an input row
-		w := s.qw[o*f : (o+4)*f]
+	for ; o+4 <= c; o += 4 { // four channels (two packed pairs) per pass over an input row
+		w := s.packed[o/2*f : (o/2+2)*f]
 		for j := range p {
-			a0, a1, a2, a3 := dot4I8(w[:f], w[f:2*f], w[2*f:3*f], w[3*f:], rows[j*f:(j+1)*f])
+			a0, a1, a2, a3 := dot2Packed(w[:f], w[f:], rows[j*f:(j+1)*f])
 			out[o*p+j] = s.dequant(o, a0)
 			out[(o+1)*p+j] = s.dequant(o+1, a1)
 			out[(o+2)*p+j] = s.dequant(o+2, a2)
@@ -211,4 +211,5 @@ func quantizeWeights(s *step) {
 		s.wScale[o] = scale
 		quantizeInto(s.qw[o*s.fanIn:(o+1)*s.fanIn], row, scale)
 	}
+	s.packed = packPairs(s.qw, s.channels(), s.fanIn)
 }

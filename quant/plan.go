@@ -42,6 +42,7 @@ type step struct {
 	fanIn   int
 	// quantized
 	qw     []int8
+	packed []int64   // qw's rows in pairs (packPairs), for the int8 pass
 	wScale []float32 // per output channel
 	aScale float32   // per-tensor input scale
 }
