@@ -83,7 +83,8 @@
 // the bad files), CheckLatest (LATEST names a checkpoint that loads, as a
 // strict resume requires), Strays (files named like a step directory, which
 // everything else ignores), Export (one standard safetensors file, tensors
-// shaped like the model), Prune.
+// shaped like the model; WriteExport and ReadExport also carry the I8
+// tensors of an int8-quantized model, which shards never hold), Prune.
 //
 // # Errors
 //

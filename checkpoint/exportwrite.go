@@ -7,11 +7,22 @@ import (
 )
 
 // ExportTensor is one tensor of an exported file: its name, its shape and
-// its values in row-major order (len(Data) is the product of Shape).
+// its values in row-major order (len(Data) is the product of Shape). A
+// tensor with I8 set (Data nil) is written with dtype I8, one byte per
+// value: int8-quantized weights.
 type ExportTensor struct {
 	Name  string
 	Shape []int
 	Data  []float32
+	I8    []int8
+}
+
+// values is the number of values t holds.
+func (t ExportTensor) values() int {
+	if t.I8 != nil {
+		return len(t.I8)
+	}
+	return len(t.Data)
 }
 
 // ExportMeta is the __metadata__ Export writes for m: format, step, epoch,
@@ -36,7 +47,7 @@ func ExportMeta(m Manifest) map[string]string {
 }
 
 // WriteExport writes tensors, in the order given, and meta as one
-// safetensors file of F32 tensors that ReadExport reads back. meta must
+// safetensors file of F32 (and I8) tensors that ReadExport reads back. meta must
 // say format "ringtrain.export.v1" (ExportMeta's) and num_params at least
 // the values written, so that the file is a valid export.
 func WriteExport(w io.Writer, tensors []ExportTensor, meta map[string]string) error {
@@ -45,19 +56,23 @@ func WriteExport(w io.Writer, tensors []ExportTensor, meta map[string]string) er
 	}
 	names := make([]string, len(tensors))
 	shapes := make([][]int, len(tensors))
+	dtypes := make([]string, len(tensors))
 	var total int64
 	for i, t := range tensors {
 		n, err := shapeElems(t.Shape, MaxExportParams)
-		if err != nil || n != int64(len(t.Data)) {
-			return fmt.Errorf("checkpoint: export: tensor %q: shape %v, %d values: %w", t.Name, t.Shape, len(t.Data), ErrInvalid)
+		if err != nil || n != int64(t.values()) || (t.I8 != nil && t.Data != nil) {
+			return fmt.Errorf("checkpoint: export: tensor %q: shape %v, %d values: %w", t.Name, t.Shape, t.values(), ErrInvalid)
 		}
-		names[i], shapes[i] = t.Name, t.Shape
+		names[i], shapes[i], dtypes[i] = t.Name, t.Shape, dtypeF32
+		if t.I8 != nil {
+			dtypes[i] = dtypeI8
+		}
 		total += n
 	}
 	if n, err := strconv.ParseInt(meta["num_params"], 10, 64); err != nil || n < total {
 		return fmt.Errorf("checkpoint: export: num_params %q, the tensors hold %d values: %w", meta["num_params"], total, ErrInvalid)
 	}
-	hdr, err := encodeHeader(names, shapes, meta)
+	hdr, err := encodeHeader(names, shapes, dtypes, meta)
 	if err != nil {
 		return fmt.Errorf("checkpoint: export: %w: %w", err, ErrInvalid)
 	}
@@ -66,7 +81,12 @@ func WriteExport(w io.Writer, tensors []ExportTensor, meta map[string]string) er
 	}
 	buf := make([]byte, 4*chunkElems)
 	for _, t := range tensors {
-		if err := writeF32(w, t.Data, buf); err != nil {
+		if t.I8 != nil {
+			err = writeI8(w, t.I8, buf)
+		} else {
+			err = writeF32(w, t.Data, buf)
+		}
+		if err != nil {
 			return fmt.Errorf("checkpoint: export: %w", err)
 		}
 	}

@@ -18,11 +18,13 @@ import (
 // The header maps each tensor name to {"dtype","shape","data_offsets"}
 // (byte offsets relative to the first byte after the header) and may hold
 // "__metadata__", a map of strings. This package writes and reads F32
-// tensors only, laid out back to back in header order.
+// tensors, laid out back to back in header order; exports may also hold
+// I8 tensors (one byte each: quantized weights).
 
 const (
 	metadataKey = "__metadata__"
 	dtypeF32    = "F32"
+	dtypeI8     = "I8"
 	// maxHeaderBytes bounds a header read from a stream of unknown length
 	// (the reference implementation's limit is 100 MB).
 	maxHeaderBytes = 100 << 20
@@ -32,11 +34,21 @@ const (
 type stTensor struct {
 	Name       string
 	Shape      []int
-	Begin, End int64 // byte offsets relative to the data section
+	Begin, End int64  // byte offsets relative to the data section
+	Dtype      string // dtypeF32 or dtypeI8
 }
 
-// elems is the element count of t (End-Begin is validated to be 4*elems).
-func (t stTensor) elems() int { return int((t.End - t.Begin) / 4) }
+// elems is the element count of t (End-Begin is validated to be
+// elemBytes*elems).
+func (t stTensor) elems() int { return int((t.End - t.Begin) / elemBytes(t.Dtype)) }
+
+// elemBytes is the size of one element of dtype (F32 or I8).
+func elemBytes(dtype string) int64 {
+	if dtype == dtypeI8 {
+		return 1
+	}
+	return 4
+}
 
 // stHeader is a parsed safetensors header.
 type stHeader struct {
@@ -48,7 +60,8 @@ type stHeader struct {
 
 // encodeHeader returns the 8-byte length prefix and the JSON header for
 // tensors (offsets assigned back to back, in the order given) and meta.
-func encodeHeader(names []string, shapes [][]int, meta map[string]string) ([]byte, error) {
+// dtypes, if not nil, gives each tensor's dtype (F32 when nil).
+func encodeHeader(names []string, shapes [][]int, dtypes []string, meta map[string]string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("12345678{") // length placeholder
 	first := true
@@ -87,9 +100,13 @@ func encodeHeader(names []string, shapes [][]int, meta map[string]string) ([]byt
 		if shapes[i] == nil {
 			sj = []byte("[]")
 		}
+		dtype := dtypeF32
+		if dtypes != nil {
+			dtype = dtypes[i]
+		}
 		comma()
-		end := off + 4*n
-		fmt.Fprintf(&b, `%s:{"dtype":"%s","shape":%s,"data_offsets":[%d,%d]}`, nj, dtypeF32, sj, off, end)
+		end := off + elemBytes(dtype)*n
+		fmt.Fprintf(&b, `%s:{"dtype":"%s","shape":%s,"data_offsets":[%d,%d]}`, nj, dtype, sj, off, end)
 		off = end
 	}
 	b.WriteByte('}')
@@ -119,8 +136,8 @@ func shapeElems(shape []int, limit int64) (int64, error) {
 
 // readHeader reads the length prefix and the header from r. size is the
 // stream's exact length, or -1 when unknown; allocation never exceeds
-// min(size, maxHeader) bytes.
-func readHeader(r io.Reader, size, maxHeader int64) (stHeader, error) {
+// min(size, maxHeader) bytes. allowI8 admits I8 tensors besides F32.
+func readHeader(r io.Reader, size, maxHeader int64, allowI8 bool) (stHeader, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return stHeader{}, fmt.Errorf("reading header length: %w: %w", err, ErrCorrupt)
@@ -137,7 +154,7 @@ func readHeader(r io.Reader, size, maxHeader int64) (stHeader, error) {
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return stHeader{}, fmt.Errorf("reading %d-byte header: %w: %w", n, err, ErrCorrupt)
 	}
-	h, err := parseHeader(buf)
+	h, err := parseHeader(buf, allowI8)
 	if err != nil {
 		return stHeader{}, fmt.Errorf("header: %w: %w", err, ErrCorrupt)
 	}
@@ -156,9 +173,10 @@ type tensorJSON struct {
 	DataOffsets []int64 `json:"data_offsets"`
 }
 
-// parseHeader parses and validates a JSON header: F32 tensors only, offsets
-// consistent with shapes, back to back from 0 with no gap or overlap.
-func parseHeader(b []byte) (stHeader, error) {
+// parseHeader parses and validates a JSON header: F32 tensors (and I8 if
+// allowI8), offsets consistent with shapes, back to back from 0 with no
+// gap or overlap.
+func parseHeader(b []byte, allowI8 bool) (stHeader, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return stHeader{}, err
@@ -175,7 +193,11 @@ func parseHeader(b []byte) (stHeader, error) {
 		if err := json.Unmarshal(v, &t); err != nil {
 			return stHeader{}, fmt.Errorf("tensor %q: %w", name, err)
 		}
-		if t.Dtype != dtypeF32 {
+		switch {
+		case t.Dtype == dtypeF32, t.Dtype == dtypeI8 && allowI8:
+		case allowI8:
+			return stHeader{}, fmt.Errorf("tensor %q: dtype %q: only %s and %s are supported", name, t.Dtype, dtypeF32, dtypeI8)
+		default:
 			return stHeader{}, fmt.Errorf("tensor %q: dtype %q: only %s is supported", name, t.Dtype, dtypeF32)
 		}
 		if len(t.DataOffsets) != 2 {
@@ -189,11 +211,11 @@ func parseHeader(b []byte) (stHeader, error) {
 		if err != nil {
 			return stHeader{}, fmt.Errorf("tensor %q: %w", name, err)
 		}
-		if end-begin != 4*n {
-			return stHeader{}, fmt.Errorf("tensor %q: data_offsets [%d,%d] hold %d bytes, shape %v needs %d",
-				name, begin, end, end-begin, t.Shape, 4*n)
+		if eb := elemBytes(t.Dtype); end-begin != eb*n {
+			return stHeader{}, fmt.Errorf("tensor %q: data_offsets [%d,%d] hold %d bytes, shape %v of %s needs %d",
+				name, begin, end, end-begin, t.Shape, t.Dtype, eb*n)
 		}
-		h.Tensors = append(h.Tensors, stTensor{Name: name, Shape: t.Shape, Begin: begin, End: end})
+		h.Tensors = append(h.Tensors, stTensor{Name: name, Shape: t.Shape, Begin: begin, End: end, Dtype: t.Dtype})
 	}
 	sort.Slice(h.Tensors, func(i, j int) bool {
 		a, b := h.Tensors[i], h.Tensors[j]

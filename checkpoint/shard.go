@@ -99,7 +99,7 @@ func EncodeShard(w io.Writer, sh *Shard) error {
 		names = append(names, statePrefix+s)
 		shapes = append(shapes, []int{sh.Hi - sh.Lo})
 	}
-	hdr, err := encodeHeader(names, shapes, meta)
+	hdr, err := encodeHeader(names, shapes, nil, meta)
 	if err != nil {
 		return fmt.Errorf("checkpoint: encode shard: %w: %w", err, ErrInvalid)
 	}
@@ -130,7 +130,7 @@ type shardHeader struct {
 // readShardHeader reads a shard's header from r (size: the exact length,
 // or -1 if unknown) and checks that it describes a shard.
 func readShardHeader(r io.Reader, size int64) (shardHeader, error) {
-	st, err := readHeader(r, size, maxShardHeader)
+	st, err := readHeader(r, size, maxShardHeader, false)
 	if err != nil {
 		return shardHeader{}, err
 	}

@@ -55,3 +55,35 @@ func readTensors(r io.Reader, tensors []stTensor, sink tensorSink) error {
 	}
 	return nil
 }
+
+// writeI8 writes xs, one byte each (two's complement), chunk by chunk
+// through buf.
+func writeI8(w io.Writer, xs []int8, buf []byte) error {
+	for len(xs) > 0 {
+		k := min(len(buf), len(xs))
+		for i, v := range xs[:k] {
+			buf[i] = byte(v)
+		}
+		if _, err := w.Write(buf[:k]); err != nil {
+			return err
+		}
+		xs = xs[k:]
+	}
+	return nil
+}
+
+// readI8 reads len(dst) bytes from r as int8 values.
+func readI8(r io.Reader, dst []int8) error {
+	buf := make([]byte, min(len(dst), 4*chunkElems))
+	for i := 0; i < len(dst); {
+		k := min(len(buf), len(dst)-i)
+		if _, err := io.ReadFull(r, buf[:k]); err != nil {
+			return fmt.Errorf("at element %d of %d: %w", i, len(dst), err)
+		}
+		for j, b := range buf[:k] {
+			dst[i+j] = int8(b)
+		}
+		i += k
+	}
+	return nil
+}

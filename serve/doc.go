@@ -8,7 +8,10 @@
 // among them: an out-of-distribution score, ood.go). TLS and a bearer
 // token are optional (tls.go, auth.go); GET / is a status page drawn from
 // a history the server samples (page.go, history.go). It also reads the
-// CSV inputs of batch scoring (ringtrain predict).
+// CSV inputs of batch scoring (ringtrain predict). An int8 export
+// (ringtrain export --quantize int8) is run by package quant's int8
+// forward pass instead of a model.Model (int8.go).
 //
-// It depends on model, checkpoint and telemetry (the page's charts).
+// It depends on model, checkpoint, quant and telemetry (the page's
+// charts).
 package serve

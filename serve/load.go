@@ -13,6 +13,7 @@ import (
 
 	"github.com/ringtrain/ringtrain/checkpoint"
 	"github.com/ringtrain/ringtrain/model"
+	"github.com/ringtrain/ringtrain/quant"
 )
 
 // Snapshot is one version of a trained model: its spec, its parameters in
@@ -32,6 +33,9 @@ type Snapshot struct {
 	// manifest records it (nil for a file, or a checkpoint from before
 	// manifests recorded it).
 	Job []byte
+	// Quant is the int8 model of a file written by ringtrain export
+	// --quantize int8 (Params is then nil), or nil.
+	Quant *quant.Model
 }
 
 // Source is where a model comes from: an exported file or a checkpoint
@@ -145,6 +149,9 @@ func LoadFile(path string) (*Snapshot, error) {
 	step, err := strconv.ParseInt(e.Meta["step"], 10, 64)
 	if err != nil {
 		return nil, fmt.Errorf("%s: metadata step %q: %w", path, e.Meta["step"], err)
+	}
+	if _, ok := e.Meta[quant.KeyQuantization]; ok || len(e.I8) > 0 {
+		return loadQuantized(path, specJSON, e, step)
 	}
 	return newSnapshot(path, specJSON, e.Layout, e.Params, e.Meta, step)
 }

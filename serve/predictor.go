@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/ringtrain/ringtrain/model"
+	"github.com/ringtrain/ringtrain/quant"
 )
 
 // ErrLanguageModel is returned for a model that predicts text rather than
@@ -89,6 +90,7 @@ func infoOf(s *Snapshot, scale float64) (*Info, error) {
 type Predictor struct {
 	info *Info
 	m    *model.Model
+	q    *quant.Model // the int8 model instead of m (serve/int8.go)
 	buf  []float32
 }
 
@@ -98,6 +100,9 @@ func NewPredictor(s *Snapshot, scale float64) (*Predictor, error) {
 	info, err := infoOf(s, scale)
 	if err != nil {
 		return nil, err
+	}
+	if s.Quant != nil {
+		return &Predictor{info: info, q: s.Quant}, nil
 	}
 	m, err := model.New(s.Spec, 1)
 	if err != nil {
@@ -125,7 +130,7 @@ func (p *Predictor) Predict(x []float32) (logits, probs []float32, err error) {
 		}
 		in = p.buf
 	}
-	logits, err = p.m.Forward(in)
+	logits, err = p.forward(in)
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
@@ -136,6 +141,9 @@ func (p *Predictor) Predict(x []float32) (logits, probs []float32, err error) {
 // that builds a graph of its own (powers of two, see model.Forward), so
 // that no request pays for building one.
 func (p *Predictor) Warm(maxRows int) error {
+	if p.m == nil {
+		return nil // the int8 path builds no graphs
+	}
 	in := p.info.InputSize()
 	for n := 1; ; n *= 2 {
 		k := min(n, maxRows, model.DefaultEvalChunk)
@@ -149,7 +157,12 @@ func (p *Predictor) Warm(maxRows int) error {
 }
 
 // Close releases the model.
-func (p *Predictor) Close() error { return p.m.Close() }
+func (p *Predictor) Close() error {
+	if p.m == nil {
+		return nil
+	}
+	return p.m.Close()
+}
 
 // Softmax returns the row-wise softmax of logits (rows of classes values),
 // computed in float64.

@@ -94,6 +94,7 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain export runs/mnist --format safetensors --out model.safetensors", Want: "exported step 400"},
 		{File: "README.md", Doc: "ringtrain export runs/mnist --format safetensors --layout torch --out model-torch.safetensors", Want: "exported step 400"},
 		{File: "README.md", Doc: "ringtrain export runs/mnist --format onnx --out model.onnx", Want: "exported step 400"},
+		{File: "README.md", Doc: "ringtrain export runs/mnist --quantize int8 --out model-int8.safetensors", Want: "calibrated on 500 training samples"},
 	}},
 	{Name: "README/failures-and-multi-node", Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain status --coordinator 10.0.0.1:7070 --tls-dir certs", Skip: whyMachines},
@@ -219,6 +220,12 @@ var docPlan = []docGroup{
 		{File: "docs/gpu.md", Doc: "make ptx-check", Skip: whyGPUCI},
 		{File: "docs/gpu.md", Doc: "deploy/gpu/check.sh", Skip: "builds the GPU machine's binaries with the CUDA toolchain: the same builds as make test's gpu-ci"},
 		{File: "docs/gpu.md", Doc: "deploy/gpu/check.sh run", Skip: "needs a GPU"},
+	}},
+
+	{Name: "export/int8", Steps: []docStep{
+		{File: "docs/export.md", Doc: "go test -run TestExportInt8 -v ./cmd/ringtrain", Covered: "TestExportInt8"},
+		{File: "docs/export.md", Doc: "go test -run '^$' -bench Forward ./quant/", Run: "go test -run '^$' -bench Forward -benchtime 1x ./quant/",
+			Note: "each benchmark once: that they run, not their figures"},
 	}},
 
 	{Name: "benchmarks", Steps: []docStep{

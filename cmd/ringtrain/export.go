@@ -25,12 +25,14 @@ const (
 type exportFlags struct {
 	format, out, layout string
 	step                int64
+	quantize            string // "" or int8 (exportquant.go)
+	calibration         int
 }
 
 func newExportCmd(g *globals) *cobra.Command {
-	f := exportFlags{format: formatSafetensors, layout: mexport.LayoutNative}
+	f := exportFlags{format: formatSafetensors, layout: mexport.LayoutNative, calibration: defaultCalibrationSamples}
 	cmd := &cobra.Command{
-		Use:   "export RUN_DIR|CHECKPOINT_DIR|EXPORTED_FILE --format safetensors|onnx --out FILE [--step N] [--layout torch]",
+		Use:   "export RUN_DIR|CHECKPOINT_DIR|EXPORTED_FILE --format safetensors|onnx --out FILE [--step N] [--layout torch] [--quantize int8]",
 		Short: "Write a trained model as one self-describing safetensors or ONNX file",
 		Long: `Write the model of a run directory (its latest checkpoint), a checkpoint directory (its latest, DIR/step-N
 or --step) or an exported safetensors file as one file other tools load. The file's metadata describes the
@@ -42,6 +44,10 @@ module is in the torch_module metadata, the class of lstm, gru and transformer i
 --format onnx (every kind) writes an ONNX opset 13 graph: mlp, cnn, layers take raw inputs (a layers net
 that starts with an embedding: int64 token ids) and return logits; lstm, gru, transformer take int64 token
 ids [batch, sequence] and return every position's logits.
+--quantize int8 (from a run or checkpoint directory; mlp, cnn, layers; ONNX: mlp, cnn) writes
+int8 weights (per output channel, symmetric) and static activation scales calibrated on
+--calibration-samples of the run's training inputs; serve and predict run the safetensors file, the ONNX
+one is a QDQ graph (QuantizeLinear/DequantizeLinear around each Conv and Gemm).
 docs/export.md describes the formats.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,6 +59,8 @@ docs/export.md describes the formats.`,
 	fl.StringVar(&f.out, "out", "", "output file (required)")
 	fl.StringVar(&f.layout, "layout", f.layout, "safetensors tensor layout: ringtrain (fc weights [in, out]) or torch (a PyTorch state_dict)")
 	fl.Int64Var(&f.step, "step", 0, "the checkpoint step (default: the latest)")
+	fl.StringVar(&f.quantize, "quantize", "", "int8: post-training int8 quantization (from a run or checkpoint directory)")
+	fl.IntVar(&f.calibration, "calibration-samples", f.calibration, "--quantize: training inputs the activation scales are calibrated on")
 	return cmd
 }
 
@@ -67,7 +75,7 @@ func (f exportFlags) validate() error {
 	case f.format == formatONNX && f.layout != mexport.LayoutNative:
 		return fmt.Errorf("--layout is for --format %s", formatSafetensors)
 	}
-	return nil
+	return f.validateQuantize()
 }
 
 // runExport loads the model at arg and writes it as f says.
@@ -81,6 +89,9 @@ func runExport(g *globals, arg string, f exportFlags) error {
 	}
 	if err := describeExport(g, &lm); err != nil {
 		return err
+	}
+	if f.quantize != "" {
+		return exportInt8(g, lm, f)
 	}
 	m := mexport.Model{Spec: lm.spec, Params: lm.params}
 	var body bytes.Buffer

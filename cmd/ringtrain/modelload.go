@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"maps"
 	"os"
 
@@ -29,6 +30,9 @@ func loadModel(g *globals, arg string, step int64) (loadedModel, error) {
 	snap, err := src.Load()
 	if err != nil {
 		return loadedModel{}, err
+	}
+	if snap.Quant != nil {
+		return loadedModel{}, fmt.Errorf("%s: an int8-quantized export: it is read by serve and predict; export from the run directory or a float export", arg)
 	}
 	return loadedModel{spec: snap.Spec, params: snap.Params, meta: maps.Clone(snap.Meta), runDir: runDir, job: snap.Job}, nil
 }

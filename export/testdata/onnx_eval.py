@@ -203,6 +203,19 @@ def run(model, x):
             y = ins[0] @ ins[1]
         elif op == "Add":
             y = ins[0] + ins[1]
+        elif op == "QuantizeLinear":  # zero point 0: round half to even, saturate to int8
+            if ins[2].any():
+                raise SystemExit(f"{node.name}: zero point {ins[2]}, the evaluator takes 0")
+            y = np.clip(np.rint(ins[0].astype(np.float32) / np.float32(ins[1])), -128, 127)
+        elif op == "DequantizeLinear":  # zero point 0; per axis when the scale is 1-D
+            if ins[2].any():
+                raise SystemExit(f"{node.name}: zero point {ins[2]}, the evaluator takes 0")
+            s = ins[1]
+            if s.ndim == 1:
+                shape = [1] * ins[0].ndim
+                shape[a.get("axis", 1)] = -1
+                s = s.reshape(shape)
+            y = ins[0] * s
         else:
             raise SystemExit(f"no numpy evaluator for {op}")
         env[node.output[0]] = y

@@ -1,0 +1,43 @@
+package quant
+
+import (
+	"testing"
+
+	"github.com/ringtrain/ringtrain/model"
+)
+
+// BenchmarkForward compares the int8 forward pass with the float model's
+// (model.Forward, the path serve runs for a float export) on the default
+// MNIST shapes: the default MLP (784-256-10) and the LeNet CNN, 64 samples
+// per call. Initialized weights: the time does not depend on the values.
+func BenchmarkForward(b *testing.B) {
+	specs := map[string]model.Spec{
+		"mlp": {Kind: model.KindMLP, Hidden: []int{256}, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
+		"cnn": {Kind: model.KindCNN, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
+	}
+	const n = 64
+	for _, name := range []string{"mlp", "cnn"} {
+		spec := specs[name]
+		fm, x := floatModel(b, spec, n)
+		q, err := Quantize(spec, fm.Params(), x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name+"/float32", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := fm.Forward(x); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/sample")
+		})
+		b.Run(name+"/int8", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := q.Forward(x); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/sample")
+		})
+	}
+}
