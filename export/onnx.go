@@ -124,6 +124,12 @@ func ONNX(m Model, scale float64, meta map[string]string) (*onnx.ModelProto, err
 	default:
 		ffGraph(g, m, layout, scale)
 	}
+	return g.model("ringtrain_"+m.Spec.Kind, input, output, meta), nil
+}
+
+// model returns g as an ONNX model (IR 7, opset 13) named name whose last
+// node's output is the graph's output, with meta as its metadata_props.
+func (g *graph) model(name string, input, output *onnx.ValueInfoProto, meta map[string]string) *onnx.ModelProto {
 	g.nodes[len(g.nodes)-1].Output = []string{OutputName}
 	var props []*onnx.StringStringEntryProto
 	for _, k := range slices.Sorted(maps.Keys(meta)) {
@@ -135,13 +141,13 @@ func ONNX(m Model, scale float64, meta map[string]string) (*onnx.ModelProto, err
 		ProducerName:  "ringtrain",
 		MetadataProps: props,
 		Graph: &onnx.GraphProto{
-			Name:        "ringtrain_" + m.Spec.Kind,
+			Name:        name,
 			Node:        g.nodes,
 			Initializer: g.inits,
 			Input:       []*onnx.ValueInfoProto{input},
 			Output:      []*onnx.ValueInfoProto{output},
 		},
-	}, nil
+	}
 }
 
 // ffGraph adds the mlp and cnn graph (ONNX's comment).

@@ -2,7 +2,6 @@ package export
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -90,24 +89,7 @@ func ONNXInt8(m Int8Model, scale float64, meta map[string]string) (*onnx.ModelPr
 			h = g.node("Relu", []string{h})
 		}
 	}
-	g.nodes[len(g.nodes)-1].Output = []string{OutputName}
-	var props []*onnx.StringStringEntryProto
-	for _, k := range slices.Sorted(maps.Keys(meta)) {
-		props = append(props, &onnx.StringStringEntryProto{Key: k, Value: meta[k]})
-	}
-	return &onnx.ModelProto{
-		IrVersion:     irVersion,
-		OpsetImport:   []*onnx.OperatorSetIdProto{{Domain: "", Version: OpsetVersion}},
-		ProducerName:  "ringtrain",
-		MetadataProps: props,
-		Graph: &onnx.GraphProto{
-			Name:        "ringtrain_" + m.Spec.Kind + "_int8",
-			Node:        g.nodes,
-			Initializer: g.inits,
-			Input:       []*onnx.ValueInfoProto{valueInfo(InputName, m.Spec.Input)},
-			Output:      []*onnx.ValueInfoProto{valueInfo(OutputName, []int{m.Spec.Classes})},
-		},
-	}, nil
+	return g.model("ringtrain_"+m.Spec.Kind+"_int8", valueInfo(InputName, m.Spec.Input), valueInfo(OutputName, []int{m.Spec.Classes}), meta), nil
 }
 
 // lastWeight is the name of the layout's last weight: the output layer's.
