@@ -72,8 +72,9 @@ func TestTorchLoadStateDict(t *testing.T) {
 	}
 }
 
-// TestTorchTensors checks the torch layout's names, shapes and values:
-// Linear weights transposed to [out, in], conv weights as they are.
+// TestTorchTensors checks the torch layout's modules, names, shapes and
+// values of every kind: Linear weights transposed to [out, in], the others
+// (conv, embedding, LayerNorm) as they are.
 func TestTorchTensors(t *testing.T) {
 	tests := []struct {
 		spec   model.Spec
@@ -85,6 +86,14 @@ func TestTorchTensors(t *testing.T) {
 		{testSpecs[1].spec, "nn.Sequential(nn.Flatten(), nn.Linear(10, 3))", []string{"1.weight", "1.bias"}},
 		{testSpecs[2].spec, "nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16, 20), nn.ReLU(), nn.Linear(20, 4))",
 			[]string{"0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias", "9.weight", "9.bias"}},
+		{tfSpecs[1].spec, "RingtrainGPT(6, 5, 6, 1, 3, False)", []string{"tok.weight", "pos.weight",
+			"blocks.0.ln1.weight", "blocks.0.attn.qkv.weight", "blocks.0.attn.proj.weight",
+			"blocks.0.ln2.weight", "blocks.0.mlp.fc.weight", "blocks.0.mlp.proj.weight", "lnf.weight"}},
+		{layersSpecs[0].spec, "nn.Sequential(nn.Conv2d(2, 3, 3, stride=2, padding=1, bias=False), nn.GELU(), nn.MaxPool2d(2, stride=1), nn.LayerNorm(4), " +
+			"nn.Conv2d(3, 4, 2), nn.ReLU(), nn.MaxPool2d(2), nn.Tanh(), nn.Flatten(), nn.Dropout(p=0.3), nn.Linear(8, 9), nn.ReLU(), nn.Linear(9, 4, bias=False))",
+			[]string{"0.weight", "3.weight", "3.bias", "4.weight", "4.bias", "10.weight", "10.bias", "12.weight"}},
+		{layersSpecs[1].spec, "nn.Sequential(nn.Embedding(9, 4), nn.LayerNorm(4), nn.GELU(), nn.Flatten(), nn.Linear(20, 3), nn.Dropout(p=0.1))",
+			[]string{"0.weight", "1.weight", "1.bias", "4.weight", "4.bias"}},
 	}
 	for i, tc := range tests {
 		em, _ := trained(t, tc.spec, uint64(i+1))
@@ -103,8 +112,10 @@ func TestTorchTensors(t *testing.T) {
 		var names []string
 		for j, tt := range ts {
 			names = append(names, tt.Name)
-			nt := native[j] // the same order: weight, bias per layer
-			if len(nt.Shape) != 2 {
+			nt := native[j] // the same order
+			// a layers net's leading embedding (layers.0) is [vocab, embed] in both
+			linear := len(nt.Shape) == 2 && nt.Name != "tok.weight" && nt.Name != "pos.weight" && nt.Name != "layers.0.weight"
+			if !linear {
 				if !slices.Equal(tt.Shape, nt.Shape) || !slices.Equal(tt.Data, nt.Data) {
 					t.Errorf("%s %s: %v, want %s's %v unchanged", tc.spec.Kind, tt.Name, tt.Shape, nt.Name, nt.Shape)
 				}
