@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/model"
@@ -169,33 +164,8 @@ func accuracy(logits []float32, labels []int32, classes int) float64 {
 // returns the classes it answers; SIGTERM then stops it.
 func servePredict(t *testing.T, model, body string) []int {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", model, "--addr", "127.0.0.1:0")
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	sc := bufio.NewScanner(errPipe)
-	var base string
-	addrRE := regexp.MustCompile(`on (http://[^/]+)/v2/models/`)
-	for sc.Scan() {
-		if m := addrRE.FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
-			break
-		}
-	}
-	if base == "" {
-		t.Fatalf("serve printed no address: %v", sc.Err())
-	}
-	done := make(chan struct{})
-	go func() {
-		io.Copy(io.Discard, errPipe)
-		close(done)
-	}()
-	resp, err := http.Post(base+"/predict", "application/json", strings.NewReader(body))
+	srv := startServe(t, "", model)
+	resp, err := http.Post(srv.base+"/predict", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,17 +179,7 @@ func servePredict(t *testing.T, model, body string) []int {
 	if err := json.Unmarshal(b, &out); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("predict: %d %s %v", resp.StatusCode, b, err)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not exit after SIGTERM")
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("serve after SIGTERM: %v", err)
-	}
+	srv.stop(t)
 	classes := make([]int, len(out.Predictions))
 	for i, p := range out.Predictions {
 		classes[i] = p.Class

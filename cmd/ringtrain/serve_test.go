@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // TestServeCommand trains a small MLP on the default MNIST, scores a CSV
@@ -98,33 +94,8 @@ func TestServeCommand(t *testing.T) {
 		}
 	}
 
-	cmd := exec.Command(binary, "serve", run, "--addr", "127.0.0.1:0")
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	sc := bufio.NewScanner(errPipe)
-	var base string
-	addrRE := regexp.MustCompile(`on (http://[^/]+)/v2/models/exp1$`)
-	for sc.Scan() {
-		if m := addrRE.FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
-			break
-		}
-	}
-	if base == "" {
-		t.Fatalf("serve printed no address: %v", sc.Err())
-	}
-	var rest strings.Builder
-	drained := make(chan struct{})
-	go func() {
-		io.Copy(&rest, errPipe)
-		close(drained)
-	}()
+	srv := startServe(t, "exp1", run)
+	base := srv.base
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -182,19 +153,9 @@ func TestServeCommand(t *testing.T) {
 	if code, body := get("/metrics"); resp.StatusCode != 200 || code != 200 || !strings.Contains(body, `ringtrain_serve_abnormal_requests_total{kind="out_of_range"} 1`) {
 		t.Fatalf("an instance of 300s: %d; metrics:\n%s", resp.StatusCode, body)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-drained:
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not exit after SIGTERM")
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("serve after SIGTERM: %v\n%s", err, rest.String())
-	}
-	if !strings.Contains(rest.String(), "draining") {
-		t.Fatalf("serve logged no drain:\n%s", rest.String())
+	rest := srv.stop(t)
+	if !strings.Contains(rest, "draining") {
+		t.Fatalf("serve logged no drain:\n%s", rest)
 	}
 }
 
