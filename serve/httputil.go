@@ -69,6 +69,12 @@ func flatten(raw json.RawMessage) ([]float64, error) {
 	if flat, ok := parseNumbers(raw); ok {
 		return flat, nil
 	}
+	return flattenJSON(raw)
+}
+
+// flattenJSON is flatten by encoding/json alone: what the fast path
+// (parseNumbers) declines, and its reference in tests.
+func flattenJSON(raw json.RawMessage) ([]float64, error) {
 	var flat []float64
 	if err := json.Unmarshal(raw, &flat); err == nil {
 		return flat, nil
