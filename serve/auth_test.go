@@ -1,11 +1,9 @@
 package serve_test
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,31 +37,8 @@ func startTLS(t *testing.T, opts serve.Options) string {
 	t.Helper()
 	dir := t.TempDir()
 	commit(t, dir, mlpSpec, initParams(t, mlpSpec, 1), 10)
-	opts.Name = "m"
-	srv, err := serve.New(serve.Source{Store: openStore(t, dir), Step: 10}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("Serve did not return")
-		}
-	})
-	return "https://" + ln.Addr().String()
+	r := start(t, serve.Source{Store: openStore(t, dir), Step: 10}, opts)
+	return "https://" + strings.TrimPrefix(r.url, "http://")
 }
 
 // client trusts the CA of dir and presents cert (NAME.crt/NAME.key of
