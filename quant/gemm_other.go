@@ -1,0 +1,10 @@
+//go:build !amd64
+
+package quant
+
+// haveAVX2 is false off amd64: the int8 pass runs the packed-pairs Go loop.
+const haveAVX2 = false
+
+// simdKernel off amd64 is the portable kernel (the SIMD pass is not used
+// there unless a runner asks for it).
+func simdKernel() tileKernel { return gemmTileGo }
