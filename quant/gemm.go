@@ -53,11 +53,15 @@ func gemm(kernel tileKernel, c []int32, ldc int, a []int32, lda int, b []int32, 
 	if len(c) < (m-1)*ldc+np {
 		return fmt.Errorf("quant: gemm: C holds %d values, want %d", len(c), (m-1)*ldc+np)
 	}
-	if kp > 0 {
-		lo, hi := int(slices.Min(koff)), int(slices.Max(koff))
-		if lo < 0 || len(a) < (m-1)*lda+kp || len(b) < (np/tileN-1)*panelStride+hi+tileN {
-			return fmt.Errorf("quant: gemm: A holds %d values (want %d), B %d (want %d), offsets from %d", len(a), (m-1)*lda+kp, len(b), (np/tileN-1)*panelStride+hi+tileN, lo)
+	if kp == 0 { // empty sums
+		for i := range m {
+			clear(c[i*ldc : i*ldc+np])
 		}
+		return nil
+	}
+	lo, hi := int(slices.Min(koff)), int(slices.Max(koff))
+	if lo < 0 || len(a) < (m-1)*lda+kp || len(b) < (np/tileN-1)*panelStride+hi+tileN {
+		return fmt.Errorf("quant: gemm: A holds %d values (want %d), B %d (want %d), offsets from %d", len(a), (m-1)*lda+kp, len(b), (np/tileN-1)*panelStride+hi+tileN, lo)
 	}
 	for j0 := 0; j0 < np; j0 += tileN {
 		panel := b[j0/tileN*panelStride:]

@@ -101,8 +101,24 @@ func newRunner(steps []*step) *runner {
 // returns the last step's outputs (the runner's buffer).
 func (r *runner) int8Samples(steps []*step, x []float32, n int) ([]float32, error) {
 	cur := x
-	for i, s := range steps {
-		in, o := size(s.in), size(s.out)
+	for i := 0; i < len(steps); i++ {
+		s := steps[i]
+		in := size(s.in)
+		if s.op == opConv && !r.portable {
+			post, skip := fusePost(steps[i+1:])
+			i += skip
+			o := size(steps[i].out)
+			r.outs[i] = growF32(r.outs[i], n*o)
+			out := r.outs[i][:n*o]
+			for j := range n {
+				if err := r.convSIMD(s, post, cur[j*in:(j+1)*in], out[j*o:(j+1)*o]); err != nil {
+					return nil, err
+				}
+			}
+			cur = out
+			continue
+		}
+		o := size(s.out)
 		r.outs[i] = growF32(r.outs[i], n*o)
 		out := r.outs[i][:n*o]
 		switch s.op {
@@ -191,7 +207,7 @@ func (r *runner) int8Batch(s *step, x, out []float32, n int) error {
 		return r.linearSIMD(s, x, out, n)
 	default:
 		for i := range n {
-			if err := r.convSIMD(s, x[i*in:(i+1)*in], out[i*o:(i+1)*o]); err != nil {
+			if err := r.convSIMD(s, postConv{}, x[i*in:(i+1)*in], out[i*o:(i+1)*o]); err != nil {
 				return err
 			}
 		}

@@ -162,12 +162,13 @@ func (r *runner) linearSIMD(s *step, x, out []float32, n int) error {
 	return nil
 }
 
-// convSIMD computes a conv2d step for one sample x ([C, H, W]) into out
-// ([channels, outH, outW]) by gemm: A the weights, B the patches.
-func (r *runner) convSIMD(s *step, x, out []float32) error {
+// convSIMD computes a conv2d step, and the relu and max pooling post
+// fuses, for one sample x ([C, H, W]) into out (the last fused step's
+// output) by gemm: A the weights, B the patches.
+func (r *runner) convSIMD(s *step, post postConv, x, out []float32) error {
 	g := s.gemm()
 	ch, h, w := s.in[0], s.in[1], s.in[2]
-	oh, ow := s.out[1], s.out[2]
+	ow := s.out[2]
 	buf := &r.simd
 
 	// the quantized image, zero-padded (the padding is never written), and
@@ -201,17 +202,97 @@ func (r *runner) convSIMD(s *step, x, out []float32) error {
 	if err := gemm(r.kernel, acc, g.cols, g.w, g.kp, b, panelStride, g.koff, g.rows, g.cols); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
-	p := oh * ow
+	writeConv(s, post, acc, g.cols, ld, out)
+	return nil
+}
+
+// postConv is what convSIMD applies to a conv2d step's outputs besides
+// dequantizing them: the relu and the max pooling that follow it in the
+// plan (fused: see writeConv).
+type postConv struct {
+	relu bool
+	pool *step // nil: none
+}
+
+// fusePost returns the relu and max pooling at the start of next (a
+// conv2d step's followers) and how many steps they are.
+func fusePost(next []*step) (postConv, int) {
+	var p postConv
+	n := 0
+	if n < len(next) && next[n].op == opReLU {
+		p.relu = true
+		n++
+	}
+	if n < len(next) && next[n].op == opMaxPool {
+		p.pool = next[n]
+		n++
+	}
+	return p, n
+}
+
+// writeConv writes a conv2d step's outputs from its int32 sums (channel
+// o's output (oy, ox) at acc[o*ldc+oy*ld+ox]) into out: dequantized, then
+// relu, then max pooling when post says so. It pools the int32 sums and
+// dequantizes each window's largest: dequantizing (float32(v) times a
+// positive scale, plus the bias) and relu never decrease as v grows, so
+// the largest of their results is their result of the largest v, and
+// relu before pooling equals relu after, exactly: the same values the
+// steps one after another give, with a quarter of the dequantizing (2x2
+// pools) and no float pass over the unpooled outputs.
+func writeConv(s *step, post postConv, acc []int32, ldc, ld int, out []float32) {
+	oh, ow := s.out[1], s.out[2]
 	for o := range s.channels() {
-		plane, dst := acc[o*g.cols:(o+1)*g.cols], out[o*p:(o+1)*p]
-		for oy := range oh {
-			sums, d := plane[oy*ld:oy*ld+ow], dst[oy*ow:(oy+1)*ow]
-			for ox, v := range sums {
-				d[ox] = s.dequant(o, v)
+		scale, bias, hasBias := s.wScale[o]*s.aScale, float32(0), s.b != nil
+		if hasBias {
+			bias = s.b[o]
+		}
+		deq := func(v int32) float32 {
+			f := float32(v) * scale
+			if hasBias {
+				f += bias
+			}
+			if post.relu {
+				f = max(f, 0)
+			}
+			return f
+		}
+		plane := acc[o*ldc : o*ldc+(oh-1)*ld+ow]
+		if post.pool == nil {
+			dst := out[o*oh*ow : (o+1)*oh*ow]
+			for oy := range oh {
+				sums, d := plane[oy*ld:oy*ld+ow], dst[oy*ow:(oy+1)*ow]
+				for ox, v := range sums {
+					d[ox] = deq(v)
+				}
+			}
+			continue
+		}
+		k, st, ph, pw := post.pool.k, post.pool.stride, post.pool.out[1], post.pool.out[2]
+		dst := out[o*ph*pw : (o+1)*ph*pw]
+		if k == 2 && st == 2 { // the common pool, unrolled
+			for py := range ph {
+				r0, r1 := plane[2*py*ld:2*py*ld+2*pw], plane[(2*py+1)*ld:(2*py+1)*ld+2*pw]
+				d := dst[py*pw : (py+1)*pw]
+				for px := range d {
+					d[px] = deq(max(r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1]))
+				}
+			}
+			continue
+		}
+		for py := range ph {
+			for px := range pw {
+				at := py*st*ld + px*st
+				m := plane[at]
+				for ky := range k {
+					row := plane[at+ky*ld : at+ky*ld+k]
+					for _, v := range row {
+						m = max(m, v)
+					}
+				}
+				dst[py*pw+px] = deq(m)
 			}
 		}
 	}
-	return nil
 }
 
 // im2colPairs gathers the patches of a pair image pw into gemm's packed
