@@ -21,7 +21,7 @@ import (
 
 // Tile sizes of the kernels: tileM rows of A by tileN columns of B.
 const (
-	tileM = 4
+	tileM = 8
 	tileN = 16
 )
 

@@ -2,22 +2,55 @@ package quant
 
 import "golang.org/x/sys/cpu"
 
-// haveAVX2 selects the SIMD int8 pass (gemm with the assembly kernel);
-// without AVX2 the int8 pass runs the packed-pairs Go loop. Set once at
-// start-up from the CPU's features, read only.
-var haveAVX2 = cpu.X86.HasAVX2
+// haveAVX2 selects the SIMD int8 pass (gemm with an assembly kernel);
+// without AVX2 the int8 pass runs the packed-pairs Go loop. haveVNNI
+// selects the AVX-512 VNNI kernel over the AVX2 one. Both are set once at
+// start-up from the CPU's features and only read.
+var (
+	haveAVX2 = cpu.X86.HasAVX2
+	haveVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
+)
 
-// gemmTileAVX2 is gemmTileGo in AVX2 (gemm_amd64.s).
+// gemmTileAVX2 computes 4 rows of gemmTileGo's tile in AVX2
+// (gemm_amd64.s).
 //
 //go:noescape
 func gemmTileAVX2(c *int32, ldc int, a *int32, lda int, b, koff *int32, kp int)
 
-// tileAVX2 is the assembly kernel as a tileKernel. It does not check that
-// the tile's reads fit the slices: gemm, its only caller, has (and
-// calls no kernel for empty sums).
+// gemmTileVNNI is gemmTileGo in AVX-512 VNNI (gemm_vnni_amd64.s).
+//
+//go:noescape
+func gemmTileVNNI(c *int32, ldc int, a *int32, lda int, b, koff *int32, kp int)
+
+// tileAVX2 and tileVNNI are the assembly kernels as tileKernels. They do
+// not check that the tile's reads and writes fit the slices: gemm, their
+// only caller, has (and calls no kernel for empty sums, kp = 0).
 func tileAVX2(c []int32, ldc int, a []int32, lda int, b, koff []int32) {
 	gemmTileAVX2(&c[0], ldc, &a[0], lda, &b[0], &koff[0], len(koff))
+	gemmTileAVX2(&c[4*ldc], ldc, &a[4*lda], lda, &b[0], &koff[0], len(koff))
 }
 
-// simdKernel is the kernel of the SIMD int8 pass.
-func simdKernel() tileKernel { return tileAVX2 }
+func tileVNNI(c []int32, ldc int, a []int32, lda int, b, koff []int32) {
+	gemmTileVNNI(&c[0], ldc, &a[0], lda, &b[0], &koff[0], len(koff))
+}
+
+// simdKernel is the kernel of the SIMD int8 pass on this CPU.
+func simdKernel() tileKernel {
+	if haveVNNI {
+		return tileVNNI
+	}
+	return tileAVX2
+}
+
+// asmKernels are the assembly kernels this CPU runs, by name (for tests
+// and benchmarks).
+func asmKernels() map[string]tileKernel {
+	ks := map[string]tileKernel{}
+	if haveAVX2 {
+		ks["avx2"] = tileAVX2
+	}
+	if haveVNNI {
+		ks["avx512vnni"] = tileVNNI
+	}
+	return ks
+}

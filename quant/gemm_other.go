@@ -5,6 +5,9 @@ package quant
 // haveAVX2 is false off amd64: the int8 pass runs the packed-pairs Go loop.
 const haveAVX2 = false
 
-// simdKernel off amd64 is the portable kernel (the SIMD pass is not used
-// there unless a runner asks for it).
+// simdKernel off amd64 is the portable kernel (the SIMD pass runs only
+// where a runner asks for it).
 func simdKernel() tileKernel { return gemmTileGo }
+
+// asmKernels: none off amd64.
+func asmKernels() map[string]tileKernel { return nil }

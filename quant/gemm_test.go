@@ -104,10 +104,8 @@ func (g gemmCase) check(t *testing.T) {
 	t.Helper()
 	a, b, stride, koff := g.layout()
 	want := g.want()
-	kernels := map[string]tileKernel{"go": gemmTileGo}
-	if haveAVX2 {
-		kernels["avx2"] = simdKernel()
-	}
+	kernels := asmKernels()
+	kernels["go"] = gemmTileGo
 	for name, k := range kernels {
 		c := make([]int32, g.m*g.np)
 		for i := range c {
@@ -130,9 +128,7 @@ func (g gemmCase) check(t *testing.T) {
 // packed and overlapping (conv) layouts of B, random values and the
 // extremes (-128, -127, 127 on both sides).
 func TestGemmKernels(t *testing.T) {
-	if !haveAVX2 {
-		t.Log("no AVX2: checking the Go kernel only")
-	}
+	t.Logf("assembly kernels on this CPU: %d", len(asmKernels()))
 	r := rand.New(rand.NewPCG(21, 22))
 	random := func() int8 { return int8(r.IntN(256) - 128) }
 	extremes := []int8{-128, -127, 127, 0, 1, -1}
@@ -144,8 +140,8 @@ func TestGemmKernels(t *testing.T) {
 			}
 		}
 	}
-	randGemmCase(r, 4, 16, 1, 0, func() int8 { return -128 }).check(t)
-	randGemmCase(r, 12, 48, 25, 3, random).check(t)
+	randGemmCase(r, tileM, tileN, 1, 0, func() int8 { return -128 }).check(t)
+	randGemmCase(r, 2*tileM, 48, 25, 3, random).check(t)
 }
 
 // TestGemmLargestFanIn: at the largest fan-in quant accepts, sums of the
@@ -204,19 +200,21 @@ func FuzzGemmTile(f *testing.F) {
 // TestGemmRejects: a gemm whose slices are too short, or whose shape is
 // not whole tiles, is an error, not a panic or a stray write.
 func TestGemmRejects(t *testing.T) {
-	koff := packedOffsets(3)
-	c, a, b := make([]int32, 4*16), make([]int32, 4*3), make([]int32, 3*16)
-	if err := gemm(simdKernel(), c, 16, a, 3, b, 3*16, koff, 4, 16); err != nil {
+	const m, np, kp = tileM, tileN, 3
+	koff := packedOffsets(kp)
+	c, a, b := make([]int32, m*np), make([]int32, m*kp), make([]int32, kp*np)
+	k := simdKernel()
+	if err := gemm(k, c, np, a, kp, b, kp*np, koff, m, np); err != nil {
 		t.Fatalf("a right-sized gemm: %v", err)
 	}
 	for name, err := range map[string]error{
-		"short C":       gemm(simdKernel(), c[:63], 16, a, 3, b, 3*16, koff, 4, 16),
-		"short A":       gemm(simdKernel(), c, 16, a[:11], 3, b, 3*16, koff, 4, 16),
-		"short B":       gemm(simdKernel(), c, 16, a, 3, b[:47], 3*16, koff, 4, 16),
-		"offset past B": gemm(simdKernel(), c, 16, a, 3, b, 3*16, []int32{0, 16, 33}, 4, 16),
-		"negative off":  gemm(simdKernel(), c, 16, a, 3, b, 3*16, []int32{0, -1, 32}, 4, 16),
-		"rows":          gemm(simdKernel(), c, 16, a, 3, b, 3*16, koff, 3, 16),
-		"columns":       gemm(simdKernel(), c, 16, a, 3, b, 3*16, koff, 4, 15),
+		"short C":       gemm(k, c[:len(c)-1], np, a, kp, b, kp*np, koff, m, np),
+		"short A":       gemm(k, c, np, a[:len(a)-1], kp, b, kp*np, koff, m, np),
+		"short B":       gemm(k, c, np, a, kp, b[:len(b)-1], kp*np, koff, m, np),
+		"offset past B": gemm(k, c, np, a, kp, b, kp*np, []int32{0, 16, 33}, m, np),
+		"negative off":  gemm(k, c, np, a, kp, b, kp*np, []int32{0, -1, 32}, m, np),
+		"rows":          gemm(k, c, np, a, kp, b, kp*np, koff, m-1, np),
+		"columns":       gemm(k, c, np, a, kp, b, kp*np, koff, m, np-1),
 	} {
 		if err == nil {
 			t.Errorf("%s: no error", name)
@@ -226,7 +224,7 @@ func TestGemmRejects(t *testing.T) {
 
 // TestSIMDMatchesPortable: whole int8 models give bit-identical logits by
 // the SIMD pass (gemm, implicit im2col, fused relu and pooling) and the
-// packed-pairs Go loop, for the test models and a layers net with odd
+// packed-pairs Go loop (with every kernel this CPU runs), for the test models and a layers net with odd
 // fan-ins, strided and unpadded convs, a pool without relu before it, and
 // pools of other sizes.
 func TestSIMDMatchesPortable(t *testing.T) {
@@ -254,13 +252,10 @@ func TestSIMDMatchesPortable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run := func(portable bool) []float32 {
+			run := func(portable bool, kernel tileKernel) []float32 {
 				in, classes := spec.InputSize(), spec.Classes
 				r := newRunner(q.steps)
-				r.portable, r.kernel = portable, gemmTileGo
-				if haveAVX2 {
-					r.kernel = simdKernel()
-				}
+				r.portable, r.kernel = portable, kernel
 				var out []float32
 				for i0 := 0; i0 < 70; i0 += 33 {
 					n := min(33, 70-i0)
@@ -272,10 +267,15 @@ func TestSIMDMatchesPortable(t *testing.T) {
 				}
 				return out
 			}
-			simd, portable := run(false), run(true)
-			for i := range simd {
-				if simd[i] != portable[i] || (simd[i] == 0 && 1/simd[i] != 1/portable[i]) {
-					t.Fatalf("logit %d: SIMD %v, portable %v", i, simd[i], portable[i])
+			portable := run(true, nil)
+			kernels := asmKernels()
+			kernels["go"] = gemmTileGo
+			for name, k := range kernels {
+				simd := run(false, k)
+				for i := range simd {
+					if simd[i] != portable[i] || (simd[i] == 0 && 1/simd[i] != 1/portable[i]) {
+						t.Fatalf("logit %d: SIMD pass with the %s kernel %v, portable %v", i, name, simd[i], portable[i])
+					}
 				}
 			}
 		})
