@@ -54,3 +54,20 @@ func asmKernels() map[string]tileKernel {
 	}
 	return ks
 }
+
+// quantizeAVX2 is quantizeGo for n a multiple of 8 (quantize_amd64.s).
+//
+//go:noescape
+func quantizeAVX2(dst *int8, src *float32, n int, scale float32)
+
+// quantizeSIMD quantizes the longest multiple of 8 values of x into dst
+// with AVX2 (none without it) and returns how many it did.
+func quantizeSIMD(dst []int8, x []float32, scale float32) int {
+	n := len(x) &^ 7
+	if !haveAVX2 || n == 0 {
+		return 0
+	}
+	dst = dst[:n]
+	quantizeAVX2(&dst[0], &x[0], n, scale)
+	return n
+}

@@ -11,3 +11,6 @@ func simdKernel() tileKernel { return gemmTileGo }
 
 // asmKernels: none off amd64.
 func asmKernels() map[string]tileKernel { return nil }
+
+// quantizeSIMD: none off amd64 (quantizeInto runs quantizeGo).
+func quantizeSIMD(dst []int8, x []float32, scale float32) int { return 0 }
