@@ -71,3 +71,20 @@ func quantizeSIMD(dst []int8, x []float32, scale float32) int {
 	quantizeAVX2(&dst[0], &x[0], n, scale)
 	return n
 }
+
+// poolRowAVX2 is poolRowGo for n a multiple of 4 (pool_amd64.s).
+//
+//go:noescape
+func poolRowAVX2(dst *float32, r0, r1 *int32, n int, scale, bias float32, relu bool)
+
+// poolRowSIMD computes the longest multiple of 4 outputs of poolRow with
+// AVX2 (none without it) and returns how many it did.
+func poolRowSIMD(dst []float32, r0, r1 []int32, scale, bias float32, relu bool) int {
+	n := len(dst) &^ 3
+	if !haveAVX2 || n == 0 {
+		return 0
+	}
+	dst, r0, r1 = dst[:n], r0[:2*n], r1[:2*n]
+	poolRowAVX2(&dst[0], &r0[0], &r1[0], n, scale, bias, relu)
+	return n
+}

@@ -252,7 +252,7 @@ func (r *runner) int8Packed(s *step, x, out []float32) {
 // dequant is channel o's output for the int32 sum acc: acc times
 // scale_w[o]*scale_a, plus the bias.
 func (s *step) dequant(o int, acc int32) float32 {
-	v := float32(acc) * (s.wScale[o] * s.aScale)
+	v := float32(float32(acc) * (s.wScale[o] * s.aScale)) // rounded: never fused with the add
 	if s.b != nil {
 		v += s.b[o]
 	}

@@ -60,3 +60,38 @@ func FuzzQuantizeSIMD(f *testing.F) {
 		}
 	})
 }
+
+// TestPoolRowSIMD: the AVX2 fused pooling and dequantizing gives
+// poolRowGo's float32 bits on every row length, for extreme sums, with and
+// without relu, bias -0 (none) and +0, and scales that make -0, NaN (0
+// times an infinite scale) and infinities.
+func TestPoolRowSIMD(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2: poolRow is poolRowGo")
+	}
+	r := rand.New(rand.NewPCG(41, 42))
+	sums := []int32{0, 1, -1, math.MaxInt32, math.MinInt32, 1000, -1000}
+	for _, scale := range []float32{0.001, 1e-45, float32(math.Inf(1)), 3} {
+		for _, bias := range []float32{float32(math.Copysign(0, -1)), 0, 0.25, -7} {
+			for _, relu := range []bool{false, true} {
+				for n := range 23 {
+					r0, r1 := make([]int32, 2*n), make([]int32, 2*n)
+					for i := range r0 {
+						r0[i], r1[i] = int32(r.Uint32()), int32(r.Uint32())>>int(r.IntN(32))
+						if r.IntN(2) == 0 {
+							r0[i] = sums[r.IntN(len(sums))]
+						}
+					}
+					got, want := make([]float32, n), make([]float32, n)
+					poolRow(got, r0, r1, scale, bias, relu)
+					poolRowGo(want, r0, r1, scale, bias, relu)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("scale %v bias %v relu %v n %d: out[%d] = %v, Go %v", scale, bias, relu, n, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

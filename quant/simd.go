@@ -1,6 +1,9 @@
 package quant
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // gemmWeights is a quantized step's weights laid out for gemm, with the
 // geometry its pass needs.
@@ -114,6 +117,7 @@ func packedOffsets(kp int) []int32 {
 // simdBuf holds the SIMD pass's scratch buffers (grown on demand).
 type simdBuf struct {
 	q   []int8  // a quantized input: a linear row, or a zero-padded image
+	qx  []int8  // conv2d: the quantized image before padding
 	a   []int32 // linear: the pair words of the input rows (A)
 	pw  []int32 // conv2d: the pair image
 	b   []int32 // conv2d with stride > 1: im2col panels (B)
@@ -179,10 +183,13 @@ func (r *runner) convSIMD(s *step, post postConv, x, out []float32) error {
 		clear(buf.q[:g.pwLen+1])
 	}
 	img := buf.q[:g.pwLen+1]
+	buf.qx = growI8(buf.qx, ch*h*w)
+	qx := buf.qx[:ch*h*w]
+	quantizeInto(qx, x, s.aScale) // in one pass: the SIMD part is most of it
 	for c := range ch {
 		for y := range h {
 			at := (c*g.hp+y+s.pad)*g.wp + s.pad
-			quantizeInto(img[at:at+w], x[(c*h+y)*w:(c*h+y+1)*w], s.aScale)
+			copy(img[at:at+w], qx[(c*h+y)*w:(c*h+y+1)*w])
 		}
 	}
 	buf.pw = growI32(buf.pw, g.pwLen)
@@ -242,19 +249,9 @@ func fusePost(next []*step) (postConv, int) {
 func writeConv(s *step, post postConv, acc []int32, ldc, ld int, out []float32) {
 	oh, ow := s.out[1], s.out[2]
 	for o := range s.channels() {
-		scale, bias, hasBias := s.wScale[o]*s.aScale, float32(0), s.b != nil
-		if hasBias {
+		scale, bias := s.wScale[o]*s.aScale, float32(math.Copysign(0, -1)) // -0: adds nothing
+		if s.b != nil {
 			bias = s.b[o]
-		}
-		deq := func(v int32) float32 {
-			f := float32(v) * scale
-			if hasBias {
-				f += bias
-			}
-			if post.relu {
-				f = max(f, 0)
-			}
-			return f
 		}
 		plane := acc[o*ldc : o*ldc+(oh-1)*ld+ow]
 		if post.pool == nil {
@@ -262,20 +259,16 @@ func writeConv(s *step, post postConv, acc []int32, ldc, ld int, out []float32) 
 			for oy := range oh {
 				sums, d := plane[oy*ld:oy*ld+ow], dst[oy*ow:(oy+1)*ow]
 				for ox, v := range sums {
-					d[ox] = deq(v)
+					d[ox] = dequantize(v, scale, bias, post.relu)
 				}
 			}
 			continue
 		}
 		k, st, ph, pw := post.pool.k, post.pool.stride, post.pool.out[1], post.pool.out[2]
 		dst := out[o*ph*pw : (o+1)*ph*pw]
-		if k == 2 && st == 2 { // the common pool, unrolled
+		if k == 2 && st == 2 { // the common pool
 			for py := range ph {
-				r0, r1 := plane[2*py*ld:2*py*ld+2*pw], plane[(2*py+1)*ld:(2*py+1)*ld+2*pw]
-				d := dst[py*pw : (py+1)*pw]
-				for px := range d {
-					d[px] = deq(max(r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1]))
-				}
+				poolRow(dst[py*pw:(py+1)*pw], plane[2*py*ld:], plane[(2*py+1)*ld:], scale, bias, post.relu)
 			}
 			continue
 		}
@@ -289,7 +282,7 @@ func writeConv(s *step, post postConv, acc []int32, ldc, ld int, out []float32) 
 						m = max(m, v)
 					}
 				}
-				dst[py*pw+px] = deq(m)
+				dst[py*pw+px] = dequantize(m, scale, bias, post.relu)
 			}
 		}
 	}

@@ -1,0 +1,55 @@
+#include "textflag.h"
+
+DATA poolEven<>+0(SB)/4, $0
+DATA poolEven<>+4(SB)/4, $2
+DATA poolEven<>+8(SB)/4, $4
+DATA poolEven<>+12(SB)/4, $6
+DATA poolEven<>+16(SB)/4, $0
+DATA poolEven<>+20(SB)/4, $2
+DATA poolEven<>+24(SB)/4, $4
+DATA poolEven<>+28(SB)/4, $6
+GLOBL poolEven<>(SB), RODATA|NOPTR, $32
+
+// func poolRowAVX2(dst *float32, r0, r1 *int32, n int, scale, bias float32, relu bool)
+// poolRowGo for n a multiple of 4: dst[i] = the dequantized (float32(m) *
+// scale, then + bias; VCVTDQ2PS, VMULPS, VADDPS round as Go's scalar
+// conversion, product and sum do) largest m of r0[2i], r0[2i+1], r1[2i],
+// r1[2i+1], then, if relu, 0 where it is <= 0 (so -0 too; NaN kept).
+TEXT ·poolRowAVX2(SB), NOSPLIT, $0-41
+	MOVQ         dst+0(FP), DI
+	MOVQ         r0+8(FP), SI
+	MOVQ         r1+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS scale+32(FP), X5
+	VBROADCASTSS bias+36(FP), X6
+	MOVBLZX      relu+40(FP), AX
+	VMOVDQU      poolEven<>(SB), Y7
+	VXORPS       X4, X4, X4
+
+loop:
+	CMPQ      CX, $4
+	JL        done
+	VMOVDQU   (SI), Y0
+	VPMAXSD   (DX), Y0, Y0     // vertical maxima of 8 columns
+	VPSHUFD   $0xB1, Y0, Y1    // adjacent columns swapped
+	VPMAXSD   Y1, Y0, Y0       // even lanes: the window maxima
+	VPERMD    Y0, Y7, Y0       // lanes 0-3: lanes 0, 2, 4, 6
+	VCVTDQ2PS X0, X0
+	VMULPS    X5, X0, X0
+	VADDPS    X6, X0, X0
+	TESTQ     AX, AX
+	JE        store
+	VCMPPS    $2, X4, X0, X1   // X1 = X0 <= 0
+	VANDNPS   X0, X1, X0
+
+store:
+	VMOVUPS X0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $16, DI
+	SUBQ    $4, CX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
