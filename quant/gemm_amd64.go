@@ -72,19 +72,36 @@ func quantizeSIMD(dst []int8, x []float32, scale float32) int {
 	return n
 }
 
-// poolRowAVX2 is poolRowGo for n a multiple of 4 (pool_amd64.s).
+// poolRowAVX2 is poolRowGo (pool_amd64.s).
 //
 //go:noescape
 func poolRowAVX2(dst *float32, r0, r1 *int32, n int, scale, bias float32, relu bool)
 
-// poolRowSIMD computes the longest multiple of 4 outputs of poolRow with
-// AVX2 (none without it) and returns how many it did.
+// poolRowSIMD computes poolRow with AVX2 and returns len(dst), or, without
+// AVX2, nothing and 0.
 func poolRowSIMD(dst []float32, r0, r1 []int32, scale, bias float32, relu bool) int {
-	n := len(dst) &^ 3
+	n := len(dst)
 	if !haveAVX2 || n == 0 {
 		return 0
 	}
 	dst, r0, r1 = dst[:n], r0[:2*n], r1[:2*n]
 	poolRowAVX2(&dst[0], &r0[0], &r1[0], n, scale, bias, relu)
+	return n
+}
+
+// pairsAVX2 is pairsGo for n a multiple of 16 (pairs_amd64.s).
+//
+//go:noescape
+func pairsAVX2(dst *int32, src *int8, n int)
+
+// pairsSIMD writes the longest multiple of 16 pair words of pairs with
+// AVX2 (none without it) and returns how many it did.
+func pairsSIMD(dst []int32, src []int8) int {
+	n := len(dst) &^ 15
+	if !haveAVX2 || n == 0 {
+		return 0
+	}
+	dst, src = dst[:n], src[:n+1]
+	pairsAVX2(&dst[0], &src[0], n)
 	return n
 }

@@ -17,3 +17,6 @@ func quantizeSIMD(dst []int8, x []float32, scale float32) int { return 0 }
 
 // poolRowSIMD: none off amd64 (poolRow runs poolRowGo).
 func poolRowSIMD(dst []float32, r0, r1 []int32, scale, bias float32, relu bool) int { return 0 }
+
+// pairsSIMD: none off amd64 (pairs runs pairsGo).
+func pairsSIMD(dst []int32, src []int8) int { return 0 }

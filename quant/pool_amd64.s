@@ -11,10 +11,11 @@ DATA poolEven<>+28(SB)/4, $6
 GLOBL poolEven<>(SB), RODATA|NOPTR, $32
 
 // func poolRowAVX2(dst *float32, r0, r1 *int32, n int, scale, bias float32, relu bool)
-// poolRowGo for n a multiple of 4: dst[i] = the dequantized (float32(m) *
+// poolRowGo: dst[i] = the dequantized (float32(m) *
 // scale, then + bias; VCVTDQ2PS, VMULPS, VADDPS round as Go's scalar
 // conversion, product and sum do) largest m of r0[2i], r0[2i+1], r1[2i],
 // r1[2i+1], then, if relu, 0 where it is <= 0 (so -0 too; NaN kept).
+// Four outputs per loop, the last n%4 one at a time.
 TEXT ·poolRowAVX2(SB), NOSPLIT, $0-41
 	MOVQ         dst+0(FP), DI
 	MOVQ         r0+8(FP), SI
@@ -28,7 +29,7 @@ TEXT ·poolRowAVX2(SB), NOSPLIT, $0-41
 
 loop:
 	CMPQ      CX, $4
-	JL        done
+	JL        tail
 	VMOVDQU   (SI), Y0
 	VPMAXSD   (DX), Y0, Y0     // vertical maxima of 8 columns
 	VPSHUFD   $0xB1, Y0, Y1    // adjacent columns swapped
@@ -49,6 +50,35 @@ store:
 	ADDQ    $16, DI
 	SUBQ    $4, CX
 	JMP     loop
+
+tail:
+	TESTQ      CX, CX
+	JE         done
+	MOVL       (SI), R8
+	MOVL       4(SI), R9
+	CMPL       R9, R8
+	CMOVLGT    R9, R8
+	MOVL       (DX), R9
+	CMPL       R9, R8
+	CMOVLGT    R9, R8
+	MOVL       4(DX), R9
+	CMPL       R9, R8
+	CMOVLGT    R9, R8
+	VCVTSI2SSL R8, X0, X0
+	VMULSS     X5, X0, X0
+	VADDSS     X6, X0, X0
+	TESTQ      AX, AX
+	JE         store1
+	VCMPSS     $2, X4, X0, X1
+	VANDNPS    X0, X1, X0
+
+store1:
+	VMOVSS X0, (DI)
+	ADDQ   $8, SI
+	ADDQ   $8, DX
+	ADDQ   $4, DI
+	DECQ   CX
+	JMP    tail
 
 done:
 	VZEROUPPER

@@ -95,3 +95,28 @@ func TestPoolRowSIMD(t *testing.T) {
 		}
 	}
 }
+
+// TestPairsSIMD: the AVX2 pair words equal pairsGo's on every length and
+// on the extremes.
+func TestPairsSIMD(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2: pairs is pairsGo")
+	}
+	r := rand.New(rand.NewPCG(51, 52))
+	for n := range 70 {
+		src := randI8(r, n+1)
+		if n%3 == 0 {
+			for i := range src {
+				src[i] = []int8{-128, 127, -1, 0}[r.IntN(4)]
+			}
+		}
+		got, want := make([]int32, n), make([]int32, n)
+		pairs(got, src)
+		pairsGo(want, src)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("n %d: word %d = %#x, Go %#x", n, i, got[i], want[i])
+			}
+		}
+	}
+}

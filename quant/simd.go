@@ -194,9 +194,7 @@ func (r *runner) convSIMD(s *step, post postConv, x, out []float32) error {
 	}
 	buf.pw = growI32(buf.pw, g.pwLen)
 	pw := buf.pw[:g.pwLen]
-	for i := range pw {
-		pw[i] = pair(img[i], img[i+1])
-	}
+	pairs(pw, img)
 
 	b, panelStride, ld := pw, tileN, g.wp // implicit im2col
 	if g.offs != nil {
