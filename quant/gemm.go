@@ -22,7 +22,7 @@ import (
 // Tile sizes of the kernels: tileM rows of A by tileN columns of B.
 const (
 	tileM = 8
-	tileN = 16
+	tileN = 32
 )
 
 // tileKernel computes the tileM x tileN tile of C at c (rows ldc apart)

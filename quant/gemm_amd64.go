@@ -11,7 +11,7 @@ var (
 	haveVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
 )
 
-// gemmTileAVX2 computes 4 rows of gemmTileGo's tile in AVX2
+// gemmTileAVX2 computes 4 rows and 16 columns of gemmTileGo's tile in AVX2
 // (gemm_amd64.s).
 //
 //go:noescape
@@ -26,8 +26,11 @@ func gemmTileVNNI(c *int32, ldc int, a *int32, lda int, b, koff *int32, kp int)
 // not check that the tile's reads and writes fit the slices: gemm, their
 // only caller, has (and calls no kernel for empty sums, kp = 0).
 func tileAVX2(c []int32, ldc int, a []int32, lda int, b, koff []int32) {
-	gemmTileAVX2(&c[0], ldc, &a[0], lda, &b[0], &koff[0], len(koff))
-	gemmTileAVX2(&c[4*ldc], ldc, &a[4*lda], lda, &b[0], &koff[0], len(koff))
+	for i := 0; i < tileM; i += 4 { // the assembly does 4 x 16
+		for j := 0; j < tileN; j += 16 {
+			gemmTileAVX2(&c[i*ldc+j], ldc, &a[i*lda], lda, &b[j], &koff[0], len(koff))
+		}
+	}
 }
 
 func tileVNNI(c []int32, ldc int, a []int32, lda int, b, koff []int32) {

@@ -136,12 +136,12 @@ func TestGemmKernels(t *testing.T) {
 	for _, kp := range []int{0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 200} {
 		for _, gap := range []int{0, 5} {
 			for _, val := range []func() int8{random, extreme} {
-				randGemmCase(r, 8, 32, kp, gap, val).check(t)
+				randGemmCase(r, tileM, 2*tileN, kp, gap, val).check(t)
 			}
 		}
 	}
 	randGemmCase(r, tileM, tileN, 1, 0, func() int8 { return -128 }).check(t)
-	randGemmCase(r, 2*tileM, 48, 25, 3, random).check(t)
+	randGemmCase(r, 2*tileM, 3*tileN, 25, 3, random).check(t)
 }
 
 // TestGemmLargestFanIn: at the largest fan-in quant accepts, sums of the
@@ -211,7 +211,7 @@ func TestGemmRejects(t *testing.T) {
 		"short C":       gemm(k, c[:len(c)-1], np, a, kp, b, kp*np, koff, m, np),
 		"short A":       gemm(k, c, np, a[:len(a)-1], kp, b, kp*np, koff, m, np),
 		"short B":       gemm(k, c, np, a, kp, b[:len(b)-1], kp*np, koff, m, np),
-		"offset past B": gemm(k, c, np, a, kp, b, kp*np, []int32{0, 16, 33}, m, np),
+		"offset past B": gemm(k, c, np, a, kp, b, kp*np, []int32{0, tileN, 2*tileN + 1}, m, np),
 		"negative off":  gemm(k, c, np, a, kp, b, kp*np, []int32{0, -1, 32}, m, np),
 		"rows":          gemm(k, c, np, a, kp, b, kp*np, koff, m-1, np),
 		"columns":       gemm(k, c, np, a, kp, b, kp*np, koff, m, np-1),
