@@ -75,21 +75,21 @@ func quantizeSIMD(dst []int8, x []float32, scale float32) int {
 	return n
 }
 
-// poolRowAVX2 is poolRowGo (pool_amd64.s).
+// poolPlaneAVX2 is poolPlaneGo (pool_amd64.s).
 //
 //go:noescape
-func poolRowAVX2(dst *float32, r0, r1 *int32, n int, scale, bias float32, relu bool)
+func poolPlaneAVX2(dst *float32, src *int32, rows, n, ld int, scale, bias float32, relu bool)
 
-// poolRowSIMD computes poolRow with AVX2 and returns len(dst), or, without
-// AVX2, nothing and 0.
-func poolRowSIMD(dst []float32, r0, r1 []int32, scale, bias float32, relu bool) int {
-	n := len(dst)
-	if !haveAVX2 || n == 0 {
-		return 0
+// poolPlaneSIMD computes poolPlane with AVX2 (dst and plane already
+// sliced to the values it touches; rows, n >= 1) and reports whether it
+// did (not without AVX2).
+func poolPlaneSIMD(dst []float32, plane []int32, rows, n, ld int, scale, bias float32, relu bool) bool {
+	if !haveAVX2 {
+		return false
 	}
-	dst, r0, r1 = dst[:n], r0[:2*n], r1[:2*n]
-	poolRowAVX2(&dst[0], &r0[0], &r1[0], n, scale, bias, relu)
-	return n
+	_, _ = dst[rows*n-1], plane[(2*rows-1)*ld+2*n-1]
+	poolPlaneAVX2(&dst[0], &plane[0], rows, n, ld, scale, bias, relu)
+	return true
 }
 
 // pairsAVX2 is pairsGo for n a multiple of 16 (pairs_amd64.s).

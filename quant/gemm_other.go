@@ -15,8 +15,10 @@ func asmKernels() map[string]tileKernel { return nil }
 // quantizeSIMD: none off amd64 (quantizeInto runs quantizeGo).
 func quantizeSIMD(dst []int8, x []float32, scale float32) int { return 0 }
 
-// poolRowSIMD: none off amd64 (poolRow runs poolRowGo).
-func poolRowSIMD(dst []float32, r0, r1 []int32, scale, bias float32, relu bool) int { return 0 }
+// poolPlaneSIMD: none off amd64 (poolPlane runs poolPlaneGo).
+func poolPlaneSIMD(dst []float32, plane []int32, rows, n, ld int, scale, bias float32, relu bool) bool {
+	return false
+}
 
 // pairsSIMD: none off amd64 (pairs runs pairsGo).
 func pairsSIMD(dst []int32, src []int8) int { return 0 }

@@ -2,24 +2,30 @@ package quant
 
 import "math"
 
-// poolRow writes one output row of a conv2d step's fused 2x2 (stride 2)
-// max pooling: dst[i] = deq(max(r0[2i], r0[2i+1], r1[2i], r1[2i+1])),
-// r0 and r1 being two rows of int32 sums (at least 2*len(dst) each) and
-// deq = dequantize (float32(v) * scale + bias; bias -0 for none, which
-// adds nothing) then, if relu, max(·, 0). It runs in assembly where the
-// CPU has AVX2.
-func poolRow(dst []float32, r0, r1 []int32, scale, bias float32, relu bool) {
-	n := len(dst)
-	r0, r1 = r0[:2*n], r1[:2*n]
-	done := poolRowSIMD(dst, r0, r1, scale, bias, relu)
-	poolRowGo(dst[done:], r0[2*done:], r1[2*done:], scale, bias, relu)
+// poolPlane writes one channel of a conv2d step's fused 2x2 (stride 2)
+// max pooling: dst[y*n+i] = deq(max of the window at rows 2y, 2y+1 and
+// columns 2i, 2i+1 of plane, whose rows are ld apart), for y < rows and
+// i < n, deq = dequantize (float32(v) * scale + bias; bias -0 for none,
+// which adds nothing) then, if relu, max(·, 0). It runs in assembly where
+// the CPU has AVX2.
+func poolPlane(dst []float32, plane []int32, rows, n, ld int, scale, bias float32, relu bool) {
+	if rows == 0 || n == 0 {
+		return
+	}
+	dst, plane = dst[:rows*n], plane[:(2*rows-1)*ld+2*n]
+	if !poolPlaneSIMD(dst, plane, rows, n, ld, scale, bias, relu) {
+		poolPlaneGo(dst, plane, rows, n, ld, scale, bias, relu)
+	}
 }
 
-// poolRowGo is poolRow in Go (the reference of poolRowSIMD).
-func poolRowGo(dst []float32, r0, r1 []int32, scale, bias float32, relu bool) {
-	r0, r1 = r0[:2*len(dst)], r1[:2*len(dst)]
-	for i := range dst {
-		dst[i] = dequantize(max(r0[2*i], r0[2*i+1], r1[2*i], r1[2*i+1]), scale, bias, relu)
+// poolPlaneGo is poolPlane in Go (the reference of poolPlaneSIMD).
+func poolPlaneGo(dst []float32, plane []int32, rows, n, ld int, scale, bias float32, relu bool) {
+	for y := range rows {
+		r0, r1 := plane[2*y*ld:2*y*ld+2*n], plane[(2*y+1)*ld:(2*y+1)*ld+2*n]
+		d := dst[y*n : (y+1)*n]
+		for i := range d {
+			d[i] = dequantize(max(r0[2*i], r0[2*i+1], r1[2*i], r1[2*i+1]), scale, bias, relu)
+		}
 	}
 }
 

@@ -10,22 +10,32 @@ DATA poolEven<>+24(SB)/4, $4
 DATA poolEven<>+28(SB)/4, $6
 GLOBL poolEven<>(SB), RODATA|NOPTR, $32
 
-// func poolRowAVX2(dst *float32, r0, r1 *int32, n int, scale, bias float32, relu bool)
-// poolRowGo: dst[i] = the dequantized (float32(m) *
-// scale, then + bias; VCVTDQ2PS, VMULPS, VADDPS round as Go's scalar
-// conversion, product and sum do) largest m of r0[2i], r0[2i+1], r1[2i],
-// r1[2i+1], then, if relu, 0 where it is <= 0 (so -0 too; NaN kept).
-// Four outputs per loop, the last n%4 one at a time.
-TEXT ·poolRowAVX2(SB), NOSPLIT, $0-41
+// func poolPlaneAVX2(dst *float32, src *int32, rows, n, ld int, scale, bias float32, relu bool)
+// poolPlaneGo: for each output row y < rows, with r0 = src[2y*ld:] and
+// r1 = src[(2y+1)*ld:], dst[y*n+i] = the dequantized (float32(m) * scale,
+// then + bias; VCVTDQ2PS, VMULPS, VADDPS round as Go's scalar conversion,
+// product and sum do) largest m of r0[2i], r0[2i+1], r1[2i], r1[2i+1],
+// then, if relu, 0 where it is <= 0 (so -0 too; NaN kept). Four outputs
+// per loop, the last n%4 of a row one at a time.
+TEXT ·poolPlaneAVX2(SB), NOSPLIT, $0-49
 	MOVQ         dst+0(FP), DI
-	MOVQ         r0+8(FP), SI
-	MOVQ         r1+16(FP), DX
-	MOVQ         n+24(FP), CX
-	VBROADCASTSS scale+32(FP), X5
-	VBROADCASTSS bias+36(FP), X6
-	MOVBLZX      relu+40(FP), AX
+	MOVQ         src+8(FP), R12
+	MOVQ         rows+16(FP), R13
+	MOVQ         n+24(FP), R10
+	MOVQ         ld+32(FP), R11
+	SHLQ         $2, R11            // bytes between rows of src
+	VBROADCASTSS scale+40(FP), X5
+	VBROADCASTSS bias+44(FP), X6
+	MOVBLZX      relu+48(FP), AX
 	VMOVDQU      poolEven<>(SB), Y7
 	VXORPS       X4, X4, X4
+
+row:
+	TESTQ R13, R13
+	JE    done
+	MOVQ  R12, SI
+	LEAQ  (R12)(R11*1), DX
+	MOVQ  R10, CX
 
 loop:
 	CMPQ      CX, $4
@@ -53,7 +63,7 @@ store:
 
 tail:
 	TESTQ      CX, CX
-	JE         done
+	JE         next
 	MOVL       (SI), R8
 	MOVL       4(SI), R9
 	CMPL       R9, R8
@@ -79,6 +89,11 @@ store1:
 	ADDQ   $4, DI
 	DECQ   CX
 	JMP    tail
+
+next:
+	LEAQ (R12)(R11*2), R12
+	DECQ R13
+	JMP  row
 
 done:
 	VZEROUPPER

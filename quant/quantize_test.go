@@ -61,33 +61,34 @@ func FuzzQuantizeSIMD(f *testing.F) {
 	})
 }
 
-// TestPoolRowSIMD: the AVX2 fused pooling and dequantizing gives
-// poolRowGo's float32 bits on every row length, for extreme sums, with and
-// without relu, bias -0 (none) and +0, and scales that make -0, NaN (0
-// times an infinite scale) and infinities.
-func TestPoolRowSIMD(t *testing.T) {
+// TestPoolPlaneSIMD: the AVX2 fused pooling and dequantizing gives
+// poolPlaneGo's float32 bits for row lengths around the 4-wide loop, row
+// strides, extreme sums, with and without relu, bias -0 (none) and +0, and
+// scales that make -0, NaN (0 times an infinite scale) and infinities.
+func TestPoolPlaneSIMD(t *testing.T) {
 	if !haveAVX2 {
-		t.Skip("no AVX2: poolRow is poolRowGo")
+		t.Skip("no AVX2: poolPlane is poolPlaneGo")
 	}
 	r := rand.New(rand.NewPCG(41, 42))
 	sums := []int32{0, 1, -1, math.MaxInt32, math.MinInt32, 1000, -1000}
 	for _, scale := range []float32{0.001, 1e-45, float32(math.Inf(1)), 3} {
 		for _, bias := range []float32{float32(math.Copysign(0, -1)), 0, 0.25, -7} {
 			for _, relu := range []bool{false, true} {
-				for n := range 23 {
-					r0, r1 := make([]int32, 2*n), make([]int32, 2*n)
-					for i := range r0 {
-						r0[i], r1[i] = int32(r.Uint32()), int32(r.Uint32())>>int(r.IntN(32))
+				for n := range 12 {
+					rows, ld := 1+n%3, 2*n+n%5
+					plane := make([]int32, (2*rows-1)*ld+2*n)
+					for i := range plane {
+						plane[i] = int32(r.Uint32()) >> int(r.IntN(32))
 						if r.IntN(2) == 0 {
-							r0[i] = sums[r.IntN(len(sums))]
+							plane[i] = sums[r.IntN(len(sums))]
 						}
 					}
-					got, want := make([]float32, n), make([]float32, n)
-					poolRow(got, r0, r1, scale, bias, relu)
-					poolRowGo(want, r0, r1, scale, bias, relu)
+					got, want := make([]float32, rows*n), make([]float32, rows*n)
+					poolPlane(got, plane, rows, n, ld, scale, bias, relu)
+					poolPlaneGo(want, plane, rows, n, ld, scale, bias, relu)
 					for i := range got {
 						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("scale %v bias %v relu %v n %d: out[%d] = %v, Go %v", scale, bias, relu, n, i, got[i], want[i])
+							t.Fatalf("scale %v bias %v relu %v rows %d n %d ld %d: out[%d] = %v, Go %v", scale, bias, relu, rows, n, ld, i, got[i], want[i])
 						}
 					}
 				}

@@ -265,9 +265,7 @@ func writeConv(s *step, post postConv, acc []int32, ldc, ld int, out []float32) 
 		k, st, ph, pw := post.pool.k, post.pool.stride, post.pool.out[1], post.pool.out[2]
 		dst := out[o*ph*pw : (o+1)*ph*pw]
 		if k == 2 && st == 2 { // the common pool
-			for py := range ph {
-				poolRow(dst[py*pw:(py+1)*pw], plane[2*py*ld:], plane[(2*py+1)*ld:], scale, bias, post.relu)
-			}
+			poolPlane(dst, plane, ph, pw, ld, scale, bias, post.relu)
 			continue
 		}
 		for py := range ph {
