@@ -1,8 +1,10 @@
 package quant
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/model"
@@ -279,5 +281,44 @@ func TestSIMDMatchesPortable(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestForwardConcurrent: Forward from several goroutines at once (each
+// with its own pooled scratch buffers, the weights' layouts built once)
+// gives every caller the logits a lone call gives.
+func TestForwardConcurrent(t *testing.T) {
+	spec := testSpecs["cnn"]
+	fm, x := floatModel(t, spec, 40)
+	q, err := Quantize(spec, fm.Params(), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := q.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for g := range errs {
+		wg.Go(func() {
+			for range 5 {
+				got, err := q.Forward(x)
+				if err != nil {
+					errs[g] = err
+					return
+				}
+				if !slices.Equal(got, want) {
+					errs[g] = fmt.Errorf("goroutine %d: logits differ from a lone call's", g)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
 	}
 }
