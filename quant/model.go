@@ -70,7 +70,7 @@ func (m *Model) forward(x []float32, int8Path bool, record func(step int, in []f
 		return out, nil
 	}
 	for i := range n {
-		logits := r.sample(m.steps, x[i*in:(i+1)*in], false, record)
+		logits := r.sample(m.steps, x[i*in:(i+1)*in], record)
 		copy(out[i*classes:], logits)
 	}
 	return out, nil
@@ -139,9 +139,9 @@ func (r *runner) int8Samples(steps []*step, x []float32, n int) ([]float32, erro
 	return cur, nil
 }
 
-// sample runs one sample x through steps and returns the last step's
-// output (the runner's buffer).
-func (r *runner) sample(steps []*step, x []float32, int8Path bool, record func(int, []float32)) []float32 {
+// sample runs one sample x through steps in float32 and returns the last
+// step's output (the runner's buffer).
+func (r *runner) sample(steps []*step, x []float32, record func(int, []float32)) []float32 {
 	cur := x
 	for i, s := range steps {
 		r.outs[i] = growF32(r.outs[i], size(s.out))
@@ -151,11 +151,7 @@ func (r *runner) sample(steps []*step, x []float32, int8Path bool, record func(i
 			if record != nil {
 				record(i, cur)
 			}
-			if int8Path {
-				r.int8Step(s, cur, out)
-			} else {
-				r.floatStep(s, cur, out)
-			}
+			r.floatStep(s, cur, out)
 		case opMaxPool:
 			maxPool(out, cur, s.in[0], s.in[1], s.in[2], s.k, s.stride, s.out[1], s.out[2])
 		default:
