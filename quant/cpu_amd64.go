@@ -1,3 +1,5 @@
+// The assembly routines of the int8 pass and their CPU feature checks.
+
 package quant
 
 import "golang.org/x/sys/cpu"
