@@ -41,3 +41,46 @@ func BenchmarkForward(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInt8Kernels runs BenchmarkForward's int8 models by each path
+// this CPU has: the SIMD pass with each assembly kernel (avx2 on any AVX2
+// CPU; avx512vnni where the CPU has AVX-512 VNNI, which Forward then
+// picks) and the portable packed-pairs Go loop (CPUs without AVX2).
+func BenchmarkInt8Kernels(b *testing.B) {
+	specs := map[string]model.Spec{
+		"mlp": {Kind: model.KindMLP, Hidden: []int{256}, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
+		"cnn": {Kind: model.KindCNN, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
+	}
+	const n = 64
+	for _, name := range []string{"mlp", "cnn"} {
+		spec := specs[name]
+		fm, x := floatModel(b, spec, n)
+		q, err := Quantize(spec, fm.Params(), x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		paths := map[string]*runner{}
+		for kname, k := range asmKernels() {
+			r := newRunner(q.steps)
+			r.portable, r.kernel = false, k
+			paths[kname] = r
+		}
+		r := newRunner(q.steps)
+		r.portable = true
+		paths["portable"] = r
+		for _, pname := range []string{"avx2", "avx512vnni", "portable"} {
+			r, ok := paths[pname]
+			if !ok {
+				continue
+			}
+			b.Run(name+"/"+pname, func(b *testing.B) {
+				for b.Loop() {
+					if _, err := r.int8Samples(q.steps, x, n); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/sample")
+			})
+		}
+	}
+}

@@ -16,6 +16,14 @@
 // by im2col), and dequantizes with scale_w[o]*scale_a before adding the
 // bias; activations and max pooling run on float32 values.
 //
+// Where the CPU has AVX2 the int8 pass runs in assembly (simd.go): int8
+// values widened to int16 pairs, matrix products of 8 x 32 tiles
+// (VPMADDWD, or VPDPWSSD with AVX-512 VNNI), a linear layer over the whole
+// batch, a conv2d over its padded pair image (implicit im2col), relu and
+// 2x2 pooling after a conv on its int32 sums; every result bit-identical
+// to the portable Go loop (packed-pairs int64 products) the other CPUs
+// run.
+//
 // Quantize builds a Model from a float model and calibration inputs;
 // Model.Tensors and Model.AddMeta are its safetensors export (I8 weights,
 // F32 scales and biases, metadata) and Load reads them back; package

@@ -138,7 +138,7 @@ func loadStep(s *step, i8 map[string]checkpoint.I8Tensor, f32 map[string][]float
 	if s.op == opLinear {
 		s.qw = transpose(w.Data, s.fanIn, s.channels())
 	}
-	s.packed = packPairs(s.qw, s.channels(), s.fanIn)
+	s.prepare()
 	ws, ok := f32[s.name+scaleSuffix]
 	if !ok || len(ws) != s.channels() {
 		return fmt.Errorf("quant: the file has no F32 tensor %s%s of shape [%d]", s.name, scaleSuffix, s.channels())

@@ -8,6 +8,13 @@ import "math"
 // graph of the int8 model quantizes exactly as this package does.
 func quantizeInto(dst []int8, x []float32, scale float32) {
 	dst = dst[:len(x)]
+	done := quantizeSIMD(dst, x, scale)
+	quantizeGo(dst[done:], x[done:], scale)
+}
+
+// quantizeGo is quantizeInto in Go (the reference of quantizeSIMD).
+func quantizeGo(dst []int8, x []float32, scale float32) {
+	dst = dst[:len(x)]
 	for i, v := range x {
 		v /= scale
 		switch {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/ringtrain/ringtrain/model"
 )
@@ -41,10 +42,36 @@ type step struct {
 	hasBias bool
 	fanIn   int
 	// quantized
-	qw     []int8
-	packed []int64   // qw's rows in pairs (packPairs), for the int8 pass
-	wScale []float32 // per output channel
-	aScale float32   // per-tensor input scale
+	qw []int8
+	// the int8 pass's layouts of qw, built once (prepare, or on first use):
+	// packed, its rows in pairs (packPairs) for the portable Go loop; gw,
+	// for gemm
+	packOnce, gemmOnce sync.Once
+	packed             []int64
+	gw                 *gemmWeights
+	wScale             []float32 // per output channel
+	aScale             float32   // per-tensor input scale
+}
+
+// prepare builds the layout of s's int8 weights that this CPU's int8
+// pass reads (so that Forward only reads it).
+func (s *step) prepare() {
+	if haveAVX2 {
+		s.gemm()
+	} else {
+		s.pairs()
+	}
+}
+
+// pairs returns s's int8 rows packed in pairs (packPairs), computing them
+// on first use unless already set.
+func (s *step) pairs() []int64 {
+	s.packOnce.Do(func() {
+		if s.packed == nil {
+			s.packed = packPairs(s.qw, s.channels(), s.fanIn)
+		}
+	})
+	return s.packed
 }
 
 // quantized reports whether s is a linear or conv2d step.
