@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,9 +32,12 @@ type result struct {
 }
 
 // batcher runs queued requests through the current predictor in batches of
-// up to maxBatch instances, waiting at most maxDelay for a batch to fill.
-// Only its goroutine touches the predictor; a new one is swapped in
-// between batches.
+// up to maxBatch instances. After taking a request it takes what is
+// already queued, then waits for more only while other requests are
+// arriving (receiving > 0: handlers reading a body they have not yet
+// submitted), and at most maxDelay; a lone request runs at once. Only its
+// goroutine touches the predictor; a new one is swapped in between
+// batches.
 type batcher struct {
 	queue    chan *request
 	swaps    chan *Predictor
@@ -41,6 +45,12 @@ type batcher struct {
 	maxDelay time.Duration
 	met      *metrics
 	log      *slog.Logger
+
+	// receiving counts the handlers between arrive and leave; left wakes
+	// a batcher waiting for them when the count drops to 0 (buffered 1:
+	// a stale signal costs one more look at the count).
+	receiving atomic.Int64
+	left      chan struct{}
 
 	mu       sync.RWMutex // guards draining against sends on queue
 	draining bool
@@ -50,12 +60,42 @@ type batcher struct {
 
 func newBatcher(p *Predictor, queueSize, maxBatch int, maxDelay time.Duration, met *metrics, log *slog.Logger) *batcher {
 	b := &batcher{
-		queue: make(chan *request, queueSize), swaps: make(chan *Predictor),
+		queue: make(chan *request, queueSize), swaps: make(chan *Predictor), left: make(chan struct{}, 1),
 		maxBatch: maxBatch, maxDelay: maxDelay, met: met, log: log,
 		stop: make(chan struct{}), exited: make(chan struct{}),
 	}
 	go b.run(p)
 	return b
+}
+
+// arrival is one handler's mark in the batcher's receiving count, from
+// arrive (before reading the request body) to leave (after submitting it,
+// or failing before).
+type arrival struct {
+	b    *batcher
+	left bool
+}
+
+// arrive counts a handler that is about to read a request body: the
+// batcher waits for its request (at most maxDelay) until it leaves.
+func (b *batcher) arrive() arrival {
+	b.receiving.Add(1)
+	return arrival{b: b}
+}
+
+// leave uncounts the handler (idempotent). Call it after submit, so that
+// a batcher that sees the count drop finds the request queued.
+func (a *arrival) leave() {
+	if a.left {
+		return
+	}
+	a.left = true
+	if a.b.receiving.Add(-1) == 0 {
+		select {
+		case a.b.left <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // submit queues r, or fails at once with ErrQueueFull or ErrDraining.
@@ -123,26 +163,55 @@ func (b *batcher) run(p *Predictor) {
 				}
 			}
 		}
-		batch := []*request{first}
-		rows := first.n
-		timer.Reset(b.maxDelay)
-	fill:
-		for rows < b.maxBatch {
-			select {
-			case r := <-b.queue:
-				if rows+r.n > b.maxBatch {
-					carry = r
-					break fill
-				}
-				batch = append(batch, r)
-				rows += r.n
-			case <-timer.C:
-				break fill
-			}
-		}
-		timer.Stop()
+		var batch []*request
+		batch, carry = b.fill(first, timer)
 		b.runBatch(p, batch)
 	}
+}
+
+// fill makes a batch of first and the requests that follow it: those
+// already queued, then, while other requests are arriving, those that
+// come within maxDelay of first being taken. A request that would make
+// the batch larger than maxBatch is returned as carry, for the next one.
+func (b *batcher) fill(first *request, timer *time.Timer) (batch []*request, carry *request) {
+	batch, rows := []*request{first}, first.n
+	waiting := false
+	for rows < b.maxBatch {
+		var r *request
+		select {
+		case r = <-b.queue:
+		default:
+		}
+		if r == nil {
+			if b.receiving.Load() == 0 {
+				break // nothing else on the way
+			}
+			if !waiting {
+				waiting = true
+				timer.Reset(b.maxDelay)
+			}
+			select {
+			case r = <-b.queue:
+			case <-b.left: // look at the count again
+				continue
+			case <-timer.C:
+				waiting = false // fired
+			}
+			if r == nil {
+				break
+			}
+		}
+		if rows+r.n > b.maxBatch {
+			carry = r
+			break
+		}
+		batch = append(batch, r)
+		rows += r.n
+	}
+	if waiting {
+		timer.Stop()
+	}
+	return batch, carry
 }
 
 // runBatch drops the requests whose client is gone or whose deadline

@@ -125,16 +125,19 @@ func (s *Server) toInputs(vals []float64, info *Info) ([]float32, *httpError) {
 	return x, nil
 }
 
-// run queues n instances and waits for their result under the request's
+// run queues n instances, leaves a (the handler's arrival: its request is
+// queued or refused) and waits for their result under the request's
 // deadline.
-func (s *Server) run(r *http.Request, x []float32, n int) (result, *httpError) {
+func (s *Server) run(r *http.Request, a *arrival, x []float32, n int) (result, *httpError) {
 	if !s.ready.Load() {
 		return result{}, &httpError{http.StatusServiceUnavailable, ErrDraining.Error()}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
 	req := &request{ctx: ctx, x: x, n: n, enq: time.Now(), done: make(chan result, 1)}
-	switch err := s.b.submit(req); {
+	err := s.b.submit(req)
+	a.leave()
+	switch {
 	case errors.Is(err, ErrQueueFull):
 		return result{}, &httpError{http.StatusTooManyRequests, "the request queue is full: retry later"}
 	case err != nil:
