@@ -106,7 +106,7 @@ request of each run is shown.`,
 	f.Float64SliceVar(&o.Fractions, "fractions", []float64{0.1, 0.5}, "open-loop rates as fractions of the saturation throughput measured just before")
 	f.StringVar(&hidden, "hidden", "", "without a model: the built-in MLP's hidden layer widths, comma-separated (default: the built-in job's, 256)")
 	f.IntVar(&o.MaxBatch, "max-batch", 32, "the batching server's most instances per forward pass")
-	f.DurationVar(&o.MaxDelay, "max-delay", 2*time.Millisecond, "the batching server's longest wait for a batch to fill")
+	f.DurationVar(&o.MaxDelay, "max-delay", 2*time.Millisecond, "the batching server's longest wait for a batch to fill (only while other requests are being received)")
 	f.Int64Var(&step, "step", 0, "serve this checkpoint step of a run directory (default: the latest)")
 	f.StringVar(&profile, "cpu-profile", "", "write a CPU profile of the whole run (generator and servers) to this file (go tool pprof)")
 	f.BoolVar(&asJSON, "json", false, "print the measurements as JSON (durations in nanoseconds)")
