@@ -282,7 +282,7 @@ func (b *batcher) runBatch(batch []*request) {
 	p := b.p
 	now := time.Now()
 	live := batch[:0]
-	var x []float32
+	size := 0
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.done <- result{err: err} // not computed
@@ -290,10 +290,17 @@ func (b *batcher) runBatch(batch []*request) {
 		}
 		b.met.queue.Observe(now.Sub(r.enq).Seconds())
 		live = append(live, r)
-		x = append(x, r.x...)
+		size += len(r.x)
 	}
 	if len(live) == 0 {
 		return
+	}
+	x := live[0].x // one request: its own inputs, not copied (Predict does not write them)
+	if len(live) > 1 {
+		x = make([]float32, 0, size)
+		for _, r := range live {
+			x = append(x, r.x...)
+		}
 	}
 	rows := len(x) / p.info.InputSize()
 	b.met.batch.Observe(float64(rows))
