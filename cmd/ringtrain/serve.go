@@ -43,9 +43,9 @@ metrics at /metrics and a status page at /.
 Inputs are raw: the export's input_scale (1/255 for IDX images; a run directory's job.yaml says the same) is
 applied by the server. Concurrent requests are batched (--max-batch): the batcher takes a request and what is
 queued behind it, and waits (at most --max-delay) only while other requests are still being received, so a
-lone request is computed at once. A full queue answers 429
-with Retry-After, a request still queued at its deadline (--timeout) 504. SIGTERM or Ctrl-C drains: readiness
-turns false, new requests get 503, queued ones are answered, then it exits.
+lone request is computed at once. A full queue answers 429 with Retry-After, a request still queued at its
+deadline (--timeout) 504. SIGTERM or Ctrl-C drains: readiness turns false, new requests get 503, queued ones are
+answered, then it exits.
 Security: --tls-cert and --tls-key serve HTTPS (make them with ringtrain certs issue --server --hosts HOST;
 --tls-client-ca requires client certificates); a bearer token from --token-file or the environment variable
 RINGTRAIN_SERVE_TOKEN is then required by every endpoint but /v2/health/live and /v2/health/ready
