@@ -20,23 +20,39 @@ import (
 )
 
 // DefaultServeSpec is the built-in job's model (job.Default: the MLP on
-// MNIST, 784-256-10), with other hidden layer widths if hidden is given.
-func DefaultServeSpec(hidden []int) model.Spec {
+// MNIST, 784-256-10) for kind "mlp" (or ""), the LeNet-style CNN on the
+// same inputs (fully connected 120-84 after the convolutions) for kind
+// "cnn", with other hidden layer widths if hidden is given.
+func DefaultServeSpec(kind string, hidden []int) (model.Spec, error) {
 	d := job.Default().Model
-	if len(hidden) == 0 {
-		hidden = d.Hidden
+	switch kind {
+	case "", model.KindMLP:
+		kind = model.KindMLP
+		if len(hidden) == 0 {
+			hidden = d.Hidden
+		}
+	case model.KindCNN:
+		if len(hidden) == 0 {
+			hidden = []int{120, 84}
+		}
+	default:
+		return model.Spec{}, fmt.Errorf("bench: model kind %q: want mlp or cnn", kind)
 	}
-	return model.Spec{Kind: d.Kind, Hidden: hidden, Input: []int{1, 28, 28}, Classes: 10, Loss: d.Loss}
+	spec := model.Spec{Kind: kind, Hidden: hidden, Input: []int{1, 28, 28}, Classes: 10, Loss: d.Loss}
+	if err := spec.Validate(); err != nil {
+		return model.Spec{}, fmt.Errorf("bench: the built-in model: %w", err)
+	}
+	return spec, nil
 }
 
-// DefaultServeModel writes DefaultServeSpec(hidden) with its initial
+// DefaultServeModel writes DefaultServeSpec(kind, hidden) with its initial
 // weights (seed 1; a forward pass costs the same as with trained ones) as
 // an export with MNIST's data facts (input_scale 1/255) to dir, and
 // returns its path.
-func DefaultServeModel(dir string, hidden []int) (string, error) {
-	spec := DefaultServeSpec(hidden)
-	if err := spec.Validate(); err != nil {
-		return "", fmt.Errorf("bench: the default model: %w", err)
+func DefaultServeModel(dir, kind string, hidden []int) (string, error) {
+	spec, err := DefaultServeSpec(kind, hidden)
+	if err != nil {
+		return "", err
 	}
 	_, n, err := model.Layout(spec)
 	if err != nil {
@@ -62,7 +78,7 @@ func DefaultServeModel(dir string, hidden []int) (string, error) {
 	if err := checkpoint.WriteExport(&b, tensors, meta); err != nil {
 		return "", fmt.Errorf("bench: the default model: %w", err)
 	}
-	path := filepath.Join(dir, "mnist-mlp-init.safetensors")
+	path := filepath.Join(dir, "mnist-"+spec.Kind+"-init.safetensors")
 	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		return "", fmt.Errorf("bench: the default model: %w", err)
 	}
@@ -76,7 +92,11 @@ func describeSpec(s *serve.Snapshot) string {
 		parts = append(parts, strconv.Itoa(h))
 	}
 	parts = append(parts, strconv.Itoa(s.Spec.Classes))
-	return fmt.Sprintf("%s %s, %d parameters", s.Spec.Kind, strings.Join(parts, "-"), len(s.Params))
+	kind := s.Spec.Kind
+	if kind == model.KindCNN {
+		kind += " (LeNet convolutions, then fully connected)"
+	}
+	return fmt.Sprintf("%s %s, %d parameters", kind, strings.Join(parts, "-"), len(s.Params))
 }
 
 // forwardTimes are the median times of the server's Predictor on one

@@ -17,7 +17,7 @@ func TestBucketQuantile(t *testing.T) {
 	bounds := prometheus.ExponentialBuckets(50e-6, 2, 18)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := range 50 {
-		m := newMetrics(func() float64 { return 0 })
+		m := newMetrics(func() float64 { return 0 }, func() float64 { return 0 })
 		n := 1 + rng.IntN(3000)
 		obs := make([]float64, n)
 		for i := range obs {

@@ -41,7 +41,7 @@ func badRequest(format string, args ...any) *httpError {
 // readBody reads a request body of at most MaxBody bytes and decodes it
 // into v, counting a body too large or malformed as abnormal.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) *httpError {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody), r.ContentLength, s.opts.MaxBody)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -61,6 +61,29 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) *httpEr
 		return badRequest("malformed JSON: %v", err)
 	}
 	return nil
+}
+
+// readAll is io.ReadAll with its buffer sized from the request's
+// Content-Length (when given and within limit), so a body is read without
+// growing the buffer.
+func readAll(rd io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength > limit {
+		return io.ReadAll(rd)
+	}
+	b := make([]byte, 0, contentLength+1) // +1: EOF is seen without growing
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // more than Content-Length said: grow
+		}
+	}
 }
 
 // flatten decodes a JSON array of numbers, or of nested arrays of
@@ -131,16 +154,16 @@ func (s *Server) toInputs(vals []float64, info *Info) ([]float32, *httpError) {
 	return x, nil
 }
 
-// run queues n instances and waits for their result under the request's
-// deadline.
-func (s *Server) run(r *http.Request, x []float32, n int) (result, *httpError) {
+// run submits n instances (leaving a, the handler's arrival) and waits
+// for their result under the request's deadline.
+func (s *Server) run(r *http.Request, a *arrival, x []float32, n int) (result, *httpError) {
 	if !s.ready.Load() {
 		return result{}, &httpError{http.StatusServiceUnavailable, ErrDraining.Error()}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
 	req := &request{ctx: ctx, x: x, n: n, enq: time.Now(), done: make(chan result, 1)}
-	switch err := s.b.submit(req); {
+	switch err := s.b.submit(req, a); {
 	case errors.Is(err, ErrQueueFull):
 		return result{}, &httpError{http.StatusTooManyRequests, "the request queue is full: retry later"}
 	case err != nil:

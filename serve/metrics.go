@@ -37,7 +37,9 @@ type metrics struct {
 	unauthorized *prometheus.CounterVec
 }
 
-func newMetrics(queueLen func() float64) *metrics {
+// newMetrics registers the server's series; queueLen and receiving read
+// the batcher's queue length and its count of requests being received.
+func newMetrics(queueLen, receiving func() float64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -85,7 +87,11 @@ func newMetrics(queueLen func() float64) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ringtrain_serve_queue_length",
 			Help: "Requests waiting for the batcher.",
-		}, queueLen))
+		}, queueLen),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ringtrain_serve_requests_receiving",
+			Help: "Inference requests whose body is being read: the batcher waits for them (at most the max delay) before running a batch.",
+		}, receiving))
 	return m
 }
 

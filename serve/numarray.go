@@ -1,6 +1,9 @@
 package serve
 
-import "strconv"
+import (
+	"bytes"
+	"strconv"
+)
 
 // parseNumbers is flatten's fast path: raw is a flat JSON array of
 // numbers ([1, 2.5, -3e-2]), parsed without reflection. ok is false for
@@ -16,7 +19,7 @@ func parseNumbers(raw []byte) (vals []float64, ok bool) {
 	if i < len(raw) && raw[i] == ']' {
 		return []float64{}, skipSpace(raw, i+1) == len(raw)
 	}
-	vals = make([]float64, 0, len(raw)/4)
+	vals = make([]float64, 0, bytes.Count(raw[i:], []byte{','})+1) // the count of a flat array: no regrowth
 	for {
 		end := numberEnd(raw, i)
 		if end < 0 {

@@ -23,8 +23,9 @@ type Options struct {
 	Name string
 	// MaxBatch is the most instances per forward pass (default 32).
 	MaxBatch int
-	// MaxDelay is how long the batcher waits for a batch to fill (default
-	// 2ms).
+	// MaxDelay is the longest the batcher waits for a batch to fill
+	// (default 2ms). It waits only while other requests are being received
+	// (their body read, not yet queued): a lone request runs at once.
 	MaxDelay time.Duration
 	// Queue is the most requests waiting for the batcher; more are
 	// answered 429 (default 256).
@@ -137,12 +138,13 @@ func New(src Source, opts Options) (*Server, error) {
 	}
 	s.ood.Store(ood)
 	s.info.Store(p.info)
-	var queueLen func() float64
-	s.met = newMetrics(func() float64 { return queueLen() })
+	var queueLen, receiving func() float64
+	s.met = newMetrics(func() float64 { return queueLen() }, func() float64 { return receiving() })
 	s.met.version.Set(float64(p.info.Version))
 	s.ab = newAbnormalLog(opts.Log, s.met, opts.LogInterval)
 	s.b = newBatcher(p, opts.Queue, opts.MaxBatch, opts.MaxDelay, s.met, opts.Log)
 	queueLen = func() float64 { return float64(len(s.b.queue)) }
+	receiving = func() float64 { return float64(s.b.receiving.Load()) }
 	s.mux = s.routes()
 	s.hist = newHistory(time.Now(), p.info.Version)
 	s.stopHist = s.sampleHistory(opts.SampleInterval)

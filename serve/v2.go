@@ -84,11 +84,15 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleInfer(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	resp, version, e := s.infer(w, r)
+	a := s.b.arrive()
+	resp, version, e := s.infer(w, r, &a)
+	a.leave()
 	s.finish(w, "infer", start, version, resp, e)
 }
 
-func (s *Server) infer(w http.ResponseWriter, r *http.Request) (*v2Response, int64, *httpError) {
+// infer answers a v2 infer request; a is the handler's arrival, left when
+// the request is submitted (or fails before).
+func (s *Server) infer(w http.ResponseWriter, r *http.Request, a *arrival) (*v2Response, int64, *httpError) {
 	var req v2Request
 	if e := s.readBody(w, r, &req); e != nil {
 		return nil, 0, e
@@ -136,7 +140,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (*v2Response, int
 	if e != nil {
 		return nil, 0, e
 	}
-	res, e := s.run(r, x, n)
+	res, e := s.run(r, a, x, n)
 	if e != nil {
 		return nil, 0, e
 	}
@@ -186,11 +190,14 @@ type predictResponse struct {
 
 func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	resp, version, e := s.predict(w, r)
+	a := s.b.arrive()
+	resp, version, e := s.predict(w, r, &a)
+	a.leave()
 	s.finish(w, "predict", start, version, resp, e)
 }
 
-func (s *Server) predict(w http.ResponseWriter, r *http.Request) (*predictResponse, int64, *httpError) {
+// predict answers a /predict request, like infer.
+func (s *Server) predict(w http.ResponseWriter, r *http.Request, a *arrival) (*predictResponse, int64, *httpError) {
 	var req predictRequest
 	if e := s.readBody(w, r, &req); e != nil {
 		return nil, 0, e
@@ -219,7 +226,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request) (*predictRespon
 		return nil, 0, e
 	}
 	n := len(req.Instances)
-	res, e := s.run(r, x, n)
+	res, e := s.run(r, a, x, n)
 	if e != nil {
 		return nil, 0, e
 	}

@@ -24,6 +24,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 		asJSON  bool
 		profile string
 		hidden  string
+		kind    string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [MODEL_FILE|RUN_DIR]",
@@ -31,7 +32,8 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 		Long: `Serves a classifier in this process on 127.0.0.1 (the real serve.Server over real HTTP) and loads it
 with an open-loop generator like wrk2: request i is due at start + i/rate and its latency counts from then, so
 queueing in the server is measured, not hidden (coordinated omission). Without a model it serves the built-in
-job's MLP (784-256-10) with its initial weights (a forward pass costs the same as a trained one's).
+job's MLP (784-256-10), or with --kind cnn a LeNet-style CNN on the same inputs, with its initial weights (a
+forward pass costs the same as a trained one's).
 In one run: the median in-process forward time of the server's Predictor at batch 1 and at --max-batch (the
 limit); a server with max batch 1: its saturation throughput (closed loop, --sat-conns connections) and
 latency percentiles open-loop at --rate (default: half that saturation); a server batching up to --max-batch
@@ -39,6 +41,7 @@ waiting at most --max-delay: the same; and, as the generator's floor, a server t
 once. Errors are counted by status. Generator and server share this machine's CPUs: the CPU time per
 request of each run is shown.`,
 		Example: `  ringtrain bench serve
+  ringtrain bench serve --kind cnn
   ringtrain bench serve model.safetensors --endpoint predict --duration 10s --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,17 +49,17 @@ request of each run is shown.`,
 				return err
 			}
 			var widths []int
+			if len(args) == 1 && (hidden != "" || cmd.Flags().Changed("kind")) {
+				return fmt.Errorf("--kind and --hidden choose the built-in model: they do not apply to %s", args[0])
+			}
 			if hidden != "" {
-				if len(args) == 1 {
-					return fmt.Errorf("--hidden sets the built-in model's layers: it does not apply to %s", args[0])
-				}
 				var err error
 				if widths, err = bench.ParseInts(hidden); err != nil {
 					return fmt.Errorf("--hidden: %w", err)
 				}
-				if spec := bench.DefaultServeSpec(widths); spec.Validate() != nil {
-					return fmt.Errorf("--hidden %q: %w", hidden, spec.Validate())
-				}
+			}
+			if _, err := bench.DefaultServeSpec(kind, widths); err != nil {
+				return fmt.Errorf("--kind %q --hidden %q: %w", kind, hidden, err)
 			}
 			if len(args) == 1 {
 				src, err := loadSource(g, args[0], step)
@@ -70,7 +73,7 @@ request of each run is shown.`,
 					return err
 				}
 				defer os.RemoveAll(dir)
-				path, err := bench.DefaultServeModel(dir, widths)
+				path, err := bench.DefaultServeModel(dir, kind, widths)
 				if err != nil {
 					return err
 				}
@@ -104,9 +107,10 @@ request of each run is shown.`,
 	f.Float64SliceVar(&o.Rate1, "rate", nil, "open-loop requests/s against the batch-1 server, comma-separated (default: --fractions of its saturation)")
 	f.Float64SliceVar(&o.RateBatched, "batch-rate", nil, "open-loop requests/s against the batching server, comma-separated (default: --fractions of its saturation)")
 	f.Float64SliceVar(&o.Fractions, "fractions", []float64{0.1, 0.5}, "open-loop rates as fractions of the saturation throughput measured just before")
-	f.StringVar(&hidden, "hidden", "", "without a model: the built-in MLP's hidden layer widths, comma-separated (default: the built-in job's, 256)")
+	f.StringVar(&kind, "kind", "mlp", "without a model: the built-in model's kind, mlp (784-256-10) or cnn (LeNet: two 5x5 convolutions and max pools, then 120-84-10)")
+	f.StringVar(&hidden, "hidden", "", "without a model: the built-in model's hidden (fully connected) layer widths, comma-separated (default: mlp 256, cnn 120,84)")
 	f.IntVar(&o.MaxBatch, "max-batch", 32, "the batching server's most instances per forward pass")
-	f.DurationVar(&o.MaxDelay, "max-delay", 2*time.Millisecond, "the batching server's longest wait for a batch to fill")
+	f.DurationVar(&o.MaxDelay, "max-delay", 2*time.Millisecond, "the batching server's longest wait for a batch to fill (only while other requests are being received)")
 	f.Int64Var(&step, "step", 0, "serve this checkpoint step of a run directory (default: the latest)")
 	f.StringVar(&profile, "cpu-profile", "", "write a CPU profile of the whole run (generator and servers) to this file (go tool pprof)")
 	f.BoolVar(&asJSON, "json", false, "print the measurements as JSON (durations in nanoseconds)")

@@ -54,7 +54,7 @@ func TestBenchServeShortRun(t *testing.T) {
 
 // The table, over /predict, serving a model file.
 func TestBenchServeTableFromAFile(t *testing.T) {
-	path, err := bench.DefaultServeModel(t.TempDir(), []int{32})
+	path, err := bench.DefaultServeModel(t.TempDir(), "mlp", []int{32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +64,20 @@ func TestBenchServeTableFromAFile(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{"mlp 784-32-10", "endpoint predict", "at 80 req/s", "in-process forward", "batch 1, open loop", "generator floor", "p50", "goal: >= 5×"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// The built-in CNN (--kind cnn) served and loaded.
+func TestBenchServeCNN(t *testing.T) {
+	out, stderr, code := cli(t, nil, "bench", "serve", "--kind", "cnn", "--hidden", "20", "--duration", "200ms",
+		"--conns", "2", "--sat-conns", "2", "--rate", "50", "--batch-rate", "50", "--max-batch", "4", "--log-level", "error")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"cnn (LeNet convolutions, then fully connected) 784-20-10", "batch <=4, saturated", "goal: >= 5×"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
@@ -81,7 +95,9 @@ func TestBenchServeBadFlags(t *testing.T) {
 		{[]string{"--rate", "-5"}, "--rate [-5]"},
 		{[]string{"--fractions", "0"}, "--fractions [0]"},
 		{[]string{"--hidden", "0"}, `--hidden "0"`},
-		{[]string{"--hidden", "64", "m.safetensors"}, "does not apply"},
+		{[]string{"--hidden", "64", "m.safetensors"}, "do not apply"},
+		{[]string{"--kind", "cnn", "m.safetensors"}, "do not apply"},
+		{[]string{"--kind", "lstm"}, `model kind "lstm": want mlp or cnn`},
 		{[]string{"--max-batch", "0"}, "--max-batch 0"},
 		{[]string{"--max-delay", "0s"}, "--max-delay 0s"},
 		{[]string{"/no/such/model.safetensors"}, "no such file"},

@@ -265,10 +265,12 @@ var docPlan = []docGroup{
 	{Name: "serve-bench", Steps: []docStep{
 		{File: "docs/benchmarks.md", Doc: "ringtrain bench serve", Run: "ringtrain bench serve --duration 300ms --fractions 0.5",
 			Note: "300 ms per load run and one open-loop rate instead of 5 s and two: that it runs, not its figures", Want: "saturated throughput"},
+		{File: "docs/benchmarks.md", Doc: "ringtrain bench serve --kind cnn", Run: "ringtrain bench serve --kind cnn --duration 300ms --fractions 0.5",
+			Note: "300 ms per load run and one open-loop rate instead of 5 s and two", Want: "cnn (LeNet convolutions, then fully connected) 784-120-84-10"},
 		{File: "docs/benchmarks.md", Doc: "ringtrain bench serve --hidden 2048,2048 --max-batch 128 --conns 256 --sat-conns 256",
 			Run:  "ringtrain bench serve --hidden 2048,2048 --max-batch 128 --conns 256 --sat-conns 256 --duration 300ms --fractions 0.1",
 			Note: "300 ms per load run and one open-loop rate (0.1 of saturation) instead of 5 s and two", Want: "mlp 784-2048-2048-10"},
-		{File: "docs/benchmarks.md", Doc: "go test -run '^$' -bench 'Flatten784|DecodeV2' ./serve/", Run: "go test -run '^$' -bench 'Flatten784|DecodeV2' -benchtime 1x ./serve/",
+		{File: "docs/benchmarks.md", Doc: "go test -run '^$' -bench 'Flatten784|DecodeV2|InferHandler' ./serve/", Run: "go test -run '^$' -bench 'Flatten784|DecodeV2|InferHandler' -benchtime 1x ./serve/",
 			Note: "each benchmark once: that they run, not their figures"},
 	}},
 }

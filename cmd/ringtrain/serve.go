@@ -41,9 +41,11 @@ request in flight. Endpoints: the KServe v2 / Triton open inference protocol (GE
 probabilities and class, and ood_score when asked for), POST /predict {"instances": [[...], ...]}, Prometheus
 metrics at /metrics and a status page at /.
 Inputs are raw: the export's input_scale (1/255 for IDX images; a run directory's job.yaml says the same) is
-applied by the server. Concurrent requests are batched (--max-batch, --max-delay); a full queue answers 429
-with Retry-After, a request still queued at its deadline (--timeout) 504. SIGTERM or Ctrl-C drains: readiness
-turns false, new requests get 503, queued ones are answered, then it exits.
+applied by the server. Concurrent requests are batched (--max-batch): the batcher takes a request and what is
+queued behind it, and waits (at most --max-delay) only while other requests are still being received, so a
+lone request is computed at once. A full queue answers 429 with Retry-After, a request still queued at its
+deadline (--timeout) 504. SIGTERM or Ctrl-C drains: readiness turns false, new requests get 503, queued ones are
+answered, then it exits.
 Security: --tls-cert and --tls-key serve HTTPS (make them with ringtrain certs issue --server --hosts HOST;
 --tls-client-ca requires client certificates); a bearer token from --token-file or the environment variable
 RINGTRAIN_SERVE_TOKEN is then required by every endpoint but /v2/health/live and /v2/health/ready
@@ -98,7 +100,7 @@ RINGTRAIN_SERVE_TOKEN is then required by every endpoint but /v2/health/live and
 	fl.Int64Var(&f.step, "step", 0, "serve this checkpoint step and do not follow LATEST (default: the latest, followed)")
 	fl.Float64Var(&f.inputScale, "input-scale", 0, "multiply raw inputs by this before the model (default: the export's input_scale, else 1)")
 	fl.IntVar(&f.opts.MaxBatch, "max-batch", 32, "most instances per forward pass")
-	fl.DurationVar(&f.opts.MaxDelay, "max-delay", 2*time.Millisecond, "longest wait for a batch to fill")
+	fl.DurationVar(&f.opts.MaxDelay, "max-delay", 2*time.Millisecond, "longest wait for a batch to fill, while other requests are being received (a lone request does not wait)")
 	fl.IntVar(&f.opts.Queue, "queue", 256, "most requests waiting for a batch; more are answered 429")
 	fl.DurationVar(&f.opts.Timeout, "timeout", 5*time.Second, "request deadline: a request not answered by then gets 504")
 	fl.Int64Var(&f.opts.MaxBody, "max-body", 8<<20, "largest request body in bytes (413 beyond)")
