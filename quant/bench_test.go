@@ -6,23 +6,31 @@ import (
 	"github.com/ringtrain/ringtrain/model"
 )
 
+// benchModels returns the float model, its int8 quantization and n inputs
+// for the benchmarks' models: the default MLP (784-256-10) or the LeNet
+// CNN on MNIST shapes.
+func benchModels(b *testing.B, name string, n int) (*model.Model, *Model, []float32) {
+	b.Helper()
+	spec := map[string]model.Spec{
+		"mlp": {Kind: model.KindMLP, Hidden: []int{256}, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
+		"cnn": {Kind: model.KindCNN, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
+	}[name]
+	fm, x := floatModel(b, spec, n)
+	q, err := Quantize(spec, fm.Params(), x)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fm, q, x
+}
+
 // BenchmarkForward compares the int8 forward pass with the float model's
 // (model.Forward, the path serve runs for a float export) on the default
 // MNIST shapes: the default MLP (784-256-10) and the LeNet CNN, 64 samples
 // per call. Initialized weights: the time does not depend on the values.
 func BenchmarkForward(b *testing.B) {
-	specs := map[string]model.Spec{
-		"mlp": {Kind: model.KindMLP, Hidden: []int{256}, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
-		"cnn": {Kind: model.KindCNN, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
-	}
 	const n = 64
 	for _, name := range []string{"mlp", "cnn"} {
-		spec := specs[name]
-		fm, x := floatModel(b, spec, n)
-		q, err := Quantize(spec, fm.Params(), x)
-		if err != nil {
-			b.Fatal(err)
-		}
+		fm, q, x := benchModels(b, name, n)
 		b.Run(name+"/float32", func(b *testing.B) {
 			for b.Loop() {
 				if _, err := fm.Forward(x); err != nil {
@@ -47,18 +55,9 @@ func BenchmarkForward(b *testing.B) {
 // CPU; avx512vnni where the CPU has AVX-512 VNNI, which Forward then
 // picks) and the portable packed-pairs Go loop (CPUs without AVX2).
 func BenchmarkInt8Kernels(b *testing.B) {
-	specs := map[string]model.Spec{
-		"mlp": {Kind: model.KindMLP, Hidden: []int{256}, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
-		"cnn": {Kind: model.KindCNN, Input: []int{1, 28, 28}, Classes: 10, Loss: model.LossXent},
-	}
 	const n = 64
 	for _, name := range []string{"mlp", "cnn"} {
-		spec := specs[name]
-		fm, x := floatModel(b, spec, n)
-		q, err := Quantize(spec, fm.Params(), x)
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, q, x := benchModels(b, name, n)
 		paths := map[string]*runner{}
 		for kname, k := range asmKernels() {
 			r := newRunner(q.steps)
