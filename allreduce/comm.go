@@ -253,3 +253,7 @@ func (c *Comm) segBounds(lo, hi, s int) (int, int) {
 	a := lo + s*c.segLen
 	return a, min(hi, a+c.segLen)
 }
+
+// Compression is the width at which this Comm's reduce-scatters send
+// (Config.Compress).
+func (c *Comm) Compression() Compression { return c.cfg.Compress }
