@@ -94,7 +94,21 @@ func fromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
 // toFP16 rounds x to IEEE binary16, nearest-even, through subnormals; NaN
 // stays a quiet NaN of the same sign; finite values saturate at ±65504.
+// The common case (binary16 normal range) is inlined; the rest is
+// toFP16Slow.
 func toFP16(x float32) uint16 {
+	b := math.Float32bits(x)
+	a := b & 0x7fffffff
+	if a-0x38800000 < 0x47800000-0x38800000 { // 2^-14 <= |x| < 2^16
+		r := (a - 0x38000000 + 0xfff + (a>>13)&1) >> 13 // rebias, round to nearest even
+		if r < 0x7c00 {
+			return uint16(b>>16)&0x8000 | uint16(r)
+		}
+	}
+	return toFP16Slow(x)
+}
+
+func toFP16Slow(x float32) uint16 {
 	b := math.Float32bits(x)
 	sign := uint16(b>>16) & 0x8000
 	exp := int(b>>23) & 0xff
@@ -136,16 +150,14 @@ func toFP16(x float32) uint16 {
 
 func fromFP16(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h & 0x3ff)
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
-	case exp == 0:
-		v := float32(man) * (1.0 / (1 << 24)) // exact
-		return math.Float32frombits(sign | math.Float32bits(v))
+	if h&0x7c00 == 0x7c00 { // ±Inf, NaN
+		return math.Float32frombits(sign | 0x7f800000 | uint32(h&0x3ff)<<13)
 	}
-	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
+	// The 15 magnitude bits placed at float32's exponent/significand
+	// boundary are the value times 2^-112 (subnormals included); the
+	// power-of-two scale is exact.
+	v := math.Float32frombits(uint32(h&0x7fff)<<13) * 0x1p112
+	return math.Float32frombits(sign | math.Float32bits(v))
 }
 
 // carriers is the number of float32 carrier slots for n half-width values.
@@ -154,30 +166,47 @@ func carriers(n int) int { return (n + 1) / 2 }
 // pack rounds src to c's format into dst[:carriers(len(src))]: value 2i in
 // the low 16 bits of slot i, value 2i+1 in the high 16 bits (zero when
 // len(src) is odd). Carriers are bit patterns, never arithmetic values.
+// One loop per format, so that the conversions inline.
 func pack(c Compression, dst, src []float32) []float32 {
 	dst = dst[:carriers(len(src))]
-	conv := toBF16
-	if c == CompressFP16 {
-		conv = toFP16
-	}
 	n := len(src) &^ 1
+	if c == CompressFP16 {
+		for i := 0; i < n; i += 2 {
+			dst[i/2] = math.Float32frombits(uint32(toFP16(src[i])) | uint32(toFP16(src[i+1]))<<16)
+		}
+		if n < len(src) {
+			dst[n/2] = math.Float32frombits(uint32(toFP16(src[n])))
+		}
+		return dst
+	}
 	for i := 0; i < n; i += 2 {
-		dst[i/2] = math.Float32frombits(uint32(conv(src[i])) | uint32(conv(src[i+1]))<<16)
+		dst[i/2] = math.Float32frombits(uint32(toBF16(src[i])) | uint32(toBF16(src[i+1]))<<16)
 	}
 	if n < len(src) {
-		dst[n/2] = math.Float32frombits(uint32(conv(src[n])))
+		dst[n/2] = math.Float32frombits(uint32(toBF16(src[n])))
 	}
 	return dst
 }
 
 // unpack widens the len(dst) half-width values packed in src into dst.
 func unpack(c Compression, dst, src []float32) {
-	conv := fromBF16
+	n := len(dst) &^ 1
+	src = src[:carriers(len(dst))]
 	if c == CompressFP16 {
-		conv = fromFP16
+		for i := 0; i < n; i += 2 {
+			w := math.Float32bits(src[i/2])
+			dst[i], dst[i+1] = fromFP16(uint16(w)), fromFP16(uint16(w>>16))
+		}
+		if n < len(dst) {
+			dst[n] = fromFP16(uint16(math.Float32bits(src[n/2])))
+		}
+		return
 	}
-	for i := range dst {
+	for i := 0; i < n; i += 2 {
 		w := math.Float32bits(src[i/2])
-		dst[i] = conv(uint16(w >> (16 * uint(i&1))))
+		dst[i], dst[i+1] = math.Float32frombits(w<<16), math.Float32frombits(w&0xffff0000)
+	}
+	if n < len(dst) {
+		dst[n] = math.Float32frombits(math.Float32bits(src[n/2]) << 16)
 	}
 }

@@ -32,6 +32,10 @@ type Options struct {
 	// FrameChecksum is tcp.Spec.PayloadChecksum for the ranks (job spec:
 	// cluster.frame_checksum).
 	FrameChecksum bool
+	// Compress is allreduce.Config.Compress by name ("" or "none", "bf16",
+	// "fp16"); only the reduce-scatter compresses, so it needs Op
+	// "reduce-scatter".
+	Compress string
 	// WorkerArgs are the arguments that make this binary run Worker
 	// (e.g. []string{"bench", "worker"}).
 	WorkerArgs []string
@@ -53,6 +57,9 @@ type Result struct {
 	BusBW   float64 // GB/s
 	MaxErr  float64
 	Segment int
+	// Compress: the reduce-scatter's wire format ("none", "bf16", "fp16");
+	// Bytes and the bandwidths count float32 bytes (effective bandwidth).
+	Compress string
 }
 
 // DefaultIters mirrors ../shared/bench: 100 timed iterations up to 64 KiB,
@@ -140,6 +147,14 @@ func AllReduce(ctx context.Context, o Options) ([]Result, error) {
 			return nil, fmt.Errorf("bench: world size %d: want 1..64 processes on this machine", w)
 		}
 	}
+	comp, err := allreduce.ParseCompression(o.Compress)
+	if err != nil {
+		return nil, err
+	}
+	if comp != allreduce.CompressNone && o.Op != "reduce-scatter" {
+		return nil, fmt.Errorf("bench: compression %v applies to the reduce-scatter only (all-reduce and all-gather stay float32): want op reduce-scatter, got %q", comp, o.Op)
+	}
+	o.Compress = comp.String()
 	if err := (allreduce.Config{SegmentBytes: o.Segment, SmallBytes: o.SmallBytes}).Validate(); err != nil {
 		return nil, err
 	}
@@ -199,7 +214,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		addrs[r] = h.Addr
 	}
-	p := plan{World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum}
+	p := plan{World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress}
 	for _, b := range o.Sizes {
 		w, it := DefaultIters(b)
 		if o.IterScale > 0 {
@@ -240,7 +255,9 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 				return out, fmt.Errorf("rank %d at %d bytes: %s", r, b, per[r].Error)
 			}
 		}
-		out = append(out, summarize(world, b, p.Iters[i], o.Segment, per))
+		r := summarize(world, b, p.Iters[i], o.Segment, per)
+		r.Compress = p.Compress
+		out = append(out, r)
 	}
 	for r := range ranks {
 		ranks[r].c.Stdin.Close()

@@ -26,6 +26,8 @@ type plan struct {
 	ReadSpin   time.Duration  `json:"read_spin"`
 	// FrameChecksum: the rank's frames carry a CRC32C of their payload.
 	FrameChecksum bool `json:"frame_checksum"`
+	// Compress: allreduce.Config.Compress ("none", "bf16", "fp16").
+	Compress string `json:"compress"`
 }
 
 // ready is the child's line once its links are up.

@@ -63,7 +63,11 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) 
 	if err := enc.Encode(ready{Ready: true}); err != nil {
 		return err
 	}
-	comm, err := allreduce.New(t, allreduce.Config{SegmentBytes: p.Segment, SmallBytes: p.SmallBytes})
+	comp, err := allreduce.ParseCompression(p.Compress)
+	if err != nil {
+		return err
+	}
+	comm, err := allreduce.New(t, allreduce.Config{SegmentBytes: p.Segment, SmallBytes: p.SmallBytes, Compress: comp})
 	if err != nil {
 		return err
 	}
