@@ -36,6 +36,9 @@ type Options struct {
 	// "fp16"); only the reduce-scatter compresses, so it needs Op
 	// "reduce-scatter".
 	Compress string
+	// LinkMbps emulates a link of this many Mbit/s on every rank's sends
+	// (tcp.Link; the job spec's cluster.link_mbps); 0: off.
+	LinkMbps float64
 	// WorkerArgs are the arguments that make this binary run Worker
 	// (e.g. []string{"bench", "worker"}).
 	WorkerArgs []string
@@ -155,6 +158,9 @@ func AllReduce(ctx context.Context, o Options) ([]Result, error) {
 		return nil, fmt.Errorf("bench: compression %v applies to the reduce-scatter only (all-reduce and all-gather stay float32): want op reduce-scatter, got %q", comp, o.Op)
 	}
 	o.Compress = comp.String()
+	if o.LinkMbps < 0 {
+		return nil, fmt.Errorf("bench: link bandwidth %g Mbit/s: want 0 (off) or more", o.LinkMbps)
+	}
 	if err := (allreduce.Config{SegmentBytes: o.Segment, SmallBytes: o.SmallBytes}).Validate(); err != nil {
 		return nil, err
 	}
@@ -214,7 +220,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		addrs[r] = h.Addr
 	}
-	p := plan{World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress}
+	p := plan{World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps}
 	for _, b := range o.Sizes {
 		w, it := DefaultIters(b)
 		if o.IterScale > 0 {

@@ -28,6 +28,8 @@ type plan struct {
 	FrameChecksum bool `json:"frame_checksum"`
 	// Compress: allreduce.Config.Compress ("none", "bf16", "fp16").
 	Compress string `json:"compress"`
+	// LinkMbps: tcp.Link bandwidth emulated on the rank's sends (0: off).
+	LinkMbps float64 `json:"link_mbps"`
 }
 
 // ready is the child's line once its links are up.

@@ -54,7 +54,8 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) 
 		cancel()
 	}()
 	cctx, ccancel := context.WithTimeout(ctx, 60*time.Second)
-	t, err := ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum})
+	t, err := ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum,
+		Link: tcp.Link{Bandwidth: p.LinkMbps * 1e6 / 8}})
 	ccancel()
 	if err != nil {
 		return err

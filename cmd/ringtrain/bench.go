@@ -29,7 +29,7 @@ func newBenchAllReduceCmd(g *globals) *cobra.Command {
 	var (
 		worlds, sizes, algo, data, op  string
 		compress                       string
-		iterScale                      float64
+		iterScale, linkMbps            float64
 		workers, iters, segment, small int
 		asCSV, frameChecksum           bool
 		readSpin                       time.Duration
@@ -91,7 +91,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 				rs, err = bench.AllReduce(cmd.Context(), bench.Options{
 					Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
 					Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
-					Compress:   c,
+					Compress: c, LinkMbps: linkMbps,
 					WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
 					Stderr:     g.stderr,
 				})
@@ -119,6 +119,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")
 	f.DurationVar(&readSpin, "read-spin", tcp.DefaultConfig(nil).ReadSpin, "yield the CPU up to this long before parking a receive (0: park at once)")
 	f.StringVar(&compress, "compress", "none", "reduce-scatter wire format: none, bf16 or fp16, or a comma-separated list run in turn (the job spec's cluster.compress; needs --op reduce-scatter; bandwidths count float32 bytes)")
+	f.Float64Var(&linkMbps, "link-mbps", 0, "> 0: emulate a link of this many Mbit/s on every rank's sends (the job spec's cluster.link_mbps)")
 	f.BoolVar(&frameChecksum, "frame-checksum", false, "frames carry a CRC32C of their payload, checked by the receiver (the job spec's cluster.frame_checksum)")
 	return cmd
 }

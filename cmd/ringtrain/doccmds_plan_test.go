@@ -262,6 +262,18 @@ var docPlan = []docGroup{
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestHungWorkerIsRemovedAndRejoins -v ./cmd/ringtrain", Covered: "TestHungWorkerIsRemovedAndRejoins"},
 	}},
 
+	{Name: "compress", Steps: []docStep{
+		{File: "docs/benchmarks.md", Doc: "ringtrain bench allreduce --worlds 2,4 --sizes 16M,64M --op reduce-scatter --compress none,bf16,fp16",
+			Run:  "ringtrain bench allreduce --worlds 2,4 --sizes 64K --iters 3 --op reduce-scatter --compress none,bf16,fp16",
+			Note: "64 KiB, 3 iterations, instead of 16 and 64 MiB: that it runs, not its figures", Want: "busbw vs none"},
+		{File: "docs/benchmarks.md", Doc: "ringtrain bench allreduce --worlds 2,4 --sizes 16M,64M --op reduce-scatter --compress none,bf16,fp16 --link-mbps 2000",
+			Run:  "ringtrain bench allreduce --worlds 2 --sizes 64K --iters 3 --op reduce-scatter --compress none,bf16 --link-mbps 2000",
+			Note: "64 KiB, 3 iterations, one world, two formats: that it runs, not its figures", Want: "busbw vs none"},
+		{File: "docs/benchmarks.md", Doc: "ringtrain launch --workers 2 --config bf16.yaml --run-dir runs/bf16",
+			Run:  "printf 'cluster: {compress: bf16}\\ntrain: {steps: 40}\\n' > bf16.yaml && ringtrain launch --workers 2 --config bf16.yaml --run-dir runs/bf16",
+			Note: "bf16.yaml as documented, with 40 steps instead of the default job's 1250", Want: "test accuracy"},
+	}},
+
 	{Name: "serve-bench", Steps: []docStep{
 		{File: "docs/benchmarks.md", Doc: "ringtrain bench serve", Run: "ringtrain bench serve --duration 300ms --fractions 0.5",
 			Note: "300 ms per load run and one open-loop rate instead of 5 s and two: that it runs, not its figures", Want: "saturated throughput"},
