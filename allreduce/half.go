@@ -99,11 +99,8 @@ func fromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 func toFP16(x float32) uint16 {
 	b := math.Float32bits(x)
 	a := b & 0x7fffffff
-	if a-0x38800000 < 0x47800000-0x38800000 { // 2^-14 <= |x| < 2^16
-		r := (a - 0x38000000 + 0xfff + (a>>13)&1) >> 13 // rebias, round to nearest even
-		if r < 0x7c00 {
-			return uint16(b>>16)&0x8000 | uint16(r)
-		}
+	if a-0x38800000 < 0x477ff000-0x38800000 { // 2^-14 <= |x| < 65520: a normal binary16
+		return uint16(b>>16)&0x8000 | uint16((a-0x38000000+0xfff+(a>>13)&1)>>13) // rebias, round to nearest even
 	}
 	return toFP16Slow(x)
 }
@@ -172,7 +169,22 @@ func pack(c Compression, dst, src []float32) []float32 {
 	n := len(src) &^ 1
 	if c == CompressFP16 {
 		for i := 0; i < n; i += 2 {
-			dst[i/2] = math.Float32frombits(uint32(toFP16(src[i])) | uint32(toFP16(src[i+1]))<<16)
+			// toFP16's fast path, written out (the compiler does not inline
+			// toFP16 itself).
+			b0, b1 := math.Float32bits(src[i]), math.Float32bits(src[i+1])
+			a0, a1 := b0&0x7fffffff, b1&0x7fffffff
+			var h0, h1 uint32
+			if a0-0x38800000 < 0x477ff000-0x38800000 {
+				h0 = (b0>>16)&0x8000 | (a0-0x38000000+0xfff+(a0>>13)&1)>>13
+			} else {
+				h0 = uint32(toFP16Slow(src[i]))
+			}
+			if a1-0x38800000 < 0x477ff000-0x38800000 {
+				h1 = (b1>>16)&0x8000 | (a1-0x38000000+0xfff+(a1>>13)&1)>>13
+			} else {
+				h1 = uint32(toFP16Slow(src[i+1]))
+			}
+			dst[i/2] = math.Float32frombits(h0 | h1<<16)
 		}
 		if n < len(src) {
 			dst[n/2] = math.Float32frombits(uint32(toFP16(src[n])))

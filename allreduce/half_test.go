@@ -195,6 +195,28 @@ func TestPackUnpackRoundTrip(t *testing.T) {
 	}
 }
 
+// pack's own (written-out) rounding agrees with Round on every edge case
+// of the reference inputs, in both halves of a carrier.
+func TestPackMatchesRoundOnEdgeCases(t *testing.T) {
+	for _, tc := range []struct {
+		c   Compression
+		ref refFormat
+	}{{CompressFP16, refFP16()}, {CompressBF16, refBF16()}} {
+		for _, shift := range []int{0, 1} { // every value in the low half, then in the high half
+			src := append(make([]float32, shift), halfInputs(tc.ref)...)
+			src = append(src, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()))
+			got := make([]float32, len(src))
+			unpack(tc.c, got, pack(tc.c, make([]float32, carriers(len(src))), src))
+			for i, x := range src {
+				want := tc.c.Round(x)
+				if math.Float32bits(got[i]) != math.Float32bits(want) && !(x != x && got[i] != got[i]) {
+					t.Fatalf("%v: pack/unpack(%g) = %g, Round = %g", tc.c, x, got[i], want)
+				}
+			}
+		}
+	}
+}
+
 func TestParseCompression(t *testing.T) {
 	for _, s := range []string{"", "none", "bf16", "fp16"} {
 		c, err := ParseCompression(s)
