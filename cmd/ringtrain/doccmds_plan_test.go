@@ -86,7 +86,7 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain bench allreduce", Run: "ringtrain bench allreduce --sizes 4K,64K --iters 3", Note: "4 KiB and 64 KiB, 3 iterations, instead of up to 256 MiB"},
 		{File: "README.md", Doc: "ringtrain bench train", Run: "ringtrain bench train --steps 20 --warmup 5", Note: "20 timed steps after 5 warm-up ones instead of 200 after 20"},
 		{File: "README.md", Doc: "ringtrain bench checkpoint", Run: "ringtrain bench checkpoint --params 1M --reps 1 --dir .", Note: "1M parameters, once, in the test's directory, instead of 12M three times in /tmp"},
-		{File: "README.md", Doc: "ringtrain bench serve", Run: "ringtrain bench serve --duration 300ms --fractions 0.5", Note: "300 ms per load run and one open-loop rate instead of 5 s and two"},
+		{File: "README.md", Doc: "ringtrain bench serve", SameAs: "docs/benchmarks.md"},
 		{File: "README.md", Doc: "ringtrain simulate"},
 	}},
 	{Name: "README/exporting", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
