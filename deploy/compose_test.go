@@ -13,8 +13,10 @@ import (
 )
 
 // composeJob lasts long enough for a kill and a disconnect: 3 ranked
-// workers (96 = 3×32), down to one, checkpoints every 100 steps.
-const composeJob = `train: {global_batch: 96, steps: 4000}
+// workers (96 = 3×32), down to one, checkpoints every 100 steps. 4000
+// steps once ended before the disconnect was noticed (~7 s) on a quiet
+// machine: 8000.
+const composeJob = `train: {global_batch: 96, steps: 8000}
 cluster: {min_workers: 1, max_workers: 3, settle: 500ms}
 checkpoint: {every_epochs: 0, every_steps: 100}
 `
@@ -126,7 +128,9 @@ func TestComposeClusterSurvivesKillAndDisconnect(t *testing.T) {
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	out, err := p.run(ctx, "up", "-d")
+	// The training services only: the serve service would restart in a
+	// loop until the first checkpoint and take CPU from the run.
+	out, err := p.run(ctx, "up", "-d", "coordinator", "worker1", "worker2", "worker3")
 	cancel()
 	if err != nil {
 		t.Fatalf("compose up: %v\n%s", err, out)
