@@ -24,4 +24,4 @@ var memFabric = fabric{name: "mem", build: func(t *testing.T, size int) ([]allre
 }}
 
 // fabrics lists every transport the conformance tests run over.
-var fabrics = []fabric{memFabric, tcpFabric}
+var fabrics = []fabric{memFabric, tcpFabric, shmFabric}

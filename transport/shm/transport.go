@@ -1,0 +1,397 @@
+package shm
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+)
+
+// Config tunes a Transport.
+type Config struct {
+	// IOTimeout fails a call that sees no progress from its peer for this
+	// long with allreduce.ErrTimeout; 0 waits for ever (a dead or aborted
+	// peer is still noticed).
+	IOTimeout time.Duration
+	Logger    *slog.Logger // nil = slog.Default()
+}
+
+// Transport is one rank's allreduce.Transport over a shared segment.
+type Transport struct {
+	cfg  Config
+	mem  []byte
+	spec Spec
+	rank int
+	send []*ring // send[p]: this rank → p
+	recv []*ring // recv[p]: p → this rank
+	// sendPos/recvPos: the producer's and consumer's own positions (only
+	// the one goroutine in flight per direction touches each).
+	sendPos []uint64
+	recvPos []uint64
+	peers   []*peerWatch
+
+	aborted   chan struct{}
+	abortOnce sync.Once
+
+	race raceSync
+
+	mu     sync.RWMutex // read-held by every call; Close write-locks it to unmap
+	closed bool
+}
+
+var _ allreduce.Transport = (*Transport)(nil)
+
+// Attach maps the segment f as rank of generation gen. It fails when the
+// segment belongs to another generation (ErrStaleGeneration), is not a
+// valid segment, or rank's slot was already taken. f may be closed after
+// Attach returns.
+func Attach(f *os.File, gen uint64, rank int, cfg Config) (*Transport, error) {
+	mem, spec, err := mapSegment(f, gen)
+	if err != nil {
+		return nil, err
+	}
+	if rank < 0 || rank >= spec.Size {
+		_ = unix.Munmap(mem)
+		return nil, fmt.Errorf("shm: rank %d outside world of %d", rank, spec.Size)
+	}
+	if !slotState(mem, rank).CompareAndSwap(slotFree, slotAttached) {
+		_ = unix.Munmap(mem)
+		return nil, fmt.Errorf("shm: generation %d rank %d: slot already taken", gen, rank)
+	}
+	slotPid(mem, rank).Store(uint32(os.Getpid()))
+	rs, err := newRaceSync()
+	if err != nil {
+		slotState(mem, rank).Store(slotGone)
+		_ = unix.Munmap(mem)
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	t := &Transport{
+		cfg: cfg, mem: mem, spec: spec, rank: rank,
+		send: make([]*ring, spec.Size), recv: make([]*ring, spec.Size),
+		sendPos: make([]uint64, spec.Size), recvPos: make([]uint64, spec.Size),
+		peers:   make([]*peerWatch, spec.Size),
+		aborted: make(chan struct{}),
+		race:    rs,
+	}
+	for p := range spec.Size {
+		if p == rank {
+			continue
+		}
+		t.send[p] = newRing(mem, ringOffset(spec.Size, spec.RingBytes, rank, p), spec.RingBytes)
+		t.recv[p] = newRing(mem, ringOffset(spec.Size, spec.RingBytes, p, rank), spec.RingBytes)
+		t.peers[p] = &peerWatch{mem: mem, rank: p}
+	}
+	return t, nil
+}
+
+// Rank is this transport's rank.
+func (t *Transport) Rank() int { return t.rank }
+
+// Size is the world size.
+func (t *Transport) Size() int { return t.spec.Size }
+
+// Generation is the segment's generation.
+func (t *Transport) Generation() uint64 { return t.spec.Generation }
+
+// Abort fails every in-flight and later call with allreduce.ErrAborted and
+// marks this rank gone in the segment, so that peers waiting on it fail
+// with allreduce.ErrPeerLost.
+func (t *Transport) Abort() {
+	t.abortOnce.Do(func() {
+		close(t.aborted)
+		slotState(t.mem, t.rank).Store(slotGone)
+	})
+}
+
+// Close aborts, waits for in-flight calls to return and unmaps the segment.
+func (t *Transport) Close() error {
+	t.Abort()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	for _, p := range t.peers {
+		if p != nil {
+			p.close()
+		}
+	}
+	t.race.close()
+	if err := unix.Munmap(t.mem); err != nil {
+		return fmt.Errorf("shm: rank %d: unmap: %w", t.rank, err)
+	}
+	return nil
+}
+
+func (t *Transport) begin(peer int) error {
+	t.mu.RLock()
+	if t.closed {
+		t.mu.RUnlock()
+		return fmt.Errorf("shm: rank %d: %w", t.rank, allreduce.ErrClosed)
+	}
+	if peer < 0 || peer >= t.spec.Size || peer == t.rank {
+		t.mu.RUnlock()
+		return fmt.Errorf("shm: rank %d: invalid peer %d: %w", t.rank, peer, allreduce.ErrProtocol)
+	}
+	select {
+	case <-t.aborted:
+		t.mu.RUnlock()
+		return fmt.Errorf("shm: rank %d: %w", t.rank, allreduce.ErrAborted)
+	default:
+	}
+	return nil
+}
+
+func floatBytes(data []float32) []byte {
+	if len(data) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))
+}
+
+// Send copies the frame (header, payload) into the ring to peer to,
+// publishing the payload piece by piece as room frees up.
+func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []float32) error {
+	if err := t.begin(to); err != nil {
+		return err
+	}
+	defer t.mu.RUnlock()
+	r := t.send[to]
+	pos := t.sendPos[to]
+	var hdr [frameHeaderBytes]byte
+	binary.LittleEndian.PutUint64(hdr[0:], t.spec.Generation)
+	binary.LittleEndian.PutUint32(hdr[8:], uint32(tag.Op))
+	binary.LittleEndian.PutUint32(hdr[12:], tag.Seq)
+	binary.LittleEndian.PutUint32(hdr[16:], tag.Step)
+	binary.LittleEndian.PutUint32(hdr[20:], tag.Chunk)
+	binary.LittleEndian.PutUint64(hdr[24:], uint64(len(data)))
+	size := uint64(len(r.data))
+	w := waiter{t: t, peer: to, ctx: ctx, what: "send"}
+	// Header: frames are aligned, so it never wraps.
+	if err := w.until(func() bool { return size-(pos-r.tail.Load()) >= frameHeaderBytes }); err != nil {
+		return t.fail(err)
+	}
+	r.put(pos, hdr[:])
+	pos += frameHeaderBytes
+	t.race.release()
+	r.head.Store(pos)
+	p := floatBytes(data)
+	end := alignUp(pos + uint64(len(p)))
+	for pos < end {
+		var free uint64
+		if err := w.until(func() bool { free = size - (pos - r.tail.Load()); return free > 0 }); err != nil {
+			return t.fail(err)
+		}
+		n := min(free, end-pos)
+		if len(p) > 0 {
+			k := min(n, uint64(len(p)))
+			r.put(pos, p[:k])
+			p = p[k:]
+		}
+		pos += n
+		t.race.release()
+		r.head.Store(pos)
+	}
+	t.sendPos[to] = pos
+	return nil
+}
+
+// Recv reads the next frame from peer from straight into buf.
+func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf []float32) error {
+	if err := t.begin(from); err != nil {
+		return err
+	}
+	defer t.mu.RUnlock()
+	r := t.recv[from]
+	pos := t.recvPos[from]
+	w := waiter{t: t, peer: from, ctx: ctx, what: "recv"}
+	if err := w.until(func() bool { return r.head.Load()-pos >= frameHeaderBytes }); err != nil {
+		return t.fail(err)
+	}
+	t.race.acquire()
+	var hdr [frameHeaderBytes]byte
+	r.get(pos, hdr[:])
+	gen := binary.LittleEndian.Uint64(hdr[0:])
+	got := allreduce.Tag{
+		Op:    allreduce.Op(binary.LittleEndian.Uint32(hdr[8:])),
+		Seq:   binary.LittleEndian.Uint32(hdr[12:]),
+		Step:  binary.LittleEndian.Uint32(hdr[16:]),
+		Chunk: binary.LittleEndian.Uint32(hdr[20:]),
+	}
+	n := binary.LittleEndian.Uint64(hdr[24:])
+	switch {
+	case gen != t.spec.Generation:
+		// The ring is out of step; nothing after this frame can be trusted.
+		t.Abort()
+		return fmt.Errorf("shm: recv %d<-%d: frame of generation %d, want %d: %w: %w", t.rank, from, gen, t.spec.Generation, ErrStaleGeneration, allreduce.ErrProtocol)
+	case got != tag:
+		t.Abort()
+		return fmt.Errorf("shm: recv %d<-%d: got tag %v/%d/%d/%d, want %v/%d/%d/%d: %w", t.rank, from,
+			got.Op, got.Seq, got.Step, got.Chunk, tag.Op, tag.Seq, tag.Step, tag.Chunk, allreduce.ErrProtocol)
+	case n != uint64(len(buf)):
+		t.Abort()
+		return fmt.Errorf("shm: recv %d<-%d: %v frame of %d values, want %d: %w", t.rank, from, tag.Op, n, len(buf), allreduce.ErrProtocol)
+	}
+	pos += frameHeaderBytes
+	r.tail.Store(pos)
+	p := floatBytes(buf)
+	end := alignUp(pos + uint64(len(p)))
+	for pos < end {
+		var avail uint64
+		if err := w.until(func() bool { avail = r.head.Load() - pos; return avail > 0 }); err != nil {
+			return t.fail(err)
+		}
+		t.race.acquire()
+		k := min(avail, end-pos)
+		if len(p) > 0 {
+			c := min(k, uint64(len(p)))
+			r.get(pos, p[:c])
+			p = p[c:]
+		}
+		pos += k
+		r.tail.Store(pos)
+	}
+	t.recvPos[from] = pos
+	return nil
+}
+
+// fail aborts after a failed wait: a half-moved frame cannot be resumed,
+// so the ring is out of step (as a TCP transport closes its connections).
+func (t *Transport) fail(err error) error {
+	t.Abort()
+	return err
+}
+
+// waiter waits for one condition on one peer's ring.
+type waiter struct {
+	t    *Transport
+	peer int
+	ctx  context.Context
+	what string
+}
+
+// until returns nil once cond holds, or the reason it never will.
+func (w *waiter) until(cond func() bool) error {
+	if cond() {
+		return nil
+	}
+	var b backoff
+	var start, lastLive time.Time
+	for {
+		b.pause()
+		if cond() {
+			return nil
+		}
+		if !b.checkNow() {
+			continue
+		}
+		select {
+		case <-w.t.aborted:
+			return fmt.Errorf("shm: %s %d<->%d: %w", w.what, w.t.rank, w.peer, allreduce.ErrAborted)
+		case <-w.ctx.Done():
+			return fmt.Errorf("shm: %s %d<->%d: %w", w.what, w.t.rank, w.peer, w.ctx.Err())
+		default:
+		}
+		if err := w.t.peers[w.peer].gone(); err != nil {
+			// Whatever the peer wrote before it went is still delivered.
+			if cond() {
+				return nil
+			}
+			return fmt.Errorf("shm: %s %d<->%d: %w: %w", w.what, w.t.rank, w.peer, err, allreduce.ErrPeerLost)
+		}
+		now := time.Now()
+		if start.IsZero() {
+			start, lastLive = now, now
+			continue
+		}
+		if now.Sub(lastLive) >= livenessEvery {
+			lastLive = now
+			if err := w.t.peers[w.peer].alive(); err != nil {
+				if cond() {
+					return nil
+				}
+				return fmt.Errorf("shm: %s %d<->%d: %w: %w", w.what, w.t.rank, w.peer, err, allreduce.ErrPeerLost)
+			}
+		}
+		if w.t.cfg.IOTimeout > 0 && now.Sub(start) >= w.t.cfg.IOTimeout {
+			return fmt.Errorf("shm: %s %d<->%d: no progress for %v: %w", w.what, w.t.rank, w.peer, w.t.cfg.IOTimeout, allreduce.ErrTimeout)
+		}
+	}
+}
+
+// peerWatch tells whether a peer rank is still there: its slot state
+// (Abort and Close mark it gone) and, for a peer in another process, a
+// pidfd that becomes readable when that process exits (killed included).
+type peerWatch struct {
+	mem  []byte
+	rank int
+
+	mu    sync.Mutex
+	pid   uint32
+	pidfd int  // valid when tried; -1 when none is open
+	tried bool // the pid was read and, for another process, a pidfd opened
+}
+
+var errPeerGone = errors.New("peer marked itself gone")
+
+func (p *peerWatch) gone() error {
+	if slotState(p.mem, p.rank).Load() == slotGone {
+		return errPeerGone
+	}
+	return nil
+}
+
+// alive checks the peer's process (the slower check).
+func (p *peerWatch) alive() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.tried {
+		pid := slotPid(p.mem, p.rank).Load()
+		if pid == 0 {
+			return nil // not attached yet
+		}
+		p.tried, p.pid, p.pidfd = true, pid, -1
+		if int(pid) == os.Getpid() {
+			return nil // same process: its slot state says it all
+		}
+		fd, err := unix.PidfdOpen(int(pid), 0)
+		if err != nil {
+			return fmt.Errorf("peer process %d: %w", pid, err)
+		}
+		p.pidfd = fd
+	}
+	if p.pidfd < 0 {
+		return nil
+	}
+	fds := []unix.PollFd{{Fd: int32(p.pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	if err != nil && !errors.Is(err, unix.EINTR) {
+		return fmt.Errorf("peer process %d: poll pidfd: %w", p.pid, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("peer process %d exited", p.pid)
+	}
+	return nil
+}
+
+func (p *peerWatch) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tried && p.pidfd >= 0 {
+		_ = unix.Close(p.pidfd)
+		p.pidfd = -1
+	}
+}
