@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/internal/proc"
+	"github.com/ringtrain/ringtrain/transport/shm"
 )
 
 // Options configures an all-reduce benchmark run.
@@ -32,6 +34,11 @@ type Options struct {
 	// FrameChecksum is tcp.Spec.PayloadChecksum for the ranks (job spec:
 	// cluster.frame_checksum).
 	FrameChecksum bool
+	// Transport is how the ranks move frames: "tcp" (default: loopback
+	// TCP, the training path) or "shm" (transport/shm: this process
+	// creates each world's shared segment and hands it to its ranks as
+	// fd 3).
+	Transport string
 	// WorkerArgs are the arguments that make this binary run Worker
 	// (e.g. []string{"bench", "worker"}).
 	WorkerArgs []string
@@ -176,9 +183,23 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		out *bufio.Reader
 		enc *json.Encoder
 	}
+	var extra []*os.File
+	switch o.Transport {
+	case "", "tcp":
+	case "shm":
+		seg, err := shm.Create(shm.Spec{Generation: 1, Size: world})
+		if err != nil {
+			return nil, err
+		}
+		// The ranks hold their own copies once started.
+		defer seg.Close()
+		extra = []*os.File{seg.File()}
+	default:
+		return nil, fmt.Errorf("bench: transport %q: want tcp or shm", o.Transport)
+	}
 	ranks := make([]rank, world)
 	for r := range world {
-		c, err := g.Start(proc.Spec{Name: fmt.Sprintf("rank %d", r), Args: o.WorkerArgs, Env: o.WorkerEnv, Pipes: true, Stderr: o.Stderr})
+		c, err := g.Start(proc.Spec{Name: fmt.Sprintf("rank %d", r), Args: o.WorkerArgs, Env: o.WorkerEnv, Pipes: true, Stderr: o.Stderr, ExtraFiles: extra})
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +220,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		addrs[r] = h.Addr
 	}
-	p := plan{World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum}
+	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum}
 	for _, b := range o.Sizes {
 		w, it := DefaultIters(b)
 		if o.IterScale > 0 {

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/transport/shm"
 	"github.com/ringtrain/ringtrain/transport/tcp"
 )
 
@@ -53,9 +56,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) 
 		io.Copy(io.Discard, r)
 		cancel()
 	}()
-	cctx, ccancel := context.WithTimeout(ctx, 60*time.Second)
-	t, err := ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum})
-	ccancel()
+	t, err := connect(ctx, ln, &p)
 	if err != nil {
 		return err
 	}
@@ -133,4 +134,32 @@ func readJSON(r *bufio.Reader, v any) error {
 		return err
 	}
 	return json.Unmarshal(line, v)
+}
+
+// rankTransport is what connect returns: either transport, closed at the end.
+type rankTransport interface {
+	allreduce.Transport
+	Close() error
+}
+
+// connect builds the rank's transport the plan names.
+func connect(ctx context.Context, ln *tcp.Listener, p *plan) (rankTransport, error) {
+	switch p.Transport {
+	case "", "tcp":
+		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		return ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum})
+	case "shm":
+		f := os.NewFile(3, "shm-segment")
+		if f == nil {
+			return nil, errors.New("bench worker: transport shm: no segment on fd 3")
+		}
+		defer f.Close()
+		t, err := shm.Attach(f, 1, p.Rank, shm.Config{IOTimeout: 60 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("bench worker rank %d: %w", p.Rank, err)
+		}
+		return t, nil
+	}
+	return nil, fmt.Errorf("bench worker: transport %q: want tcp or shm", p.Transport)
 }

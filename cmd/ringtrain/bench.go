@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -28,6 +29,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 func newBenchAllReduceCmd(g *globals) *cobra.Command {
 	var (
 		worlds, sizes, algo, data, op  string
+		transport                      string
 		iterScale                      float64
 		workers, iters, segment, small int
 		asCSV, frameChecksum           bool
@@ -75,7 +77,13 @@ any element against a float64 reference. --csv prints the line format of ../shar
 			if op != "allreduce" && op != "reduce-scatter" && op != "all-gather" {
 				return fmt.Errorf("--op %q: want allreduce, reduce-scatter or all-gather", op)
 			}
-			res, err := bench.AllReduce(cmd.Context(), bench.Options{
+			if transport != "tcp" && transport != "shm" {
+				return fmt.Errorf("--transport %q: want tcp or shm", transport)
+			}
+			if transport == "shm" && frameChecksum {
+				return errors.New("--frame-checksum applies to --transport tcp only (shared memory has no wire to corrupt)")
+			}
+			res, err := bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
 				Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
 				Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
 				WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
@@ -99,6 +107,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")
 	f.DurationVar(&readSpin, "read-spin", tcp.DefaultConfig(nil).ReadSpin, "yield the CPU up to this long before parking a receive (0: park at once)")
+	f.StringVar(&transport, "transport", "tcp", "how the ranks move frames: tcp (loopback, as training) or shm (shared memory, transport/shm; training does not use it yet)")
 	f.BoolVar(&frameChecksum, "frame-checksum", false, "frames carry a CRC32C of their payload, checked by the receiver (the job spec's cluster.frame_checksum)")
 	return cmd
 }

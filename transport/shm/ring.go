@@ -14,6 +14,9 @@ type ring struct {
 	tail *atomic.Uint64
 	data []byte
 	mask uint64
+	// data: the consumer sleeps on it when the ring is empty; space: the
+	// producer when it is full.
+	dataEv, spaceEv event
 }
 
 // frameHeaderBytes is a frame's header: generation u64, op u32, seq u32,
@@ -25,10 +28,12 @@ const (
 
 func newRing(mem []byte, off int64, ringBytes int) *ring {
 	return &ring{
-		head: u64At(mem, off),
-		tail: u64At(mem, off+64),
-		data: mem[off+ringCtlBytes : off+ringCtlBytes+int64(ringBytes) : off+ringCtlBytes+int64(ringBytes)],
-		mask: uint64(ringBytes - 1),
+		head:    u64At(mem, off),
+		tail:    u64At(mem, off+64),
+		data:    mem[off+ringCtlBytes : off+ringCtlBytes+int64(ringBytes) : off+ringCtlBytes+int64(ringBytes)],
+		mask:    uint64(ringBytes - 1),
+		dataEv:  event{seq: u32At(mem, off+128), waiting: u32At(mem, off+132)},
+		spaceEv: event{seq: u32At(mem, off+192), waiting: u32At(mem, off+196)},
 	}
 }
 

@@ -112,6 +112,15 @@ func (t *Transport) Abort() {
 	t.abortOnce.Do(func() {
 		close(t.aborted)
 		slotState(t.mem, t.rank).Store(slotGone)
+		// Wake every sleeper on this rank's rings, here and in the peers.
+		for p := range t.spec.Size {
+			if p != t.rank {
+				for _, r := range []*ring{t.send[p], t.recv[p]} {
+					r.dataEv.wake()
+					r.spaceEv.wake()
+				}
+			}
+		}
 	})
 }
 
@@ -181,18 +190,19 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 	size := uint64(len(r.data))
 	w := waiter{t: t, peer: to, ctx: ctx, what: "send"}
 	// Header: frames are aligned, so it never wraps.
-	if err := w.until(func() bool { return size-(pos-r.tail.Load()) >= frameHeaderBytes }); err != nil {
+	if err := w.until(r.spaceEv, func() bool { return size-(pos-r.tail.Load()) >= frameHeaderBytes }); err != nil {
 		return t.fail(err)
 	}
 	r.put(pos, hdr[:])
 	pos += frameHeaderBytes
 	t.race.release()
 	r.head.Store(pos)
+	r.dataEv.signal()
 	p := floatBytes(data)
 	end := alignUp(pos + uint64(len(p)))
 	for pos < end {
 		var free uint64
-		if err := w.until(func() bool { free = size - (pos - r.tail.Load()); return free > 0 }); err != nil {
+		if err := w.until(r.spaceEv, func() bool { free = size - (pos - r.tail.Load()); return free > 0 }); err != nil {
 			return t.fail(err)
 		}
 		n := min(free, end-pos)
@@ -204,6 +214,7 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 		pos += n
 		t.race.release()
 		r.head.Store(pos)
+		r.dataEv.signal()
 	}
 	t.sendPos[to] = pos
 	return nil
@@ -218,7 +229,7 @@ func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf [
 	r := t.recv[from]
 	pos := t.recvPos[from]
 	w := waiter{t: t, peer: from, ctx: ctx, what: "recv"}
-	if err := w.until(func() bool { return r.head.Load()-pos >= frameHeaderBytes }); err != nil {
+	if err := w.until(r.dataEv, func() bool { return r.head.Load()-pos >= frameHeaderBytes }); err != nil {
 		return t.fail(err)
 	}
 	t.race.acquire()
@@ -247,11 +258,12 @@ func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf [
 	}
 	pos += frameHeaderBytes
 	r.tail.Store(pos)
+	r.spaceEv.signal()
 	p := floatBytes(buf)
 	end := alignUp(pos + uint64(len(p)))
 	for pos < end {
 		var avail uint64
-		if err := w.until(func() bool { avail = r.head.Load() - pos; return avail > 0 }); err != nil {
+		if err := w.until(r.dataEv, func() bool { avail = r.head.Load() - pos; return avail > 0 }); err != nil {
 			return t.fail(err)
 		}
 		t.race.acquire()
@@ -263,6 +275,7 @@ func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf [
 		}
 		pos += k
 		r.tail.Store(pos)
+		r.spaceEv.signal()
 	}
 	t.recvPos[from] = pos
 	return nil
@@ -284,14 +297,14 @@ type waiter struct {
 }
 
 // until returns nil once cond holds, or the reason it never will.
-func (w *waiter) until(cond func() bool) error {
+func (w *waiter) until(ev event, cond func() bool) error {
 	if cond() {
 		return nil
 	}
 	var b backoff
 	var start, lastLive time.Time
 	for {
-		b.pause()
+		b.pause(ev, cond)
 		if cond() {
 			return nil
 		}

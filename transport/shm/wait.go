@@ -7,27 +7,26 @@ import (
 
 // Waiting: a waiter polls its condition, first spinning (a peer on another
 // core usually answers within microseconds), then yielding the processor,
-// then sleeping with a backoff that grows to maxSleep. Between rounds it
-// checks its own abort, its context, the peer's liveness and the I/O
-// timeout (waitState.check).
+// then sleeping in futex_wait on the ring's event until the peer's publish
+// wakes it, or at most sleepSlice. Between rounds it checks its own abort,
+// its context, the peer's liveness and the I/O timeout (waiter.until).
 const (
-	spinRounds  = 256
-	yieldRounds = 64
-	minSleep    = 2 * time.Microsecond
-	maxSleep    = 200 * time.Microsecond
+	spinRounds  = 16
+	yieldRounds = 2
+	// sleepSlice bounds one futex sleep, so that a peer's death (seen
+	// through its pidfd, not a wake) and a cancelled context are noticed.
+	sleepSlice = time.Millisecond
 	// livenessEvery: how often a waiting rank asks the kernel whether its
 	// peer's process is still alive.
 	livenessEvery = 2 * time.Millisecond
 )
 
 // backoff paces one wait.
-type backoff struct {
-	round int
-	sleep time.Duration
-}
+type backoff struct{ round int }
 
-// pause waits a little, more the longer the wait has lasted.
-func (b *backoff) pause() {
+// pause waits a little, more the longer the wait has lasted; in the sleep
+// phase it sleeps on ev unless cond already holds.
+func (b *backoff) pause(ev event, cond func() bool) {
 	b.round++
 	switch {
 	case b.round <= spinRounds:
@@ -35,11 +34,12 @@ func (b *backoff) pause() {
 	case b.round <= spinRounds+yieldRounds:
 		runtime.Gosched()
 	default:
-		if b.sleep == 0 {
-			b.sleep = minSleep
+		seen := ev.seq.Load()
+		ev.waiting.Store(1)
+		if !cond() {
+			ev.sleep(seen, sleepSlice)
 		}
-		time.Sleep(b.sleep)
-		b.sleep = min(2*b.sleep, maxSleep)
+		ev.waiting.Store(0)
 	}
 }
 
