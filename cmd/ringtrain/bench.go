@@ -43,7 +43,9 @@ func newBenchAllReduceCmd(g *globals) *cobra.Command {
 and prints a table like nccl-tests: bytes, iterations, median time (max over ranks per iteration),
 algbw = bytes/time and busbw = algbw*2(N-1)/N in GB/s (1e9), and the largest relative error of
 any element against a float64 reference. --csv prints the line format of ../shared/bench
-(impl,world,bytes,median_s,algbw_GBps,busbw_GBps) so its harness can run it beside Gloo and MPI.`,
+(impl,world,bytes,median_s,algbw_GBps,busbw_GBps) so its harness can run it beside Gloo and MPI;
+impl is ringtrain, or ringtrain-shm with --transport shm (ranks move frames through shared memory,
+transport/shm, instead of loopback TCP; training does not use it yet).`,
 		Example: `  ringtrain bench allreduce --workers 4 --sizes 4K,64K,1M,16M,64M,256M
   ringtrain bench allreduce --worlds 2,4 --csv`,
 		Args: cobra.NoArgs,
@@ -89,7 +91,11 @@ any element against a float64 reference. --csv prints the line format of ../shar
 				WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
 				Stderr:     g.stderr,
 			})
-			printBench(g, res, asCSV)
+			impl := "ringtrain"
+			if transport == "shm" {
+				impl = "ringtrain-shm"
+			}
+			printBench(g, res, asCSV, impl)
 			return err
 		},
 	}
@@ -112,12 +118,14 @@ any element against a float64 reference. --csv prints the line format of ../shar
 	return cmd
 }
 
-func printBench(g *globals, res []bench.Result, asCSV bool) {
+// printBench prints the results as a table, or as CSV lines whose impl
+// column is impl.
+func printBench(g *globals, res []bench.Result, asCSV bool, impl string) {
 	if asCSV {
 		w := csv.NewWriter(g.stdout)
 		w.Write([]string{"impl", "world", "bytes", "median_s", "algbw_GBps", "busbw_GBps"})
 		for _, r := range res {
-			w.Write([]string{"ringtrain", strconv.Itoa(r.World), strconv.FormatInt(r.Bytes, 10),
+			w.Write([]string{impl, strconv.Itoa(r.World), strconv.FormatInt(r.Bytes, 10),
 				strconv.FormatFloat(r.Median.Seconds(), 'g', 6, 64),
 				strconv.FormatFloat(r.AlgBW, 'g', 6, 64), strconv.FormatFloat(r.BusBW, 'g', 6, 64)})
 		}
