@@ -195,11 +195,16 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 	}
 	r.put(pos, hdr[:])
 	pos += frameHeaderBytes
-	t.race.release()
-	r.head.Store(pos)
-	r.dataEv.signal()
+	// The header is published with the first piece of payload: a waiting
+	// receiver wakes once per frame that fits, not once for the header and
+	// again for the payload.
 	p := floatBytes(data)
 	end := alignUp(pos + uint64(len(p)))
+	if pos == end {
+		t.race.release()
+		r.head.Store(pos)
+		r.dataEv.signal()
+	}
 	for pos < end {
 		var free uint64
 		if err := w.until(r.spaceEv, func() bool { free = size - (pos - r.tail.Load()); return free > 0 }); err != nil {
