@@ -2,12 +2,15 @@
 // single-producer/single-consumer byte ring per directed pair of ranks in a
 // memory mapping the ranks share.
 //
-// It is not yet used by training or by `ringtrain bench`: nothing selects it
-// for peers on one host, and no rendezvous hands the segment to other
-// processes (issue 17's selection and authentication steps are open). Today
+// Training does not use it yet: nothing selects it for peers on one host,
+// and no rendezvous hands the segment to independently started workers
+// (issue 17's selection and authenticated-rendezvous steps are open). Today
 // a caller that owns every rank's process creates the segment and gives it
-// to each rank itself (the conformance tests do, in one process and across
-// a real child process).
+// to each rank itself: `ringtrain bench allreduce --transport shm` passes it
+// to its rank processes as fd 3, and the conformance tests share it in one
+// process and with a real child process.
+//
+// Linux only (memfd_create, futex, pidfd_open).
 //
 // Segment (segment.go): Create makes an anonymous memory file (memfd) of
 // the world's size, seals its length (it can never be shrunk under a
@@ -30,14 +33,18 @@
 // (a generation mismatch also wraps ErrStaleGeneration); the transport is
 // then aborted, as the ring is out of step.
 //
-// Waiting (wait.go): bounded spinning on the atomic index, then yielding,
-// then sleeping with a backoff growing to 200µs. While waiting a rank checks
-// its own abort, its context, its peer's slot (Abort and Close mark it
-// gone: waiters on it fail with allreduce.ErrPeerLost at once) and every
-// 2ms the peer's process through a pidfd, which becomes readable when that
-// process exits, killed or not: the survivors fail fast instead of hanging.
-// Config.IOTimeout bounds a wait with allreduce.ErrTimeout. Bytes a peer
-// published before it went are still delivered.
+// Waiting (wait.go, futex.go): a few rounds of spinning on the atomic
+// index and of yielding, then futex_wait on a word in the ring's control
+// block (a shared futex: the processes map the same page), at most 1ms at a
+// time. A publisher makes the futex_wake system call only when the other
+// side announced that it sleeps. Between rounds a rank checks its own abort,
+// its context, its peer's slot (Abort and Close mark it gone and wake every
+// sleeper on the rank's rings: waiters on it fail with
+// allreduce.ErrPeerLost at once) and every 2ms the peer's process through
+// a pidfd, which becomes readable when that process exits, killed or not:
+// the survivors fail fast instead of hanging. Config.IOTimeout bounds a wait
+// with allreduce.ErrTimeout. Bytes a peer published before it went are
+// still delivered. docs/benchmarks.md has the variants measured.
 //
 // Failure semantics match transport/tcp: Abort makes in-flight and later
 // calls return allreduce.ErrAborted; a cancelled context aborts the
