@@ -145,7 +145,7 @@ func (s *Segment) Spec() Spec { return s.spec }
 // Close releases the creator's descriptor; attached ranks keep their maps.
 func (s *Segment) Close() error { return s.f.Close() }
 
-// readHeader maps f and checks it is a segment of generation gen whose
+// mapSegment maps f and checks it is a segment of generation gen whose
 // length matches its header; it returns the mapping and the header's spec.
 func mapSegment(f *os.File, gen uint64) ([]byte, Spec, error) {
 	var st unix.Stat_t

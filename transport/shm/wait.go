@@ -1,8 +1,12 @@
 package shm
 
 import (
+	"context"
+	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/ringtrain/ringtrain/allreduce"
 )
 
 // Waiting: a waiter polls its condition, first spinning (a peer on another
@@ -46,4 +50,61 @@ func (b *backoff) pause(ev event, cond func() bool) {
 // checkNow says whether this round should run the slower checks.
 func (b *backoff) checkNow() bool {
 	return b.round > spinRounds || b.round&31 == 0
+}
+
+// waiter waits for one condition on one peer's ring.
+type waiter struct {
+	t    *Transport
+	peer int
+	ctx  context.Context
+	what string
+}
+
+// until returns nil once cond holds, or the reason it never will.
+func (w *waiter) until(ev event, cond func() bool) error {
+	if cond() {
+		return nil
+	}
+	var b backoff
+	var start, lastLive time.Time
+	for {
+		b.pause(ev, cond)
+		if cond() {
+			return nil
+		}
+		if !b.checkNow() {
+			continue
+		}
+		select {
+		case <-w.t.aborted:
+			return fmt.Errorf("shm: %s %d<->%d: %w", w.what, w.t.rank, w.peer, allreduce.ErrAborted)
+		case <-w.ctx.Done():
+			return fmt.Errorf("shm: %s %d<->%d: %w", w.what, w.t.rank, w.peer, w.ctx.Err())
+		default:
+		}
+		if err := w.t.peers[w.peer].gone(); err != nil {
+			// Whatever the peer wrote before it went is still delivered.
+			if cond() {
+				return nil
+			}
+			return fmt.Errorf("shm: %s %d<->%d: %w: %w", w.what, w.t.rank, w.peer, err, allreduce.ErrPeerLost)
+		}
+		now := time.Now()
+		if start.IsZero() {
+			start, lastLive = now, now
+			continue
+		}
+		if now.Sub(lastLive) >= livenessEvery {
+			lastLive = now
+			if err := w.t.peers[w.peer].alive(); err != nil {
+				if cond() {
+					return nil
+				}
+				return fmt.Errorf("shm: %s %d<->%d: %w: %w", w.what, w.t.rank, w.peer, err, allreduce.ErrPeerLost)
+			}
+		}
+		if w.t.cfg.IOTimeout > 0 && now.Sub(start) >= w.t.cfg.IOTimeout {
+			return fmt.Errorf("shm: %s %d<->%d: no progress for %v: %w", w.what, w.t.rank, w.peer, w.t.cfg.IOTimeout, allreduce.ErrTimeout)
+		}
+	}
 }
