@@ -38,14 +38,15 @@ func TestNoAllocationPerCall(t *testing.T) {
 		{"barrier", 0, func(c *allreduce.Comm, ctx context.Context, buf []float32) error { return c.Barrier(ctx) }},
 	} {
 		for _, f := range []fabric{tcpFabric, tcpChecksumFabric} {
-			t.Run(tc.name+"/"+f.name, func(t *testing.T) { allocsPerCall(t, f, tc.n, tc.call) })
+			t.Run(tc.name+"/"+f.name, func(t *testing.T) { allocsPerCall(t, f, smallCfg(), tc.n, tc.call) })
 		}
+		t.Run(tc.name+"/bf16", func(t *testing.T) { allocsPerCall(t, tcpFabric, compressedCfg(allreduce.CompressBF16), tc.n, tc.call) })
 	}
 }
 
-func allocsPerCall(t *testing.T, f fabric, n int, call func(c *allreduce.Comm, ctx context.Context, buf []float32) error) {
+func allocsPerCall(t *testing.T, f fabric, cfg allreduce.Config, n int, call func(c *allreduce.Comm, ctx context.Context, buf []float32) error) {
 	const size = 3
-	g := newGroup(t, f, size, smallCfg())
+	g := newGroup(t, f, size, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	bufs := make([][]float32, size)

@@ -25,6 +25,8 @@ type Comm struct {
 		sync.Mutex
 		seq     uint32
 		scratch []float32
+		carrier []float32 // received half-width frames (Config.Compress)
+		packSeq []float32 // packed sends of runSequential
 		sched   map[schedKey]*compiled
 		oneStep [1]Step
 	}
@@ -38,6 +40,7 @@ type Comm struct {
 	// call): job is written by the caller before jobs is signalled and read
 	// only by the sender until it answers on sendDone.
 	job      sendJob
+	packSend []float32 // the sender goroutine's packed frames (Config.Compress)
 	jobs     chan struct{}
 	sendDone chan error
 	progress atomic.Int64  // receive segments completed in the running job
@@ -69,6 +72,7 @@ type sendJob struct {
 	prefix    []int // receive segments before each step
 	buf       []float32
 	minFrames int // 1: always send at least one frame per step (recursive doubling)
+	half      Compression
 }
 
 // schedKey names a compiled schedule: the collective, the buffer length, the
@@ -118,6 +122,11 @@ func New(t Transport, cfg Config) (*Comm, error) {
 	}
 	c.mu.sched = make(map[schedKey]*compiled)
 	c.mu.scratch = make([]float32, max(c.segLen, c.smallLen))
+	if cfg.Compress != CompressNone {
+		c.mu.carrier = make([]float32, carriers(c.segLen))
+		c.mu.packSeq = make([]float32, carriers(c.segLen))
+		c.packSend = make([]float32, carriers(c.segLen))
+	}
 	c.wg.Add(1)
 	go c.sendLoop()
 	return c, nil
@@ -226,6 +235,15 @@ func (c *Comm) schedule(k schedKey) *compiled {
 	return s
 }
 
+// compression is the wire width of op's frames: Config.Compress for the
+// reduce-scatters (whose every frame is a partial sum), none otherwise.
+func (c *Comm) compression(op Op) Compression {
+	if op == OpReduceScatter || op == OpReduceScatterRange {
+		return c.cfg.Compress
+	}
+	return CompressNone
+}
+
 // segCount is the number of frames that carry n elements.
 func (c *Comm) segCount(n, minFrames int) int {
 	return max((n+c.segLen-1)/c.segLen, minFrames)
@@ -235,3 +253,7 @@ func (c *Comm) segBounds(lo, hi, s int) (int, int) {
 	a := lo + s*c.segLen
 	return a, min(hi, a+c.segLen)
 }
+
+// Compression is the width at which this Comm's reduce-scatters send
+// (Config.Compress).
+func (c *Comm) Compression() Compression { return c.cfg.Compress }

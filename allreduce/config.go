@@ -15,6 +15,10 @@ type Config struct {
 	// ring (2(N-1) steps of 1/N of the buffer). 0 disables it. At most
 	// 64 MiB. Default 64 KiB (measured: see docs/benchmarks.md).
 	SmallBytes int
+	// Compress sends the partial sums of ReduceScatter and ReduceScatterRange
+	// at half width (see Compression); every other collective stays exact
+	// float32. Default CompressNone.
+	Compress Compression
 }
 
 // DefaultConfig returns the measured defaults.
@@ -29,6 +33,9 @@ func (c Config) Validate() error {
 	}
 	if c.SmallBytes < 0 || c.SmallBytes > 64<<20 {
 		return fmt.Errorf("allreduce: SmallBytes %d: want 0..%d", c.SmallBytes, 64<<20)
+	}
+	if !c.Compress.valid() {
+		return fmt.Errorf("allreduce: Compress %v: want none, bf16 or fp16", c.Compress)
 	}
 	return nil
 }

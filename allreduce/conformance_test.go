@@ -319,17 +319,17 @@ func collect(t *testing.T, ch <-chan error, count int, within time.Duration) []e
 
 // Abort on any one rank mid-call: that rank's call returns ErrAborted, and
 // every other rank's call fails within a second instead of hanging.
-func TestAbortMidCallOnEveryRank(t *testing.T) { abortOneMidCall(t, inFlight) }
+func TestAbortMidCallOnEveryRank(t *testing.T) { abortOneMidCall(t, smallCfg(), inFlight) }
 
 // abortOneMidCall aborts each rank in turn while every rank is inside the
 // calls start begins: the aborted rank's call returns ErrAborted, every
 // other rank's fails within a second, and the aborted Comm stays broken.
-func abortOneMidCall(t *testing.T, start func(g *group) <-chan error) {
+func abortOneMidCall(t *testing.T, cfg allreduce.Config, start func(g *group) <-chan error) {
 	for _, f := range fabrics {
 		const size = 4
 		for victim := range size {
 			t.Run(fmt.Sprintf("%s/rank%d", f.name, victim), func(t *testing.T) {
-				g := newGroup(t, f, size, smallCfg())
+				g := newGroup(t, f, size, cfg)
 				ch := start(g)
 				time.Sleep(50 * time.Millisecond)
 				t0 := time.Now()
@@ -370,15 +370,17 @@ func TestAbortAllRanksMidCall(t *testing.T) {
 	}
 }
 
-func TestKilledRankMakesOthersFailFast(t *testing.T) { killedRankFailsFast(t, inFlight, 2, 4, 7) }
+func TestKilledRankMakesOthersFailFast(t *testing.T) {
+	killedRankFailsFast(t, smallCfg(), inFlight, 2, 4, 7)
+}
 
 // killedRankFailsFast kills one rank while every rank is inside the calls
 // start begins: every call returns within a second.
-func killedRankFailsFast(t *testing.T, start func(g *group) <-chan error, sizes ...int) {
+func killedRankFailsFast(t *testing.T, cfg allreduce.Config, start func(g *group) <-chan error, sizes ...int) {
 	for _, f := range fabrics {
 		for _, size := range sizes {
 			t.Run(fmt.Sprintf("%s/world%d", f.name, size), func(t *testing.T) {
-				g := newGroup(t, f, size, smallCfg())
+				g := newGroup(t, f, size, cfg)
 				ch := start(g)
 				time.Sleep(100 * time.Millisecond)
 				t0 := time.Now()

@@ -38,7 +38,11 @@ func (c *Comm) runSends(j *sendJob) error {
 			}
 			lo, hi := c.segBounds(st.SendLo, st.SendHi, s)
 			tag := Tag{Op: j.op, Seq: j.seq, Step: uint32(st.SendWire), Chunk: uint32(s)}
-			if err := c.t.Send(j.ctx, st.To, tag, j.buf[lo:hi]); err != nil {
+			data := j.buf[lo:hi]
+			if j.half != CompressNone {
+				data = pack(j.half, c.packSend, data)
+			}
+			if err := c.t.Send(j.ctx, st.To, tag, data); err != nil {
 				return err
 			}
 		}
@@ -72,7 +76,7 @@ func (c *Comm) runPipeline(ctx context.Context, op Op, steps []Step, prefix []in
 	default:
 	}
 	c.job = sendJob{ctx: ctx, op: op, seq: c.mu.seq, steps: steps,
-		prefix: prefix, buf: sendBuf, minFrames: minFrames}
+		prefix: prefix, buf: sendBuf, minFrames: minFrames, half: c.compression(op)}
 	select {
 	case c.jobs <- struct{}{}:
 	case <-c.quit:
@@ -120,12 +124,19 @@ func (c *Comm) recvStep(ctx context.Context, op Op, st Step, minFrames int, buf 
 	if st.From < 0 {
 		return nil
 	}
+	half := c.compression(op)
 	for s := range c.segCount(st.RecvHi-st.RecvLo, minFrames) {
 		lo, hi := c.segBounds(st.RecvLo, st.RecvHi, s)
 		tag := Tag{Op: op, Seq: c.mu.seq, Step: uint32(st.RecvWire), Chunk: uint32(s)}
 		if st.Reduce {
 			tmp := c.mu.scratch[:hi-lo]
-			if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
+			if half != CompressNone {
+				wire := c.mu.carrier[:carriers(hi-lo)]
+				if err := c.t.Recv(ctx, st.From, tag, wire); err != nil {
+					return err
+				}
+				unpack(half, tmp, wire)
+			} else if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
 				return err
 			}
 			combine(rop, buf[lo:hi], tmp)
@@ -172,6 +183,7 @@ func maxSendBytes(steps []Step) int {
 // its whole range, then receives.
 func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
 	seq := c.mu.seq
+	half := c.compression(op)
 	for k, st := range steps {
 		var start time.Time
 		if c.tracer != nil {
@@ -181,7 +193,11 @@ func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames
 			for s := range c.segCount(st.SendHi-st.SendLo, minFrames) {
 				lo, hi := c.segBounds(st.SendLo, st.SendHi, s)
 				tag := Tag{Op: op, Seq: seq, Step: uint32(st.SendWire), Chunk: uint32(s)}
-				if err := c.t.Send(ctx, st.To, tag, sendBuf[lo:hi]); err != nil {
+				data := sendBuf[lo:hi]
+				if half != CompressNone {
+					data = pack(half, c.mu.packSeq, data)
+				}
+				if err := c.t.Send(ctx, st.To, tag, data); err != nil {
 					return err
 				}
 			}

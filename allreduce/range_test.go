@@ -192,8 +192,10 @@ func inFlightBucketed(g *group) <-chan error {
 	return ch
 }
 
-func TestRangeCollectivesAbortMidCall(t *testing.T) { abortOneMidCall(t, inFlightBucketed) }
+func TestRangeCollectivesAbortMidCall(t *testing.T) {
+	abortOneMidCall(t, smallCfg(), inFlightBucketed)
+}
 
 func TestRangeCollectivesKilledRankFailFast(t *testing.T) {
-	killedRankFailsFast(t, inFlightBucketed, 2, 4)
+	killedRankFailsFast(t, smallCfg(), inFlightBucketed, 2, 4)
 }

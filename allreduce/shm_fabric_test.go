@@ -1,3 +1,5 @@
+//go:build linux
+
 package allreduce_test
 
 import (
@@ -6,6 +8,9 @@ import (
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/transport/shm"
 )
+
+// platformFabrics are the fabrics of this platform's own transports.
+var platformFabrics = []fabric{shmFabric}
 
 // shmFabric maps one shared-memory segment per rank (each rank its own
 // mapping of the same memory file, as separate processes would). Killing a

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/internal/proc"
-	"github.com/ringtrain/ringtrain/transport/shm"
 )
 
 // Options configures an all-reduce benchmark run.
@@ -39,6 +38,13 @@ type Options struct {
 	// creates each world's shared segment and hands it to its ranks as
 	// fd 3).
 	Transport string
+	// Compress is allreduce.Config.Compress by name ("" or "none", "bf16",
+	// "fp16"); only the reduce-scatter compresses, so it needs Op
+	// "reduce-scatter".
+	Compress string
+	// LinkMbps emulates a link of this many Mbit/s on every rank's sends
+	// (tcp.Link; the job spec's cluster.link_mbps); 0: off.
+	LinkMbps float64
 	// WorkerArgs are the arguments that make this binary run Worker
 	// (e.g. []string{"bench", "worker"}).
 	WorkerArgs []string
@@ -60,6 +66,9 @@ type Result struct {
 	BusBW   float64 // GB/s
 	MaxErr  float64
 	Segment int
+	// Compress: the reduce-scatter's wire format ("none", "bf16", "fp16");
+	// Bytes and the bandwidths count float32 bytes (effective bandwidth).
+	Compress string
 }
 
 // DefaultIters mirrors ../shared/bench: 100 timed iterations up to 64 KiB,
@@ -147,6 +156,17 @@ func AllReduce(ctx context.Context, o Options) ([]Result, error) {
 			return nil, fmt.Errorf("bench: world size %d: want 1..64 processes on this machine", w)
 		}
 	}
+	comp, err := allreduce.ParseCompression(o.Compress)
+	if err != nil {
+		return nil, err
+	}
+	if comp != allreduce.CompressNone && o.Op != "reduce-scatter" {
+		return nil, fmt.Errorf("bench: compression %v applies to the reduce-scatter only (all-reduce and all-gather stay float32): want op reduce-scatter, got %q", comp, o.Op)
+	}
+	o.Compress = comp.String()
+	if o.LinkMbps < 0 {
+		return nil, fmt.Errorf("bench: link bandwidth %g Mbit/s: want 0 (off) or more", o.LinkMbps)
+	}
 	if err := (allreduce.Config{SegmentBytes: o.Segment, SmallBytes: o.SmallBytes}).Validate(); err != nil {
 		return nil, err
 	}
@@ -187,13 +207,13 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 	switch o.Transport {
 	case "", "tcp":
 	case "shm":
-		seg, err := shm.Create(shm.Spec{Generation: 1, Size: world})
+		f, closeSeg, err := shmSegment(world)
 		if err != nil {
 			return nil, err
 		}
 		// The ranks hold their own copies once started.
-		defer seg.Close()
-		extra = []*os.File{seg.File()}
+		defer closeSeg()
+		extra = []*os.File{f}
 	default:
 		return nil, fmt.Errorf("bench: transport %q: want tcp or shm", o.Transport)
 	}
@@ -220,7 +240,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		addrs[r] = h.Addr
 	}
-	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum}
+	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps}
 	for _, b := range o.Sizes {
 		w, it := DefaultIters(b)
 		if o.IterScale > 0 {
@@ -261,7 +281,9 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 				return out, fmt.Errorf("rank %d at %d bytes: %s", r, b, per[r].Error)
 			}
 		}
-		out = append(out, summarize(world, b, p.Iters[i], o.Segment, per))
+		r := summarize(world, b, p.Iters[i], o.Segment, per)
+		r.Compress = p.Compress
+		out = append(out, r)
 	}
 	for r := range ranks {
 		ranks[r].c.Stdin.Close()

@@ -29,6 +29,10 @@ type plan struct {
 	// Transport: "tcp" (or empty) connects over loopback TCP; "shm"
 	// attaches the shared segment the parent passed as fd 3.
 	Transport string `json:"transport"`
+	// Compress: allreduce.Config.Compress ("none", "bf16", "fp16").
+	Compress string `json:"compress"`
+	// LinkMbps: tcp.Link bandwidth emulated on the rank's sends (0: off).
+	LinkMbps float64 `json:"link_mbps"`
 }
 
 // ready is the child's line once its links are up.

@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
-	"github.com/ringtrain/ringtrain/transport/shm"
 	"github.com/ringtrain/ringtrain/transport/tcp"
 )
 
@@ -64,7 +61,11 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) 
 	if err := enc.Encode(ready{Ready: true}); err != nil {
 		return err
 	}
-	comm, err := allreduce.New(t, allreduce.Config{SegmentBytes: p.Segment, SmallBytes: p.SmallBytes})
+	comp, err := allreduce.ParseCompression(p.Compress)
+	if err != nil {
+		return err
+	}
+	comm, err := allreduce.New(t, allreduce.Config{SegmentBytes: p.Segment, SmallBytes: p.SmallBytes, Compress: comp})
 	if err != nil {
 		return err
 	}
@@ -148,18 +149,10 @@ func connect(ctx context.Context, ln *tcp.Listener, p *plan) (rankTransport, err
 	case "", "tcp":
 		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		return ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum})
+		return ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum,
+			Link: tcp.Link{Bandwidth: p.LinkMbps * 1e6 / 8}})
 	case "shm":
-		f := os.NewFile(3, "shm-segment")
-		if f == nil {
-			return nil, errors.New("bench worker: transport shm: no segment on fd 3")
-		}
-		defer f.Close()
-		t, err := shm.Attach(f, 1, p.Rank, shm.Config{IOTimeout: 60 * time.Second})
-		if err != nil {
-			return nil, fmt.Errorf("bench worker rank %d: %w", p.Rank, err)
-		}
-		return t, nil
+		return attachShm(p)
 	}
 	return nil, fmt.Errorf("bench worker: transport %q: want tcp or shm", p.Transport)
 }

@@ -223,6 +223,12 @@ type Cluster struct {
 	// after the backward pass, no overlap. 0 or 4096..1073741824 (1 GiB);
 	// default 1048576 (1 MiB).
 	BucketBytes int64 `yaml:"bucket_bytes"`
+	// Compress: the width at which gradient partial sums travel in the
+	// reduce-scatter: none (float32, default), bf16 or fp16 (half the
+	// bytes; fp16 saturates beyond ±65504). What rounding loses is kept per
+	// rank and added to the next step's gradients (error feedback), reset
+	// to zero on a new generation. Parameters always travel as float32.
+	Compress string `yaml:"compress"`
 }
 
 // Eval configures evaluation on the held-out split.

@@ -194,6 +194,11 @@ func (s Spec) Validate() error {
 	if b := c.BucketBytes; b != 0 && (b < MinBucketBytes || b > MaxBucketBytes) {
 		bad("cluster.bucket_bytes", "must be 0 (one bucket for the whole model, no overlap) or in %d..%d bytes, got %d", MinBucketBytes, MaxBucketBytes, b)
 	}
+	switch c.Compress {
+	case "none", "bf16", "fp16":
+	default:
+		bad("cluster.compress", "must be none, bf16 or fp16, got %q", c.Compress)
+	}
 	if s.Eval.Windows < 1 || s.Eval.Windows > 1<<20 {
 		bad("eval.windows", "must be in 1..1048576, got %d", s.Eval.Windows)
 	}

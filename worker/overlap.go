@@ -23,6 +23,7 @@ import (
 type overlap struct {
 	comm          *allreduce.Comm
 	params, grads []float32
+	ef            *feedback // nil unless the Comm compresses
 	buckets       []model.Range
 	jobs          chan ovJob
 	quit          chan struct{}
@@ -48,6 +49,10 @@ type ovJob struct {
 
 func newOverlap(comm *allreduce.Comm, m model.Engine) *overlap {
 	o := &overlap{comm: comm, params: m.Params(), grads: m.Grads(), buckets: m.Buckets(), quit: make(chan struct{})}
+	if c := comm.Compression(); c != allreduce.CompressNone {
+		lo, hi := allreduce.ShardRange(len(o.grads), comm.Size(), comm.Rank())
+		o.ef = newFeedback(c, len(o.grads), lo, hi)
+	}
 	o.jobs = make(chan ovJob, 2*len(o.buckets)+1)
 	o.cond = sync.NewCond(&o.mu)
 	o.gathered = make([]bool, len(o.buckets))
@@ -81,6 +86,9 @@ func (o *overlap) loop() {
 			if j.gather {
 				err = o.comm.AllGatherRange(j.ctx, o.params, r.Lo, r.Hi)
 			} else {
+				if o.ef != nil {
+					o.ef.apply(o.grads, r.Lo, r.Hi)
+				}
 				err = o.comm.ReduceScatterRange(j.ctx, o.grads, r.Lo, r.Hi, allreduce.Mean)
 			}
 		}

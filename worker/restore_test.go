@@ -25,7 +25,12 @@ func group(t *testing.T, spec job.Spec, world int, fn func(r int, tr *Trainer) e
 	var wg sync.WaitGroup
 	for r := range world {
 		wg.Go(func() {
-			comm, err := allreduce.New(net.Endpoint(r), allreduce.DefaultConfig())
+			cfg, err := commConfig(spec)
+			if err != nil {
+				errs[r] = err
+				return
+			}
+			comm, err := allreduce.New(net.Endpoint(r), cfg)
 			if err != nil {
 				errs[r] = err
 				return

@@ -426,7 +426,11 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		return err
 	}
 	defer t.Close()
-	comm, err := allreduce.New(t, allreduce.DefaultConfig())
+	acfg, err := commConfig(g.spec)
+	if err != nil {
+		return err
+	}
+	comm, err := allreduce.New(t, acfg)
 	if err != nil {
 		return err
 	}

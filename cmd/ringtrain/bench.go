@@ -29,8 +29,8 @@ func newBenchCmd(g *globals) *cobra.Command {
 func newBenchAllReduceCmd(g *globals) *cobra.Command {
 	var (
 		worlds, sizes, algo, data, op  string
-		transport                      string
-		iterScale                      float64
+		transport, compress            string
+		iterScale, linkMbps            float64
 		workers, iters, segment, small int
 		asCSV, frameChecksum           bool
 		readSpin                       time.Duration
@@ -85,17 +85,34 @@ transport/shm, instead of loopback TCP; training does not use it yet).`,
 			if transport == "shm" && frameChecksum {
 				return errors.New("--frame-checksum applies to --transport tcp only (shared memory has no wire to corrupt)")
 			}
-			res, err := bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
-				Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
-				Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
-				WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
-				Stderr:     g.stderr,
-			})
-			impl := "ringtrain"
-			if transport == "shm" {
-				impl = "ringtrain-shm"
+			if transport == "shm" && linkMbps > 0 {
+				return errors.New("--link-mbps applies to --transport tcp only")
 			}
-			printBench(g, res, asCSV, impl)
+			comps := strings.Split(compress, ",")
+			for _, c := range comps {
+				if _, err := allreduce.ParseCompression(c); err != nil {
+					return fmt.Errorf("--compress: %w", err)
+				}
+				if c != "none" && op != "reduce-scatter" {
+					return fmt.Errorf("--compress %s: only the reduce-scatter is compressed (all-reduce and all-gather stay float32): add --op reduce-scatter", c)
+				}
+			}
+			var res []bench.Result
+			for _, c := range comps {
+				var rs []bench.Result
+				rs, err = bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
+					Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
+					Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
+					Compress: c, LinkMbps: linkMbps,
+					WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
+					Stderr:     g.stderr,
+				})
+				res = append(res, rs...)
+				if err != nil {
+					break
+				}
+			}
+			printBench(g, res, asCSV, cmd.Flags().Changed("compress"), transport)
 			return err
 		},
 	}
@@ -114,17 +131,28 @@ transport/shm, instead of loopback TCP; training does not use it yet).`,
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")
 	f.DurationVar(&readSpin, "read-spin", tcp.DefaultConfig(nil).ReadSpin, "yield the CPU up to this long before parking a receive (0: park at once)")
 	f.StringVar(&transport, "transport", "tcp", "how the ranks move frames: tcp (loopback, as training) or shm (shared memory, transport/shm; training does not use it yet)")
+	f.StringVar(&compress, "compress", "none", "reduce-scatter wire format: none, bf16 or fp16, or a comma-separated list run in turn (the job spec's cluster.compress; needs --op reduce-scatter; bandwidths count float32 bytes)")
+	f.Float64Var(&linkMbps, "link-mbps", 0, "> 0: emulate a link of this many Mbit/s on every rank's sends (the job spec's cluster.link_mbps)")
 	f.BoolVar(&frameChecksum, "frame-checksum", false, "frames carry a CRC32C of their payload, checked by the receiver (the job spec's cluster.frame_checksum)")
 	return cmd
 }
 
-// printBench prints the results as a table, or as CSV lines whose impl
-// column is impl.
-func printBench(g *globals, res []bench.Result, asCSV bool, impl string) {
+// printBench prints the results; with compressed set it adds the wire
+// format and the speed relative to float32 (none) at the same world and
+// size, measured in the same run. transport names the CSV impl:
+// ringtrain (tcp) or ringtrain-shm, then -bf16 or -fp16 when compressed.
+func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transport string) {
 	if asCSV {
 		w := csv.NewWriter(g.stdout)
 		w.Write([]string{"impl", "world", "bytes", "median_s", "algbw_GBps", "busbw_GBps"})
 		for _, r := range res {
+			impl := "ringtrain"
+			if transport == "shm" {
+				impl += "-shm"
+			}
+			if r.Compress != "" && r.Compress != "none" {
+				impl += "-" + r.Compress
+			}
 			w.Write([]string{impl, strconv.Itoa(r.World), strconv.FormatInt(r.Bytes, 10),
 				strconv.FormatFloat(r.Median.Seconds(), 'g', 6, 64),
 				strconv.FormatFloat(r.AlgBW, 'g', 6, 64), strconv.FormatFloat(r.BusBW, 'g', 6, 64)})
@@ -133,10 +161,30 @@ func printBench(g *globals, res []bench.Result, asCSV bool, impl string) {
 		return
 	}
 	tw := tabwriter.NewWriter(g.stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "world\tbytes\titers\ttime\tmin time\talgbw GB/s\tbusbw GB/s\tmax rel err\t")
+	if compressed {
+		fmt.Fprint(tw, "compress\t")
+	}
+	fmt.Fprint(tw, "world\tbytes\titers\ttime\tmin time\talgbw GB/s\tbusbw GB/s\tmax rel err\t")
+	if compressed {
+		fmt.Fprint(tw, "busbw vs none\t")
+	}
+	fmt.Fprintln(tw)
 	for _, r := range res {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%v\t%.3f\t%.3f\t%.1e\t\n", r.World, r.Bytes, r.Iters,
+		if compressed {
+			fmt.Fprintf(tw, "%s\t", r.Compress)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%v\t%.3f\t%.3f\t%.1e\t", r.World, r.Bytes, r.Iters,
 			r.Median.Round(100), r.Min.Round(100), r.AlgBW, r.BusBW, r.MaxErr)
+		if compressed {
+			ratio := "-"
+			for _, b := range res {
+				if b.Compress == "none" && b.World == r.World && b.Bytes == r.Bytes && b.BusBW > 0 {
+					ratio = fmt.Sprintf("%.2fx", r.BusBW/b.BusBW)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t", ratio)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 }

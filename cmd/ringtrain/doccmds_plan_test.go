@@ -86,7 +86,7 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain bench allreduce", Run: "ringtrain bench allreduce --sizes 4K,64K --iters 3", Note: "4 KiB and 64 KiB, 3 iterations, instead of up to 256 MiB"},
 		{File: "README.md", Doc: "ringtrain bench train", Run: "ringtrain bench train --steps 20 --warmup 5", Note: "20 timed steps after 5 warm-up ones instead of 200 after 20"},
 		{File: "README.md", Doc: "ringtrain bench checkpoint", Run: "ringtrain bench checkpoint --params 1M --reps 1 --dir .", Note: "1M parameters, once, in the test's directory, instead of 12M three times in /tmp"},
-		{File: "README.md", Doc: "ringtrain bench serve", Run: "ringtrain bench serve --duration 300ms --fractions 0.5", Note: "300 ms per load run and one open-loop rate instead of 5 s and two"},
+		{File: "README.md", Doc: "ringtrain bench serve", SameAs: "docs/benchmarks.md"},
 		{File: "README.md", Doc: "ringtrain simulate"},
 	}},
 	{Name: "README/exporting", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
@@ -263,6 +263,18 @@ var docPlan = []docGroup{
 		{File: "docs/benchmarks.md", Doc: "deploy/gpu/check.sh run", Skip: "needs a GPU"},
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestWorkerCrashRecovers -v ./cmd/ringtrain", Covered: "TestWorkerCrashRecovers"},
 		{File: "docs/benchmarks.md", Doc: "go test -count=20 -run TestHungWorkerIsRemovedAndRejoins -v ./cmd/ringtrain", Covered: "TestHungWorkerIsRemovedAndRejoins"},
+	}},
+
+	{Name: "compress", Steps: []docStep{
+		{File: "docs/benchmarks.md", Doc: "ringtrain bench allreduce --worlds 2,4 --sizes 16M,64M --op reduce-scatter --compress none,bf16,fp16",
+			Run:  "ringtrain bench allreduce --worlds 2,4 --sizes 64K --iters 3 --op reduce-scatter --compress none,bf16,fp16",
+			Note: "64 KiB, 3 iterations, instead of 16 and 64 MiB: that it runs, not its figures", Want: "busbw vs none"},
+		{File: "docs/benchmarks.md", Doc: "ringtrain bench allreduce --worlds 2,4 --sizes 16M,64M --op reduce-scatter --compress none,bf16,fp16 --link-mbps 2000",
+			Run:  "ringtrain bench allreduce --worlds 2 --sizes 64K --iters 3 --op reduce-scatter --compress none,bf16 --link-mbps 2000",
+			Note: "64 KiB, 3 iterations, one world, two formats: that it runs, not its figures", Want: "busbw vs none"},
+		{File: "docs/benchmarks.md", Doc: "ringtrain launch --workers 2 --config bf16.yaml --run-dir runs/bf16",
+			Run:  "printf 'cluster: {compress: bf16}\\ntrain: {steps: 40}\\n' > bf16.yaml && ringtrain launch --workers 2 --config bf16.yaml --run-dir runs/bf16",
+			Note: "bf16.yaml as documented, with 40 steps instead of the default job's 1250", Want: "test accuracy"},
 	}},
 
 	{Name: "serve-bench", Steps: []docStep{
