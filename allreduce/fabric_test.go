@@ -23,5 +23,6 @@ var memFabric = fabric{name: "mem", build: func(t *testing.T, size int) ([]allre
 	return ts, n.Kill
 }}
 
-// fabrics lists every transport the conformance tests run over.
-var fabrics = []fabric{memFabric, tcpFabric}
+// fabrics lists every transport the conformance tests run over (shm where
+// the platform has it: platformFabrics).
+var fabrics = append([]fabric{memFabric, tcpFabric}, platformFabrics...)

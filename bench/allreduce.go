@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,11 @@ type Options struct {
 	// FrameChecksum is tcp.Spec.PayloadChecksum for the ranks (job spec:
 	// cluster.frame_checksum).
 	FrameChecksum bool
+	// Transport is how the ranks move frames: "tcp" (default: loopback
+	// TCP, the training path) or "shm" (transport/shm: this process
+	// creates each world's shared segment and hands it to its ranks as
+	// fd 3).
+	Transport string
 	// Compress is allreduce.Config.Compress by name ("" or "none", "bf16",
 	// "fp16"); only the reduce-scatter compresses, so it needs Op
 	// "reduce-scatter".
@@ -197,9 +203,23 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		out *bufio.Reader
 		enc *json.Encoder
 	}
+	var extra []*os.File
+	switch o.Transport {
+	case "", "tcp":
+	case "shm":
+		f, closeSeg, err := shmSegment(world)
+		if err != nil {
+			return nil, err
+		}
+		// The ranks hold their own copies once started.
+		defer closeSeg()
+		extra = []*os.File{f}
+	default:
+		return nil, fmt.Errorf("bench: transport %q: want tcp or shm", o.Transport)
+	}
 	ranks := make([]rank, world)
 	for r := range world {
-		c, err := g.Start(proc.Spec{Name: fmt.Sprintf("rank %d", r), Args: o.WorkerArgs, Env: o.WorkerEnv, Pipes: true, Stderr: o.Stderr})
+		c, err := g.Start(proc.Spec{Name: fmt.Sprintf("rank %d", r), Args: o.WorkerArgs, Env: o.WorkerEnv, Pipes: true, Stderr: o.Stderr, ExtraFiles: extra})
 		if err != nil {
 			return nil, err
 		}
@@ -220,7 +240,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		addrs[r] = h.Addr
 	}
-	p := plan{World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps}
+	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps}
 	for _, b := range o.Sizes {
 		w, it := DefaultIters(b)
 		if o.IterScale > 0 {

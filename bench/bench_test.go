@@ -34,24 +34,33 @@ func opts(worlds []int, sizes []int64) Options {
 		WorkerEnv: []string{"RINGTRAIN_TEST_BENCH_WORKER=1"}, Stderr: io.Discard}
 }
 
+// transports are the ranks' transports every process test runs over.
+var transports = []string{"tcp", "shm"}
+
 func TestAllReduceBenchIsExact(t *testing.T) {
-	for _, op := range []string{"allreduce", "reduce-scatter", "all-gather"} {
-		o := opts([]int{1, 3}, []int64{4 << 10, 1 << 20})
-		o.Op = op
-		res, err := AllReduce(context.Background(), o)
-		if err != nil {
-			t.Fatal(err)
+	for _, tr := range transports {
+		for _, op := range []string{"allreduce", "reduce-scatter", "all-gather"} {
+			t.Run(tr+"/"+op, func(t *testing.T) { benchIsExact(t, tr, op) })
 		}
-		if len(res) != 4 {
-			t.Fatalf("%d results", len(res))
+	}
+}
+
+func benchIsExact(t *testing.T, transport, op string) {
+	o := opts([]int{1, 3}, []int64{4 << 10, 1 << 20})
+	o.Op, o.Transport = op, transport
+	res, err := AllReduce(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 {
+		t.Fatalf("%d results", len(res))
+	}
+	for _, r := range res {
+		if r.MaxErr > 1e-6 || r.Median <= 0 || r.AlgBW <= 0 {
+			t.Fatalf("%s: %+v", op, r)
 		}
-		for _, r := range res {
-			if r.MaxErr > 1e-6 || r.Median <= 0 || r.AlgBW <= 0 {
-				t.Fatalf("%s: %+v", op, r)
-			}
-			if want := r.AlgBW * 2 * float64(r.World-1) / float64(r.World); r.BusBW != want {
-				t.Fatalf("busbw %v, want %v", r.BusBW, want)
-			}
+		if want := r.AlgBW * 2 * float64(r.World-1) / float64(r.World); r.BusBW != want {
+			t.Fatalf("busbw %v, want %v", r.BusBW, want)
 		}
 	}
 }
@@ -59,7 +68,14 @@ func TestAllReduceBenchIsExact(t *testing.T) {
 // A rank process killed with SIGKILL mid-collective: every other rank's
 // call fails fast (they exit with an error) instead of hanging.
 func TestKilledRankProcessFailsOthersFast(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) { killedRankFailsOthersFast(t, tr) })
+	}
+}
+
+func killedRankFailsOthersFast(t *testing.T, transport string) {
 	o := opts([]int{4}, []int64{16 << 20})
+	o.Transport = transport
 	o.Iters, o.Data = 100_000, "pattern" // cheap checks: the ranks are almost always mid-call
 	killed := make(chan time.Time, 1)
 	var children []*proc.Child

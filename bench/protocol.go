@@ -26,6 +26,9 @@ type plan struct {
 	ReadSpin   time.Duration  `json:"read_spin"`
 	// FrameChecksum: the rank's frames carry a CRC32C of their payload.
 	FrameChecksum bool `json:"frame_checksum"`
+	// Transport: "tcp" (or empty) connects over loopback TCP; "shm"
+	// attaches the shared segment the parent passed as fd 3.
+	Transport string `json:"transport"`
 	// Compress: allreduce.Config.Compress ("none", "bf16", "fp16").
 	Compress string `json:"compress"`
 	// LinkMbps: tcp.Link bandwidth emulated on the rank's sends (0: off).

@@ -53,10 +53,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) 
 		io.Copy(io.Discard, r)
 		cancel()
 	}()
-	cctx, ccancel := context.WithTimeout(ctx, 60*time.Second)
-	t, err := ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum,
-		Link: tcp.Link{Bandwidth: p.LinkMbps * 1e6 / 8}})
-	ccancel()
+	t, err := connect(ctx, ln, &p)
 	if err != nil {
 		return err
 	}
@@ -138,4 +135,24 @@ func readJSON(r *bufio.Reader, v any) error {
 		return err
 	}
 	return json.Unmarshal(line, v)
+}
+
+// rankTransport is what connect returns: either transport, closed at the end.
+type rankTransport interface {
+	allreduce.Transport
+	Close() error
+}
+
+// connect builds the rank's transport the plan names.
+func connect(ctx context.Context, ln *tcp.Listener, p *plan) (rankTransport, error) {
+	switch p.Transport {
+	case "", "tcp":
+		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		return ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum,
+			Link: tcp.Link{Bandwidth: p.LinkMbps * 1e6 / 8}})
+	case "shm":
+		return attachShm(p)
+	}
+	return nil, fmt.Errorf("bench worker: transport %q: want tcp or shm", p.Transport)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -28,7 +29,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 func newBenchAllReduceCmd(g *globals) *cobra.Command {
 	var (
 		worlds, sizes, algo, data, op  string
-		compress                       string
+		transport, compress            string
 		iterScale, linkMbps            float64
 		workers, iters, segment, small int
 		asCSV, frameChecksum           bool
@@ -42,7 +43,9 @@ func newBenchAllReduceCmd(g *globals) *cobra.Command {
 and prints a table like nccl-tests: bytes, iterations, median time (max over ranks per iteration),
 algbw = bytes/time and busbw = algbw*2(N-1)/N in GB/s (1e9), and the largest relative error of
 any element against a float64 reference. --csv prints the line format of ../shared/bench
-(impl,world,bytes,median_s,algbw_GBps,busbw_GBps) so its harness can run it beside Gloo and MPI.`,
+(impl,world,bytes,median_s,algbw_GBps,busbw_GBps) so its harness can run it beside Gloo and MPI;
+impl is ringtrain, or ringtrain-shm with --transport shm (ranks move frames through shared memory,
+transport/shm, instead of loopback TCP; training does not use it yet).`,
 		Example: `  ringtrain bench allreduce --workers 4 --sizes 4K,64K,1M,16M,64M,256M
   ringtrain bench allreduce --worlds 2,4 --csv`,
 		Args: cobra.NoArgs,
@@ -76,6 +79,15 @@ any element against a float64 reference. --csv prints the line format of ../shar
 			if op != "allreduce" && op != "reduce-scatter" && op != "all-gather" {
 				return fmt.Errorf("--op %q: want allreduce, reduce-scatter or all-gather", op)
 			}
+			if transport != "tcp" && transport != "shm" {
+				return fmt.Errorf("--transport %q: want tcp or shm", transport)
+			}
+			if transport == "shm" && frameChecksum {
+				return errors.New("--frame-checksum applies to --transport tcp only (shared memory has no wire to corrupt)")
+			}
+			if transport == "shm" && linkMbps > 0 {
+				return errors.New("--link-mbps applies to --transport tcp only")
+			}
 			comps := strings.Split(compress, ",")
 			for _, c := range comps {
 				if _, err := allreduce.ParseCompression(c); err != nil {
@@ -88,7 +100,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 			var res []bench.Result
 			for _, c := range comps {
 				var rs []bench.Result
-				rs, err = bench.AllReduce(cmd.Context(), bench.Options{
+				rs, err = bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
 					Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
 					Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
 					Compress: c, LinkMbps: linkMbps,
@@ -100,7 +112,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 					break
 				}
 			}
-			printBench(g, res, asCSV, cmd.Flags().Changed("compress"))
+			printBench(g, res, asCSV, cmd.Flags().Changed("compress"), transport)
 			return err
 		},
 	}
@@ -118,6 +130,7 @@ any element against a float64 reference. --csv prints the line format of ../shar
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")
 	f.DurationVar(&readSpin, "read-spin", tcp.DefaultConfig(nil).ReadSpin, "yield the CPU up to this long before parking a receive (0: park at once)")
+	f.StringVar(&transport, "transport", "tcp", "how the ranks move frames: tcp (loopback, as training) or shm (shared memory, transport/shm; training does not use it yet)")
 	f.StringVar(&compress, "compress", "none", "reduce-scatter wire format: none, bf16 or fp16, or a comma-separated list run in turn (the job spec's cluster.compress; needs --op reduce-scatter; bandwidths count float32 bytes)")
 	f.Float64Var(&linkMbps, "link-mbps", 0, "> 0: emulate a link of this many Mbit/s on every rank's sends (the job spec's cluster.link_mbps)")
 	f.BoolVar(&frameChecksum, "frame-checksum", false, "frames carry a CRC32C of their payload, checked by the receiver (the job spec's cluster.frame_checksum)")
@@ -126,13 +139,17 @@ any element against a float64 reference. --csv prints the line format of ../shar
 
 // printBench prints the results; with compressed set it adds the wire
 // format and the speed relative to float32 (none) at the same world and
-// size, measured in the same run.
-func printBench(g *globals, res []bench.Result, asCSV, compressed bool) {
+// size, measured in the same run. transport names the CSV impl:
+// ringtrain (tcp) or ringtrain-shm, then -bf16 or -fp16 when compressed.
+func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transport string) {
 	if asCSV {
 		w := csv.NewWriter(g.stdout)
 		w.Write([]string{"impl", "world", "bytes", "median_s", "algbw_GBps", "busbw_GBps"})
 		for _, r := range res {
 			impl := "ringtrain"
+			if transport == "shm" {
+				impl += "-shm"
+			}
 			if r.Compress != "" && r.Compress != "none" {
 				impl += "-" + r.Compress
 			}

@@ -40,6 +40,9 @@ type Spec struct {
 	Pipes  bool
 	Output io.Writer // stdout when !Pipes (nil = discard)
 	Stderr io.Writer // nil = the parent's stderr
+	// ExtraFiles are inherited by the child as fds 3, 4, ... (exec.Cmd's
+	// ExtraFiles); the parent keeps and closes its own.
+	ExtraFiles []*os.File
 }
 
 // Start starts a child. After Stop it refuses.
@@ -60,6 +63,7 @@ func (g *Group) Start(spec Spec) (*Child, error) {
 	cmd := exec.Command(path, spec.Args...)
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.SysProcAttr = sysProcAttr()
+	cmd.ExtraFiles = spec.ExtraFiles
 	cmd.Stderr = spec.Stderr
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr

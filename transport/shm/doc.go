@@ -1,0 +1,57 @@
+// Package shm is an allreduce.Transport for ranks on the same host: one
+// single-producer/single-consumer byte ring per directed pair of ranks in a
+// memory mapping the ranks share.
+//
+// Training does not use it yet: nothing selects it for peers on one host,
+// and no rendezvous hands the segment to independently started workers
+// (issue 17's selection and authenticated-rendezvous steps are open). Today
+// a caller that owns every rank's process creates the segment and gives it
+// to each rank itself: `ringtrain bench allreduce --transport shm` passes it
+// to its rank processes as fd 3, and the conformance tests share it in one
+// process and with a real child process.
+//
+// Linux only (memfd_create, futex, pidfd_open).
+//
+// Segment (segment.go): Create makes an anonymous memory file (memfd) of
+// the world's size, seals its length (it can never be shrunk under a
+// mapping) and writes a header: magic, version, world size, generation and
+// ring size, then one slot per rank (attach state, pid). The memfd has no
+// name in any file system: only a process handed its descriptor, or one
+// allowed to ptrace the holder (and so read its memory anyway), can map it.
+// Attach maps it as one rank: it refuses a segment of another generation
+// (ErrStaleGeneration), a bad header or a length that does not match it,
+// and a rank slot already taken.
+//
+// Frames (ring.go, transport.go): a 32-byte header (generation, op, seq,
+// step, chunk, value count) followed by the payload, padded to 32 bytes so
+// that a header never wraps. Send copies the caller's float32 bytes straight
+// into the ring and Recv copies them straight out into the caller's slice:
+// one copy each side. A frame larger than the ring streams through it: the
+// producer publishes its head (an atomic store) after each piece, the
+// consumer its tail after each piece it read. Recv checks generation, tag
+// and length against what it expects and fails with allreduce.ErrProtocol
+// (a generation mismatch also wraps ErrStaleGeneration); the transport is
+// then aborted, as the ring is out of step.
+//
+// Waiting (wait.go, futex.go): a few rounds of spinning on the atomic
+// index and of yielding, then futex_wait on a word in the ring's control
+// block (a shared futex: the processes map the same page), at most 1ms at a
+// time. A publisher makes the futex_wake system call only when the other
+// side announced that it sleeps. Between rounds a rank checks its own abort,
+// its context, its peer's slot (Abort and Close mark it gone and wake every
+// sleeper on the rank's rings: waiters on it fail with
+// allreduce.ErrPeerLost at once) and every 2ms the peer's process through
+// a pidfd, which becomes readable when that process exits, killed or not:
+// the survivors fail fast instead of hanging. Config.IOTimeout bounds a wait
+// with allreduce.ErrTimeout. Bytes a peer published before it went are
+// still delivered. docs/benchmarks.md has the variants measured.
+//
+// Failure semantics match transport/tcp: Abort makes in-flight and later
+// calls return allreduce.ErrAborted; a cancelled context aborts the
+// transport (a half-moved frame cannot be resumed); Close aborts, waits for
+// in-flight calls and unmaps. The transport starts no goroutine.
+//
+// Race builds: the race detector cannot see ordering made by atomics on
+// the shared mapping, so race builds also annotate each publish and each
+// observed publish as I/O (race_on.go), as a socket's bytes are.
+package shm

@@ -1,0 +1,45 @@
+//go:build linux
+
+package shm
+
+import (
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// event is a wake-up word pair in a ring's control block, shared between
+// processes: a waiter announces itself in waiting, re-checks its condition
+// and sleeps in futex_wait on seq; a publisher that sees waiting set bumps
+// seq and wakes. (Sequentially consistent atomics on both sides: either the
+// waiter's re-check sees the publish or the publisher sees the waiter.)
+type event struct {
+	seq     *atomic.Uint32
+	waiting *atomic.Uint32
+}
+
+const (
+	futexWait = 0 // FUTEX_WAIT, shared (not FUTEX_PRIVATE: other processes map it)
+	futexWake = 1 // FUTEX_WAKE
+)
+
+// sleep waits until seq moves away from seen, a wake, or d.
+func (e event) sleep(seen uint32, d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(e.seq)), futexWait, uintptr(seen), uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
+
+// signal wakes the waiter if one announced itself.
+func (e event) signal() {
+	if e.waiting.Load() != 0 {
+		e.wake()
+	}
+}
+
+// wake bumps seq and wakes every sleeper, announced or not.
+func (e event) wake() {
+	e.seq.Add(1)
+	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(e.seq)), futexWake, uintptr(1<<31-1), 0, 0, 0)
+}

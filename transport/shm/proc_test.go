@@ -1,0 +1,182 @@
+//go:build linux
+
+package shm
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+)
+
+// A child process of this test binary attaches rank 1 of the segment it is
+// handed as fd 3 and then, by mode, echoes frames or waits.
+const (
+	childEnv    = "RINGTRAIN_SHM_TEST_CHILD"
+	childGenEnv = "RINGTRAIN_SHM_TEST_GEN"
+	childNEnv   = "RINGTRAIN_SHM_TEST_N"
+	childRounds = 5
+)
+
+func echoTag(i int) allreduce.Tag {
+	return allreduce.Tag{Op: allreduce.OpBroadcast, Seq: uint32(i + 1)}
+}
+
+// runChild is the child's main: "echo" receives childRounds frames of n
+// values from rank 0 and sends each back with every value plus one; "wait"
+// stays attached and reads nothing until it is killed.
+func runChild(mode string) int {
+	gen, _ := strconv.ParseUint(os.Getenv(childGenEnv), 10, 64)
+	n, _ := strconv.Atoi(os.Getenv(childNEnv))
+	f := os.NewFile(3, "segment")
+	t, err := Attach(f, gen, 1, Config{IOTimeout: 20 * time.Second})
+	f.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child attach:", err)
+		return 2
+	}
+	defer t.Close()
+	ctx := context.Background()
+	fmt.Println("ready")
+	switch mode {
+	case "echo":
+		buf := make([]float32, n)
+		for i := range childRounds {
+			if err := t.Recv(ctx, 0, echoTag(i), buf); err != nil {
+				fmt.Fprintln(os.Stderr, "child recv:", err)
+				return 1
+			}
+			for j := range buf {
+				buf[j]++
+			}
+			if err := t.Send(ctx, 0, echoTag(i), buf); err != nil {
+				fmt.Fprintln(os.Stderr, "child send:", err)
+				return 1
+			}
+		}
+	case "wait":
+		time.Sleep(time.Minute) // attached, alive, reading nothing
+
+	}
+	return 0
+}
+
+// startChild runs this test binary as rank 1 of seg and waits until it has
+// attached.
+func startChild(t *testing.T, seg *Segment, mode string, n int) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+mode,
+		childGenEnv+"="+strconv.FormatUint(seg.Spec().Generation, 10), childNEnv+"="+strconv.Itoa(n))
+	cmd.ExtraFiles = []*os.File{seg.File()}
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("child did not attach: %q, %v", line, err)
+	}
+	return cmd
+}
+
+// Two processes, each with its own mapping: frames larger than the ring
+// stream through it intact, in order.
+func TestFramesAcrossProcesses(t *testing.T) {
+	const n = 100_003 // 400 KB frames through 64 KiB rings
+	seg, err := Create(Spec{Generation: 3, Size: 2, RingBytes: MinRingBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	tr, err := Attach(seg.File(), 3, 0, Config{IOTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	cmd := startChild(t, seg, "echo", n)
+	ctx := context.Background()
+	in := make([]float32, n)
+	out := make([]float32, n)
+	for i := range childRounds {
+		for j := range in {
+			in[j] = float32(i*n + j)
+		}
+		if err := tr.Send(ctx, 1, echoTag(i), in); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Recv(ctx, 1, echoTag(i), out); err != nil {
+			t.Fatal(err)
+		}
+		for j := range out {
+			if out[j] != in[j]+1 {
+				t.Fatalf("round %d [%d] = %v, want %v", i, j, out[j], in[j]+1)
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+}
+
+// A peer process killed while this rank waits on it (in Recv on an empty
+// ring, or in Send on a full one) fails the call fast with ErrPeerLost.
+func TestKilledPeerProcessFailsFast(t *testing.T) {
+	for _, blocked := range []string{"recv", "send"} {
+		t.Run(blocked, func(t *testing.T) {
+			seg, err := Create(Spec{Generation: 1, Size: 2, RingBytes: MinRingBytes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer seg.Close()
+			tr, err := Attach(seg.File(), 1, 0, Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			cmd := startChild(t, seg, "wait", 1)
+			res := make(chan error, 1)
+			go func() {
+				if blocked == "recv" {
+					res <- tr.Recv(context.Background(), 1, echoTag(0), make([]float32, 1))
+				} else {
+					// Four rings' worth: the child reads none of it.
+					res <- tr.Send(context.Background(), 1, echoTag(0), make([]float32, 4*MinRingBytes))
+				}
+			}()
+			time.Sleep(50 * time.Millisecond)
+			t0 := time.Now()
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-res:
+				if !errors.Is(err, allreduce.ErrPeerLost) {
+					t.Fatalf("want ErrPeerLost, got %v", err)
+				}
+				t.Logf("failed %v after the kill: %v", time.Since(t0), err)
+			case <-time.After(time.Second):
+				t.Fatal("call still blocked a second after the peer was killed")
+			}
+		})
+	}
+}

@@ -1,0 +1,57 @@
+//go:build linux
+
+package shm
+
+import (
+	"sync/atomic"
+)
+
+// ring is one single-producer/single-consumer byte ring in the segment.
+// head counts bytes ever written (stored by the producer after the bytes),
+// tail bytes ever consumed (stored by the consumer after reading them);
+// both only grow, so head-tail is the fill and never exceeds len(data).
+// Frames start on frameAlign boundaries so a header never wraps.
+type ring struct {
+	head *atomic.Uint64
+	tail *atomic.Uint64
+	data []byte
+	mask uint64
+	// data: the consumer sleeps on it when the ring is empty; space: the
+	// producer when it is full.
+	dataEv, spaceEv event
+}
+
+// frameHeaderBytes is a frame's header: generation u64, op u32, seq u32,
+// step u32, chunk u32, float count u64.
+const (
+	frameHeaderBytes = 32
+	frameAlign       = 32
+)
+
+func newRing(mem []byte, off int64, ringBytes int) *ring {
+	return &ring{
+		head:    u64At(mem, off),
+		tail:    u64At(mem, off+64),
+		data:    mem[off+ringCtlBytes : off+ringCtlBytes+int64(ringBytes) : off+ringCtlBytes+int64(ringBytes)],
+		mask:    uint64(ringBytes - 1),
+		dataEv:  event{seq: u32At(mem, off+128), waiting: u32At(mem, off+132)},
+		spaceEv: event{seq: u32At(mem, off+192), waiting: u32At(mem, off+196)},
+	}
+}
+
+// put copies p into the ring at position pos (no wrap checks beyond the
+// ring's size: the caller made room).
+func (r *ring) put(pos uint64, p []byte) {
+	i := pos & r.mask
+	n := copy(r.data[i:], p)
+	copy(r.data, p[n:])
+}
+
+// get copies from the ring at position pos into p.
+func (r *ring) get(pos uint64, p []byte) {
+	i := pos & r.mask
+	n := copy(p, r.data[i:])
+	copy(p[n:], r.data)
+}
+
+func alignUp(n uint64) uint64 { return (n + frameAlign - 1) &^ (frameAlign - 1) }

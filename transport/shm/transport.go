@@ -1,0 +1,295 @@
+//go:build linux
+
+package shm
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+)
+
+// Config tunes a Transport.
+type Config struct {
+	// IOTimeout fails a call that sees no progress from its peer for this
+	// long with allreduce.ErrTimeout; 0 waits for ever (a dead or aborted
+	// peer is still noticed).
+	IOTimeout time.Duration
+	Logger    *slog.Logger // nil = slog.Default()
+}
+
+// Transport is one rank's allreduce.Transport over a shared segment.
+type Transport struct {
+	cfg  Config
+	mem  []byte
+	spec Spec
+	rank int
+	send []*ring // send[p]: this rank → p
+	recv []*ring // recv[p]: p → this rank
+	// sendPos/recvPos: the producer's and consumer's own positions (only
+	// the one goroutine in flight per direction touches each).
+	sendPos []uint64
+	recvPos []uint64
+	peers   []*peerWatch
+
+	aborted   chan struct{}
+	abortOnce sync.Once
+
+	race raceSync
+
+	mu     sync.RWMutex // read-held by every call; Close write-locks it to unmap
+	closed bool
+}
+
+var _ allreduce.Transport = (*Transport)(nil)
+
+// Attach maps the segment f as rank of generation gen. It fails when the
+// segment belongs to another generation (ErrStaleGeneration), is not a
+// valid segment, or rank's slot was already taken. f may be closed after
+// Attach returns.
+func Attach(f *os.File, gen uint64, rank int, cfg Config) (*Transport, error) {
+	mem, spec, err := mapSegment(f, gen)
+	if err != nil {
+		return nil, err
+	}
+	if rank < 0 || rank >= spec.Size {
+		_ = unix.Munmap(mem)
+		return nil, fmt.Errorf("shm: rank %d outside world of %d", rank, spec.Size)
+	}
+	if !slotState(mem, rank).CompareAndSwap(slotFree, slotAttached) {
+		_ = unix.Munmap(mem)
+		return nil, fmt.Errorf("shm: generation %d rank %d: slot already taken", gen, rank)
+	}
+	slotPid(mem, rank).Store(uint32(os.Getpid()))
+	rs, err := newRaceSync()
+	if err != nil {
+		slotState(mem, rank).Store(slotGone)
+		_ = unix.Munmap(mem)
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	t := &Transport{
+		cfg: cfg, mem: mem, spec: spec, rank: rank,
+		send: make([]*ring, spec.Size), recv: make([]*ring, spec.Size),
+		sendPos: make([]uint64, spec.Size), recvPos: make([]uint64, spec.Size),
+		peers:   make([]*peerWatch, spec.Size),
+		aborted: make(chan struct{}),
+		race:    rs,
+	}
+	for p := range spec.Size {
+		if p == rank {
+			continue
+		}
+		t.send[p] = newRing(mem, ringOffset(spec.Size, spec.RingBytes, rank, p), spec.RingBytes)
+		t.recv[p] = newRing(mem, ringOffset(spec.Size, spec.RingBytes, p, rank), spec.RingBytes)
+		t.peers[p] = &peerWatch{mem: mem, rank: p}
+	}
+	return t, nil
+}
+
+// Rank is this transport's rank.
+func (t *Transport) Rank() int { return t.rank }
+
+// Size is the world size.
+func (t *Transport) Size() int { return t.spec.Size }
+
+// Generation is the segment's generation.
+func (t *Transport) Generation() uint64 { return t.spec.Generation }
+
+// Abort fails every in-flight and later call with allreduce.ErrAborted and
+// marks this rank gone in the segment, so that peers waiting on it fail
+// with allreduce.ErrPeerLost.
+func (t *Transport) Abort() {
+	t.abortOnce.Do(func() {
+		close(t.aborted)
+		slotState(t.mem, t.rank).Store(slotGone)
+		// Wake every sleeper on this rank's rings, here and in the peers.
+		for p := range t.spec.Size {
+			if p != t.rank {
+				for _, r := range []*ring{t.send[p], t.recv[p]} {
+					r.dataEv.wake()
+					r.spaceEv.wake()
+				}
+			}
+		}
+	})
+}
+
+// Close aborts, waits for in-flight calls to return and unmaps the segment.
+func (t *Transport) Close() error {
+	t.Abort()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	for _, p := range t.peers {
+		if p != nil {
+			p.close()
+		}
+	}
+	t.race.close()
+	if err := unix.Munmap(t.mem); err != nil {
+		return fmt.Errorf("shm: rank %d: unmap: %w", t.rank, err)
+	}
+	return nil
+}
+
+func (t *Transport) begin(peer int) error {
+	t.mu.RLock()
+	if t.closed {
+		t.mu.RUnlock()
+		return fmt.Errorf("shm: rank %d: %w", t.rank, allreduce.ErrClosed)
+	}
+	if peer < 0 || peer >= t.spec.Size || peer == t.rank {
+		t.mu.RUnlock()
+		return fmt.Errorf("shm: rank %d: invalid peer %d: %w", t.rank, peer, allreduce.ErrProtocol)
+	}
+	select {
+	case <-t.aborted:
+		t.mu.RUnlock()
+		return fmt.Errorf("shm: rank %d: %w", t.rank, allreduce.ErrAborted)
+	default:
+	}
+	return nil
+}
+
+func floatBytes(data []float32) []byte {
+	if len(data) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))
+}
+
+// Send copies the frame (header, payload) into the ring to peer to,
+// publishing the payload piece by piece as room frees up.
+func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []float32) error {
+	if err := t.begin(to); err != nil {
+		return err
+	}
+	defer t.mu.RUnlock()
+	r := t.send[to]
+	pos := t.sendPos[to]
+	var hdr [frameHeaderBytes]byte
+	binary.LittleEndian.PutUint64(hdr[0:], t.spec.Generation)
+	binary.LittleEndian.PutUint32(hdr[8:], uint32(tag.Op))
+	binary.LittleEndian.PutUint32(hdr[12:], tag.Seq)
+	binary.LittleEndian.PutUint32(hdr[16:], tag.Step)
+	binary.LittleEndian.PutUint32(hdr[20:], tag.Chunk)
+	binary.LittleEndian.PutUint64(hdr[24:], uint64(len(data)))
+	size := uint64(len(r.data))
+	w := waiter{t: t, peer: to, ctx: ctx, what: "send"}
+	// Header: frames are aligned, so it never wraps.
+	if err := w.until(r.spaceEv, func() bool { return size-(pos-r.tail.Load()) >= frameHeaderBytes }); err != nil {
+		return t.fail(err)
+	}
+	r.put(pos, hdr[:])
+	pos += frameHeaderBytes
+	// The header is published with the first piece of payload: a waiting
+	// receiver wakes once per frame that fits, not once for the header and
+	// again for the payload.
+	p := floatBytes(data)
+	end := alignUp(pos + uint64(len(p)))
+	if pos == end {
+		t.race.release()
+		r.head.Store(pos)
+		r.dataEv.signal()
+	}
+	for pos < end {
+		var free uint64
+		if err := w.until(r.spaceEv, func() bool { free = size - (pos - r.tail.Load()); return free > 0 }); err != nil {
+			return t.fail(err)
+		}
+		n := min(free, end-pos)
+		if len(p) > 0 {
+			k := min(n, uint64(len(p)))
+			r.put(pos, p[:k])
+			p = p[k:]
+		}
+		pos += n
+		t.race.release()
+		r.head.Store(pos)
+		r.dataEv.signal()
+	}
+	t.sendPos[to] = pos
+	return nil
+}
+
+// Recv reads the next frame from peer from straight into buf.
+func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf []float32) error {
+	if err := t.begin(from); err != nil {
+		return err
+	}
+	defer t.mu.RUnlock()
+	r := t.recv[from]
+	pos := t.recvPos[from]
+	w := waiter{t: t, peer: from, ctx: ctx, what: "recv"}
+	if err := w.until(r.dataEv, func() bool { return r.head.Load()-pos >= frameHeaderBytes }); err != nil {
+		return t.fail(err)
+	}
+	t.race.acquire()
+	var hdr [frameHeaderBytes]byte
+	r.get(pos, hdr[:])
+	gen := binary.LittleEndian.Uint64(hdr[0:])
+	got := allreduce.Tag{
+		Op:    allreduce.Op(binary.LittleEndian.Uint32(hdr[8:])),
+		Seq:   binary.LittleEndian.Uint32(hdr[12:]),
+		Step:  binary.LittleEndian.Uint32(hdr[16:]),
+		Chunk: binary.LittleEndian.Uint32(hdr[20:]),
+	}
+	n := binary.LittleEndian.Uint64(hdr[24:])
+	switch {
+	case gen != t.spec.Generation:
+		// The ring is out of step; nothing after this frame can be trusted.
+		t.Abort()
+		return fmt.Errorf("shm: recv %d<-%d: frame of generation %d, want %d: %w: %w", t.rank, from, gen, t.spec.Generation, ErrStaleGeneration, allreduce.ErrProtocol)
+	case got != tag:
+		t.Abort()
+		return fmt.Errorf("shm: recv %d<-%d: got tag %v/%d/%d/%d, want %v/%d/%d/%d: %w", t.rank, from,
+			got.Op, got.Seq, got.Step, got.Chunk, tag.Op, tag.Seq, tag.Step, tag.Chunk, allreduce.ErrProtocol)
+	case n != uint64(len(buf)):
+		t.Abort()
+		return fmt.Errorf("shm: recv %d<-%d: %v frame of %d values, want %d: %w", t.rank, from, tag.Op, n, len(buf), allreduce.ErrProtocol)
+	}
+	pos += frameHeaderBytes
+	r.tail.Store(pos)
+	r.spaceEv.signal()
+	p := floatBytes(buf)
+	end := alignUp(pos + uint64(len(p)))
+	for pos < end {
+		var avail uint64
+		if err := w.until(r.dataEv, func() bool { avail = r.head.Load() - pos; return avail > 0 }); err != nil {
+			return t.fail(err)
+		}
+		t.race.acquire()
+		k := min(avail, end-pos)
+		if len(p) > 0 {
+			c := min(k, uint64(len(p)))
+			r.get(pos, p[:c])
+			p = p[c:]
+		}
+		pos += k
+		r.tail.Store(pos)
+		r.spaceEv.signal()
+	}
+	t.recvPos[from] = pos
+	return nil
+}
+
+// fail aborts after a failed wait: a half-moved frame cannot be resumed,
+// so the ring is out of step (as a TCP transport closes its connections).
+func (t *Transport) fail(err error) error {
+	t.Abort()
+	return err
+}

@@ -1,0 +1,112 @@
+//go:build linux
+
+package shm
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+)
+
+// Waiting: a waiter polls its condition, first spinning (a peer on another
+// core usually answers within microseconds), then yielding the processor,
+// then sleeping in futex_wait on the ring's event until the peer's publish
+// wakes it, or at most sleepSlice. Between rounds it checks its own abort,
+// its context, the peer's liveness and the I/O timeout (waiter.until).
+const (
+	spinRounds  = 16
+	yieldRounds = 2
+	// sleepSlice bounds one futex sleep, so that a peer's death (seen
+	// through its pidfd, not a wake) and a cancelled context are noticed.
+	sleepSlice = time.Millisecond
+	// livenessEvery: how often a waiting rank asks the kernel whether its
+	// peer's process is still alive.
+	livenessEvery = 2 * time.Millisecond
+)
+
+// backoff paces one wait.
+type backoff struct{ round int }
+
+// pause waits a little, more the longer the wait has lasted; in the sleep
+// phase it sleeps on ev unless cond already holds.
+func (b *backoff) pause(ev event, cond func() bool) {
+	b.round++
+	switch {
+	case b.round <= spinRounds:
+		// Spin: the caller's next atomic load is the whole pause.
+	case b.round <= spinRounds+yieldRounds:
+		runtime.Gosched()
+	default:
+		seen := ev.seq.Load()
+		ev.waiting.Store(1)
+		if !cond() {
+			ev.sleep(seen, sleepSlice)
+		}
+		ev.waiting.Store(0)
+	}
+}
+
+// checkNow says whether this round should run the slower checks.
+func (b *backoff) checkNow() bool {
+	return b.round > spinRounds || b.round&31 == 0
+}
+
+// waiter waits for one condition on one peer's ring.
+type waiter struct {
+	t    *Transport
+	peer int
+	ctx  context.Context
+	what string
+}
+
+// until returns nil once cond holds, or the reason it never will.
+func (w *waiter) until(ev event, cond func() bool) error {
+	if cond() {
+		return nil
+	}
+	var b backoff
+	var start, lastLive time.Time
+	for {
+		b.pause(ev, cond)
+		if cond() {
+			return nil
+		}
+		if !b.checkNow() {
+			continue
+		}
+		select {
+		case <-w.t.aborted:
+			return fmt.Errorf("shm: %s %d<->%d: %w", w.what, w.t.rank, w.peer, allreduce.ErrAborted)
+		case <-w.ctx.Done():
+			return fmt.Errorf("shm: %s %d<->%d: %w", w.what, w.t.rank, w.peer, w.ctx.Err())
+		default:
+		}
+		if err := w.t.peers[w.peer].gone(); err != nil {
+			// Whatever the peer wrote before it went is still delivered.
+			if cond() {
+				return nil
+			}
+			return fmt.Errorf("shm: %s %d<->%d: %w: %w", w.what, w.t.rank, w.peer, err, allreduce.ErrPeerLost)
+		}
+		now := time.Now()
+		if start.IsZero() {
+			start, lastLive = now, now
+			continue
+		}
+		if now.Sub(lastLive) >= livenessEvery {
+			lastLive = now
+			if err := w.t.peers[w.peer].alive(); err != nil {
+				if cond() {
+					return nil
+				}
+				return fmt.Errorf("shm: %s %d<->%d: %w: %w", w.what, w.t.rank, w.peer, err, allreduce.ErrPeerLost)
+			}
+		}
+		if w.t.cfg.IOTimeout > 0 && now.Sub(start) >= w.t.cfg.IOTimeout {
+			return fmt.Errorf("shm: %s %d<->%d: no progress for %v: %w", w.what, w.t.rank, w.peer, w.t.cfg.IOTimeout, allreduce.ErrTimeout)
+		}
+	}
+}
