@@ -15,27 +15,20 @@ type refFormat struct {
 	signal uint16    // sign bit
 }
 
-func refFP16() refFormat {
-	f := refFormat{name: "fp16", signal: 0x8000}
-	for code := 0; code <= 0x7bff; code++ {
-		e, m := code>>10, code&0x3ff
-		if e == 0 {
-			f.vals = append(f.vals, math.Ldexp(float64(m), -24))
-		} else {
-			f.vals = append(f.vals, math.Ldexp(1+float64(m)/1024, e-15))
-		}
-	}
-	return f
-}
+func refFP16() refFormat { return refFormat16("fp16", 10, 15, 0x7bff) }
 
-func refBF16() refFormat {
-	f := refFormat{name: "bf16", signal: 0x8000}
-	for code := 0; code <= 0x7f7f; code++ {
-		e, m := code>>7, code&0x7f
+func refBF16() refFormat { return refFormat16("bf16", 7, 127, 0x7f7f) }
+
+// refFormat16 lists the values of a 16-bit binary float with mbits
+// mantissa bits and exponent bias, up to its largest finite code maxCode.
+func refFormat16(name string, mbits, bias, maxCode int) refFormat {
+	f := refFormat{name: name, signal: 0x8000}
+	for code := 0; code <= maxCode; code++ {
+		e, m := code>>mbits, code&(1<<mbits-1)
 		if e == 0 {
-			f.vals = append(f.vals, math.Ldexp(float64(m), -133))
+			f.vals = append(f.vals, math.Ldexp(float64(m), 1-bias-mbits))
 		} else {
-			f.vals = append(f.vals, math.Ldexp(1+float64(m)/128, e-127))
+			f.vals = append(f.vals, math.Ldexp(1+float64(m)/float64(int(1)<<mbits), e-bias))
 		}
 	}
 	return f
