@@ -61,6 +61,7 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"train: {epochs: 0}", "train.epochs"},
 		{"cluster: {min_workers: 4, max_workers: 2}", "cluster.max_workers"},
 		{"cluster: {compress: int8}", `cluster.compress: must be none, bf16 or fp16, got "int8"`},
+		{"cluster: {shm: on}", `cluster.shm: must be auto or off, got "on"`},
 		{"checkpoint: {max_failures: 0}", "checkpoint.max_failures"},
 		{"cluster: {settle: soon}", "line 1: cannot unmarshal !!str `soon` into time.Duration"},
 		{"data: {source: csv}", "data.path"},

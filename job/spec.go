@@ -229,6 +229,13 @@ type Cluster struct {
 	// rank and added to the next step's gradients (error feedback), reset
 	// to zero on a new generation. Parameters always travel as float32.
 	Compress string `yaml:"compress"`
+	// SharedMemory ("shm"): auto (default) links the workers that run on the
+	// same host (same kernel, pid namespace and user) through shared memory
+	// instead of loopback TCP, after an authenticated rendezvous over their
+	// TCP links; off keeps every link on TCP. auto also keeps TCP when link
+	// emulation (link_mbps, link_latency) is on, since the emulation stands
+	// for the network between the workers.
+	SharedMemory string `yaml:"shm"`
 }
 
 // Eval configures evaluation on the held-out split.

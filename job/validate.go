@@ -199,6 +199,11 @@ func (s Spec) Validate() error {
 	default:
 		bad("cluster.compress", "must be none, bf16 or fp16, got %q", c.Compress)
 	}
+	switch c.SharedMemory {
+	case "auto", "off":
+	default:
+		bad("cluster.shm", "must be auto or off, got %q", c.SharedMemory)
+	}
 	if s.Eval.Windows < 1 || s.Eval.Windows > 1<<20 {
 		bad("eval.windows", "must be in 1..1048576, got %d", s.Eval.Windows)
 	}

@@ -425,12 +425,17 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	rt, err := g.links(ctx, t, rank)
+	if err != nil {
+		t.Close()
+		return err
+	}
+	defer rt.Close()
 	acfg, err := commConfig(g.spec)
 	if err != nil {
 		return err
 	}
-	comm, err := allreduce.New(t, acfg)
+	comm, err := allreduce.New(rt, acfg)
 	if err != nil {
 		return err
 	}

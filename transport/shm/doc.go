@@ -2,25 +2,25 @@
 // single-producer/single-consumer byte ring per directed pair of ranks in a
 // memory mapping the ranks share.
 //
-// Training does not use it yet: nothing selects it for peers on one host,
-// and no rendezvous hands the segment to independently started workers
-// (issue 17's selection and authenticated-rendezvous steps are open). Today
-// a caller that owns every rank's process creates the segment and gives it
-// to each rank itself: `ringtrain bench allreduce --transport shm` passes it
-// to its rank processes as fd 3, and the conformance tests share it in one
-// process and with a real child process.
+// Training uses it through transport/route, which runs the rendezvous for
+// independently started workers (over their authenticated TCP links: the
+// segment's key and where its descriptor is) and routes each peer to shared
+// memory or TCP. `ringtrain bench allreduce --transport shm` instead passes
+// one segment to its rank processes as fd 3, and the conformance tests share
+// it in one process and with a real child process.
 //
 // Linux only (memfd_create, futex, pidfd_open).
 //
 // Segment (segment.go): Create makes an anonymous memory file (memfd) of
 // the world's size, seals its length (it can never be shrunk under a
 // mapping) and writes a header: magic, version, world size, generation and
-// ring size, then one slot per rank (attach state, pid). The memfd has no
+// ring size, the key, then one slot per rank (attach state, pid). The memfd has no
 // name in any file system: only a process handed its descriptor, or one
 // allowed to ptrace the holder (and so read its memory anyway), can map it.
 // Attach maps it as one rank: it refuses a segment of another generation
-// (ErrStaleGeneration), a bad header or a length that does not match it,
-// and a rank slot already taken.
+// (ErrStaleGeneration), one whose key is not the one it was given
+// (ErrWrongKey), a bad header or a length that does not match it, and a
+// rank slot already taken.
 //
 // Frames (ring.go, transport.go): a 32-byte header (generation, op, seq,
 // step, chunk, value count) followed by the payload, padded to 32 bytes so

@@ -16,13 +16,15 @@ import (
 // Segment layout (all little-endian, native atomics):
 //
 //	[0, headerBytes)   header: magic, version, world size, generation, ring
-//	                   bytes, then one 64-byte slot per rank (state, pid)
+//	                   bytes, key (16 bytes at 32), then one 64-byte slot
+//	                   per rank (state, pid)
 //	then size*size ring blocks (the diagonal is never touched, so never
 //	backed by memory), each ringCtlBytes of control (head and tail on their
 //	own cache lines) followed by RingBytes of data.
 const (
 	magic        = 0x31304d4853545221 // "!RTSHM01"
-	version      = 1
+	version      = 2
+	keyOffset    = 32
 	slotOffset   = 64
 	slotBytes    = 64
 	ringCtlBytes = 4096
@@ -52,6 +54,12 @@ type Spec struct {
 	Generation uint64 // > 0; every frame carries it
 	Size       int    // world size, 1..MaxSize
 	RingBytes  int    // per directed pair; power of two; 0 = DefaultRingBytes
+	// Key is a secret the creator chooses (random) and hands to the ranks
+	// over an authenticated channel with the descriptor's whereabouts;
+	// Attach refuses a segment whose key is not Config.Key, so a rank never
+	// maps another cluster's (or a recycled descriptor's) segment. Zero for
+	// callers that hand the descriptor itself to their own children.
+	Key [16]byte
 }
 
 func (s Spec) normalized() (Spec, error) {
@@ -129,6 +137,7 @@ func Create(spec Spec) (*Segment, error) {
 	binary.LittleEndian.PutUint32(hdr[12:], uint32(spec.Size))
 	binary.LittleEndian.PutUint64(hdr[16:], spec.Generation)
 	binary.LittleEndian.PutUint64(hdr[24:], uint64(spec.RingBytes))
+	copy(hdr[keyOffset:keyOffset+16], spec.Key[:])
 	// The magic goes last: a header with a magic is complete.
 	(*atomic.Uint64)(unsafe.Pointer(&hdr[0])).Store(magic)
 	if err := unix.Munmap(hdr); err != nil {
@@ -168,6 +177,7 @@ func mapSegment(f *os.File, gen uint64) ([]byte, Spec, error) {
 		Generation: binary.LittleEndian.Uint64(hdr[16:]),
 		RingBytes:  int(binary.LittleEndian.Uint64(hdr[24:])),
 	}
+	copy(spec.Key[:], hdr[keyOffset:keyOffset+16])
 	_ = unix.Munmap(hdr)
 	if m != magic {
 		return nil, Spec{}, fmt.Errorf("shm: not a ringtrain segment (magic %#x)", m)
@@ -194,6 +204,10 @@ func mapSegment(f *os.File, gen uint64) ([]byte, Spec, error) {
 
 // ErrStaleGeneration: a segment or frame of another generation.
 var ErrStaleGeneration = errors.New("shm: stale generation")
+
+// ErrWrongKey: the segment's key is not the one the rank was given (not this
+// cluster's segment).
+var ErrWrongKey = errors.New("shm: segment key does not match the one given (not this cluster's segment)")
 
 func u32At(mem []byte, off int64) *atomic.Uint32 {
 	return (*atomic.Uint32)(unsafe.Pointer(&mem[off]))

@@ -4,6 +4,7 @@ package shm
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,9 @@ type Config struct {
 	// peer is still noticed).
 	IOTimeout time.Duration
 	Logger    *slog.Logger // nil = slog.Default()
+	// Key must equal the segment's Spec.Key, or Attach fails with
+	// ErrWrongKey.
+	Key [16]byte
 }
 
 // Transport is one rank's allreduce.Transport over a shared segment.
@@ -59,6 +63,10 @@ func Attach(f *os.File, gen uint64, rank int, cfg Config) (*Transport, error) {
 	mem, spec, err := mapSegment(f, gen)
 	if err != nil {
 		return nil, err
+	}
+	if subtle.ConstantTimeCompare(spec.Key[:], cfg.Key[:]) != 1 {
+		_ = unix.Munmap(mem)
+		return nil, fmt.Errorf("shm: generation %d rank %d: %w", gen, rank, ErrWrongKey)
 	}
 	if rank < 0 || rank >= spec.Size {
 		_ = unix.Munmap(mem)

@@ -279,3 +279,24 @@ func TestContextAndIOTimeout(t *testing.T) {
 		t.Fatalf("want DeadlineExceeded, got %v", err)
 	}
 }
+
+// Attach refuses a segment whose key is not the one it was given, and
+// accepts the right one.
+func TestWrongKeyRefused(t *testing.T) {
+	key := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	seg, err := Create(Spec{Generation: 3, Size: 2, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	for _, k := range [][16]byte{{}, {1, 2, 3}, {15: 16}} {
+		if _, err := Attach(seg.File(), 3, 0, Config{Key: k}); !errors.Is(err, ErrWrongKey) {
+			t.Fatalf("attach with key %x: %v", k, err)
+		}
+	}
+	tr, err := Attach(seg.File(), 3, 0, Config{Key: key})
+	if err != nil {
+		t.Fatalf("attach with the right key: %v", err)
+	}
+	tr.Close()
+}

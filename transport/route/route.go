@@ -1,0 +1,99 @@
+package route
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+)
+
+// Transport routes each peer to the transport that reaches it: the shared
+// segment of this rank's host group, or TCP.
+type Transport struct {
+	net   closer
+	local closer // nil when this rank shares no memory with a peer
+	// slot[p] is peer p's rank within the local group, or -1 for peers
+	// reached over the network.
+	slot       []int
+	rank, size int
+}
+
+// closer is an allreduce.Transport that can also be closed.
+type closer interface {
+	allreduce.Transport
+	Close() error
+}
+
+var _ allreduce.Transport = (*Transport)(nil)
+
+// Rank is this rank.
+func (t *Transport) Rank() int { return t.rank }
+
+// Size is the world size.
+func (t *Transport) Size() int { return t.size }
+
+// Shared reports whether peer p is reached through shared memory.
+func (t *Transport) Shared(p int) bool { return p >= 0 && p < t.size && t.slot[p] >= 0 }
+
+// Send writes one frame to peer to over the transport that reaches it.
+func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []float32) error {
+	if to >= 0 && to < t.size && t.slot[to] >= 0 {
+		if err := t.local.Send(ctx, t.slot[to], tag, data); err != nil {
+			return t.localErr("send to", to, err)
+		}
+		return nil
+	}
+	return t.net.Send(ctx, to, tag, data)
+}
+
+// Recv reads the next frame from peer from over the transport that reaches
+// it.
+func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf []float32) error {
+	if from >= 0 && from < t.size && t.slot[from] >= 0 {
+		if err := t.local.Recv(ctx, t.slot[from], tag, buf); err != nil {
+			return t.localErr("recv from", from, err)
+		}
+		return nil
+	}
+	return t.net.Recv(ctx, from, tag, buf)
+}
+
+// localErr names the peer by its rank in the world (the shared-memory
+// transport knows only group ranks).
+func (t *Transport) localErr(what string, peer int, err error) error {
+	return fmt.Errorf("shared memory: %s rank %d: %w", what, peer, err)
+}
+
+// Abort aborts both transports: every in-flight and later call fails, and
+// every peer notices.
+func (t *Transport) Abort() {
+	if t.local != nil {
+		t.local.Abort()
+	}
+	t.net.Abort()
+}
+
+// Close closes both transports.
+func (t *Transport) Close() error {
+	var err error
+	if t.local != nil {
+		err = t.local.Close()
+	}
+	if e := t.net.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// Info says what Establish chose.
+type Info struct {
+	// Host is this rank's host key (hex), HostKey() or the override.
+	Host string
+	// Group is the ranks of this host, in rank order, this one included
+	// (nil when shared memory was off here).
+	Group []int
+	// Shared is the ranks reached through shared memory (empty: none).
+	Shared []int
+	// Fallback, when non-empty, is why this host's group stayed on TCP.
+	Fallback string
+}
