@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,15 +53,35 @@ func TestLaunchDefaultJob(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// The two workers share this host: their frames go through shared
+	// memory (cluster.shm: auto).
+	requireWorkerLogs(t, dir, 2, "shared memory with the ranks on this host")
+}
+
+// requireWorkerLogs checks that each of the first n workers' logs in dir
+// holds want.
+func requireWorkerLogs(t *testing.T, dir string, n int, want string) {
+	t.Helper()
+	for w := range n {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("worker-%d.log", w)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), want) {
+			t.Errorf("worker-%d.log lacks %q:\n%s", w, want, b)
+		}
+	}
 }
 
 func TestLaunchOtherWorldSizesAndModels(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml string
 		workers    string
+		log        string // every worker's log holds it
 	}{
-		{"3 workers sgd synthetic", "data: {source: synthetic, synthetic: {n: 3000, dim: 16, classes: 3}}\ntrain: {global_batch: 48, epochs: 2, optimizer: {name: sgd, momentum: 0.9}, lr: {kind: constant, base: 0.05}}\n", "3"},
-		{"1 worker cnn", "model: {kind: cnn}\ntrain: {global_batch: 32, steps: 30}\n", "1"},
+		{"3 workers sgd synthetic", "data: {source: synthetic, synthetic: {n: 3000, dim: 16, classes: 3}}\ntrain: {global_batch: 48, epochs: 2, optimizer: {name: sgd, momentum: 0.9}, lr: {kind: constant, base: 0.05}}\n", "3", "shared memory with the ranks on this host"},
+		{"1 worker cnn", "model: {kind: cnn}\ntrain: {global_batch: 32, steps: 30}\n", "1", ""},
+		{"2 workers over TCP", "train: {global_batch: 32, steps: 30}\ncluster: {shm: off}\n", "2", "every data-plane link on TCP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -72,6 +93,10 @@ func TestLaunchOtherWorldSizesAndModels(t *testing.T) {
 			}
 			if s := readSummary(t, filepath.Join(dir, "run")); s.Outcome != "done" || s.Steps == 0 {
 				t.Fatalf("%+v", s)
+			}
+			if tc.log != "" {
+				n, _ := strconv.Atoi(tc.workers)
+				requireWorkerLogs(t, filepath.Join(dir, "run"), n, tc.log)
 			}
 		})
 	}
