@@ -24,6 +24,7 @@ type Worker struct {
 	Generation     prometheus.Gauge
 	Rank           prometheus.Gauge
 	WorldSize      prometheus.Gauge
+	SharedPeers    prometheus.Gauge // peers reached through shared memory
 
 	phase [PhaseCheckpoint + 1]prometheus.Observer // StepPhase by Phase, looked up once
 }
@@ -53,6 +54,7 @@ func NewWorker() *Worker {
 		Generation:     f.gauge("ringtrain_generation", "Generation this worker trains in."),
 		Rank:           f.gauge("ringtrain_rank", "This worker's rank in its generation (-1: none)."),
 		WorldSize:      f.gauge("ringtrain_world_size", "World size of this worker's generation."),
+		SharedPeers:    f.gauge("ringtrain_shm_peers", "Peers this rank reaches through shared memory in its generation (the others over TCP)."),
 	}
 	for p := range w.phase {
 		w.phase[p] = w.StepPhase.WithLabelValues(Phase(p).String())

@@ -19,6 +19,9 @@ func (g *generations) links(ctx context.Context, t *tcp.Transport, rank int) (*r
 	if err != nil {
 		return nil, fmt.Errorf("data-plane links of rank %d: %w", rank, err)
 	}
+	if g.metrics != nil {
+		g.metrics.SharedPeers.Set(float64(len(info.Shared)))
+	}
 	if len(info.Shared) > 0 {
 		g.log.Info("shared memory with the ranks on this host", "rank", rank, "peers", info.Shared)
 	} else if t.Size() > 1 {

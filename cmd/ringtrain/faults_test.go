@@ -430,7 +430,7 @@ func TestMetricsEndpointsAndFile(t *testing.T) {
 		}
 	}
 	worker := get(t, "http://"+strings.Replace(st.Members[0].MetricsAddr, "0.0.0.0", "127.0.0.1", 1)+"/metrics")
-	for _, want := range []string{`ringtrain_step_phase_seconds_bucket{phase="reduce_scatter"`, "ringtrain_steps_total", "ringtrain_allreduce_busbw_gbps", "ringtrain_checkpoint_stall_seconds_count", "ringtrain_world_size 2"} {
+	for _, want := range []string{`ringtrain_step_phase_seconds_bucket{phase="reduce_scatter"`, "ringtrain_steps_total", "ringtrain_allreduce_busbw_gbps", "ringtrain_checkpoint_stall_seconds_count", "ringtrain_world_size 2", "ringtrain_shm_peers 1"} {
 		if !strings.Contains(worker, want) {
 			t.Errorf("worker metrics lack %q", want)
 		}
