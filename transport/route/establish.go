@@ -101,23 +101,26 @@ func Establish(ctx context.Context, net Net, opts Options) (*Transport, Info, er
 	// 2. The leader creates and publishes; the others open and attach.
 	var seg segment
 	var failed error
+	defer func() { closeSegment(seg) }() // every member has opened it (or given up) once step 3 is done
+	fail := func(what string, err error) (*Transport, Info, error) {
+		if t.local != nil {
+			t.local.Close()
+		}
+		return nil, info, fmt.Errorf("route: %s: %w", what, err)
+	}
+	clear(recs)
 	if leader {
 		var segKey [keyBytes]byte
 		rand.Read(segKey[:])
 		seg, failed = createGroup(net.Generation(), len(group), segKey, opts)
-		clear(recs)
 		if failed == nil {
 			t.local = seg.transport
-			mine = recs[rank*stride : (rank+1)*stride]
 			putBytes(mine, segKey[:])
 			mine[fieldPID], mine[fieldFD], mine[fieldOK] = float32(seg.pid), float32(seg.fd), 1
 		}
-	} else {
-		clear(recs)
 	}
 	if err := comm.AllGather(ctx, recs); err != nil {
-		closeSegment(seg)
-		return nil, info, fmt.Errorf("route: exchange shared segments: %w", err)
+		return fail("exchange shared segments", err)
 	}
 	if len(group) > 0 && !leader {
 		lr := recs[group[0]*stride : (group[0]+1)*stride]
@@ -137,13 +140,8 @@ func Establish(ctx context.Context, net Net, opts Options) (*Transport, Info, er
 	if failed != nil {
 		votes[rank] = 1
 	}
-	err = comm.AllReduce(ctx, votes, allreduce.Sum)
-	closeSegment(seg) // every member has opened it (or given up) by now
-	if err != nil {
-		if t.local != nil {
-			t.local.Close()
-		}
-		return nil, info, fmt.Errorf("route: agree on shared memory: %w", err)
+	if err := comm.AllReduce(ctx, votes, allreduce.Sum); err != nil {
+		return fail("agree on shared memory", err)
 	}
 	switch {
 	case !want:
