@@ -89,6 +89,7 @@ func Establish(ctx context.Context, net Net, opts Options) (*Transport, Info, er
 	if err := comm.AllGather(ctx, recs); err != nil {
 		return nil, info, fmt.Errorf("route: exchange host keys: %w", err)
 	}
+	info.Hosts = hostMap(recs, size)
 	group := hostGroup(recs, rank, size)
 	if want {
 		info.Group = group
@@ -207,6 +208,23 @@ func hostGroup(recs []float32, rank, size int) []int {
 		}
 	}
 	return g
+}
+
+// hostMap numbers the hosts by their first rank: Hosts[p] is the index of
+// rank p's host (whether or not it shares memory).
+func hostMap(recs []float32, size int) []int {
+	hosts := make([]int, size)
+	var keys [][]float32
+	for p := range size {
+		k := recs[p*stride : p*stride+keyBytes]
+		i := slices.IndexFunc(keys, func(x []float32) bool { return slices.Equal(x, k) })
+		if i < 0 {
+			i = len(keys)
+			keys = append(keys, k)
+		}
+		hosts[p] = i
+	}
+	return hosts
 }
 
 func putBytes(dst []float32, b []byte) {

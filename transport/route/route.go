@@ -96,4 +96,8 @@ type Info struct {
 	Shared []int
 	// Fallback, when non-empty, is why this host's group stayed on TCP.
 	Fallback string
+	// Hosts is the host map of the generation, the same on every rank:
+	// Hosts[p] numbers rank p's host (0 for rank 0's, then in order of
+	// first appearance). Nil for a world of one.
+	Hosts []int
 }

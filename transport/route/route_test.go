@@ -143,6 +143,9 @@ func TestEstablishGroupsByHost(t *testing.T) {
 			}
 			ts, infos := connectAll(t, 7, opts)
 			for r, tr := range ts {
+				if len(ts) > 1 && !slices.Equal(infos[r].Hosts, infos[0].Hosts) {
+					t.Errorf("rank %d's host map %v differs from rank 0's %v", r, infos[r].Hosts, infos[0].Hosts)
+				}
 				if !slices.Equal(infos[r].Shared, tc.shared[r]) {
 					t.Errorf("rank %d shares with %v, want %v (info %+v)", r, infos[r].Shared, tc.shared[r], infos[r])
 				}
@@ -239,4 +242,13 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+func TestHostMapNumbersHostsByFirstRank(t *testing.T) {
+	_, infos := connectAll(t, 8, []Options{{HostKey: "x"}, {HostKey: "y"}, {HostKey: "x", Off: true}, {HostKey: "z"}, {HostKey: "y"}})
+	for r := range infos {
+		if want := []int{0, 1, 0, 2, 1}; !slices.Equal(infos[r].Hosts, want) {
+			t.Fatalf("rank %d: host map %v, want %v", r, infos[r].Hosts, want)
+		}
+	}
 }
