@@ -160,11 +160,12 @@ func fromFP16(h uint16) float32 {
 // carriers is the number of float32 carrier slots for n half-width values.
 func carriers(n int) int { return (n + 1) / 2 }
 
-// pack rounds src to c's format into dst[:carriers(len(src))]: value 2i in
-// the low 16 bits of slot i, value 2i+1 in the high 16 bits (zero when
-// len(src) is odd). Carriers are bit patterns, never arithmetic values.
-// One loop per format, so that the conversions inline.
-func pack(c Compression, dst, src []float32) []float32 {
+// packGeneric rounds src to c's format into dst[:carriers(len(src))]: value
+// 2i in the low 16 bits of slot i, value 2i+1 in the high 16 bits (zero
+// when len(src) is odd). Carriers are bit patterns, never arithmetic values.
+// One loop per format, so that the conversions inline. It is the portable
+// pack and the reference of the SIMD one (half_amd64.go).
+func packGeneric(c Compression, dst, src []float32) []float32 {
 	dst = dst[:carriers(len(src))]
 	n := len(src) &^ 1
 	if c == CompressFP16 {
@@ -200,8 +201,9 @@ func pack(c Compression, dst, src []float32) []float32 {
 	return dst
 }
 
-// unpack widens the len(dst) half-width values packed in src into dst.
-func unpack(c Compression, dst, src []float32) {
+// unpackGeneric widens the len(dst) half-width values packed in src into
+// dst: the portable unpack and the reference of the SIMD one.
+func unpackGeneric(c Compression, dst, src []float32) {
 	n := len(dst) &^ 1
 	src = src[:carriers(len(dst))]
 	if c == CompressFP16 {
@@ -220,5 +222,29 @@ func unpack(c Compression, dst, src []float32) {
 	}
 	if n < len(dst) {
 		dst[n] = math.Float32frombits(math.Float32bits(src[n/2]) << 16)
+	}
+}
+
+// combineHalfGeneric is combine(op, dst, unpack(wire)) in one pass, without
+// the scratch buffer: dst[i] = dst[i] ⊕ widen(value i of wire). The portable
+// combineHalf and the reference of the SIMD one; the operations per element
+// are combine's (addGeneric's add, maxInto's rule), so the bits are the same.
+func combineHalfGeneric(c Compression, op ReduceOp, dst, wire []float32) {
+	wire = wire[:carriers(len(dst))]
+	for i := range dst {
+		w := math.Float32bits(wire[i/2]) >> (16 * uint(i&1))
+		var v float32
+		if c == CompressFP16 {
+			v = fromFP16(uint16(w))
+		} else {
+			v = fromBF16(uint16(w))
+		}
+		if op == Max {
+			if v > dst[i] || v != v {
+				dst[i] = v
+			}
+		} else {
+			dst[i] += v
+		}
 	}
 }

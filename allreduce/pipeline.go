@@ -129,17 +129,19 @@ func (c *Comm) recvStep(ctx context.Context, op Op, st Step, minFrames int, buf 
 		lo, hi := c.segBounds(st.RecvLo, st.RecvHi, s)
 		tag := Tag{Op: op, Seq: c.mu.seq, Step: uint32(st.RecvWire), Chunk: uint32(s)}
 		if st.Reduce {
-			tmp := c.mu.scratch[:hi-lo]
-			if half != CompressNone {
+			if half != CompressNone { // widened and combined in one pass
 				wire := c.mu.carrier[:carriers(hi-lo)]
 				if err := c.t.Recv(ctx, st.From, tag, wire); err != nil {
 					return err
 				}
-				unpack(half, tmp, wire)
-			} else if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
-				return err
+				combineHalf(half, rop, buf[lo:hi], wire)
+			} else {
+				tmp := c.mu.scratch[:hi-lo]
+				if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
+					return err
+				}
+				combine(rop, buf[lo:hi], tmp)
 			}
-			combine(rop, buf[lo:hi], tmp)
 			if st.Final {
 				finish(rop, buf[lo:hi], c.size)
 			}
