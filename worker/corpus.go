@@ -16,7 +16,7 @@ type Corpus struct {
 	// without); evaluations during training use it, the last one Test.
 	Val *data.Dataset
 	// Norm is the data.normalize map applied to Train, Val and Test (nil
-	// for none), fitted on Train (preprocess) or a checkpoint's (useNorm).
+	// for none), fitted on Train (preprocess) or a checkpoint's (UseNorm).
 	Norm *data.Norm
 	raw  *Corpus // the splits before normalization; nil without one
 }

@@ -14,7 +14,7 @@ import (
 // training set first, then the normalization is fitted on what remains
 // (the training split only) and applied to every split. The raw splits are
 // kept (only when normalizing) so that a resumed run can apply the
-// checkpoint's stored map instead (useNorm).
+// checkpoint's stored map instead (UseNorm).
 func preprocess(s job.Spec, c *Corpus) error {
 	if c.Train == nil {
 		return nil
@@ -54,11 +54,11 @@ func (c *Corpus) apply(n *data.Norm) {
 	}
 }
 
-// useNorm makes c apply stored (a checkpoint's map) instead of the one it
+// UseNorm makes c apply stored (a checkpoint's map) instead of the one it
 // fitted, rewriting the splits' features in place (a trainer holds them);
 // the same map, or none stored, changes nothing. It must not run while a
 // trainer reads the corpus.
-func (c *Corpus) useNorm(stored *data.Norm) (changed bool, err error) {
+func (c *Corpus) UseNorm(stored *data.Norm) (changed bool, err error) {
 	if stored == nil || stored.Equal(c.Norm) {
 		return false, nil
 	}

@@ -72,7 +72,7 @@ func (g *generations) restoreNorm(step int64, stored []byte) error {
 	if err != nil {
 		return fmt.Errorf("restore step %d: %w", step, err)
 	}
-	changed, err := g.corpus.useNorm(n)
+	changed, err := g.corpus.UseNorm(n)
 	if err != nil {
 		return fmt.Errorf("restore step %d: %w", step, err)
 	}
