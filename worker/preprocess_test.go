@@ -239,3 +239,37 @@ func (r *evalRecorder) Progress(Progress) {}
 func (r *evalRecorder) Eval(e Eval) {
 	r.samples, r.acc = append(r.samples, e.Samples), append(r.acc, e.Accuracy)
 }
+
+// Every classifier source takes both keys: the validation split is carved
+// from the training set (its seed the job's), the test set stays.
+func TestPreprocessingOnEverySource(t *testing.T) {
+	for _, tc := range []struct {
+		source            string
+		train, val, test  int
+		normalize         string
+		wantConstantFound bool
+	}{
+		{"synthetic", 1800, 200, 500, "minmax", false},
+		{"default", 7200, 800, 2000, "standard", true}, // MNIST's border pixels are constant
+	} {
+		t.Run(tc.source, func(t *testing.T) {
+			s := job.Default()
+			s.Data.Source, s.Data.Normalize, s.Data.ValFraction = tc.source, tc.normalize, 0.1
+			s.Data.Synthetic.N = 2000
+			c, err := LoadData(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Train.N != tc.train || c.Val.N != tc.val || c.Test.N != tc.test {
+				t.Fatalf("train %d val %d test %d, want %d %d %d", c.Train.N, c.Val.N, c.Test.N, tc.train, tc.val, tc.test)
+			}
+			if c.Norm == nil || c.Norm.Kind != tc.normalize || c.Norm.Dim() != c.Train.Dim || (len(c.Norm.Constant) > 0) != tc.wantConstantFound {
+				t.Fatalf("map %+v", c.Norm)
+			}
+			again, _ := LoadData(s)
+			if !again.Norm.Equal(c.Norm) || !slices.Equal(again.Val.Y, c.Val.Y) {
+				t.Fatal("a second load carved or fitted differently")
+			}
+		})
+	}
+}
