@@ -80,9 +80,11 @@ func (c *Corpus) UseNorm(stored *data.Norm) (changed bool, err error) {
 	return true, nil
 }
 
-// constantColumns describes the features constant on the training split, as the job's data names them: CSV columns (1-based, as
-// a spreadsheet counts them, the label column skipped) for csv, else
-// 0-based feature indices. "" when there are none.
+// constantColumns describes the features constant on the training
+// split as the job's data names them: for csv the CSV columns (1-based, as
+// a spreadsheet counts them, the label column skipped) with their header
+// names when the file has a header, else 0-based feature indices. "" when
+// there are none.
 func constantColumns(s job.Spec, constant []int, cols int) string {
 	if len(constant) == 0 {
 		return ""
@@ -92,6 +94,10 @@ func constantColumns(s job.Spec, constant []int, cols int) string {
 		label := s.Data.CSV.LabelColumn
 		if label < 0 {
 			label = cols // the last column: after every feature
+		}
+		var names []string
+		if s.Data.CSV.Header {
+			names, _ = data.CSVHeader(s.Data.Path) // names are a courtesy: the numbers say it all
 		}
 		b.WriteString("CSV column")
 		for i, f := range constant {
@@ -104,6 +110,9 @@ func constantColumns(s job.Spec, constant []int, cols int) string {
 				sep = " "
 			}
 			fmt.Fprintf(&b, "%s%d", sep, c)
+			if c-1 < len(names) && names[c-1] != "" {
+				fmt.Fprintf(&b, " (%s)", names[c-1])
+			}
 		}
 		return b.String()
 	}

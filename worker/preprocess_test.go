@@ -273,3 +273,24 @@ func TestPreprocessingOnEverySource(t *testing.T) {
 		})
 	}
 }
+
+// The warning names CSV columns as a spreadsheet counts them, with the
+// header's name when there is one.
+func TestConstantColumnsNamed(t *testing.T) {
+	s := job.Default()
+	s.Data = job.Data{Source: "csv", Path: "../docs/examples/sensors-train.csv.gz", CSV: job.CSV{LabelColumn: -1, Header: true}}
+	if got := constantColumns(s, []int{7}, 9); got != "CSV column 8 (firmware)" {
+		t.Errorf("header file: %q", got)
+	}
+	s.Data.CSV = job.CSV{LabelColumn: 0}
+	if got := constantColumns(s, []int{0, 3}, 9); got != "CSV column 2, 5" {
+		t.Errorf("label first, no header: %q", got)
+	}
+	s.Data.Source = "idx"
+	if got := constantColumns(s, []int{0, 27}, 785); got != "feature [0 27]" {
+		t.Errorf("idx: %q", got)
+	}
+	if got := constantColumns(s, nil, 785); got != "" {
+		t.Errorf("none: %q", got)
+	}
+}
