@@ -49,7 +49,8 @@ func writeScaledCSVs(t *testing.T, dir string) []int32 {
 // A csv job with data.normalize standard: the committed manifests and the
 // export carry the map; predict, from the run and from the export, given
 // the raw test rows, reaches exactly the accuracy the run's evaluation
-// reported on the same rows; the ONNX export says it applies it.
+// reported on the same rows; the int8 export (calibrated on normalized
+// inputs) is within 3 points of it; the ONNX graph has the two nodes more.
 func TestNormalizedRunPredictsRawInputs(t *testing.T) {
 	dir := t.TempDir()
 	labels := writeScaledCSVs(t, dir)
@@ -111,6 +112,17 @@ func TestNormalizedRunPredictsRawInputs(t *testing.T) {
 	fromFile, _, _ := cli(t, nil, "predict", model, "--input", filepath.Join(dir, "test-features.csv"))
 	if fromFile != fromRun {
 		t.Fatalf("predict from the export differs from the run's")
+	}
+	// int8: calibrated on the normalized training inputs, served on raw ones.
+	int8File := filepath.Join(dir, "model-int8.safetensors")
+	if o, e, code := cli(t, nil, "export", run, "--quantize", "int8", "--out", int8File); code != 0 {
+		t.Fatalf("int8 export: %s %s", o, e)
+	}
+	fromInt8, stderr, code := cli(t, nil, "predict", int8File, "--input", filepath.Join(dir, "test-features.csv"))
+	a8 := accuracy(fromInt8)
+	t.Logf("test accuracy: run %.4f, predict (float) the same, int8 %.4f", sum.TestAccuracy, a8)
+	if a := a8; code != 0 || a < sum.TestAccuracy-0.03 {
+		t.Fatalf("int8 predict: accuracy %.4f, float %.4f (%s)", a, sum.TestAccuracy, stderr)
 	}
 	onnxFile := filepath.Join(dir, "model.onnx")
 	if o, e, code := cli(t, nil, "export", run, "--format", "onnx", "--out", onnxFile); code != 0 || !strings.Contains(o, "6 nodes") {
