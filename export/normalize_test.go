@@ -1,6 +1,7 @@
 package export_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/export"
 	"github.com/ringtrain/ringtrain/model"
+	"github.com/ringtrain/ringtrain/quant"
 )
 
 // testNorm is a standard-like map for spec's inputs: shifts around the
@@ -123,5 +125,75 @@ func TestONNXNormalizationRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), export.KeyInputNormalization) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// The layers graphs (but an embedding net's, whose inputs are token ids)
+// and the int8 graphs apply the map too, to the numpy evaluator.
+func TestONNXNormalizationLayersAndInt8Numpy(t *testing.T) {
+	py := requirePython(t, "REQUIRE_ONNX_CHECKER", "onnx", "numpy")
+	for i, tc := range layersSpecs {
+		if tc.spec.Net[0].Type == model.LayerEmbedding {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			em, rm := trained(t, tc.spec, uint64(i+1))
+			norm := testNorm(tc.spec, uint64(70+i))
+			file := writeFile(t, dir, "model.onnx", onnxBytes(t, em, normMeta(t, norm)))
+			x := rawInputs(tc.spec, 6, uint64(900+i))
+			in := make([]float32, len(x))
+			for j, v := range x {
+				in[j] = v * float32(testScale)
+			}
+			norm.Apply(in)
+			want := layersReference(t, rm, []int64{}, in) // non-nil tokens: in is taken as the model input, unscaled
+			b, err := json.Marshal(map[string]any{"input": tc.spec.Input, "x": x, "want": want, "relative": true, "tolerance": tolerance})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runScript(t, py, "onnx_eval.py", file, writeFile(t, dir, "case.json", b))
+		})
+	}
+	for i, tc := range testSpecs {
+		t.Run(tc.name+"-int8", func(t *testing.T) {
+			dir := t.TempDir()
+			em, _ := trained(t, tc.spec, uint64(i+1))
+			norm := testNorm(tc.spec, uint64(80+i))
+			prepared := func(raw []float32) []float32 {
+				out := make([]float32, len(raw))
+				for j, v := range raw {
+					out[j] = v * float32(testScale)
+				}
+				norm.Apply(out)
+				return out
+			}
+			q, err := quant.Quantize(tc.spec, em.Params, prepared(rawInputs(tc.spec, 64, uint64(310+i))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mp, err := export.ONNXInt8(export.Int8Model{Spec: tc.spec, Tensors: q.Tensors(), ActivationScales: q.ActivationScales()}, testScale, normMeta(t, norm))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := export.WriteONNX(&b, mp); err != nil {
+				t.Fatal(err)
+			}
+			x := rawInputs(tc.spec, 8, uint64(210+i))
+			logits, err := q.Forward(prepared(x))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want [][]float64
+			for s := range 8 {
+				want = append(want, logSoftmax(logits[s*tc.spec.Classes:(s+1)*tc.spec.Classes]))
+			}
+			cb, err := json.Marshal(evalCase{Input: tc.spec.Input, X: x, Want: want, Scale: testScale, Tolerance: int8Tolerance})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runScript(t, py, "onnx_eval.py", writeFile(t, dir, "model-int8.onnx", b.Bytes()), writeFile(t, dir, "case.json", cb))
+		})
 	}
 }
