@@ -26,8 +26,8 @@ func (t ExportTensor) values() int {
 }
 
 // ExportMeta is the __metadata__ Export writes for m: format, step, epoch,
-// world_size, num_params, optimizer_steps, and job_hash and model_spec
-// when set. Callers may add keys before WriteExport.
+// world_size, num_params, optimizer_steps, and job_hash, model_spec and
+// input_normalization when set. Callers may add keys before WriteExport.
 func ExportMeta(m Manifest) map[string]string {
 	meta := map[string]string{
 		"format":          exportFormat,
@@ -42,6 +42,9 @@ func ExportMeta(m Manifest) map[string]string {
 	}
 	if m.ModelSpec != nil {
 		meta["model_spec"] = string(compactJSON(m.ModelSpec))
+	}
+	if len(m.InputNormalization) > 0 {
+		meta["input_normalization"] = string(compactJSON(m.InputNormalization))
 	}
 	return meta
 }

@@ -63,6 +63,11 @@ type Manifest struct {
 	// checkpoint directory copied away from its run still says how the
 	// model's inputs were prepared (export, serve). Older manifests lack it.
 	Job string `json:"job,omitempty"`
+	// InputNormalization is the data.normalize map the run fitted on its
+	// training split (JSON of data.Norm, opaque here): a resumed run
+	// applies it instead of fitting again, and exports carry it. Absent
+	// when the job normalizes nothing.
+	InputNormalization json.RawMessage `json:"input_normalization,omitempty"`
 }
 
 // manifestFile is the stored form: the manifest plus the CRC32C of its

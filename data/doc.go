@@ -52,6 +52,20 @@
 // short file claiming huge dimensions costs nothing), and returns an error
 // that names the file, field, 1-based line and column or value at fault.
 //
+// # Preprocessing
+//
+// FitNorm fits a per-feature affine map (Norm: feature j becomes
+// (x - Shift[j]) * Factor[j], in float32) on a training split: standard
+// ((x - mean) / population std), minmax ((x - min) / (max - min)) or
+// scale (x / the largest |x| of the split, one factor), with float64
+// sums over the samples in order so that every process fitting the same
+// data gets the same bits; a feature with no spread is listed in
+// Constant and gets Factor 1. Apply and ApplyTo use it; MarshalNorm and
+// ParseNorm (which validates untrusted bytes, fuzzed) carry it in
+// checkpoint manifests and export metadata. ConstantFeatures lists the
+// features with one value. SplitValidation carves a validation split by
+// a permutation seeded like the sampler's, on a stream of its own.
+//
 // # Sampler
 //
 // The global batch of B samples is fixed by the job; the per-rank batch is

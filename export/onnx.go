@@ -10,6 +10,7 @@ import (
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/internal/wire"
 	"github.com/ringtrain/ringtrain/model"
 )
@@ -30,6 +31,8 @@ type graph struct {
 	nodes []*onnx.NodeProto
 	inits []*onnx.TensorProto
 	n     int // node counter for unique names
+	// norm is the input normalization after input_scale (nil: none).
+	norm *data.Norm
 }
 
 // node appends an op with one output named after it and returns that name.
@@ -80,7 +83,8 @@ func typedValueInfo(name string, elem onnx.TensorProto_DataType, dims []int) *on
 // ONNX returns m as an ONNX model (IR 7, opset 13) that takes raw inputs
 // "input" [batch, Spec.Input...] and returns "logits" [batch, Classes]:
 //
-//	Mul(input, input_scale)                      the training data's normalization
+//	Mul(input, input_scale)                      the training data's scaling
+//	Sub(h, input_shift), Mul(h, input_factor)    per input value: data.normalize (input_normalization in meta)
 //	cnn: Conv(5x5, pad 2) Relu MaxPool(2, 2)      conv0
 //	     Conv(5x5)        Relu MaxPool(2, 2)      conv1
 //	Flatten(axis 1)                              C-major, as ringtrain flattens
@@ -104,7 +108,11 @@ func ONNX(m Model, scale float64, meta map[string]string) (*onnx.ModelProto, err
 	if err != nil {
 		return nil, err
 	}
-	g := &graph{}
+	norm, err := InputNorm(meta, s)
+	if err != nil {
+		return nil, err
+	}
+	g := &graph{norm: norm}
 	input := valueInfo(InputName, s.Input)
 	output := valueInfo(OutputName, []int{s.Classes})
 	switch {
@@ -153,6 +161,7 @@ func (g *graph) model(name string, input, output *onnx.ValueInfoProto, meta map[
 // ffGraph adds the mlp and cnn graph (ONNX's comment).
 func ffGraph(g *graph, m Model, layout []model.Tensor, scale float64) {
 	h := g.node("Mul", []string{InputName, g.init("input_scale", []int{1}, []float32{float32(scale)})})
+	h = g.normalize(h, g.norm, m.Spec.Input)
 	i := 0
 	for ; i < len(layout) && len(layout[i].Shape) == 4; i += 2 {
 		w, b := layout[i], layout[i+1]

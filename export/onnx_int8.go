@@ -45,8 +45,13 @@ func ONNXInt8(m Int8Model, scale float64, meta map[string]string) (*onnx.ModelPr
 	for _, t := range m.Tensors {
 		byName[t.Name] = t
 	}
-	g := &graph{}
+	norm, err := InputNorm(meta, m.Spec)
+	if err != nil {
+		return nil, err
+	}
+	g := &graph{norm: norm}
 	h := g.node("Mul", []string{InputName, g.init("input_scale", []int{1}, []float32{float32(scale)})})
+	h = g.normalize(h, norm, m.Spec.Input)
 	flat := false
 	for _, t := range layout {
 		name, ok := strings.CutSuffix(t.Name, ".weight")

@@ -15,7 +15,8 @@ func tokenLayers(s model.Spec) bool {
 // layersGraph adds a network of kind layers, one group of nodes per layer
 // of Spec.Net (whose tensors are layers.<i>.weight and .bias):
 //
-//	input     Mul(input, input_scale); an embedding net takes int64
+//	input     Mul(input, input_scale), then Sub and Mul per input value
+//	          with input_normalization (ONNX); an embedding net takes int64
 //	          token ids [batch, T] instead (no scale)
 //	linear    Gemm(h, weight [in, out], bias), MatMul without a bias
 //	conv2d    Conv(kernel, pads Pad, strides Stride)
@@ -41,6 +42,7 @@ func layersGraph(g *graph, m Model, layout []model.Tensor, scale float64) error 
 	h := InputName
 	if !tokenLayers(m.Spec) {
 		h = g.node("Mul", []string{InputName, g.init("input_scale", []int{1}, []float32{float32(scale)})})
+		h = g.normalize(h, g.norm, m.Spec.Input)
 	}
 	for i, l := range m.Spec.Net {
 		w, b := get(fmt.Sprintf("layers.%d.weight", i)), get(fmt.Sprintf("layers.%d.bias", i))

@@ -99,6 +99,19 @@ type Data struct {
 	CSV CSV `yaml:"csv"`
 	// Synthetic options (synthetic only).
 	Synthetic Synthetic `yaml:"synthetic"`
+	// Normalize is the classifiers' per-feature input normalization,
+	// fitted on the training split only (data.FitNorm), stored in the
+	// checkpoints and the export, applied by evaluation, predict and
+	// serve (raw inputs in): "none" (default: features as loaded),
+	// "standard" ((x-mean)/std), "minmax" ((x-min)/(max-min), to [0, 1])
+	// or "scale" (x / the largest |x| of the training split).
+	Normalize string `yaml:"normalize"`
+	// ValFraction, in (0, 0.5], carves a validation split from the
+	// training file by a shuffle seeded with the job's seed (classifier
+	// sources); 0 (default) = off. Evaluations during training use it,
+	// the final one the test split (csv: test_path may then be left out,
+	// and the validation split is the test split).
+	ValFraction float64 `yaml:"val_fraction"`
 }
 
 // CSV describes CSV files: numeric features and one integer label column.

@@ -64,8 +64,8 @@ func (s Spec) Validate() error {
 		if s.Data.Path == "" {
 			bad("data.path", "required for source csv")
 		}
-		if s.Data.TestPath == "" {
-			bad("data.test_path", "required for source csv")
+		if s.Data.TestPath == "" && s.Data.ValFraction == 0 {
+			bad("data.test_path", "required for source csv (or set data.val_fraction to evaluate on a validation split of data.path)")
 		}
 		if s.Data.CSV.LabelColumn < -1 {
 			bad("data.csv.label_column", "must be -1 (last) or a column index, got %d", s.Data.CSV.LabelColumn)
@@ -88,6 +88,7 @@ func (s Spec) Validate() error {
 			bad("data.synthetic.noise", "must not be negative, got %g", sy.Noise)
 		}
 	}
+	s.validatePreprocessing(bad)
 	if s.Model.Kind == "cnn" && (s.Data.Source == "csv" || s.Data.Source == "synthetic") {
 		bad("model.kind", "cnn needs image data (source default or idx), not %s", s.Data.Source)
 	}

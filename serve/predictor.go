@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/model"
 	"github.com/ringtrain/ringtrain/quant"
 )
@@ -24,6 +25,9 @@ type Info struct {
 	// Scale multiplies every raw input value before the model (the
 	// export's input_scale; 1 without it).
 	Scale float32
+	// Norm is the export's input_normalization (data.normalize), applied
+	// per input value after Scale; nil without one.
+	Norm *data.Norm
 	// Min and Max are the raw training inputs' range (input_min,
 	// input_max); HasRange is false without them.
 	Min, Max float64
@@ -56,6 +60,13 @@ func infoOf(s *Snapshot, scale float64) (*Info, error) {
 	}
 	if scale > 0 {
 		in.Scale = float32(scale)
+	}
+	if v, ok := s.Meta["input_normalization"]; ok {
+		n, err := data.ParseNorm([]byte(v), s.Spec.InputSize())
+		if err != nil {
+			return nil, fmt.Errorf("serve: metadata input_normalization: %w", err)
+		}
+		in.Norm = n
 	}
 	lo, hasLo := s.Meta["input_min"]
 	hi, hasHi := s.Meta["input_max"]
@@ -120,14 +131,18 @@ func NewPredictor(s *Snapshot, scale float64) (*Predictor, error) {
 func (p *Predictor) Info() *Info { return p.info }
 
 // Predict returns the logits and softmax probabilities (n*Classes each) of
-// n instances of raw inputs x (n*InputSize values).
+// n instances of raw inputs x (n*InputSize values): scaled by Scale, then
+// normalized by Norm, as the model's training samples were.
 func (p *Predictor) Predict(x []float32) (logits, probs []float32, err error) {
 	in := x
-	if p.info.Scale != 1 {
+	if p.info.Scale != 1 || p.info.Norm != nil {
 		p.buf = append(p.buf[:0], x...)
-		for i := range p.buf {
-			p.buf[i] *= p.info.Scale
+		if p.info.Scale != 1 {
+			for i := range p.buf {
+				p.buf[i] *= p.info.Scale
+			}
 		}
+		p.info.Norm.Apply(p.buf) // as training normalized its samples
 		in = p.buf
 	}
 	logits, err = p.forward(in)

@@ -12,6 +12,13 @@ import (
 type Corpus struct {
 	Train, Test *data.Dataset
 	Text        *data.Text
+	// Val is the validation split carved by data.val_fraction (nil
+	// without); evaluations during training use it, the last one Test.
+	Val *data.Dataset
+	// Norm is the data.normalize map applied to Train, Val and Test (nil
+	// for none), fitted on Train (preprocess) or a checkpoint's (UseNorm).
+	Norm *data.Norm
+	raw  *Corpus // the splits before normalization; nil without one
 }
 
 // source deals each step's samples to a rank: the sample order of a
@@ -104,7 +111,11 @@ func LoadData(s job.Spec) (*Corpus, error) {
 		c.Train, c.Test, err = data.LoadIDXDir(d.Path)
 	case "csv":
 		opt := data.CSVOptions{LabelColumn: d.CSV.LabelColumn, Header: d.CSV.Header, Classes: d.CSV.Classes}
-		c.Train, c.Test, err = data.LoadCSVPair(d.Path, d.TestPath, opt)
+		if d.TestPath == "" { // data.val_fraction carves the test split
+			c.Train, err = data.LoadCSVChecked(d.Path, opt)
+		} else {
+			c.Train, c.Test, err = data.LoadCSVPair(d.Path, d.TestPath, opt)
+		}
 	case "synthetic":
 		sy := d.Synthetic
 		var all *data.Dataset
@@ -126,6 +137,9 @@ func LoadData(s job.Spec) (*Corpus, error) {
 		if err := checkText(c.Text, s.Model.Context); err != nil {
 			return nil, fmt.Errorf("load data: %w", err)
 		}
+	}
+	if err := preprocess(s, c); err != nil {
+		return nil, fmt.Errorf("load data: %w", err)
 	}
 	return c, nil
 }

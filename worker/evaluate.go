@@ -51,6 +51,21 @@ func (t *Trainer) EvalSamples() int {
 // (the loss in nats per token, exp of it the perplexity; the accuracy of
 // the most likely next character).
 func (t *Trainer) Evaluate(ctx context.Context) (loss, acc float64, err error) {
+	return t.evaluate(ctx, t.corpus.Test)
+}
+
+// EvaluateValidation is Evaluate on the validation split carved by
+// data.val_fraction, or on the test set without one.
+func (t *Trainer) EvaluateValidation(ctx context.Context) (loss, acc float64, err error) {
+	if t.corpus.Val != nil {
+		return t.evaluate(ctx, t.corpus.Val)
+	}
+	return t.Evaluate(ctx)
+}
+
+// evaluate is Evaluate on a classifier's held-out split test (ignored
+// for a language model).
+func (t *Trainer) evaluate(ctx context.Context, test *data.Dataset) (loss, acc float64, err error) {
 	if err := t.settle(); err != nil {
 		return 0, 0, err
 	}
@@ -60,7 +75,6 @@ func (t *Trainer) Evaluate(ctx context.Context) (loss, acc float64, err error) {
 		mine := data.ShardEval(t.evalStarts, t.rank, t.world)
 		lossSum, correct, count, err = evalWindows(t.model, text.Val, mine)
 	} else {
-		test := t.corpus.Test
 		lo, hi := data.EvalRange(test.N, t.rank, t.world)
 		if hi > lo {
 			d := test.Dim

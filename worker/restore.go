@@ -25,6 +25,9 @@ func (g *generations) restore(ctx context.Context, tr *Trainer, step int64) erro
 		return fmt.Errorf("restore step %d: the checkpoint is of another model (%s, %d parameters); this job trains %s (%d parameters)",
 			step, compact(m.ModelSpec), m.NumParams, want, tr.NumParams())
 	}
+	if err := g.restoreNorm(step, m.InputNormalization); err != nil {
+		return err
+	}
 	params := make([]float32, m.NumParams)
 	if err := g.download(ctx, step, 0, m.NumParams, false, map[string][]float32{"params": params}); err != nil {
 		return err
@@ -57,3 +60,24 @@ func compact(b []byte) []byte {
 }
 
 func sameJSON(a, b []byte) bool { return bytes.Equal(compact(a), compact(b)) }
+
+// restoreNorm makes the corpus apply the checkpoint's stored input
+// normalization (a resumed run must not fit a different one on data that
+// changed); an older checkpoint without one keeps what was fitted.
+func (g *generations) restoreNorm(step int64, stored []byte) error {
+	if len(stored) == 0 || g.corpus.Train == nil {
+		return nil
+	}
+	n, err := data.ParseNorm(stored, g.corpus.Train.Dim)
+	if err != nil {
+		return fmt.Errorf("restore step %d: %w", step, err)
+	}
+	changed, err := g.corpus.UseNorm(n)
+	if err != nil {
+		return fmt.Errorf("restore step %d: %w", step, err)
+	}
+	if changed {
+		g.log.Warn("the checkpoint's input normalization differs from the one fitted on the training data now; using the checkpoint's", "step", step, "kind", n.Kind)
+	}
+	return nil
+}

@@ -19,7 +19,12 @@ import (
 // group builds world trainers over the mem transport and runs fn on each.
 func group(t *testing.T, spec job.Spec, world int, fn func(r int, tr *Trainer) error) {
 	t.Helper()
-	corpus := corpusFor(t, spec)
+	groupOn(t, spec, corpusFor(t, spec), world, fn)
+}
+
+// groupOn is group on a corpus of the caller's.
+func groupOn(t *testing.T, spec job.Spec, corpus *Corpus, world int, fn func(r int, tr *Trainer) error) {
+	t.Helper()
 	net := mem.NewNetwork(world, 0)
 	errs := make([]error, world)
 	var wg sync.WaitGroup

@@ -65,15 +65,23 @@ func (t *Trainer) Run(ctx context.Context, rep Reporter, saver Saver) (Summary, 
 		evaluated   = -1
 	)
 	evalEvery := t.spec.Eval.EveryEpochs
+	// Evaluations during training use the validation split when
+	// data.val_fraction carved one; the last one the test split.
 	evaluate := func() error {
-		l, a, err := t.Evaluate(ctx)
+		eval, samples := t.EvaluateValidation, t.EvalSamples()
+		if t.step == t.total {
+			eval = t.Evaluate
+		} else if t.corpus.Val != nil {
+			samples = t.corpus.Val.N
+		}
+		l, a, err := eval(ctx)
 		if err != nil {
 			return err
 		}
 		testLoss, testAcc, evaluated = l, a, t.step
 		t.obs.Evaluated(l, a)
 		if t.rank == 0 && rep != nil {
-			rep.Eval(Eval{Step: t.step, Epoch: t.cursor.Epoch, Loss: l, Accuracy: a, Samples: t.EvalSamples()})
+			rep.Eval(Eval{Step: t.step, Epoch: t.cursor.Epoch, Loss: l, Accuracy: a, Samples: samples})
 		}
 		return nil
 	}

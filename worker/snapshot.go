@@ -52,6 +52,9 @@ func (t *Trainer) Manifest(step int64, cursor data.Cursor) (checkpoint.Manifest,
 	}
 	m := checkpoint.Manifest{Step: step, Epoch: cursor.Epoch, Cursor: checkpoint.Cursor{Epoch: cursor.Epoch, Step: cursor.Step},
 		WorldSize: t.world, ModelSpec: ms, NumParams: len(t.model.Params()), OptimizerSpec: osp, OptimizerSteps: t.opt.Steps()}
+	if m.InputNormalization, err = data.MarshalNorm(t.corpus.Norm); err != nil {
+		return checkpoint.Manifest{}, err
+	}
 	for _, l := range t.model.Layout() {
 		m.Layout = append(m.Layout, checkpoint.Tensor{Name: l.Name, Shape: l.Shape, Offset: l.Offset})
 	}

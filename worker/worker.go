@@ -276,6 +276,7 @@ func (w *process) session(ctx context.Context) error {
 		if w.corpus, err = LoadData(spec); err != nil {
 			return fail(err)
 		}
+		logPreprocessing(log, spec, w.corpus)
 		w.jobHash = joined.JobHash
 	}
 	if !w.devOpened {

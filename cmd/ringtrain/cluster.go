@@ -145,7 +145,7 @@ RINGTRAIN_SECRET; every worker needs the same one.`,
 					spec.Name, spec.Checkpoint.Triggers())
 			}
 			start := time.Now()
-			report := newLineProgress(g.stdout, spec.Train.GlobalBatch, spec.Model.Sequence()).report
+			report := newLineProgress(g.stdout, spec.Train.GlobalBatch, newEvalNames(spec)).report
 			if runDir != "" {
 				if err := os.MkdirAll(runDir, privateDir); err != nil {
 					return err

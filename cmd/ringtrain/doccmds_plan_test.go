@@ -52,6 +52,10 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "go install ./cmd/ringtrain", Run: "GOBIN=$PWD/gobin go install ./cmd/ringtrain && gobin/ringtrain version",
 			Note: "into the test's directory (GOBIN), not this machine's $(go env GOPATH)/bin; the installed binary must run"},
 	}},
+	{Name: "README/preprocessing", Steps: []docStep{
+		{File: "README.md", Doc: "ringtrain launch --config docs/examples/sensors.yaml --run-dir runs/sensors", Want: "validation loss"},
+		{File: "README.md", Doc: "ringtrain predict runs/sensors --input docs/examples/sensors-features.csv", Want: "0 0.99"},
+	}},
 	{Name: "README/checkpoints-and-resume", Files: map[string]string{"job.yaml": docJob}, Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain launch --run-dir runs/exp1", Run: "ringtrain launch --run-dir runs/exp1 --config job.yaml",
 			Note: tinyJob + "; Ctrl-C (SIGINT to the process group) once step 100 is checkpointed", Interrupt: &interruptAt{"runs/exp1/checkpoints", 100}},

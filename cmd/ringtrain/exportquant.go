@@ -92,7 +92,8 @@ func exportInt8ONNX(g *globals, lm loadedModel, q *quant.Model, f exportFlags) e
 // calibrationInputs returns up to n training inputs of the job that
 // trained lm (trainingJob: the checkpoint's record, else its run
 // directory's job.yaml), evenly spaced through the training set, as the
-// model sees them (IDX pixels scaled as on load).
+// model sees them (IDX pixels scaled as on load, then data.normalize's
+// map, the stored one).
 func calibrationInputs(lm loadedModel, n int) ([]float32, error) {
 	b, path, err := trainingJob(lm.runDir, lm.job, lm.meta["job_hash"])
 	if err != nil {
@@ -105,6 +106,15 @@ func calibrationInputs(lm loadedModel, n int) ([]float32, error) {
 	c, err := worker.LoadData(spec)
 	if err != nil {
 		return nil, fmt.Errorf("--quantize: the calibration data: %w", err)
+	}
+	// The model saw its inputs normalized by the map its checkpoint
+	// stored (input_normalization), not one fitted on the data now.
+	stored, err := mexport.InputNorm(lm.meta, lm.spec)
+	if err != nil {
+		return nil, fmt.Errorf("--quantize: %w", err)
+	}
+	if _, err := c.UseNorm(stored); err != nil {
+		return nil, fmt.Errorf("--quantize: %w", err)
 	}
 	train := c.Train
 	if train == nil || train.N < 1 {

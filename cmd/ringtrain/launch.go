@@ -91,7 +91,7 @@ data. Ctrl-C or SIGTERM stops every worker.`,
 			if tf.insecure {
 				tlsHint = "--insecure"
 			}
-			view := newProgress(g.stdout, spec.Train.GlobalBatch, spec.Model.Sequence())
+			view := newProgress(g.stdout, spec.Train.GlobalBatch, newEvalNames(spec))
 			lc := localCluster{spec: spec, workers: workers, runDir: runDir, logLevel: g.logLevel, onReport: view.report,
 				checkpoints: store, restore: restore, secret: sec, insecure: tf.insecure,
 				onStart: func(runID, addr, metrics string) {

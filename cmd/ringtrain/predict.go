@@ -35,7 +35,8 @@ func newPredictCmd(g *globals) *cobra.Command {
 export", a run directory or a checkpoint directory (its latest checkpoint, or DIR/step-N, or --step). Each
 row holds one instance's raw inputs: a data.source csv file's format without its label column (gzipped or
 not; --header skips a header line). Inputs are scaled as in training (the export's input_scale, or the
-run's job.yaml: 1/255 for IDX images). Prints one line per row: the predicted class, its probability and,
+run's job.yaml: 1/255 for IDX images), then normalized by the map of the job's data.normalize
+(input_normalization) when it has one. Prints one line per row: the predicted class, its probability and,
 when the model has class names, the name; --out writes a CSV file instead (row,class,probability,label).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

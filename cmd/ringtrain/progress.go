@@ -23,13 +23,13 @@ type progressView interface {
 // newProgress returns a live bar on a terminal and plain lines otherwise
 // (logs and CI stay readable). globalBatch (the job's train.global_batch)
 // turns a report's samples/s into steps/s for the ETA.
-func newProgress(w io.Writer, globalBatch int, lm bool) progressView {
+func newProgress(w io.Writer, globalBatch int, names *evalNames) progressView {
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return newBarProgress(f, globalBatch, lm)
+			return newBarProgress(f, globalBatch, names)
 		}
 	}
-	return newLineProgress(w, globalBatch, lm)
+	return newLineProgress(w, globalBatch, names)
 }
 
 func progressText(p *pb.Progress) string {
@@ -52,11 +52,11 @@ type lineProgress struct {
 	w    io.Writer
 	last time.Time
 	eta  *etaEstimator
-	lm   bool
+	name *evalNames
 }
 
-func newLineProgress(w io.Writer, globalBatch int, lm bool) *lineProgress {
-	return &lineProgress{w: w, eta: newETA(globalBatch), lm: lm}
+func newLineProgress(w io.Writer, globalBatch int, names *evalNames) *lineProgress {
+	return &lineProgress{w: w, eta: newETA(globalBatch), name: names}
 }
 
 func (l *lineProgress) report(r *pb.ReportRequest) {
@@ -65,6 +65,7 @@ func (l *lineProgress) report(r *pb.ReportRequest) {
 	switch b := r.Body.(type) {
 	case *pb.ReportRequest_Progress:
 		p := b.Progress
+		l.name.progress(p)
 		eta := etaText(l.eta.update(r.Generation, p.Step, p.TotalSteps, p.SamplesPerS, time.Now()))
 		if time.Since(l.last) < time.Second && p.Step != p.TotalSteps {
 			return
@@ -72,7 +73,7 @@ func (l *lineProgress) report(r *pb.ReportRequest) {
 		l.last = time.Now()
 		fmt.Fprintf(l.w, "step %d/%d  %s  ETA %s\n", p.Step, p.TotalSteps, progressText(p), eta)
 	case *pb.ReportRequest_Eval:
-		fmt.Fprintln(l.w, evalText(b.Eval, l.lm))
+		fmt.Fprintln(l.w, l.name.text(b.Eval))
 	}
 }
 
@@ -87,12 +88,12 @@ type barProgress struct {
 	eta     *etaEstimator
 	etaText string
 	out     io.Writer
-	lm      bool
+	name    *evalNames
 }
 
-func newBarProgress(w io.Writer, globalBatch int, lm bool) *barProgress {
+func newBarProgress(w io.Writer, globalBatch int, names *evalNames) *barProgress {
 	b := &barProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond)), out: w,
-		eta: newETA(globalBatch), etaText: "?", lm: lm}
+		eta: newETA(globalBatch), etaText: "?", name: names}
 	b.bar = b.p.New(1, mpb.BarStyle(),
 		mpb.PrependDecorators(decor.Name("train "), decor.CountersNoUnit("%d/%d steps ")),
 		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
@@ -114,12 +115,16 @@ func (b *barProgress) report(r *pb.ReportRequest) {
 		p := x.Progress
 		b.mu.Lock()
 		b.info = progressText(p)
+		b.name.progress(p)
 		b.etaText = etaText(b.eta.update(r.Generation, p.Step, p.TotalSteps, p.SamplesPerS, time.Now()))
 		b.mu.Unlock()
 		b.bar.SetTotal(p.TotalSteps, false)
 		b.bar.SetCurrent(p.Step)
 	case *pb.ReportRequest_Eval:
-		b.p.Write([]byte(evalText(x.Eval, b.lm) + "\n"))
+		b.mu.Lock()
+		line := b.name.text(x.Eval)
+		b.mu.Unlock()
+		b.p.Write([]byte(line + "\n"))
 	}
 }
 

@@ -40,8 +40,8 @@ request in flight. Endpoints: the KServe v2 / Triton open inference protocol (GE
 /v2/health/ready, /v2/models/NAME, POST /v2/models/NAME/infer: one FP32 input [N, ...], outputs logits,
 probabilities and class, and ood_score when asked for), POST /predict {"instances": [[...], ...]}, Prometheus
 metrics at /metrics and a status page at /.
-Inputs are raw: the export's input_scale (1/255 for IDX images; a run directory's job.yaml says the same) is
-applied by the server. Concurrent requests are batched (--max-batch): the batcher takes a request and what is
+Inputs are raw: the export's input_scale (1/255 for IDX images; a run directory's job.yaml says the same) and
+its input_normalization (the job's data.normalize) are applied by the server. Concurrent requests are batched (--max-batch): the batcher takes a request and what is
 queued behind it, and waits (at most --max-delay) only while other requests are still being received, so a
 lone request is computed at once. A full queue answers 429 with Retry-After, a request still queued at its
 deadline (--timeout) 504. SIGTERM or Ctrl-C drains: readiness turns false, new requests get 503, queued ones are

@@ -1,0 +1,23 @@
+package job
+
+import "slices"
+
+// normalizeKinds are data.normalize's values (data.NormKinds; job does
+// not import data).
+var normalizeKinds = []string{"none", "standard", "minmax", "scale"}
+
+// validatePreprocessing checks data.normalize and data.val_fraction: both
+// are for classifier data, not for a language model's text.
+func (s Spec) validatePreprocessing(bad func(key, format string, args ...any)) {
+	d := s.Data
+	if !slices.Contains(normalizeKinds, d.Normalize) {
+		bad("data.normalize", "%q is not one of %q", d.Normalize, normalizeKinds)
+	} else if d.Normalize != "none" && (s.Model.Sequence() || d.Source == "text" || d.Source == "shakespeare") {
+		bad("data.normalize", "%s: a language model's inputs are token ids; normalize is for classifier features (none here)", d.Normalize)
+	}
+	if d.ValFraction != 0 && !(d.ValFraction > 0 && d.ValFraction <= 0.5) {
+		bad("data.val_fraction", "must be 0 (off) or in (0, 0.5], got %g", d.ValFraction)
+	} else if d.ValFraction != 0 && (s.Model.Sequence() || d.Source == "text" || d.Source == "shakespeare") {
+		bad("data.val_fraction", "a text's last 10%% already validates; val_fraction is for classifier data")
+	}
+}
