@@ -40,7 +40,7 @@ ranks, and which one AllReduce picks ("AR chosen"). The step's own collectives (
 stay the flat ring.`,
 		Example: `  ringtrain simulate --params 535818 --batch 64 --compute-per-sample 440us --optimizer-ns 2.3 --link-bandwidth 10000 --link-latency 50us
   ringtrain simulate --params 16777216 --worlds 2 --ranks-per-node 2 --link-bandwidth 1000 --node-bandwidth 9600`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs := cmd.Flags()
 			ns, err := bench.ParseInts(worlds)
