@@ -45,7 +45,8 @@
 // the leaders run the ring all-reduce among themselves (ordered by rank),
 // and each leader broadcasts the result along the same chain. All three
 // phases are one Step schedule run by the same executor, chunk by chunk
-// (1/hosts of the buffer), so a chunk's phases overlap at the boundaries.
+// (1/hosts of the buffer), so that the phases overlap where a chunk's
+// next phase needs only that chunk (HierAllReduce).
 // A chain rather than a reduce-scatter + gather inside the host: the leader
 // receives the buffer once (n) instead of 2(L-1)/L·n, and every link inside
 // the host carries n once each way. Its worth is the links: with R ranks

@@ -76,18 +76,21 @@ func newHierPlan(rank int, hosts []int) *hierPlan {
 // HierAllReduce is rank's schedule of the hierarchical all-reduce of n
 // elements over the host map hosts (host index of every rank), or nil when
 // it does not apply (see Config.Hosts). With M hosts (leader = lowest rank of
-// a host, leaders ordered by rank) and the buffer cut into M chunks
-// (ShardRange(n, M, c)), it runs three phases, chunk by chunk so that the
-// executor's segment pipelining carries across them:
+// a host, leaders ordered by rank), the buffer cut into M chunks
+// (ShardRange(n, M, c)) and p the position of rank's leader in the leaders'
+// ring, it runs three phases, chunk by chunk so that the executor's segment
+// pipelining carries across them:
 //
 //  1. reduce inside each host along the chain of its ranks, highest rank
 //     first, toward the leader: rank i of the host receives and reduces each
-//     chunk from rank i+1 and forwards the sum to rank i-1. The chunks go
-//     in the order p, p+1, …, p-1 (mod M), p being the leader's position in
-//     the leaders' ring, so that the last chunk is the one the ring sends
-//     first.
-//  2. the ring all-reduce (RingAllReduce) among the M leaders; Mean divides
-//     there, once, by the world size.
+//     chunk from rank i+1 and forwards the sum to rank i-1, in the order
+//     p-1, p-2, …, p (mod M).
+//  2. the ring all-reduce (RingAllReduce) among the M leaders. A leader takes
+//     the host's chunk p-1-k just before reduce-scatter step k sends that
+//     chunk, so the ring starts after the first chunk (the host's later
+//     chunks queue in its links meanwhile), and the host's own chunk p last:
+//     that reduction finishes chunk p (Mean divides there, once, by the
+//     world size) before the all-gather sends it.
 //  3. broadcast the leader's result along the same chain, leader first, in
 //     the order p+1, p+2, …, p: chunk p+1 is the one the ring receives last,
 //     so the first broadcast send follows it segment by segment, and by then
@@ -114,27 +117,44 @@ func (h *hierPlan) steps(n int) []Step {
 	}
 	chunk := func(c int) (int, int) { return ShardRange(n, m, mod(c, m)) }
 	var steps []Step
-	if l > 1 { // phase 1: chain reduce toward the leader
+	// Phase 1 at a non-leader: chain reduce toward the leader, chunk k of
+	// the order p-1, p-2, …, p (the order the leader takes them in).
+	if i > 0 {
 		for k := range m {
-			lo, hi := chunk(p + k)
+			lo, hi := chunk(p - 1 - k)
 			if i < l-1 {
 				steps = append(steps, Step{To: -1, From: h.local[i+1], RecvLo: lo, RecvHi: hi, Reduce: true, SendWire: k, RecvWire: k})
 			}
-			if i > 0 {
-				steps = append(steps, Step{To: h.local[i-1], From: -1, SendLo: lo, SendHi: hi, SendAfterRecv: i < l-1, SendWire: k, RecvWire: k})
-			}
+			steps = append(steps, Step{To: h.local[i-1], From: -1, SendLo: lo, SendHi: hi, SendAfterRecv: i < l-1, SendWire: k, RecvWire: k})
 		}
 	}
-	if i == 0 { // phase 2: the leaders' ring
-		first := len(steps)
-		for k, st := range RingAllReduce(p, m, n) {
+	if i == 0 {
+		// Phases 1 and 2 at the leader: the host's chunk p-1-k arrives just
+		// before ring step k sends it, so the ring starts after one chunk
+		// and the host's later chunks queue in the links meanwhile; the own
+		// chunk p comes last and finishes it (Mean divides there).
+		local := func(k int) Step {
+			lo, hi := chunk(p - 1 - k)
+			return Step{To: -1, From: h.local[1], RecvLo: lo, RecvHi: hi, Reduce: true, SendWire: k, RecvWire: k}
+		}
+		ring := RingAllReduce(p, m, n)
+		for k, st := range ring {
 			st.To, st.From = h.leaders[st.To], h.leaders[st.From]
 			st.SendWire, st.RecvWire = m+k, m+k
+			if l > 1 && k < m-1 { // reduce-scatter step k sends chunk p-1-k
+				steps = append(steps, local(k))
+				st.SendAfterRecv = true
+			}
+			if l > 1 && k == m-2 {
+				st.Final = false
+				steps = append(steps, st)
+				last := local(m - 1)
+				last.Final = true
+				steps = append(steps, last)
+				continue
+			}
 			steps = append(steps, st)
 		}
-		// The ring's first send (chunk p-1) follows the chain's last
-		// receive (chunk p-1) segment by segment.
-		steps[first].SendAfterRecv = first > 0
 	}
 	if l > 1 { // phase 3: chain broadcast from the leader
 		for j := range m {

@@ -95,9 +95,10 @@ func (m CostModel) recursiveDoubling(n int, bytes float64) float64 {
 // hier: the hierarchical all-reduce of bytes over nodes nodes of perNode
 // ranks: a pipelined chain reduce inside each node, the ring among the
 // nodes' leaders over the links between nodes, a pipelined chain broadcast
-// inside each node. The phases are summed; the implementation overlaps one
-// chunk (1/nodes of the buffer) at each phase boundary, which this leaves
-// out (an upper bound by at most 2·chain/nodes).
+// inside each node. The phases are summed: an upper bound, since the
+// implementation overlaps parts of them (the first chunk of the reduce with
+// the ring's first send, the ring's last chunk with the broadcast's first,
+// and whatever the links buffer meanwhile).
 func (m CostModel) hier(nodes, perNode int, bytes float64) float64 {
 	return 2*m.chain(perNode, bytes) + m.ring(nodes, bytes)
 }
