@@ -7,7 +7,8 @@ import (
 
 // AllReduce combines buf element-wise across all ranks with op; on return
 // every rank's buf holds the same result, bit for bit. Buffers of at most
-// Config.SmallBytes use recursive doubling, larger ones the pipelined ring.
+// Config.SmallBytes use recursive doubling, larger ones the pipelined ring,
+// or the hierarchical all-reduce when Config.Hosts calls for it.
 // Every rank must pass the same length. A zero-length buffer returns at once
 // without communicating.
 func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error {
@@ -27,6 +28,9 @@ func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error 
 		finish(op, buf, 1)
 	case len(buf) <= c.smallLen:
 		err = c.recursiveDoubling(ctx, OpAllReduceRD, buf, op)
+	case c.hier != nil && len(buf) >= len(c.hier.leaders):
+		s := c.schedule(schedKey{op: OpAllReduceHier, n: len(buf)})
+		err = c.runPipeline(ctx, OpAllReduceHier, s.steps, s.prefix, 0, buf, buf, op)
 	default:
 		s := c.schedule(schedKey{op: OpAllReduceRing, n: len(buf)})
 		err = c.runPipeline(ctx, OpAllReduceRing, s.steps, s.prefix, 0, buf, buf, op)

@@ -20,6 +20,7 @@ type Comm struct {
 	segLen     int // floats per segment
 	smallLen   int // floats at or below which AllReduce uses recursive doubling
 	rd         rdPlan
+	hier       *hierPlan // nil: no host map, or the flat ring is the same
 
 	mu struct {
 		sync.Mutex
@@ -109,8 +110,11 @@ func New(t Transport, cfg Config) (*Comm, error) {
 	if size < 1 || rank < 0 || rank >= size {
 		return nil, fmt.Errorf("allreduce: transport reports rank %d of world size %d", rank, size)
 	}
+	if err := validateHosts(cfg.Hosts, size); err != nil {
+		return nil, err
+	}
 	c := &Comm{
-		t: t, cfg: cfg, rank: rank, size: size,
+		t: t, cfg: cfg, hier: newHierPlan(rank, cfg.Hosts), rank: rank, size: size,
 		segLen:   cfg.SegmentBytes / 4,
 		smallLen: cfg.SmallBytes / 4,
 		rd:       newRDPlan(rank, size),
@@ -213,6 +217,8 @@ func (c *Comm) schedule(k schedKey) *compiled {
 		steps = RingAllGather(c.rank, c.size, n)
 	case OpAllReduceRing:
 		steps = RingAllReduce(c.rank, c.size, n)
+	case OpAllReduceHier:
+		steps = c.hier.steps(n)
 	case OpBroadcast:
 		steps = ChainBroadcast(c.rank, c.size, k.root, n)
 	case OpReduceScatterRange:

@@ -19,6 +19,15 @@ type Config struct {
 	// at half width (see Compression); every other collective stays exact
 	// float32. Default CompressNone.
 	Compress Compression
+	// Hosts is the host index of every rank (len = world size), or nil
+	// when all ranks share one host or the layout is unknown. When it spans
+	// at least two hosts and some host holds two or more ranks, AllReduce
+	// of more than SmallBytes (and at least one element per host) runs the
+	// hierarchical algorithm (HierAllReduce): reduce inside each host,
+	// ring across one leader per host, broadcast inside each host. Host
+	// indices are in [0, world size) and need not be contiguous or in rank
+	// order. Every rank must pass the same map. Default nil.
+	Hosts []int
 }
 
 // DefaultConfig returns the measured defaults.
@@ -36,6 +45,9 @@ func (c Config) Validate() error {
 	}
 	if !c.Compress.valid() {
 		return fmt.Errorf("allreduce: Compress %v: want none, bf16 or fp16", c.Compress)
+	}
+	if err := validateHosts(c.Hosts, len(c.Hosts)); err != nil {
+		return err
 	}
 	return nil
 }

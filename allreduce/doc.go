@@ -12,10 +12,12 @@
 //   - Schedules, pure functions of (rank, world size, length) that say which
 //     element range moves to and from which peer at every step
 //     (RingAllReduce, RingReduceScatter, RingAllGather, ChainBroadcast,
-//     RangeReduceScatter, RangeAllGather). They are tested without any I/O.
+//     RangeReduceScatter, RangeAllGather, HierAllReduce). They are tested without any I/O.
 //   - Comm, one executor that runs those schedules: a segmented, full-duplex
 //     pipeline for the bandwidth-optimal ring (large buffers) and recursive
-//     doubling for small ones, picked by Config.SmallBytes.
+//     doubling for small ones, picked by Config.SmallBytes (and the
+//     hierarchical all-reduce, HierAllReduce, where Config.Hosts says the
+//     ranks share hosts).
 //
 // Caller's duties, in order:
 //
@@ -34,6 +36,29 @@
 // aborts its Transport, which closes this rank's links so that every peer's
 // in-flight call fails fast too instead of hanging. Recovery is a new
 // generation: a new Transport and a new Comm.
+//
+// Hierarchical all-reduce: with Config.Hosts (the host index of every
+// rank) spanning two or more hosts, at least one of them holding two or
+// more ranks, AllReduce of more than SmallBytes (and at least one element
+// per host) runs HierAllReduce instead of the flat ring: each host's ranks
+// reduce into its leader (the host's lowest rank) along a pipelined chain,
+// the leaders run the ring all-reduce among themselves (ordered by rank),
+// and each leader broadcasts the result along the same chain. All three
+// phases are one Step schedule run by the same executor, chunk by chunk
+// (1/hosts of the buffer), so that the phases overlap where a chunk's
+// next phase needs only that chunk (HierAllReduce).
+// A chain rather than a reduce-scatter + gather inside the host: the leader
+// receives the buffer once (n) instead of 2(L-1)/L·n, and every link inside
+// the host carries n once each way. Its worth is the links: with R ranks
+// and H hosts the flat ring sends 2(R-1)/R of the buffer over every
+// inter-host link in 2(R-1) steps, the leaders' ring 2(H-1)/H in 2(H-1)
+// steps, at the price of the buffer crossing each host's chain twice —
+// a win when links inside a host are fast enough (ringtrain simulate
+// --ranks-per-node models both; docs/benchmarks.md measures 2 hosts × 2
+// ranks). The leader's result is broadcast, so every rank ends bitwise
+// identical; Mean divides once, by the world size, in the leaders' ring.
+// Small buffers keep recursive doubling, and every other collective stays
+// on the flat ring. PeersHosts names the links this needs.
 //
 // Buckets: to overlap communication with the backward pass, a caller with a
 // ZeRO-1 layout (rank r owns ShardRange(n, Size(), r) of the flat buffer)

@@ -1,5 +1,10 @@
 package allreduce
 
+import (
+	"fmt"
+	"slices"
+)
+
 // ShardRange returns the half-open element range [lo, hi) of part i when n
 // elements are split into parts contiguous parts whose sizes differ by at
 // most one (the first n%parts parts get one extra element). It is the
@@ -44,4 +49,29 @@ func Peers(rank, size int) []int {
 		}
 	}
 	return out
+}
+
+// PeersHosts is Peers for a Comm whose Config.Hosts is hosts (nil: Peers):
+// the flat ring's and recursive doubling's peers plus, where the
+// hierarchical all-reduce applies, the chain neighbours inside rank's host
+// and, for a host's leader, its neighbours in the leaders' ring. The
+// relation is symmetric. An invalid host map (see Config.Hosts) is an
+// error.
+func PeersHosts(rank, size int, hosts []int) ([]int, error) {
+	if rank < 0 || rank >= size {
+		return nil, fmt.Errorf("allreduce: rank %d outside world size %d", rank, size)
+	}
+	if err := validateHosts(hosts, size); err != nil {
+		return nil, err
+	}
+	out := Peers(rank, size)
+	if h := newHierPlan(rank, hosts); h != nil {
+		for _, p := range h.neighbours() {
+			if p != rank && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+		slices.Sort(out)
+	}
+	return out, nil
 }

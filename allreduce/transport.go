@@ -19,6 +19,7 @@ const (
 	OpBarrier
 	OpReduceScatterRange
 	OpAllGatherRange
+	OpAllReduceHier
 )
 
 // String returns the collective's name.
@@ -40,6 +41,8 @@ func (o Op) String() string {
 		return "reduce-scatter/range"
 	case OpAllGatherRange:
 		return "all-gather/range"
+	case OpAllReduceHier:
+		return "all-reduce/hier"
 	}
 	return "op(" + strconv.Itoa(int(o)) + ")"
 }

@@ -45,6 +45,16 @@ type Options struct {
 	// LinkMbps emulates a link of this many Mbit/s on every rank's sends
 	// (tcp.Link; the job spec's cluster.link_mbps); 0: off.
 	LinkMbps float64
+	// Nodes splits each world's ranks into this many emulated nodes,
+	// contiguous blocks of ranks (allreduce.ShardRange): the ranks' Comms
+	// get the host map (allreduce.Config.Hosts, so AllReduce runs the
+	// hierarchical algorithm) unless Flat is set, and LinkMbps applies only
+	// to the links between nodes (tcp.Spec.LinkPeers). Links inside a node
+	// are loopback TCP. 0 or 1: one node, LinkMbps on every link.
+	Nodes int
+	// Flat runs the flat ring on the Nodes layout (no Config.Hosts): the
+	// comparison for the hierarchical all-reduce.
+	Flat bool
 	// WorkerArgs are the arguments that make this binary run Worker
 	// (e.g. []string{"bench", "worker"}).
 	WorkerArgs []string
@@ -69,6 +79,10 @@ type Result struct {
 	// Compress: the reduce-scatter's wire format ("none", "bf16", "fp16");
 	// Bytes and the bandwidths count float32 bytes (effective bandwidth).
 	Compress string
+	// Nodes is Options.Nodes (at least 1); Hier is true when the ranks
+	// had the host map (Nodes >= 2 and not Options.Flat).
+	Nodes int
+	Hier  bool
 }
 
 // DefaultIters mirrors ../shared/bench: 100 timed iterations up to 64 KiB,
@@ -170,8 +184,17 @@ func AllReduce(ctx context.Context, o Options) ([]Result, error) {
 	if err := (allreduce.Config{SegmentBytes: o.Segment, SmallBytes: o.SmallBytes}).Validate(); err != nil {
 		return nil, err
 	}
+	if o.Nodes < 0 {
+		return nil, fmt.Errorf("bench: %d nodes: want 0 or 1 (one node) or more", o.Nodes)
+	}
+	if o.Nodes > 1 && o.Transport == "shm" {
+		return nil, errors.New("bench: emulated nodes need transport tcp (links between nodes are TCP)")
+	}
 	var out []Result
 	for _, w := range o.Worlds {
+		if o.Nodes > w {
+			return out, fmt.Errorf("bench: world %d split into %d nodes: want at least one rank per node", w, o.Nodes)
+		}
 		rs, err := runWorld(ctx, o, w)
 		if err != nil {
 			return out, fmt.Errorf("bench: world %d: %w", w, err)
@@ -240,7 +263,9 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		addrs[r] = h.Addr
 	}
-	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps}
+	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps,
+		Hosts: NodeHosts(world, o.Nodes)}
+	p.Hier = p.Hosts != nil && !o.Flat
 	for _, b := range o.Sizes {
 		w, it := DefaultIters(b)
 		if o.IterScale > 0 {
@@ -254,7 +279,11 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 	for r := range ranks {
 		p.Rank = r
 		p.Peers = map[int]string{}
-		for _, q := range allreduce.Peers(r, world) {
+		peers, err := allreduce.PeersHosts(r, world, p.Hosts)
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range peers {
 			p.Peers[q] = addrs[q]
 		}
 		if err := ranks[r].enc.Encode(p); err != nil {
@@ -283,6 +312,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		r := summarize(world, b, p.Iters[i], o.Segment, per)
 		r.Compress = p.Compress
+		r.Nodes, r.Hier = max(o.Nodes, 1), p.Hier
 		out = append(out, r)
 	}
 	for r := range ranks {
@@ -292,6 +322,23 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 	}
 	return out, nil
+}
+
+// NodeHosts is the host map of world ranks split into nodes emulated
+// nodes, contiguous blocks of ranks (allreduce.ShardRange), or nil for one
+// node.
+func NodeHosts(world, nodes int) []int {
+	if nodes <= 1 {
+		return nil
+	}
+	hosts := make([]int, world)
+	for n := range nodes {
+		lo, hi := allreduce.ShardRange(world, nodes, n)
+		for r := lo; r < hi; r++ {
+			hosts[r] = n
+		}
+	}
+	return hosts
 }
 
 func summarize(world int, bytes int64, iters, segment int, per []sizeResult) Result {

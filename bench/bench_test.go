@@ -5,7 +5,9 @@ import (
 	"io"
 
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +168,51 @@ func TestCompressedReduceScatterBench(t *testing.T) {
 		if _, err := AllReduce(context.Background(), o); err == nil {
 			t.Fatalf("%s all-reduce: accepted", c)
 		}
+	}
+}
+
+// Emulated nodes: 2 nodes × 2 ranks, hierarchical and flat, are exact;
+// the link emulation covers only the links between nodes; bad layouts are
+// refused.
+func TestNodesBench(t *testing.T) {
+	for _, flat := range []bool{false, true} {
+		o := opts([]int{4}, []int64{4 << 10, 1 << 20})
+		o.Data, o.Nodes, o.Flat, o.LinkMbps = "pattern", 2, flat, 1000
+		res, err := AllReduce(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if r.MaxErr != 0 || r.Nodes != 2 || r.Hier == flat {
+				t.Fatalf("flat=%v: %+v", flat, r)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		nodes     int
+		transport string
+	}{{-1, "tcp"}, {5, "tcp"}, {2, "shm"}} {
+		o := opts([]int{4}, []int64{4 << 10})
+		o.Nodes, o.Transport = tc.nodes, tc.transport
+		if _, err := AllReduce(context.Background(), o); err == nil {
+			t.Errorf("%d nodes over %s: accepted", tc.nodes, tc.transport)
+		}
+	}
+}
+
+func TestNodeHostsAndOtherNodes(t *testing.T) {
+	for _, tc := range []struct {
+		world, nodes int
+		want         []int
+	}{{4, 0, nil}, {4, 1, nil}, {4, 2, []int{0, 0, 1, 1}}, {5, 2, []int{0, 0, 0, 1, 1}}, {3, 3, []int{0, 1, 2}}} {
+		if got := NodeHosts(tc.world, tc.nodes); !slices.Equal(got, tc.want) {
+			t.Errorf("NodeHosts(%d, %d) = %v, want %v", tc.world, tc.nodes, got, tc.want)
+		}
+	}
+	if got := otherNodes([]int{0, 0, 1, 1}, 1); !maps.Equal(got, map[int]bool{2: true, 3: true}) {
+		t.Errorf("otherNodes: %v", got)
+	}
+	if otherNodes(nil, 0) != nil {
+		t.Error("no layout: want nil (emulate every link)")
 	}
 }

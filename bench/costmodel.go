@@ -21,6 +21,13 @@ type CostModel struct {
 	Segment           int     // bytes per message (pipeline segment)
 	Cores             int     // cores shared by all ranks (one machine); 0 = a machine per rank
 	BucketBytes       int     // gradient bucket size (cluster.bucket_bytes); 0 = one bucket, no overlap
+	// RanksPerNode > 1 puts that many ranks on each node (contiguous
+	// blocks): Alpha and Beta are then the links between nodes, NodeAlpha
+	// and NodeBeta those inside a node, and Breakdown.HierAllReduce models
+	// the hierarchical all-reduce. 0 or 1: one rank per node.
+	RanksPerNode int
+	NodeAlpha    float64 // seconds per message inside a node
+	NodeBeta     float64 // bytes per second per link inside a node
 }
 
 // Breakdown is a predicted step.
@@ -28,6 +35,10 @@ type Breakdown struct {
 	Compute, Optimizer, Comm, Total float64 // seconds; Comm is what the step waits for
 	Hidden                          float64 // seconds of communication run under the compute
 	RingAllReduce, RDAllReduce      float64 // seconds for one all-reduce of the gradients by each algorithm
+	// HierAllReduce: the hierarchical all-reduce of the gradients (seconds;
+	// 0 when RanksPerNode <= 1 or there is one node, where AllReduce does
+	// not use it).
+	HierAllReduce float64
 }
 
 // Step predicts a step on n ranks.
@@ -41,9 +52,16 @@ func (m CostModel) Step(n int) Breakdown {
 		Optimizer: m.OptimizerPerParam * float64(m.Params) / float64(n) * share,
 	}
 	bytes := 4 * float64(m.Params)
-	b.RingAllReduce = m.ring(n, bytes)
-	b.RDAllReduce = m.recursiveDoubling(n, bytes)
-	b.Comm = b.RingAllReduce // reduce-scatter + all-gather = one ring all-reduce
+	flat := m
+	if m.RanksPerNode > 1 && n <= m.RanksPerNode { // one node: every link is inside it
+		flat.Alpha, flat.Beta = m.NodeAlpha, m.NodeBeta
+	}
+	b.RingAllReduce = flat.ring(n, bytes)
+	b.RDAllReduce = flat.recursiveDoubling(n, bytes)
+	if l := m.RanksPerNode; l > 1 && n > l {
+		b.HierAllReduce = m.hier((n+l-1)/l, l, bytes)
+	}
+	b.Comm = b.RingAllReduce // reduce-scatter + all-gather = one ring all-reduce (flat: the slowest link)
 	if m.BucketBytes > 0 && m.Cores == 0 && n > 1 {
 		buckets := math.Max(1, math.Ceil(bytes/float64(m.BucketBytes)))
 		half := b.Comm / 2     // the reduce-scatter, and as much for the all-gather
@@ -72,4 +90,27 @@ func (m CostModel) recursiveDoubling(n int, bytes float64) float64 {
 		return 0
 	}
 	return math.Ceil(math.Log2(float64(n))) * (m.Alpha + bytes/m.Beta)
+}
+
+// hier: the hierarchical all-reduce of bytes over nodes nodes of perNode
+// ranks: a pipelined chain reduce inside each node, the ring among the
+// nodes' leaders over the links between nodes, a pipelined chain broadcast
+// inside each node. The phases are summed: an upper bound, since the
+// implementation overlaps parts of them (the first chunk of the reduce with
+// the ring's first send, the ring's last chunk with the broadcast's first,
+// and whatever the links buffer meanwhile).
+func (m CostModel) hier(nodes, perNode int, bytes float64) float64 {
+	return 2*m.chain(perNode, bytes) + m.ring(nodes, bytes)
+}
+
+// chain: a pipelined chain over ranks ranks inside a node: every segment
+// crosses ranks-1 links, one after the other, and the links work at once:
+// (segments + ranks - 2) segment times.
+func (m CostModel) chain(ranks int, bytes float64) float64 {
+	if ranks < 2 {
+		return 0
+	}
+	seg := math.Min(bytes, float64(max(1, m.Segment)))
+	segs := math.Max(1, math.Ceil(bytes/seg))
+	return (segs + float64(ranks-2)) * (m.NodeAlpha + seg/m.NodeBeta)
 }

@@ -57,3 +57,42 @@ func TestCostModelOverlap(t *testing.T) {
 		t.Fatalf("one machine: %+v", s)
 	}
 }
+
+// The hierarchical all-reduce against closed-form values: 2 nodes × 2
+// ranks, a 1 Gbit/s link between nodes, 10 Gbit/s inside a node, no
+// latency, 64 MiB. Flat ring over 4 ranks: 6 steps of 16 MiB through the
+// slow link = 6·16 MiB/β; hierarchical: a 2-rank chain (64 segments of
+// 1 MiB) at β_node each way, and a 2-leader ring of 2 steps of 32 MiB.
+func TestCostModelHier(t *testing.T) {
+	const mib = 1 << 20
+	m := CostModel{Params: 16 * mib, GlobalBatch: 64, Beta: 125e6, Segment: mib,
+		RanksPerNode: 2, NodeBeta: 1.25e9}
+	b := m.Step(4)
+	flat := 6 * 16 * mib / 125e6
+	chain := 64 * mib / 1.25e9
+	hier := 2*chain + 2*32*mib/125e6
+	if math.Abs(b.RingAllReduce-flat) > 1e-9 || math.Abs(b.HierAllReduce-hier) > 1e-9 {
+		t.Fatalf("flat %v hier %v, want %v and %v", b.RingAllReduce, b.HierAllReduce, flat, hier)
+	}
+	// 6·16 / (64·(2/10) + 2·32) = 96/76.8 = 1.25.
+	if r := b.RingAllReduce / b.HierAllReduce; math.Abs(r-1.25) > 1e-9 {
+		t.Fatalf("flat/hier %v, want 1.25", r)
+	}
+	// A longer chain pays one segment per extra rank; latency per message.
+	m.RanksPerNode, m.NodeAlpha = 4, 1e-6
+	if got, want := m.chain(4, 64*mib), (64+2)*(1e-6+mib/1.25e9); math.Abs(got-want) > 1e-12 {
+		t.Fatalf("chain of 4: %v, want %v", got, want)
+	}
+	// One node: the flat ring runs on the links inside it.
+	m.RanksPerNode, m.NodeAlpha = 2, 0
+	if r := m.Step(2).RingAllReduce; math.Abs(r-2*32*mib/1.25e9) > 1e-9 {
+		t.Fatalf("one node of 2: ring %v", r)
+	}
+	// Not applicable: one rank per node, or a single node.
+	for _, tc := range []struct{ perNode, n int }{{1, 4}, {0, 4}, {4, 4}, {4, 2}} {
+		m.RanksPerNode = tc.perNode
+		if h := m.Step(tc.n).HierAllReduce; h != 0 {
+			t.Fatalf("%d ranks, %d per node: hier %v, want 0 (not used)", tc.n, tc.perNode, h)
+		}
+	}
+}

@@ -33,6 +33,11 @@ type plan struct {
 	Compress string `json:"compress"`
 	// LinkMbps: tcp.Link bandwidth emulated on the rank's sends (0: off).
 	LinkMbps float64 `json:"link_mbps"`
+	// Hosts: the emulated node of every rank (nil: one node). LinkMbps
+	// applies only to peers on other nodes; with Hier the Comm also gets
+	// it as allreduce.Config.Hosts.
+	Hosts []int `json:"hosts,omitempty"`
+	Hier  bool  `json:"hier,omitempty"`
 }
 
 // ready is the child's line once its links are up.

@@ -65,7 +65,11 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	comm, err := allreduce.New(t, allreduce.Config{SegmentBytes: p.Segment, SmallBytes: p.SmallBytes, Compress: comp})
+	acfg := allreduce.Config{SegmentBytes: p.Segment, SmallBytes: p.SmallBytes, Compress: comp}
+	if p.Hier {
+		acfg.Hosts = p.Hosts
+	}
+	comm, err := allreduce.New(t, acfg)
 	if err != nil {
 		return err
 	}
@@ -143,16 +147,34 @@ type rankTransport interface {
 	Close() error
 }
 
-// connect builds the rank's transport the plan names.
+// connect builds the rank's transport the plan names. With emulated nodes
+// (plan.Hosts) every link is TCP and only those between nodes carry the
+// emulated link; a per-peer transport (shared memory inside a node) would
+// be chosen here from plan.Hosts.
 func connect(ctx context.Context, ln *tcp.Listener, p *plan) (rankTransport, error) {
 	switch p.Transport {
 	case "", "tcp":
 		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
 		return ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum,
-			Link: tcp.Link{Bandwidth: p.LinkMbps * 1e6 / 8}})
+			Link: tcp.Link{Bandwidth: p.LinkMbps * 1e6 / 8}, LinkPeers: otherNodes(p.Hosts, p.Rank)})
 	case "shm":
 		return attachShm(p)
 	}
 	return nil, fmt.Errorf("bench worker: transport %q: want tcp or shm", p.Transport)
+}
+
+// otherNodes is the set of ranks on another node than rank (nil when there
+// is no node layout: the emulated link applies to every peer).
+func otherNodes(hosts []int, rank int) map[int]bool {
+	if hosts == nil {
+		return nil
+	}
+	out := map[int]bool{}
+	for r, h := range hosts {
+		if h != hosts[rank] {
+			out[r] = true
+		}
+	}
+	return out
 }

@@ -29,9 +29,10 @@ func newBenchCmd(g *globals) *cobra.Command {
 func newBenchAllReduceCmd(g *globals) *cobra.Command {
 	var (
 		worlds, sizes, algo, data, op  string
-		transport, compress            string
+		transport, compress, hier      string
 		iterScale, linkMbps            float64
 		workers, iters, segment, small int
+		nodes                          int
 		asCSV, frameChecksum           bool
 		readSpin                       time.Duration
 	)
@@ -45,9 +46,17 @@ algbw = bytes/time and busbw = algbw*2(N-1)/N in GB/s (1e9), and the largest rel
 any element against a float64 reference. --csv prints the line format of ../shared/bench
 (impl,world,bytes,median_s,algbw_GBps,busbw_GBps) so its harness can run it beside Gloo and MPI;
 impl is ringtrain, or ringtrain-shm with --transport shm (ranks move frames through shared memory,
-transport/shm, instead of loopback TCP; training does not use it yet).`,
+transport/shm, instead of loopback TCP; training does not use it yet).
+
+--nodes N splits the ranks into N emulated nodes (contiguous blocks of ranks): the ranks get the
+host map, so all-reduces above --small-threshold run the hierarchical algorithm (reduce inside
+each node, ring across one leader per node, broadcast inside each node), and --link-mbps applies
+only to links between nodes. --hier off runs the flat ring on the same layout; --hier both runs
+both and adds the flat time divided by the hierarchical one (impl ringtrain-hier, ringtrain-flat
+in --csv).`,
 		Example: `  ringtrain bench allreduce --workers 4 --sizes 4K,64K,1M,16M,64M,256M
-  ringtrain bench allreduce --worlds 2,4 --csv`,
+  ringtrain bench allreduce --worlds 2,4 --csv
+  ringtrain bench allreduce --workers 4 --nodes 2 --link-mbps 1000 --hier both --sizes 4M,16M,64M`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			wl := []int{workers}
@@ -88,6 +97,26 @@ transport/shm, instead of loopback TCP; training does not use it yet).`,
 			if transport == "shm" && linkMbps > 0 {
 				return errors.New("--link-mbps applies to --transport tcp only")
 			}
+			var flats []bool
+			switch hier {
+			case "on":
+				flats = []bool{false}
+			case "off":
+				flats = []bool{true}
+			case "both":
+				flats = []bool{false, true}
+			default:
+				return fmt.Errorf("--hier %q: want on, off or both", hier)
+			}
+			if nodes < 1 {
+				return fmt.Errorf("--nodes %d: want 1 or more", nodes)
+			}
+			if nodes > 1 && transport == "shm" {
+				return errors.New("--nodes applies to --transport tcp only (links between nodes are TCP)")
+			}
+			if nodes == 1 && cmd.Flags().Changed("hier") {
+				return errors.New("--hier needs --nodes 2 or more (with one node the all-reduce is the flat ring)")
+			}
 			comps := strings.Split(compress, ",")
 			for _, c := range comps {
 				if _, err := allreduce.ParseCompression(c); err != nil {
@@ -97,22 +126,28 @@ transport/shm, instead of loopback TCP; training does not use it yet).`,
 					return fmt.Errorf("--compress %s: only the reduce-scatter is compressed (all-reduce and all-gather stay float32): add --op reduce-scatter", c)
 				}
 			}
+			if len(comps) > 1 && len(flats) > 1 {
+				return errors.New("--hier both and a --compress list exclude each other: compare one at a time")
+			}
 			var res []bench.Result
+		runs:
 			for _, c := range comps {
-				var rs []bench.Result
-				rs, err = bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
-					Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
-					Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
-					Compress: c, LinkMbps: linkMbps,
-					WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
-					Stderr:     g.stderr,
-				})
-				res = append(res, rs...)
-				if err != nil {
-					break
+				for _, flat := range flats {
+					var rs []bench.Result
+					rs, err = bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
+						Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
+						Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
+						Compress: c, LinkMbps: linkMbps, Nodes: nodes, Flat: flat,
+						WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
+						Stderr:     g.stderr,
+					})
+					res = append(res, rs...)
+					if err != nil {
+						break runs
+					}
 				}
 			}
-			printBench(g, res, asCSV, cmd.Flags().Changed("compress"), transport)
+			printBench(g, res, asCSV, cmd.Flags().Changed("compress"), transport, nodes > 1)
 			return err
 		},
 	}
@@ -132,16 +167,21 @@ transport/shm, instead of loopback TCP; training does not use it yet).`,
 	f.DurationVar(&readSpin, "read-spin", tcp.DefaultConfig(nil).ReadSpin, "yield the CPU up to this long before parking a receive (0: park at once)")
 	f.StringVar(&transport, "transport", "tcp", "how the ranks move frames: tcp (loopback, as training) or shm (shared memory, transport/shm; training does not use it yet)")
 	f.StringVar(&compress, "compress", "none", "reduce-scatter wire format: none, bf16 or fp16, or a comma-separated list run in turn (the job spec's cluster.compress; needs --op reduce-scatter; bandwidths count float32 bytes)")
-	f.Float64Var(&linkMbps, "link-mbps", 0, "> 0: emulate a link of this many Mbit/s on every rank's sends (the job spec's cluster.link_mbps)")
+	f.Float64Var(&linkMbps, "link-mbps", 0, "> 0: emulate a link of this many Mbit/s on every rank's sends (the job spec's cluster.link_mbps); with --nodes, only between nodes")
+	f.IntVar(&nodes, "nodes", 1, "split the ranks into this many emulated nodes (contiguous blocks): hierarchical all-reduce, --link-mbps between nodes only")
+	f.StringVar(&hier, "hier", "on", "with --nodes 2 or more: on (hierarchical all-reduce), off (flat ring on the same layout) or both")
 	f.BoolVar(&frameChecksum, "frame-checksum", false, "frames carry a CRC32C of their payload, checked by the receiver (the job spec's cluster.frame_checksum)")
 	return cmd
 }
 
 // printBench prints the results; with compressed set it adds the wire
 // format and the speed relative to float32 (none) at the same world and
-// size, measured in the same run. transport names the CSV impl:
-// ringtrain (tcp) or ringtrain-shm, then -bf16 or -fp16 when compressed.
-func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transport string) {
+// size, measured in the same run; with nodes set, the number of nodes, the
+// algorithm (hier or flat) and, where both ran, the flat time divided by the
+// hierarchical one. transport names the CSV impl: ringtrain (tcp) or
+// ringtrain-shm, then -bf16 or -fp16 when compressed, -hier or -flat with
+// nodes.
+func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transport string, nodes bool) {
 	if asCSV {
 		w := csv.NewWriter(g.stdout)
 		w.Write([]string{"impl", "world", "bytes", "median_s", "algbw_GBps", "busbw_GBps"})
@@ -152,6 +192,9 @@ func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transpor
 			}
 			if r.Compress != "" && r.Compress != "none" {
 				impl += "-" + r.Compress
+			}
+			if nodes {
+				impl += "-" + algoName(r)
 			}
 			w.Write([]string{impl, strconv.Itoa(r.World), strconv.FormatInt(r.Bytes, 10),
 				strconv.FormatFloat(r.Median.Seconds(), 'g', 6, 64),
@@ -164,14 +207,23 @@ func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transpor
 	if compressed {
 		fmt.Fprint(tw, "compress\t")
 	}
+	if nodes {
+		fmt.Fprint(tw, "nodes\talgo\t")
+	}
 	fmt.Fprint(tw, "world\tbytes\titers\ttime\tmin time\talgbw GB/s\tbusbw GB/s\tmax rel err\t")
 	if compressed {
 		fmt.Fprint(tw, "busbw vs none\t")
+	}
+	if nodes {
+		fmt.Fprint(tw, "flat time / this\t")
 	}
 	fmt.Fprintln(tw)
 	for _, r := range res {
 		if compressed {
 			fmt.Fprintf(tw, "%s\t", r.Compress)
+		}
+		if nodes {
+			fmt.Fprintf(tw, "%d\t%s\t", r.Nodes, algoName(r))
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%v\t%.3f\t%.3f\t%.1e\t", r.World, r.Bytes, r.Iters,
 			r.Median.Round(100), r.Min.Round(100), r.AlgBW, r.BusBW, r.MaxErr)
@@ -184,9 +236,26 @@ func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transpor
 			}
 			fmt.Fprintf(tw, "%s\t", ratio)
 		}
+		if nodes {
+			ratio := "-"
+			for _, b := range res {
+				if !b.Hier && b.World == r.World && b.Bytes == r.Bytes && b.Compress == r.Compress && r.Median > 0 {
+					ratio = fmt.Sprintf("%.2fx", b.Median.Seconds()/r.Median.Seconds())
+				}
+			}
+			fmt.Fprintf(tw, "%s\t", ratio)
+		}
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// algoName is how a multi-node result names its all-reduce.
+func algoName(r bench.Result) string {
+	if r.Hier {
+		return "hier"
+	}
+	return "flat"
 }
 
 func newBenchWorkerCmd(g *globals) *cobra.Command {

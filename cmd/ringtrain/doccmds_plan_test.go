@@ -210,7 +210,15 @@ var docPlan = []docGroup{
 			Run: "ringtrain scale --worlds 1,2,4 --config docs/examples/scale.yaml --steps 30 --warmup 10 --out out-link --link-bandwidth 200 --link-latency 1ms", Note: "30 steps (10 warm-up) per world size instead of 120 (20)"},
 		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --link-bandwidth 9600 --link-latency 40us --cores 2"},
 		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 535818 --batch 64 --compute-per-sample 271us --optimizer-ns 1.6 --link-bandwidth 200 --link-latency 1040us --cores 2"},
+		{File: "docs/scaling.md", Doc: "ringtrain simulate --params 16777216 --worlds 1,2,4,8,16 --ranks-per-node 2 --link-bandwidth 1000 --link-latency 0s --node-bandwidth 9600 --node-latency 40us", Want: "AR chosen"},
+		{File: "docs/scaling.md", Doc: "ringtrain simulate --worlds 1,2,4,16,128 --ranks-per-node 8 --link-bandwidth 10000 --link-latency 50us", Want: "hier AR ms"},
 		{File: "docs/scaling.md", Doc: "ringtrain simulate --worlds 1,2,4,8,16,1024"},
+	}},
+
+	{Name: "hier", Steps: []docStep{
+		{File: "docs/benchmarks.md", Doc: "ringtrain bench allreduce --workers 4 --nodes 2 --link-mbps 1000 --hier both --sizes 4M,16M,64M",
+			Run:  "ringtrain bench allreduce --workers 4 --nodes 2 --link-mbps 1000 --hier both --sizes 64K,1M --iters 3",
+			Note: "64 KiB and 1 MiB, 3 iterations, instead of 4 to 64 MiB: that it runs, not its figures", Want: "flat time / this"},
 	}},
 
 	{Name: "gpu", Steps: []docStep{

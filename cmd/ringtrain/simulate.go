@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/bench"
 )
 
@@ -16,6 +18,8 @@ func newSimulateCmd(g *globals) *cobra.Command {
 		worlds                 string
 		compute, latency       time.Duration
 		optimizerNs, bandwidth float64
+		nodeLatency            time.Duration
+		nodeBandwidth          float64
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -27,9 +31,16 @@ and a machine per rank they run under backward and the next forward, all but one
 what a step waits for, "hidden ms" what ran under the compute). It also shows what
 recursive doubling would cost for the same all-reduce. Take --compute-per-sample and --optimizer-ns from
 a one-worker 'ringtrain bench train --worlds 1' (compute ms / batch; optimizer ms / parameters), and the link from
-'ringtrain bench allreduce' or the network's specification. docs/scaling.md compares it with 'ringtrain scale'.`,
-		Example: `  ringtrain simulate --params 535818 --batch 64 --compute-per-sample 440us --optimizer-ns 2.3 --link-bandwidth 10000 --link-latency 50us`,
-		Args:    cobra.NoArgs,
+'ringtrain bench allreduce' or the network's specification. docs/scaling.md compares it with 'ringtrain scale'.
+
+With --ranks-per-node R > 1 every node holds R ranks (world = nodes × R), --link-* is the network between
+nodes and --node-* the links inside a node; it adds the hierarchical all-reduce (chain reduce inside each node,
+ring across one leader per node, chain broadcast inside each node: "hier AR ms") beside the flat ring over all
+ranks, and which one AllReduce picks ("AR chosen"). The step's own collectives (reduce-scatter and all-gather)
+stay the flat ring.`,
+		Example: `  ringtrain simulate --params 535818 --batch 64 --compute-per-sample 440us --optimizer-ns 2.3 --link-bandwidth 10000 --link-latency 50us
+  ringtrain simulate --params 16777216 --worlds 2 --ranks-per-node 2 --link-bandwidth 1000 --node-bandwidth 9600`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs := cmd.Flags()
 			ns, err := bench.ParseInts(worlds)
@@ -39,19 +50,47 @@ a one-worker 'ringtrain bench train --worlds 1' (compute ms / batch; optimizer m
 			if m.Params < 1 || m.GlobalBatch < 1 || bandwidth <= 0 || compute < 0 || latency < 0 {
 				return fmt.Errorf("need --params, --batch, %s > 0 and non-negative times", spelled(fs, "link-bandwidth"))
 			}
+			if m.RanksPerNode < 1 || nodeBandwidth <= 0 || nodeLatency < 0 {
+				return errors.New("need --ranks-per-node >= 1, --node-bandwidth > 0 and a non-negative --node-latency")
+			}
 			m.ComputePerSample, m.OptimizerPerParam = compute.Seconds(), optimizerNs*1e-9
 			m.Alpha, m.Beta = latency.Seconds(), bandwidth*1e6/8
+			m.NodeAlpha, m.NodeBeta = nodeLatency.Seconds(), nodeBandwidth*1e6/8
+			perNode := m.RanksPerNode
 			one := m.Step(1)
 			tw := tabwriter.NewWriter(g.stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "nodes\tstep ms\tcompute ms\toptimizer ms\tcomm ms\thidden ms\tsamples/s\tspeedup\tefficiency\tcomm share\tring AR ms\trec. doubling AR ms\t")
-			for _, n := range ns {
-				if n < 1 {
-					return fmt.Errorf("%s %d: want world sizes >= 1", spelled(fs, "worlds"), n)
+			if perNode > 1 {
+				fmt.Fprint(tw, "nodes\tranks\t")
+			} else {
+				fmt.Fprint(tw, "nodes\t")
+			}
+			fmt.Fprint(tw, "step ms\tcompute ms\toptimizer ms\tcomm ms\thidden ms\tsamples/s\tspeedup\tefficiency\tcomm share\tring AR ms\trec. doubling AR ms\t")
+			if perNode > 1 {
+				fmt.Fprint(tw, "hier AR ms\tAR chosen\t")
+			}
+			fmt.Fprintln(tw)
+			for _, nodes := range ns {
+				if nodes < 1 {
+					return fmt.Errorf("%s %d: want world sizes >= 1", spelled(fs, "worlds"), nodes)
 				}
+				n := nodes * perNode
 				b := m.Step(n)
 				speedup := one.Total / b.Total
-				fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.1f%%\t%.1f%%\t%.3f\t%.3f\t\n", n, 1e3*b.Total, 1e3*b.Compute, 1e3*b.Optimizer,
+				if perNode > 1 {
+					fmt.Fprintf(tw, "%d\t%d\t", nodes, n)
+				} else {
+					fmt.Fprintf(tw, "%d\t", n)
+				}
+				fmt.Fprintf(tw, "%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.0f\t%.2f\t%.1f%%\t%.1f%%\t%.3f\t%.3f\t", 1e3*b.Total, 1e3*b.Compute, 1e3*b.Optimizer,
 					1e3*b.Comm, 1e3*b.Hidden, float64(m.GlobalBatch)/b.Total, speedup, 100*speedup/float64(n), 100*b.Comm/b.Total, 1e3*b.RingAllReduce, 1e3*b.RDAllReduce)
+				if perNode > 1 {
+					hier := "-"
+					if b.HierAllReduce > 0 {
+						hier = fmt.Sprintf("%.3f", 1e3*b.HierAllReduce)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t", hier, chosenAllReduce(m.Params, nodes, perNode))
+				}
+				fmt.Fprintln(tw)
 			}
 			return tw.Flush()
 		},
@@ -70,5 +109,24 @@ a one-worker 'ringtrain bench train --worlds 1' (compute ms / batch; optimizer m
 	f.IntVar(&m.BucketBytes, "bucket-bytes", 1<<20, "gradient bucket size (cluster.bucket_bytes): the collectives run under the compute; 0 = no overlap")
 	f.StringVar(&worlds, "worlds", "1,2,4,8,16,32,64,128,256,512,1024", "world sizes (nodes, one rank each), comma-separated")
 	alias(f, "nodes", "worlds")
+	f.IntVar(&m.RanksPerNode, "ranks-per-node", 1, "ranks on each node (world = nodes × this); > 1 adds the hierarchical all-reduce")
+	f.Float64Var(&nodeBandwidth, "node-bandwidth", 80000, "with --ranks-per-node > 1: link bandwidth inside a node, Mbit/s")
+	f.DurationVar(&nodeLatency, "node-latency", 2*time.Microsecond, "with --ranks-per-node > 1: latency per message inside a node")
 	return cmd
+}
+
+// chosenAllReduce is the algorithm Comm.AllReduce picks for params floats
+// with the default Config and a host map of nodes nodes × perNode ranks:
+// recursive doubling up to SmallBytes, else the hierarchical one where the
+// host map calls for it (allreduce.Config.Hosts), else the ring.
+func chosenAllReduce(params, nodes, perNode int) string {
+	switch {
+	case nodes*perNode == 1:
+		return "-"
+	case 4*params <= allreduce.DefaultConfig().SmallBytes:
+		return "rd"
+	case nodes >= 2 && perNode >= 2 && params >= nodes:
+		return "hier"
+	}
+	return "ring"
 }

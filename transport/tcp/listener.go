@@ -367,6 +367,11 @@ type Spec struct {
 	IOTimeout time.Duration
 	// Link emulates a slower network on this rank's sends (zero: off).
 	Link Link
+	// LinkPeers, if non-nil, limits Link to the sends to the peers it maps
+	// to true (say, the ranks on other hosts, so that links inside a host
+	// stay fast); nil applies Link to every peer. Ranks it names that are
+	// not in Peers are ignored.
+	LinkPeers map[int]bool
 	// PayloadChecksum: this rank's frames carry the CRC32C of their
 	// payload, and a receiver whose computed CRC differs fails the
 	// collective with ErrChecksum. It costs a pass over every byte sent and
@@ -401,6 +406,11 @@ func (l *Listener) Connect(ctx context.Context, spec Spec) (*Transport, error) {
 	for p, addr := range spec.Peers {
 		if p < 0 || p >= spec.Size || p == spec.Rank || addr == "" {
 			return nil, fmt.Errorf("tcp: invalid peer %d at %q for rank %d of %d", p, addr, spec.Rank, spec.Size)
+		}
+	}
+	for p := range spec.LinkPeers {
+		if p < 0 || p >= spec.Size || p == spec.Rank {
+			return nil, fmt.Errorf("tcp: LinkPeers names rank %d: want a peer of rank %d in [0, %d)", p, spec.Rank, spec.Size)
 		}
 	}
 	if _, ok := ctx.Deadline(); !ok {

@@ -59,6 +59,8 @@ type peerConn struct {
 	iov  [2][]byte
 	bufs net.Buffers
 	spin *spinReader // nil when spinning is off
+	// emulate: Spec.Link applies to sends to this peer (Spec.LinkPeers).
+	emulate bool
 }
 
 var _ allreduce.Transport = (*Transport)(nil)
@@ -87,7 +89,8 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 		if ok {
 			src = sr
 		}
-		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(src, 16<<10), spin: sr}
+		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(src, 16<<10), spin: sr,
+			emulate: spec.LinkPeers == nil || spec.LinkPeers[p]}
 	}
 	return t
 }
@@ -234,7 +237,7 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 		return err
 	}
 	defer t.leave(w)
-	if d := t.link.delay(HeaderSize + 4*len(data)); d > 0 {
+	if d := t.link.delay(HeaderSize + 4*len(data)); d > 0 && pc.emulate {
 		tm := time.NewTimer(d) // link emulation only
 		select {
 		case <-tm.C:

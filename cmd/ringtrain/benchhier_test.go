@@ -1,0 +1,45 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// bench allreduce --nodes / --hier and simulate --ranks-per-node: bad
+// input is a clear error before any process starts.
+func TestHierFlagsBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"zero nodes", []string{"bench", "allreduce", "--nodes", "0"}, "--nodes 0"},
+		{"more nodes than ranks", []string{"bench", "allreduce", "--workers", "2", "--nodes", "3", "--sizes", "4K"}, "at least one rank per node"},
+		{"bad hier", []string{"bench", "allreduce", "--nodes", "2", "--hier", "maybe"}, `--hier "maybe"`},
+		{"hier without nodes", []string{"bench", "allreduce", "--hier", "off"}, "--hier needs --nodes"},
+		{"nodes over shm", []string{"bench", "allreduce", "--nodes", "2", "--transport", "shm"}, "--transport tcp only"},
+		{"hier both and compress list", []string{"bench", "allreduce", "--nodes", "2", "--hier", "both", "--op", "reduce-scatter", "--compress", "none,bf16"}, "exclude each other"},
+		{"zero ranks per node", []string{"simulate", "--ranks-per-node", "0"}, "--ranks-per-node >= 1"},
+		{"zero node bandwidth", []string{"simulate", "--ranks-per-node", "2", "--node-bandwidth", "0"}, "--node-bandwidth > 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := cli(t, nil, tc.args...)
+			if code == 0 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q, want it to mention %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+// The CSV names the algorithm with emulated nodes.
+func TestBenchNodesCSV(t *testing.T) {
+	out, stderr, code := cli(t, nil, "bench", "allreduce", "--workers", "4", "--nodes", "2", "--hier", "both", "--sizes", "64K", "--iters", "3", "--csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, impl := range []string{"ringtrain-hier,4,65536,", "ringtrain-flat,4,65536,"} {
+		if !strings.Contains(out, impl) {
+			t.Fatalf("no %q line in\n%s", impl, out)
+		}
+	}
+}
