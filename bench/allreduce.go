@@ -34,9 +34,10 @@ type Options struct {
 	// cluster.frame_checksum).
 	FrameChecksum bool
 	// Transport is how the ranks move frames: "tcp" (default: loopback
-	// TCP, the training path) or "shm" (transport/shm: this process
-	// creates each world's shared segment and hands it to its ranks as
-	// fd 3).
+	// TCP), "shm" (transport/shm: this process creates each world's shared
+	// segment and hands it to its ranks as fd 3) or "auto" (as training:
+	// TCP links, then transport/route's rendezvous puts the ranks of one
+	// host, or of one emulated node, on shared memory).
 	Transport string
 	// Compress is allreduce.Config.Compress by name ("" or "none", "bf16",
 	// "fp16"); only the reduce-scatter compresses, so it needs Op
@@ -188,7 +189,7 @@ func AllReduce(ctx context.Context, o Options) ([]Result, error) {
 		return nil, fmt.Errorf("bench: %d nodes: want 0 or 1 (one node) or more", o.Nodes)
 	}
 	if o.Nodes > 1 && o.Transport == "shm" {
-		return nil, errors.New("bench: emulated nodes need transport tcp (links between nodes are TCP)")
+		return nil, errors.New("bench: emulated nodes need transport tcp or auto (links between nodes are TCP)")
 	}
 	var out []Result
 	for _, w := range o.Worlds {
@@ -228,7 +229,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 	}
 	var extra []*os.File
 	switch o.Transport {
-	case "", "tcp":
+	case "", "tcp", "auto":
 	case "shm":
 		f, closeSeg, err := shmSegment(world)
 		if err != nil {
@@ -238,7 +239,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		defer closeSeg()
 		extra = []*os.File{f}
 	default:
-		return nil, fmt.Errorf("bench: transport %q: want tcp or shm", o.Transport)
+		return nil, fmt.Errorf("bench: transport %q: want tcp, shm or auto", o.Transport)
 	}
 	ranks := make([]rank, world)
 	for r := range world {

@@ -37,7 +37,7 @@ func opts(worlds []int, sizes []int64) Options {
 }
 
 // transports are the ranks' transports every process test runs over.
-var transports = []string{"tcp", "shm"}
+var transports = []string{"tcp", "shm", "auto"}
 
 func TestAllReduceBenchIsExact(t *testing.T) {
 	for _, tr := range transports {
@@ -175,9 +175,13 @@ func TestCompressedReduceScatterBench(t *testing.T) {
 // the link emulation covers only the links between nodes; bad layouts are
 // refused.
 func TestNodesBench(t *testing.T) {
-	for _, flat := range []bool{false, true} {
+	for _, tc := range []struct {
+		flat      bool
+		transport string // auto: shared memory inside each node
+	}{{false, "tcp"}, {true, "tcp"}, {false, "auto"}, {true, "auto"}} {
+		flat := tc.flat
 		o := opts([]int{4}, []int64{4 << 10, 1 << 20})
-		o.Data, o.Nodes, o.Flat, o.LinkMbps = "pattern", 2, flat, 1000
+		o.Data, o.Nodes, o.Flat, o.LinkMbps, o.Transport = "pattern", 2, flat, 1000, tc.transport
 		res, err := AllReduce(context.Background(), o)
 		if err != nil {
 			t.Fatal(err)

@@ -27,7 +27,8 @@ type plan struct {
 	// FrameChecksum: the rank's frames carry a CRC32C of their payload.
 	FrameChecksum bool `json:"frame_checksum"`
 	// Transport: "tcp" (or empty) connects over loopback TCP; "shm"
-	// attaches the shared segment the parent passed as fd 3.
+	// attaches the shared segment the parent passed as fd 3; "auto"
+	// connects over TCP, then runs transport/route's rendezvous.
 	Transport string `json:"transport"`
 	// Compress: allreduce.Config.Compress ("none", "bf16", "fp16").
 	Compress string `json:"compress"`

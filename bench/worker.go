@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/transport/route"
 	"github.com/ringtrain/ringtrain/transport/tcp"
 )
 
@@ -160,8 +161,28 @@ func connect(ctx context.Context, ln *tcp.Listener, p *plan) (rankTransport, err
 			Link: tcp.Link{Bandwidth: p.LinkMbps * 1e6 / 8}, LinkPeers: otherNodes(p.Hosts, p.Rank)})
 	case "shm":
 		return attachShm(p)
+	case "auto":
+		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		t, err := ln.Connect(cctx, tcp.Spec{Generation: 1, Rank: p.Rank, Size: p.World, Peers: p.Peers, PayloadChecksum: p.FrameChecksum,
+			Link: tcp.Link{Bandwidth: p.LinkMbps * 1e6 / 8}, LinkPeers: otherNodes(p.Hosts, p.Rank)})
+		if err != nil {
+			return nil, err
+		}
+		// As training does: shared memory with the ranks of this (emulated)
+		// node, found by the rendezvous over the TCP links.
+		var host string
+		if p.Hosts != nil {
+			host = fmt.Sprintf("bench-node-%d", p.Hosts[p.Rank])
+		}
+		rt, _, err := route.Establish(cctx, t, route.Options{HostKey: host, IOTimeout: 60 * time.Second})
+		if err != nil {
+			t.Close()
+			return nil, fmt.Errorf("bench worker rank %d: %w", p.Rank, err)
+		}
+		return rt, nil
 	}
-	return nil, fmt.Errorf("bench worker: transport %q: want tcp or shm", p.Transport)
+	return nil, fmt.Errorf("bench worker: transport %q: want tcp, shm or auto", p.Transport)
 }
 
 // otherNodes is the set of ranks on another node than rank (nil when there

@@ -45,8 +45,10 @@ and prints a table like nccl-tests: bytes, iterations, median time (max over ran
 algbw = bytes/time and busbw = algbw*2(N-1)/N in GB/s (1e9), and the largest relative error of
 any element against a float64 reference. --csv prints the line format of ../shared/bench
 (impl,world,bytes,median_s,algbw_GBps,busbw_GBps) so its harness can run it beside Gloo and MPI;
-impl is ringtrain, or ringtrain-shm with --transport shm (ranks move frames through shared memory,
-transport/shm, instead of loopback TCP; training does not use it yet).
+impl is ringtrain, ringtrain-shm with --transport shm (this process hands one shared-memory segment,
+transport/shm, to its ranks), or ringtrain-auto with --transport auto (as training does: TCP links, then
+the ranks of one host, or of one emulated node with --nodes, move frames through shared memory found by
+transport/route's rendezvous).
 
 --nodes N splits the ranks into N emulated nodes (contiguous blocks of ranks): the ranks get the
 host map, so all-reduces above --small-threshold run the hierarchical algorithm (reduce inside
@@ -88,8 +90,11 @@ in --csv).`,
 			if op != "allreduce" && op != "reduce-scatter" && op != "all-gather" {
 				return fmt.Errorf("--op %q: want allreduce, reduce-scatter or all-gather", op)
 			}
-			if transport != "tcp" && transport != "shm" {
-				return fmt.Errorf("--transport %q: want tcp or shm", transport)
+			if transport != "tcp" && transport != "shm" && transport != "auto" {
+				return fmt.Errorf("--transport %q: want tcp, shm or auto", transport)
+			}
+			if transport == "auto" && linkMbps > 0 && nodes < 2 {
+				return errors.New("--link-mbps with --transport auto needs --nodes 2 or more: the ranks of one node share memory, only links between nodes are emulated")
 			}
 			if transport == "shm" && frameChecksum {
 				return errors.New("--frame-checksum applies to --transport tcp only (shared memory has no wire to corrupt)")
@@ -112,7 +117,7 @@ in --csv).`,
 				return fmt.Errorf("--nodes %d: want 1 or more", nodes)
 			}
 			if nodes > 1 && transport == "shm" {
-				return errors.New("--nodes applies to --transport tcp only (links between nodes are TCP)")
+				return errors.New("--nodes applies to --transport tcp or auto (links between nodes are TCP)")
 			}
 			if nodes == 1 && cmd.Flags().Changed("hier") {
 				return errors.New("--hier needs --nodes 2 or more (with one node the all-reduce is the flat ring)")
@@ -165,7 +170,7 @@ in --csv).`,
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")
 	f.DurationVar(&readSpin, "read-spin", tcp.DefaultConfig(nil).ReadSpin, "yield the CPU up to this long before parking a receive (0: park at once)")
-	f.StringVar(&transport, "transport", "tcp", "how the ranks move frames: tcp (loopback, as training) or shm (shared memory, transport/shm; training does not use it yet)")
+	f.StringVar(&transport, "transport", "tcp", "how the ranks move frames: tcp (loopback TCP), shm (one shared segment handed to the ranks) or auto (as training: shared memory within a host or emulated node, TCP between)")
 	f.StringVar(&compress, "compress", "none", "reduce-scatter wire format: none, bf16 or fp16, or a comma-separated list run in turn (the job spec's cluster.compress; needs --op reduce-scatter; bandwidths count float32 bytes)")
 	f.Float64Var(&linkMbps, "link-mbps", 0, "> 0: emulate a link of this many Mbit/s on every rank's sends (the job spec's cluster.link_mbps); with --nodes, only between nodes")
 	f.IntVar(&nodes, "nodes", 1, "split the ranks into this many emulated nodes (contiguous blocks): hierarchical all-reduce, --link-mbps between nodes only")
@@ -187,8 +192,8 @@ func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transpor
 		w.Write([]string{"impl", "world", "bytes", "median_s", "algbw_GBps", "busbw_GBps"})
 		for _, r := range res {
 			impl := "ringtrain"
-			if transport == "shm" {
-				impl += "-shm"
+			if transport != "tcp" {
+				impl += "-" + transport
 			}
 			if r.Compress != "" && r.Compress != "none" {
 				impl += "-" + r.Compress
