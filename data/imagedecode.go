@@ -29,6 +29,11 @@ func decodeImage(path string) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeImageBytes(path, b)
+}
+
+// decodeImageBytes decodes b, the content of the file at path.
+func decodeImageBytes(path string, b []byte) (image.Image, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("data: %s: not a PNG, JPEG or GIF image (%d bytes): %w", path, len(b), err)

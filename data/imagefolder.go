@@ -98,7 +98,7 @@ func LoadImageFolder(ctx context.Context, root string, opt ImageOptions) (train,
 		return nil, nil, rep, err
 	}
 	rep.Ignored = trs.ignored + tes.ignored
-	g, err := geometry(trs.files[0].path, opt)
+	g, err := geometry(trs.files, opt)
 	if err != nil {
 		return nil, nil, rep, err
 	}
@@ -132,8 +132,8 @@ func LoadImageFolder(ctx context.Context, root string, opt ImageOptions) (train,
 
 // geometry fixes the output size and channels from the options and the
 // first training image (its size when Size is 0; grey or not when
-// Channels is 0).
-func geometry(first string, opt ImageOptions) (imageGeom, error) {
+// Channels is 0): with Skip, the first that decodes.
+func geometry(files []imageFile, opt ImageOptions) (imageGeom, error) {
 	g := imageGeom{channels: opt.Channels, h: opt.Size, w: opt.Size, resize: opt.Resize, own: opt.Size == 0}
 	if g.resize == "" {
 		g.resize = "fit"
@@ -144,7 +144,13 @@ func geometry(first string, opt ImageOptions) (imageGeom, error) {
 	if g.channels != 0 && !g.own {
 		return g, nil
 	}
-	img, err := decodeImage(first)
+	var img image.Image
+	var err error
+	for _, f := range files {
+		if img, err = decodeImage(f.path); err == nil || !opt.Skip {
+			break
+		}
+	}
 	if err != nil {
 		return g, fmt.Errorf("%w (the first training image sets the image size and channels)", err)
 	}
