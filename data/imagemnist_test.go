@@ -97,9 +97,17 @@ func TestImageFolderJPEG(t *testing.T) {
 	if len(jpegs) != n/3 {
 		t.Fatalf("%d JPEG files, want %d", len(jpegs), n/3)
 	}
-	got, _, _, err := data.LoadImageFolder(context.Background(), root, data.ImageOptions{Channels: 1})
+	got, _, _, err := data.LoadImageFolder(context.Background(), root, data.ImageOptions{Channels: 1, Workers: 4})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// one decoder, the reference of the parallel load, gives the same bits
+	serial, _, _, err := data.LoadImageFolder(context.Background(), root, data.ImageOptions{Channels: 1, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := testutil.FirstBitDiff(serial.X, got.X); i >= 0 || !slices.Equal(serial.Y, got.Y) {
+		t.Fatalf("1 decoder and GOMAXPROCS decoders differ at X[%d]", i)
 	}
 	first := *train
 	first.N, first.X, first.Y = n, train.X[:n*train.Dim], train.Y[:n]
@@ -134,4 +142,24 @@ func TestImageFolderCancelled(t *testing.T) {
 	if _, err := os.Stat(root); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// BenchmarkLoadImageFolder: the MNIST-10k as 10,000 PNG files, loaded
+// with GOMAXPROCS decoders.
+func BenchmarkLoadImageFolder(b *testing.B) {
+	train, test, err := data.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	root := b.TempDir()
+	if err := imagetree.Write(root, map[string]*data.Dataset{"train": train, "test": test}, imagetree.Options{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, _, err := data.LoadImageFolder(context.Background(), root, data.ImageOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Seconds())/float64(b.N)/float64(train.N+test.N)*1e6, "µs/image")
 }
