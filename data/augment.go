@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 )
 
 // Augment is deterministic augmentation of [C, H, W] training samples: a
@@ -75,16 +76,15 @@ func (a Augment) Apply(x []float32, shape []int, seed uint64, epoch, index int, 
 				continue
 			}
 			src := scratch[(ch*h+sy)*w : (ch*h+sy+1)*w]
-			for ox := range w {
-				cx := ox
-				if flip {
-					cx = w - 1 - ox
-				}
-				if sx := cx + dx - p; sx >= 0 && sx < w {
-					row[ox] = src[sx]
-				} else {
-					row[ox] = 0
-				}
+			// column c of the crop is source column c+dx-p: the columns
+			// [lo, hi) of the crop fall inside the source
+			lo, hi := max(0, p-dx), min(w, w+p-dx)
+			clear(row)
+			if lo < hi {
+				copy(row[lo:hi], src[lo+dx-p:hi+dx-p])
+			}
+			if flip {
+				slices.Reverse(row)
 			}
 		}
 	}

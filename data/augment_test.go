@@ -102,3 +102,15 @@ func TestAugmentDraws(t *testing.T) {
 		t.Error("Enabled or Check")
 	}
 }
+
+// BenchmarkAugment: one 28x28 grey sample cropped and flipped.
+func BenchmarkAugment(b *testing.B) {
+	a := Augment{CropPadding: 4, Flip: true}
+	x := make([]float32, 784)
+	var scratch []float32
+	i := 0
+	for b.Loop() {
+		scratch = a.Apply(x, []int{1, 28, 28}, 1, 0, i, scratch)
+		i++
+	}
+}
