@@ -20,6 +20,9 @@ type Dataset struct {
 	Shape []int
 	// Classes is the number of label values (>= 1).
 	Classes int
+	// ClassNames, if set, names each class (an image folder's class
+	// directories); nil means the labels are the class ids.
+	ClassNames []string
 }
 
 // Validate checks that the fields are consistent: sizes, shape, finite

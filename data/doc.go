@@ -25,6 +25,33 @@
 // bytes (0x1f 0x8b), never by the file name (train.csv.gz, or a plain file
 // named .gz, both load).
 //
+// # Image folders
+//
+// LoadImageFolder reads torchvision's ImageFolder layout: root/train/<class>/
+// and root/test/<class>/ directories of PNG, JPEG or GIF files (Go's
+// decoders, chosen by content). The classes are the sorted names of train's
+// directories (Dataset.ClassNames), test must have the same (a test class
+// may be empty, a training class may not); class directories are walked
+// recursively in lexical order, hidden entries and files of other
+// extensions are ignored and counted. Samples are in class order, then
+// path order, of shape [C, H, W] with values v/255 as IDX: grey is
+// color.GrayModel's ITU-R 601 luma, RGB the 8-bit channels (alpha
+// premultiplied, i.e. over black). Size 0 keeps the images' own size (all
+// must share the first's), else "fit" scales the shorter side (a separable
+// triangle filter, widened when shrinking: PIL's antialiased bilinear) and
+// crops the centre, "stretch" scales to the size, "crop" takes the centre
+// unscaled and zero-pads. A file larger than MaxImageFileBytes or whose
+// header claims more than MaxImagePixels is refused before decoding; a
+// decoding error names the file and the bytes its decoder had read. With
+// ImageOptions.Skip such files are left out and counted (ImageReport).
+// Decoding runs on ImageOptions.Workers goroutines, all stopped before
+// LoadImageFolder returns; Progress is called from the caller's goroutine.
+//
+// Augment is deterministic training-time augmentation of [C, H, W]
+// samples: a random crop of the zero-padded image and a left-right flip,
+// drawn from a PCG seeded with (seed, epoch, sample index) alone, so it
+// does not depend on the rank, the world size or a resume.
+//
 // # Train and test splits, and the class count
 //
 // The split loaders (LoadIDXDir, LoadCSVPair, Default) check that train
@@ -84,7 +111,8 @@
 // EvalRange splits n evaluation samples into contiguous per-rank ranges
 // whose sizes differ by at most one.
 //
-// Nothing here starts goroutines or holds global mutable state. A Sampler
+// Nothing here but LoadImageFolder starts goroutines, and nothing holds
+// global mutable state. A Sampler
 // caches the current epoch's permutation and is not safe for concurrent
 // use; Datasets are read-only after loading and safe to share.
 //

@@ -49,14 +49,16 @@ type DataFacts struct {
 	ClassNames []string // nil for language models (their vocabulary is in model_spec)
 }
 
-// FactsOf returns the data facts of a job: IDX and the embedded MNIST are
-// bytes scaled by 1/255 on load (range 0..255); CSV and synthetic data are
+// FactsOf returns the data facts of a job: IDX, the embedded MNIST and
+// image folders are bytes scaled by 1/255 on load (range 0..255); CSV and
+// synthetic data are
 // used as they are (scale 1; their range is the data's: TrainingRange);
-// class names are "0".."C-1" (the labels are class ids) except for text.
+// class names are "0".."C-1" (the labels are class ids) except for text
+// (WithClassNames sets an image folder's, which the model spec records).
 func FactsOf(spec job.Spec, classes int) DataFacts {
 	var f DataFacts
 	switch spec.Data.Source {
-	case "", "default", "idx":
+	case "", "default", "idx", "images":
 		lo, hi := 0.0, 255.0
 		f.Scale, f.Min, f.Max = idxScale, &lo, &hi
 	case "csv", "synthetic":
@@ -67,6 +69,15 @@ func FactsOf(spec job.Spec, classes int) DataFacts {
 		for i := range classes {
 			f.ClassNames[i] = strconv.Itoa(i)
 		}
+	}
+	return f
+}
+
+// WithClassNames returns f with the class names a model spec records
+// (model.Spec.ClassNames: an image folder's class directories), if any.
+func WithClassNames(f DataFacts, s model.Spec) DataFacts {
+	if s.ClassNames != nil {
+		f.ClassNames = s.ClassNames
 	}
 	return f
 }

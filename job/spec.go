@@ -85,13 +85,15 @@ func (m Model) Sequence() bool {
 // Data selects the dataset.
 type Data struct {
 	// Source is "default" (the embedded MNIST-10k), "idx" (a directory in
-	// MNIST layout, also Fashion-MNIST), "csv", "synthetic", or for
+	// MNIST layout, also Fashion-MNIST), "csv", "synthetic", "images" (a folder of images, one
+	// directory per class), or for
 	// language models "text" (a UTF-8 file, plain or .gz) or "shakespeare"
 	// (the embedded tiny Shakespeare). A text's vocabulary is the sorted
 	// set of its characters; its first 90% trains, the last 10%
 	// validates. Default "default".
 	Source string `yaml:"source"`
-	// Path: the IDX directory, the training CSV file, or the text file.
+	// Path: the IDX directory, the training CSV file, the text file, or
+	// the image folder (train/<class>/*.png|jpg and test/<class>/...).
 	Path string `yaml:"path"`
 	// TestPath: the test CSV file (csv only; required for csv).
 	TestPath string `yaml:"test_path"`
@@ -112,6 +114,14 @@ type Data struct {
 	// the final one the test split (csv: test_path may then be left out,
 	// and the validation split is the test split).
 	ValFraction float64 `yaml:"val_fraction"`
+	// Image options (images only).
+	Image Image `yaml:"image"`
+	// Augment: random crop and flip of training images (sources with
+	// samples of shape [C, H, W]: default, idx, images).
+	Augment Augment `yaml:"augment"`
+	// OnError is what a file that does not decode does (images): "fail"
+	// (default; the error names the file) or "skip" (counted warning).
+	OnError string `yaml:"on_error"`
 }
 
 // CSV describes CSV files: numeric features and one integer label column.
@@ -122,6 +132,33 @@ type CSV struct {
 	Header bool `yaml:"header"`
 	// Classes: number of classes; 0 (default) = largest label + 1.
 	Classes int `yaml:"classes"`
+}
+
+// Image describes an image folder (source images, data/imagefolder.go):
+// what every image becomes before training.
+type Image struct {
+	// Size: images become Size x Size pixels; 0 (default) keeps the
+	// images' own size, which must then be the same for all.
+	Size int `yaml:"size"`
+	// Channels: 1 (grey, ITU-R 601 luma of RGB) or 3 (RGB); 0 (default)
+	// = 1 if the first training image is grey, else 3.
+	Channels int `yaml:"channels"`
+	// Resize: "fit" (default: scale the shorter side to Size, then crop
+	// the center), "stretch" (scale to Size x Size, ignoring the aspect
+	// ratio) or "crop" (no scaling: the center Size x Size, zero-padded
+	// where the image is smaller).
+	Resize string `yaml:"resize"`
+}
+
+// Augment is deterministic training-time augmentation: each training
+// sample of each epoch draws from the seed, the epoch and its index alone.
+type Augment struct {
+	// CropPadding: pad the image with this many zero pixels on every side
+	// and take a random crop of its size (0 = off, default).
+	CropPadding int `yaml:"crop_padding"`
+	// Flip: mirror the image left-right with probability 1/2. Default
+	// false.
+	Flip bool `yaml:"flip"`
 }
 
 // Synthetic describes a generated classification problem.

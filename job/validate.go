@@ -50,7 +50,8 @@ func (s Spec) Validate() error {
 	if s.Model.Kind == "mlp" && len(s.Model.Hidden) > 16 {
 		bad("model.hidden", "at most 16 layers, got %d", len(s.Model.Hidden))
 	}
-	oneOf("data.source", s.Data.Source, "default", "idx", "csv", "synthetic", "text", "shakespeare")
+	oneOf("data.source", s.Data.Source, "default", "idx", "csv", "synthetic", "images", "text", "shakespeare")
+	s.validateImages(bad)
 	switch s.Data.Source {
 	case "text":
 		if s.Data.Path == "" {
@@ -90,7 +91,7 @@ func (s Spec) Validate() error {
 	}
 	s.validatePreprocessing(bad)
 	if s.Model.Kind == "cnn" && (s.Data.Source == "csv" || s.Data.Source == "synthetic") {
-		bad("model.kind", "cnn needs image data (source default or idx), not %s", s.Data.Source)
+		bad("model.kind", "cnn needs image data (source default, idx or images), not %s", s.Data.Source)
 	}
 	t := s.Train
 	if t.GlobalBatch < 1 || t.GlobalBatch > 1<<20 {

@@ -83,6 +83,10 @@ type Spec struct {
 	// It travels with the spec into checkpoints and exports, so that a
 	// model can be sampled from on its own.
 	Vocab string `json:"vocab,omitempty"`
+	// ClassNames, if set, names each of the Classes outputs (an image
+	// folder's class directories). It travels with the spec into
+	// checkpoints and exports, so that a served model says "cat", not 3.
+	ClassNames []string `json:"class_names,omitempty"`
 
 	// Net is the network of kind "layers": its layers in order (see
 	// Layer), checked against Input and Classes by Validate.
@@ -151,6 +155,9 @@ func (s Spec) validateFields() error {
 	}
 	if err := validateVocab(s); err != nil {
 		return err
+	}
+	if s.ClassNames != nil && len(s.ClassNames) != s.Classes {
+		return fmt.Errorf("%w: %d ClassNames for %d Classes", ErrSpec, len(s.ClassNames), s.Classes)
 	}
 	return a.validate(s)
 }

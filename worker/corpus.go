@@ -36,6 +36,7 @@ type datasetSource struct {
 	ds      *data.Dataset
 	sampler *data.Sampler
 	idx     []int
+	aug     augmenter
 }
 
 func (s *datasetSource) stepsPerEpoch() int { return s.sampler.StepsPerEpoch() }
@@ -46,7 +47,11 @@ func (s *datasetSource) fill(c data.Cursor, rank, world int, x []float32, y []in
 		return err
 	}
 	s.idx = idx
-	return s.ds.Gather(idx, x, y)
+	if err := s.ds.Gather(idx, x, y); err != nil {
+		return err
+	}
+	s.aug.apply(c, idx, x, s.ds)
+	return nil
 }
 
 // textSource deals windows of the training tokens: the starts of global
@@ -100,7 +105,10 @@ func windows(tokens []uint16, starts []int, context int, x []float32, y []int32)
 }
 
 // LoadData loads the job's data.
-func LoadData(s job.Spec) (*Corpus, error) {
+func LoadData(s job.Spec) (*Corpus, error) { return LoadDataWith(s, LoadOptions{}) }
+
+// LoadDataWith loads the job's data with o's context, log and progress.
+func LoadDataWith(s job.Spec, o LoadOptions) (*Corpus, error) {
 	d := s.Data
 	c := &Corpus{}
 	var err error
@@ -123,6 +131,8 @@ func LoadData(s job.Spec) (*Corpus, error) {
 		if err == nil {
 			c.Train, c.Test = split(all, sy.N)
 		}
+	case "images":
+		c.Train, c.Test, err = loadImages(s, o)
 	case "text":
 		c.Text, err = data.LoadTextFile(d.Path)
 	case "shakespeare":

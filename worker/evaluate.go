@@ -33,7 +33,11 @@ func newSource(spec job.Spec, c *Corpus) (source, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &datasetSource{ds: c.Train, sampler: sampler}, nil, nil
+	aug := newAugmenter(spec)
+	if err := aug.Check(c.Train.Shape); err != nil {
+		return nil, nil, err
+	}
+	return &datasetSource{ds: c.Train, sampler: sampler, aug: aug}, nil, nil
 }
 
 // EvalSamples is the number of samples an evaluation covers: test samples,

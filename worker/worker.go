@@ -273,7 +273,7 @@ func (w *process) session(ctx context.Context) error {
 	}
 
 	if w.corpus == nil {
-		if w.corpus, err = LoadData(spec); err != nil {
+		if w.corpus, err = LoadDataWith(spec, LoadOptions{Ctx: ctx, Logger: log}); err != nil {
 			return fail(err)
 		}
 		logPreprocessing(log, spec, w.corpus)

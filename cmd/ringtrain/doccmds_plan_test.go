@@ -115,6 +115,11 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain export runs/gpt --format onnx --out gpt.onnx", Want: "exported step 30 (ONNX opset 13"},
 		{File: "README.md", Doc: "ringtrain export runs/gpt --format safetensors --layout torch --out gpt-torch.safetensors", Want: "exported step 30"},
 	}},
+	{Name: "README/image-folders", Steps: []docStep{
+		{File: "README.md", Doc: "ringtrain data check --config docs/examples/digits.yaml", Want: "classes: 3: one, seven, zero"},
+		{File: "README.md", Doc: "ringtrain launch --config docs/examples/digits.yaml --run-dir runs/digits", Want: "test accuracy 100.00%"},
+		{File: "README.md", Doc: "ringtrain predict runs/digits --input docs/examples/digit-seven.csv", Want: "1 0.9893 seven"},
+	}},
 	{Name: "README/gpu-workers", Steps: []docStep{
 		{File: "README.md", Doc: "deploy/gpu/toolchain.sh && make build-gpu", Skip: whyGPUCI + " (after .ci/run ran deploy/gpu/toolchain.sh)"},
 		{File: "README.md", Doc: "bin/ringtrain-gpu launch --device gpu --workers 2", Skip: "needs a GPU (deploy/gpu/check.sh run launches 2 workers on one)"},

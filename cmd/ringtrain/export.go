@@ -170,7 +170,7 @@ func describeExport(g *globals, lm *loadedModel) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", from, err)
 		}
-		facts := jobFacts(spec, lm.spec.Classes, func(err error) { fmt.Fprintln(g.stderr, "warning:", err) })
+		facts := mexport.WithClassNames(jobFacts(spec, lm.spec.Classes, func(err error) { fmt.Fprintln(g.stderr, "warning:", err) }), lm.spec)
 		if err := mexport.AddFacts(lm.meta, facts); err != nil {
 			return err
 		}

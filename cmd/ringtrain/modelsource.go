@@ -72,7 +72,7 @@ func loadSource(g *globals, arg string, step int64) (serve.Source, error) {
 			return nil
 		}
 		meta := map[string]string{}
-		if err := mexport.AddFacts(meta, jobFacts(spec, snap.Spec.Classes, warn)); err != nil {
+		if err := mexport.AddFacts(meta, mexport.WithClassNames(jobFacts(spec, snap.Spec.Classes, warn), snap.Spec)); err != nil {
 			warn(err)
 			return nil
 		}
