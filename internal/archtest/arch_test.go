@@ -202,7 +202,7 @@ func TestImportsFlowOneWay(t *testing.T) {
 }
 
 // testOnly are the packages only tests may import.
-var testOnly = []string{"internal/testutil", "internal/testcluster"}
+var testOnly = []string{"internal/testutil", "internal/testcluster", "internal/imagetree"}
 
 // TestTestOnlyPackagesStayInTests fails when the non-test files of a
 // package import a test-only package.
