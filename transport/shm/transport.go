@@ -49,7 +49,10 @@ type Transport struct {
 	closed bool
 }
 
-var _ allreduce.Transport = (*Transport)(nil)
+var (
+	_ allreduce.Transport    = (*Transport)(nil)
+	_ allreduce.SendBufferer = (*Transport)(nil)
+)
 
 // Attach maps the segment f as rank of generation gen. It fails when the
 // segment belongs to another generation (ErrStaleGeneration), is not a
@@ -96,6 +99,11 @@ func Attach(f *os.File, gen uint64, rank int, cfg Config) (*Transport, error) {
 	}
 	return t, nil
 }
+
+// SendBuffer implements allreduce.SendBufferer: a Send returns once its
+// frame is in the ring, so a link holds RingBytes of frames the peer has not
+// read (headers and padding included).
+func (t *Transport) SendBuffer() int { return t.spec.RingBytes }
 
 // Rank is this transport's rank.
 func (t *Transport) Rank() int { return t.rank }

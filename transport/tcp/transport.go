@@ -29,6 +29,7 @@ type Transport struct {
 	link       Link
 	checksum   bool        // Spec.PayloadChecksum
 	peers      []*peerConn // by rank; nil where not a peer
+	sendBuf    int         // SendBuffer: the smallest link's kernel send buffer
 
 	abortOnce sync.Once
 	aborted   atomic.Bool
@@ -61,7 +62,10 @@ type peerConn struct {
 	spin *spinReader // nil when spinning is off
 }
 
-var _ allreduce.Transport = (*Transport)(nil)
+var (
+	_ allreduce.Transport    = (*Transport)(nil)
+	_ allreduce.SendBufferer = (*Transport)(nil)
+)
 
 func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.Conn) *Transport {
 	t := &Transport{
@@ -74,13 +78,21 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 		t.ioTimeout = spec.IOTimeout
 	}
 	t.link, t.checksum = spec.Link, spec.PayloadChecksum
+	t.sendBuf = -1
 	for p, c := range conns {
+		sb := 0
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 			if b := l.cfg.SocketBufferBytes; b > 0 {
 				tc.SetReadBuffer(b)
 				tc.SetWriteBuffer(b)
+			} else {
+				tc.SetWriteBuffer(defaultSendBufferBytes)
 			}
+			sb = sendBufferBytes(tc)
+		}
+		if t.sendBuf < 0 || sb < t.sendBuf {
+			t.sendBuf = sb
 		}
 		var src io.Reader = c
 		sr, ok := newSpinReader(c, l.cfg.ReadSpin)
@@ -89,8 +101,19 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 		}
 		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(src, 16<<10), spin: sr}
 	}
+	t.sendBuf = max(t.sendBuf, 0)
 	return t
 }
+
+// defaultSendBufferBytes is SO_SNDBUF when Config.SocketBufferBytes is 0
+// (the kernel caps it at net.core.wmem_max).
+const defaultSendBufferBytes = 4 << 20
+
+// SendBuffer implements allreduce.SendBufferer: the bytes every link's
+// kernel send buffer holds (frames a peer has not read yet), or 0 when
+// unknown. allreduce runs a collective whose sends fit comfortably on the
+// calling goroutine, each step sending before it receives.
+func (t *Transport) SendBuffer() int { return t.sendBuf }
 
 // Rank is this rank.
 func (t *Transport) Rank() int { return t.rank }
