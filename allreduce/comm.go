@@ -20,9 +20,9 @@ type Comm struct {
 	segLen     int // floats per segment
 	smallLen   int // floats at or below which AllReduce uses recursive doubling
 	rd         rdPlan
-	// inlineLimit: calls sending at most this many bytes per link run
-	// sequentially (inlineFits); 0: the transport does not say.
-	inlineLimit int
+	// sendBuffer: the transport's SendBuffer (inlineFits); 0: it does
+	// not say.
+	sendBuffer int
 
 	mu struct {
 		sync.Mutex
@@ -123,7 +123,7 @@ func New(t Transport, cfg Config) (*Comm, error) {
 		stop:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 	}
-	c.inlineLimit = inlineLimit(t)
+	c.sendBuffer = sendBuffer(t)
 	c.mu.sched = make(map[schedKey]*compiled)
 	c.mu.scratch = make([]float32, max(c.segLen, c.smallLen))
 	if cfg.Compress != CompressNone {

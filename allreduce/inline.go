@@ -23,36 +23,40 @@ type SendBufferer interface {
 // and completes without the peer reading.
 const inlineBytes = 16 << 10
 
-// frameOverhead bounds a frame header on any transport (transport/tcp's is
-// 48 bytes with its checksum, transport/shm's 32 padded to 32).
+// frameOverhead bounds a frame's header and padding on any transport
+// (transport/tcp's header is 40 bytes, transport/shm's 32 plus up to 31 of
+// padding).
 const frameOverhead = 64
 
-// inlineSafety: a sequential call may send, on one link, at most
-// 1/inlineSafety of what the transport buffers. Why this is enough: a rank
-// blocks in Send only when its link to the peer holds unreceived frames of
-// the current call and of earlier ones. Every collective's completion on
-// any rank depends on every rank having started it (ring and recursive
-// doubling schedules connect every rank; a broadcast root that races ahead
-// only ever blocks on a peer that is receiving), so a link holds frames of
-// at most two consecutive collectives, recursive doubling's fold peer gets
-// two exchanges per collective, and 2·2 calls' worth always fits: no send
-// blocks on a peer that is itself blocked sending.
-const inlineSafety = 4
+// Sequential calls cannot deadlock when every step's frames to a peer fit
+// in what the transport buffers (SendBuffer; transport/tcp reports half of
+// the kernel's send buffer, the other half being what the kernel reserves
+// for its bookkeeping, so the bound has a margin). Why: order each rank's
+// position by (collective, step, phase), the send phase of a step before
+// its receive phase. A rank blocked in Send on a full link has frames of an
+// earlier step unread there, since this step's frames alone fit: the peer
+// is at an earlier position. A rank blocked in Recv waits for a frame its
+// peer sends before receiving that step: the peer is at an earlier
+// position. A pipelined rank's receiving goroutine never waits for its
+// sends, and waits for them only once it has received everything of the
+// call, a later position than any of its peers' frames of that call. So
+// every wait points to a strictly earlier position and waits cannot form a
+// cycle, whatever mix of sequential and pipelined calls the ranks run (the
+// choice is local: it changes no frame).
 
-// inlineMaxBytes caps what one sequential call sends per link, whatever the
-// buffering: beyond it the pipelined path (send and receive overlapped on
-// two goroutines) is faster on this repository's measurements
-// (docs/benchmarks.md, "Small and medium messages (issue 17)").
-const inlineMaxBytes = 512 << 10
+// inlineMaxBytes caps what one sequential call sends in all: up to 1 MiB
+// all-reduces (1–1.5 MiB sent per rank at world 2–4) sequential beats or
+// ties the pipelined path on this repository's machine; beyond it the two
+// are within noise (docs/benchmarks.md, "Small and medium messages (issue
+// 17)").
+const inlineMaxBytes = 2 << 20
 
-// inlineLimit is the largest per-call, per-link byte count a Comm over t
-// runs sequentially, or 0 when t does not say how much it buffers.
-func inlineLimit(t Transport) int {
-	b, ok := t.(SendBufferer)
-	if !ok {
-		return 0
+// sendBuffer is t's SendBuffer, or 0 when t does not say.
+func sendBuffer(t Transport) int {
+	if b, ok := t.(SendBufferer); ok {
+		return max(b.SendBuffer(), 0)
 	}
-	return min(b.SendBuffer()/inlineSafety, inlineMaxBytes)
+	return 0
 }
 
 // inlineFits says whether steps may run on the calling goroutine
@@ -62,36 +66,21 @@ func (c *Comm) inlineFits(steps []Step, minFrames int) bool {
 	if maxSendBytes(steps) <= inlineBytes {
 		return true
 	}
-	if c.inlineLimit == 0 {
+	if c.sendBuffer == 0 {
 		return false
 	}
-	// Bytes per destination: the schedules here send to at most two peers
-	// per call; count per link by summing per destination.
-	var to [2]int
-	var sum [2]int
-	links := 0
+	total := 0
 	for _, st := range steps {
 		if st.To < 0 {
 			continue
 		}
 		b := (st.SendHi-st.SendLo)*4 + c.segCount(st.SendHi-st.SendLo, minFrames)*frameOverhead
-		i := 0
-		for i < links && to[i] != st.To {
-			i++
-		}
-		if i == links {
-			if links == len(to) {
-				return false // more destinations than this check tracks
-			}
-			to[i] = st.To
-			links++
-		}
-		sum[i] += b
-		if sum[i] > c.inlineLimit {
+		if b > c.sendBuffer {
 			return false
 		}
+		total += b
 	}
-	return true
+	return total <= inlineMaxBytes
 }
 
 func maxSendBytes(steps []Step) int {

@@ -46,13 +46,14 @@ func TestInlineFits(t *testing.T) {
 		{"unknown buffer, 32 KiB steps", 4, -1, func() ([]Step, int) { return ring(0, 4, 128*kib) }, false},
 		{"unknown buffer, 64 KiB exchange", 2, -1, func() ([]Step, int) { return exchange(1, 64*kib) }, false},
 		{"4 MiB buffer, 64 KiB exchange", 2, 4 << 20, func() ([]Step, int) { return exchange(1, 64*kib) }, true},
-		{"4 MiB buffer, 512 KiB exchange", 2, 4 << 20, func() ([]Step, int) { return exchange(1, 512*kib) }, false},
-		{"4 MiB buffer, ring 256 KiB world 2", 2, 4 << 20, func() ([]Step, int) { return ring(0, 2, 256*kib) }, true},
-		{"4 MiB buffer, ring 1 MiB world 2", 2, 4 << 20, func() ([]Step, int) { return ring(0, 2, 1<<20) }, false},
-		{"4 MiB buffer, ring 256 KiB world 4", 4, 4 << 20, func() ([]Step, int) { return ring(1, 4, 256*kib) }, true},
-		{"1 MiB buffer, ring 256 KiB world 2", 2, 1 << 20, func() ([]Step, int) { return ring(0, 2, 256*kib) }, false},
+		{"4 MiB buffer, 1 MiB exchange", 2, 4 << 20, func() ([]Step, int) { return exchange(1, 1<<20) }, true},
+		{"4 MiB buffer, ring 1 MiB world 2", 2, 4 << 20, func() ([]Step, int) { return ring(0, 2, 1<<20) }, true},
+		{"4 MiB buffer, ring 1 MiB world 4", 4, 4 << 20, func() ([]Step, int) { return ring(3, 4, 1<<20) }, true},
+		{"4 MiB buffer, ring 4 MiB world 2 (over inlineMaxBytes)", 2, 4 << 20, func() ([]Step, int) { return ring(0, 2, 4<<20) }, false},
+		{"256 KiB buffer, ring 256 KiB world 2", 2, 256 * kib, func() ([]Step, int) { return ring(0, 2, 256*kib) }, true},
+		{"256 KiB buffer, ring 1 MiB world 2 (512 KiB steps)", 2, 256 * kib, func() ([]Step, int) { return ring(0, 2, 1<<20) }, false},
 		{"64 KiB buffer keeps the 16 KiB rule", 4, 64 * kib, func() ([]Step, int) { return ring(0, 4, 64*kib) }, true},
-		{"64 KiB buffer, 64 KiB exchange", 2, 64 * kib, func() ([]Step, int) { return exchange(1, 64*kib) }, false},
+		{"64 KiB buffer, 64 KiB exchange (header does not fit)", 2, 64 * kib, func() ([]Step, int) { return exchange(1, 64*kib) }, false},
 		{"zero buffer, 64 KiB exchange", 2, 0, func() ([]Step, int) { return exchange(1, 64*kib) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,7 +65,7 @@ func TestInlineFits(t *testing.T) {
 			defer c.Close()
 			steps, minFrames := tc.steps()
 			if got := c.inlineFits(steps, minFrames); got != tc.want {
-				t.Errorf("inlineFits = %v, want %v (limit %d)", got, tc.want, c.inlineLimit)
+				t.Errorf("inlineFits = %v, want %v (send buffer %d)", got, tc.want, c.sendBuffer)
 			}
 		})
 	}
@@ -73,21 +74,23 @@ func TestInlineFits(t *testing.T) {
 // Frames count against the buffer: many small segments of one step add a
 // header each.
 func TestInlineFitsCountsHeaders(t *testing.T) {
-	stub := &bufferedStub{size: 2, buffer: 4 << 20}
-	c, err := New(stub.withBuffer(), Config{SegmentBytes: 4 << 10, SmallBytes: 64 << 10})
+	const buffer = 1 << 20
+	stub := &bufferedStub{size: 2, buffer: buffer}
+	c, err := New(stub.transport(), Config{SegmentBytes: 4 << 10, SmallBytes: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	limit := c.inlineLimit
-	// Payload exactly at the limit, in 4 KiB frames: the headers tip it over.
-	steps := []Step{{To: 1, From: 1, SendHi: limit / 4, RecvHi: limit / 4}}
+	// A step of exactly the buffer's payload, in 4 KiB frames: the headers
+	// tip it over.
+	frames := buffer / (4 << 10)
+	steps := []Step{{To: 1, From: 1, SendHi: buffer / 4, RecvHi: buffer / 4}}
 	if c.inlineFits(steps, 0) {
-		t.Errorf("%d bytes in %d frames fit a limit of %d", limit, limit/(4<<10), limit)
+		t.Errorf("%d bytes in %d frames fit a buffer of %d", buffer, frames, buffer)
 	}
-	steps[0].SendHi = (limit - limit/(4<<10)*frameOverhead) / 4
+	steps[0].SendHi = (buffer - frames*frameOverhead) / 4
 	steps[0].RecvHi = steps[0].SendHi
 	if !c.inlineFits(steps, 0) {
-		t.Errorf("payload plus headers of exactly the limit %d does not fit", limit)
+		t.Errorf("payload plus headers within the buffer %d does not fit", buffer)
 	}
 }

@@ -197,7 +197,7 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 	binary.LittleEndian.PutUint32(hdr[20:], tag.Chunk)
 	binary.LittleEndian.PutUint64(hdr[24:], uint64(len(data)))
 	size := uint64(len(r.data))
-	w := waiter{t: t, peer: to, ctx: ctx, what: "send"}
+	w := waiter{t: t, peer: to, ctx: ctx, what: "send", bytes: 4 * len(data)}
 	// Header: frames are aligned, so it never wraps.
 	if err := w.until(r.spaceEv, func() bool { return size-(pos-r.tail.Load()) >= frameHeaderBytes }); err != nil {
 		return t.fail(err)
@@ -242,7 +242,7 @@ func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf [
 	defer t.mu.RUnlock()
 	r := t.recv[from]
 	pos := t.recvPos[from]
-	w := waiter{t: t, peer: from, ctx: ctx, what: "recv"}
+	w := waiter{t: t, peer: from, ctx: ctx, what: "recv", bytes: 4 * len(buf)}
 	if err := w.until(r.dataEv, func() bool { return r.head.Load()-pos >= frameHeaderBytes }); err != nil {
 		return t.fail(err)
 	}

@@ -5,6 +5,7 @@ package shm
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
@@ -35,8 +36,15 @@ const (
 	livenessEvery = 2 * time.Millisecond
 )
 
+// yieldMaxBytes: only waits for frames up to this size yield for yieldFor;
+// larger ones (moved by the pipelined path, whose sender goroutine, and the
+// peer's copy, need the cores) yield twice to the Go scheduler and then
+// sleep, as yielding slowed them (docs/benchmarks.md).
+const yieldMaxBytes = 128 << 10
+
 // backoff paces one wait.
 type backoff struct {
+	yield      bool // yield for up to yieldFor (a small frame)
 	round      int
 	yieldStart time.Time // first yield round; zero before
 	sleeping   bool      // the yield phase is over
@@ -49,6 +57,11 @@ func (b *backoff) pause(ev event, cond func() bool) {
 	switch {
 	case b.round <= spinRounds:
 		// Spin: the caller's next atomic load is the whole pause.
+	case !b.yield && b.round <= spinRounds+2:
+		runtime.Gosched()
+	case !b.yield:
+		b.sleeping = true
+		b.sleepOn(ev, cond)
 	case !b.sleeping:
 		if b.yieldStart.IsZero() {
 			b.yieldStart = time.Now()
@@ -57,13 +70,18 @@ func (b *backoff) pause(ev event, cond func() bool) {
 		}
 		osYield()
 	default:
-		seen := ev.seq.Load()
-		ev.waiting.Store(1)
-		if !cond() {
-			ev.sleep(seen, sleepSlice)
-		}
-		ev.waiting.Store(0)
+		b.sleepOn(ev, cond)
 	}
+}
+
+// sleepOn sleeps on ev (at most sleepSlice) unless cond already holds.
+func (b *backoff) sleepOn(ev event, cond func() bool) {
+	seen := ev.seq.Load()
+	ev.waiting.Store(1)
+	if !cond() {
+		ev.sleep(seen, sleepSlice)
+	}
+	ev.waiting.Store(0)
 }
 
 // checkNow says whether this round should run the slower checks.
@@ -73,10 +91,11 @@ func (b *backoff) checkNow() bool {
 
 // waiter waits for one condition on one peer's ring.
 type waiter struct {
-	t    *Transport
-	peer int
-	ctx  context.Context
-	what string
+	t     *Transport
+	peer  int
+	ctx   context.Context
+	what  string
+	bytes int // the frame's payload: small ones yield before sleeping
 }
 
 // until returns nil once cond holds, or the reason it never will.
@@ -84,7 +103,7 @@ func (w *waiter) until(ev event, cond func() bool) error {
 	if cond() {
 		return nil
 	}
-	var b backoff
+	b := backoff{yield: w.bytes <= yieldMaxBytes}
 	var start, lastLive time.Time
 	for {
 		b.pause(ev, cond)
