@@ -79,3 +79,30 @@ func TestSequentialStepsAtTheBufferLimit(t *testing.T) {
 		}
 	}
 }
+
+// inFlightSequential is inFlight with 256 KiB all-reduces (the default
+// Config): over TCP's 4 MiB send buffers they run sequentially.
+func inFlightSequential(g *group) <-chan error {
+	ch := make(chan error, len(g.comms))
+	for r, c := range g.comms {
+		go func() {
+			buf := make([]float32, (256<<10)/4)
+			var err error
+			for i := 0; i < 1_000_000 && err == nil; i++ {
+				err = c.AllReduce(context.Background(), buf, allreduce.Sum)
+			}
+			ch <- fmt.Errorf("rank %d: %w", r, err)
+		}()
+	}
+	return ch
+}
+
+// Abort and a killed peer stop sequential calls as promptly as pipelined
+// ones.
+func TestAbortMidSequentialCall(t *testing.T) {
+	abortOneMidCall(t, allreduce.DefaultConfig(), inFlightSequential)
+}
+
+func TestKilledRankStopsSequentialCalls(t *testing.T) {
+	killedRankFailsFast(t, allreduce.DefaultConfig(), inFlightSequential, 2, 4)
+}
