@@ -34,7 +34,7 @@
 // then aborted, as the ring is out of step.
 //
 // Waiting (wait.go, futex.go): a few rounds of spinning on the atomic
-// index; then, for frames of up to 128 KiB, up to 100µs of sched_yield
+// index; then, for frames of up to 256 KiB, up to 100µs of sched_yield
 // (handing the core to a peer process that is ready to run: the ranks
 // outnumber the cores on small machines), for larger frames two yields to
 // the Go scheduler; then futex_wait on a word in the ring's control

@@ -40,7 +40,7 @@ const (
 // larger ones (moved by the pipelined path, whose sender goroutine, and the
 // peer's copy, need the cores) yield twice to the Go scheduler and then
 // sleep, as yielding slowed them (docs/benchmarks.md).
-const yieldMaxBytes = 128 << 10
+const yieldMaxBytes = 256 << 10
 
 // backoff paces one wait.
 type backoff struct {
