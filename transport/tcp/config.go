@@ -42,8 +42,8 @@ type Config struct {
 	// SocketBufferBytes sets SO_SNDBUF and SO_RCVBUF on data connections.
 	// 0 (default) sets SO_SNDBUF to 4 MiB (the kernel caps it at
 	// net.core.wmem_max) and keeps the receive side's autotuning. Otherwise
-	// at least 64 KiB. allreduce sends steps before receiving them when
-	// they fit in a quarter of the send buffer the kernel granted
+	// at least 64 KiB. allreduce sends a step before receiving it when the
+	// step fits in half of the send buffer the kernel granted
 	// (Transport.SendBuffer), so a larger buffer lets larger collectives
 	// skip the hand-off to its sender goroutine.
 	SocketBufferBytes int

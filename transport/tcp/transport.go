@@ -109,9 +109,10 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 // (the kernel caps it at net.core.wmem_max).
 const defaultSendBufferBytes = 4 << 20
 
-// SendBuffer implements allreduce.SendBufferer: the bytes every link's
-// kernel send buffer holds (frames a peer has not read yet), or 0 when
-// unknown. allreduce runs a collective whose sends fit comfortably on the
+// SendBuffer implements allreduce.SendBufferer: the bytes of frames every
+// link's kernel send buffer holds while the peer reads none of them (half
+// of the SO_SNDBUF Linux reports, the other half being its bookkeeping), or
+// 0 when unknown. allreduce runs a collective whose every step fits on the
 // calling goroutine, each step sending before it receives.
 func (t *Transport) SendBuffer() int { return t.sendBuf }
 
