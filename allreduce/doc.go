@@ -19,7 +19,7 @@
 //
 // Execution by size, automatic and local: a call whose every step fits in
 // what the transport buffers per link (SendBufferer: transport/tcp's
-// kernel send buffer, 4 MiB by default; transport/shm's ring, 2 MiB) and
+// kernel send buffer, 2 MiB by default; transport/shm's ring, 2 MiB) and
 // that sends at most 2 MiB in all runs on the calling goroutine, each step
 // sent and then received (no hand-off to the sender goroutine, whose two
 // scheduler wake-ups per step dominated messages up to about 1 MiB); so

@@ -40,7 +40,7 @@ type Config struct {
 	// every slot from the peers. Default 16.
 	MaxHandshakesPerHost int
 	// SocketBufferBytes sets SO_SNDBUF and SO_RCVBUF on data connections.
-	// 0 (default) sets SO_SNDBUF to 4 MiB (the kernel caps it at
+	// 0 (default) sets SO_SNDBUF to 2 MiB (the kernel caps it at
 	// net.core.wmem_max) and keeps the receive side's autotuning. Otherwise
 	// at least 64 KiB. allreduce sends a step before receiving it when the
 	// step fits in half of the send buffer the kernel granted

@@ -30,7 +30,7 @@
 // it, and a mismatch, like a header's, is ErrChecksum.
 //
 // Socket buffers: every data connection gets TCP_NODELAY and, unless
-// Config.SocketBufferBytes says otherwise, a 4 MiB SO_SNDBUF (capped by the
+// Config.SocketBufferBytes says otherwise, a 2 MiB SO_SNDBUF (capped by the
 // kernel's net.core.wmem_max; the receive side keeps its autotuning).
 // Transport.SendBuffer reports half of what the kernel granted (Linux
 // doubles the request and keeps the other half for its bookkeeping): that

@@ -106,8 +106,11 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 }
 
 // defaultSendBufferBytes is SO_SNDBUF when Config.SocketBufferBytes is 0
-// (the kernel caps it at net.core.wmem_max).
-const defaultSendBufferBytes = 4 << 20
+// (the kernel caps it at net.core.wmem_max, and doubles it: 4 MiB, the
+// usual ceiling of the kernel's own autotuning, tcp_wmem). It holds every
+// step allreduce runs sequentially (at most 2 MiB per call); 4 MiB (8 MiB
+// granted) made 64 MiB all-reduces 8–17% slower (docs/benchmarks.md).
+const defaultSendBufferBytes = 2 << 20
 
 // SendBuffer implements allreduce.SendBufferer: the bytes of frames every
 // link's kernel send buffer holds while the peer reads none of them (half
