@@ -21,6 +21,9 @@ type Comm struct {
 	smallLen   int // floats at or below which AllReduce uses recursive doubling
 	rd         rdPlan
 	hier       *hierPlan // nil: no host map, or the flat ring is the same
+	// sendBuffer: the transport's SendBuffer (inlineFits); 0: it does
+	// not say.
+	sendBuffer int
 
 	mu struct {
 		sync.Mutex
@@ -124,6 +127,7 @@ func New(t Transport, cfg Config) (*Comm, error) {
 		stop:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 	}
+	c.sendBuffer = sendBuffer(t)
 	c.mu.sched = make(map[schedKey]*compiled)
 	c.mu.scratch = make([]float32, max(c.segLen, c.smallLen))
 	if cfg.Compress != CompressNone {

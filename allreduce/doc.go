@@ -19,6 +19,20 @@
 //     hierarchical all-reduce, HierAllReduce, where Config.Hosts says the
 //     ranks share hosts).
 //
+// Execution by size, automatic and local: a call whose every step fits in
+// what the transport buffers per link (SendBufferer: transport/tcp's
+// kernel send buffer, 2 MiB by default; transport/shm's ring, 2 MiB) and
+// that sends at most 2 MiB in all runs on the calling goroutine, each step
+// sent and then received (no hand-off to the sender goroutine, whose two
+// scheduler wake-ups per step dominated messages up to about 1 MiB); so
+// does any call whose steps send at most 16 KiB, over any transport. Larger
+// calls use the pipeline. The choice changes no frame (same frames, same
+// order, same reduction order, same bits), so ranks may choose differently;
+// why it cannot deadlock is argued in inline.go. The algorithm (ring or
+// recursive doubling, by Config.SmallBytes) and the segmentation
+// (Config.SegmentBytes) are part of the protocol and the same on every
+// rank.
+//
 // Caller's duties, in order:
 //
 //  1. Build a Transport for the current generation (every rank of the

@@ -67,7 +67,7 @@ func (c *Comm) waitProgress(need int) error {
 // The send side reads sendBuf and the receive side writes recvBuf (the same
 // slice for every schedule but recursive doubling's exchanges).
 func (c *Comm) runPipeline(ctx context.Context, op Op, steps []Step, prefix []int, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
-	if maxSendBytes(steps) <= inlineBytes {
+	if c.inlineFits(steps, minFrames) {
 		return c.runSequential(ctx, op, steps, minFrames, sendBuf, recvBuf, rop)
 	}
 	c.progress.Store(0)
@@ -161,24 +161,6 @@ func (c *Comm) signalProgress() {
 	case c.wake <- struct{}{}:
 	default:
 	}
-}
-
-// inlineBytes: steps that send at most this much run on the calling
-// goroutine, send then receive, without the hand-off to the sender goroutine
-// (two scheduler wake-ups per step, which dominate small collectives). This
-// cannot deadlock: every rank's send of a step fits in the kernel's socket
-// buffers (transport/tcp refuses buffers under 64 KiB) and completes without
-// the peer reading.
-const inlineBytes = 16 << 10
-
-func maxSendBytes(steps []Step) int {
-	m := 0
-	for _, st := range steps {
-		if st.To >= 0 {
-			m = max(m, (st.SendHi-st.SendLo)*4)
-		}
-	}
-	return m
 }
 
 // runSequential runs small steps on the calling goroutine: each step sends

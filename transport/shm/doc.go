@@ -34,7 +34,10 @@
 // then aborted, as the ring is out of step.
 //
 // Waiting (wait.go, futex.go): a few rounds of spinning on the atomic
-// index and of yielding, then futex_wait on a word in the ring's control
+// index; then, for frames of up to 256 KiB, up to 100µs of sched_yield
+// (handing the core to a peer process that is ready to run: the ranks
+// outnumber the cores on small machines), for larger frames two yields to
+// the Go scheduler; then futex_wait on a word in the ring's control
 // block (a shared futex: the processes map the same page), at most 1ms at a
 // time. A publisher makes the futex_wake system call only when the other
 // side announced that it sleeps. Between rounds a rank checks its own abort,
@@ -45,6 +48,10 @@
 // the survivors fail fast instead of hanging. Config.IOTimeout bounds a wait
 // with allreduce.ErrTimeout. Bytes a peer published before it went are
 // still delivered. docs/benchmarks.md has the variants measured.
+//
+// Transport.SendBuffer (allreduce.SendBufferer) is the ring size: a Send
+// returns once its frame is in the ring, so allreduce may send a step of up
+// to that many bytes before receiving it.
 //
 // Failure semantics match transport/tcp: Abort makes in-flight and later
 // calls return allreduce.ErrAborted; a cancelled context aborts the

@@ -43,3 +43,7 @@ func (e event) wake() {
 	e.seq.Add(1)
 	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(e.seq)), futexWake, uintptr(1<<31-1), 0, 0, 0)
 }
+
+// osYield gives the processor to another ready thread or process, if any
+// (sched_yield; runtime.Gosched would only switch goroutines).
+func osYield() { _, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }

@@ -53,7 +53,10 @@ type Transport struct {
 	closed bool
 }
 
-var _ allreduce.Transport = (*Transport)(nil)
+var (
+	_ allreduce.Transport    = (*Transport)(nil)
+	_ allreduce.SendBufferer = (*Transport)(nil)
+)
 
 // Attach maps the segment f as rank of generation gen. It fails when the
 // segment belongs to another generation (ErrStaleGeneration), is not a
@@ -104,6 +107,11 @@ func Attach(f *os.File, gen uint64, rank int, cfg Config) (*Transport, error) {
 	}
 	return t, nil
 }
+
+// SendBuffer implements allreduce.SendBufferer: a Send returns once its
+// frame is in the ring, so a link holds RingBytes of frames the peer has not
+// read (headers and padding included).
+func (t *Transport) SendBuffer() int { return t.spec.RingBytes }
 
 // Rank is this transport's rank.
 func (t *Transport) Rank() int { return t.rank }
@@ -197,7 +205,7 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 	binary.LittleEndian.PutUint32(hdr[20:], tag.Chunk)
 	binary.LittleEndian.PutUint64(hdr[24:], uint64(len(data)))
 	size := uint64(len(r.data))
-	w := waiter{t: t, peer: to, ctx: ctx, what: "send"}
+	w := waiter{t: t, peer: to, ctx: ctx, what: "send", bytes: 4 * len(data)}
 	// Header: frames are aligned, so it never wraps.
 	if err := w.until(r.spaceEv, func() bool { return size-(pos-r.tail.Load()) >= frameHeaderBytes }); err != nil {
 		return t.fail(err)
@@ -242,7 +250,7 @@ func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf [
 	defer t.mu.RUnlock()
 	r := t.recv[from]
 	pos := t.recvPos[from]
-	w := waiter{t: t, peer: from, ctx: ctx, what: "recv"}
+	w := waiter{t: t, peer: from, ctx: ctx, what: "recv", bytes: 4 * len(buf)}
 	if err := w.until(r.dataEv, func() bool { return r.head.Load()-pos >= frameHeaderBytes }); err != nil {
 		return t.fail(err)
 	}

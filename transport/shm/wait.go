@@ -12,13 +12,22 @@ import (
 )
 
 // Waiting: a waiter polls its condition, first spinning (a peer on another
-// core usually answers within microseconds), then yielding the processor,
-// then sleeping in futex_wait on the ring's event until the peer's publish
-// wakes it, or at most sleepSlice. Between rounds it checks its own abort,
-// its context, the peer's liveness and the I/O timeout (waiter.until).
+// core usually answers within microseconds), then yielding the processor
+// to other threads and processes (sched_yield) for up to yieldFor, then
+// sleeping in futex_wait on the ring's event until the peer's publish wakes
+// it, or at most sleepSlice. Between rounds it checks its own abort, its
+// context, the peer's liveness and the I/O timeout (waiter.until).
+//
+// The yield phase is what small collectives live on when ranks outnumber
+// cores: a futex wake-up costs the publisher a system call and the waiter
+// a trip through the scheduler's wake-up path (tens of microseconds, far
+// more under load), while sched_yield hands the core straight to a peer
+// that is ready to run and returns at once when none is.
 const (
-	spinRounds  = 16
-	yieldRounds = 2
+	spinRounds = 16
+	// yieldFor bounds the yield phase of one wait (measured: see
+	// docs/benchmarks.md, "Small and medium messages (issue 17)").
+	yieldFor = 100 * time.Microsecond
 	// sleepSlice bounds one futex sleep, so that a peer's death (seen
 	// through its pidfd, not a wake) and a cancelled context are noticed.
 	sleepSlice = time.Millisecond
@@ -27,8 +36,19 @@ const (
 	livenessEvery = 2 * time.Millisecond
 )
 
+// yieldMaxBytes: only waits for frames up to this size yield for yieldFor;
+// larger ones (moved by the pipelined path, whose sender goroutine, and the
+// peer's copy, need the cores) yield twice to the Go scheduler and then
+// sleep, as yielding slowed them (docs/benchmarks.md).
+const yieldMaxBytes = 256 << 10
+
 // backoff paces one wait.
-type backoff struct{ round int }
+type backoff struct {
+	yield      bool // yield for up to yieldFor (a small frame)
+	round      int
+	yieldStart time.Time // first yield round; zero before
+	sleeping   bool      // the yield phase is over
+}
 
 // pause waits a little, more the longer the wait has lasted; in the sleep
 // phase it sleeps on ev unless cond already holds.
@@ -37,29 +57,45 @@ func (b *backoff) pause(ev event, cond func() bool) {
 	switch {
 	case b.round <= spinRounds:
 		// Spin: the caller's next atomic load is the whole pause.
-	case b.round <= spinRounds+yieldRounds:
+	case !b.yield && b.round <= spinRounds+2:
 		runtime.Gosched()
-	default:
-		seen := ev.seq.Load()
-		ev.waiting.Store(1)
-		if !cond() {
-			ev.sleep(seen, sleepSlice)
+	case !b.yield:
+		b.sleeping = true
+		b.sleepOn(ev, cond)
+	case !b.sleeping:
+		if b.yieldStart.IsZero() {
+			b.yieldStart = time.Now()
+		} else if time.Since(b.yieldStart) >= yieldFor {
+			b.sleeping = true
 		}
-		ev.waiting.Store(0)
+		osYield()
+	default:
+		b.sleepOn(ev, cond)
 	}
+}
+
+// sleepOn sleeps on ev (at most sleepSlice) unless cond already holds.
+func (b *backoff) sleepOn(ev event, cond func() bool) {
+	seen := ev.seq.Load()
+	ev.waiting.Store(1)
+	if !cond() {
+		ev.sleep(seen, sleepSlice)
+	}
+	ev.waiting.Store(0)
 }
 
 // checkNow says whether this round should run the slower checks.
 func (b *backoff) checkNow() bool {
-	return b.round > spinRounds || b.round&31 == 0
+	return b.sleeping || b.round&31 == 0
 }
 
 // waiter waits for one condition on one peer's ring.
 type waiter struct {
-	t    *Transport
-	peer int
-	ctx  context.Context
-	what string
+	t     *Transport
+	peer  int
+	ctx   context.Context
+	what  string
+	bytes int // the frame's payload: small ones yield before sleeping
 }
 
 // until returns nil once cond holds, or the reason it never will.
@@ -67,7 +103,7 @@ func (w *waiter) until(ev event, cond func() bool) error {
 	if cond() {
 		return nil
 	}
-	var b backoff
+	b := backoff{yield: w.bytes <= yieldMaxBytes}
 	var start, lastLive time.Time
 	for {
 		b.pause(ev, cond)

@@ -40,9 +40,12 @@ type Config struct {
 	// every slot from the peers. Default 16.
 	MaxHandshakesPerHost int
 	// SocketBufferBytes sets SO_SNDBUF and SO_RCVBUF on data connections.
-	// 0 (default) keeps the kernel's autotuning. Otherwise at least 64 KiB:
-	// allreduce sends small steps before receiving, relying on the kernel to
-	// buffer 16 KiB per link.
+	// 0 (default) sets SO_SNDBUF to 2 MiB (the kernel caps it at
+	// net.core.wmem_max) and keeps the receive side's autotuning. Otherwise
+	// at least 64 KiB. allreduce sends a step before receiving it when the
+	// step fits in half of the send buffer the kernel granted
+	// (Transport.SendBuffer), so a larger buffer lets larger collectives
+	// skip the hand-off to its sender goroutine.
 	SocketBufferBytes int
 	// ReadSpin: a receive that finds no data yields the CPU for up to this
 	// long before parking in the netpoller (see spinreader.go). 0 parks at
@@ -89,7 +92,7 @@ func (c Config) Validate() error {
 	case c.MaxHandshakesPerHost < 1:
 		return errors.New("tcp: MaxHandshakesPerHost must be at least 1")
 	case c.SocketBufferBytes != 0 && (c.SocketBufferBytes < 64<<10 || c.SocketBufferBytes > 1<<30):
-		return fmt.Errorf("tcp: SocketBufferBytes %d: want 0 (kernel autotuning) or 64 KiB..1 GiB", c.SocketBufferBytes)
+		return fmt.Errorf("tcp: SocketBufferBytes %d: want 0 (the default) or 64 KiB..1 GiB", c.SocketBufferBytes)
 	}
 	return nil
 }

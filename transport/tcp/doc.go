@@ -29,6 +29,17 @@
 // every byte on both sides); receivers check it wherever a frame carries
 // it, and a mismatch, like a header's, is ErrChecksum.
 //
+// Socket buffers: every data connection gets TCP_NODELAY and, unless
+// Config.SocketBufferBytes says otherwise, a 2 MiB SO_SNDBUF (capped by the
+// kernel's net.core.wmem_max; the receive side keeps its autotuning).
+// Transport.SendBuffer reports half of what the kernel granted (Linux
+// doubles the request and keeps the other half for its bookkeeping): that
+// many bytes of frames go out to a peer that reads none of them.
+// allreduce relies on it to run a collective's steps on one goroutine, each
+// rank sending before it receives (allreduce.SendBufferer). Receives of
+// small frames yield the CPU for up to Config.ReadSpin before parking in
+// the netpoller (spinread.go).
+//
 // Failure semantics: a broken connection, or a payload whose checksum does
 // not match, fails the call that uses it with allreduce.ErrPeerLost; no progress within Config.IOTimeout fails it with
 // allreduce.ErrTimeout; Abort closes every connection, so in-flight calls

@@ -29,6 +29,7 @@ type Transport struct {
 	link       Link
 	checksum   bool        // Spec.PayloadChecksum
 	peers      []*peerConn // by rank; nil where not a peer
+	sendBuf    int         // SendBuffer: the smallest link's kernel send buffer
 
 	abortOnce sync.Once
 	aborted   atomic.Bool
@@ -63,7 +64,10 @@ type peerConn struct {
 	emulate bool
 }
 
-var _ allreduce.Transport = (*Transport)(nil)
+var (
+	_ allreduce.Transport    = (*Transport)(nil)
+	_ allreduce.SendBufferer = (*Transport)(nil)
+)
 
 func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.Conn) *Transport {
 	t := &Transport{
@@ -76,13 +80,21 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 		t.ioTimeout = spec.IOTimeout
 	}
 	t.link, t.checksum = spec.Link, spec.PayloadChecksum
+	t.sendBuf = -1
 	for p, c := range conns {
+		sb := 0
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 			if b := l.cfg.SocketBufferBytes; b > 0 {
 				tc.SetReadBuffer(b)
 				tc.SetWriteBuffer(b)
+			} else {
+				tc.SetWriteBuffer(defaultSendBufferBytes)
 			}
+			sb = sendBufferBytes(tc)
+		}
+		if t.sendBuf < 0 || sb < t.sendBuf {
+			t.sendBuf = sb
 		}
 		var src io.Reader = c
 		sr, ok := newSpinReader(c, l.cfg.ReadSpin)
@@ -92,8 +104,23 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(src, 16<<10), spin: sr,
 			emulate: spec.LinkPeers == nil || spec.LinkPeers[p]}
 	}
+	t.sendBuf = max(t.sendBuf, 0)
 	return t
 }
+
+// defaultSendBufferBytes is SO_SNDBUF when Config.SocketBufferBytes is 0
+// (the kernel caps it at net.core.wmem_max, and doubles it: 4 MiB, the
+// usual ceiling of the kernel's own autotuning, tcp_wmem). It holds every
+// step allreduce runs sequentially (at most 2 MiB per call); 4 MiB (8 MiB
+// granted) made 64 MiB all-reduces 8–17% slower (docs/benchmarks.md).
+const defaultSendBufferBytes = 2 << 20
+
+// SendBuffer implements allreduce.SendBufferer: the bytes of frames every
+// link's kernel send buffer holds while the peer reads none of them (half
+// of the SO_SNDBUF Linux reports, the other half being its bookkeeping), or
+// 0 when unknown. allreduce runs a collective whose every step fits on the
+// calling goroutine, each step sending before it receives.
+func (t *Transport) SendBuffer() int { return t.sendBuf }
 
 // Rank is this rank.
 func (t *Transport) Rank() int { return t.rank }
