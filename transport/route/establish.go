@@ -164,6 +164,7 @@ func Establish(ctx context.Context, net Net, opts Options) (*Transport, Info, er
 			t.local.Close()
 			t.local = nil
 		}
+		t.sendBuf = t.sendBuffer()
 		return t, info, nil
 	}
 	for i, p := range group {
@@ -172,6 +173,7 @@ func Establish(ctx context.Context, net Net, opts Options) (*Transport, Info, er
 			info.Shared = append(info.Shared, p)
 		}
 	}
+	t.sendBuf = t.sendBuffer()
 	return t, info, nil
 }
 

@@ -16,6 +16,7 @@ type Transport struct {
 	// reached over the network.
 	slot       []int
 	rank, size int
+	sendBuf    int // SendBuffer, fixed by Establish
 }
 
 // closer is an allreduce.Transport that can also be closed.
@@ -31,6 +32,41 @@ func (t *Transport) Rank() int { return t.rank }
 
 // Size is the world size.
 func (t *Transport) Size() int { return t.size }
+
+// SendBuffer is what a sender may leave outstanding on any one link this
+// rank uses (allreduce.SendBufferer): the smaller of the two transports'
+// figures, or the one transport's when every peer is reached the same way;
+// 0 when a transport in use does not say.
+func (t *Transport) SendBuffer() int { return t.sendBuf }
+
+// sendBuffer computes SendBuffer once the routes are fixed.
+func (t *Transport) sendBuffer() int {
+	viaNet, viaLocal := false, false
+	for p, s := range t.slot {
+		if p == t.rank {
+			continue
+		}
+		viaNet = viaNet || s < 0
+		viaLocal = viaLocal || s >= 0
+	}
+	b := -1
+	for _, used := range []struct {
+		on bool
+		t  allreduce.Transport
+	}{{viaNet, t.net}, {viaLocal, t.local}} {
+		if !used.on {
+			continue
+		}
+		sb, ok := used.t.(allreduce.SendBufferer)
+		if !ok {
+			return 0
+		}
+		if v := sb.SendBuffer(); b < 0 || v < b {
+			b = v
+		}
+	}
+	return max(b, 0)
+}
 
 // Shared reports whether peer p is reached through shared memory.
 func (t *Transport) Shared(p int) bool { return p >= 0 && p < t.size && t.slot[p] >= 0 }

@@ -252,3 +252,25 @@ func TestHostMapNumbersHostsByFirstRank(t *testing.T) {
 		}
 	}
 }
+
+// SendBuffer is the figure of the transports in use: shared memory's ring
+// when every peer shares memory, TCP's when none does, the smaller when
+// both are used.
+func TestSendBufferOfTheTransportsInUse(t *testing.T) {
+	ts, _ := connectAll(t, 12, []Options{{HostKey: "a"}, {HostKey: "a"}, {HostKey: "b"}})
+	ring := ts[0].local.(allreduce.SendBufferer).SendBuffer()
+	tcpBuf := ts[2].net.(allreduce.SendBufferer).SendBuffer()
+	if ring <= 0 || tcpBuf <= 0 {
+		t.Fatalf("ring %d, tcp %d", ring, tcpBuf)
+	}
+	if got, want := ts[0].SendBuffer(), min(ring, ts[0].net.(allreduce.SendBufferer).SendBuffer()); got != want {
+		t.Errorf("mixed rank: %d, want %d", got, want)
+	}
+	if got := ts[2].SendBuffer(); got != tcpBuf {
+		t.Errorf("TCP-only rank: %d, want %d", got, tcpBuf)
+	}
+	shared, _ := connectAll(t, 13, []Options{{HostKey: "a"}, {HostKey: "a"}})
+	if got, want := shared[0].SendBuffer(), shared[0].local.(allreduce.SendBufferer).SendBuffer(); got != want {
+		t.Errorf("all-shared rank: %d, want %d", got, want)
+	}
+}
