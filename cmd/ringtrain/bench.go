@@ -48,7 +48,8 @@ any element against a float64 reference. --csv prints the line format of ../shar
 impl is ringtrain, ringtrain-shm with --transport shm (this process hands one shared-memory segment,
 transport/shm, to its ranks), or ringtrain-auto with --transport auto (as training does: TCP links, then
 the ranks of one host, or of one emulated node with --nodes, move frames through shared memory found by
-transport/route's rendezvous).
+transport/route's rendezvous); then -reduce-scatter or -all-gather for --op other than allreduce, then -bf16 or
+-fp16 when compressed.
 
 --nodes N splits the ranks into N emulated nodes (contiguous blocks of ranks): the ranks get the
 host map, so all-reduces above --small-threshold run the hierarchical algorithm (reduce inside
@@ -152,7 +153,7 @@ in --csv).`,
 					}
 				}
 			}
-			printBench(g, res, asCSV, cmd.Flags().Changed("compress"), transport, nodes > 1)
+			printBench(g, res, asCSV, cmd.Flags().Changed("compress"), transport, op, nodes > 1)
 			return err
 		},
 	}
@@ -183,10 +184,10 @@ in --csv).`,
 // format and the speed relative to float32 (none) at the same world and
 // size, measured in the same run; with nodes set, the number of nodes, the
 // algorithm (hier or flat) and, where both ran, the flat time divided by the
-// hierarchical one. transport names the CSV impl: ringtrain (tcp) or
-// ringtrain-shm, then -bf16 or -fp16 when compressed, -hier or -flat with
-// nodes.
-func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transport string, nodes bool) {
+// hierarchical one. The CSV impl: ringtrain (tcp), ringtrain-shm or
+// ringtrain-auto by transport, then -reduce-scatter or -all-gather for
+// those ops, -bf16 or -fp16 when compressed, -hier or -flat with nodes.
+func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transport, op string, nodes bool) {
 	if asCSV {
 		w := csv.NewWriter(g.stdout)
 		w.Write([]string{"impl", "world", "bytes", "median_s", "algbw_GBps", "busbw_GBps"})
@@ -194,6 +195,9 @@ func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transpor
 			impl := "ringtrain"
 			if transport != "tcp" {
 				impl += "-" + transport
+			}
+			if op != "allreduce" {
+				impl += "-" + op // not an all-reduce: a column of its own in the harness's tables
 			}
 			if r.Compress != "" && r.Compress != "none" {
 				impl += "-" + r.Compress
