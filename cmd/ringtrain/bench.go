@@ -48,8 +48,8 @@ any element against a float64 reference. --csv prints the line format of ../shar
 impl is ringtrain, ringtrain-shm with --transport shm (this process hands one shared-memory segment,
 transport/shm, to its ranks), or ringtrain-auto with --transport auto (as training does: TCP links, then
 the ranks of one host, or of one emulated node with --nodes, move frames through shared memory found by
-transport/route's rendezvous); then -reduce-scatter or -all-gather for --op other than allreduce, then -bf16 or
--fp16 when compressed.
+transport/route's rendezvous); then -reduce-scatter or -all-gather for --op other than allreduce,
+-<N>mbps with --link-mbps N, -bf16 or -fp16 when compressed, -hier or -flat with --nodes.
 
 --nodes N splits the ranks into N emulated nodes (contiguous blocks of ranks): the ranks get the
 host map, so all-reduces above --small-threshold run the hierarchical algorithm (reduce inside
@@ -153,7 +153,7 @@ in --csv).`,
 					}
 				}
 			}
-			printBench(g, res, asCSV, cmd.Flags().Changed("compress"), transport, op, nodes > 1)
+			printBench(g, res, asCSV, cmd.Flags().Changed("compress"), transport, op, linkMbps, nodes > 1)
 			return err
 		},
 	}
@@ -186,8 +186,9 @@ in --csv).`,
 // algorithm (hier or flat) and, where both ran, the flat time divided by the
 // hierarchical one. The CSV impl: ringtrain (tcp), ringtrain-shm or
 // ringtrain-auto by transport, then -reduce-scatter or -all-gather for
-// those ops, -bf16 or -fp16 when compressed, -hier or -flat with nodes.
-func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transport, op string, nodes bool) {
+// those ops, -<N>mbps with an emulated link, -bf16 or -fp16 when
+// compressed, -hier or -flat with nodes.
+func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transport, op string, linkMbps float64, nodes bool) {
 	if asCSV {
 		w := csv.NewWriter(g.stdout)
 		w.Write([]string{"impl", "world", "bytes", "median_s", "algbw_GBps", "busbw_GBps"})
@@ -198,6 +199,9 @@ func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transpor
 			}
 			if op != "allreduce" {
 				impl += "-" + op // not an all-reduce: a column of its own in the harness's tables
+			}
+			if linkMbps > 0 {
+				impl += "-" + strconv.FormatFloat(linkMbps, 'g', -1, 64) + "mbps"
 			}
 			if r.Compress != "" && r.Compress != "none" {
 				impl += "-" + r.Compress
