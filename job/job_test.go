@@ -65,6 +65,8 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"checkpoint: {max_failures: 0}", "checkpoint.max_failures"},
 		{"cluster: {settle: soon}", "line 1: cannot unmarshal !!str `soon` into time.Duration"},
 		{"data: {source: csv}", "data.path"},
+		{"data: {source: shards}", "data.path: required for source shards"},
+		{"data: {on_error: ignore}", `data.on_error: "ignore" is not one of ["fail" "skip"]`},
 		{"data: {source: synthetic, synthetic: {classes: 1}}", "data.synthetic.classes"},
 		{"model: {kind: cnn}\ndata: {source: synthetic}", "cnn needs image data"},
 		{"model: {kind: transformer}", "model.kind: transformer is a language model: it needs data.source text or shakespeare, not default"},

@@ -87,11 +87,13 @@ type Data struct {
 	// Source is "default" (the embedded MNIST-10k), "idx" (a directory in
 	// MNIST layout, also Fashion-MNIST), "csv", "synthetic", or for
 	// language models "text" (a UTF-8 file, plain or .gz) or "shakespeare"
-	// (the embedded tiny Shakespeare). A text's vocabulary is the sorted
+	// (the embedded tiny Shakespeare), or "shards" (a directory written by
+	// ringtrain data pack, streamed; docs/data.md). A text's vocabulary is the sorted
 	// set of its characters; its first 90% trains, the last 10%
 	// validates. Default "default".
 	Source string `yaml:"source"`
-	// Path: the IDX directory, the training CSV file, or the text file.
+	// Path: the IDX directory, the training CSV file, the text file, or
+	// the shard directory.
 	Path string `yaml:"path"`
 	// TestPath: the test CSV file (csv only; required for csv).
 	TestPath string `yaml:"test_path"`
@@ -99,6 +101,10 @@ type Data struct {
 	CSV CSV `yaml:"csv"`
 	// Synthetic options (synthetic only).
 	Synthetic Synthetic `yaml:"synthetic"`
+	// OnError: what a damaged sample or shard does (shards): "fail"
+	// (default) stops with an error naming the file and byte offset;
+	// "skip" leaves it out with a counted warning.
+	OnError string `yaml:"on_error"`
 }
 
 // CSV describes CSV files: numeric features and one integer label column.

@@ -12,6 +12,9 @@ import (
 type Corpus struct {
 	Train, Test *data.Dataset
 	Text        *data.Text
+	// Shards: the training split streamed from a shard directory (Train
+	// is nil; Test is the directory's test split, loaded whole).
+	Shards *data.ShardSet
 }
 
 // source deals each step's samples to a rank: the sample order of a
@@ -116,6 +119,8 @@ func LoadData(s job.Spec) (*Corpus, error) {
 		c.Text, err = data.LoadTextFile(d.Path)
 	case "shakespeare":
 		c.Text, err = data.Shakespeare()
+	case "shards":
+		c.Shards, c.Test, err = loadShards(d.Path, d.OnError == "skip")
 	default:
 		err = fmt.Errorf("data.source %q unknown", d.Source)
 	}

@@ -1,0 +1,194 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ringtrain/ringtrain/data"
+	"github.com/ringtrain/ringtrain/internal/testutil"
+	"github.com/ringtrain/ringtrain/job"
+)
+
+// packedMNIST packs the embedded MNIST-10k into shards of about 256 KiB
+// (about 320 samples each, 25 training shards).
+func packedMNIST(t testing.TB) string {
+	t.Helper()
+	tr, te := mnist(t)
+	dir := filepath.Join(t.TempDir(), "shards")
+	if _, err := data.PackDatasets(dir, tr, te, data.PackOptions{DType: data.ShardUint8, InputScale: 1.0 / 255, ShardBytes: 256 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func shardSpec(dir string) job.Spec {
+	s := testSpec("adamw")
+	s.Data.Source, s.Data.Path, s.Data.OnError = "shards", dir, "fail"
+	return s
+}
+
+// The streamed samples are the plan's reference samples bitwise, for every
+// rank of several world sizes, over an epoch boundary, and a cursor the
+// stream does not expect (a resume, a world size change) restarts it there.
+func TestShardSourceMatchesPlan(t *testing.T) {
+	dir := packedMNIST(t)
+	c, err := LoadData(shardSpec(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _ := mnist(t)
+	base := make([]int, len(c.Shards.Manifest.Train)) // first sample index of each shard in train
+	for i := 1; i < len(base); i++ {
+		base[i] = base[i-1] + c.Shards.Manifest.Train[i-1].Samples
+	}
+	const gb = 48
+	check := func(src *shardSource, cur data.Cursor, rank, world int) {
+		t.Helper()
+		b := gb / world
+		x, y := make([]float32, b*train.Dim), make([]int32, b)
+		if err := src.fill(cur, rank, world, x, y); err != nil {
+			t.Fatal(err)
+		}
+		ref, err := src.plan.Samples(cur, rank, world)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx := make([]int, len(ref))
+		for i, s := range ref {
+			idx[i] = base[s.Shard] + s.Record
+		}
+		wx, wy := make([]float32, len(x)), make([]int32, len(y))
+		if err := train.Gather(idx, wx, wy); err != nil {
+			t.Fatal(err)
+		}
+		if !testutil.BitsEqual(x, wx) || !slicesEqual(y, wy) {
+			t.Fatalf("cursor %+v rank %d of %d: the streamed batch is not the plan's", cur, rank, world)
+		}
+	}
+	for _, world := range []int{1, 2, 3} {
+		for rank := range world {
+			src, err := newShardSource(c.Shards, gb, 7, false, slog.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			spe := src.stepsPerEpoch()
+			for s := spe - 3; s < spe; s++ { // starts mid-epoch: a resume
+				check(src, data.Cursor{Epoch: 0, Step: s}, rank, world)
+			}
+			for s := range 3 {
+				check(src, data.Cursor{Epoch: 1, Step: s}, rank, world)
+			}
+			check(src, data.Cursor{Epoch: 4, Step: 17}, rank, world)   // a jump
+			check(src, data.Cursor{Epoch: 4, Step: 18}, (rank+1)%4, 4) // another world
+			check(src, data.Cursor{Epoch: 4, Step: 19}, (rank+1)%4, 4) // continues
+			src.Close()
+		}
+	}
+}
+
+func slicesEqual(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// A run on shards resumed mid-epoch continues bitwise as the run that
+// never stopped; it trains as the in-memory MNIST does.
+func TestShardResumesExactly(t *testing.T) {
+	spec := shardSpec(packedMNIST(t))
+	const world = 2
+	// 8,000 samples / 24 = 333 steps per epoch: 340 steps cross into epoch 1.
+	straight := train(t, spec, world, steps(340))
+	resumed := resumeAfter(t, spec, world, 170, 170)
+	if !testutil.BitsEqual(resumed, straight) {
+		t.Fatal("the resumed run differs from the uninterrupted one")
+	}
+	resumed = resumeAfter(t, spec, world, 330, 10) // resumed 3 steps before the epoch ends
+	if !testutil.BitsEqual(resumed, straight) {
+		t.Fatal("resumed at the end of an epoch, the run differs from the uninterrupted one")
+	}
+}
+
+// A damaged training record stops the step with the file and the byte
+// offset (data.on_error: fail); with skip the run trains on, and the
+// damage is counted.
+func TestShardOnError(t *testing.T) {
+	dir := packedMNIST(t)
+	m, err := data.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range m.Train {
+		path := filepath.Join(dir, e.File)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[data.ShardHeaderSize+5*(8+784)+300] ^= 0x40 // record 5
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := shardSpec(dir)
+	c, err := LoadData(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := newShardSource(c.Shards, 24, 1, false, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	x, y := make([]float32, 24*784), make([]int32, 24)
+	err = src.fillCtx(context.Background(), data.Cursor{}, 0, 1, x, y)
+	var se *data.ShardError
+	if !errors.As(err, &se) || !strings.HasPrefix(se.Path, dir) || se.Offset != data.ShardHeaderSize+5*(8+784) || !strings.Contains(err.Error(), "on_error: skip") {
+		t.Fatalf("got %v: want the shard's path and the offset of record 5", err)
+	}
+	t.Log(err)
+	skip, err := newShardSource(c.Shards, 24, 1, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer skip.Close()
+	for s := range 40 {
+		if err := skip.fill(data.Cursor{Step: s}, 0, 1, x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if skip.skipped < 2 {
+		t.Fatalf("%d damaged records counted: want one per shard read", skip.skipped)
+	}
+	spec.Data.OnError = "skip"
+	train(t, spec, 2, steps(30))
+}
+
+// A context cancelled while the step waits for the disk ends the wait.
+func TestShardFillCancelled(t *testing.T) {
+	c, err := LoadData(shardSpec(packedMNIST(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := newShardSource(c.Shards, 24, 1, false, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = src.fillCtx(ctx, data.Cursor{}, 0, 1, make([]float32, 24*784), make([]int32, 24))
+	if err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}
