@@ -89,7 +89,7 @@ dashes as underscores (RINGTRAIN_LOG_LEVEL=debug). A flag on the command line wi
 	root.SetErr(g.stderr)
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(newLaunchCmd(g), newCoordinatorCmd(g), newWorkerCmd(g), newStatusCmd(g), newCheckpointCmd(g), newScaleCmd(g), newSimulateCmd(g), newVersionCmd(g), newBenchCmd(g), newCertsCmd(g), newSampleCmd(g), newExportCmd(g), newServeCmd(g), newPredictCmd(g))
+	root.AddCommand(newLaunchCmd(g), newCoordinatorCmd(g), newWorkerCmd(g), newStatusCmd(g), newCheckpointCmd(g), newScaleCmd(g), newSimulateCmd(g), newVersionCmd(g), newBenchCmd(g), newCertsCmd(g), newSampleCmd(g), newExportCmd(g), newServeCmd(g), newPredictCmd(g), newDataCmd(g))
 	root.AddCommand(gpuCmds(g)...)
 	flagsToStderr(root, g.stderr)
 	return root
