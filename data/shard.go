@@ -221,21 +221,34 @@ func (s *Shard) checkRecord(i, classes int) error {
 func (s *Shard) Record(i int, scale float64, x []float32) int32 {
 	off := s.recordOffset(i)
 	r := s.Bytes[off+4 : off+4+int64(s.Header.Dim*featureSize(s.Header.DType))]
-	switch s.Header.DType {
-	case ShardUint8:
-		for j, v := range r {
-			x[j] = scaleValue(float32(v), scale)
+	x = x[:s.Header.Dim]
+	if s.Header.DType == ShardUint8 {
+		r = r[:len(x)]
+		switch scale {
+		case 1.0 / 255: // as the IDX loader scales, so packed IDX trains on the same values
+			for j, v := range r {
+				x[j] = float32(v) / 255
+			}
+		default:
+			for j, v := range r {
+				x[j] = scaleValue(float32(v), scale)
+			}
 		}
-	default:
+	} else {
+		r = r[:4*len(x)]
 		for j := range x {
-			x[j] = scaleValue(math.Float32frombits(binary.LittleEndian.Uint32(r[4*j:])), scale)
+			x[j] = math.Float32frombits(binary.LittleEndian.Uint32(r[4*j:]))
+		}
+		if scale != 1 {
+			for j, v := range x {
+				x[j] = scaleValue(v, scale)
+			}
 		}
 	}
 	return int32(binary.LittleEndian.Uint32(s.Bytes[off:]))
 }
 
-// scaleValue is v times scale; 1/255 divides by 255 as the IDX loader
-// does, so packed IDX trains on the same values.
+// scaleValue is v times scale (1/255: v/255, as the IDX loader does).
 func scaleValue(v float32, scale float64) float32 {
 	switch scale {
 	case 1:

@@ -29,6 +29,10 @@ type shardSource struct {
 	epoch, rank, world int
 	next               int64
 	cur                *loadedShard
+	// bufs are the shard buffers between streams: a source allocates
+	// shardBuffers of them in its life, so a restart (every epoch) leaves
+	// no garbage of a shard's size for the collector to catch up with.
+	bufs [][]byte
 }
 
 // shardBuffers is the number of shard buffers a stream holds.
@@ -112,13 +116,17 @@ func (s *shardSource) restart(epoch, rank, world int, lo, end int64) {
 	order, prefix := s.plan.Order(epoch)
 	job := streamJob{set: s.set, plan: s.plan, epoch: epoch, skip: s.skip,
 		order: append([]int(nil), order...), prefix: append([]int64(nil), prefix...), lo: lo, end: end}
-	s.st = startStream(job)
+	s.st = startStream(job, s.bufs)
+	s.bufs = nil
 }
 
 // stop ends the stream's goroutine.
 func (s *shardSource) stop() {
 	if s.st != nil {
-		s.st.stop()
+		if s.cur != nil {
+			s.st.release(s.cur)
+		}
+		s.bufs = s.st.stop()
 		s.st, s.cur = nil, nil
 	}
 }
@@ -173,19 +181,43 @@ type shardStream struct {
 	wg     sync.WaitGroup
 }
 
-func startStream(j streamJob) *shardStream {
+// startStream starts reading j's shards into bufs (nil ones are
+// allocated as needed).
+func startStream(j streamJob, bufs [][]byte) *shardStream {
 	ctx, cancel := context.WithCancel(context.Background())
 	st := &shardStream{ready: make(chan *loadedShard), free: make(chan []byte, shardBuffers), cancel: cancel}
-	for range shardBuffers {
-		st.free <- nil
+	for i := range shardBuffers {
+		var b []byte
+		if i < len(bufs) {
+			b = bufs[i]
+		}
+		st.free <- b
 	}
 	st.wg.Go(func() { st.run(ctx, j) })
 	return st
 }
 
-func (st *shardStream) stop() {
+// stop ends the goroutine and returns the buffers it had free or
+// ready (the caller released the one it held).
+func (st *shardStream) stop() [][]byte {
 	st.cancel()
 	st.wg.Wait()
+	var bufs [][]byte
+	for l := range st.ready { // closed by run
+		if l.shard.Bytes != nil {
+			bufs = append(bufs, l.shard.Bytes[:0])
+		}
+	}
+	for {
+		select {
+		case b := <-st.free:
+			if b != nil {
+				bufs = append(bufs, b)
+			}
+		default:
+			return bufs
+		}
+	}
 }
 
 // release hands a consumed shard's buffer back to the reader.
@@ -251,6 +283,9 @@ func (st *shardStream) run(ctx context.Context, j streamJob) {
 		select {
 		case st.ready <- l:
 		case <-ctx.Done():
+			if l.shard.Bytes != nil {
+				st.free <- l.shard.Bytes[:0] // room: the other buffer is held or free
+			}
 			return
 		}
 		if l.err != nil {

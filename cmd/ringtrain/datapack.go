@@ -20,7 +20,7 @@ type packFlags struct {
 	from, path, testPath, out, shardSize string
 	header                               bool
 	labelColumn, classes                 int
-	n, dim                               int
+	n, testN, dim                        int
 	seed                                 uint64
 }
 
@@ -43,7 +43,7 @@ about --shard-size each for the training and the test split, and shards.json, th
 with their sample counts and CRC32C, the sample shape, the classes and the input scale. --from idx reads an
 MNIST-layout directory (pixels stored as bytes, input_scale 1/255), --from csv a training file (--path) and
 a test file (--test-path) as data.source csv does (--header, --label-column, --classes), --from synthetic
-generates data.source synthetic's problem (--n training samples and n/4 test samples of --dim features).
+generates data.source synthetic's problem (--n training samples and --test-n, default n/4, test samples of --dim features).
 Every shard is written to a temporary file, fsynced and renamed; the manifest last. --out must not exist or
 be empty. Text trains from its file (data.source text); image folders are not packed yet.`,
 		Args: cobra.NoArgs,
@@ -65,6 +65,7 @@ be empty. Text trains from its file (data.source text); image folders are not pa
 	fl.IntVar(&f.labelColumn, "label-column", -1, "csv: the label's column (-1: the last)")
 	fl.IntVar(&f.classes, "classes", 0, "csv: the number of classes (0: the largest training label + 1); synthetic: the classes (default 4)")
 	fl.IntVar(&f.n, "n", 8000, "synthetic: training samples")
+	fl.IntVar(&f.testN, "test-n", 0, "synthetic: test samples (0: n/4)")
 	fl.IntVar(&f.dim, "dim", 32, "synthetic: features per sample")
 	fl.Uint64Var(&f.seed, "seed", 1, "synthetic: the generator's seed")
 	_ = cmd.MarkFlagRequired("from")
@@ -119,7 +120,11 @@ func runPack(g *globals, f packFlags, shardBytes int64) error {
 			classes = 4
 		}
 		var all *data.Dataset
-		all, err = data.Synthetic(data.SyntheticSpec{N: f.n + max(1, f.n/4), Dim: f.dim, Classes: classes, Seed: f.seed, Noise: 0.1})
+		testN := f.testN
+		if testN <= 0 {
+			testN = max(1, f.n/4)
+		}
+		all, err = data.Synthetic(data.SyntheticSpec{N: f.n + testN, Dim: f.dim, Classes: classes, Seed: f.seed, Noise: 0.1})
 		if err == nil {
 			train, test = splitAt(all, f.n)
 		}
