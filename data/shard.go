@@ -206,10 +206,10 @@ func (s *Shard) checkRecord(i, classes int) error {
 		return &ShardError{Path: s.Path, Offset: off, Msg: fmt.Sprintf("record %d: label %d: want [0, %d)", i, l, classes)}
 	}
 	if s.Header.DType == ShardFloat32 {
-		for j := range s.Header.Dim {
-			v := math.Float32frombits(binary.LittleEndian.Uint32(r[4+4*j:]))
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return &ShardError{Path: s.Path, Offset: off + 4 + 4*int64(j), Msg: fmt.Sprintf("record %d: feature %d = %v: want a finite value", i, j, v)}
+		f := r[4 : rs-4]
+		for k := 0; k+4 <= len(f); k += 4 {
+			if u := binary.LittleEndian.Uint32(f[k:]); u&0x7f800000 == 0x7f800000 { // all exponent bits: NaN or ±Inf
+				return &ShardError{Path: s.Path, Offset: off + 4 + int64(k), Msg: fmt.Sprintf("record %d: feature %d = %v: want a finite value", i, k/4, math.Float32frombits(u))}
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/internal/testutil"
+	"github.com/ringtrain/ringtrain/job"
 )
 
 // data pack writes a shard directory that launch trains on; a damaged
@@ -106,5 +107,26 @@ func TestParseByteSize(t *testing.T) {
 		if (err != nil) != (tc.want < 0) || (err == nil && got != tc.want) {
 			t.Errorf("%q: %d, %v; want %d", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+// README's Shards section shows docs/examples/shards.yaml as it is, and
+// the example is a valid job.
+func TestShardsExampleInREADME(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	ex, err := os.ReadFile(filepath.Join(root, "docs", "examples", "shards.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```yaml\n"+string(ex)+"```\n") {
+		t.Error("README.md does not show docs/examples/shards.yaml as it is")
+	}
+	spec, err := job.Load(filepath.Join(root, "docs", "examples", "shards.yaml"))
+	if err != nil || spec.Data.Source != "shards" {
+		t.Fatalf("%+v, %v", spec.Data, err)
 	}
 }

@@ -69,7 +69,8 @@ func TestStreamingFigure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("FIGURE | %s | %v MiB | %.2f%% | %.2f ms | %.0f µs | %.0f µs | %.2f ms |", c.name, hwm, 100*st.share, st.stepMs, st.dataP50, st.dataP99, st.dataMaxMs)
+		t.Logf("FIGURE | %s | %v MiB | %.2f%% | %.2f ms | %.0f µs | %.0f µs | %.2f ms | %.2f ms | %d |", c.name, hwm, 100*st.share, st.stepMs, st.dataP50, st.dataP99,
+			st.firstMs, st.dataMaxMs, st.over)
 	}
 }
 
@@ -143,6 +144,8 @@ func vmHWM(pid int) int {
 // phaseStats are a trace's data phase figures.
 type phaseStats struct {
 	share, stepMs, dataP50, dataP99, dataMaxMs float64
+	firstMs                                    float64 // the longest first step's data phase (a worker's first read)
+	over                                       int     // later steps whose data phase exceeded 5 ms
 }
 
 // dataShare is the data phase's total over the steps' total in a trace,
@@ -157,6 +160,7 @@ func dataShare(path string) (phaseStats, error) {
 		TraceEvents []struct {
 			Name, Cat, Ph string
 			Dur           float64
+			Pid           int
 		} `json:"traceEvents"`
 	}
 	if err := json.Unmarshal(b, &tr); err != nil {
@@ -164,12 +168,22 @@ func dataShare(path string) (phaseStats, error) {
 	}
 	var data, step float64
 	var durs []float64
+	var st phaseStats
 	steps := 0
+	first := map[int]bool{}
 	for _, e := range tr.TraceEvents {
 		switch {
 		case e.Cat == "phase" && e.Name == "data":
 			data += e.Dur
+			if !first[e.Pid] { // events are in time order per worker
+				first[e.Pid] = true
+				st.firstMs = max(st.firstMs, e.Dur/1000)
+				continue
+			}
 			durs = append(durs, e.Dur)
+			if e.Dur > 5000 {
+				st.over++
+			}
 		case e.Cat == "step":
 			step += e.Dur
 			steps++
@@ -179,6 +193,7 @@ func dataShare(path string) (phaseStats, error) {
 		return phaseStats{}, fmt.Errorf("%s: no steps", path)
 	}
 	slices.Sort(durs)
-	return phaseStats{share: data / step, stepMs: step / float64(steps) / 1000, dataP50: durs[len(durs)/2],
-		dataP99: durs[len(durs)*99/100], dataMaxMs: durs[len(durs)-1] / 1000}, nil
+	st.share, st.stepMs = data/step, step/float64(steps)/1000
+	st.dataP50, st.dataP99, st.dataMaxMs = durs[len(durs)/2], durs[len(durs)*99/100], durs[len(durs)-1]/1000
+	return st, nil
 }
