@@ -127,7 +127,8 @@ func (m *ShardManifest) Validate(path string) error {
 	}
 	h := ShardHeader{DType: m.dtype(), Dim: dim}
 	seen := map[string]bool{}
-	for split, entries := range map[string][]ShardEntry{"train": m.Train, "test": m.Test} {
+	for si, entries := range [][]ShardEntry{m.Train, m.Test} {
+		split := [...]string{"train", "test"}[si]
 		total := 0
 		for i, e := range entries {
 			key := fmt.Sprintf("%s[%d]", split, i)

@@ -38,6 +38,10 @@ type shardSource struct {
 // shardBuffers is the number of shard buffers a stream holds.
 const shardBuffers = 2
 
+// maxWarningsPerShard bounds the damaged records logged one by one per
+// shard read (the rest are counted in one line).
+const maxWarningsPerShard = 10
+
 func newShardSource(set *data.ShardSet, globalBatch int, seed uint64, skip bool, log *slog.Logger) (*shardSource, error) {
 	plan, err := data.NewShardPlan(set.Counts(), globalBatch, seed)
 	if err != nil {
@@ -98,9 +102,14 @@ func (s *shardSource) advance(ctx context.Context) error {
 		if l.err != nil {
 			return l.err
 		}
-		for _, w := range l.warnings {
+		for i, w := range l.warnings {
 			s.skipped++
-			s.log.Warn("data.on_error skip: damaged data skipped", "err", w, "skipped", s.skipped)
+			if i < maxWarningsPerShard {
+				s.log.Warn("data.on_error skip: damaged data skipped", "err", w, "skipped", s.skipped)
+			}
+		}
+		if n := len(l.warnings); n > maxWarningsPerShard {
+			s.log.Warn("data.on_error skip: more damaged records in this shard", "more", n-maxWarningsPerShard, "skipped", s.skipped)
 		}
 		s.cur = l
 		return nil

@@ -192,3 +192,34 @@ func TestShardFillCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A source reads every shard into the same two buffers, across shards,
+// restarts and epochs: resident data stays at two shards (a buffer is
+// reallocated only when a larger shard than it held comes).
+func TestShardSourceReusesTwoBuffers(t *testing.T) {
+	c, err := LoadData(shardSpec(packedMNIST(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := newShardSource(c.Shards, 24, 1, false, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	x, y := make([]float32, 12*784), make([]int32, 12)
+	seen := map[*byte]bool{}
+	for epoch := range 3 {
+		for s := range src.stepsPerEpoch() {
+			if err := src.fill(data.Cursor{Epoch: epoch, Step: s}, 1, 2, x, y); err != nil {
+				t.Fatal(err)
+			}
+			if src.cur != nil { // nil after an epoch's last step: the next epoch's stream started
+				seen[&src.cur.shard.Bytes[0]] = true
+			}
+		}
+	}
+	if len(seen) > 2*shardBuffers {
+		t.Fatalf("%d distinct shard buffers over 3 epochs of %d shards: want at most %d", len(seen), len(c.Shards.Manifest.Train), 2*shardBuffers)
+	}
+	t.Logf("%d buffers for %d shard reads", len(seen), 3*len(c.Shards.Manifest.Train)/2)
+}
