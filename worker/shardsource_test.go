@@ -3,10 +3,14 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/data"
@@ -222,4 +226,49 @@ func TestShardSourceReusesTwoBuffers(t *testing.T) {
 		t.Fatalf("%d distinct shard buffers over 3 epochs of %d shards: want at most %d", len(seen), len(c.Shards.Manifest.Train), 2*shardBuffers)
 	}
 	t.Logf("%d buffers for %d shard reads", len(seen), 3*len(c.Shards.Manifest.Train)/2)
+}
+
+// Resumed mid-epoch on another number of workers, a shards run trains on:
+// the rest of the epoch is dealt by the new world's segments (each rank's
+// batches are the plan's for the new world, TestShardSourceMatchesPlan),
+// and the next epoch starts as it would on that world.
+func TestShardResumeOnAnotherWorld(t *testing.T) {
+	spec := shardSpec(packedMNIST(t))
+	spec.Train.Optimizer = job.Optimizer{Name: "sgd"} // no optimizer state to reshard here (restore_test does that)
+	var params []float32
+	var cursor data.Cursor
+	train(t, spec, 2, func(ctx context.Context, tr *Trainer) error {
+		if err := steps(170)(ctx, tr); err != nil {
+			return err
+		}
+		if tr.rank == 0 {
+			params, cursor = slices.Clone(tr.Params()), tr.cursor
+		}
+		return nil
+	})
+	var losses []float32
+	var mu sync.Mutex
+	train(t, spec, 3, func(ctx context.Context, tr *Trainer) error {
+		if err := tr.Restore(params, map[string][]float32{}, 170, 170, cursor); err != nil {
+			return err
+		}
+		for range 200 { // into epoch 1 (333 steps an epoch)
+			loss, _, err := tr.Step(ctx)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			losses = append(losses, loss)
+			mu.Unlock()
+		}
+		if tr.cursor.Epoch != 1 {
+			return fmt.Errorf("cursor %+v after 370 steps: want epoch 1", tr.cursor)
+		}
+		return nil
+	})
+	for _, l := range losses {
+		if math.IsNaN(float64(l)) || l > 5 {
+			t.Fatalf("loss %v after resuming on 3 workers", l)
+		}
+	}
 }
