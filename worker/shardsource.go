@@ -73,6 +73,7 @@ func (s *shardSource) fillCtx(ctx context.Context, c data.Cursor, rank, world in
 	for p := lo; p < hi; p++ {
 		for s.cur == nil || p >= s.cur.hi {
 			if err := s.advance(ctx); err != nil {
+				s.stop() // the batch is half dealt: the next fill restarts at its cursor
 				return err
 			}
 		}

@@ -272,3 +272,43 @@ func TestShardResumeOnAnotherWorld(t *testing.T) {
 		}
 	}
 }
+
+// A fill cut short by its context leaves the source able to deal the same
+// cursor again, exactly.
+func TestShardFillRetriesAfterCancel(t *testing.T) {
+	c, err := LoadData(shardSpec(packedMNIST(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func() *shardSource {
+		src, err := newShardSource(c.Shards, 24, 1, false, slog.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { src.Close() })
+		return src
+	}
+	a, b := mk(), mk()
+	x, y := make([]float32, 24*784), make([]int32, 24)
+	wx, wy := make([]float32, 24*784), make([]int32, 24)
+	// The step whose batch holds the epoch's first shard boundary.
+	_, prefix := a.plan.Order(0)
+	step := int(prefix[1] / 24)
+	for s := range step {
+		if err := a.fill(data.Cursor{Step: s}, 0, 1, x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = a.fillCtx(ctx, data.Cursor{Step: step}, 0, 1, x, y) // cut short at the boundary, or finished
+	if err := a.fill(data.Cursor{Step: step}, 0, 1, x, y); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.fill(data.Cursor{Step: step}, 0, 1, wx, wy); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.BitsEqual(x, wx) || !slicesEqual(y, wy) {
+		t.Fatal("the batch dealt again after a cancelled fill differs")
+	}
+}
