@@ -132,4 +132,20 @@
 // next-token targets. EvalStarts picks fixed, evenly spread evaluation
 // windows and ShardEval splits them among ranks as EvalRange does. A
 // WindowSampler holds no mutable state and is safe for concurrent use.
+//
+// # Shard directories
+//
+// A shard directory (docs/data.md) holds a data set as shard files of
+// checksummed records (a label and the raw features, uint8 or float32)
+// and the manifest shards.json (shape, classes, input scale, each file's
+// samples, size and CRC32C): DecodeShard, ReadShard, DecodeManifest,
+// ReadManifest; ShardWriter and PackDatasets write one (each file fsynced
+// and renamed into place, the manifest last). Every decoder names the file
+// and byte offset at fault (ShardError). A ShardPlan deals the training
+// shards: epoch e visits the shards and each shard's records in orders
+// seeded by (seed, e), and rank r of W reads the r-th contiguous W-th of
+// that stream, so it touches only about N/(W*shard)+1 shards per epoch and
+// a Cursor is all the state. ShardPlan.Samples is the reference the
+// worker's stream is tested against. LoadShardSplit reads a split whole
+// (the test split).
 package data

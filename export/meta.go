@@ -63,6 +63,12 @@ func FactsOf(spec job.Spec, classes int) DataFacts {
 		f.Scale, f.Min, f.Max = idxScale, &lo, &hi
 	case "csv", "synthetic":
 		f.Scale = 1
+	case "shards":
+		if sf, ok := shardFacts(spec); ok && len(sf.ClassNames) == classes {
+			return sf
+		} else if ok {
+			f.Scale, f.Min, f.Max = sf.Scale, sf.Min, sf.Max
+		}
 	}
 	if !spec.Model.Sequence() {
 		f.ClassNames = make([]string, classes)

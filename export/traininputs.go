@@ -20,6 +20,8 @@ func TrainingInputs(spec job.Spec, maxN int) (x []float32, dim int, err error) {
 	var train *data.Dataset
 	scale := 1.0
 	switch d.Source {
+	case "shards":
+		return shardTrainingInputs(spec, maxN)
 	case "", "default":
 		train, _, err = data.Default()
 		scale = idxScale

@@ -88,12 +88,14 @@ type Data struct {
 	// MNIST layout, also Fashion-MNIST), "csv", "synthetic", "images" (a folder of images, one
 	// directory per class), or for
 	// language models "text" (a UTF-8 file, plain or .gz) or "shakespeare"
-	// (the embedded tiny Shakespeare). A text's vocabulary is the sorted
+	// (the embedded tiny Shakespeare), or "shards" (a directory written by
+	// ringtrain data pack, streamed; docs/data.md). A text's vocabulary is the sorted
 	// set of its characters; its first 90% trains, the last 10%
 	// validates. Default "default".
 	Source string `yaml:"source"`
 	// Path: the IDX directory, the training CSV file, the text file, or
-	// the image folder (train/<class>/*.png|jpg and test/<class>/...).
+	// the image folder (train/<class>/*.png|jpg and test/<class>/...), or
+	// the shard directory.
 	Path string `yaml:"path"`
 	// TestPath: the test CSV file (csv only; required for csv).
 	TestPath string `yaml:"test_path"`
@@ -119,8 +121,9 @@ type Data struct {
 	// Augment: random crop and flip of training images (sources with
 	// samples of shape [C, H, W]: default, idx, images).
 	Augment Augment `yaml:"augment"`
-	// OnError is what a file that does not decode does (images): "fail"
-	// (default; the error names the file) or "skip" (counted warning).
+	// OnError is what a file that does not decode (images) or a damaged
+	// record or shard (shards) does: "fail" (default; the error names the
+	// file, and for a shard the byte offset) or "skip" (counted warning).
 	OnError string `yaml:"on_error"`
 }
 

@@ -50,12 +50,16 @@ func (s Spec) Validate() error {
 	if s.Model.Kind == "mlp" && len(s.Model.Hidden) > 16 {
 		bad("model.hidden", "at most 16 layers, got %d", len(s.Model.Hidden))
 	}
-	oneOf("data.source", s.Data.Source, "default", "idx", "csv", "synthetic", "images", "text", "shakespeare")
+	oneOf("data.source", s.Data.Source, "default", "idx", "csv", "synthetic", "images", "text", "shakespeare", "shards")
 	s.validateImages(bad)
 	switch s.Data.Source {
 	case "text":
 		if s.Data.Path == "" {
 			bad("data.path", "required for source text (a UTF-8 file, plain or .gz)")
+		}
+	case "shards":
+		if s.Data.Path == "" {
+			bad("data.path", "required for source shards (a directory written by ringtrain data pack)")
 		}
 	case "idx":
 		if s.Data.Path == "" {

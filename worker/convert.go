@@ -22,8 +22,8 @@ func modelSpec(s job.Spec, c *Corpus) model.Spec {
 		}
 		return ms
 	}
-	ms := model.Spec{Kind: m.Kind, Hidden: m.Hidden, Input: c.Train.Shape, Classes: max(c.Train.Classes, c.Test.Classes), Loss: m.Loss,
-		ClassNames: c.Train.ClassNames}
+	ms := model.Spec{Kind: m.Kind, Hidden: m.Hidden, Input: c.trainShape(), Classes: max(c.trainClasses(), c.Test.Classes), Loss: m.Loss,
+		ClassNames: c.trainClassNames()}
 	for _, l := range m.Layers {
 		ms.Net = append(ms.Net, model.Layer{Type: l.Type, Out: l.Out, Kernel: l.Kernel, Pad: l.Pad, Stride: l.Stride,
 			Size: l.Size, NoBias: !l.HasBias(), P: l.P, Vocab: l.Vocab})

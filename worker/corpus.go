@@ -19,6 +19,9 @@ type Corpus struct {
 	// for none), fitted on Train (preprocess) or a checkpoint's (UseNorm).
 	Norm *data.Norm
 	raw  *Corpus // the splits before normalization; nil without one
+	// Shards: the training split streamed from a shard directory (Train
+	// is nil; Test is the directory's test split, loaded whole).
+	Shards *data.ShardSet
 }
 
 // source deals each step's samples to a rank: the sample order of a
@@ -137,6 +140,8 @@ func LoadDataWith(s job.Spec, o LoadOptions) (*Corpus, error) {
 		c.Text, err = data.LoadTextFile(d.Path)
 	case "shakespeare":
 		c.Text, err = data.Shakespeare()
+	case "shards":
+		c.Shards, c.Test, err = loadShards(d.Path, d.OnError == "skip")
 	default:
 		err = fmt.Errorf("data.source %q unknown", d.Source)
 	}

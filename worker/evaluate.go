@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/data"
@@ -25,6 +26,10 @@ func newSource(spec job.Spec, c *Corpus) (source, []int, error) {
 			return nil, nil, fmt.Errorf("data: validation text: %w", err)
 		}
 		return src, starts, nil
+	}
+	if c.Shards != nil {
+		src, err := newShardSource(c.Shards, gb, spec.Seed, spec.Data.OnError == "skip", slog.Default())
+		return src, nil, err
 	}
 	if gb > c.Train.N {
 		return nil, nil, fmt.Errorf("train.global_batch %d is larger than the %d training samples", gb, c.Train.N)

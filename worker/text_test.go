@@ -21,6 +21,13 @@ var (
 // corpusFor is the data of spec's kind: the embedded tiny Shakespeare for
 // a language model, MNIST-10k otherwise.
 func corpusFor(t testing.TB, spec job.Spec) *Corpus {
+	if spec.Data.Source == "shards" {
+		c, err := LoadData(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
 	if !spec.Model.Sequence() {
 		return mnistCorpus(t)
 	}

@@ -186,7 +186,7 @@ func (t *Trainer) Close() error {
 	if t.ov != nil {
 		t.ov.close()
 	}
-	return errors.Join(closeOptimizer(t.opt), t.model.Close())
+	return errors.Join(closeSource(t.src), closeOptimizer(t.opt), t.model.Close())
 }
 
 // closeOptimizer releases an optimizer that holds device memory
@@ -254,7 +254,7 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 		ph[p] = now.Sub(last)
 		last = now
 	}
-	if err := t.src.fill(t.cursor, t.rank, t.world, t.x, t.y); err != nil {
+	if err := fillSource(ctx, t.src, t.cursor, t.rank, t.world, t.x, t.y); err != nil {
 		return 0, ph, err
 	}
 	lap(telemetry.PhaseData)

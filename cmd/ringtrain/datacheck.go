@@ -13,9 +13,9 @@ import (
 func newDataCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "data",
-		Short: "Commands about a job's data (check)",
+		Short: "Commands about a job's data (check, pack into shards)",
 	}
-	cmd.AddCommand(newDataCheckCmd(g))
+	cmd.AddCommand(newDataCheckCmd(g), newDataPackCmd(g))
 	return cmd
 }
 

@@ -107,6 +107,15 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain coordinator --config job.yaml --tls-dir certs --grpc-addr 0.0.0.0:7070 --gossip-port 7946 --run-dir runs/exp1", Skip: whyMachines},
 		{File: "README.md", Doc: "ringtrain worker --join 10.0.0.1:7070 --tls-dir certs --data-addr 0.0.0.0:7000 --gossip-port 7947", Skip: whyMachines},
 	}},
+	{Name: "README/shards", Steps: []docStep{
+		{File: "README.md", Doc: "ringtrain data pack --from idx --path data/mnist10k --out mnist-shards --shard-size 1MiB",
+			Want: "packed 8000 training samples into 7 shards and 2000 test samples into 2 (uint8 [1 28 28]"},
+		{File: "README.md", Doc: "ringtrain launch --config docs/examples/shards.yaml --run-dir runs/shards", Want: "test accuracy"},
+	}},
+	{Name: "streaming-figure", Steps: []docStep{
+		{File: "docs/benchmarks.md", Doc: "RINGTRAIN_MEASURE=1 go test -count=1 -v -timeout 30m -run TestStreamingFigure ./cmd/ringtrain",
+			Skip: "a 7-minute measurement (400 MB of shards, 5 runs of 2,400 steps): TestStreamingFigure skips itself without RINGTRAIN_MEASURE; TestDataPackAndTrain runs data pack and a shards job"},
+	}},
 	{Name: "README/language-models", Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain launch --config docs/examples/shakespeare-gpt.yaml --run-dir runs/gpt",
 			Run:  "sed -e 's/steps: 2000/steps: 30/' -e 's/every_steps: 500/every_steps: 15/' -e 's/windows: 1024/windows: 32/' docs/examples/shakespeare-gpt.yaml > gpt.yaml && ringtrain launch --config gpt.yaml --run-dir runs/gpt",

@@ -107,6 +107,16 @@ func calibrationInputs(lm loadedModel, n int) ([]float32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--quantize: the calibration data: %w", err)
 	}
+	if c.Shards != nil { // raw stored values, scaled as the workers scale them
+		x, _, err := mexport.TrainingInputs(spec, n)
+		if err != nil {
+			return nil, fmt.Errorf("--quantize: the calibration data: %w", err)
+		}
+		for i, v := range x {
+			x[i] = float32(float64(v) * c.Shards.Manifest.InputScale)
+		}
+		return x, nil
+	}
 	// The model saw its inputs normalized by the map its checkpoint
 	// stored (input_normalization), not one fitted on the data now.
 	stored, err := mexport.InputNorm(lm.meta, lm.spec)

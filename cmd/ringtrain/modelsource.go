@@ -87,6 +87,9 @@ func loadSource(g *globals, arg string, step int64) (serve.Source, error) {
 // range from its training data (TrainingRange; a failure is warned of).
 func jobFacts(spec job.Spec, classes int, warn func(error)) mexport.DataFacts {
 	facts := mexport.FactsOf(spec, classes)
+	if spec.Data.Source == "shards" && facts.Scale == 0 {
+		warn(fmt.Errorf("the shard manifest %s/shards.json cannot be read here: input_scale, input_min and input_max are not recorded", spec.Data.Path))
+	}
 	if facts.Min == nil && (spec.Data.Source == "csv" || spec.Data.Source == "synthetic") {
 		if lo, hi, err := mexport.TrainingRange(spec); err != nil {
 			warn(fmt.Errorf("%w: input_min and input_max are not recorded", err))

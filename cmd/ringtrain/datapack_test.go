@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ringtrain/ringtrain/data"
+	"github.com/ringtrain/ringtrain/internal/testutil"
+	"github.com/ringtrain/ringtrain/job"
+)
+
+// data pack writes a shard directory that launch trains on; a damaged
+// training shard stops the run naming the file and the byte offset
+// (data.on_error: fail), or is skipped with a warning (skip).
+func TestDataPackAndTrain(t *testing.T) {
+	dir := t.TempDir()
+	shards := filepath.Join(dir, "shards")
+	out, stderr, code := cli(t, nil, "data", "pack", "--from", "idx", "--path", filepath.Join(testutil.RepoRoot(t), "data", "mnist10k"),
+		"--out", shards, "--shard-size", "1MiB")
+	if code != 0 || !strings.Contains(out, "packed 8000 training samples into 7 shards and 2000 test samples into 2") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	m, err := data.ReadManifest(shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	launch := func(name, onError string) (string, int) {
+		cfg := filepath.Join(dir, name+".yaml")
+		job := fmt.Sprintf("data: {source: shards, path: %s, on_error: %s}\ntrain: {steps: 300}\ncheckpoint: {every_epochs: 0}\n", shards, onError)
+		if err := os.WriteFile(cfg, []byte(job), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := cli(t, nil, "launch", "--workers", "2", "--config", cfg, "--run-dir", filepath.Join(dir, name))
+		return out + stderr, code
+	}
+	if out, code := launch("clean", "fail"); code != 0 || !strings.Contains(out, "test accuracy") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if s := readSummary(t, filepath.Join(dir, "clean")); s.Outcome != "done" || s.Steps != 300 || s.TestAccuracy < 0.85 {
+		t.Fatalf("summary %+v: want done after 300 steps, accuracy >= 85%%", s)
+	}
+	// Damage record 10 of every training shard: every rank meets one.
+	var offset int64 = data.ShardHeaderSize + 10*(8+784)
+	for _, e := range m.Train {
+		p := filepath.Join(shards, e.File)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[offset+50] ^= 0xff
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, code = launch("fail", "fail")
+	if code == 0 || !strings.Contains(out, shards+"/train-") || !strings.Contains(out, fmt.Sprintf("at byte offset %d: record 10: checksum", offset)) {
+		t.Fatalf("a damaged shard with on_error fail: exit %d\n%s", code, out)
+	}
+	out, code = launch("skip", "skip")
+	if code != 0 || !strings.Contains(out, "test accuracy") {
+		t.Fatalf("a damaged shard with on_error skip: exit %d\n%s", code, out)
+	}
+	logs, err := os.ReadFile(filepath.Join(dir, "skip", "worker-0.log"))
+	if err != nil || !strings.Contains(string(logs), "data.on_error skip") {
+		t.Errorf("worker-0.log does not warn of the skipped record:\n%s", logs)
+	}
+}
+
+// Bad arguments are refused before anything is written.
+func TestDataPackRefuses(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full")
+	if err := os.MkdirAll(full, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(full, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnist := filepath.Join(testutil.RepoRoot(t), "data", "mnist10k")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", "idx", "--path", mnist, "--out", full}, "is not empty"},
+		{[]string{"--from", "text", "--path", "x", "--out", dir + "/a"}, "--from text"},
+		{[]string{"--from", "parquet", "--out", dir + "/b"}, `--from "parquet"`},
+		{[]string{"--from", "idx", "--path", mnist, "--out", dir + "/c", "--shard-size", "lots"}, "--shard-size"},
+		{[]string{"--from", "csv", "--path", "x.csv", "--out", dir + "/d"}, "--test-path"},
+		{[]string{"--from", "idx", "--path", dir, "--out", dir + "/e"}, "train-images"},
+	} {
+		out, stderr, code := cli(t, nil, append([]string{"data", "pack"}, tc.args...)...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, want an error with %q\n%s%s", tc.args, code, tc.want, out, stderr)
+		}
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{{"64MiB", 64 << 20}, {"512KiB", 512 << 10}, {"1GiB", 1 << 30}, {"100", 100}, {"100B", 100}, {"2MB", 2e6}, {"0", -1}, {"-1MiB", -1}, {"x", -1}, {"2TiB", -1}} {
+		got, err := parseByteSize(tc.in)
+		if (err != nil) != (tc.want < 0) || (err == nil && got != tc.want) {
+			t.Errorf("%q: %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// README's Shards section shows docs/examples/shards.yaml as it is, and
+// the example is a valid job.
+func TestShardsExampleInREADME(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	ex, err := os.ReadFile(filepath.Join(root, "docs", "examples", "shards.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```yaml\n"+string(ex)+"```\n") {
+		t.Error("README.md does not show docs/examples/shards.yaml as it is")
+	}
+	spec, err := job.Load(filepath.Join(root, "docs", "examples", "shards.yaml"))
+	if err != nil || spec.Data.Source != "shards" {
+		t.Fatalf("%+v, %v", spec.Data, err)
+	}
+}
