@@ -86,7 +86,7 @@ Checkpoints are off (bench checkpoint measures them).`,
 				case "cnn": // a cnn needs images: the embedded MNIST-10k (1x28x28), as LeNet in ddp_mlp.py
 				case "transformer", "lstm", "gru":
 					// char_gpt.py's models and optimizer on the embedded tiny Shakespeare.
-					spec.Data = job.Data{Source: "shakespeare"}
+					spec.Data.Source = "shakespeare"
 					spec.Model = job.Model{Kind: modelKind, Loss: "xent", Context: 64, Embed: 128}
 					if modelKind == "transformer" {
 						spec.Model.Blocks, spec.Model.Heads = 4, 4
@@ -97,8 +97,8 @@ Checkpoints are off (bench checkpoint measures them).`,
 						}
 					}
 				default:
-					spec.Data = job.Data{Source: "synthetic", CSV: job.CSV{LabelColumn: -1},
-						Synthetic: job.Synthetic{N: 16 * batch * w, Dim: 784, Classes: 10, Noise: 0.1}}
+					spec.Data.Source = "synthetic"
+					spec.Data.Synthetic = job.Synthetic{N: 16 * batch * w, Dim: 784, Classes: 10, Noise: 0.1}
 				}
 				spec.Train.GlobalBatch, spec.Train.Steps, spec.Train.ReportEvery = batch*w, warmup+steps, 10
 				spec.Train.Optimizer = job.Optimizer{Name: "sgd", Momentum: 0.9}
