@@ -91,7 +91,7 @@ func PackDatasets(dir string, train, test *Dataset, opt PackOptions) (*ShardMani
 func emptyDir(dir string) error {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("data: pack: %w", err)
 		}
 		return nil

@@ -68,7 +68,7 @@ func (w *ShardWriter) flush() error {
 	final := AppendShardHeader(nil, ShardHeader{DType: w.dtype, Dim: w.dim, Count: w.count})
 	copy(w.buf, final)
 	name := fmt.Sprintf("%s-%05d.rts", w.prefix, len(w.entries))
-	if err := WriteFileAtomic(filepath.Join(w.dir, name), w.buf); err != nil {
+	if err := WriteFileAtomic(filepath.Join(w.dir, name), w.buf, 0o600); err != nil {
 		return fmt.Errorf("data: shard writer: %w", err)
 	}
 	w.entries = append(w.entries, ShardEntry{File: name, Samples: w.count, Bytes: int64(len(w.buf)),
@@ -97,12 +97,13 @@ func WriteManifest(dir string, m *ShardManifest) error {
 	if err != nil {
 		return fmt.Errorf("data: shards: %w", err)
 	}
-	return WriteFileAtomic(path, append(b, '\n'))
+	return WriteFileAtomic(path, append(b, '\n'), 0o600)
 }
 
-// WriteFileAtomic writes b to path through a temporary file in the same
-// directory, fsynced, renamed, and the directory fsynced.
-func WriteFileAtomic(path string, b []byte) error {
+// WriteFileAtomic writes b to path with mode perm through a temporary file
+// in the same directory, fsynced, renamed, and the directory fsynced: a
+// reader sees the old file or the whole new one, never a part.
+func WriteFileAtomic(path string, b []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -110,6 +111,9 @@ func WriteFileAtomic(path string, b []byte) error {
 	}
 	tmp := f.Name()
 	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

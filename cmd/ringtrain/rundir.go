@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	rtdata "github.com/ringtrain/ringtrain/data"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
@@ -22,38 +23,7 @@ const (
 // same directory, fsync, rename, fsync of the directory. A crash leaves the
 // old file or the new one, never a torn one.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("write %s: sync %s: %w", path, dir, err)
-	}
-	return nil
+	return rtdata.WriteFileAtomic(path, data, perm)
 }
 
 // jobRecord keeps RUN_DIR/job.yaml, the job the run's checkpoints belong
