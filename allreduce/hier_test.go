@@ -29,43 +29,15 @@ func hierFabrics(hosts []int) []fabric {
 
 func connectTCPHosts(t *testing.T, hosts []int) []*tcp.Transport {
 	t.Helper()
-	size := len(hosts)
-	lns := make([]*tcp.Listener, size)
-	for r := range size {
-		ln, err := tcp.Listen("127.0.0.1:0", quietTCPConfig())
+	peers := make([][]int, len(hosts))
+	for r := range hosts {
+		ps, err := allreduce.PeersHosts(r, len(hosts), hosts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		lns[r] = ln
-		t.Cleanup(func() { ln.Close() })
+		peers[r] = ps
 	}
-	ts := make([]*tcp.Transport, size)
-	errs := make([]error, size)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for r := range size {
-		ps, err := allreduce.PeersHosts(r, size, hosts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		peers := map[int]string{}
-		for _, p := range ps {
-			peers[p] = lns[p].Addr()
-		}
-		wg.Go(func() {
-			ts[r], errs[r] = lns[r].Connect(ctx, tcp.Spec{Generation: 1, Rank: r, Size: size, Peers: peers})
-		})
-	}
-	wg.Wait()
-	for r, err := range errs {
-		if err != nil {
-			t.Fatalf("rank %d connect: %v", r, err)
-		}
-		tr := ts[r]
-		t.Cleanup(func() { tr.Close() })
-	}
-	return ts
+	return connectTCPPeers(t, peers, quietTCPConfig(), false)
 }
 
 func hierCfg(hosts []int) allreduce.Config {

@@ -25,6 +25,18 @@ func quietTCPConfig() tcp.Config {
 // checksum is every rank's tcp.Spec.PayloadChecksum.
 func connectTCP(t testing.TB, size int, cfg tcp.Config, checksum bool) []*tcp.Transport {
 	t.Helper()
+	peers := make([][]int, size)
+	for r := range size {
+		peers[r] = allreduce.Peers(r, size)
+	}
+	return connectTCPPeers(t, peers, cfg, checksum)
+}
+
+// connectTCPPeers links rank r to the ranks peers[r] over real loopback
+// TCP, one listener per rank.
+func connectTCPPeers(t testing.TB, peers [][]int, cfg tcp.Config, checksum bool) []*tcp.Transport {
+	t.Helper()
+	size := len(peers)
 	lns := make([]*tcp.Listener, size)
 	for r := range size {
 		ln, err := tcp.Listen("127.0.0.1:0", cfg)
@@ -40,12 +52,12 @@ func connectTCP(t testing.TB, size int, cfg tcp.Config, checksum bool) []*tcp.Tr
 	defer cancel()
 	var wg sync.WaitGroup
 	for r := range size {
-		peers := map[int]string{}
-		for _, p := range allreduce.Peers(r, size) {
-			peers[p] = lns[p].Addr()
+		addrs := map[int]string{}
+		for _, p := range peers[r] {
+			addrs[p] = lns[p].Addr()
 		}
 		wg.Go(func() {
-			ts[r], errs[r] = lns[r].Connect(ctx, tcp.Spec{Generation: 1, Rank: r, Size: size, Peers: peers, PayloadChecksum: checksum})
+			ts[r], errs[r] = lns[r].Connect(ctx, tcp.Spec{Generation: 1, Rank: r, Size: size, Peers: addrs, PayloadChecksum: checksum})
 		})
 	}
 	wg.Wait()
