@@ -20,3 +20,23 @@ func ImagePackOptions(shardBytes int64, sets ...*Dataset) PackOptions {
 	}
 	return opt
 }
+
+// packSalt separates the packing shuffle's random stream from the
+// samplers'.
+const packSalt = 0x5041434b53485546 // "PACKSHUF"
+
+// ShuffleSamples returns d's samples in an order seeded by seed (a copy;
+// d is not changed). Packing shuffles a training split that comes sorted
+// by class (an image folder): a rank reads contiguous runs of the shard
+// stream (ShardPlan), so sorted shards would make batches of one class.
+func ShuffleSamples(d *Dataset, seed uint64) *Dataset {
+	perm := make([]int, d.N)
+	permute(perm, seed, packSalt)
+	out := *d
+	out.X, out.Y = make([]float32, len(d.X)), make([]int32, d.N)
+	for i, j := range perm {
+		copy(out.X[i*d.Dim:(i+1)*d.Dim], d.X[j*d.Dim:(j+1)*d.Dim])
+		out.Y[i] = d.Y[j]
+	}
+	return &out
+}

@@ -11,10 +11,11 @@ import (
 	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
-// An image folder packed into shards (loaded Raw, ImagePackOptions) reads
-// back as exactly the samples, labels, order and class names that loading
-// the folder for training gives, bit for bit: bytes when no resize blends
-// pixels, float32 when one does, and RGB.
+// An image folder packed into shards (loaded Raw, ImagePackOptions, the
+// training split shuffled) reads back as exactly the samples, labels,
+// class names and (shuffled the same) order that loading the folder for
+// training gives, bit for bit: bytes when no resize blends pixels, float32
+// when one does, and RGB.
 func TestImagePackRoundTrip(t *testing.T) {
 	digits := filepath.Join(testutil.RepoRoot(t), "docs", "examples", "digits")
 	rgb := t.TempDir()
@@ -48,6 +49,7 @@ func TestImagePackRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			tr, wantTr = ShuffleSamples(tr, 7), ShuffleSamples(wantTr, 7)
 			opt := ImagePackOptions(4<<10, tr, te)
 			if opt.DType != tc.dtype {
 				t.Fatalf("dtype %s, want %s", DTypeName(opt.DType), DTypeName(tc.dtype))
@@ -94,5 +96,30 @@ func TestPackRawUint8Refuses(t *testing.T) {
 	}
 	if o := ImagePackOptions(1<<10, d); o.DType != ShardFloat32 {
 		t.Fatalf("dtype %s, want float32", DTypeName(o.DType))
+	}
+}
+
+// ShuffleSamples is a permutation of the samples, the same for a seed,
+// another for another seed, and leaves its input alone.
+func TestShuffleSamples(t *testing.T) {
+	d := &Dataset{Name: "d", N: 50, Dim: 2, Shape: []int{2}, Classes: 50, X: make([]float32, 100), Y: make([]int32, 50)}
+	for i := range 50 {
+		d.X[2*i], d.X[2*i+1], d.Y[i] = float32(i), float32(-i), int32(i)
+	}
+	a, b, c := ShuffleSamples(d, 1), ShuffleSamples(d, 1), ShuffleSamples(d, 2)
+	if !slices.Equal(a.Y, b.Y) || !slices.Equal(a.X, b.X) || slices.Equal(a.Y, c.Y) || slices.Equal(a.Y, d.Y) {
+		t.Fatalf("seed 1 %v, again %v, seed 2 %v", a.Y, b.Y, c.Y)
+	}
+	seen := make([]bool, 50)
+	for i, y := range a.Y {
+		if seen[y] || a.X[2*i] != float32(y) || a.X[2*i+1] != -float32(y) {
+			t.Fatalf("sample %d: label %d with %v", i, y, a.X[2*i:2*i+2])
+		}
+		seen[y] = true
+	}
+	for i, y := range d.Y {
+		if y != int32(i) {
+			t.Fatal("the input changed")
+		}
 	}
 }
