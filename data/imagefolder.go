@@ -24,6 +24,10 @@ type ImageOptions struct {
 	// Skip: a file that does not decode is skipped and counted instead of
 	// failing the load.
 	Skip bool
+	// Raw: samples hold the pixel values v themselves (0 to 255,
+	// fractional after a resize) instead of v/255: what ringtrain data
+	// pack stores, with input_scale 1/255 (ImagePackOptions).
+	Raw bool
 	// Workers decode in parallel; 0 = GOMAXPROCS.
 	Workers int
 	// Progress, if set, is called from the loading goroutine after each
@@ -52,9 +56,10 @@ type imageGeom struct {
 	channels, h, w int
 	resize         string
 	own            bool // Size 0: every image must be h x w already
+	raw            bool // keep v, not v/255 (ImageOptions.Raw)
 }
 
-// sample writes img as c x h x w values in [0, 1] (v/255) into dst.
+// sample writes img as c x h x w values in [0, 1] (v/255; raw: v) into dst.
 func (g imageGeom) sample(path string, img image.Image, dst []float32) error {
 	v, h, w := planes(img, g.channels)
 	if g.own && (h != g.h || w != g.w) {
@@ -68,6 +73,10 @@ func (g imageGeom) sample(path string, img image.Image, dst []float32) error {
 	default: // fit
 		rh, rw := fitSize(h, w, g.h, g.w)
 		v = centerCrop(resize(v, g.channels, h, w, rh, rw), g.channels, rh, rw, g.h, g.w)
+	}
+	if g.raw {
+		copy(dst, v)
+		return nil
 	}
 	for i, p := range v {
 		dst[i] = p / 255
@@ -134,7 +143,7 @@ func LoadImageFolder(ctx context.Context, root string, opt ImageOptions) (train,
 // first training image (its size when Size is 0; grey or not when
 // Channels is 0): with Skip, the first that decodes.
 func geometry(files []imageFile, opt ImageOptions) (imageGeom, error) {
-	g := imageGeom{channels: opt.Channels, h: opt.Size, w: opt.Size, resize: opt.Resize, own: opt.Size == 0}
+	g := imageGeom{channels: opt.Channels, h: opt.Size, w: opt.Size, resize: opt.Resize, own: opt.Size == 0, raw: opt.Raw}
 	if g.resize == "" {
 		g.resize = "fit"
 	}

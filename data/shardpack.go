@@ -21,6 +21,10 @@ type PackOptions struct {
 	ShardBytes int64
 	// Source describes the origin in the manifest.
 	Source string
+	// Raw: the datasets hold the raw values already (an image folder
+	// loaded with ImageOptions.Raw); InputScale is only recorded. With
+	// ShardUint8 each must then be an integer in [0, 255].
+	Raw bool
 	// Progress, if set, is told after each sample (done of total).
 	Progress func(done, total int)
 }
@@ -44,10 +48,7 @@ func PackDatasets(dir string, train, test *Dataset, opt PackOptions) (*ShardMani
 	classes := max(train.Classes, test.Classes)
 	m := &ShardManifest{Format: ManifestFormat, Version: ShardVersion, Shape: append([]int(nil), train.Shape...),
 		DType: DTypeName(opt.DType), Classes: classes, InputScale: opt.InputScale, Source: opt.Source}
-	m.ClassNames = make([]string, classes)
-	for i := range m.ClassNames {
-		m.ClassNames[i] = strconv.Itoa(i)
-	}
+	m.ClassNames = packClassNames(train, classes)
 	total, done := train.N+test.N, 0
 	raw := make([]float32, train.Dim)
 	for si, d := range []*Dataset{train, test} {
@@ -57,11 +58,8 @@ func PackDatasets(dir string, train, test *Dataset, opt PackOptions) (*ShardMani
 			return nil, err
 		}
 		for i := range d.N {
-			for j, v := range d.X[i*d.Dim : (i+1)*d.Dim] {
-				raw[j] = float32(float64(v) / opt.InputScale)
-				if opt.DType == ShardUint8 {
-					raw[j] = float32(math.Round(float64(raw[j])))
-				}
+			if err := rawValues(raw, d.X[i*d.Dim:(i+1)*d.Dim], opt); err != nil {
+				return nil, fmt.Errorf("data: pack %s sample %d: %w", d.Name, i, err)
 			}
 			if err := w.Add(d.Y[i], raw); err != nil {
 				return nil, fmt.Errorf("data: pack %s sample %d: %w", d.Name, i, err)
@@ -84,6 +82,38 @@ func PackDatasets(dir string, train, test *Dataset, opt PackOptions) (*ShardMani
 		return nil, err
 	}
 	return m, nil
+}
+
+// rawValues writes x's stored values into raw: x itself (opt.Raw) or
+// x / InputScale, rounded for ShardUint8.
+func rawValues(raw, x []float32, opt PackOptions) error {
+	for j, v := range x {
+		if opt.Raw {
+			if opt.DType == ShardUint8 && (v != float32(math.Round(float64(v))) || v < 0 || v > 255) {
+				return fmt.Errorf("value %d is %v: uint8 shards hold integers in [0, 255]", j, v)
+			}
+			raw[j] = v
+			continue
+		}
+		raw[j] = float32(float64(v) / opt.InputScale)
+		if opt.DType == ShardUint8 {
+			raw[j] = float32(math.Round(float64(raw[j])))
+		}
+	}
+	return nil
+}
+
+// packClassNames are the training set's class names (an image folder's
+// directories), else "0", "1", ...
+func packClassNames(train *Dataset, classes int) []string {
+	if len(train.ClassNames) == classes {
+		return append([]string(nil), train.ClassNames...)
+	}
+	names := make([]string, classes)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	return names
 }
 
 // emptyDir creates dir, or checks that it is an empty directory: packing

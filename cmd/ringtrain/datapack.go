@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -22,33 +23,39 @@ type packFlags struct {
 	labelColumn, classes                 int
 	n, testN, dim                        int
 	seed                                 uint64
+	image                                packImageFlags
 }
 
 func newDataPackCmd(g *globals) *cobra.Command {
 	var f packFlags
 	cmd := &cobra.Command{
-		Use:   "pack --from idx|csv|synthetic --path PATH --out DIR [--shard-size 64MiB]",
+		Use:   "pack --from idx|csv|images|synthetic --path PATH --out DIR [--shard-size 64MiB]",
 		Short: "Convert a data set into shards that workers stream (data.source: shards)",
 		Long: `Convert a data set into a shard directory for data.source: shards (docs/data.md): shard files of
 about --shard-size each for the training and the test split, and shards.json, the manifest that lists them
 with their sample counts and CRC32C, the sample shape, the classes and the input scale. --from idx reads an
 MNIST-layout directory (pixels stored as bytes, input_scale 1/255), --from csv a training file (--path) and
 a test file (--test-path) as data.source csv does (--header, --label-column, --classes), --from synthetic
-generates data.source synthetic's problem (--n training samples and --test-n, default n/4, test samples of --dim features).
+generates data.source synthetic's problem (--n training samples and --test-n, default n/4, test samples of --dim features),
+--from images an image folder (train/<class>/..., test/<class>/...) decoded as data.source images does with
+--image-size, --channels, --resize and --on-error as data.image and data.on_error (the loading shown as by data
+check; pixels stored as bytes, or float32 when a resize blends them, with input_scale 1/255, so the shards train
+on exactly the values the folder does; the class names kept). The training images are shuffled (seeded by --seed:
+a rank reads contiguous runs of the shards, so a folder's class order would make batches of one class).
 Every shard is written to a temporary file, fsynced and renamed; the manifest last. --out must not exist or
-be empty. Text trains from its file (data.source text); image folders are not packed yet.`,
+be empty. Text trains from its file (data.source text).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			size, err := parseByteSize(f.shardSize)
 			if err != nil {
 				return fmt.Errorf("--shard-size: %w", err)
 			}
-			return runPack(g, f, size)
+			return runPack(cmd.Context(), g, f, size)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.from, "from", "", "the input's kind: idx, csv or synthetic (required)")
-	fl.StringVar(&f.path, "path", "", "the input: an IDX directory, or the training CSV file")
+	fl.StringVar(&f.from, "from", "", "the input's kind: idx, csv, images or synthetic (required)")
+	fl.StringVar(&f.path, "path", "", "the input: an IDX directory, the training CSV file, or the image folder")
 	fl.StringVar(&f.testPath, "test-path", "", "csv: the test CSV file")
 	fl.StringVar(&f.out, "out", "", "the shard directory to write (required; must not exist or be empty)")
 	fl.StringVar(&f.shardSize, "shard-size", "64MiB", "the size of a shard file (B, KiB, MiB, GiB; e.g. 16MiB)")
@@ -58,7 +65,8 @@ be empty. Text trains from its file (data.source text); image folders are not pa
 	fl.IntVar(&f.n, "n", 8000, "synthetic: training samples")
 	fl.IntVar(&f.testN, "test-n", 0, "synthetic: test samples (0: n/4)")
 	fl.IntVar(&f.dim, "dim", 32, "synthetic: features per sample")
-	fl.Uint64Var(&f.seed, "seed", 1, "synthetic: the generator's seed")
+	fl.Uint64Var(&f.seed, "seed", 1, "synthetic: the generator's seed; images: the training images' shuffle")
+	f.image.register(fl)
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -85,12 +93,15 @@ func parseByteSize(s string) (int64, error) {
 }
 
 // runPack loads the input and writes the shards.
-func runPack(g *globals, f packFlags, shardBytes int64) error {
+func runPack(ctx context.Context, g *globals, f packFlags, shardBytes int64) error {
 	var (
 		train, test *data.Dataset
 		err         error
 		opt         = data.PackOptions{DType: data.ShardFloat32, InputScale: 1, ShardBytes: shardBytes, Source: f.from}
 	)
+	if ents, err := os.ReadDir(f.out); err == nil && len(ents) > 0 {
+		return fmt.Errorf("--out %s is not empty (%d entries): packing writes a new directory", f.out, len(ents))
+	}
 	start := time.Now()
 	fmt.Fprintf(g.stderr, "loading %s %s\n", f.from, f.path)
 	switch f.from {
@@ -122,9 +133,12 @@ func runPack(g *globals, f packFlags, shardBytes int64) error {
 	case "text":
 		return fmt.Errorf("--from text: a text trains from its file (data.source: text); shards hold labelled samples")
 	case "images":
-		return fmt.Errorf("--from images: image folders are not packed yet")
+		train, test, opt, err = loadImagesToPack(ctx, g, f.path, f.image, shardBytes)
+		if err == nil {
+			train = data.ShuffleSamples(train, f.seed)
+		}
 	default:
-		return fmt.Errorf("--from %q: want idx, csv or synthetic", f.from)
+		return fmt.Errorf("--from %q: want idx, csv, images or synthetic", f.from)
 	}
 	if err != nil {
 		return err

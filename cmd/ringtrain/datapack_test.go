@@ -80,6 +80,7 @@ func TestDataPackRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	mnist := filepath.Join(testutil.RepoRoot(t), "data", "mnist10k")
+	digits := filepath.Join(testutil.RepoRoot(t), "docs", "examples", "digits")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -90,6 +91,13 @@ func TestDataPackRefuses(t *testing.T) {
 		{[]string{"--from", "idx", "--path", mnist, "--out", dir + "/c", "--shard-size", "lots"}, "--shard-size"},
 		{[]string{"--from", "csv", "--path", "x.csv", "--out", dir + "/d"}, "--test-path"},
 		{[]string{"--from", "idx", "--path", dir, "--out", dir + "/e"}, "train-images"},
+		{[]string{"--from", "images", "--out", dir + "/f"}, "--from images needs --path"},
+		{[]string{"--from", "images", "--path", digits, "--resize", "squash", "--out", dir + "/g"}, `--resize "squash"`},
+		{[]string{"--from", "images", "--path", digits, "--channels", "2", "--out", dir + "/h"}, "--channels 2"},
+		{[]string{"--from", "images", "--path", digits, "--image-size", "-1", "--out", dir + "/i"}, "--image-size -1"},
+		{[]string{"--from", "images", "--path", digits, "--on-error", "ignore", "--out", dir + "/j"}, `--on-error "ignore"`},
+		{[]string{"--from", "images", "--path", dir + "/none", "--out", dir + "/k"}, dir + "/none"},
+		{[]string{"--from", "images", "--path", digits, "--out", full}, "is not empty"},
 	} {
 		out, stderr, code := cli(t, nil, append([]string{"data", "pack"}, tc.args...)...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {

@@ -111,6 +111,10 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain data pack --from idx --path data/mnist10k --out mnist-shards --shard-size 1MiB",
 			Want: "packed 8000 training samples into 7 shards and 2000 test samples into 2 (uint8 [1 28 28]"},
 		{File: "README.md", Doc: "ringtrain launch --config docs/examples/shards.yaml --run-dir runs/shards", Want: "test accuracy"},
+		{File: "README.md", Doc: "ringtrain data pack --from images --path docs/examples/digits --image-size 28 --channels 1 --out digits-shards --shard-size 64KiB",
+			Want: "packed 180 training samples into 3 shards and 30 test samples into 1 (uint8 [1 28 28]"},
+		{File: "README.md", Doc: "ringtrain launch --config docs/examples/digits-shards.yaml --run-dir runs/digits-shards", Want: "test accuracy 100.00%"},
+		{File: "README.md", Doc: "ringtrain predict runs/digits-shards --input docs/examples/digit-seven.csv", Want: "1 1.0000 seven"},
 	}},
 	{Name: "streaming-figure", Steps: []docStep{
 		{File: "docs/benchmarks.md", Doc: "RINGTRAIN_MEASURE=1 go test -count=1 -v -timeout 30m -run TestStreamingFigure ./cmd/ringtrain",
