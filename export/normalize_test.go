@@ -1,7 +1,6 @@
 package export_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -172,28 +171,7 @@ func TestONNXNormalizationLayersAndInt8Numpy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mp, err := export.ONNXInt8(export.Int8Model{Spec: tc.spec, Tensors: q.Tensors(), ActivationScales: q.ActivationScales()}, testScale, normMeta(t, norm))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			if err := export.WriteONNX(&b, mp); err != nil {
-				t.Fatal(err)
-			}
-			x := rawInputs(tc.spec, 8, uint64(210+i))
-			logits, err := q.Forward(prepared(x))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want [][]float64
-			for s := range 8 {
-				want = append(want, logSoftmax(logits[s*tc.spec.Classes:(s+1)*tc.spec.Classes]))
-			}
-			cb, err := json.Marshal(evalCase{Input: tc.spec.Input, X: x, Want: want, Scale: testScale, Tolerance: int8Tolerance})
-			if err != nil {
-				t.Fatal(err)
-			}
-			runScript(t, py, "onnx_eval.py", writeFile(t, dir, "model-int8.onnx", b.Bytes()), writeFile(t, dir, "case.json", cb))
+			checkInt8ONNX(t, py, dir, tc.spec, q, normMeta(t, norm), prepared, uint64(210+i))
 		})
 	}
 }

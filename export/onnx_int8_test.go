@@ -38,28 +38,7 @@ func TestONNXInt8CheckerAndNumpy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mp, err := export.ONNXInt8(export.Int8Model{Spec: tc.spec, Tensors: q.Tensors(), ActivationScales: q.ActivationScales()}, testScale, map[string]string{"quantization": "int8"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			if err := export.WriteONNX(&b, mp); err != nil {
-				t.Fatal(err)
-			}
-			x := rawInputs(tc.spec, 8, uint64(200+i))
-			logits, err := q.Forward(scaled(x))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want [][]float64
-			for s := range 8 {
-				want = append(want, logSoftmax(logits[s*tc.spec.Classes:(s+1)*tc.spec.Classes]))
-			}
-			cb, err := json.Marshal(evalCase{Input: tc.spec.Input, X: x, Want: want, Scale: testScale, Tolerance: int8Tolerance})
-			if err != nil {
-				t.Fatal(err)
-			}
-			runScript(t, py, "onnx_eval.py", writeFile(t, dir, "model-int8.onnx", b.Bytes()), writeFile(t, dir, "case.json", cb))
+			checkInt8ONNX(t, py, dir, tc.spec, q, map[string]string{"quantization": "int8"}, scaled, uint64(200+i))
 		})
 	}
 }
@@ -85,4 +64,33 @@ func TestONNXInt8Refuses(t *testing.T) {
 	if _, err := export.ONNXInt8(export.Int8Model{Spec: spec, Tensors: q.Tensors()}, math.NaN(), nil); err == nil {
 		t.Error("scale NaN: no error")
 	}
+}
+
+// checkInt8ONNX writes q's ONNX export (with meta) and has the numpy
+// evaluator run it on 8 raw inputs drawn from seed, against q's own forward
+// pass on prepare(raw): the graph must turn raw inputs into what q saw.
+func checkInt8ONNX(t *testing.T, py, dir string, spec model.Spec, q *quant.Model, meta map[string]string, prepare func([]float32) []float32, seed uint64) {
+	t.Helper()
+	mp, err := export.ONNXInt8(export.Int8Model{Spec: spec, Tensors: q.Tensors(), ActivationScales: q.ActivationScales()}, testScale, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := export.WriteONNX(&b, mp); err != nil {
+		t.Fatal(err)
+	}
+	x := rawInputs(spec, 8, seed)
+	logits, err := q.Forward(prepare(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]float64
+	for s := range 8 {
+		want = append(want, logSoftmax(logits[s*spec.Classes:(s+1)*spec.Classes]))
+	}
+	cb, err := json.Marshal(evalCase{Input: spec.Input, X: x, Want: want, Scale: testScale, Tolerance: int8Tolerance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScript(t, py, "onnx_eval.py", writeFile(t, dir, "model-int8.onnx", b.Bytes()), writeFile(t, dir, "case.json", cb))
 }
