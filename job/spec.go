@@ -84,18 +84,18 @@ func (m Model) Sequence() bool {
 
 // Data selects the dataset.
 type Data struct {
-	// Source is "default" (the embedded MNIST-10k), "idx" (a directory in
-	// MNIST layout, also Fashion-MNIST), "csv", "synthetic", "images" (a folder of images, one
-	// directory per class), or for
-	// language models "text" (a UTF-8 file, plain or .gz) or "shakespeare"
-	// (the embedded tiny Shakespeare), or "shards" (a directory written by
-	// ringtrain data pack, streamed; docs/data.md). A text's vocabulary is the sorted
-	// set of its characters; its first 90% trains, the last 10%
-	// validates. Default "default".
+	// Source is, for classifiers, "default" (the embedded MNIST-10k),
+	// "idx" (a directory in MNIST layout, also Fashion-MNIST), "csv",
+	// "synthetic", "images" (a folder of images, one directory per class)
+	// or "shards" (a directory written by ringtrain data pack, streamed;
+	// docs/data.md); for language models "text" (a UTF-8 file, plain or
+	// .gz) or "shakespeare" (the embedded tiny Shakespeare). A text's
+	// vocabulary is the sorted set of its characters; its first 90%
+	// trains, the last 10% validates. Default "default".
 	Source string `yaml:"source"`
-	// Path: the IDX directory, the training CSV file, the text file, or
-	// the image folder (train/<class>/*.png|jpg and test/<class>/...), or
-	// the shard directory.
+	// Path: the IDX directory, the training CSV file, the text file, the
+	// image folder (train/<class>/*.png|jpg and test/<class>/...), or the
+	// shard directory.
 	Path string `yaml:"path"`
 	// TestPath: the test CSV file (csv only; required for csv).
 	TestPath string `yaml:"test_path"`
