@@ -126,21 +126,7 @@ func TestAllReduceMatchesReference(t *testing.T) {
 				g := newGroup(t, f, size, smallCfg())
 				for _, n := range lengthsFor(size) {
 					for _, op := range []allreduce.ReduceOp{allreduce.Sum, allreduce.Mean, allreduce.Max} {
-						in := randomInputs(size, n, uint64(n*10+size))
-						want := reference(in, op)
-						bufs := make([][]float32, size)
-						for r := range bufs {
-							bufs[r] = append([]float32(nil), in[r]...)
-						}
-						mustAll(t, g.run(func(r int, c *allreduce.Comm) error {
-							return c.AllReduce(context.Background(), bufs[r], op)
-						}))
-						for r := range bufs {
-							checkClose(t, bufs[r], want, size)
-							if i := testutil.FirstBitDiff(bufs[0], bufs[r]); i >= 0 {
-								t.Fatalf("n=%d %v: rank %d differs from rank 0 at %d", n, op, r, i)
-							}
-						}
+						checkAllReduce(t, g, size, n, op)
 					}
 				}
 			})
@@ -410,5 +396,26 @@ func TestContextCancelMidCall(t *testing.T) {
 				t.Fatal("cancelled call did not return")
 			}
 		})
+	}
+}
+
+// checkAllReduce runs one AllReduce of n random values per rank on g and
+// checks every rank against the float64 reference and bitwise against rank 0.
+func checkAllReduce(t *testing.T, g *group, size, n int, op allreduce.ReduceOp) {
+	t.Helper()
+	in := randomInputs(size, n, uint64(n*10+size))
+	want := reference(in, op)
+	bufs := make([][]float32, size)
+	for r := range bufs {
+		bufs[r] = append([]float32(nil), in[r]...)
+	}
+	mustAll(t, g.run(func(r int, c *allreduce.Comm) error {
+		return c.AllReduce(context.Background(), bufs[r], op)
+	}))
+	for r := range bufs {
+		checkClose(t, bufs[r], want, size)
+		if i := testutil.FirstBitDiff(bufs[0], bufs[r]); i >= 0 {
+			t.Fatalf("n=%d %v: rank %d differs from rank 0 at %d", n, op, r, i)
+		}
 	}
 }

@@ -82,21 +82,7 @@ func TestHierAllReduceMatchesReference(t *testing.T) {
 				}
 				for _, n := range []int{0, 1, size - 1, size + 1, 4099, 100_003} {
 					for _, op := range []allreduce.ReduceOp{allreduce.Sum, allreduce.Mean, allreduce.Max} {
-						in := randomInputs(size, n, uint64(n*10+size))
-						want := reference(in, op)
-						bufs := make([][]float32, size)
-						for r := range bufs {
-							bufs[r] = append([]float32(nil), in[r]...)
-						}
-						mustAll(t, g.run(func(r int, c *allreduce.Comm) error {
-							return c.AllReduce(context.Background(), bufs[r], op)
-						}))
-						for r := range bufs {
-							checkClose(t, bufs[r], want, size)
-							if i := testutil.FirstBitDiff(bufs[0], bufs[r]); i >= 0 {
-								t.Fatalf("n=%d %v: rank %d differs from rank 0 at %d", n, op, r, i)
-							}
-						}
+						checkAllReduce(t, g, size, n, op)
 					}
 				}
 				for r := range size {
