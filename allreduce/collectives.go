@@ -101,6 +101,27 @@ func (c *Comm) pipelined(ctx context.Context, op Op, buf []float32, root int) er
 	return nil
 }
 
+// Shift sends send to the next rank of the ring ((rank+1) mod size) while
+// it receives the previous rank's send into recv, one step with at least one
+// frame each way: the replication of every rank's unique state to its
+// successor (the worker's replica stream). recv must be exactly as long as
+// the previous rank's send (a frame of another length is ErrProtocol). With
+// one rank it does nothing.
+func (c *Comm) Shift(ctx context.Context, send, recv []float32) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	if c.size == 1 {
+		return nil
+	}
+	next, prev := (c.rank+1)%c.size, (c.rank+c.size-1)%c.size
+	if err := c.exchange(ctx, OpShift, 0, next, prev, send, recv); err != nil {
+		return c.failed(err)
+	}
+	return nil
+}
+
 // Barrier returns once every rank has entered it (recursive doubling with
 // empty frames: log2 N rounds).
 func (c *Comm) Barrier(ctx context.Context) error {

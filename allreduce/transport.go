@@ -20,6 +20,7 @@ const (
 	OpReduceScatterRange
 	OpAllGatherRange
 	OpAllReduceHier
+	OpShift
 )
 
 // String returns the collective's name.
@@ -43,6 +44,8 @@ func (o Op) String() string {
 		return "all-gather/range"
 	case OpAllReduceHier:
 		return "all-reduce/hier"
+	case OpShift:
+		return "shift"
 	}
 	return "op(" + strconv.Itoa(int(o)) + ")"
 }
