@@ -62,6 +62,7 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"cluster: {min_workers: 4, max_workers: 2}", "cluster.max_workers"},
 		{"cluster: {compress: int8}", `cluster.compress: must be none, bf16 or fp16, got "int8"`},
 		{"cluster: {shm: on}", `cluster.shm: must be auto or off, got "on"`},
+		{"cluster: {replicate_every: -1}", "cluster.replicate_every: must be 0 (off)"},
 		{"data: {source: shards, path: x, normalize: standard}", `data.normalize: standard: not available for data.source shards yet`},
 		{"data: {source: shards, path: x, val_fraction: 0.1}", `data.val_fraction: not available for data.source shards`},
 		{"checkpoint: {max_failures: 0}", "checkpoint.max_failures"},

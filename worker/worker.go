@@ -302,7 +302,7 @@ func (w *process) session(ctx context.Context) error {
 		return fmt.Errorf("%w %s: control stream refused (%s)", errCoordinatorLost, cfg.Join, rpcText(err))
 	}
 	g := &generations{ln: w.ln, spec: spec, corpus: w.corpus, dev: w.dev, rep: rep, log: log, client: client, id: joined.WorkerId,
-		metrics: w.metrics}
+		metrics: w.metrics, live: newLiveState()}
 	defer g.stop()
 	for {
 		plan, err := stream.Recv()
@@ -383,6 +383,10 @@ type generations struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	current uint64
+	// live is this session's unique training state, kept across its
+	// generations (cluster.replicate_every); a new session (a rejoin, a
+	// restarted coordinator) starts without.
+	live *liveState
 }
 
 func (g *generations) stop() {
@@ -448,13 +452,18 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		return err
 	}
 	defer tr.Close()
-	if plan.RestoreStep > 0 {
-		if err := g.restore(ctx, tr, plan.RestoreStep); err != nil {
-			return err
-		}
-		g.log.Info("restored", "step", plan.RestoreStep)
+	from, err := g.restoreState(ctx, plan, comm, tr)
+	if err != nil {
+		return err
+	}
+	tr.SetLive(g.live, plan.Generation)
+	if err := tr.replicateNow(ctx); err != nil {
+		return err
 	}
 	g.rep.setGeneration(plan.Generation, rank)
+	if plan.RecoverLive || plan.RestoreStep > 0 {
+		g.rep.setRestored(from.proto())
+	}
 	rep := attach(tr, g.metrics, g.rep, g.spec.Trace, workerNumber(g.id))
 	g.metrics.Generation.Set(float64(plan.Generation))
 	start := time.Now()
