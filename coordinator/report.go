@@ -150,9 +150,15 @@ func (s *Server) anomaly(a anomaly) {
 	s.record(EventAnomaly, a.message)
 }
 
-// describeRestored is the restored event's message: where generation gen's
-// state came from and how many completed steps it lost.
+// describeRestored is the restored event's message.
 func describeRestored(gen uint64, r *pb.Restored) string {
+	return fmt.Sprintf("generation %d resumed %s", gen, RestoreSummary(r))
+}
+
+// RestoreSummary says where a generation's state came from and how many
+// completed steps that cost ("from checkpoint step 300, 32 completed steps
+// lost: why"), for events and `ringtrain status`.
+func RestoreSummary(r *pb.Restored) string {
 	var from string
 	switch r.Source {
 	case "replicas":
@@ -162,7 +168,7 @@ func describeRestored(gen uint64, r *pb.Restored) string {
 	default:
 		from = "from the start"
 	}
-	msg := fmt.Sprintf("generation %d resumed %s, %d completed steps lost", gen, from, r.LostSteps)
+	msg := fmt.Sprintf("%s, %d completed steps lost", from, r.LostSteps)
 	if r.Detail != "" {
 		msg += ": " + r.Detail
 	}

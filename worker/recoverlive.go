@@ -168,8 +168,11 @@ func chooseLive(all []invEntry) (liveChoice, bool, string) {
 			}
 		case len(missing) > 0:
 			if why == "" {
-				why = fmt.Sprintf("no survivor holds the state of rank %s of the previous generation (world size %d) at step %d: neither that rank nor the next one, which held its replica, is left",
-					strings.Join(missing, ", "), k.world, k.step)
+				what := "rank " + missing[0] + " of the previous generation (world size %d) at step %d: neither that rank nor the next one, which held its replica, is left"
+				if len(missing) > 1 {
+					what = "ranks " + strings.Join(missing, ", ") + " of the previous generation (world size %d) at step %d: neither those ranks nor the next ones, which held their replicas, are left"
+				}
+				why = "no survivor holds the state of " + fmt.Sprintf(what, k.world, k.step)
 			}
 		default:
 			return liveChoice{key: k, optSteps: es[0].optSteps, cursor: es[0].cursor, providers: prov}, true, ""

@@ -45,6 +45,7 @@ type Trainer struct {
 	live        *liveState                  // nil: no live state kept (tests)
 	lineage     uint64                      // the generation this trainer runs in (liveSlot.lineage)
 	every       int                         // cluster.replicate_every
+	leaveAt     int                         // > 0: Step returns errLeaving once every rank completed this step
 
 	skipped, consecutiveSkips int
 }
@@ -95,6 +96,9 @@ func (t *Trainer) record(loss float32, start time.Time, ph telemetry.Phases, ski
 	return telemetry.StepRecord{Step: t.step, Epoch: t.cursor.Epoch, Loss: loss, Start: start, Phases: ph,
 		Samples: len(t.y) / t.targets, CommBytes: sent, Skipped: skipped}
 }
+
+// errLeaving: the worker is to leave the run now (Config.LeaveAtStep).
+var errLeaving = errors.New("worker: leaving the run")
 
 // ErrNonFinite: the loss or the gradient norm is NaN or infinite.
 var ErrNonFinite = errors.New("worker: non-finite loss")
@@ -285,6 +289,9 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 			// Every rank took part in this step's reduce-scatter, so every
 			// rank completed (and replicated) the steps before it.
 			t.live.setConfirmed(int64(t.step))
+		}
+		if t.leaveAt > 0 && t.step >= t.leaveAt {
+			return loss, ph, errLeaving
 		}
 	}
 	sumSq := optim.SumSquares(shard)
