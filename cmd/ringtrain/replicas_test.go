@@ -202,3 +202,24 @@ func TestAdjacentKilledFallBackToCheckpoint(t *testing.T) {
 	}
 	t.Logf("%s", fallback.Message)
 }
+
+// A worker that joins a running generation is admitted at the next
+// checkpoint (scale-up); the new generation takes its state from the live
+// ranks, not from the checkpoint on disk: nothing the 3 ranks completed is
+// lost.
+func TestScaleUpFromLiveState(t *testing.T) {
+	c := newCluster(t, strings.Replace(replicaJob, "steps: 360", "steps: 400", 1))
+	c.startTraining(3)
+	c.waitProgress(20)
+	joined := time.Now()
+	c.startWorker()
+	c.waitDone()
+	evs := restoredEvents(t, c.coordOut.String(), joined)
+	if len(evs) == 0 || !strings.Contains(evs[0].Message, "from the previous generation's live state and replicas (world size 3)") || evs[0].Lost != 0 || evs[0].Step < 100 {
+		t.Fatalf("restored events after the 4th worker joined: %+v\n%s", evs, c.coordOut.String())
+	}
+	if s := readSummary(t, c.dir); s.WorldSize != 4 {
+		t.Fatalf("summary %+v", s)
+	}
+	t.Logf("%s", evs[0].Message)
+}
