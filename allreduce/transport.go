@@ -56,7 +56,7 @@ func (o Op) String() string {
 type Tag struct {
 	Op    Op     // collective kind
 	Seq   uint32 // collective call number on this Comm, from 1
-	Step  uint32 // step of the schedule
+	Step  uint32 // step of the schedule (Shift: the sender's frame count)
 	Chunk uint32 // segment index within the step
 }
 
