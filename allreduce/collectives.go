@@ -110,7 +110,8 @@ func (c *Comm) pipelined(ctx context.Context, op Op, buf []float32, root int) er
 // frame count as the tag's step: a recv that needs another number of frames
 // fails on the first frame (its tag), one that needs as many on the last
 // (its length); a receiver never waits for a frame that is not coming nor
-// leaves one unread. With one rank it does nothing.
+// leaves one unread. send and recv must not overlap. With one rank it does
+// nothing.
 func (c *Comm) Shift(ctx context.Context, send, recv []float32) error {
 	if err := c.begin(ctx); err != nil {
 		return err
