@@ -17,7 +17,7 @@ import (
 
 // The job of the live-recovery tests: 4 workers, checkpoints every 100
 // steps (the fallback), replicas every step (the default).
-const replicaJob = "model: {hidden: [256]}\ntrain: {global_batch: 48, steps: 360}\ncluster: {min_workers: 2, max_workers: 4, settle: 200ms}\ncheckpoint: {every_epochs: 0, every_steps: 100}\n"
+const replicaJob = "model: {hidden: [256]}\ntrain: {global_batch: 48, steps: 600}\ncluster: {min_workers: 2, max_workers: 4, settle: 200ms}\ncheckpoint: {every_epochs: 0, every_steps: 100}\n"
 
 // restoredEvent is a "restored" event of the coordinator's log.
 type restoredEvent struct {
@@ -135,6 +135,16 @@ func TestKilledWorkerLosesNoSteps(t *testing.T) {
 	killed := time.Now()
 	syscall.Kill(c.workers[2].Process.Pid, syscall.SIGKILL)
 	c.workers[2].Wait()
+	// status says where the new generation's state came from.
+	var shown string
+	c.waitStatus("status naming the restore", 30*time.Second, func(statusView) bool {
+		out, _ := c.cli("status", "--coordinator", c.addr)
+		shown = string(out)
+		return strings.Contains(shown, "resumed from the previous generation's live state and replicas (world size 4)")
+	})
+	if !strings.Contains(shown, "0 completed steps lost") {
+		t.Fatalf("status:\n%s", shown)
+	}
 	c.waitDone()
 	evs := restoredEvents(t, c.coordOut.String(), killed)
 	if len(evs) == 0 {
@@ -208,7 +218,7 @@ func TestAdjacentKilledFallBackToCheckpoint(t *testing.T) {
 // ranks, not from the checkpoint on disk: nothing the 3 ranks completed is
 // lost.
 func TestScaleUpFromLiveState(t *testing.T) {
-	c := newCluster(t, strings.Replace(replicaJob, "steps: 360", "steps: 400", 1))
+	c := newCluster(t, replicaJob)
 	c.startTraining(3)
 	c.waitProgress(20)
 	joined := time.Now()
