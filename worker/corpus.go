@@ -22,6 +22,18 @@ type Corpus struct {
 	// Shards: the training split streamed from a shard directory (Train
 	// is nil; Test is the directory's test split, loaded whole).
 	Shards *data.ShardSet
+	// TokenVocab is the vocabulary of a token stream's shards (data pack
+	// --from text; nil otherwise): Shards deals windows of context+1
+	// token ids and Test holds the test windows, one per sample.
+	TokenVocab *data.Vocab
+}
+
+// vocab is a language model's vocabulary (nil for a classifier).
+func (c *Corpus) vocab() *data.Vocab {
+	if c.Text != nil {
+		return c.Text.Vocab
+	}
+	return c.TokenVocab
 }
 
 // source deals each step's samples to a rank: the sample order of a
@@ -142,6 +154,9 @@ func LoadDataWith(s job.Spec, o LoadOptions) (*Corpus, error) {
 		c.Text, err = data.Shakespeare()
 	case "shards":
 		c.Shards, c.Test, err = loadShards(d.Path, d.OnError == "skip")
+		if err == nil {
+			c.TokenVocab, err = checkTextShards(s, c.Shards)
+		}
 	default:
 		err = fmt.Errorf("data.source %q unknown", d.Source)
 	}

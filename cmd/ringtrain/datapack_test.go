@@ -69,6 +69,60 @@ func TestDataPackAndTrain(t *testing.T) {
 	}
 }
 
+// A text file packed by data pack --from text trains a language model
+// with data.source: shards on 2 worker processes; the run samples with the
+// text's vocabulary; a job of another model.context is refused naming
+// both.
+func TestDataPackTextTrains(t *testing.T) {
+	dir := t.TempDir()
+	text, err := data.Shakespeare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := text.Vocab.Decode(text.Train[:200000])
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, shards := filepath.Join(dir, "plays.txt"), filepath.Join(dir, "shards")
+	if err := os.WriteFile(src, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := cli(t, nil, "data", "pack", "--from", "text", "--path", src, "--context", "32", "--out", shards, "--shard-size", "128KiB")
+	// 180,000 training characters: 5,624 windows of 33 (41 bytes a record, about 3,200 a shard).
+	if code != 0 || !strings.Contains(out, "packed 5624 training windows into 2 shards and 624 test windows into 1 (uint8 [33] tokens: context 32") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	launch := func(name string, context int) (string, int) {
+		cfg := filepath.Join(dir, name+".yaml")
+		job := fmt.Sprintf(`model: {kind: lstm, context: %d, embed: 32, hidden: [64]}
+data: {source: shards, path: %s}
+train: {steps: 60, global_batch: 16, optimizer: {name: adamw}, lr: {kind: constant, base: 0.005}, report_every: 20}
+eval: {every_epochs: 0, windows: 64}
+checkpoint: {every_epochs: 0, every_steps: 30}
+`, context, shards)
+		if err := os.WriteFile(cfg, []byte(job), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := cli(t, nil, "launch", "--workers", "2", "--config", cfg, "--run-dir", filepath.Join(dir, name))
+		return out + stderr, code
+	}
+	out, code = launch("lm", 32)
+	if code != 0 || !strings.Contains(out, "validation loss") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if s := readSummary(t, filepath.Join(dir, "lm")); s.Outcome != "done" || s.Steps != 60 || !(s.TestLoss < 3.3) {
+		t.Fatalf("summary %+v: want done after 60 steps, validation loss below 3.3 nats (ln 65 = 4.17 untrained)", s)
+	}
+	out, stderr, code = cli(t, nil, "sample", filepath.Join(dir, "lm"), "--prompt", "ROMEO:", "--tokens", "40", "--seed", "1")
+	if code != 0 || !strings.HasPrefix(out, "ROMEO:") || len([]rune(out)) < 40 {
+		t.Fatalf("sample: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, code = launch("ctx", 64)
+	if code == 0 || !strings.Contains(out, "was packed for model.context 32, but the job's model.context is 64") {
+		t.Fatalf("a job of another context: exit %d\n%s", code, out)
+	}
+}
+
 // Bad arguments are refused before anything is written.
 func TestDataPackRefuses(t *testing.T) {
 	dir := t.TempDir()
@@ -79,6 +133,12 @@ func TestDataPackRefuses(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(full, "x"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	empty, short := filepath.Join(dir, "empty.txt"), filepath.Join(dir, "short.txt")
+	for p, text := range map[string]string{empty: "", short: strings.Repeat("abcde", 10)} {
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mnist := filepath.Join(testutil.RepoRoot(t), "data", "mnist10k")
 	digits := filepath.Join(testutil.RepoRoot(t), "docs", "examples", "digits")
 	for _, tc := range []struct {
@@ -86,7 +146,12 @@ func TestDataPackRefuses(t *testing.T) {
 		want string
 	}{
 		{[]string{"--from", "idx", "--path", mnist, "--out", full}, "is not empty"},
-		{[]string{"--from", "text", "--path", "x", "--out", dir + "/a"}, "--from text"},
+		{[]string{"--from", "text", "--out", dir + "/a"}, "--from text needs --path"},
+		{[]string{"--from", "text", "--path", dir + "/none.txt", "--out", dir + "/a2"}, dir + "/none.txt"},
+		{[]string{"--from", "text", "--path", empty, "--out", dir + "/a3"}, "empty text: want at least one character"},
+		{[]string{"--from", "shakespeare", "--context", "200000", "--out", dir + "/a4"}, "context 200000: want 1..65536"},
+		{[]string{"--from", "text", "--path", short, "--context", "8", "--out", dir + "/a5"},
+			"context 8 needs windows of 9 tokens, but the validation (the last 10%) part has 5 characters: use a smaller --context or a longer text"},
 		{[]string{"--from", "parquet", "--out", dir + "/b"}, `--from "parquet"`},
 		{[]string{"--from", "idx", "--path", mnist, "--out", dir + "/c", "--shard-size", "lots"}, "--shard-size"},
 		{[]string{"--from", "csv", "--path", "x.csv", "--out", dir + "/d"}, "--test-path"},
