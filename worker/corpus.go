@@ -133,7 +133,7 @@ func LoadDataWith(s job.Spec, o LoadOptions) (*Corpus, error) {
 	case "idx":
 		c.Train, c.Test, err = data.LoadIDXDir(d.Path)
 	case "csv":
-		opt := data.CSVOptions{LabelColumn: d.CSV.LabelColumn, Header: d.CSV.Header, Classes: d.CSV.Classes}
+		opt := data.CSVOptions{LabelColumn: d.CSV.LabelColumn, Header: d.CSV.Header, Classes: d.CSV.Classes, Progress: o.progress("CSV bytes")}
 		if d.TestPath == "" { // data.val_fraction carves the test split
 			c.Train, err = data.LoadCSVChecked(d.Path, opt)
 		} else {
@@ -153,7 +153,7 @@ func LoadDataWith(s job.Spec, o LoadOptions) (*Corpus, error) {
 	case "shakespeare":
 		c.Text, err = data.Shakespeare()
 	case "shards":
-		c.Shards, c.Test, err = loadShards(d.Path, d.OnError == "skip")
+		c.Shards, c.Test, err = loadShards(d.Path, d.OnError == "skip", o.progress("test samples"))
 		if err == nil {
 			c.TokenVocab, err = checkTextShards(s, c.Shards)
 		}

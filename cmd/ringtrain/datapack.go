@@ -121,7 +121,9 @@ func runPack(ctx context.Context, g *globals, f packFlags, shardBytes int64) err
 		if f.path == "" || f.testPath == "" {
 			return fmt.Errorf("--from csv needs --path (the training file) and --test-path (the test file)")
 		}
-		train, test, err = data.LoadCSVPair(f.path, f.testPath, data.CSVOptions{LabelColumn: f.labelColumn, Header: f.header, Classes: f.classes})
+		bar := newLoadProgress(g.stderr, "CSV bytes")
+		train, test, err = data.LoadCSVPair(f.path, f.testPath, data.CSVOptions{LabelColumn: f.labelColumn, Header: f.header, Classes: f.classes, Progress: bar.update})
+		bar.close()
 	case "synthetic":
 		classes := f.classes
 		if classes == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -201,5 +202,63 @@ func TestShardsExampleInREADME(t *testing.T) {
 	spec, err := job.Load(filepath.Join(root, "docs", "examples", "shards.yaml"))
 	if err != nil || spec.Data.Source != "shards" {
 		t.Fatalf("%+v, %v", spec.Data, err)
+	}
+}
+
+// ringtrain data check loads a shard directory (its test split, with the
+// progress in test samples), a token stream and a CSV pair (in bytes), and
+// describes each.
+func TestDataCheckShardsAndCSV(t *testing.T) {
+	dir := t.TempDir()
+	root := testutil.RepoRoot(t)
+	mnist, text := filepath.Join(dir, "mnist"), filepath.Join(dir, "text")
+	for _, args := range [][]string{
+		{"--from", "idx", "--path", filepath.Join(root, "data", "mnist10k"), "--out", mnist, "--shard-size", "1MiB"},
+		{"--from", "shakespeare", "--context", "32", "--out", text},
+	} {
+		if out, stderr, code := cli(t, nil, append([]string{"data", "pack"}, args...)...); code != 0 {
+			t.Fatalf("%q: exit %d\n%s%s", args, code, out, stderr)
+		}
+	}
+	sensors := filepath.Join(root, "docs", "examples")
+	var csvBytes int64
+	for _, f := range []string{"sensors-train.csv.gz", "sensors-test.csv.gz"} {
+		st, err := os.Stat(filepath.Join(sensors, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		csvBytes += st.Size()
+	}
+	for _, tc := range []struct{ job, out, progress string }{
+		{"data: {source: shards, path: " + mnist + "}\n",
+			"train: 8000 samples of shape [1 28 28] (7 shards in " + mnist + ", streamed)\ntest: 2000 samples\nclasses: 10: 0, 1, 2",
+			"loading test samples: 2000/2000"},
+		{"data: {source: shards, path: " + text + "}\nmodel: {kind: transformer, context: 32}\n",
+			"token stream " + text + " (streamed): 31370 training and 3485 test windows of 33 tokens (context 32), 65 distinct characters",
+			"loading test samples: 3485/3485"},
+		{"data: {source: csv, path: " + sensors + "/sensors-train.csv.gz, test_path: " + sensors + "/sensors-test.csv.gz, csv: {header: true}}\n",
+			"train: ", fmt.Sprintf("loading CSV bytes: %d/%d", csvBytes, csvBytes)},
+	} {
+		cfg := testutil.WriteFile(t, dir, "j.yaml", []byte(tc.job))
+		out, stderr, code := cli(t, nil, "data", "check", "--config", cfg)
+		if code != 0 || !strings.Contains(out, tc.out) || !strings.Contains(stderr, tc.progress) {
+			t.Errorf("%s: exit %d\n%s\n%s", tc.job, code, out, stderr)
+		}
+	}
+}
+
+// data pack --from csv shows the CSV files' loading (bytes) and then the
+// packing, and writes every row.
+func TestDataPackCSV(t *testing.T) {
+	ex := filepath.Join(testutil.RepoRoot(t), "docs", "examples")
+	out, stderr, code := cli(t, nil, "data", "pack", "--from", "csv", "--path", filepath.Join(ex, "sensors-train.csv.gz"),
+		"--test-path", filepath.Join(ex, "sensors-test.csv.gz"), "--header", "--out", filepath.Join(t.TempDir(), "s"))
+	train, test, err := data.LoadCSVPair(filepath.Join(ex, "sensors-train.csv.gz"), filepath.Join(ex, "sensors-test.csv.gz"), data.CSVOptions{LabelColumn: -1, Header: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("packed %d training samples into 1 shards and %d test samples into 1 (float32 [%d]", train.N, test.N, train.Dim)
+	if code != 0 || !strings.Contains(out, want) || !regexp.MustCompile(`loading CSV bytes: (\d+)/(\d+)\n`).MatchString(stderr) {
+		t.Fatalf("exit %d: want %q and the loading\n%s\n%s", code, want, out, stderr)
 	}
 }
