@@ -72,7 +72,7 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"data: {on_error: ignore}", `data.on_error: "ignore" is not one of ["fail" "skip"]`},
 		{"data: {source: synthetic, synthetic: {classes: 1}}", "data.synthetic.classes"},
 		{"model: {kind: cnn}\ndata: {source: synthetic}", "cnn needs image data"},
-		{"model: {kind: transformer}", "model.kind: transformer is a language model: it needs data.source text or shakespeare, not default"},
+		{"model: {kind: transformer}", "model.kind: transformer is a language model: it needs data.source text, shakespeare or shards (packed from a text), not default"},
 		{"data: {source: shakespeare}", "data.source: shakespeare is text, for model.kind transformer, lstm or gru, not mlp"},
 		{"data: {source: text}\nmodel: {kind: lstm}", "data.path: required for source text"},
 		{"data: {source: shakespeare}\nmodel: {kind: transformer, heads: 3}", "model.heads: must be at least 1 and divide model.embed 128, got 3"},

@@ -89,7 +89,8 @@ type Data struct {
 	// "synthetic", "images" (a folder of images, one directory per class)
 	// or "shards" (a directory written by ringtrain data pack, streamed;
 	// docs/data.md); for language models "text" (a UTF-8 file, plain or
-	// .gz) or "shakespeare" (the embedded tiny Shakespeare). A text's
+	// .gz), "shakespeare" (the embedded tiny Shakespeare) or "shards" (a
+	// text packed by ringtrain data pack --from text). A text's
 	// vocabulary is the sorted set of its characters; its first 90%
 	// trains, the last 10% validates. Default "default".
 	Source string `yaml:"source"`

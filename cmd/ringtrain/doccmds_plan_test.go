@@ -128,6 +128,12 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: "ringtrain export runs/gpt --format onnx --out gpt.onnx", Want: "exported step 30 (ONNX opset 13"},
 		{File: "README.md", Doc: "ringtrain export runs/gpt --format safetensors --layout torch --out gpt-torch.safetensors", Want: "exported step 30"},
 	}},
+	{Name: "README/text-shards", Steps: []docStep{
+		{File: "README.md", Doc: "ringtrain data pack --from shakespeare --context 64 --out shakespeare-shards --shard-size 256KiB",
+			Want: "packed 15685 training windows into 5 shards and 1742 test windows into 1 (uint8 [65] tokens: context 64"},
+		{File: "README.md", Doc: "ringtrain launch --config docs/examples/shakespeare-shards.yaml --run-dir runs/gpt-shards", Want: "validation loss 2."},
+		{File: "README.md", Doc: `ringtrain sample runs/gpt-shards --prompt "ROMEO:" --tokens 200 --seed 1`, Want: "ROMEO:"},
+	}},
 	{Name: "README/image-folders", Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain data check --config docs/examples/digits.yaml", Want: "classes: 3: one, seven, zero"},
 		{File: "README.md", Doc: "ringtrain launch --config docs/examples/digits.yaml --run-dir runs/digits", Want: "test accuracy 100.00%"},
