@@ -15,9 +15,11 @@ import (
 	"time"
 )
 
-// The job of the live-recovery tests: 4 workers, checkpoints every 100
-// steps (the fallback), replicas every step (the default).
-const replicaJob = "model: {hidden: [256]}\ntrain: {global_batch: 48, steps: 600}\ncluster: {min_workers: 2, max_workers: 4, settle: 200ms}\ncheckpoint: {every_epochs: 0, every_steps: 100}\n"
+// The job of the live-recovery tests: 4 workers (the first generation forms
+// as soon as 4 joined: max_workers, else after a settle long enough for
+// them all), checkpoints every 100 steps (the fallback), replicas every step
+// (the default).
+const replicaJob = "model: {hidden: [256]}\ntrain: {global_batch: 48, steps: 600}\ncluster: {min_workers: 2, max_workers: 4, settle: 5s}\ncheckpoint: {every_epochs: 0, every_steps: 100}\n"
 
 // restoredEvent is a "restored" event of the coordinator's log.
 type restoredEvent struct {
@@ -178,6 +180,11 @@ func TestKilledWorkerLosesNoSteps(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(c2.dir, "worker-1.log")); !bytes.Contains(b, []byte("left the run")) {
 		t.Fatalf("the leaving worker's log:\n%s", b)
+	}
+	for _, out := range []string{c.coordOut.String(), c2.coordOut.String()} {
+		if !strings.Contains(out, "formed: world size 4 (0 standing by), from the start") {
+			t.Fatalf("the first generation did not have all 4 workers, so the two runs differ before the failure:\n%s", out)
+		}
 	}
 	if got := export(t, c2.dir); !bytes.Equal(got, killedParams) {
 		t.Fatalf("the final parameters after a kill at step %d differ from those after a clean leave at that step", ev.Step)
