@@ -25,9 +25,10 @@ type trainedState struct {
 
 // trainLive trains world ranks for n steps with live state kept, and
 // returns each rank's live state and the reference state.
-func trainLive(t *testing.T, opt string, world, n int) ([]*liveState, trainedState) {
+func trainLive(t *testing.T, opt, device string, world, n int) ([]*liveState, trainedState) {
 	t.Helper()
 	spec := testSpec(opt)
+	spec.Model.Device = device
 	lives := make([]*liveState, world)
 	snaps := make([]Snapshot, world)
 	var ref trainedState
@@ -68,21 +69,23 @@ func trainLive(t *testing.T, opt string, world, n int) ([]*liveState, trainedSta
 // world size, from the survivors' own shards and replicas alone.
 func TestLiveRecoveryRebuildsTheStateExactly(t *testing.T) {
 	for _, tc := range []struct {
-		opt   string
-		world int
-		keep  []int // the old ranks that survive, in their new rank order; -1: a new worker
+		opt, device string
+		world       int
+		keep        []int // the old ranks that survive, in their new rank order; -1: a new worker
 	}{
-		{"adamw", 4, []int{0, 1, 3}},      // rank 2 killed: its replica is on rank 3
-		{"adamw", 4, []int{3, 0}},         // ranks 1 and 2 lost: rank 1's state lived only on them
-		{"sgd-momentum", 3, []int{1}},     // one survivor of 3 holds shards 1 and 0, not 2
-		{"sgd-momentum", 2, []int{1}},     // one survivor of 2 holds both shards
-		{"adamw", 2, []int{0, 1, -1, -1}}, // scale-up: two new workers receive the state
-		{"adamw", 4, []int{1, 2, 3, 0}},   // the same workers in another rank order
+		{"adamw", "cpu", 4, []int{0, 1, 3}},      // rank 2 killed: its replica is on rank 3
+		{"adamw", "cpu", 4, []int{3, 0}},         // ranks 1 and 2 lost: rank 1's state lived only on them
+		{"sgd-momentum", "cpu", 3, []int{1}},     // one survivor of 3 holds shards 1 and 0, not 2
+		{"sgd-momentum", "cpu", 2, []int{1}},     // one survivor of 2 holds both shards
+		{"adamw", "cpu", 2, []int{0, 1, -1, -1}}, // scale-up: two new workers receive the state
+		{"adamw", "cpu", 4, []int{1, 2, 3, 0}},   // the same workers in another rank order
+		{"adamw", "emu", 4, []int{0, 1, 3}},      // the optimizer state on a device (copied off it to replicate)
 	} {
-		t.Run(fmt.Sprintf("%s_%d_to_%v", tc.opt, tc.world, tc.keep), func(t *testing.T) {
-			lives, ref := trainLive(t, tc.opt, tc.world, 5)
+		t.Run(fmt.Sprintf("%s_%s_%d_to_%v", tc.opt, tc.device, tc.world, tc.keep), func(t *testing.T) {
+			lives, ref := trainLive(t, tc.opt, tc.device, tc.world, 5)
 			covered := coveredBy(tc.world, tc.keep)
 			spec := testSpec(tc.opt)
+			spec.Model.Device = tc.device
 			group(t, spec, len(tc.keep), func(r int, tr *Trainer) error {
 				l := newLiveState()
 				if old := tc.keep[r]; old >= 0 {
