@@ -77,7 +77,13 @@ func TestStreamingFigure(t *testing.T) {
 // launchMeasuringRSS launches 2 workers with --trace and returns each
 // worker's VmHWM in MiB, read every 100 ms while it runs.
 func launchMeasuringRSS(t *testing.T, runDir, cfg string) ([]int, string, error) {
-	cmd := exec.Command(binary, "launch", "--workers", "2", "--config", cfg, "--run-dir", runDir, "--trace")
+	return launchRSS(t, runDir, cfg, 2, "--trace")
+}
+
+// launchRSS launches workers workers and returns each worker's VmHWM in
+// MiB, read every 100 ms while it runs.
+func launchRSS(t *testing.T, runDir, cfg string, workers int, extra ...string) ([]int, string, error) {
+	cmd := exec.Command(binary, append([]string{"launch", "--workers", strconv.Itoa(workers), "--config", cfg, "--run-dir", runDir}, extra...)...)
 	var buf strings.Builder
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
@@ -118,7 +124,7 @@ func launchMeasuringRSS(t *testing.T, runDir, cfg string) ([]int, string, error)
 	for _, kb := range peak {
 		mib = append(mib, kb/1024)
 	}
-	if len(mib) != 2 && err == nil {
+	if len(mib) != workers && err == nil {
 		err = fmt.Errorf("measured %d workers", len(mib))
 	}
 	return mib, buf.String(), err
