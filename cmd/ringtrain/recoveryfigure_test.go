@@ -29,7 +29,8 @@ import (
 //     world is back to 4);
 //   - the throughput of the same job without failures at replicate_every
 //     0, 1 and 10, the modes alternated, with the default model and a
-//     larger one;
+//     larger one, and the CPU time per step of all its processes (less
+//     sensitive than the wall time to the machine's other load);
 //   - the memory: the bytes of live state a worker holds ("live state
 //     replicated") and each worker's peak RSS (VmHWM), on and off.
 func TestRecoveryFigure(t *testing.T) {
@@ -69,6 +70,10 @@ func TestRecoveryFigure(t *testing.T) {
 		modes := []int{0, 1, 10}
 		type key struct{ model, every int }
 		sps := map[key][]float64{}
+		cpu := map[key][]float64{} // CPU ms per step, all processes
+		// ratio: a run's samples/s over that of the same repetition's run
+		// without replication (the runs closest in time).
+		ratio := map[key][]float64{}
 		hwm := map[key][]int{}
 		live := map[key][]int{}
 		dir := t.TempDir()
@@ -86,7 +91,7 @@ func TestRecoveryFigure(t *testing.T) {
 						t.Fatal(err)
 					}
 					load := loadAvg()
-					peaks, out, err := launchRSS(t, runDir, cfg, workers)
+					peaks, cpuTime, out, err := launchRSS(t, runDir, cfg, workers)
 					if err != nil {
 						t.Fatalf("%s, replicate_every %d: %v\n%s", m.name, every, err, out)
 					}
@@ -97,22 +102,32 @@ func TestRecoveryFigure(t *testing.T) {
 					b := liveBytes(t, runDir)
 					k := key{mi, every}
 					sps[k] = append(sps[k], s.SamplesPerSec)
+					cpuMs := cpuTime.Seconds() * 1000 / float64(m.steps)
+					cpu[k] = append(cpu[k], cpuMs)
 					hwm[k] = append(hwm[k], peaks...)
 					live[k] = append(live[k], b...)
-					t.Logf("RUN %s | replicate_every %d | rep %d | %.0f samples/s | VmHWM %v MiB | live state bytes %v | load %s", m.name, every, rep, s.SamplesPerSec, peaks, b, load)
+					t.Logf("RUN %s | replicate_every %d | rep %d | %.0f samples/s | CPU %.2f ms/step | VmHWM %v MiB | live state bytes %v | load %s", m.name, every, rep, s.SamplesPerSec, cpuMs, peaks, b, load)
+				}
+			}
+		}
+		for mi := range models {
+			for _, every := range modes {
+				k := key{mi, every}
+				for rep, v := range sps[k] {
+					ratio[k] = append(ratio[k], v/sps[key{mi, 0}][rep])
 				}
 			}
 		}
 		for mi, m := range models {
-			base := median(sps[key{mi, 0}])
+			base, baseCPU := median(sps[key{mi, 0}]), median(cpu[key{mi, 0}])
 			for _, every := range modes {
 				k := key{mi, every}
 				h := make([]float64, len(hwm[k]))
 				for i, v := range hwm[k] {
 					h[i] = float64(v)
 				}
-				t.Logf("FIGURE throughput | %s | %d workers | replicate_every %d | samples/s median %.0f (%v) | %+.1f%% vs off | VmHWM median %.0f MiB, max %.0f | live state bytes per worker %v |",
-					m.name, workers, every, median(sps[k]), roundAll(sps[k]), 100*(median(sps[k])/base-1), median(h), slices.Max(h), slices.Compact(slices.Sorted(slices.Values(live[k]))))
+				t.Logf("FIGURE throughput | %s | %d workers | replicate_every %d | samples/s median %.0f (%v) | %+.1f%% vs off (median of the pairs %+.1f%%) | CPU median %.2f ms/step, %+.1f%% vs off | VmHWM median %.0f MiB, max %.0f | live state bytes per worker %v |",
+					m.name, workers, every, median(sps[k]), roundAll(sps[k]), 100*(median(sps[k])/base-1), 100*(median(ratio[k])-1), median(cpu[k]), 100*(median(cpu[k])/baseCPU-1), median(h), slices.Max(h), slices.Compact(slices.Sorted(slices.Values(live[k]))))
 			}
 		}
 	})
