@@ -45,11 +45,12 @@ type ovJob struct {
 	ctx    context.Context
 	gather bool // all-gather of parameters; else reduce-scatter of gradients
 	b      int
-	// shift: the replica stream (liveState): send goes to the next rank,
-	// the previous rank's state arrives in recv, then done runs.
+	// shift: the replica stream (liveState): pre runs first (if not nil;
+	// even after a failure: it copies local state), then send goes to the
+	// next rank while the previous rank's arrives in recv, then done runs.
 	shift      bool
+	pre, done  func()
 	send, recv []float32
-	done       func()
 }
 
 func newOverlap(comm *allreduce.Comm, m model.Engine) *overlap {
@@ -86,9 +87,14 @@ func (o *overlap) loop() {
 		failed := o.err != nil
 		o.mu.Unlock()
 		var err error
-		if !failed && j.shift {
-			if err = o.comm.Shift(j.ctx, j.send, j.recv); err == nil {
-				j.done()
+		if j.shift {
+			if j.pre != nil {
+				j.pre()
+			}
+			if !failed {
+				if err = o.comm.Shift(j.ctx, j.send, j.recv); err == nil {
+					j.done()
+				}
 			}
 		} else if !failed {
 			r := o.buckets[j.b]
@@ -135,12 +141,12 @@ func (o *overlap) enqueue(gather bool, b int) {
 
 // enqueueShift enqueues the replica stream's exchange of a step's state
 // (after that step's all-gathers: it runs under the next forward pass).
-func (o *overlap) enqueueShift(done func(), send, recv []float32) {
+func (o *overlap) enqueueShift(pre func(), send, recv []float32, done func()) {
 	o.mu.Lock()
 	o.queued++
 	ctx := o.ctx
 	o.mu.Unlock()
-	o.jobs <- ovJob{ctx: ctx, shift: true, send: send, recv: recv, done: done}
+	o.jobs <- ovJob{ctx: ctx, shift: true, pre: pre, send: send, recv: recv, done: done}
 }
 
 // gradReady is model.Hooks.GradReady: bucket b's gradients go out.

@@ -197,11 +197,11 @@ func TestChooseLive(t *testing.T) {
 func TestInventoryRoundTrip(t *testing.T) {
 	l := newLiveState()
 	l.setConfirmed(1 << 40)
-	a := l.claim(3<<33, 4, 1, 100, 2, 1<<35)
-	l.ownDone(a, 1<<36, data.Cursor{Epoch: 7, Step: 9})
+	a := l.claim(3<<33, 4, 1, 100, 2, 1<<35, 1<<36, data.Cursor{Epoch: 7, Step: 9})
+	l.ownDone(a)
 	l.repDone(a)
-	b := l.claim(3<<33, 4, 1, 100, 2, 1<<35+1)
-	l.ownDone(b, 1<<36+1, data.Cursor{Epoch: 7, Step: 10})
+	b := l.claim(3<<33, 4, 1, 100, 2, 1<<35+1, 1<<36+1, data.Cursor{Epoch: 7, Step: 10})
+	l.ownDone(b)
 	confirmed, es, err := decodeInventory(l.inventory(), 2)
 	if err != nil {
 		t.Fatal(err)
@@ -220,8 +220,8 @@ func TestInventoryRoundTrip(t *testing.T) {
 // accepts re-encodes to the same entries.
 func FuzzDecodeInventory(f *testing.F) {
 	l := newLiveState()
-	s := l.claim(9, 3, 2, 10, 1, 4)
-	l.ownDone(s, 4, data.Cursor{Step: 4})
+	s := l.claim(9, 3, 2, 10, 1, 4, 4, data.Cursor{Step: 4})
+	l.ownDone(s)
 	l.repDone(s)
 	var seed []byte
 	for _, w := range l.inventory() {

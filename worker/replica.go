@@ -2,10 +2,12 @@ package worker
 
 import (
 	"context"
+	"io"
 	"sync"
 
 	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/data"
+	"github.com/ringtrain/ringtrain/optim"
 )
 
 // liveState is the unique training state a worker holds across the
@@ -17,10 +19,10 @@ import (
 // (recoverLive); two steps are kept because a failure can land after some
 // ranks have replicated step t and before others have.
 //
-// The trainer goroutine writes a slot's own half, the communication
-// goroutine its replica half; mu guards the flags and the slot order. A
-// generation's recovery reads the slots only after the previous
-// generation's trainer has stopped.
+// The trainer goroutine claims a slot; the communication goroutine fills
+// it (the own half too, unless the optimizer state lives on a device); mu
+// guards the flags and the slot order. A generation's recovery reads the
+// slots only after the previous generation's trainer has stopped.
 type liveState struct {
 	mu    sync.Mutex
 	slots [2]*liveSlot // slots[0] is the newer
@@ -53,7 +55,7 @@ func newLiveState() *liveState { return &liveState{} }
 // claim returns the older slot, emptied and sized for a shard of (world,
 // rank) of n parameters with k optimizer states, to hold step's state; it
 // becomes the newer one.
-func (l *liveState) claim(lineage uint64, world, rank, n, k int, step int64) *liveSlot {
+func (l *liveState) claim(lineage uint64, world, rank, n, k int, step int64, optSteps int64, cursor data.Cursor) *liveSlot {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.slots[1]
@@ -65,7 +67,7 @@ func (l *liveState) claim(lineage uint64, world, rank, n, k int, step int64) *li
 	plo, phi := allreduce.ShardRange(n, world, (rank+world-1)%world)
 	s.own = resize(s.own, (1+k)*(hi-lo))
 	s.rep = resize(s.rep, (1+k)*(phi-plo))
-	s.lineage, s.world, s.rank, s.step = lineage, world, rank, step
+	s.lineage, s.world, s.rank, s.step, s.optSteps, s.cursor = lineage, world, rank, step, optSteps, cursor
 	s.ownOK, s.repOK = false, false
 	return s
 }
@@ -78,9 +80,9 @@ func resize(b []float32, n int) []float32 {
 }
 
 // ownDone marks s's own half complete.
-func (l *liveState) ownDone(s *liveSlot, optSteps int64, cursor data.Cursor) {
+func (l *liveState) ownDone(s *liveSlot) {
 	l.mu.Lock()
-	s.optSteps, s.cursor, s.ownOK = optSteps, cursor, true
+	s.ownOK = true
 	l.mu.Unlock()
 }
 
@@ -103,12 +105,16 @@ func (l *liveState) getConfirmed() int64 {
 	return l.confirmed
 }
 
-// bytes is the memory the slots hold.
+// bytes is the memory the slots hold once both exist: a slot not made yet
+// (before a session's second replicated step) counts as the newest one.
 func (l *liveState) bytes() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
 	for _, s := range l.slots {
+		if s == nil {
+			s = l.slots[0]
+		}
 		if s != nil {
 			n += 4 * (cap(s.own) + cap(s.rep))
 		}
@@ -121,28 +127,59 @@ func (l *liveState) bytes() int {
 // the next rank and receives the previous rank's after the step's
 // all-gathers, under the next step's computation. Every
 // cluster.replicate_every steps; a no-op without live state.
+//
+// Only the optimizer state travels: once the step's all-gathers are done
+// (the shift runs after them on the same goroutine), this rank's own
+// parameters hold the predecessor's shard of the step too, and the
+// communication goroutine copies it from there. Until the next step's
+// reduce-scatter, which runs after the shift, nothing changes the
+// parameters or a host optimizer's state, so the goroutine also copies this
+// rank's own shard, off the training goroutine. A device optimizer's state
+// is copied off the device by the training goroutine, before.
 func (t *Trainer) replicate() {
 	if t.live == nil || t.every <= 0 || t.step%t.every != 0 {
 		return
 	}
-	s := t.snapshotLive()
-	if t.ov != nil {
-		t.ov.enqueueShift(func() { t.live.repDone(s) }, s.own, s.rep)
+	if t.ov == nil { // one rank: nobody to send to
+		t.snapshotLive()
+		return
 	}
+	states := t.opt.State()
+	s := t.live.claim(t.lineage, t.world, t.rank, len(t.model.Params()), len(states), int64(t.step), t.opt.Steps(), t.cursor)
+	own := func() { t.fillOwn(s, states) }
+	if _, onDevice := t.opt.(io.Closer); onDevice {
+		own()
+		own = nil
+	}
+	n := t.hi - t.lo
+	plo, phi := allreduce.ShardRange(len(t.model.Params()), t.world, s.predecessor())
+	m := phi - plo
+	params := t.model.Params()
+	t.ov.enqueueShift(own, s.own[n:], s.rep[m:], func() {
+		copy(s.rep[:m], params[plo:phi])
+		t.live.repDone(s)
+	})
 }
 
 // snapshotLive copies this rank's shard of the parameters and of the
 // optimizer state into a claimed slot.
 func (t *Trainer) snapshotLive() *liveSlot {
 	states := t.opt.State()
-	s := t.live.claim(t.lineage, t.world, t.rank, len(t.model.Params()), len(states), int64(t.step))
+	s := t.live.claim(t.lineage, t.world, t.rank, len(t.model.Params()), len(states), int64(t.step), t.opt.Steps(), t.cursor)
+	t.fillOwn(s, states)
+	return s
+}
+
+// fillOwn copies this rank's shard of the parameters and the optimizer
+// states into s and marks it complete, with the step's optimizer step count
+// and cursor (claim time's: the trainer's, unchanged since).
+func (t *Trainer) fillOwn(s *liveSlot, states []optim.State) {
 	n := t.hi - t.lo
 	copy(s.own[:n], t.model.Params()[t.lo:t.hi])
 	for i, st := range states {
 		copy(s.own[(1+i)*n:(2+i)*n], st.Data)
 	}
-	t.live.ownDone(s, t.opt.Steps(), t.cursor)
-	return s
+	t.live.ownDone(s)
 }
 
 // replicateNow replicates the current state at once, on the caller's
@@ -160,9 +197,12 @@ func (t *Trainer) replicateNow(ctx context.Context) error {
 	if t.world == 1 {
 		return nil
 	}
-	if err := t.comm.Shift(ctx, s.own, s.rep); err != nil {
+	n := t.hi - t.lo
+	plo, phi := allreduce.ShardRange(len(t.model.Params()), t.world, s.predecessor())
+	if err := t.comm.Shift(ctx, s.own[n:], s.rep[phi-plo:]); err != nil {
 		return err
 	}
+	copy(s.rep[:phi-plo], t.model.Params()[plo:phi])
 	t.live.repDone(s)
 	return nil
 }
