@@ -337,12 +337,16 @@ func abortOneMidCall(t *testing.T, cfg allreduce.Config, start func(g *group) <-
 	}
 }
 
-func TestAbortAllRanksMidCall(t *testing.T) {
+func TestAbortAllRanksMidCall(t *testing.T) { abortAllMidCall(t, inFlight) }
+
+// abortAllMidCall aborts every rank of 5 while the collective start starts
+// is in flight: every rank fails aborted or with a peer lost, at once.
+func abortAllMidCall(t *testing.T, start func(g *group) <-chan error) {
 	for _, f := range fabrics {
 		t.Run(f.name, func(t *testing.T) {
 			const size = 5
 			g := newGroup(t, f, size, smallCfg())
-			ch := inFlight(g)
+			ch := start(g)
 			time.Sleep(50 * time.Millisecond)
 			for _, c := range g.comms {
 				c.Abort()

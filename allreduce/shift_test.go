@@ -441,24 +441,7 @@ func TestShiftAbortMidCallOnEveryRank(t *testing.T) {
 	abortOneMidCall(t, smallCfg(), shiftInFlight)
 }
 
-func TestShiftAbortAllRanksMidCall(t *testing.T) {
-	for _, f := range fabrics {
-		t.Run(f.name, func(t *testing.T) {
-			const size = 5
-			g := newGroup(t, f, size, smallCfg())
-			ch := shiftInFlight(g)
-			time.Sleep(50 * time.Millisecond)
-			for _, c := range g.comms {
-				c.Abort()
-			}
-			for _, err := range collect(t, ch, size, time.Second) {
-				if !errors.Is(err, allreduce.ErrAborted) && !errors.Is(err, allreduce.ErrPeerLost) {
-					t.Errorf("want ErrAborted or ErrPeerLost, got %v", err)
-				}
-			}
-		})
-	}
-}
+func TestShiftAbortAllRanksMidCall(t *testing.T) { abortAllMidCall(t, shiftInFlight) }
 
 func TestShiftKilledRankMakesOthersFailFast(t *testing.T) {
 	killedRankFailsFast(t, smallCfg(), shiftInFlight, 2, 3, 5)

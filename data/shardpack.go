@@ -68,14 +68,8 @@ func PackDatasets(dir string, train, test *Dataset, opt PackOptions) (*ShardMani
 				opt.Progress(done, total)
 			}
 		}
-		entries, lo, hi, err := w.Close()
-		if err != nil {
+		if err := m.closeSplit(w, si); err != nil {
 			return nil, err
-		}
-		if si == 0 {
-			m.Train, m.InputMin, m.InputMax = entries, lo, hi
-		} else {
-			m.Test = entries
 		}
 	}
 	if err := WriteManifest(dir, m); err != nil {
@@ -131,6 +125,21 @@ func emptyDir(dir string) error {
 	}
 	if len(ents) > 0 {
 		return fmt.Errorf("data: pack: %s is not empty (%d entries): packing writes a new directory", dir, len(ents))
+	}
+	return nil
+}
+
+// closeSplit closes split si's writer (0: training, 1: test) and records
+// its shards in m: the training split's also give the raw values' range.
+func (m *ShardManifest) closeSplit(w *ShardWriter, si int) error {
+	entries, lo, hi, err := w.Close()
+	if err != nil {
+		return err
+	}
+	if si == 0 {
+		m.Train, m.InputMin, m.InputMax = entries, lo, hi
+	} else {
+		m.Test = entries
 	}
 	return nil
 }

@@ -96,14 +96,8 @@ func PackText(dir string, t *Text, context int, opt PackOptions) (*ShardManifest
 				opt.Progress(done, total)
 			}
 		}
-		entries, lo, hi, err := w.Close()
-		if err != nil {
+		if err := m.closeSplit(w, si); err != nil {
 			return nil, err
-		}
-		if si == 0 {
-			m.Train, m.InputMin, m.InputMax = entries, lo, hi
-		} else {
-			m.Test = entries
 		}
 	}
 	if err := WriteManifest(dir, m); err != nil {
