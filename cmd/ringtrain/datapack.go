@@ -159,10 +159,7 @@ func runPack(ctx context.Context, g *globals, f packFlags, shardBytes int64) err
 	if err != nil {
 		return err
 	}
-	var bytes int64
-	for _, e := range append(append([]data.ShardEntry(nil), m.Train...), m.Test...) {
-		bytes += e.Bytes
-	}
+	bytes := shardBytesOf(m)
 	fmt.Fprintf(g.stdout, "packed %d training samples into %d shards and %d test samples into %d (%s %v, %d bytes) in %s: %s\n",
 		data.Samples(m.Train), len(m.Train), data.Samples(m.Test), len(m.Test), m.DType, m.Shape, bytes,
 		time.Since(start).Round(time.Millisecond), f.out)
@@ -192,10 +189,7 @@ func packText(g *globals, f packFlags, shardBytes int64, start time.Time) error 
 	if err != nil {
 		return err
 	}
-	var bytes int64
-	for _, e := range append(append([]data.ShardEntry(nil), m.Train...), m.Test...) {
-		bytes += e.Bytes
-	}
+	bytes := shardBytesOf(m)
 	fmt.Fprintf(g.stdout, "packed %d training windows into %d shards and %d test windows into %d (%s [%d] tokens: context %d, %d characters in the vocabulary, %d bytes) in %s: %s\n",
 		data.Samples(m.Train), len(m.Train), data.Samples(m.Test), len(m.Test), m.DType, m.Context+1, m.Context, m.Classes, bytes,
 		time.Since(start).Round(time.Millisecond), f.out)
@@ -250,4 +244,13 @@ func (pp *packProgress) close() {
 		pp.bar.SetTotal(-1, true)
 		pp.p.Wait()
 	}
+}
+
+// shardBytesOf is the size of every shard file of m.
+func shardBytesOf(m *data.ShardManifest) int64 {
+	var n int64
+	for _, e := range append(append([]data.ShardEntry(nil), m.Train...), m.Test...) {
+		n += e.Bytes
+	}
+	return n
 }
