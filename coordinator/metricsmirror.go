@@ -27,7 +27,7 @@ func (m *metricsMirror) observeReport(a accepted) {
 		m.Step.Set(float64(b.Progress.Step))
 		if r := b.Progress.Restored; r != nil {
 			m.Restores.WithLabelValues(r.Source).Inc()
-			m.LostSteps.Add(float64(r.LostSteps))
+			m.LostSteps.Add(float64(max(0, r.LostSteps)))
 		}
 		m.Loss.Set(b.Progress.Loss)
 		m.SamplesPerSec.Set(b.Progress.SamplesPerS)

@@ -168,7 +168,10 @@ func RestoreSummary(r *pb.Restored) string {
 	default:
 		from = "from the start"
 	}
-	msg := fmt.Sprintf("%s, %d completed steps lost", from, r.LostSteps)
+	msg := from
+	if r.LostSteps >= 0 {
+		msg = fmt.Sprintf("%s, %d completed steps lost", from, r.LostSteps)
+	}
 	if r.Detail != "" {
 		msg += ": " + r.Detail
 	}

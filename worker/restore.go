@@ -89,9 +89,12 @@ func (g *generations) restoreNorm(step int64, stored []byte) error {
 // covers a step (recoverLive), else checkpoint plan.RestoreStep, else the
 // start. It logs which, and why.
 func (g *generations) restoreState(ctx context.Context, plan *pb.Plan, comm *allreduce.Comm, tr *Trainer) (restoredFrom, error) {
-	from := restoredFrom{source: "start"}
+	// Without live recovery nobody knows what the workers had completed
+	// (a resumed run, a restarted coordinator's first generation).
+	from := restoredFrom{source: "start", lost: -1}
 	if plan.RestoreStep > 0 {
-		from = restoredFrom{source: "checkpoint", step: plan.RestoreStep}
+		from = restoredFrom{source: "checkpoint", step: plan.RestoreStep, lost: -1,
+			detail: "the coordinator's first generation (a resumed run or a restarted coordinator): no worker holds live state"}
 	}
 	if plan.RecoverLive {
 		f, ok, err := recoverLive(ctx, comm, tr, g.live, plan.RestoreStep)

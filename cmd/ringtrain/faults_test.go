@@ -266,6 +266,10 @@ func TestCoordinatorRestart(t *testing.T) {
 	if !strings.Contains(c.coordOut.String(), "resuming from checkpoint step") {
 		t.Fatalf("the new coordinator did not resume:\n%s", c.coordOut.String())
 	}
+	// Its workers joined again holding no live state: the checkpoint, named.
+	if !strings.Contains(c.coordOut.String(), "from checkpoint step") || !strings.Contains(c.coordOut.String(), "no worker holds live state") {
+		t.Fatalf("the new coordinator's first generation does not say it restored the checkpoint:\n%s", c.coordOut.String())
+	}
 }
 
 // Below min_workers training pauses with a clear status, and resumes when a

@@ -431,7 +431,7 @@ type Restored struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`                                     // "replicas", "checkpoint" or "start"
 	Step          int64                  `protobuf:"varint,2,opt,name=step,proto3" json:"step,omitempty"`                                        // the step the generation resumed from
-	LostSteps     int64                  `protobuf:"varint,3,opt,name=lost_steps,json=lostSteps,proto3" json:"lost_steps,omitempty"`             // steps the previous generation's survivors had completed beyond it
+	LostSteps     int64                  `protobuf:"varint,3,opt,name=lost_steps,json=lostSteps,proto3" json:"lost_steps,omitempty"`             // steps the previous generation's survivors had completed beyond it (-1: unknown)
 	Detail        string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`                                     // why this source (e.g. which shard the replicas could not cover)
 	PreviousWorld int32                  `protobuf:"varint,5,opt,name=previous_world,json=previousWorld,proto3" json:"previous_world,omitempty"` // world size of the generation whose state was recovered (0: none)
 	unknownFields protoimpl.UnknownFields
