@@ -21,7 +21,8 @@ import (
 // (VmHWM) of each of 2 workers training on a synthetic data set packed
 // into 16 MiB shards, beside the same data set in memory (data.source
 // synthetic) and a tiny one (the worker's own footprint), and the data
-// phase's share of the step from the run's trace.
+// phase's share of the step from the run's trace; the [256] MLP also with
+// data.prefetch: 0 (the step fills its own batch).
 func TestStreamingFigure(t *testing.T) {
 	if os.Getenv("RINGTRAIN_MEASURE") == "" {
 		t.Skip("a measurement: RINGTRAIN_MEASURE=1 runs it")
@@ -48,10 +49,13 @@ func TestStreamingFigure(t *testing.T) {
 	common := fmt.Sprintf("train: {global_batch: 256, steps: %d}\ncheckpoint: {every_epochs: 0}\neval: {every_epochs: 0}\n", steps)
 	onShards := fmt.Sprintf("data: {source: shards, path: %s}\n", shards)
 	inMemory := fmt.Sprintf("data: {source: synthetic, synthetic: {n: %d, dim: %d}}\n", n, dim)
+	noPrefetch := func(d string) string { return strings.Replace(d, "}\n", ", prefetch: 0}\n", 1) } // the step fills its own batch
 	const small, large = "model: {hidden: [256]}\n", "model: {hidden: [1024, 1024]}\n"
 	for _, c := range []struct{ name, data string }{
 		{"shards, mlp [256]", onShards + small},
 		{"in-memory, mlp [256]", inMemory + small},
+		{"shards, mlp [256], prefetch 0", noPrefetch(onShards) + small},
+		{"in-memory, mlp [256], prefetch 0", noPrefetch(inMemory) + small},
 		{"shards, mlp [1024, 1024]", onShards + large},
 		{"in-memory, mlp [1024, 1024]", inMemory + large},
 		{"tiny in-memory, mlp [256]", small + fmt.Sprintf("data: {source: synthetic, synthetic: {n: 4000, dim: %d}}\n", dim)},
