@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/data"
+	"github.com/ringtrain/ringtrain/job"
+	"github.com/ringtrain/ringtrain/telemetry"
+	"github.com/ringtrain/ringtrain/transport/mem"
 )
 
 // BenchmarkShardFill is a worker's data phase of one step (128 samples of
@@ -57,11 +62,13 @@ func BenchmarkShardFill(b *testing.B) {
 	})
 }
 
-// BenchmarkDataPhase is the data phase of a step with and without
-// data.prefetch: the time a step waits for its batch (data-µs/step) when
-// the rest of the step computes for 1.7 ms (a CPU kept busy, as the [256]
-// MLP's step of docs/benchmarks.md keeps one), from shards of 16 MiB and
-// from memory. ns/op is the whole step: the prefetch competes for the CPU.
+// BenchmarkDataPhase is the data phase of a training step with and
+// without data.prefetch: the time the step waits for its batch
+// (data-µs/step; the trainer's own PhaseData), beside the whole step
+// (ns/op: the prefetch competes with the computation for the CPU). One
+// worker trains the [256] MLP (docs/benchmarks.md's ~2 ms step) at a
+// batch of 128 samples of 128 float32 features, from shards of 16 MiB and
+// from memory; data-p50-µs is the median step's wait.
 func BenchmarkDataPhase(b *testing.B) {
 	all, err := data.Synthetic(data.SyntheticSpec{N: 202000, Dim: 128, Classes: 4, Seed: 1, Noise: 0.1})
 	if err != nil {
@@ -69,53 +76,49 @@ func BenchmarkDataPhase(b *testing.B) {
 	}
 	train, test := split(all, 200000)
 	dir := filepath.Join(b.TempDir(), "s")
-	m, err := data.PackDatasets(dir, train, test, data.PackOptions{DType: data.ShardFloat32, InputScale: 1, ShardBytes: 16 << 20})
-	if err != nil {
+	if _, err := data.PackDatasets(dir, train, test, data.PackOptions{DType: data.ShardFloat32, InputScale: 1, ShardBytes: 16 << 20}); err != nil {
 		b.Fatal(err)
 	}
-	const gb, world, compute = 256, 2, 1700 * time.Microsecond
 	for _, kind := range []string{"shards", "in-memory"} {
 		for _, depth := range []int{0, 1} {
 			b.Run(fmt.Sprintf("%s/prefetch%d", kind, depth), func(b *testing.B) {
-				var src source
+				spec := job.Default()
+				spec.Train.GlobalBatch, spec.Data.Prefetch = 128, depth
+				corpus := &Corpus{Train: train, Test: test}
 				if kind == "shards" {
-					s, err := newShardSource(&data.ShardSet{Dir: dir, Manifest: m}, gb, 1, false, slog.Default())
-					if err != nil {
+					spec.Data.Source, spec.Data.Path = "shards", dir
+					if corpus, err = LoadData(spec); err != nil {
 						b.Fatal(err)
 					}
-					src = s
-				} else {
-					sampler, err := data.NewSampler(train.N, gb, 1)
-					if err != nil {
-						b.Fatal(err)
-					}
-					src = &datasetSource{ds: train, sampler: sampler}
 				}
-				defer closeSource(src)
-				x, y := make([]float32, gb/world*128), make([]int32, gb/world)
-				var pf *prefetcher
-				if depth > 0 {
-					pf = newPrefetcher(src, depth, x, y)
-					defer pf.close()
+				comm, err := allreduce.New(mem.NewNetwork(1, 0).Endpoint(0), allreduce.DefaultConfig())
+				if err != nil {
+					b.Fatal(err)
 				}
-				key := batchKey{world: world}
-				var waited time.Duration
+				defer comm.Close()
+				tr, err := NewTrainer(spec, corpus, comm)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer tr.Close()
+				if _, _, err := tr.Step(context.Background()); err != nil { // the first shard, the first batch
+					b.Fatal(err)
+				}
+				var waits []time.Duration
 				for b.Loop() {
-					start := time.Now()
-					if pf == nil {
-						err = fillSource(context.Background(), src, key.cursor, key.rank, key.world, x, y)
-					} else if _, err = pf.get(context.Background(), key); err == nil {
-						pf.ahead(key)
-					}
+					_, ph, err := tr.Step(context.Background())
 					if err != nil {
 						b.Fatal(err)
 					}
-					waited += time.Since(start)
-					for t := time.Now(); time.Since(t) < compute; { // the step's computation
-					}
-					key.cursor = key.cursor.Advance(src.stepsPerEpoch())
+					waits = append(waits, ph[telemetry.PhaseData])
 				}
-				b.ReportMetric(float64(waited.Microseconds())/float64(b.N), "data-µs/step")
+				var sum time.Duration
+				for _, w := range waits {
+					sum += w
+				}
+				slices.Sort(waits)
+				b.ReportMetric(float64(sum.Nanoseconds())/1e3/float64(len(waits)), "data-µs/step")
+				b.ReportMetric(float64(waits[len(waits)/2].Nanoseconds())/1e3, "data-p50-µs")
 			})
 		}
 	}
