@@ -73,7 +73,7 @@ func TestStreamingFigure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("FIGURE | %s | %v MiB | %.2f%% | %.2f ms | %.0f µs | %.0f µs | %.2f ms | %.2f ms | %d |", c.name, hwm, 100*st.share, st.stepMs, st.dataP50, st.dataP99,
+		t.Logf("FIGURE | %s | %v MiB | %.2f%% | %.2f%% | %.2f ms | %.0f µs | %.0f µs | %.2f ms | %.2f ms | %d |", c.name, hwm, 100*st.share, 100*st.laterShare, st.stepMs, st.dataP50, st.dataP99,
 			st.firstMs, st.dataMaxMs, st.over)
 	}
 }
@@ -148,12 +148,14 @@ func vmHWM(pid int) int {
 // phaseStats are a trace's data phase figures.
 type phaseStats struct {
 	share, stepMs, dataP50, dataP99, dataMaxMs float64
+	laterShare                                 float64 // share without each worker's first step
 	firstMs                                    float64 // the longest first step's data phase (a worker's first read)
 	over                                       int     // later steps whose data phase exceeded 5 ms
 }
 
-// dataShare is the data phase's total over the steps' total in a trace,
-// the mean step in ms, and the data phase's median and 99th percentile
+// dataShare is the data phase's total over the steps' total in a trace
+// (also without each worker's first step, which waits for the first
+// read), the mean step in ms, and the data phase's median and 99th percentile
 // (µs) and maximum (ms).
 func dataShare(path string) (phaseStats, error) {
 	b, err := os.ReadFile(path)
@@ -170,17 +172,18 @@ func dataShare(path string) (phaseStats, error) {
 	if err := json.Unmarshal(b, &tr); err != nil {
 		return phaseStats{}, err
 	}
-	var data, step float64
+	var data, step, firstData, firstStep float64
 	var durs []float64
 	var st phaseStats
 	steps := 0
-	first := map[int]bool{}
+	first, firstSeen := map[int]bool{}, map[int]bool{}
 	for _, e := range tr.TraceEvents {
 		switch {
 		case e.Cat == "phase" && e.Name == "data":
 			data += e.Dur
 			if !first[e.Pid] { // events are in time order per worker
 				first[e.Pid] = true
+				firstData += e.Dur
 				st.firstMs = max(st.firstMs, e.Dur/1000)
 				continue
 			}
@@ -191,6 +194,10 @@ func dataShare(path string) (phaseStats, error) {
 		case e.Cat == "step":
 			step += e.Dur
 			steps++
+			if !firstSeen[e.Pid] {
+				firstSeen[e.Pid] = true
+				firstStep += e.Dur
+			}
 		}
 	}
 	if step == 0 || len(durs) == 0 {
@@ -198,6 +205,7 @@ func dataShare(path string) (phaseStats, error) {
 	}
 	slices.Sort(durs)
 	st.share, st.stepMs = data/step, step/float64(steps)/1000
+	st.laterShare = (data - firstData) / (step - firstStep)
 	st.dataP50, st.dataP99, st.dataMaxMs = durs[len(durs)/2], durs[len(durs)*99/100], durs[len(durs)-1]/1000
 	return st, nil
 }
