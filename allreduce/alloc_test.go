@@ -36,6 +36,10 @@ func TestNoAllocationPerCall(t *testing.T) {
 			return bucketed(ctx, c, buf, 4, allreduce.Mean)
 		}},
 		{"barrier", 0, func(c *allreduce.Comm, ctx context.Context, buf []float32) error { return c.Barrier(ctx) }},
+		// The replica stream: half of buf to the next rank, the previous
+		// rank's into the other half; sequential, then pipelined (over 2 MiB).
+		{"shift", 2000, shiftHalves},
+		{"shift/pipelined", 1_200_000, shiftHalves},
 	} {
 		for _, f := range []fabric{tcpFabric, tcpChecksumFabric} {
 			t.Run(tc.name+"/"+f.name, func(t *testing.T) { allocsPerCall(t, f, smallCfg(), tc.n, tc.call) })
@@ -85,4 +89,9 @@ func allocsPerCall(t *testing.T, f fabric, cfg allreduce.Config, n int, call fun
 	if a := testing.AllocsPerRun(20, once); a > 0 {
 		t.Fatalf("%v allocations per call across %d ranks, want 0", a, size)
 	}
+}
+
+func shiftHalves(c *allreduce.Comm, ctx context.Context, buf []float32) error {
+	h := len(buf) / 2
+	return c.Shift(ctx, buf[:h], buf[h:])
 }

@@ -101,6 +101,34 @@ func (c *Comm) pipelined(ctx context.Context, op Op, buf []float32, root int) er
 	return nil
 }
 
+// Shift sends send to the next rank of the ring ((rank+1) mod size) while
+// it receives the previous rank's send into recv, one step with at least one
+// frame each way: the replication of every rank's unique state to its
+// successor (the worker's replica stream). recv must be exactly as long as
+// the previous rank's send, or Shift fails with ErrProtocol on this rank.
+// Lengths may differ between ranks, so each side's frames carry its own
+// frame count as the tag's step: a recv that needs another number of frames
+// fails on the first frame (its tag), one that needs as many on the last
+// (its length); a receiver never waits for a frame that is not coming nor
+// leaves one unread. send and recv must not overlap. With one rank it does
+// nothing.
+func (c *Comm) Shift(ctx context.Context, send, recv []float32) error {
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	if c.size == 1 {
+		return nil
+	}
+	next, prev := (c.rank+1)%c.size, (c.rank+c.size-1)%c.size
+	c.mu.oneStep[0] = Step{To: next, From: prev, SendHi: len(send), RecvHi: len(recv),
+		SendWire: c.segCount(len(send), 1), RecvWire: c.segCount(len(recv), 1)}
+	if err := c.runPipeline(ctx, OpShift, c.mu.oneStep[:], nil, 1, send, recv, Sum); err != nil {
+		return c.failed(err)
+	}
+	return nil
+}
+
 // Barrier returns once every rank has entered it (recursive doubling with
 // empty frames: log2 N rounds).
 func (c *Comm) Barrier(ctx context.Context) error {

@@ -1,8 +1,9 @@
 // Package allreduce implements the collectives that keep data-parallel
 // workers in sync: ReduceScatter, AllGather, AllReduce (sum, mean, max),
-// Broadcast and Barrier over []float32 buffers, and ReduceScatterRange and
+// Broadcast and Barrier over []float32 buffers, ReduceScatterRange and
 // AllGatherRange, the same reduce-scatter and all-gather one sub-range
-// (bucket) of the buffer at a time.
+// (bucket) of the buffer at a time, and Shift, one step of the ring (send to
+// the next rank, receive from the previous: the worker's replica stream).
 //
 // The package owns three things and nothing else:
 //
@@ -105,7 +106,7 @@
 // the buckets), so repeated runs give the same bits and the exact all-gather
 // that follows gives every rank the same buffer. The result differs from
 // the float32 one by at most (N-1)·u·Σ|x| (u = 2^-8 for bf16, 2^-11 for
-// fp16). AllGather, AllReduce, Broadcast and Barrier are never compressed.
+// fp16). AllGather, AllReduce, Broadcast, Barrier and Shift are never compressed.
 // Error feedback (keeping what rounding lost for the next step) is the
 // caller's: Compression.Round gives the value a sent x arrives as. On amd64
 // the conversions run AVX2 (bf16) and F16C (fp16) kernels, half_amd64.s,

@@ -20,6 +20,7 @@ const (
 	OpReduceScatterRange
 	OpAllGatherRange
 	OpAllReduceHier
+	OpShift
 )
 
 // String returns the collective's name.
@@ -43,6 +44,8 @@ func (o Op) String() string {
 		return "all-gather/range"
 	case OpAllReduceHier:
 		return "all-reduce/hier"
+	case OpShift:
+		return "shift"
 	}
 	return "op(" + strconv.Itoa(int(o)) + ")"
 }
@@ -53,7 +56,7 @@ func (o Op) String() string {
 type Tag struct {
 	Op    Op     // collective kind
 	Seq   uint32 // collective call number on this Comm, from 1
-	Step  uint32 // step of the schedule
+	Step  uint32 // step of the schedule (Shift: the sender's frame count)
 	Chunk uint32 // segment index within the step
 }
 

@@ -14,6 +14,7 @@ type board struct {
 	progress *pb.Progress
 	eval     *pb.Eval
 	summary  *pb.Summary
+	restored *pb.Restored // where the latest generation's state came from
 }
 
 func (b *board) observeReport(a accepted) {
@@ -23,6 +24,9 @@ func (b *board) observeReport(a accepted) {
 	case *pb.ReportRequest_Progress:
 		if a.req.Rank == 0 { // other ranks' are heartbeats: rank 0 speaks for the generation
 			b.progress = body.Progress
+			if r := body.Progress.GetRestored(); r != nil {
+				b.restored = r
+			}
 		}
 	case *pb.ReportRequest_Eval:
 		b.eval = body.Eval
@@ -36,4 +40,12 @@ func (b *board) latest() (*pb.Progress, *pb.Eval, *pb.Summary) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.progress, b.eval, b.summary
+}
+
+// lastRestore is where the latest generation's state came from (nil: no
+// generation has reported it).
+func (b *board) lastRestore() *pb.Restored {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.restored
 }

@@ -77,6 +77,10 @@ type Plan struct {
 	Failed     bool  // ActionStop because the run failed
 	Restore    int64 // ActionRun: restore this checkpoint step first (0: fresh start)
 	Rejoin     bool  // ActionStop: removed after a failure; may join again as a new member
+	// Live (ActionRun): a generation of this coordinator ran before this
+	// one, so its ranks may hold live state (cluster.replicate_every): the
+	// ranks recover from it if it covers a step, else restore Restore.
+	Live bool
 }
 
 // Member is a worker as the core knows it.
@@ -105,6 +109,7 @@ type Core struct {
 	ckFailures int    // checkpoints failed in a row (by step) since the last newer commit
 	ckFailure  string // the last failed checkpoint: its step and why
 	ckFailed   int64  // the newest failed checkpoint step (0: none since the last reset)
+	formed     int    // generations formed by this core
 }
 
 // Checkpointed records that a checkpoint of step is committed: the next
@@ -283,9 +288,13 @@ func (c *Core) form() {
 	}
 	c.phase = PhaseRunning
 	c.restore = c.latest
+	c.formed++
 	from := "from the start"
 	if c.restore > 0 {
 		from = fmt.Sprintf("restoring checkpoint step %d", c.restore)
+	}
+	if c.live() {
+		from = "from the previous generation's live state if it covers a step, else " + from
 	}
 	c.logf(EventGeneration, "generation %d formed: world size %d (%d standing by), %s", c.gen, world, len(alive)-world, from)
 	c.changed()
@@ -447,13 +456,19 @@ func (c *Core) PlanFor(id string) Plan {
 		for r, id := range c.ranks {
 			addrs[r] = c.members[id].DataAddr
 		}
-		return Plan{Generation: c.gen, Action: ActionRun, Rank: m.Rank, WorldSize: len(c.ranks), Addrs: addrs, Restore: c.restore}
+		return Plan{Generation: c.gen, Action: ActionRun, Rank: m.Rank, WorldSize: len(c.ranks), Addrs: addrs, Restore: c.restore, Live: c.live()}
 	case m.State == StateStandby:
 		return Plan{Generation: c.gen, Action: ActionWait, Rank: -1, Reason: fmt.Sprintf("standing by: generation %d is running", c.gen)}
 	default:
 		return Plan{Generation: c.gen, Action: ActionWait, Rank: -1, Reason: fmt.Sprintf("rendezvous: %s joined", workers(len(c.alive())))}
 	}
 }
+
+// live reports whether the current generation's ranks may recover from
+// live state: an earlier generation of this core ran (a restarted
+// coordinator's first generation restores its checkpoint: the workers
+// joined again, holding nothing).
+func (c *Core) live() bool { return c.formed > 1 }
 
 // Ranks returns the member ids of the current generation by rank (a copy;
 // empty between generations).

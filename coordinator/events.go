@@ -29,6 +29,7 @@ const (
 	// The Server's observations.
 	EventCheckpoint EventKind = "checkpoint" // a checkpoint was committed
 	EventRecovered  EventKind = "recovered"  // the generation after a failure reported progress
+	EventRestored   EventKind = "restored"   // where a generation's state came from: the survivors' replicas or a checkpoint
 	EventAnomaly    EventKind = "anomaly"    // a loss spike, a straggler or a worker failing again and again
 	EventGossip     EventKind = "gossip"     // gossip declared a worker failed or gone while its control stream is open: not acted on
 )
@@ -37,7 +38,7 @@ const (
 func EventKinds() []EventKind {
 	return []EventKind{EventJoin, EventRendezvous, EventGeneration, EventLeave, EventFailure, EventPaused,
 		EventScaleUp, EventCheckpointFailed, EventDone, EventFailed, EventStopped,
-		EventCheckpoint, EventRecovered, EventAnomaly, EventGossip}
+		EventCheckpoint, EventRecovered, EventRestored, EventAnomaly, EventGossip}
 }
 
 // String is the kind's wire and log name.

@@ -25,6 +25,10 @@ func (m *metricsMirror) observeReport(a accepted) {
 			return
 		}
 		m.Step.Set(float64(b.Progress.Step))
+		if r := b.Progress.Restored; r != nil {
+			m.Restores.WithLabelValues(r.Source).Inc()
+			m.LostSteps.Add(float64(r.LostSteps))
+		}
 		m.Loss.Set(b.Progress.Loss)
 		m.SamplesPerSec.Set(b.Progress.SamplesPerS)
 	case *pb.ReportRequest_Eval:

@@ -33,6 +33,9 @@ func (s *Server) Report(ctx context.Context, req *pb.ReportRequest) (*pb.ReportR
 		s.metrics.recovered(recovery)
 		s.record(EventRecovered, fmt.Sprintf("generation %d running, %v after the failure", a.generation, recovery.Round(time.Millisecond)))
 	}
+	if r := req.GetProgress().GetRestored(); r != nil && req.Rank == 0 {
+		s.record(EventRestored, describeRestored(a.generation, r))
+	}
 	s.apply(req)
 	if s.cfg.OnReport != nil && req.Rank == 0 {
 		s.cfg.OnReport(req)
@@ -145,4 +148,29 @@ func (s *Server) apply(req *pb.ReportRequest) {
 func (s *Server) anomaly(a anomaly) {
 	s.metrics.anomaly(a.kind)
 	s.record(EventAnomaly, a.message)
+}
+
+// describeRestored is the restored event's message.
+func describeRestored(gen uint64, r *pb.Restored) string {
+	return fmt.Sprintf("generation %d resumed %s", gen, RestoreSummary(r))
+}
+
+// RestoreSummary says where a generation's state came from and how many
+// completed steps that cost ("from checkpoint step 300, 32 completed steps
+// lost: why"), for events and `ringtrain status`.
+func RestoreSummary(r *pb.Restored) string {
+	var from string
+	switch r.Source {
+	case "replicas":
+		from = fmt.Sprintf("from the previous generation's live state and replicas (world size %d) at step %d", r.PreviousWorld, r.Step)
+	case "checkpoint":
+		from = fmt.Sprintf("from checkpoint step %d", r.Step)
+	default:
+		from = "from the start"
+	}
+	msg := fmt.Sprintf("%s, %d completed steps lost", from, r.LostSteps)
+	if r.Detail != "" {
+		msg += ": " + r.Detail
+	}
+	return msg
 }

@@ -70,7 +70,7 @@ func (s *Server) WatchPlan(req *pb.WatchPlanRequest, stream pb.Coordinator_Watch
 }
 
 func toPB(p Plan) *pb.Plan {
-	out := &pb.Plan{Generation: p.Generation, Rank: int32(p.Rank), WorldSize: int32(p.WorldSize), Reason: p.Reason, Failed: p.Failed, RestoreStep: p.Restore, Rejoin: p.Rejoin}
+	out := &pb.Plan{Generation: p.Generation, Rank: int32(p.Rank), WorldSize: int32(p.WorldSize), Reason: p.Reason, Failed: p.Failed, RestoreStep: p.Restore, Rejoin: p.Rejoin, RecoverLive: p.Live}
 	switch p.Action {
 	case ActionRun:
 		out.Action = pb.Plan_ACTION_RUN
@@ -100,6 +100,7 @@ func (s *Server) Status(context.Context, *pb.StatusRequest) (*pb.StatusResponse,
 	members := c.Members()
 	s.mu.Unlock()
 	out.Progress, out.Eval, out.Summary = s.board.latest()
+	out.LastRestore = s.board.lastRestore()
 	out.Events = s.events.recent()
 	for _, m := range members {
 		pm := &pb.Member{WorkerId: m.ID, DataAddr: m.DataAddr, State: string(m.State), Rank: int32(m.Rank)}

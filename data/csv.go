@@ -31,6 +31,10 @@ type CSVOptions struct {
 	// Shape is the optional per-sample shape; its product must equal the
 	// number of feature columns. Default [features].
 	Shape []int
+	// Progress, if set, is told the bytes of the file (as stored: gzipped
+	// or not) read so far and the file's size, as the reading goes on
+	// (LoadCSV, LoadCSVChecked), or of both files together (LoadCSVPair).
+	Progress func(done, total int)
 }
 
 // headerHint is added to the error about a first record that does not
@@ -40,7 +44,7 @@ const headerHint = "; the first line looks like a header: set csv.header: true i
 // LoadCSV reads the CSV file at path, gzipped or not; see DecodeCSV. The
 // dataset is named after the file and errors name the path.
 func LoadCSV(path string, opt CSVOptions) (*Dataset, error) {
-	d, _, err := loadCSV(path, opt)
+	d, _, err := loadCSV(path, opt, progressFiles(opt.Progress, path))
 	return d, err
 }
 
@@ -49,11 +53,12 @@ func LoadCSV(path string, opt CSVOptions) (*Dataset, error) {
 // Classes: opt.Classes if set, else derived from the training labels under
 // the rules of setClasses. Errors name the file and line.
 func LoadCSVPair(trainPath, testPath string, opt CSVOptions) (train, test *Dataset, err error) {
-	train, trainLines, err := loadCSV(trainPath, opt)
+	prog := progressFiles(opt.Progress, trainPath, testPath)
+	train, trainLines, err := loadCSV(trainPath, opt, prog)
 	if err != nil {
 		return nil, nil, err
 	}
-	test, testLines, err := loadCSV(testPath, opt)
+	test, testLines, err := loadCSV(testPath, opt, prog)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -75,13 +80,17 @@ func lineAt(lines []int32) func(int) string {
 	return func(i int) string { return fmt.Sprintf("line %d", lines[i]) }
 }
 
-func loadCSV(path string, opt CSVOptions) (*Dataset, []int32, error) {
+func loadCSV(path string, opt CSVOptions, prog *fileProgress) (*Dataset, []int32, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("data: %w", err)
 	}
 	defer f.Close()
-	d, lines, err := decodeCSV(f, opt, path)
+	var r io.Reader = f
+	if prog != nil {
+		r = &progressReader{r: f, p: prog}
+	}
+	d, lines, err := decodeCSV(r, opt, path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -227,4 +236,42 @@ func parseLabel(cell string, classes int) (int64, error) {
 		return 0, fmt.Errorf("label %d: want a label in [0, %d) (Classes)", y, classes)
 	}
 	return y, nil
+}
+
+// fileProgress counts the bytes read of files whose sizes add up to
+// total, for a Progress callback.
+type fileProgress struct {
+	fn          func(done, total int)
+	done, total int
+}
+
+// progressFiles is the progress of reading paths one after the other
+// (nil without fn). A file that cannot be stat'ed counts 0 bytes (its
+// open fails next, with the error).
+func progressFiles(fn func(done, total int), paths ...string) *fileProgress {
+	if fn == nil {
+		return nil
+	}
+	p := &fileProgress{fn: fn}
+	for _, path := range paths {
+		if st, err := os.Stat(path); err == nil {
+			p.total += int(st.Size())
+		}
+	}
+	return p
+}
+
+// progressReader tells its fileProgress of every read.
+type progressReader struct {
+	r io.Reader
+	p *fileProgress
+}
+
+func (pr *progressReader) Read(b []byte) (int, error) {
+	n, err := pr.r.Read(b)
+	if n > 0 {
+		pr.p.done += n
+		pr.p.fn(min(pr.p.done, pr.p.total), pr.p.total)
+	}
+	return n, err
 }

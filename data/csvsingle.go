@@ -5,7 +5,7 @@ package data
 // SplitValidation), with the class count of LoadCSVPair: opt.Classes if
 // set, else derived from its labels under the rules of setClasses.
 func LoadCSVChecked(path string, opt CSVOptions) (*Dataset, error) {
-	d, lines, err := loadCSV(path, opt)
+	d, lines, err := loadCSV(path, opt, progressFiles(opt.Progress, path))
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ func FuzzDecodeShard(f *testing.F) {
 func FuzzDecodeManifest(f *testing.F) {
 	f.Add([]byte(`{"format":"ringtrain-shards","version":1,"shape":[2],"dtype":"uint8","classes":2,"input_scale":1,"input_min":0,"input_max":1,"train":[{"file":"a.rts","samples":1,"bytes":42,"crc32c":"00000000"}],"test":[]}`))
 	f.Add([]byte(`{"format":"ringtrain-shards","version":1,"shape":[1,28,28],"dtype":"float32","classes":10,"input_scale":0.5,"train":[{"file":"../a","samples":1,"bytes":1,"crc32c":"0"}]}`))
+	f.Add([]byte(`{"format":"ringtrain-shards","version":1,"shape":[3],"dtype":"uint8","classes":3,"input_scale":1,"input_min":0,"input_max":2,"source":"text","vocab":"\nab","context":2,"train":[{"file":"a.rts","samples":1,"bytes":43,"crc32c":"00000000"}],"test":[]}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeManifest("fuzz", b)

@@ -40,8 +40,14 @@ type ShardManifest struct {
 	InputScale float64 `json:"input_scale"`
 	InputMin   float64 `json:"input_min"`
 	InputMax   float64 `json:"input_max"`
-	// Source says what the shards were packed from (for people).
+	// Source says what the shards were packed from: "idx", "csv",
+	// "synthetic", "images", or "text": a token stream (PackText), whose
+	// records are windows of Context+1 token ids.
 	Source string `json:"source,omitempty"`
+	// Vocab is a token stream's vocabulary: its characters in token order
+	// (Classes of them); Context the model.context it was packed for.
+	Vocab   string `json:"vocab,omitempty"`
+	Context int    `json:"context,omitempty"`
 	// Train and Test list the splits' shard files, in order.
 	Train []ShardEntry `json:"train"`
 	Test  []ShardEntry `json:"test"`
@@ -121,6 +127,9 @@ func (m *ShardManifest) Validate(path string) error {
 	}
 	if math.IsNaN(m.InputMin) || math.IsNaN(m.InputMax) || math.IsInf(m.InputMin, 0) || math.IsInf(m.InputMax, 0) || m.InputMin > m.InputMax {
 		return bad("input_min", "%v..%v: want a finite range", m.InputMin, m.InputMax)
+	}
+	if err := m.validateText(func(key, format string, args ...any) error { return bad(key, format, args...) }); err != nil {
+		return err
 	}
 	if len(m.Train) == 0 {
 		return bad("train", "no shards")

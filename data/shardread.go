@@ -58,7 +58,16 @@ func ReadShard(dir string, m *ShardManifest, e ShardEntry, buf []byte) (s Shard,
 // and unreadable shards are left out and counted in skipped (each passed
 // to warn), else the first is the error.
 func LoadShardSplit(dir string, m *ShardManifest, entries []ShardEntry, name string, skip bool, warn func(error)) (d *Dataset, skipped int, err error) {
+	return LoadShardSplitProgress(dir, m, entries, name, skip, warn, nil)
+}
+
+// LoadShardSplitProgress is LoadShardSplit that tells progress, if set,
+// the samples of the shards read so far (loaded or skipped) and the
+// split's total, after each shard.
+func LoadShardSplitProgress(dir string, m *ShardManifest, entries []ShardEntry, name string, skip bool, warn func(error),
+	progress func(done, total int)) (d *Dataset, skipped int, err error) {
 	dim := m.Dim()
+	read := 0
 	n := Samples(entries)
 	d = &Dataset{Name: name, Dim: dim, Shape: append([]int(nil), m.Shape...), Classes: m.Classes,
 		X: make([]float32, 0, n*dim), Y: make([]int32, 0, n)}
@@ -71,6 +80,9 @@ func LoadShardSplit(dir string, m *ShardManifest, entries []ShardEntry, name str
 			}
 			warn(err)
 			skipped += e.Samples
+			if read += e.Samples; progress != nil {
+				progress(read, n)
+			}
 			continue
 		}
 		buf = s.Bytes
@@ -87,6 +99,9 @@ func LoadShardSplit(dir string, m *ShardManifest, entries []ShardEntry, name str
 			}
 			d.X = append(d.X, make([]float32, dim)...)
 			d.Y = append(d.Y, s.Record(i, m.InputScale, d.X[len(d.X)-dim:]))
+		}
+		if read += e.Samples; progress != nil {
+			progress(read, n)
 		}
 	}
 	d.N = len(d.Y)

@@ -54,7 +54,7 @@ func TestTorchClassesDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, class := range []string{export.TorchRNNClass, export.TorchGPTClass} {
+	for _, class := range []string{export.TorchRNNClass, export.TorchGPTClass, export.TorchNormalizedClass} {
 		if !strings.Contains(string(doc), "```python\n"+class+"```\n") {
 			t.Errorf("docs/export.md has no python block of\n%s", class)
 		}

@@ -3,6 +3,8 @@ package export_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,21 +18,27 @@ import (
 // torchFile writes m in the torch layout as ringtrain export does.
 func torchFile(t *testing.T, m export.Model) []byte {
 	t.Helper()
-	ts, err := export.Torch(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod, err := export.TorchSequential(m.Spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return torchFileMeta(t, m, nil)
+}
+
+// torchFileMeta is torchFile with extra metadata (input_normalization).
+func torchFileMeta(t *testing.T, m export.Model, extra map[string]string) []byte {
+	t.Helper()
 	spec, err := json.Marshal(m.Spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	meta := map[string]string{"format": "ringtrain.export.v1", "num_params": strconv.Itoa(len(m.Params)), "model_spec": string(spec),
-		export.KeyLayout: export.LayoutTorch, export.KeyTorchModule: mod, export.KeyInputScale: strconv.FormatFloat(testScale, 'g', -1, 64)}
-	if class := export.TorchClass(m.Spec); class != "" {
+		export.KeyLayout: export.LayoutTorch, export.KeyInputScale: strconv.FormatFloat(testScale, 'g', -1, 64)}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	ts, mod, class, err := export.TorchLayout(m, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta[export.KeyTorchModule] = mod
+	if class != "" {
 		meta[export.KeyTorchClass] = class
 	}
 	var b bytes.Buffer
@@ -181,5 +189,72 @@ func TestUnsupportedKinds(t *testing.T) {
 	em.Params = em.Params[1:]
 	if _, err := export.ONNX(em, 1, nil); err == nil {
 		t.Error("ONNX with a parameter missing: no error")
+	}
+}
+
+// A model trained with data.normalize exports, in the torch layout, into
+// RingtrainNormalized: the nn.Sequential's modules at the same indices
+// and the map's buffers, so PyTorch on raw inputs times input_scale gives
+// ringtrain's outputs on the normalized inputs (torch_load.py builds its
+// own module, normalizing with the metadata's map, and checks the
+// buffers against it). Skipped without torch.
+func TestTorchNormalization(t *testing.T) {
+	specs := append(testSpecs[:len(testSpecs):len(testSpecs)], struct {
+		name string
+		spec model.Spec
+	}{"layers", model.Spec{Kind: model.KindLayers, Input: []int{1, 8, 8}, Classes: 3, Loss: model.LossXent, Net: []model.Layer{
+		{Type: model.LayerConv2D, Out: 4, Kernel: 3, Pad: 1}, {Type: model.LayerReLU}, {Type: model.LayerFlatten}, {Type: model.LayerLinear, Out: 3}}}})
+	for i, tc := range specs {
+		t.Run(tc.name, func(t *testing.T) {
+			em, rm := trained(t, tc.spec, uint64(i+1))
+			norm := testNorm(tc.spec, uint64(70+i))
+			meta := normMeta(t, norm)
+			ts, mod, class, err := export.TorchLayout(em, meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plainTS, err := export.Torch(em)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq, err := export.TorchSequential(tc.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shape := strings.Trim(strings.ReplaceAll(fmt.Sprint(tc.spec.Input), " ", ", "), "[]")
+			if want := "RingtrainNormalized(" + strings.TrimSuffix(strings.TrimPrefix(seq, "nn.Sequential("), ")") + ", shape=[" + shape + "])"; mod != want || class != export.TorchNormalizedClass {
+				t.Fatalf("module %s, want %s", mod, want)
+			}
+			if len(ts) != len(plainTS)+2 || ts[len(ts)-2].Name != export.TorchInputShift || ts[len(ts)-1].Name != export.TorchInputFactor ||
+				!slices.Equal(ts[len(ts)-1].Data, norm.Factor) || !slices.Equal(ts[len(ts)-2].Shape, tc.spec.Input) {
+				t.Fatalf("tensors %d (%d without the map), last %s %v", len(ts), len(plainTS), ts[len(ts)-1].Name, ts[len(ts)-1].Shape)
+			}
+			x := rawInputs(tc.spec, 8, uint64(500+i))
+			want, plain := normalizedLogSoftmax(t, rm, norm, x), referenceLogSoftmax(t, rm, x)
+			differs := false
+			for s := range want {
+				for c := range want[s] {
+					differs = differs || math.Abs(want[s][c]-plain[s][c]) > 1e-4
+				}
+			}
+			if !differs {
+				t.Fatal("the normalization changed nothing: the test proves nothing")
+			}
+			py := requirePython(t, "REQUIRE_TORCH", "torch", "numpy")
+			dir := t.TempDir()
+			file := writeFile(t, dir, "model.safetensors", torchFileMeta(t, em, meta))
+			b, err := json.Marshal(evalCase{Input: tc.spec.Input, X: x, Want: want, Scale: testScale, Tolerance: tolerance})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runScript(t, py, "torch_load.py", file, writeFile(t, dir, "case.json", b))
+		})
+	}
+	// A language model has no input normalization to apply.
+	lm := model.Spec{Kind: model.KindLSTM, Input: []int{4}, Classes: 5, Embed: 3, Hidden: []int{6}, Loss: model.LossXent, Vocab: "abcde"}
+	em, _ := trained(t, lm, 1)
+	if _, _, _, err := export.TorchLayout(em, map[string]string{export.KeyInputNormalization: `{"kind":"standard","shift":[0,0,0,0],"factor":[1,1,1,1]}`}); err == nil ||
+		!strings.Contains(err.Error(), "only a classifier's nn.Sequential normalizes its input") {
+		t.Fatalf("lstm with a map: %v", err)
 	}
 }

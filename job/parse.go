@@ -26,7 +26,7 @@ func Default() Spec {
 			Optimizer: Optimizer{Name: "adamw", Beta1: 0.9, Beta2: 0.999, Alpha: 0.99},
 			LR:        LRSchedule{Kind: "cosine", Base: 0.002, Gamma: 0.1},
 		},
-		Cluster:    Cluster{MinWorkers: 1, MaxWorkers: 64, Settle: time.Second, ProbeInterval: 500 * time.Millisecond, SuspicionMult: 3, StepTimeout: time.Minute, BucketBytes: DefaultBucketBytes, Compress: "none", SharedMemory: "auto"},
+		Cluster:    Cluster{MinWorkers: 1, MaxWorkers: 64, Settle: time.Second, ProbeInterval: 500 * time.Millisecond, SuspicionMult: 3, StepTimeout: time.Minute, BucketBytes: DefaultBucketBytes, Compress: "none", SharedMemory: "auto", ReplicateEvery: 1},
 		Eval:       Eval{EveryEpochs: 1, Windows: 1024},
 		Checkpoint: Checkpoint{EveryEpochs: 1, Keep: 3, MaxFailures: 3},
 	}

@@ -7,8 +7,8 @@ import "fmt"
 func (s Spec) validateSequence(bad func(key, format string, args ...any)) {
 	m, text := s.Model, s.Data.Source == "text" || s.Data.Source == "shakespeare"
 	switch {
-	case m.Sequence() && !text:
-		bad("model.kind", "%s is a language model: it needs data.source text or shakespeare, not %s", m.Kind, s.Data.Source)
+	case m.Sequence() && !text && s.Data.Source != "shards":
+		bad("model.kind", "%s is a language model: it needs data.source text, shakespeare or shards (packed from a text), not %s", m.Kind, s.Data.Source)
 	case !m.Sequence() && text && (m.Kind == "mlp" || m.Kind == "cnn" || m.Kind == "layers"):
 		bad("data.source", "%s is text, for model.kind transformer, lstm or gru, not %s", s.Data.Source, m.Kind)
 	}

@@ -89,7 +89,8 @@ type Data struct {
 	// "synthetic", "images" (a folder of images, one directory per class)
 	// or "shards" (a directory written by ringtrain data pack, streamed;
 	// docs/data.md); for language models "text" (a UTF-8 file, plain or
-	// .gz) or "shakespeare" (the embedded tiny Shakespeare). A text's
+	// .gz), "shakespeare" (the embedded tiny Shakespeare) or "shards" (a
+	// text packed by ringtrain data pack --from text). A text's
 	// vocabulary is the sorted set of its characters; its first 90%
 	// trains, the last 10% validates. Default "default".
 	Source string `yaml:"source"`
@@ -294,6 +295,13 @@ type Cluster struct {
 	// emulation (link_mbps, link_latency) is on, since the emulation stands
 	// for the network between the workers.
 	SharedMemory string `yaml:"shm"`
+	// ReplicateEvery: every this many steps each rank sends the state only
+	// it holds (its shard of the parameters and of the optimizer state) to
+	// the next rank of the ring, off the step's critical path, so that
+	// after a failure or a departure the survivors resume from the last
+	// step every one of them completed instead of the last checkpoint
+	// (the checkpoint stays the fallback). 0 = off. Default 1.
+	ReplicateEvery int `yaml:"replicate_every"`
 }
 
 // Eval configures evaluation on the held-out split.

@@ -210,6 +210,9 @@ func (s Spec) Validate() error {
 	default:
 		bad("cluster.shm", "must be auto or off, got %q", c.SharedMemory)
 	}
+	if c.ReplicateEvery < 0 || c.ReplicateEvery > 1<<20 {
+		bad("cluster.replicate_every", "must be 0 (off) or a number of steps in 1..1048576, got %d", c.ReplicateEvery)
+	}
 	if s.Eval.Windows < 1 || s.Eval.Windows > 1<<20 {
 		bad("eval.windows", "must be in 1..1048576, got %d", s.Eval.Windows)
 	}

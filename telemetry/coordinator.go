@@ -24,6 +24,8 @@ type Coordinator struct {
 	SamplesPerSec     prometheus.Gauge
 	TestAccuracy      prometheus.Gauge
 	Anomalies         *prometheus.CounterVec // by kind: loss_spike, straggler, repeated_failures
+	Restores          *prometheus.CounterVec // generations by where their state came from: replicas, checkpoint, start
+	LostSteps         prometheus.Counter     // completed steps the restores lost
 }
 
 // NewCoordinator registers the coordinator's metrics in a new registry.
@@ -34,6 +36,9 @@ func NewCoordinator() *Coordinator {
 	r.MustRegister(members)
 	anomalies := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ringtrain_anomalies_total", Help: "Anomalies detected, by kind (loss_spike, straggler, repeated_failures)."}, []string{"kind"})
 	r.MustRegister(anomalies)
+	restores := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ringtrain_restores_total",
+		Help: "Generations that resumed, by where their state came from (replicas: the previous generation's live state; checkpoint; start)."}, []string{"source"})
+	r.MustRegister(restores)
 	c := &Coordinator{
 		Registry:   r,
 		Generation: f.gauge("ringtrain_generation", "Current generation."),
@@ -55,6 +60,8 @@ func NewCoordinator() *Coordinator {
 		SamplesPerSec:    f.gauge("ringtrain_samples_per_second", "Global throughput of the last progress report."),
 		TestAccuracy:     f.gauge("ringtrain_test_accuracy", "Test accuracy of the last evaluation."),
 		Anomalies:        anomalies,
+		Restores:         restores,
+		LostSteps:        f.counter("ringtrain_lost_steps_total", "Completed steps lost by the generations' restores (a checkpoint restore loses the steps since the checkpoint; a live one, none)."),
 	}
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return c

@@ -25,6 +25,7 @@ type Worker struct {
 	Rank           prometheus.Gauge
 	WorldSize      prometheus.Gauge
 	SharedPeers    prometheus.Gauge // peers reached through shared memory
+	LiveBytes      prometheus.Gauge // memory of the live state and replicas (cluster.replicate_every)
 
 	phase [PhaseCheckpoint + 1]prometheus.Observer // StepPhase by Phase, looked up once
 }
@@ -55,6 +56,7 @@ func NewWorker() *Worker {
 		Rank:           f.gauge("ringtrain_rank", "This worker's rank in its generation (-1: none)."),
 		WorldSize:      f.gauge("ringtrain_world_size", "World size of this worker's generation."),
 		SharedPeers:    f.gauge("ringtrain_shm_peers", "Peers this rank reaches through shared memory in its generation (the others over TCP)."),
+		LiveBytes:      f.gauge("ringtrain_live_state_bytes", "Bytes this worker holds for live recovery: its shard and its ring predecessor's replica at the two newest replicated steps (cluster.replicate_every)."),
 	}
 	for p := range w.phase {
 		w.phase[p] = w.StepPhase.WithLabelValues(Phase(p).String())

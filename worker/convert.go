@@ -12,9 +12,9 @@ import (
 // modelSpec builds the model for the job and the data's shapes.
 func modelSpec(s job.Spec, c *Corpus) model.Spec {
 	m := s.Model
-	if c.Text != nil {
-		ms := model.Spec{Kind: m.Kind, Input: []int{m.Context}, Classes: c.Text.Vocab.Len(), Loss: m.Loss, Embed: m.Embed,
-			Vocab: string(c.Text.Vocab.Runes())}
+	if v := c.vocab(); v != nil {
+		ms := model.Spec{Kind: m.Kind, Input: []int{m.Context}, Classes: v.Len(), Loss: m.Loss, Embed: m.Embed,
+			Vocab: string(v.Runes())}
 		if m.Kind == "transformer" { // the keys only a transformer has
 			ms.Layers, ms.Heads, ms.Bias, ms.Dropout = m.Blocks, m.Heads, m.Bias, m.Dropout
 		} else {

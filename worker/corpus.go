@@ -22,6 +22,18 @@ type Corpus struct {
 	// Shards: the training split streamed from a shard directory (Train
 	// is nil; Test is the directory's test split, loaded whole).
 	Shards *data.ShardSet
+	// TokenVocab is the vocabulary of a token stream's shards (data pack
+	// --from text; nil otherwise): Shards deals windows of context+1
+	// token ids and Test holds the test windows, one per sample.
+	TokenVocab *data.Vocab
+}
+
+// vocab is a language model's vocabulary (nil for a classifier).
+func (c *Corpus) vocab() *data.Vocab {
+	if c.Text != nil {
+		return c.Text.Vocab
+	}
+	return c.TokenVocab
 }
 
 // source deals each step's samples to a rank: the sample order of a
@@ -121,7 +133,7 @@ func LoadDataWith(s job.Spec, o LoadOptions) (*Corpus, error) {
 	case "idx":
 		c.Train, c.Test, err = data.LoadIDXDir(d.Path)
 	case "csv":
-		opt := data.CSVOptions{LabelColumn: d.CSV.LabelColumn, Header: d.CSV.Header, Classes: d.CSV.Classes}
+		opt := data.CSVOptions{LabelColumn: d.CSV.LabelColumn, Header: d.CSV.Header, Classes: d.CSV.Classes, Progress: o.progress("CSV bytes")}
 		if d.TestPath == "" { // data.val_fraction carves the test split
 			c.Train, err = data.LoadCSVChecked(d.Path, opt)
 		} else {
@@ -141,7 +153,10 @@ func LoadDataWith(s job.Spec, o LoadOptions) (*Corpus, error) {
 	case "shakespeare":
 		c.Text, err = data.Shakespeare()
 	case "shards":
-		c.Shards, c.Test, err = loadShards(d.Path, d.OnError == "skip")
+		c.Shards, c.Test, err = loadShards(d.Path, d.OnError == "skip", o.progress("test samples"))
+		if err == nil {
+			c.TokenVocab, err = checkTextShards(s, c.Shards)
+		}
 	default:
 		err = fmt.Errorf("data.source %q unknown", d.Source)
 	}

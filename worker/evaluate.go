@@ -13,7 +13,8 @@ import (
 )
 
 // newSource is the job's training samples, and for a text the starts of
-// its validation windows (eval.windows, evenly spaced).
+// its validation windows (eval.windows, evenly spaced; for a token
+// stream's shards, the indices of its test records).
 func newSource(spec job.Spec, c *Corpus) (source, []int, error) {
 	gb := spec.Train.GlobalBatch
 	if c.Text != nil {
@@ -29,7 +30,14 @@ func newSource(spec job.Spec, c *Corpus) (source, []int, error) {
 	}
 	if c.Shards != nil {
 		src, err := newShardSource(c.Shards, gb, spec.Seed, spec.Data.OnError == "skip", slog.Default())
-		return src, nil, err
+		if err != nil || c.TokenVocab == nil {
+			return src, nil, err
+		}
+		idx, err := recordEvalIndices(c.Test.N, spec.Eval.Windows)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &tokenShardSource{shardSource: src, context: spec.Model.Context, vocab: c.TokenVocab.Len()}, idx, nil
 	}
 	if gb > c.Train.N {
 		return nil, nil, fmt.Errorf("train.global_batch %d is larger than the %d training samples", gb, c.Train.N)
@@ -48,7 +56,7 @@ func newSource(spec job.Spec, c *Corpus) (source, []int, error) {
 // EvalSamples is the number of samples an evaluation covers: test samples,
 // or validation windows.
 func (t *Trainer) EvalSamples() int {
-	if t.corpus.Text != nil {
+	if t.corpus.vocab() != nil {
 		return len(t.evalStarts)
 	}
 	return t.corpus.Test.N
@@ -83,6 +91,9 @@ func (t *Trainer) evaluate(ctx context.Context, test *data.Dataset) (loss, acc f
 	if text := t.corpus.Text; text != nil {
 		mine := data.ShardEval(t.evalStarts, t.rank, t.world)
 		lossSum, correct, count, err = evalWindows(t.model, text.Val, mine)
+	} else if v := t.corpus.TokenVocab; v != nil {
+		mine := data.ShardEval(t.evalStarts, t.rank, t.world)
+		lossSum, correct, count, err = evalRecords(t.model, t.corpus.Test, mine, v.Len())
 	} else {
 		lo, hi := data.EvalRange(test.N, t.rank, t.world)
 		if hi > lo {

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -17,9 +18,49 @@ type LoadOptions struct {
 	Ctx context.Context
 	// Logger, nil = none.
 	Logger *slog.Logger
-	// Progress, if set, is called with the items (images) loaded so far
-	// and the total, from the loading goroutine.
+	// Progress, if set, is called with the items loaded so far and the
+	// total (LoadUnit says what they are: images, CSV bytes, test
+	// samples), from the loading goroutine. Without it, a load that
+	// reports progress logs a line every LogEvery (default 5 s).
 	Progress func(done, total int)
+	// LogEvery is the interval of the progress lines logged without a
+	// Progress; 0 = 5 s.
+	LogEvery time.Duration
+}
+
+// LoadUnit is what LoadOptions.Progress counts for the job's data
+// source, or "" for a source that is loaded at once (the embedded data,
+// IDX, synthetic data, a text).
+func LoadUnit(s job.Spec) string {
+	switch s.Data.Source {
+	case "images":
+		return "images"
+	case "csv":
+		return "CSV bytes"
+	case "shards":
+		return "test samples"
+	}
+	return ""
+}
+
+// progress is o.Progress, or else a function that logs the progress of
+// loading what at most every LogEvery (the first line after LogEvery, so
+// a short load logs nothing).
+func (o LoadOptions) progress(what string) func(done, total int) {
+	if o.Progress != nil {
+		return o.Progress
+	}
+	log, every := o.log(), o.LogEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	last := time.Now()
+	return func(done, total int) {
+		if now := time.Now(); now.Sub(last) >= every {
+			last = now
+			log.Info("loading "+what, "done", done, "total", total, "percent", fmt.Sprintf("%.0f", 100*float64(done)/float64(max(total, 1))))
+		}
+	}
 }
 
 func (o LoadOptions) ctx() context.Context {
@@ -41,16 +82,7 @@ func (o LoadOptions) log() *slog.Logger {
 // tells the progress every 5 s of a long load.
 func loadImages(s job.Spec, o LoadOptions) (train, test *data.Dataset, err error) {
 	log := o.log()
-	progress := o.Progress
-	if progress == nil {
-		last := time.Now()
-		progress = func(done, total int) {
-			if now := time.Now(); now.Sub(last) >= 5*time.Second {
-				last = now
-				log.Info("loading images", "done", done, "total", total)
-			}
-		}
-	}
+	progress := o.progress("images")
 	im := s.Data.Image
 	start := time.Now()
 	train, test, rep, err := data.LoadImageFolder(o.ctx(), s.Data.Path, data.ImageOptions{

@@ -45,6 +45,12 @@ type ovJob struct {
 	ctx    context.Context
 	gather bool // all-gather of parameters; else reduce-scatter of gradients
 	b      int
+	// shift: the replica stream (liveState): pre runs first (if not nil;
+	// even after a failure: it copies local state), then send goes to the
+	// next rank while the previous rank's arrives in recv, then done runs.
+	shift      bool
+	pre, done  func()
+	send, recv []float32
 }
 
 func newOverlap(comm *allreduce.Comm, m model.Engine) *overlap {
@@ -53,7 +59,7 @@ func newOverlap(comm *allreduce.Comm, m model.Engine) *overlap {
 		lo, hi := allreduce.ShardRange(len(o.grads), comm.Size(), comm.Rank())
 		o.ef = newFeedback(c, len(o.grads), lo, hi)
 	}
-	o.jobs = make(chan ovJob, 2*len(o.buckets)+1)
+	o.jobs = make(chan ovJob, 2*len(o.buckets)+2)
 	o.cond = sync.NewCond(&o.mu)
 	o.gathered = make([]bool, len(o.buckets))
 	for b := range o.gathered {
@@ -81,7 +87,16 @@ func (o *overlap) loop() {
 		failed := o.err != nil
 		o.mu.Unlock()
 		var err error
-		if !failed {
+		if j.shift {
+			if j.pre != nil {
+				j.pre()
+			}
+			if !failed {
+				if err = o.comm.Shift(j.ctx, j.send, j.recv); err == nil {
+					j.done()
+				}
+			}
+		} else if !failed {
 			r := o.buckets[j.b]
 			if j.gather {
 				err = o.comm.AllGatherRange(j.ctx, o.params, r.Lo, r.Hi)
@@ -96,7 +111,7 @@ func (o *overlap) loop() {
 		if err != nil && o.err == nil {
 			o.err = err
 		}
-		if j.gather {
+		if j.gather && !j.shift {
 			o.gathered[j.b] = true
 		}
 		o.queued--
@@ -121,7 +136,17 @@ func (o *overlap) enqueue(gather bool, b int) {
 	}
 	ctx := o.ctx
 	o.mu.Unlock()
-	o.jobs <- ovJob{ctx: ctx, gather: gather, b: b} // capacity: a step enqueues at most 2 per bucket
+	o.jobs <- ovJob{ctx: ctx, gather: gather, b: b} // capacity: a step enqueues at most 2 per bucket and one shift
+}
+
+// enqueueShift enqueues the replica stream's exchange of a step's state
+// (after that step's all-gathers: it runs under the next forward pass).
+func (o *overlap) enqueueShift(pre func(), send, recv []float32, done func()) {
+	o.mu.Lock()
+	o.queued++
+	ctx := o.ctx
+	o.mu.Unlock()
+	o.jobs <- ovJob{ctx: ctx, shift: true, pre: pre, send: send, recv: recv, done: done}
 }
 
 // gradReady is model.Hooks.GradReady: bucket b's gradients go out.

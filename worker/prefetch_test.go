@@ -40,8 +40,8 @@ type prefetchCase struct {
 }
 
 // prefetchCases: data in memory, an image folder with augmentation, a
-// text, and shards, each small enough that a few tens of steps cross
-// epochs (but the text's, whose windows are drawn per step).
+// text, shards, and a text packed into shards of token windows, each small
+// enough that a few tens of steps cross epochs (but the texts').
 func prefetchCases(t *testing.T) []prefetchCase {
 	t.Helper()
 	tr, te := mnist(t)
@@ -54,16 +54,18 @@ func prefetchCases(t *testing.T) []prefetchCase {
 	images.Data.Source, images.Data.Path = "images", root
 	images.Data.Augment = job.Augment{CropPadding: 3, Flip: true}
 	shards := shardSpec(packedSmall(t))
+	tokenDir, _ := packedShakespeare(t)
 	var cases []prefetchCase
 	for _, c := range []struct {
 		name string
 		spec job.Spec
-	}{{"in-memory", testSpec("adamw")}, {"images-augment", images}, {"text", textSpec("lstm")}, {"shards", shards}} {
+	}{{"in-memory", testSpec("adamw")}, {"images-augment", images}, {"text", textSpec("lstm")}, {"shards", shards},
+		{"text-shards", textShardSpec("lstm", tokenDir)}} {
 		var corpus *Corpus
 		switch c.name {
 		case "in-memory":
 			corpus = &Corpus{Train: small, Test: te}
-		case "images-augment", "shards":
+		case "images-augment", "shards", "text-shards":
 			var err error
 			if corpus, err = LoadData(c.spec); err != nil {
 				t.Fatal(err)
@@ -177,7 +179,7 @@ func TestPrefetcherDealsTheSynchronousBatches(t *testing.T) {
 func TestPrefetchTrainsTheSame(t *testing.T) {
 	for _, c := range prefetchCases(t) {
 		n := 45 // 2 epoch boundaries at 20 steps an epoch (images: 8, so 5)
-		if c.name == "text" {
+		if strings.HasPrefix(c.name, "text") {
 			n = 12
 		}
 		var want []float32

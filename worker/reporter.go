@@ -26,9 +26,10 @@ type reporter struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu   sync.Mutex
-	gen  uint64
-	rank int
+	mu       sync.Mutex
+	gen      uint64
+	rank     int
+	restored *pb.Restored // rides on the generation's first progress report
 }
 
 func newReporter(c Control, id string, log *slog.Logger) *reporter {
@@ -79,7 +80,15 @@ func (r *reporter) close(grace time.Duration) {
 
 func (r *reporter) setGeneration(gen uint64, rank int) {
 	r.mu.Lock()
-	r.gen, r.rank = gen, rank
+	r.gen, r.rank, r.restored = gen, rank, nil
+	r.mu.Unlock()
+}
+
+// setRestored makes the generation's next progress report (rank 0's reach
+// the coordinator's status and events) say where its state came from.
+func (r *reporter) setRestored(x *pb.Restored) {
+	r.mu.Lock()
+	r.restored = x
 	r.mu.Unlock()
 }
 
@@ -89,12 +98,26 @@ func (r *reporter) request() *pb.ReportRequest {
 	return &pb.ReportRequest{WorkerId: r.id, Generation: r.gen, Rank: int32(r.rank)}
 }
 
-// Progress sends p (dropped if the queue is full).
+// Progress sends p (dropped if the queue is full; the generation's
+// restore information then rides on the next one).
 func (r *reporter) Progress(p *pb.Progress) {
 	req := r.request()
+	r.mu.Lock()
+	restored := r.restored
+	r.mu.Unlock()
+	if restored != nil {
+		p.Restored = restored
+	}
 	req.Body = &pb.ReportRequest_Progress{Progress: p}
 	select {
 	case r.queue <- req:
+		if restored != nil {
+			r.mu.Lock()
+			if r.restored == restored {
+				r.restored = nil
+			}
+			r.mu.Unlock()
+		}
 	default:
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ringtrain/ringtrain/allreduce"
 	"github.com/ringtrain/ringtrain/data"
+	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
 
 // restore loads checkpoint step into tr: the full parameters, this rank's
@@ -80,4 +82,40 @@ func (g *generations) restoreNorm(step int64, stored []byte) error {
 		g.log.Warn("the checkpoint's input normalization differs from the one fitted on the training data now; using the checkpoint's", "step", step, "kind", n.Kind)
 	}
 	return nil
+}
+
+// restoreState brings a new generation's trainer to the state it resumes
+// from: the previous generation's live state when the plan allows it and it
+// covers a step (recoverLive), else checkpoint plan.RestoreStep, else the
+// start. It logs which, and why.
+func (g *generations) restoreState(ctx context.Context, plan *pb.Plan, comm *allreduce.Comm, tr *Trainer) (restoredFrom, error) {
+	from := restoredFrom{source: "start"}
+	if plan.RestoreStep > 0 {
+		from = restoredFrom{source: "checkpoint", step: plan.RestoreStep}
+	}
+	if plan.RecoverLive {
+		f, ok, err := recoverLive(ctx, comm, tr, g.live, plan.RestoreStep)
+		if err != nil {
+			return from, err
+		}
+		from = f
+		if ok {
+			g.log.Info("restored from live state", "source", from.source, "step", from.step, "previous_world", from.prevWorld,
+				"lost_steps", from.lost)
+			return from, nil
+		}
+		g.log.Warn("live state cannot be used: falling back", "to", from.source, "step", from.step, "lost_steps", from.lost, "why", from.detail)
+	}
+	if plan.RestoreStep > 0 {
+		if err := g.restore(ctx, tr, plan.RestoreStep); err != nil {
+			return from, err
+		}
+		g.log.Info("restored", "source", "checkpoint", "step", plan.RestoreStep)
+	}
+	return from, nil
+}
+
+// proto is f as the coordinator receives it.
+func (f restoredFrom) proto() *pb.Restored {
+	return &pb.Restored{Source: f.source, Step: f.step, LostSteps: f.lost, Detail: f.detail, PreviousWorld: int32(f.prevWorld)}
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // loadShards reads a shard directory's manifest and loads its test split
-// (evaluation reads it whole; the training split is streamed).
-func loadShards(dir string, skip bool) (*data.ShardSet, *data.Dataset, error) {
+// (evaluation reads it whole; the training split is streamed), telling
+// progress the test samples read after each shard.
+func loadShards(dir string, skip bool, progress func(done, total int)) (*data.ShardSet, *data.Dataset, error) {
 	m, err := data.ReadManifest(dir)
 	if err != nil {
 		return nil, nil, err
@@ -21,10 +22,10 @@ func loadShards(dir string, skip bool) (*data.ShardSet, *data.Dataset, error) {
 		return nil, nil, fmt.Errorf("data: shards: %s: the manifest lists no test shards (evaluation needs them)", dir)
 	}
 	skipped := 0
-	test, _, err := data.LoadShardSplit(dir, m, m.Test, dir+"/test", skip, func(err error) {
+	test, _, err := data.LoadShardSplitProgress(dir, m, m.Test, dir+"/test", skip, func(err error) {
 		skipped++
 		slog.Warn("data.on_error skip: damaged test data skipped", "err", err, "skipped", skipped)
-	})
+	}, progress)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -43,6 +43,10 @@ type Trainer struct {
 	onFirstStep func()   // called once after the first step Run completes
 	obs         telemetry.StepObserver
 	corrupt     func(step int, x []float32) // tests: damage a batch
+	live        *liveState                  // nil: no live state kept (tests)
+	lineage     uint64                      // the generation this trainer runs in (liveSlot.lineage)
+	every       int                         // cluster.replicate_every
+	leaveAt     int                         // > 0: Step returns errLeaving once every rank completed this step
 
 	skipped, consecutiveSkips int
 }
@@ -60,6 +64,7 @@ func (t *Trainer) skip(loss float32, start time.Time, ph telemetry.Phases) (floa
 		return loss, ph, fmt.Errorf("%w: %d consecutive steps (up to step %d) had a non-finite loss or gradient on some rank; stopping instead of training on or checkpointing poisoned state (train.max_skipped_steps)",
 			ErrNonFinite, t.consecutiveSkips, t.step)
 	}
+	t.stepDone()
 	return loss, ph, nil
 }
 
@@ -92,6 +97,9 @@ func (t *Trainer) record(loss float32, start time.Time, ph telemetry.Phases, ski
 	return telemetry.StepRecord{Step: t.step, Epoch: t.cursor.Epoch, Loss: loss, Start: start, Phases: ph,
 		Samples: len(t.y) / t.targets, CommBytes: sent, Skipped: skipped}
 }
+
+// errLeaving: the worker is to leave the run now (Config.LeaveAtStep).
+var errLeaving = errors.New("worker: leaving the run")
 
 // ErrNonFinite: the loss or the gradient norm is NaN or infinite.
 var ErrNonFinite = errors.New("worker: non-finite loss")
@@ -173,6 +181,7 @@ func NewTrainerOn(spec job.Spec, c *Corpus, comm *allreduce.Comm, dev device.Dev
 		spec: spec, comm: comm, rank: rank, world: world, corpus: c, src: src, evalStarts: evalStarts, targets: ms.Targets(),
 		model: m, opt: opt, sched: sched, total: total, lo: lo, hi: hi, obs: telemetry.NopObserver{},
 		x: make([]float32, b*ms.InputSize()), y: make([]int32, b*ms.Targets()), scalar: make([]float32, 3), accumulate: b / micro,
+		every: spec.Cluster.ReplicateEvery,
 	}
 	if world > 1 {
 		m.SetBucketBytes(int(spec.Cluster.BucketBytes))
@@ -283,6 +292,14 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 		if err := t.ov.settle(); err != nil { // every bucket's reduce-scatter
 			return loss, ph, err
 		}
+		if t.live != nil {
+			// Every rank took part in this step's reduce-scatter, so every
+			// rank completed (and replicated) the steps before it.
+			t.live.setConfirmed(int64(t.step))
+		}
+		if t.leaveAt > 0 && t.step >= t.leaveAt {
+			return loss, ph, errLeaving
+		}
 	}
 	sumSq := optim.SumSquares(shard)
 	if t.ov != nil {
@@ -317,6 +334,7 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 	t.obs.StepEnd(t.record(loss, start, ph, false))
 	t.cursor = t.cursor.Advance(t.src.stepsPerEpoch())
 	t.step++
+	t.stepDone()
 	return loss, ph, nil
 }
 
@@ -336,6 +354,23 @@ func (t *Trainer) batch(ctx context.Context) error {
 	t.pf.ahead(key)
 	return nil
 }
+
+// stepDone replicates the state of the step just completed (every
+// cluster.replicate_every steps); with one rank the step is also confirmed
+// (no other rank to wait for).
+func (t *Trainer) stepDone() {
+	if t.live == nil {
+		return
+	}
+	if t.ov == nil {
+		t.live.setConfirmed(int64(t.step))
+	}
+	t.replicate()
+}
+
+// SetLive makes the trainer keep its unique state in l as it trains
+// (cluster.replicate_every), in generation lineage.
+func (t *Trainer) SetLive(l *liveState, lineage uint64) { t.live, t.lineage = l, lineage }
 
 // forwardBackward runs the step's micro-batches: their gradients
 // accumulate (each scaled by 1/K, so Grads is the gradient of the mean

@@ -58,7 +58,12 @@ type Config struct {
 	// Device is where this worker computes ("cpu", "emu", "gpu", "gpu:N");
 	// "" follows the job's model.device.
 	Device string
-	Logger *slog.Logger
+	// LeaveAtStep > 0: leave the run (exit cleanly) once every rank has
+	// completed that step: right after this rank's reduce-scatter of the
+	// next one, which every rank took part in. A planned scale-down at an
+	// exact step; the survivors go on from its replica.
+	LeaveAtStep int
+	Logger      *slog.Logger
 }
 
 // ErrRunFailed: the coordinator ended the run with a failure.
@@ -152,6 +157,9 @@ func Run(ctx context.Context, cfg Config) error {
 			return nil
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case errors.Is(err, errLeft):
+			log.Info("left the run", "reason", err)
+			return nil
 		case errors.Is(err, errRejoin), errors.Is(err, errCoordinatorLost):
 			lost = nil
 			if errors.Is(err, errCoordinatorLost) {
@@ -176,6 +184,8 @@ var (
 	// errCoordinatorLost: the plan stream broke; the coordinator may be
 	// restarting. The worker joins again (Join retries for JoinTimeout).
 	errCoordinatorLost = errors.New("lost the coordinator")
+	// errLeft: the worker left the run as asked (Config.LeaveAtStep).
+	errLeft = errors.New("left the run")
 )
 
 // deviceName names the device for status: "cpu" or the device's own name.
@@ -302,13 +312,17 @@ func (w *process) session(ctx context.Context) error {
 		return fmt.Errorf("%w %s: control stream refused (%s)", errCoordinatorLost, cfg.Join, rpcText(err))
 	}
 	g := &generations{ln: w.ln, spec: spec, corpus: w.corpus, dev: w.dev, rep: rep, log: log, client: client, id: joined.WorkerId,
-		metrics: w.metrics}
+		metrics: w.metrics, live: newLiveState(), leaveAt: cfg.LeaveAtStep,
+		leave: func(step int) { cancel(fmt.Errorf("%w after step %d (--leave-at-step)", errLeft, step)) }}
 	defer g.stop()
 	for {
 		plan, err := stream.Recv()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if cause := context.Cause(sctx); errors.Is(cause, errLeft) {
+				return cause
 			}
 			grace = 0 // nobody to deliver them to
 			if cause := context.Cause(sctx); errors.Is(cause, errCoordinatorLost) {
@@ -383,6 +397,14 @@ type generations struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	current uint64
+	// live is this session's unique training state, kept across its
+	// generations (cluster.replicate_every); a new session (a rejoin, a
+	// restarted coordinator) starts without.
+	live *liveState
+	// leaveAt > 0: leave the run after that step (Config.LeaveAtStep), by
+	// calling leave, which ends the session.
+	leaveAt int
+	leave   func(step int)
 }
 
 func (g *generations) stop() {
@@ -403,7 +425,13 @@ func (g *generations) start(ctx context.Context, plan *pb.Plan) {
 	g.cancel, g.done, g.current = cancel, make(chan struct{}), plan.Generation
 	go func() {
 		defer close(g.done)
-		if err := g.run(ctx, plan); err != nil && ctx.Err() == nil {
+		err := g.run(ctx, plan)
+		if errors.Is(err, errLeaving) {
+			g.log.Info("leaving the run: every rank completed the step", "step", g.leaveAt)
+			g.leave(g.leaveAt)
+			return
+		}
+		if err != nil && ctx.Err() == nil {
 			g.ended(ctx, plan, err) // ending.go
 		}
 	}()
@@ -448,13 +476,26 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		return err
 	}
 	defer tr.Close()
-	if plan.RestoreStep > 0 {
-		if err := g.restore(ctx, tr, plan.RestoreStep); err != nil {
-			return err
-		}
-		g.log.Info("restored", "step", plan.RestoreStep)
+	if g.live == nil { // generations built without one (tests)
+		g.live = newLiveState()
+	}
+	from, err := g.restoreState(ctx, plan, comm, tr)
+	if err != nil {
+		return err
+	}
+	tr.SetLive(g.live, plan.Generation)
+	tr.leaveAt = g.leaveAt
+	if err := tr.replicateNow(ctx); err != nil {
+		return err
+	}
+	if b := g.live.bytes(); b > 0 {
+		g.metrics.LiveBytes.Set(float64(b))
+		g.log.Info("live state replicated", "step", tr.Steps(), "every", g.spec.Cluster.ReplicateEvery, "bytes", b)
 	}
 	g.rep.setGeneration(plan.Generation, rank)
+	if plan.RecoverLive || plan.RestoreStep > 0 {
+		g.rep.setRestored(from.proto())
+	}
 	rep := attach(tr, g.metrics, g.rep, g.spec.Trace, workerNumber(g.id))
 	g.metrics.Generation.Set(float64(plan.Generation))
 	start := time.Now()

@@ -292,6 +292,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.StringVar(&config, "config", "", "optional job spec: refuse to join a coordinator running another job")
 	f.DurationVar(&joinTimeout, "join-timeout", 60*time.Second, "how long to keep trying to reach the coordinator")
 	f.StringVar(&cfg.Device, "device", "", "where to compute: cpu, gpu, gpu:N (GPU N; the GPU binary, make build-gpu) or emu (the GPU path emulated); default: the job's model.device")
+	f.IntVar(&cfg.LeaveAtStep, "leave-at-step", 0, "leave the run once every rank has completed step N (a planned scale-down at an exact step; 0: never)")
 	mf.register(f)
 	tf.register(f, true)
 	return cmd

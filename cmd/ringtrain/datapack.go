@@ -23,13 +23,14 @@ type packFlags struct {
 	labelColumn, classes                 int
 	n, testN, dim                        int
 	seed                                 uint64
+	context                              int
 	image                                packImageFlags
 }
 
 func newDataPackCmd(g *globals) *cobra.Command {
 	var f packFlags
 	cmd := &cobra.Command{
-		Use:   "pack --from idx|csv|images|synthetic --path PATH --out DIR [--shard-size 64MiB]",
+		Use:   "pack --from idx|csv|images|synthetic|text|shakespeare --path PATH --out DIR [--shard-size 64MiB]",
 		Short: "Convert a data set into shards that workers stream (data.source: shards)",
 		Long: `Convert a data set into a shard directory for data.source: shards (docs/data.md): shard files of
 about --shard-size each for the training and the test split, and shards.json, the manifest that lists them
@@ -42,8 +43,12 @@ generates data.source synthetic's problem (--n training samples and --test-n, de
 check; pixels stored as bytes, or float32 when a resize blends them, with input_scale 1/255, so the shards train
 on exactly the values the folder does; the class names kept). The training images are shuffled (seeded by --seed:
 a rank reads contiguous runs of the shards, so a folder's class order would make batches of one class).
+--from text packs a UTF-8 text file (plain or .gz; --from shakespeare the embedded tiny Shakespeare) as
+data.source text reads it, for a language model of --context tokens (model.context): records are windows of
+context+1 token ids, one every context tokens, of the first 90% (training) and the last 10% (test); the
+manifest holds the vocabulary and the context (docs/data.md).
 Every shard is written to a temporary file, fsynced and renamed; the manifest last. --out must not exist or
-be empty. Text trains from its file (data.source text).`,
+be empty.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			size, err := parseByteSize(f.shardSize)
@@ -54,8 +59,9 @@ be empty. Text trains from its file (data.source text).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.from, "from", "", "the input's kind: idx, csv, images or synthetic (required)")
-	fl.StringVar(&f.path, "path", "", "the input: an IDX directory, the training CSV file, or the image folder")
+	fl.StringVar(&f.from, "from", "", "the input's kind: idx, csv, images, synthetic, text or shakespeare (required)")
+	fl.StringVar(&f.path, "path", "", "the input: an IDX directory, the training CSV file, the image folder, or the text file")
+	fl.IntVar(&f.context, "context", 64, "text, shakespeare: the language model's context (model.context) the windows are packed for")
 	fl.StringVar(&f.testPath, "test-path", "", "csv: the test CSV file")
 	fl.StringVar(&f.out, "out", "", "the shard directory to write (required; must not exist or be empty)")
 	fl.StringVar(&f.shardSize, "shard-size", "64MiB", "the size of a shard file (B, KiB, MiB, GiB; e.g. 16MiB)")
@@ -115,7 +121,9 @@ func runPack(ctx context.Context, g *globals, f packFlags, shardBytes int64) err
 		if f.path == "" || f.testPath == "" {
 			return fmt.Errorf("--from csv needs --path (the training file) and --test-path (the test file)")
 		}
-		train, test, err = data.LoadCSVPair(f.path, f.testPath, data.CSVOptions{LabelColumn: f.labelColumn, Header: f.header, Classes: f.classes})
+		bar := newLoadProgress(g.stderr, "CSV bytes")
+		train, test, err = data.LoadCSVPair(f.path, f.testPath, data.CSVOptions{LabelColumn: f.labelColumn, Header: f.header, Classes: f.classes, Progress: bar.update})
+		bar.close()
 	case "synthetic":
 		classes := f.classes
 		if classes == 0 {
@@ -130,15 +138,15 @@ func runPack(ctx context.Context, g *globals, f packFlags, shardBytes int64) err
 		if err == nil {
 			train, test = splitAt(all, f.n)
 		}
-	case "text":
-		return fmt.Errorf("--from text: a text trains from its file (data.source: text); shards hold labelled samples")
+	case "text", "shakespeare":
+		return packText(g, f, shardBytes, start)
 	case "images":
 		train, test, opt, err = loadImagesToPack(ctx, g, f.path, f.image, shardBytes)
 		if err == nil {
 			train = data.ShuffleSamples(train, f.seed)
 		}
 	default:
-		return fmt.Errorf("--from %q: want idx, csv, images or synthetic", f.from)
+		return fmt.Errorf("--from %q: want idx, csv, images, synthetic, text or shakespeare", f.from)
 	}
 	if err != nil {
 		return err
@@ -157,6 +165,39 @@ func runPack(ctx context.Context, g *globals, f packFlags, shardBytes int64) err
 	}
 	fmt.Fprintf(g.stdout, "packed %d training samples into %d shards and %d test samples into %d (%s %v, %d bytes) in %s: %s\n",
 		data.Samples(m.Train), len(m.Train), data.Samples(m.Test), len(m.Test), m.DType, m.Shape, bytes,
+		time.Since(start).Round(time.Millisecond), f.out)
+	return nil
+}
+
+// packText packs a text (--from text) or the embedded tiny Shakespeare
+// into a token stream.
+func packText(g *globals, f packFlags, shardBytes int64, start time.Time) error {
+	var (
+		t   *data.Text
+		err error
+	)
+	if f.from == "shakespeare" {
+		t, err = data.Shakespeare()
+	} else if f.path == "" {
+		return fmt.Errorf("--from text needs --path (a UTF-8 text file, plain or .gz)")
+	} else {
+		t, err = data.LoadTextFile(f.path)
+	}
+	if err != nil {
+		return err
+	}
+	bar := newPackProgress(g.stderr, data.TextWindows(len(t.Train), f.context)+data.TextWindows(len(t.Val), f.context))
+	m, err := data.PackText(f.out, t, f.context, data.PackOptions{ShardBytes: shardBytes, Progress: bar.set})
+	bar.close()
+	if err != nil {
+		return err
+	}
+	var bytes int64
+	for _, e := range append(append([]data.ShardEntry(nil), m.Train...), m.Test...) {
+		bytes += e.Bytes
+	}
+	fmt.Fprintf(g.stdout, "packed %d training windows into %d shards and %d test windows into %d (%s [%d] tokens: context %d, %d characters in the vocabulary, %d bytes) in %s: %s\n",
+		data.Samples(m.Train), len(m.Train), data.Samples(m.Test), len(m.Test), m.DType, m.Context+1, m.Context, m.Classes, bytes,
 		time.Since(start).Round(time.Millisecond), f.out)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -69,6 +70,60 @@ func TestDataPackAndTrain(t *testing.T) {
 	}
 }
 
+// A text file packed by data pack --from text trains a language model
+// with data.source: shards on 2 worker processes; the run samples with the
+// text's vocabulary; a job of another model.context is refused naming
+// both.
+func TestDataPackTextTrains(t *testing.T) {
+	dir := t.TempDir()
+	text, err := data.Shakespeare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := text.Vocab.Decode(text.Train[:200000])
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, shards := filepath.Join(dir, "plays.txt"), filepath.Join(dir, "shards")
+	if err := os.WriteFile(src, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := cli(t, nil, "data", "pack", "--from", "text", "--path", src, "--context", "32", "--out", shards, "--shard-size", "128KiB")
+	// 180,000 training characters: 5,624 windows of 33 (41 bytes a record, about 3,200 a shard).
+	if code != 0 || !strings.Contains(out, "packed 5624 training windows into 2 shards and 624 test windows into 1 (uint8 [33] tokens: context 32") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	launch := func(name string, context int) (string, int) {
+		cfg := filepath.Join(dir, name+".yaml")
+		job := fmt.Sprintf(`model: {kind: lstm, context: %d, embed: 32, hidden: [64]}
+data: {source: shards, path: %s}
+train: {steps: 60, global_batch: 16, optimizer: {name: adamw}, lr: {kind: constant, base: 0.005}, report_every: 20}
+eval: {every_epochs: 0, windows: 64}
+checkpoint: {every_epochs: 0, every_steps: 30}
+`, context, shards)
+		if err := os.WriteFile(cfg, []byte(job), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := cli(t, nil, "launch", "--workers", "2", "--config", cfg, "--run-dir", filepath.Join(dir, name))
+		return out + stderr, code
+	}
+	out, code = launch("lm", 32)
+	if code != 0 || !strings.Contains(out, "validation loss") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if s := readSummary(t, filepath.Join(dir, "lm")); s.Outcome != "done" || s.Steps != 60 || !(s.TestLoss < 3.3) {
+		t.Fatalf("summary %+v: want done after 60 steps, validation loss below 3.3 nats (ln 65 = 4.17 untrained)", s)
+	}
+	out, stderr, code = cli(t, nil, "sample", filepath.Join(dir, "lm"), "--prompt", "ROMEO:", "--tokens", "40", "--seed", "1")
+	if code != 0 || !strings.HasPrefix(out, "ROMEO:") || len([]rune(out)) < 40 {
+		t.Fatalf("sample: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, code = launch("ctx", 64)
+	if code == 0 || !strings.Contains(out, "was packed for model.context 32, but the job's model.context is 64") {
+		t.Fatalf("a job of another context: exit %d\n%s", code, out)
+	}
+}
+
 // Bad arguments are refused before anything is written.
 func TestDataPackRefuses(t *testing.T) {
 	dir := t.TempDir()
@@ -79,6 +134,12 @@ func TestDataPackRefuses(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(full, "x"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	empty, short := filepath.Join(dir, "empty.txt"), filepath.Join(dir, "short.txt")
+	for p, text := range map[string]string{empty: "", short: strings.Repeat("abcde", 10)} {
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mnist := filepath.Join(testutil.RepoRoot(t), "data", "mnist10k")
 	digits := filepath.Join(testutil.RepoRoot(t), "docs", "examples", "digits")
 	for _, tc := range []struct {
@@ -86,7 +147,12 @@ func TestDataPackRefuses(t *testing.T) {
 		want string
 	}{
 		{[]string{"--from", "idx", "--path", mnist, "--out", full}, "is not empty"},
-		{[]string{"--from", "text", "--path", "x", "--out", dir + "/a"}, "--from text"},
+		{[]string{"--from", "text", "--out", dir + "/a"}, "--from text needs --path"},
+		{[]string{"--from", "text", "--path", dir + "/none.txt", "--out", dir + "/a2"}, dir + "/none.txt"},
+		{[]string{"--from", "text", "--path", empty, "--out", dir + "/a3"}, "empty text: want at least one character"},
+		{[]string{"--from", "shakespeare", "--context", "200000", "--out", dir + "/a4"}, "context 200000: want 1..65536"},
+		{[]string{"--from", "text", "--path", short, "--context", "8", "--out", dir + "/a5"},
+			"context 8 needs windows of 9 tokens, but the validation (the last 10%) part has 5 characters: use a smaller --context or a longer text"},
 		{[]string{"--from", "parquet", "--out", dir + "/b"}, `--from "parquet"`},
 		{[]string{"--from", "idx", "--path", mnist, "--out", dir + "/c", "--shard-size", "lots"}, "--shard-size"},
 		{[]string{"--from", "csv", "--path", "x.csv", "--out", dir + "/d"}, "--test-path"},
@@ -136,5 +202,63 @@ func TestShardsExampleInREADME(t *testing.T) {
 	spec, err := job.Load(filepath.Join(root, "docs", "examples", "shards.yaml"))
 	if err != nil || spec.Data.Source != "shards" {
 		t.Fatalf("%+v, %v", spec.Data, err)
+	}
+}
+
+// ringtrain data check loads a shard directory (its test split, with the
+// progress in test samples), a token stream and a CSV pair (in bytes), and
+// describes each.
+func TestDataCheckShardsAndCSV(t *testing.T) {
+	dir := t.TempDir()
+	root := testutil.RepoRoot(t)
+	mnist, text := filepath.Join(dir, "mnist"), filepath.Join(dir, "text")
+	for _, args := range [][]string{
+		{"--from", "idx", "--path", filepath.Join(root, "data", "mnist10k"), "--out", mnist, "--shard-size", "1MiB"},
+		{"--from", "shakespeare", "--context", "32", "--out", text},
+	} {
+		if out, stderr, code := cli(t, nil, append([]string{"data", "pack"}, args...)...); code != 0 {
+			t.Fatalf("%q: exit %d\n%s%s", args, code, out, stderr)
+		}
+	}
+	sensors := filepath.Join(root, "docs", "examples")
+	var csvBytes int64
+	for _, f := range []string{"sensors-train.csv.gz", "sensors-test.csv.gz"} {
+		st, err := os.Stat(filepath.Join(sensors, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		csvBytes += st.Size()
+	}
+	for _, tc := range []struct{ job, out, progress string }{
+		{"data: {source: shards, path: " + mnist + "}\n",
+			"train: 8000 samples of shape [1 28 28] (7 shards in " + mnist + ", streamed)\ntest: 2000 samples\nclasses: 10: 0, 1, 2",
+			"loading test samples: 2000/2000"},
+		{"data: {source: shards, path: " + text + "}\nmodel: {kind: transformer, context: 32}\n",
+			"token stream " + text + " (streamed): 31370 training and 3485 test windows of 33 tokens (context 32), 65 distinct characters",
+			"loading test samples: 3485/3485"},
+		{"data: {source: csv, path: " + sensors + "/sensors-train.csv.gz, test_path: " + sensors + "/sensors-test.csv.gz, csv: {header: true}}\n",
+			"train: ", fmt.Sprintf("loading CSV bytes: %d/%d", csvBytes, csvBytes)},
+	} {
+		cfg := testutil.WriteFile(t, dir, "j.yaml", []byte(tc.job))
+		out, stderr, code := cli(t, nil, "data", "check", "--config", cfg)
+		if code != 0 || !strings.Contains(out, tc.out) || !strings.Contains(stderr, tc.progress) {
+			t.Errorf("%s: exit %d\n%s\n%s", tc.job, code, out, stderr)
+		}
+	}
+}
+
+// data pack --from csv shows the CSV files' loading (bytes) and then the
+// packing, and writes every row.
+func TestDataPackCSV(t *testing.T) {
+	ex := filepath.Join(testutil.RepoRoot(t), "docs", "examples")
+	out, stderr, code := cli(t, nil, "data", "pack", "--from", "csv", "--path", filepath.Join(ex, "sensors-train.csv.gz"),
+		"--test-path", filepath.Join(ex, "sensors-test.csv.gz"), "--header", "--out", filepath.Join(t.TempDir(), "s"))
+	train, test, err := data.LoadCSVPair(filepath.Join(ex, "sensors-train.csv.gz"), filepath.Join(ex, "sensors-test.csv.gz"), data.CSVOptions{LabelColumn: -1, Header: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("packed %d training samples into 1 shards and %d test samples into 1 (float32 [%d]", train.N, test.N, train.Dim)
+	if code != 0 || !strings.Contains(out, want) || !regexp.MustCompile(`loading CSV bytes: (\d+)/(\d+)\n`).MatchString(stderr) {
+		t.Fatalf("exit %d: want %q and the loading\n%s\n%s", code, want, out, stderr)
 	}
 }

@@ -120,6 +120,12 @@ var docPlan = []docGroup{
 		{File: "docs/benchmarks.md", Doc: "RINGTRAIN_MEASURE=1 go test -count=1 -v -timeout 30m -run TestStreamingFigure ./cmd/ringtrain",
 			Skip: "a 7-minute measurement (400 MB of shards, 5 runs of 2,400 steps): TestStreamingFigure skips itself without RINGTRAIN_MEASURE; TestDataPackAndTrain runs data pack and a shards job"},
 	}},
+	{Name: "recovery-figure", Steps: []docStep{
+		{File: "docs/benchmarks.md", Doc: "RINGTRAIN_MEASURE=1 RINGTRAIN_REPS=5 go test -count=1 -v -timeout 40m -run TestRecoveryFigure ./cmd/ringtrain",
+			Skip: "a 6-minute measurement (40 SIGKILLs in two long runs of 4 workers, 30 training runs): TestRecoveryFigure skips itself without RINGTRAIN_MEASURE; TestKilledWorkerLosesNoSteps and TestAdjacentKilledFallBackToCheckpoint kill workers the same way"},
+		{File: "docs/benchmarks.md", Doc: "RINGTRAIN_MEASURE=1 RINGTRAIN_KILL_EVERY=10 go test -count=1 -v -timeout 20m -run TestRecoveryFigure/kills ./cmd/ringtrain",
+			Skip: "a measurement (20 SIGKILLs in a long run of 4 workers): TestRecoveryFigure skips itself without RINGTRAIN_MEASURE"},
+	}},
 	{Name: "README/language-models", Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain launch --config docs/examples/shakespeare-gpt.yaml --run-dir runs/gpt",
 			Run:  "sed -e 's/steps: 2000/steps: 30/' -e 's/every_steps: 500/every_steps: 15/' -e 's/windows: 1024/windows: 32/' docs/examples/shakespeare-gpt.yaml > gpt.yaml && ringtrain launch --config gpt.yaml --run-dir runs/gpt",
@@ -127,6 +133,12 @@ var docPlan = []docGroup{
 		{File: "README.md", Doc: `ringtrain sample runs/gpt --prompt "ROMEO:" --tokens 300 --seed 1`, Want: "ROMEO:"},
 		{File: "README.md", Doc: "ringtrain export runs/gpt --format onnx --out gpt.onnx", Want: "exported step 30 (ONNX opset 13"},
 		{File: "README.md", Doc: "ringtrain export runs/gpt --format safetensors --layout torch --out gpt-torch.safetensors", Want: "exported step 30"},
+	}},
+	{Name: "README/text-shards", Steps: []docStep{
+		{File: "README.md", Doc: "ringtrain data pack --from shakespeare --context 64 --out shakespeare-shards --shard-size 256KiB",
+			Want: "packed 15685 training windows into 5 shards and 1742 test windows into 1 (uint8 [65] tokens: context 64"},
+		{File: "README.md", Doc: "ringtrain launch --config docs/examples/shakespeare-shards.yaml --run-dir runs/gpt-shards", Want: "validation loss 2."},
+		{File: "README.md", Doc: `ringtrain sample runs/gpt-shards --prompt "ROMEO:" --tokens 200 --seed 1`, Want: "ROMEO:"},
 	}},
 	{Name: "README/image-folders", Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain data check --config docs/examples/digits.yaml", Want: "classes: 3: one, seven, zero"},

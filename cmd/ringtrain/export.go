@@ -40,7 +40,8 @@ model: its architecture, layers, input shape, the training data's input normaliz
 inputs times it are what the model saw) and range, class names, the step, and the run's final metrics when
 the run directory's summary.json is of that step. --layout torch (safetensors; every kind: mlp, cnn, layers,
 lstm, gru, transformer) writes the tensor names and orientations of a PyTorch module's state_dict (the
-module is in the torch_module metadata, the class of lstm, gru and transformer in torch_class).
+module is in the torch_module metadata, the class of lstm, gru and transformer in torch_class; a model trained
+with data.normalize loads into RingtrainNormalized, which normalizes its input with two buffers of the file).
 --format onnx (every kind) writes an ONNX opset 13 graph: mlp, cnn, layers take raw inputs (a layers net
 that starts with an embedding: int64 token ids) and return logits; lstm, gru, transformer take int64 token
 ids [batch, sequence] and return every position's logits.
@@ -139,15 +140,15 @@ func exportTensors(m mexport.Model, layout string, meta map[string]string) ([]ch
 	if layout != mexport.LayoutTorch {
 		return mexport.Native(m)
 	}
-	mod, err := mexport.TorchSequential(m.Spec)
+	ts, mod, class, err := mexport.TorchLayout(m, meta)
 	if err != nil {
 		return nil, err
 	}
 	meta[mexport.KeyTorchModule] = mod
-	if class := mexport.TorchClass(m.Spec); class != "" {
+	if class != "" {
 		meta[mexport.KeyTorchClass] = class
 	}
-	return mexport.Torch(m)
+	return ts, nil
 }
 
 // describeExport adds the self-describing metadata to lm.meta: the

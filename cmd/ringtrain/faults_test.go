@@ -113,9 +113,9 @@ func (s *syncBuilder) String() string {
 	return s.b.String()
 }
 
-func (c *cluster) startWorker() *exec.Cmd {
-	w := exec.Command(binary, "worker", "--join", c.addr, "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
-		"--advertise-host", "127.0.0.1", "--log-format", "json")
+func (c *cluster) startWorker(extra ...string) *exec.Cmd {
+	w := exec.Command(binary, append([]string{"worker", "--join", c.addr, "--data-addr", "127.0.0.1:0", "--gossip-addr", "127.0.0.1",
+		"--advertise-host", "127.0.0.1", "--log-format", "json"}, extra...)...)
 	w.Env = c.env()
 	log, _ := os.Create(filepath.Join(c.dir, fmt.Sprintf("worker-%d.log", len(c.workers))))
 	w.Stdout, w.Stderr = log, log
@@ -159,10 +159,16 @@ func (c *cluster) startTraining(n int) statusView {
 // checkpointed: the run has committed a checkpoint.
 func (s statusView) checkpointed() bool { return s.LatestCheckpoint != "" && s.LatestCheckpoint != "0" }
 
-func (c *cluster) status() (statusView, error) {
-	cmd := exec.Command(binary, "status", "--coordinator", c.addr, "--json")
+// cli runs the binary with the cluster's environment and returns its
+// standard output.
+func (c *cluster) cli(args ...string) ([]byte, error) {
+	cmd := exec.Command(binary, args...)
 	cmd.Env = c.env()
-	out, err := cmd.Output()
+	return cmd.Output()
+}
+
+func (c *cluster) status() (statusView, error) {
+	out, err := c.cli("status", "--coordinator", c.addr, "--json")
 	var s statusView
 	if err == nil {
 		err = json.Unmarshal(out, &s)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -123,6 +124,24 @@ func TestNormalizedRunPredictsRawInputs(t *testing.T) {
 	t.Logf("test accuracy: run %.4f, predict (float) the same, int8 %.4f", sum.TestAccuracy, a8)
 	if a := a8; code != 0 || a < sum.TestAccuracy-0.03 {
 		t.Fatalf("int8 predict: accuracy %.4f, float %.4f (%s)", a, sum.TestAccuracy, stderr)
+	}
+	// The torch layout's module normalizes: RingtrainNormalized with the
+	// map's two buffers of 6 values (export/torch_test.go runs it in PyTorch).
+	torchFile := filepath.Join(dir, "model-torch.safetensors")
+	if o, e, code := cli(t, nil, "export", run, "--layout", "torch", "--out", torchFile); code != 0 {
+		t.Fatalf("torch export: %s %s", o, e)
+	}
+	tb, err := os.ReadFile(torchFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	te, err := checkpoint.ReadExport(bytes.NewReader(tb), int64(len(tb)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mod := te.Meta["torch_module"]; !strings.HasPrefix(mod, "RingtrainNormalized(nn.Flatten(), nn.Linear(6, 32)") || !strings.HasSuffix(mod, ", shape=[6])") ||
+		!strings.Contains(te.Meta["torch_class"], "class RingtrainNormalized(nn.Sequential)") || te.Meta["num_params"] != fmt.Sprint(m.NumParams+12) || len(te.Params) != m.NumParams+12 {
+		t.Fatalf("torch export: module %q, num_params %s, %d values (the model has %d)", te.Meta["torch_module"], te.Meta["num_params"], len(te.Params), m.NumParams)
 	}
 	onnxFile := filepath.Join(dir, "model.onnx")
 	if o, e, code := cli(t, nil, "export", run, "--format", "onnx", "--out", onnxFile); code != 0 || !strings.Contains(o, "6 nodes") {

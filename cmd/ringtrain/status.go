@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/ringtrain/ringtrain/control"
+	"github.com/ringtrain/ringtrain/coordinator"
 	"github.com/ringtrain/ringtrain/internal/secret"
 	pb "github.com/ringtrain/ringtrain/proto/ringtrain/v1"
 )
@@ -90,6 +91,9 @@ func printStatus(g *globals, st *pb.StatusResponse, events int) {
 	if e := st.Eval; e != nil {
 		// Per test sample, or per validation character for a language model.
 		fmt.Fprintf(w, "last eval: step %d, accuracy %.2f%%, loss %.4f\n", e.Step, 100*e.Accuracy, e.Loss)
+	}
+	if r := st.LastRestore; r != nil {
+		fmt.Fprintf(w, "resumed %s\n", coordinator.RestoreSummary(r))
 	}
 	if st.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", st.Error)

@@ -81,11 +81,20 @@ func TestStreamingFigure(t *testing.T) {
 // launchMeasuringRSS launches 2 workers with --trace and returns each
 // worker's VmHWM in MiB, read every 100 ms while it runs.
 func launchMeasuringRSS(t *testing.T, runDir, cfg string) ([]int, string, error) {
-	cmd := exec.Command(binary, "launch", "--workers", "2", "--config", cfg, "--run-dir", runDir, "--trace")
+	hwm, _, out, err := launchRSS(t, runDir, cfg, 2, "--trace")
+	return hwm, out, err
+}
+
+// launchRSS launches workers workers and returns each worker's VmHWM in
+// MiB, read every 100 ms while it runs, and the CPU time (user + system)
+// of launch and every process it started and waited for (wait4 counts a
+// child's waited-for descendants).
+func launchRSS(t *testing.T, runDir, cfg string, workers int, extra ...string) ([]int, time.Duration, string, error) {
+	cmd := exec.Command(binary, append([]string{"launch", "--workers", strconv.Itoa(workers), "--config", cfg, "--run-dir", runDir}, extra...)...)
 	var buf strings.Builder
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
-		return nil, "", err
+		return nil, 0, "", err
 	}
 	var mu sync.Mutex
 	peak := map[int]int{}
@@ -122,10 +131,10 @@ func launchMeasuringRSS(t *testing.T, runDir, cfg string) ([]int, string, error)
 	for _, kb := range peak {
 		mib = append(mib, kb/1024)
 	}
-	if len(mib) != 2 && err == nil {
+	if len(mib) != workers && err == nil {
 		err = fmt.Errorf("measured %d workers", len(mib))
 	}
-	return mib, buf.String(), err
+	return mib, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), buf.String(), err
 }
 
 // vmHWM is /proc/pid/status's VmHWM in KiB (0 if unreadable).

@@ -10,7 +10,11 @@ a forward of its own), checks it against the torch_module (and
 torch_class) metadata, loads the tensors with load_state_dict(strict=True)
 into both and compares the log-softmax of both's outputs on the case's raw
 inputs times input_scale with ringtrain's (a case with "relative": the
-logits, within tolerance times the largest |logit|).
+logits, within tolerance times the largest |logit|). With an
+input_normalization (data.normalize) the module is RingtrainNormalized:
+the script's own rendition normalizes with the metadata's shift and factor
+(not the state_dict's buffers, which it checks against them), and both
+are given the raw inputs times input_scale only.
 """
 import json
 import math
@@ -137,6 +141,21 @@ def build_layers(spec):
     return nn.Sequential(*mods)
 
 
+class RingtrainNormalized(nn.Sequential):
+    # docs/export.md's module of a model trained with data.normalize (its
+    # structure: the nn.Sequential's modules and two buffers); this
+    # forward normalizes with the metadata's map, which it is given.
+    def __init__(self, *modules, shape, norm=None):
+        super().__init__(*modules)
+        self.register_buffer("input_shift", torch.zeros(shape))
+        self.register_buffer("input_factor", torch.ones(shape))
+        self.shift = torch.tensor(norm["shift"], dtype=torch.float32).reshape(shape)
+        self.factor = torch.tensor(norm["factor"], dtype=torch.float32).reshape(shape)
+
+    def forward(self, x):
+        return super().forward((x - self.shift) * self.factor)
+
+
 def build(spec):
     if spec["kind"] in ("lstm", "gru"):
         return RingtrainRNN(spec["kind"], spec["classes"], spec["embed"], spec["hidden"])
@@ -167,7 +186,15 @@ def main():
     tensors, meta = read_safetensors(sys.argv[1])
     case = json.load(open(sys.argv[2]))
     assert meta["layout"] == "torch", meta.get("layout")
-    net = build(json.loads(meta["model_spec"]))
+    spec = json.loads(meta["model_spec"])
+    net = build(spec)
+    if "input_normalization" in meta:
+        norm = json.loads(meta["input_normalization"])
+        net = RingtrainNormalized(*net, shape=spec["input"], norm=norm)
+        for key in ("shift", "factor"):
+            want = np.array(norm[key], dtype=np.float32).reshape(spec["input"])
+            if not np.array_equal(tensors["input_" + key].numpy(), want):
+                raise SystemExit(f"tensor input_{key} is not the input_normalization metadata's {key}")
     scope = {"nn": nn}
     if "torch_class" in meta:
         exec(meta["torch_class"], scope)

@@ -311,11 +311,16 @@ type Plan struct {
 	Rank       int32                  `protobuf:"varint,3,opt,name=rank,proto3" json:"rank,omitempty"`
 	WorldSize  int32                  `protobuf:"varint,4,opt,name=world_size,json=worldSize,proto3" json:"world_size,omitempty"`
 	// The data addresses of the ranks this rank talks to (allreduce.Peers).
-	Peers         map[int32]string `protobuf:"bytes,5,rep,name=peers,proto3" json:"peers,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Reason        string           `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`                               // why (for WAIT and STOP)
-	Failed        bool             `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"`                              // STOP: the run failed (else it completed)
-	RestoreStep   int64            `protobuf:"varint,8,opt,name=restore_step,json=restoreStep,proto3" json:"restore_step,omitempty"` // RUN: restore this committed checkpoint first (0: start fresh)
-	Rejoin        bool             `protobuf:"varint,9,opt,name=rejoin,proto3" json:"rejoin,omitempty"`                              // STOP: this worker was removed (declared failed); join again as a new member
+	Peers       map[int32]string `protobuf:"bytes,5,rep,name=peers,proto3" json:"peers,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Reason      string           `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`                               // why (for WAIT and STOP)
+	Failed      bool             `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"`                              // STOP: the run failed (else it completed)
+	RestoreStep int64            `protobuf:"varint,8,opt,name=restore_step,json=restoreStep,proto3" json:"restore_step,omitempty"` // RUN: restore this committed checkpoint first (0: start fresh)
+	Rejoin      bool             `protobuf:"varint,9,opt,name=rejoin,proto3" json:"rejoin,omitempty"`                              // STOP: this worker was removed (declared failed); join again as a new member
+	// RUN: the previous generation's ranks may hold live state (their shards and
+	// the replicas of their predecessors' shards, cluster.replicate_every): the
+	// ranks recover from it when it covers every shard of one step, else they
+	// restore restore_step.
+	RecoverLive   bool `protobuf:"varint,10,opt,name=recover_live,json=recoverLive,proto3" json:"recover_live,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -413,6 +418,91 @@ func (x *Plan) GetRejoin() bool {
 	return false
 }
 
+func (x *Plan) GetRecoverLive() bool {
+	if x != nil {
+		return x.RecoverLive
+	}
+	return false
+}
+
+// Restored says where a generation's state came from: rank 0 sends it with
+// the generation's first progress report.
+type Restored struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`                                     // "replicas", "checkpoint" or "start"
+	Step          int64                  `protobuf:"varint,2,opt,name=step,proto3" json:"step,omitempty"`                                        // the step the generation resumed from
+	LostSteps     int64                  `protobuf:"varint,3,opt,name=lost_steps,json=lostSteps,proto3" json:"lost_steps,omitempty"`             // steps the previous generation's survivors had completed beyond it
+	Detail        string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`                                     // why this source (e.g. which shard the replicas could not cover)
+	PreviousWorld int32                  `protobuf:"varint,5,opt,name=previous_world,json=previousWorld,proto3" json:"previous_world,omitempty"` // world size of the generation whose state was recovered (0: none)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Restored) Reset() {
+	*x = Restored{}
+	mi := &file_ringtrain_v1_control_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Restored) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Restored) ProtoMessage() {}
+
+func (x *Restored) ProtoReflect() protoreflect.Message {
+	mi := &file_ringtrain_v1_control_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Restored.ProtoReflect.Descriptor instead.
+func (*Restored) Descriptor() ([]byte, []int) {
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Restored) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Restored) GetStep() int64 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *Restored) GetLostSteps() int64 {
+	if x != nil {
+		return x.LostSteps
+	}
+	return 0
+}
+
+func (x *Restored) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *Restored) GetPreviousWorld() int32 {
+	if x != nil {
+		return x.PreviousWorld
+	}
+	return 0
+}
+
 type StepTiming struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	DataS          float64                `protobuf:"fixed64,1,opt,name=data_s,json=dataS,proto3" json:"data_s,omitempty"`
@@ -426,7 +516,7 @@ type StepTiming struct {
 
 func (x *StepTiming) Reset() {
 	*x = StepTiming{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[4]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +528,7 @@ func (x *StepTiming) String() string {
 func (*StepTiming) ProtoMessage() {}
 
 func (x *StepTiming) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[4]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +541,7 @@ func (x *StepTiming) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepTiming.ProtoReflect.Descriptor instead.
 func (*StepTiming) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{4}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StepTiming) GetDataS() float64 {
@@ -499,13 +589,14 @@ type Progress struct {
 	Lr            float64                `protobuf:"fixed64,6,opt,name=lr,proto3" json:"lr,omitempty"`
 	Timing        *StepTiming            `protobuf:"bytes,7,opt,name=timing,proto3" json:"timing,omitempty"` // mean seconds per step of the reporting window
 	SkippedSteps  int32                  `protobuf:"varint,8,opt,name=skipped_steps,json=skippedSteps,proto3" json:"skipped_steps,omitempty"`
+	Restored      *Restored              `protobuf:"bytes,9,opt,name=restored,proto3" json:"restored,omitempty"` // rank 0's first report of a generation: where its state came from
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[5]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +608,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[5]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +621,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{5}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Progress) GetStep() int64 {
@@ -589,6 +680,13 @@ func (x *Progress) GetSkippedSteps() int32 {
 	return 0
 }
 
+func (x *Progress) GetRestored() *Restored {
+	if x != nil {
+		return x.Restored
+	}
+	return nil
+}
+
 type Eval struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Step          int64                  `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
@@ -602,7 +700,7 @@ type Eval struct {
 
 func (x *Eval) Reset() {
 	*x = Eval{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[6]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +712,7 @@ func (x *Eval) String() string {
 func (*Eval) ProtoMessage() {}
 
 func (x *Eval) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[6]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +725,7 @@ func (x *Eval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Eval.ProtoReflect.Descriptor instead.
 func (*Eval) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{6}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Eval) GetStep() int64 {
@@ -681,7 +779,7 @@ type Summary struct {
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[7]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +791,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[7]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +804,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{7}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Summary) GetSteps() int64 {
@@ -785,7 +883,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[8]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +895,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[8]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +908,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{8}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -943,7 +1041,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[9]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1053,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[9]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1066,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{9}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{10}
 }
 
 type StatusRequest struct {
@@ -979,7 +1077,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[10]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1089,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[10]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1102,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{10}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{11}
 }
 
 type Member struct {
@@ -1024,7 +1122,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[11]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1134,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[11]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1147,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{11}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Member) GetWorkerId() string {
@@ -1126,7 +1224,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[12]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1236,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[12]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1249,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{12}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Event) GetUnixMs() int64 {
@@ -1190,13 +1288,14 @@ type StatusResponse struct {
 	Error            string                 `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
 	LatestCheckpoint int64                  `protobuf:"varint,12,opt,name=latest_checkpoint,json=latestCheckpoint,proto3" json:"latest_checkpoint,omitempty"` // newest committed checkpoint step (0: none)
 	MetricsAddr      string                 `protobuf:"bytes,13,opt,name=metrics_addr,json=metricsAddr,proto3" json:"metrics_addr,omitempty"`                 // the coordinator's Prometheus endpoint
+	LastRestore      *Restored              `protobuf:"bytes,14,opt,name=last_restore,json=lastRestore,proto3" json:"last_restore,omitempty"`                 // where the current (or last) generation's state came from
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[13]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1307,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[13]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1320,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{13}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StatusResponse) GetRunId() string {
@@ -1315,6 +1414,13 @@ func (x *StatusResponse) GetMetricsAddr() string {
 	return ""
 }
 
+func (x *StatusResponse) GetLastRestore() *Restored {
+	if x != nil {
+		return x.LastRestore
+	}
+	return nil
+}
+
 // ShardHeader opens an UploadShard stream.
 type ShardHeader struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1330,7 +1436,7 @@ type ShardHeader struct {
 
 func (x *ShardHeader) Reset() {
 	*x = ShardHeader{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[14]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1448,7 @@ func (x *ShardHeader) String() string {
 func (*ShardHeader) ProtoMessage() {}
 
 func (x *ShardHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[14]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1461,7 @@ func (x *ShardHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardHeader.ProtoReflect.Descriptor instead.
 func (*ShardHeader) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{14}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ShardHeader) GetWorkerId() string {
@@ -1414,7 +1520,7 @@ type ShardChunk struct {
 
 func (x *ShardChunk) Reset() {
 	*x = ShardChunk{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[15]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1532,7 @@ func (x *ShardChunk) String() string {
 func (*ShardChunk) ProtoMessage() {}
 
 func (x *ShardChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[15]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1545,7 @@ func (x *ShardChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardChunk.ProtoReflect.Descriptor instead.
 func (*ShardChunk) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{15}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ShardChunk) GetHeader() *ShardHeader {
@@ -1479,7 +1585,7 @@ type UploadShardResponse struct {
 
 func (x *UploadShardResponse) Reset() {
 	*x = UploadShardResponse{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[16]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +1597,7 @@ func (x *UploadShardResponse) String() string {
 func (*UploadShardResponse) ProtoMessage() {}
 
 func (x *UploadShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[16]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +1610,7 @@ func (x *UploadShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadShardResponse.ProtoReflect.Descriptor instead.
 func (*UploadShardResponse) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{16}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UploadShardResponse) GetCommitted() bool {
@@ -1523,7 +1629,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[17]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1641,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[17]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1654,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{17}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetCheckpointRequest) GetStep() int64 {
@@ -1567,7 +1673,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[18]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1579,7 +1685,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[18]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1592,7 +1698,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{18}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetCheckpointResponse) GetManifest() []byte {
@@ -1614,7 +1720,7 @@ type DownloadRangeRequest struct {
 
 func (x *DownloadRangeRequest) Reset() {
 	*x = DownloadRangeRequest{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[19]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1732,7 @@ func (x *DownloadRangeRequest) String() string {
 func (*DownloadRangeRequest) ProtoMessage() {}
 
 func (x *DownloadRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[19]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1745,7 @@ func (x *DownloadRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadRangeRequest.ProtoReflect.Descriptor instead.
 func (*DownloadRangeRequest) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{19}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DownloadRangeRequest) GetStep() int64 {
@@ -1681,7 +1787,7 @@ type RangeChunk struct {
 
 func (x *RangeChunk) Reset() {
 	*x = RangeChunk{}
-	mi := &file_ringtrain_v1_control_proto_msgTypes[20]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1799,7 @@ func (x *RangeChunk) String() string {
 func (*RangeChunk) ProtoMessage() {}
 
 func (x *RangeChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_ringtrain_v1_control_proto_msgTypes[20]
+	mi := &file_ringtrain_v1_control_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1812,7 @@ func (x *RangeChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RangeChunk.ProtoReflect.Descriptor instead.
 func (*RangeChunk) Descriptor() ([]byte, []int) {
-	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{20}
+	return file_ringtrain_v1_control_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RangeChunk) GetName() string {
@@ -1753,7 +1859,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x06run_id\x18\x05 \x01(\tR\x05runId\x12\x19\n" +
 	"\bdata_key\x18\x06 \x01(\fR\adataKey\"/\n" +
 	"\x10WatchPlanRequest\x12\x1b\n" +
-	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\xba\x03\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\xdd\x03\n" +
 	"\x04Plan\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -1766,7 +1872,9 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x16\n" +
 	"\x06failed\x18\a \x01(\bR\x06failed\x12!\n" +
 	"\frestore_step\x18\b \x01(\x03R\vrestoreStep\x12\x16\n" +
-	"\x06rejoin\x18\t \x01(\bR\x06rejoin\x1a8\n" +
+	"\x06rejoin\x18\t \x01(\bR\x06rejoin\x12!\n" +
+	"\frecover_live\x18\n" +
+	" \x01(\bR\vrecoverLive\x1a8\n" +
 	"\n" +
 	"PeersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +
@@ -1776,7 +1884,14 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\n" +
 	"ACTION_RUN\x10\x01\x12\x0f\n" +
 	"\vACTION_WAIT\x10\x02\x12\x0f\n" +
-	"\vACTION_STOP\x10\x03\"\xad\x01\n" +
+	"\vACTION_STOP\x10\x03\"\x94\x01\n" +
+	"\bRestored\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x12\n" +
+	"\x04step\x18\x02 \x01(\x03R\x04step\x12\x1d\n" +
+	"\n" +
+	"lost_steps\x18\x03 \x01(\x03R\tlostSteps\x12\x16\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12%\n" +
+	"\x0eprevious_world\x18\x05 \x01(\x05R\rpreviousWorld\"\xad\x01\n" +
 	"\n" +
 	"StepTiming\x12\x15\n" +
 	"\x06data_s\x18\x01 \x01(\x01R\x05dataS\x12\x1b\n" +
@@ -1785,7 +1900,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\voptimizer_s\x18\x04 \x01(\x01R\n" +
 	"optimizerS\x12 \n" +
 	"\fall_gather_s\x18\x05 \x01(\x01R\n" +
-	"allGatherS\"\xf4\x01\n" +
+	"allGatherS\"\xa8\x02\n" +
 	"\bProgress\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\x03R\x04step\x12\x1f\n" +
 	"\vtotal_steps\x18\x02 \x01(\x03R\n" +
@@ -1795,7 +1910,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\rsamples_per_s\x18\x05 \x01(\x01R\vsamplesPerS\x12\x0e\n" +
 	"\x02lr\x18\x06 \x01(\x01R\x02lr\x120\n" +
 	"\x06timing\x18\a \x01(\v2\x18.ringtrain.v1.StepTimingR\x06timing\x12#\n" +
-	"\rskipped_steps\x18\b \x01(\x05R\fskippedSteps\"z\n" +
+	"\rskipped_steps\x18\b \x01(\x05R\fskippedSteps\x122\n" +
+	"\brestored\x18\t \x01(\v2\x16.ringtrain.v1.RestoredR\brestored\"z\n" +
 	"\x04Eval\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\x03R\x04step\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x05R\x05epoch\x12\x12\n" +
@@ -1841,7 +1957,7 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	"\x05Event\x12\x17\n" +
 	"\aunix_ms\x18\x01 \x01(\x03R\x06unixMs\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xe7\x03\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xa2\x04\n" +
 	"\x0eStatusResponse\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x14\n" +
 	"\x05phase\x18\x02 \x01(\tR\x05phase\x12\x1e\n" +
@@ -1859,7 +1975,8 @@ const file_ringtrain_v1_control_proto_rawDesc = "" +
 	" \x01(\tR\ajobHash\x12\x14\n" +
 	"\x05error\x18\v \x01(\tR\x05error\x12+\n" +
 	"\x11latest_checkpoint\x18\f \x01(\x03R\x10latestCheckpoint\x12!\n" +
-	"\fmetrics_addr\x18\r \x01(\tR\vmetricsAddr\"\xb9\x01\n" +
+	"\fmetrics_addr\x18\r \x01(\tR\vmetricsAddr\x129\n" +
+	"\flast_restore\x18\x0e \x01(\v2\x16.ringtrain.v1.RestoredR\vlastRestore\"\xb9\x01\n" +
 	"\vShardHeader\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1e\n" +
 	"\n" +
@@ -1914,64 +2031,67 @@ func file_ringtrain_v1_control_proto_rawDescGZIP() []byte {
 }
 
 var file_ringtrain_v1_control_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ringtrain_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_ringtrain_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_ringtrain_v1_control_proto_goTypes = []any{
 	(Plan_Action)(0),              // 0: ringtrain.v1.Plan.Action
 	(*JoinRequest)(nil),           // 1: ringtrain.v1.JoinRequest
 	(*JoinResponse)(nil),          // 2: ringtrain.v1.JoinResponse
 	(*WatchPlanRequest)(nil),      // 3: ringtrain.v1.WatchPlanRequest
 	(*Plan)(nil),                  // 4: ringtrain.v1.Plan
-	(*StepTiming)(nil),            // 5: ringtrain.v1.StepTiming
-	(*Progress)(nil),              // 6: ringtrain.v1.Progress
-	(*Eval)(nil),                  // 7: ringtrain.v1.Eval
-	(*Summary)(nil),               // 8: ringtrain.v1.Summary
-	(*ReportRequest)(nil),         // 9: ringtrain.v1.ReportRequest
-	(*ReportResponse)(nil),        // 10: ringtrain.v1.ReportResponse
-	(*StatusRequest)(nil),         // 11: ringtrain.v1.StatusRequest
-	(*Member)(nil),                // 12: ringtrain.v1.Member
-	(*Event)(nil),                 // 13: ringtrain.v1.Event
-	(*StatusResponse)(nil),        // 14: ringtrain.v1.StatusResponse
-	(*ShardHeader)(nil),           // 15: ringtrain.v1.ShardHeader
-	(*ShardChunk)(nil),            // 16: ringtrain.v1.ShardChunk
-	(*UploadShardResponse)(nil),   // 17: ringtrain.v1.UploadShardResponse
-	(*GetCheckpointRequest)(nil),  // 18: ringtrain.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil), // 19: ringtrain.v1.GetCheckpointResponse
-	(*DownloadRangeRequest)(nil),  // 20: ringtrain.v1.DownloadRangeRequest
-	(*RangeChunk)(nil),            // 21: ringtrain.v1.RangeChunk
-	nil,                           // 22: ringtrain.v1.Plan.PeersEntry
+	(*Restored)(nil),              // 5: ringtrain.v1.Restored
+	(*StepTiming)(nil),            // 6: ringtrain.v1.StepTiming
+	(*Progress)(nil),              // 7: ringtrain.v1.Progress
+	(*Eval)(nil),                  // 8: ringtrain.v1.Eval
+	(*Summary)(nil),               // 9: ringtrain.v1.Summary
+	(*ReportRequest)(nil),         // 10: ringtrain.v1.ReportRequest
+	(*ReportResponse)(nil),        // 11: ringtrain.v1.ReportResponse
+	(*StatusRequest)(nil),         // 12: ringtrain.v1.StatusRequest
+	(*Member)(nil),                // 13: ringtrain.v1.Member
+	(*Event)(nil),                 // 14: ringtrain.v1.Event
+	(*StatusResponse)(nil),        // 15: ringtrain.v1.StatusResponse
+	(*ShardHeader)(nil),           // 16: ringtrain.v1.ShardHeader
+	(*ShardChunk)(nil),            // 17: ringtrain.v1.ShardChunk
+	(*UploadShardResponse)(nil),   // 18: ringtrain.v1.UploadShardResponse
+	(*GetCheckpointRequest)(nil),  // 19: ringtrain.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil), // 20: ringtrain.v1.GetCheckpointResponse
+	(*DownloadRangeRequest)(nil),  // 21: ringtrain.v1.DownloadRangeRequest
+	(*RangeChunk)(nil),            // 22: ringtrain.v1.RangeChunk
+	nil,                           // 23: ringtrain.v1.Plan.PeersEntry
 }
 var file_ringtrain_v1_control_proto_depIdxs = []int32{
 	0,  // 0: ringtrain.v1.Plan.action:type_name -> ringtrain.v1.Plan.Action
-	22, // 1: ringtrain.v1.Plan.peers:type_name -> ringtrain.v1.Plan.PeersEntry
-	5,  // 2: ringtrain.v1.Progress.timing:type_name -> ringtrain.v1.StepTiming
-	6,  // 3: ringtrain.v1.ReportRequest.progress:type_name -> ringtrain.v1.Progress
-	7,  // 4: ringtrain.v1.ReportRequest.eval:type_name -> ringtrain.v1.Eval
-	8,  // 5: ringtrain.v1.ReportRequest.done:type_name -> ringtrain.v1.Summary
-	12, // 6: ringtrain.v1.StatusResponse.members:type_name -> ringtrain.v1.Member
-	6,  // 7: ringtrain.v1.StatusResponse.progress:type_name -> ringtrain.v1.Progress
-	7,  // 8: ringtrain.v1.StatusResponse.eval:type_name -> ringtrain.v1.Eval
-	8,  // 9: ringtrain.v1.StatusResponse.summary:type_name -> ringtrain.v1.Summary
-	13, // 10: ringtrain.v1.StatusResponse.events:type_name -> ringtrain.v1.Event
-	15, // 11: ringtrain.v1.ShardChunk.header:type_name -> ringtrain.v1.ShardHeader
-	1,  // 12: ringtrain.v1.Coordinator.Join:input_type -> ringtrain.v1.JoinRequest
-	3,  // 13: ringtrain.v1.Coordinator.WatchPlan:input_type -> ringtrain.v1.WatchPlanRequest
-	9,  // 14: ringtrain.v1.Coordinator.Report:input_type -> ringtrain.v1.ReportRequest
-	11, // 15: ringtrain.v1.Coordinator.Status:input_type -> ringtrain.v1.StatusRequest
-	16, // 16: ringtrain.v1.Coordinator.UploadShard:input_type -> ringtrain.v1.ShardChunk
-	18, // 17: ringtrain.v1.Coordinator.GetCheckpoint:input_type -> ringtrain.v1.GetCheckpointRequest
-	20, // 18: ringtrain.v1.Coordinator.DownloadRange:input_type -> ringtrain.v1.DownloadRangeRequest
-	2,  // 19: ringtrain.v1.Coordinator.Join:output_type -> ringtrain.v1.JoinResponse
-	4,  // 20: ringtrain.v1.Coordinator.WatchPlan:output_type -> ringtrain.v1.Plan
-	10, // 21: ringtrain.v1.Coordinator.Report:output_type -> ringtrain.v1.ReportResponse
-	14, // 22: ringtrain.v1.Coordinator.Status:output_type -> ringtrain.v1.StatusResponse
-	17, // 23: ringtrain.v1.Coordinator.UploadShard:output_type -> ringtrain.v1.UploadShardResponse
-	19, // 24: ringtrain.v1.Coordinator.GetCheckpoint:output_type -> ringtrain.v1.GetCheckpointResponse
-	21, // 25: ringtrain.v1.Coordinator.DownloadRange:output_type -> ringtrain.v1.RangeChunk
-	19, // [19:26] is the sub-list for method output_type
-	12, // [12:19] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	23, // 1: ringtrain.v1.Plan.peers:type_name -> ringtrain.v1.Plan.PeersEntry
+	6,  // 2: ringtrain.v1.Progress.timing:type_name -> ringtrain.v1.StepTiming
+	5,  // 3: ringtrain.v1.Progress.restored:type_name -> ringtrain.v1.Restored
+	7,  // 4: ringtrain.v1.ReportRequest.progress:type_name -> ringtrain.v1.Progress
+	8,  // 5: ringtrain.v1.ReportRequest.eval:type_name -> ringtrain.v1.Eval
+	9,  // 6: ringtrain.v1.ReportRequest.done:type_name -> ringtrain.v1.Summary
+	13, // 7: ringtrain.v1.StatusResponse.members:type_name -> ringtrain.v1.Member
+	7,  // 8: ringtrain.v1.StatusResponse.progress:type_name -> ringtrain.v1.Progress
+	8,  // 9: ringtrain.v1.StatusResponse.eval:type_name -> ringtrain.v1.Eval
+	9,  // 10: ringtrain.v1.StatusResponse.summary:type_name -> ringtrain.v1.Summary
+	14, // 11: ringtrain.v1.StatusResponse.events:type_name -> ringtrain.v1.Event
+	5,  // 12: ringtrain.v1.StatusResponse.last_restore:type_name -> ringtrain.v1.Restored
+	16, // 13: ringtrain.v1.ShardChunk.header:type_name -> ringtrain.v1.ShardHeader
+	1,  // 14: ringtrain.v1.Coordinator.Join:input_type -> ringtrain.v1.JoinRequest
+	3,  // 15: ringtrain.v1.Coordinator.WatchPlan:input_type -> ringtrain.v1.WatchPlanRequest
+	10, // 16: ringtrain.v1.Coordinator.Report:input_type -> ringtrain.v1.ReportRequest
+	12, // 17: ringtrain.v1.Coordinator.Status:input_type -> ringtrain.v1.StatusRequest
+	17, // 18: ringtrain.v1.Coordinator.UploadShard:input_type -> ringtrain.v1.ShardChunk
+	19, // 19: ringtrain.v1.Coordinator.GetCheckpoint:input_type -> ringtrain.v1.GetCheckpointRequest
+	21, // 20: ringtrain.v1.Coordinator.DownloadRange:input_type -> ringtrain.v1.DownloadRangeRequest
+	2,  // 21: ringtrain.v1.Coordinator.Join:output_type -> ringtrain.v1.JoinResponse
+	4,  // 22: ringtrain.v1.Coordinator.WatchPlan:output_type -> ringtrain.v1.Plan
+	11, // 23: ringtrain.v1.Coordinator.Report:output_type -> ringtrain.v1.ReportResponse
+	15, // 24: ringtrain.v1.Coordinator.Status:output_type -> ringtrain.v1.StatusResponse
+	18, // 25: ringtrain.v1.Coordinator.UploadShard:output_type -> ringtrain.v1.UploadShardResponse
+	20, // 26: ringtrain.v1.Coordinator.GetCheckpoint:output_type -> ringtrain.v1.GetCheckpointResponse
+	22, // 27: ringtrain.v1.Coordinator.DownloadRange:output_type -> ringtrain.v1.RangeChunk
+	21, // [21:28] is the sub-list for method output_type
+	14, // [14:21] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_ringtrain_v1_control_proto_init() }
@@ -1979,7 +2099,7 @@ func file_ringtrain_v1_control_proto_init() {
 	if File_ringtrain_v1_control_proto != nil {
 		return
 	}
-	file_ringtrain_v1_control_proto_msgTypes[8].OneofWrappers = []any{
+	file_ringtrain_v1_control_proto_msgTypes[9].OneofWrappers = []any{
 		(*ReportRequest_Progress)(nil),
 		(*ReportRequest_Eval)(nil),
 		(*ReportRequest_Done)(nil),
@@ -1993,7 +2113,7 @@ func file_ringtrain_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ringtrain_v1_control_proto_rawDesc), len(file_ringtrain_v1_control_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
