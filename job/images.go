@@ -8,9 +8,12 @@ const (
 	MaxImageSize = 4096
 	// MaxCropPadding bounds data.augment.crop_padding.
 	MaxCropPadding = 256
+	// MaxPrefetch bounds data.prefetch (batches filled ahead).
+	MaxPrefetch = 2
 )
 
-// validateImages checks data.image, data.augment and data.on_error.
+// validateImages checks data.image, data.augment, data.on_error and
+// data.prefetch.
 func (s Spec) validateImages(bad func(key, format string, args ...any)) {
 	d := s.Data
 	if d.Source == "images" && d.Path == "" {
@@ -27,6 +30,9 @@ func (s Spec) validateImages(bad func(key, format string, args ...any)) {
 	}
 	if !slices.Contains([]string{"fail", "skip"}, d.OnError) {
 		bad("data.on_error", "%q is not one of %q", d.OnError, []string{"fail", "skip"})
+	}
+	if d.Prefetch < 0 || d.Prefetch > MaxPrefetch {
+		bad("data.prefetch", "must be in 0..%d (training batches filled ahead of the step; 0: off), got %d", MaxPrefetch, d.Prefetch)
 	}
 	if p := d.Augment.CropPadding; p < 0 || p > MaxCropPadding {
 		bad("data.augment.crop_padding", "must be in 0..%d, got %d", MaxCropPadding, p)

@@ -70,6 +70,8 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"data: {source: csv}", "data.path"},
 		{"data: {source: shards}", "data.path: required for source shards"},
 		{"data: {on_error: ignore}", `data.on_error: "ignore" is not one of ["fail" "skip"]`},
+		{"data: {prefetch: 3}", "data.prefetch: must be in 0..2 (training batches filled ahead of the step; 0: off), got 3"},
+		{"data: {prefetch: -1}", "data.prefetch: must be in 0..2"},
 		{"data: {source: synthetic, synthetic: {classes: 1}}", "data.synthetic.classes"},
 		{"model: {kind: cnn}\ndata: {source: synthetic}", "cnn needs image data"},
 		{"model: {kind: transformer}", "model.kind: transformer is a language model: it needs data.source text, shakespeare or shards (packed from a text), not default"},

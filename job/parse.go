@@ -20,7 +20,7 @@ func Default() Spec {
 		Seed:  1,
 		Model: Model{Kind: "mlp", Hidden: []int{256}, Loss: "xent", Context: 64, Embed: 128, Blocks: 4, Heads: 4, Device: "cpu"},
 		Data: Data{Source: "default", Normalize: "none", CSV: CSV{LabelColumn: -1}, Synthetic: Synthetic{N: 8000, Dim: 32, Classes: 4, Noise: 0.1},
-			Image: Image{Resize: "fit"}, OnError: "fail"},
+			Image: Image{Resize: "fit"}, OnError: "fail", Prefetch: 1},
 		Train: Train{
 			GlobalBatch: 64, Accumulate: 1, Epochs: 10, ReportEvery: 10, MaxSkippedSteps: 5,
 			Optimizer: Optimizer{Name: "adamw", Beta1: 0.9, Beta2: 0.999, Alpha: 0.99},

@@ -126,6 +126,11 @@ type Data struct {
 	// record or shard (shards) does: "fail" (default; the error names the
 	// file, and for a shard the byte offset) or "skip" (counted warning).
 	OnError string `yaml:"on_error"`
+	// Prefetch is how many training batches each worker fills ahead of
+	// the step, on a goroutine of its own, while the step computes: 0
+	// (off: the step fills its batch itself), 1 (default) or 2. The
+	// batches are the same either way (worker/prefetch.go).
+	Prefetch int `yaml:"prefetch"`
 }
 
 // CSV describes CSV files: numeric features and one integer label column.

@@ -32,11 +32,12 @@ type Trainer struct {
 	cursor      data.Cursor
 	step        int // steps completed
 	total       int
-	lo, hi      int      // this rank's shard of the flat parameters
-	accumulate  int      // micro-batches per step
-	ov          *overlap // the collectives under the computation (world > 1)
-	x           []float32
-	y           []int32
+	lo, hi      int         // this rank's shard of the flat parameters
+	accumulate  int         // micro-batches per step
+	ov          *overlap    // the collectives under the computation (world > 1)
+	pf          *prefetcher // fills the next batches ahead (data.prefetch > 0); nil: the step fills its own
+	x           []float32   // the step's batch: inputs...
+	y           []int32     // ...and labels
 	scalar      []float32
 	snap        Snapshot // reused snapshot buffers
 	onFirstStep func()   // called once after the first step Run completes
@@ -186,6 +187,9 @@ func NewTrainerOn(spec job.Spec, c *Corpus, comm *allreduce.Comm, dev device.Dev
 		m.SetBucketBytes(int(spec.Cluster.BucketBytes))
 		t.ov = newOverlap(comm, m)
 	}
+	if d := spec.Data.Prefetch; d > 0 {
+		t.pf = newPrefetcher(src, d, t.x, t.y)
+	}
 	return t, nil
 }
 
@@ -194,6 +198,9 @@ func NewTrainerOn(spec job.Spec, c *Corpus, comm *allreduce.Comm, dev device.Dev
 func (t *Trainer) Close() error {
 	if t.ov != nil {
 		t.ov.close()
+	}
+	if t.pf != nil {
+		t.pf.close() // before the source: its goroutine may be filling from it
 	}
 	return errors.Join(closeSource(t.src), closeOptimizer(t.opt), t.model.Close())
 }
@@ -263,7 +270,7 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 		ph[p] = now.Sub(last)
 		last = now
 	}
-	if err := fillSource(ctx, t.src, t.cursor, t.rank, t.world, t.x, t.y); err != nil {
+	if err := t.batch(ctx); err != nil {
 		return 0, ph, err
 	}
 	lap(telemetry.PhaseData)
@@ -329,6 +336,23 @@ func (t *Trainer) Step(ctx context.Context) (float32, telemetry.Phases, error) {
 	t.step++
 	t.stepDone()
 	return loss, ph, nil
+}
+
+// batch makes t.x and t.y the batch at the cursor: the one prefetched
+// while the last step computed, and it asks for the next to be filled
+// while this one computes (data.prefetch); or filled now.
+func (t *Trainer) batch(ctx context.Context) error {
+	if t.pf == nil {
+		return fillSource(ctx, t.src, t.cursor, t.rank, t.world, t.x, t.y)
+	}
+	key := batchKey{cursor: t.cursor, rank: t.rank, world: t.world}
+	b, err := t.pf.get(ctx, key)
+	if err != nil {
+		return err
+	}
+	t.x, t.y = b.x, b.y
+	t.pf.ahead(key)
+	return nil
 }
 
 // stepDone replicates the state of the step just completed (every
