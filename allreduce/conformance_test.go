@@ -383,12 +383,20 @@ func killedRankFailsFast(t *testing.T, cfg allreduce.Config, start func(g *group
 }
 
 func TestContextCancelMidCall(t *testing.T) {
+	cancelMidCall(t, func(ctx context.Context, c *allreduce.Comm) error {
+		return c.AllReduce(ctx, make([]float32, 100_000), allreduce.Sum)
+	})
+}
+
+// cancelMidCall cancels rank 0's context 30 ms into the collective call
+// makes (the other ranks never call): it returns context.Canceled at once.
+func cancelMidCall(t *testing.T, call func(context.Context, *allreduce.Comm) error) {
 	for _, f := range fabrics {
 		t.Run(f.name, func(t *testing.T) {
 			g := newGroup(t, f, 3, smallCfg())
 			ctx, cancel := context.WithCancel(context.Background())
 			res := make(chan error, 1)
-			go func() { res <- g.comms[0].AllReduce(ctx, make([]float32, 100_000), allreduce.Sum) }()
+			go func() { res <- call(ctx, g.comms[0]) }()
 			time.Sleep(30 * time.Millisecond)
 			cancel()
 			select {
