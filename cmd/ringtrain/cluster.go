@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -280,7 +281,15 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			}
 			cfg.GossipAddr, cfg.GossipPort, cfg.MetricsAddr = gf.addr, gf.port, mf.worker()
 			cfg.Secret, cfg.Version, cfg.Logger, cfg.JoinTimeout = sec, buildinfo.Get().Version, g.logger(), joinTimeout
-			return worker.Run(cmd.Context(), cfg)
+			err = worker.Run(cmd.Context(), cfg)
+			if err != nil && errors.Is(err, context.Canceled) && cmd.Context().Err() != nil {
+				// SIGTERM or Ctrl-C: the worker left the run (its peers go
+				// on from its replica, a planned scale-down): a clean exit,
+				// as the coordinator's and serve's.
+				cfg.Logger.Info("stopped by a signal: left the run")
+				return nil
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()

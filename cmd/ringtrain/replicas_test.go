@@ -240,3 +240,24 @@ func TestScaleUpFromLiveState(t *testing.T) {
 	}
 	t.Logf("%s", evs[0].Message)
 }
+
+// A worker stopped with SIGTERM (a planned scale-down) leaves at once; the
+// others go on from the live state, losing no completed step.
+func TestTerminatedWorkerLeavesWithoutLoss(t *testing.T) {
+	c := newCluster(t, replicaJob)
+	c.startTraining(4)
+	c.waitProgress(int64(110 + rand.IntN(100)))
+	before := c.progressStep()
+	stopped := time.Now()
+	c.workers[1].Process.Signal(syscall.SIGTERM)
+	if err := c.workers[1].Wait(); err != nil {
+		b, _ := os.ReadFile(filepath.Join(c.dir, "worker-1.log"))
+		t.Fatalf("the terminated worker exited with %v, want a clean exit\n%s", err, b)
+	}
+	c.waitDone()
+	evs := restoredEvents(t, c.coordOut.String(), stopped)
+	if len(evs) == 0 || !strings.Contains(evs[0].Message, "replicas (world size 4)") || evs[0].Lost != 0 || evs[0].Step < before {
+		t.Fatalf("SIGTERM after progress step %d: restored events %+v\n%s", before, evs, c.coordOut.String())
+	}
+	t.Logf("%s", evs[0].Message)
+}
