@@ -300,7 +300,10 @@ type Cluster struct {
 	// the next rank of the ring, off the step's critical path, so that
 	// after a failure or a departure the survivors resume from the last
 	// step every one of them completed instead of the last checkpoint
-	// (the checkpoint stays the fallback). 0 = off. Default 1.
+	// (the checkpoint stays the fallback). It costs memory copies (about
+	// 8·P/W floats a replicated step; a device optimizer's state is also
+	// copied off the device) and 24·P/W bytes per worker (docs/benchmarks.md,
+	// "Live recovery"). 0 = off. Default 1.
 	ReplicateEvery int `yaml:"replicate_every"`
 }
 
