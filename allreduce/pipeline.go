@@ -3,6 +3,7 @@ package allreduce
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -18,6 +19,7 @@ func (c *Comm) sendLoop() {
 		}
 		err := c.runSends(&c.job)
 		if err != nil && !errors.Is(err, errStopped) {
+			err = causedByContext(c.job.ctx, err)
 			c.fail(err) // unblocks the receiving side
 		}
 		c.sendDone <- err
@@ -48,6 +50,17 @@ func (c *Comm) runSends(j *sendJob) error {
 		}
 	}
 	return nil
+}
+
+// causedByContext names ctx's end as the cause of err when ctx has ended:
+// the side that noticed it first aborts the transport, so the other side may
+// fail with ErrAborted first, and the Comm keeps the first cause it is told.
+// Both stay in the chain.
+func causedByContext(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
 }
 
 func (c *Comm) waitProgress(need int) error {
@@ -84,6 +97,7 @@ func (c *Comm) runPipeline(ctx context.Context, op Op, steps []Step, prefix []in
 	}
 	rerr := c.runRecvs(ctx, op, steps, minFrames, recvBuf, rop)
 	if rerr != nil {
+		rerr = causedByContext(ctx, rerr)
 		c.fail(rerr)
 		select {
 		case c.stop <- struct{}{}:
