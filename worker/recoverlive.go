@@ -31,6 +31,7 @@ const (
 	invMagic     = 0x52504c31 // "RPL1"
 	invOwn       = 1          // an entry's kind: the holder's own shard
 	invReplica   = 2          // the replica of its predecessor's
+	maxInvWorld  = 1 << 16    // no generation is larger (job: max_workers)
 )
 
 // invEntry is one shard some rank holds.
@@ -90,8 +91,8 @@ func decodeInventory(w []uint32, holder int) (confirmed int64, es []invEntry, er
 	confirmed = int64(uint64(w[0])<<32 | uint64(w[1]))
 	for i := range int(w[2]) {
 		e := w[invHeaderLen+i*invEntryLen:]
-		if e[10] != invOwn && e[10] != invReplica {
-			return 0, nil, fmt.Errorf("live state: rank %d's inventory entry %d is malformed", holder, i)
+		if e[10] != invOwn && e[10] != invReplica || e[2] < 1 || e[2] > maxInvWorld || e[3] >= e[2] {
+			return 0, nil, fmt.Errorf("live state: rank %d's inventory entry %d is malformed (world %d, rank %d, kind %d)", holder, i, e[2], e[3], e[10])
 		}
 		es = append(es, invEntry{
 			lineage: uint64(e[0])<<32 | uint64(e[1]), world: int(e[2]), rank: int(e[3]),

@@ -214,6 +214,15 @@ func TestInventoryRoundTrip(t *testing.T) {
 	if confirmed != 1<<40 || !slices.Equal(es, want) {
 		t.Fatalf("decoded %d %+v\nwant %+v", confirmed, es, want)
 	}
+	// A peer's entry of an impossible world size or rank is refused (a
+	// world of 2^20 would make the choice allocate for it).
+	for _, bad := range []struct{ word, value uint32 }{{2, 0}, {2, 1 << 20}, {3, 4}, {10, 3}} {
+		w := l.inventory()
+		w[invHeaderLen+bad.word] = bad.value
+		if _, _, err := decodeInventory(w, 2); err == nil || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("entry word %d = %d: %v, want malformed", bad.word, bad.value, err)
+		}
+	}
 }
 
 // Inventories come from peers: no bytes make the decoder panic, and what it
