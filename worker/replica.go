@@ -64,10 +64,10 @@ func (l *liveState) claim(lineage uint64, world, rank, n, k int, step int64, opt
 	}
 	l.slots[0], l.slots[1] = s, l.slots[0]
 	lo, hi := allreduce.ShardRange(n, world, rank)
-	plo, phi := allreduce.ShardRange(n, world, (rank+world-1)%world)
+	s.lineage, s.world, s.rank, s.step, s.optSteps, s.cursor = lineage, world, rank, step, optSteps, cursor
+	plo, phi := allreduce.ShardRange(n, world, s.predecessor())
 	s.own = resize(s.own, (1+k)*(hi-lo))
 	s.rep = resize(s.rep, (1+k)*(phi-plo))
-	s.lineage, s.world, s.rank, s.step, s.optSteps, s.cursor = lineage, world, rank, step, optSteps, cursor
 	s.ownOK, s.repOK = false, false
 	return s
 }
@@ -144,28 +144,35 @@ func (t *Trainer) replicate() {
 		t.snapshotLive()
 		return
 	}
-	states := t.opt.State()
-	s := t.live.claim(t.lineage, t.world, t.rank, len(t.model.Params()), len(states), int64(t.step), t.opt.Steps(), t.cursor)
+	s, states := t.claimLive()
 	own := func() { t.fillOwn(s, states) }
 	if _, onDevice := t.opt.(io.Closer); onDevice {
 		own()
 		own = nil
 	}
-	n := t.hi - t.lo
-	plo, phi := allreduce.ShardRange(len(t.model.Params()), t.world, s.predecessor())
-	m := phi - plo
-	params := t.model.Params()
-	t.ov.enqueueShift(own, s.own[n:], s.rep[m:], func() {
-		copy(s.rep[:m], params[plo:phi])
-		t.live.repDone(s)
-	})
+	n, m := t.hi-t.lo, len(s.rep)/(1+len(states))
+	t.ov.enqueueShift(own, s.own[n:], s.rep[m:], func() { t.repParams(s, m) })
+}
+
+// claimLive claims a slot for the step just completed (liveState.claim),
+// and returns the optimizer's state views.
+func (t *Trainer) claimLive() (*liveSlot, []optim.State) {
+	states := t.opt.State()
+	return t.live.claim(t.lineage, t.world, t.rank, len(t.model.Params()), len(states), int64(t.step), t.opt.Steps(), t.cursor), states
+}
+
+// repParams completes s's replica with the predecessor's m parameters,
+// from this rank's own buffer (complete after the step's all-gather).
+func (t *Trainer) repParams(s *liveSlot, m int) {
+	plo, _ := allreduce.ShardRange(len(t.model.Params()), t.world, s.predecessor())
+	copy(s.rep[:m], t.model.Params()[plo:plo+m])
+	t.live.repDone(s)
 }
 
 // snapshotLive copies this rank's shard of the parameters and of the
 // optimizer state into a claimed slot.
 func (t *Trainer) snapshotLive() *liveSlot {
-	states := t.opt.State()
-	s := t.live.claim(t.lineage, t.world, t.rank, len(t.model.Params()), len(states), int64(t.step), t.opt.Steps(), t.cursor)
+	s, states := t.claimLive()
 	t.fillOwn(s, states)
 	return s
 }
@@ -197,12 +204,10 @@ func (t *Trainer) replicateNow(ctx context.Context) error {
 	if t.world == 1 {
 		return nil
 	}
-	n := t.hi - t.lo
-	plo, phi := allreduce.ShardRange(len(t.model.Params()), t.world, s.predecessor())
-	if err := t.comm.Shift(ctx, s.own[n:], s.rep[phi-plo:]); err != nil {
+	n, m := t.hi-t.lo, len(s.rep)/(1+len(t.opt.State()))
+	if err := t.comm.Shift(ctx, s.own[n:], s.rep[m:]); err != nil {
 		return err
 	}
-	copy(s.rep[:phi-plo], t.model.Params()[plo:phi])
-	t.live.repDone(s)
+	t.repParams(s, m)
 	return nil
 }
