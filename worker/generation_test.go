@@ -76,7 +76,7 @@ func TestGenerationRestoresOverControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := &generations{ln: ln, spec: spec, corpus: mnistCorpus(t), rep: newReporter(ctl, joined.WorkerId, log), log: log,
-		client: ctl, id: joined.WorkerId, metrics: telemetry.NewWorker()}
+		client: ctl, id: joined.WorkerId, metrics: telemetry.NewWorker(), live: newLiveState()}
 	deliver := sync.OnceFunc(func() { g.rep.close(10 * time.Second) })
 	defer deliver()
 

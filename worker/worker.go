@@ -476,9 +476,6 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		return err
 	}
 	defer tr.Close()
-	if g.live == nil { // generations built without one (tests)
-		g.live = newLiveState()
-	}
 	from, err := g.restoreState(ctx, plan, comm, tr)
 	if err != nil {
 		return err
