@@ -49,6 +49,7 @@ type ovJob struct {
 	// even after a failure: it copies local state), then send goes to the
 	// next rank while the previous rank's arrives in recv, then done runs.
 	shift      bool
+	exchange   bool // else the shift job only runs pre
 	pre, done  func()
 	send, recv []float32
 }
@@ -91,8 +92,8 @@ func (o *overlap) loop() {
 			if j.pre != nil {
 				j.pre()
 			}
-			if !failed {
-				if err = o.comm.Shift(j.ctx, j.send, j.recv); err == nil {
+			if !failed && j.exchange {
+				if err = o.comm.Shift(j.ctx, j.send, j.recv); err == nil && j.done != nil {
 					j.done()
 				}
 			}
@@ -141,12 +142,12 @@ func (o *overlap) enqueue(gather bool, b int) {
 
 // enqueueShift enqueues the replica stream's exchange of a step's state
 // (after that step's all-gathers: it runs under the next forward pass).
-func (o *overlap) enqueueShift(pre func(), send, recv []float32, done func()) {
+func (o *overlap) enqueueShift(pre func(), send, recv []float32, done func(), exchange bool) {
 	o.mu.Lock()
 	o.queued++
 	ctx := o.ctx
 	o.mu.Unlock()
-	o.jobs <- ovJob{ctx: ctx, shift: true, pre: pre, send: send, recv: recv, done: done}
+	o.jobs <- ovJob{ctx: ctx, shift: true, exchange: exchange, pre: pre, send: send, recv: recv, done: done}
 }
 
 // gradReady is model.Hooks.GradReady: bucket b's gradients go out.

@@ -21,14 +21,15 @@ type restoredFrom struct {
 }
 
 // The inventory every rank all-gathers at the start of a generation that
-// may recover from live state: a header and up to 4 entries (two slots,
-// own and replica), each a shard of one step of one earlier generation.
+// may recover from live state: a header and up to 6 entries (two slots,
+// own and replica, and two slots copied out of the predecessor's arena),
+// each a shard of one step of one earlier generation.
 const (
-	invEntries   = 4
+	invEntries   = 6
 	invEntryLen  = 11 // lineage (2 words), world, rank, step (2), optSteps (2), cursor epoch, cursor step, kind
 	invHeaderLen = 4  // confirmed (2 words), entries, magic
 	invLen       = invHeaderLen + invEntries*invEntryLen
-	invMagic     = 0x52504c31 // "RPL1"
+	invMagic     = 0x52504c32 // "RPL2"
 	invOwn       = 1          // an entry's kind: the holder's own shard
 	invReplica   = 2          // the replica of its predecessor's
 	maxInvWorld  = 1 << 16    // no generation is larger (job: max_workers)
@@ -60,10 +61,10 @@ func (l *liveState) inventory() []uint32 {
 	w[0], w[1] = uint32(uint64(l.confirmed)>>32), uint32(l.confirmed)
 	w[3] = invMagic
 	n := 0
-	put := func(s *liveSlot, rank int, kind uint32) {
+	put := func(s arenaSlot, kind uint32) {
 		e := w[invHeaderLen+n*invEntryLen:]
 		e[0], e[1] = uint32(s.lineage>>32), uint32(s.lineage)
-		e[2], e[3] = uint32(s.world), uint32(rank)
+		e[2], e[3] = uint32(s.world), uint32(s.rank)
 		e[4], e[5] = uint32(uint64(s.step)>>32), uint32(s.step)
 		e[6], e[7] = uint32(uint64(s.optSteps)>>32), uint32(s.optSteps)
 		e[8], e[9] = uint32(s.cursor.Epoch), uint32(s.cursor.Step)
@@ -74,10 +75,15 @@ func (l *liveState) inventory() []uint32 {
 		if s == nil || !s.ownOK {
 			continue
 		}
-		put(s, s.rank, invOwn)
+		h := arenaSlot{lineage: s.lineage, world: s.world, rank: s.rank, step: s.step, optSteps: s.optSteps, cursor: s.cursor}
+		put(h, invOwn)
 		if s.repOK && s.world > 1 {
-			put(s, s.predecessor(), invReplica)
+			h.rank = s.predecessor()
+			put(h, invReplica)
 		}
+	}
+	for _, m := range l.mapped {
+		put(m.h, invReplica)
 	}
 	w[2] = uint32(n)
 	return w
@@ -195,6 +201,7 @@ func chooseLive(all []invEntry) (liveChoice, bool, string) {
 // restores the checkpoint. Every rank reaches the same decision.
 func recoverLive(ctx context.Context, comm *allreduce.Comm, tr *Trainer, l *liveState, ckpt int64) (from restoredFrom, ok bool, err error) {
 	world, rank := comm.Size(), comm.Rank()
+	l.materialize()
 	buf := make([]float32, world*invLen)
 	for i, w := range l.inventory() {
 		buf[rank*invLen+i] = math.Float32frombits(w)
@@ -287,6 +294,11 @@ func (l *liveState) shard(k groupKey, q int, own bool, want int) ([]float32, err
 		}
 		if !own && s.repOK && s.predecessor() == q && len(s.rep) == want {
 			return s.rep, nil
+		}
+	}
+	for _, m := range l.mapped {
+		if !own && m.h.lineage == k.lineage && m.h.world == k.world && m.h.step == k.step && m.h.rank == q && len(m.vals) == want {
+			return m.vals, nil
 		}
 	}
 	return nil, fmt.Errorf("live state: shard %d of step %d is no longer held here", q, k.step)

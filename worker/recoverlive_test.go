@@ -24,22 +24,40 @@ type trainedState struct {
 }
 
 // trainLive trains world ranks for n steps with live state kept, and
-// returns each rank's live state and the reference state.
-func trainLive(t *testing.T, opt, device string, world, n int) ([]*liveState, trainedState) {
+// returns each rank's live state and the reference state. shared: every
+// rank shares memory with the others, so the replicas are the successors'
+// mappings of the arenas and nothing is streamed.
+func trainLive(t *testing.T, opt, device string, world, n int, shared bool) ([]*liveState, trainedState) {
 	t.Helper()
 	spec := testSpec(opt)
 	spec.Model.Device = device
 	lives := make([]*liveState, world)
 	snaps := make([]Snapshot, world)
 	var ref trainedState
+	t.Cleanup(func() {
+		for _, l := range lives {
+			if l != nil {
+				l.close()
+			}
+		}
+	})
 	group(t, spec, world, func(r int, tr *Trainer) error {
 		lives[r] = newLiveState()
 		tr.SetLive(lives[r], 7)
+		if shared {
+			tr.sharedPeer = func(int) bool { return true }
+		}
 		if err := tr.replicateNow(context.Background()); err != nil {
 			return err
 		}
+		if shared && (!tr.share.all || tr.share.why != "") {
+			return fmt.Errorf("rank %d: arenas not all mapped: %+v", r, tr.share)
+		}
 		if err := steps(n)(context.Background(), tr); err != nil {
 			return err
+		}
+		if s := lives[r].slots[0]; shared && (len(s.rep) != 0 || !s.shared) {
+			return fmt.Errorf("rank %d: a replica was streamed (%d values) or the own half is not in the arena (%v)", r, len(s.rep), s.shared)
 		}
 		p := tr.Params() // waits for the last step's all-gather and replica
 		s := tr.Snapshot()
@@ -72,17 +90,30 @@ func TestLiveRecoveryRebuildsTheStateExactly(t *testing.T) {
 		opt, device string
 		world       int
 		keep        []int // the old ranks that survive, in their new rank order; -1: a new worker
+		shared      bool  // the replicas live in the arenas (the lost ranks' are closed)
 	}{
-		{"adamw", "cpu", 4, []int{0, 1, 3}},      // rank 2 killed: its replica is on rank 3
-		{"adamw", "cpu", 4, []int{3, 0}},         // ranks 1 and 2 lost: rank 1's state lived only on them
-		{"sgd-momentum", "cpu", 3, []int{1}},     // one survivor of 3 holds shards 1 and 0, not 2
-		{"sgd-momentum", "cpu", 2, []int{1}},     // one survivor of 2 holds both shards
-		{"adamw", "cpu", 2, []int{0, 1, -1, -1}}, // scale-up: two new workers receive the state
-		{"adamw", "cpu", 4, []int{1, 2, 3, 0}},   // the same workers in another rank order
-		{"adamw", "emu", 4, []int{0, 1, 3}},      // the optimizer state on a device (copied off it to replicate)
+		{"adamw", "cpu", 4, []int{0, 1, 3}, false},      // rank 2 killed: its replica is on rank 3
+		{"adamw", "cpu", 4, []int{3, 0}, false},         // ranks 1 and 2 lost: rank 1's state lived only on them
+		{"sgd-momentum", "cpu", 3, []int{1}, false},     // one survivor of 3 holds shards 1 and 0, not 2
+		{"sgd-momentum", "cpu", 2, []int{1}, false},     // one survivor of 2 holds both shards
+		{"adamw", "cpu", 2, []int{0, 1, -1, -1}, false}, // scale-up: two new workers receive the state
+		{"adamw", "cpu", 4, []int{1, 2, 3, 0}, false},   // the same workers in another rank order
+		{"adamw", "emu", 4, []int{0, 1, 3}, false},      // the optimizer state on a device (copied off it to replicate)
+		{"adamw", "cpu", 4, []int{0, 1, 3}, true},       // rank 2's state survives in rank 3's mapping of its arena
+		{"adamw", "cpu", 4, []int{3, 0}, true},          // rank 1's arena died with rank 2's mapping
+		{"sgd-momentum", "cpu", 2, []int{1}, true},      // one survivor maps the other's arena
+		{"adamw", "cpu", 2, []int{0, 1, -1, -1}, true},  // scale-up from arenas
+		{"adamw", "emu", 4, []int{1, 2, 3, 0}, true},    // a device optimizer's state, copied into the arena
 	} {
-		t.Run(fmt.Sprintf("%s_%s_%d_to_%v", tc.opt, tc.device, tc.world, tc.keep), func(t *testing.T) {
-			lives, ref := trainLive(t, tc.opt, tc.device, tc.world, 5)
+		t.Run(fmt.Sprintf("%s_%s_%d_to_%v_shared_%v", tc.opt, tc.device, tc.world, tc.keep, tc.shared), func(t *testing.T) {
+			lives, ref := trainLive(t, tc.opt, tc.device, tc.world, 5, tc.shared)
+			if tc.shared {
+				for old, l := range lives {
+					if !slices.Contains(tc.keep, old) {
+						l.close() // what a killed process leaves: its mapping of its predecessor's arena is gone
+					}
+				}
+			}
 			covered := coveredBy(tc.world, tc.keep)
 			spec := testSpec(tc.opt)
 			spec.Model.Device = tc.device
@@ -197,10 +228,10 @@ func TestChooseLive(t *testing.T) {
 func TestInventoryRoundTrip(t *testing.T) {
 	l := newLiveState()
 	l.setConfirmed(1 << 40)
-	a := l.claim(3<<33, 4, 1, 100, 2, 1<<35, 1<<36, data.Cursor{Epoch: 7, Step: 9})
+	a := l.claim(3<<33, 4, 1, 100, 2, 1<<35, 1<<36, data.Cursor{Epoch: 7, Step: 9}, true)
 	l.ownDone(a)
 	l.repDone(a)
-	b := l.claim(3<<33, 4, 1, 100, 2, 1<<35+1, 1<<36+1, data.Cursor{Epoch: 7, Step: 10})
+	b := l.claim(3<<33, 4, 1, 100, 2, 1<<35+1, 1<<36+1, data.Cursor{Epoch: 7, Step: 10}, true)
 	l.ownDone(b)
 	confirmed, es, err := decodeInventory(l.inventory(), 2)
 	if err != nil {
@@ -229,7 +260,7 @@ func TestInventoryRoundTrip(t *testing.T) {
 // accepts re-encodes to the same entries.
 func FuzzDecodeInventory(f *testing.F) {
 	l := newLiveState()
-	s := l.claim(9, 3, 2, 10, 1, 4, 4, data.Cursor{Step: 4})
+	s := l.claim(9, 3, 2, 10, 1, 4, 4, data.Cursor{Step: 4}, true)
 	l.ownDone(s)
 	l.repDone(s)
 	var seed []byte

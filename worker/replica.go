@@ -14,7 +14,11 @@ import (
 // generations of one session (cluster.replicate_every): for the two newest
 // replicated steps, its own shard of the parameters and optimizer state and
 // the replica of its ring predecessor's, which the Trainer's communication
-// goroutine receives (Comm.Shift) while the next step computes. After a
+// goroutine receives (Comm.Shift) while the next step computes. When the
+// predecessor runs on the same host and shares memory with this worker,
+// nothing is streamed: the predecessor writes its own half into an arena
+// this worker maps (livearena.go), and the replica is copied out of the
+// mapping only at a recovery (materialize). After a
 // failure the survivors rebuild the last step they hold every shard of
 // (recoverLive); two steps are kept because a failure can land after some
 // ranks have replicated step t and before others have.
@@ -30,6 +34,20 @@ type liveState struct {
 	// completed (and replicated, when replication is on): what a failure
 	// may cost is measured from it.
 	confirmed int64
+	made      int // slots made so far (a slot's arena index)
+	// arena holds the own halves when the ring successor shares this
+	// host's memory (livearena.go); pred is the predecessor's, mapped, and
+	// mapped what was copied out of it at the last recovery.
+	arena  *liveArena
+	pred   *liveArena
+	mapped []mappedSlot
+}
+
+// mappedSlot is one step of the predecessor's shard, copied out of its
+// arena at a recovery.
+type mappedSlot struct {
+	h    arenaSlot
+	vals []float32
 }
 
 // liveSlot is one step's state: this worker's own shard and its
@@ -45,6 +63,8 @@ type liveSlot struct {
 	own, rep []float32
 	ownOK    bool // own holds the step's state
 	repOK    bool // rep holds the predecessor's state of the step
+	idx      int  // its slot in the arena
+	shared   bool // own lies in the arena
 }
 
 // predecessor is the rank whose state this slot's replica holds.
@@ -54,20 +74,34 @@ func newLiveState() *liveState { return &liveState{} }
 
 // claim returns the older slot, emptied and sized for a shard of (world,
 // rank) of n parameters with k optimizer states, to hold step's state; it
-// becomes the newer one.
-func (l *liveState) claim(lineage uint64, world, rank, n, k int, step int64, optSteps int64, cursor data.Cursor) *liveSlot {
+// becomes the newer one. Its own half lies in the arena if there is one
+// large enough; its replica half is empty unless withRep (the predecessor
+// streams its state rather than sharing its arena).
+func (l *liveState) claim(lineage uint64, world, rank, n, k int, step int64, optSteps int64, cursor data.Cursor, withRep bool) *liveSlot {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := l.slots[1]
 	if s == nil {
-		s = &liveSlot{}
+		s = &liveSlot{idx: l.made}
+		l.made++
 	}
 	l.slots[0], l.slots[1] = s, l.slots[0]
 	lo, hi := allreduce.ShardRange(n, world, rank)
 	s.lineage, s.world, s.rank, s.step, s.optSteps, s.cursor = lineage, world, rank, step, optSteps, cursor
 	plo, phi := allreduce.ShardRange(n, world, s.predecessor())
-	s.own = resize(s.own, (1+k)*(hi-lo))
-	s.rep = resize(s.rep, (1+k)*(phi-plo))
+	if need := (1 + k) * (hi - lo); l.arena != nil && need <= l.arena.capacity {
+		l.arena.beginWrite(s.idx)
+		s.own, s.shared = l.arena.data(s.idx)[:need], true
+	} else {
+		if s.shared {
+			s.own, s.shared = nil, false
+		}
+		s.own = resize(s.own, need)
+	}
+	s.rep = s.rep[:0]
+	if withRep {
+		s.rep = resize(s.rep, (1+k)*(phi-plo))
+	}
 	s.ownOK, s.repOK = false, false
 	return s
 }
@@ -79,10 +113,14 @@ func resize(b []float32, n int) []float32 {
 	return b[:n]
 }
 
-// ownDone marks s's own half complete.
+// ownDone marks s's own half complete (and publishes it in the arena).
 func (l *liveState) ownDone(s *liveSlot) {
 	l.mu.Lock()
 	s.ownOK = true
+	if s.shared {
+		l.arena.endWrite(s.idx, arenaSlot{lineage: s.lineage, world: s.world, rank: s.rank, step: s.step,
+			optSteps: s.optSteps, cursor: s.cursor, n: len(s.own)})
+	}
 	l.mu.Unlock()
 }
 
@@ -136,6 +174,10 @@ func (l *liveState) bytes() int {
 // parameters or a host optimizer's state, so the goroutine also copies this
 // rank's own shard, off the training goroutine. A device optimizer's state
 // is copied off the device by the training goroutine, before.
+//
+// To a successor that maps this rank's arena nothing is sent (the own copy
+// is the replica); when every rank's successor does, the communication
+// goroutine only makes the own copy.
 func (t *Trainer) replicate() {
 	if t.live == nil || t.every <= 0 || t.step%t.every != 0 {
 		return
@@ -150,15 +192,36 @@ func (t *Trainer) replicate() {
 		own()
 		own = nil
 	}
-	n, m := t.hi-t.lo, len(s.rep)/(1+len(states))
-	t.ov.enqueueShift(own, s.own[n:], s.rep[m:], func() { t.repParams(s, m) })
+	if t.share.all { // every successor maps its predecessor's arena
+		if own != nil {
+			t.ov.enqueueShift(own, nil, nil, nil, false)
+		}
+		return
+	}
+	send, recv, done := t.streams(s)
+	t.ov.enqueueShift(own, send, recv, done, true)
+}
+
+// streams is what the replica stream of slot s sends and receives: nothing
+// to a successor that maps this rank's arena, nothing from a predecessor
+// whose arena this rank maps; done completes the received replica.
+func (t *Trainer) streams(s *liveSlot) (send, recv []float32, done func()) {
+	if !t.share.succ {
+		send = s.own[t.hi-t.lo:]
+	}
+	if !t.share.pred {
+		m := len(s.rep) / (1 + len(t.opt.State()))
+		recv, done = s.rep[m:], func() { t.repParams(s, m) }
+	}
+	return send, recv, done
 }
 
 // claimLive claims a slot for the step just completed (liveState.claim),
 // and returns the optimizer's state views.
 func (t *Trainer) claimLive() (*liveSlot, []optim.State) {
 	states := t.opt.State()
-	return t.live.claim(t.lineage, t.world, t.rank, len(t.model.Params()), len(states), int64(t.step), t.opt.Steps(), t.cursor), states
+	withRep := t.world > 1 && !t.share.pred
+	return t.live.claim(t.lineage, t.world, t.rank, len(t.model.Params()), len(states), int64(t.step), t.opt.Steps(), t.cursor, withRep), states
 }
 
 // repParams completes s's replica with the predecessor's m parameters,
@@ -192,7 +255,8 @@ func (t *Trainer) fillOwn(s *liveSlot, states []optim.State) {
 // replicateNow replicates the current state at once, on the caller's
 // goroutine (the communication goroutine is idle): a generation's first
 // replica, right after its restore, so that it never depends on the
-// previous generation's.
+// previous generation's. It first settles how this generation's replicas
+// travel (shareArenas).
 func (t *Trainer) replicateNow(ctx context.Context) error {
 	if t.live == nil || t.every <= 0 {
 		return nil
@@ -200,14 +264,23 @@ func (t *Trainer) replicateNow(ctx context.Context) error {
 	if err := t.settle(); err != nil {
 		return err
 	}
+	if t.world > 1 {
+		sh, err := t.shareArenas(ctx)
+		if err != nil {
+			return err
+		}
+		t.share = sh
+	}
 	s := t.snapshotLive()
-	if t.world == 1 {
+	if t.world == 1 || t.share.all {
 		return nil
 	}
-	n, m := t.hi-t.lo, len(s.rep)/(1+len(t.opt.State()))
-	if err := t.comm.Shift(ctx, s.own[n:], s.rep[m:]); err != nil {
+	send, recv, done := t.streams(s)
+	if err := t.comm.Shift(ctx, send, recv); err != nil {
 		return err
 	}
-	t.repParams(s, m)
+	if done != nil {
+		done()
+	}
 	return nil
 }

@@ -47,6 +47,8 @@ type Trainer struct {
 	lineage     uint64                      // the generation this trainer runs in (liveSlot.lineage)
 	every       int                         // cluster.replicate_every
 	leaveAt     int                         // > 0: Step returns errLeaving once every rank completed this step
+	sharedPeer  func(rank int) bool         // the ranks whose memory this one shares (nil: none); shareArenas
+	share       sharing                     // how this generation's replicas travel
 
 	skipped, consecutiveSkips int
 }

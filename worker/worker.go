@@ -314,6 +314,7 @@ func (w *process) session(ctx context.Context) error {
 	g := &generations{ln: w.ln, spec: spec, corpus: w.corpus, dev: w.dev, rep: rep, log: log, client: client, id: joined.WorkerId,
 		metrics: w.metrics, live: newLiveState(), leaveAt: cfg.LeaveAtStep,
 		leave: func(step int) { cancel(fmt.Errorf("%w after step %d (--leave-at-step)", errLeft, step)) }}
+	defer g.live.close() // after g.stop: no generation uses it any more
 	defer g.stop()
 	for {
 		plan, err := stream.Recv()
@@ -482,12 +483,16 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 	}
 	tr.SetLive(g.live, plan.Generation)
 	tr.leaveAt = g.leaveAt
+	tr.sharedPeer = rt.Shared
 	if err := tr.replicateNow(ctx); err != nil {
 		return err
 	}
+	if sh := tr.share; sh.why != "" {
+		g.log.Warn("the predecessor's live-state arena is not mapped: its replica is streamed", "rank", rank, "why", sh.why)
+	}
 	if b := g.live.bytes(); b > 0 {
 		g.metrics.LiveBytes.Set(float64(b))
-		g.log.Info("live state replicated", "step", tr.Steps(), "every", g.spec.Cluster.ReplicateEvery, "bytes", b)
+		g.log.Info("live state replicated", "step", tr.Steps(), "every", g.spec.Cluster.ReplicateEvery, "bytes", b, "replicas", tr.share.mode(world))
 	}
 	g.rep.setGeneration(plan.Generation, rank)
 	if plan.RecoverLive || plan.RestoreStep > 0 {

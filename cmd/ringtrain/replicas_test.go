@@ -129,7 +129,22 @@ func (c *cluster) waitProgress(step int64) int64 {
 // step (--leave-at-step) ends with bitwise the same parameters (both go on
 // with 3 workers from the same state).
 func TestKilledWorkerLosesNoSteps(t *testing.T) {
-	c := newCluster(t, replicaJob)
+	for _, tc := range []struct {
+		shm, replicas string
+		compare       bool // run the clean leave too and compare the parameters
+	}{
+		// One host: every successor maps its predecessor's arena.
+		{"auto", "shared memory (every successor maps its predecessor's arena)", true},
+		// No shared memory: the replicas are streamed over TCP.
+		{"off", "streamed", false},
+	} {
+		t.Run("shm="+tc.shm, func(t *testing.T) { killOneOfFour(t, tc.shm, tc.replicas, tc.compare) })
+	}
+}
+
+func killOneOfFour(t *testing.T, shm, replicas string, compare bool) {
+	job := strings.Replace(replicaJob, "settle: 5s}", "settle: 5s, shm: "+shm+"}", 1)
+	c := newCluster(t, job)
 	c.startTraining(4)
 	at := int64(110 + rand.IntN(120)) // past the first checkpoint, so that a fallback would show as lost steps
 	c.waitProgress(at)
@@ -156,15 +171,21 @@ func TestKilledWorkerLosesNoSteps(t *testing.T) {
 	if !strings.Contains(ev.Message, "from the previous generation's live state and replicas (world size 4)") || ev.Lost != 0 || ev.Step < before {
 		t.Fatalf("killed after progress step %d; restored: %s", before, ev.Message)
 	}
+	if b, _ := os.ReadFile(filepath.Join(c.dir, "worker-0.log")); !bytes.Contains(b, []byte(`"replicas":"`+replicas+`"`)) {
+		t.Fatalf("worker 0 did not replicate by %q:\n%s", replicas, b)
+	}
 	first, ok := firstStepAfter(t, c.dir, killed)
 	if !ok {
 		t.Fatal("no generation started after the kill, in the worker logs")
 	}
 	t.Logf("killed after progress step %d: %s; kill -> first step of the next generation %v", before, ev.Message, first.Sub(killed))
+	if !compare {
+		return
+	}
 	killedParams := export(t, c.dir)
 
 	// The same job, where one worker leaves at exactly that step.
-	c2 := newCluster(t, replicaJob)
+	c2 := newCluster(t, job)
 	c2.startCoordinator(false)
 	for i := range 4 {
 		if i == 1 {
