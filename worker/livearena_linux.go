@@ -16,7 +16,7 @@ func createArena(capacity int) (*liveArena, error) {
 	if capacity < 0 || capacity > maxArenaFloats {
 		return nil, fmt.Errorf("live-state arena of %d values: too large", capacity)
 	}
-	fd, err := unix.MemfdCreate("ringtrain-live", unix.MFD_CLOEXEC)
+	fd, err := unix.MemfdCreate("ringtrain-live", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, fmt.Errorf("create the live-state arena: %w", err)
 	}
@@ -24,6 +24,12 @@ func createArena(capacity int) (*liveArena, error) {
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("size the live-state arena to %d bytes: %w", size, err)
+	}
+	// Sealed at its size: no process holding the descriptor can cut a
+	// successor's mapping short under it.
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_SEAL); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("seal the live-state arena: %w", err)
 	}
 	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
@@ -60,6 +66,9 @@ func attachArena(pid, fd int, key [16]byte) (*liveArena, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("live-state arena %s: %w", path, err)
+	}
+	if seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0); err != nil || seals&unix.F_SEAL_SHRINK == 0 {
+		return nil, fmt.Errorf("live-state arena %s is not sealed against shrinking", path)
 	}
 	if st.Size() < arenaHeaderLen || st.Size() > int64(arenaBytes(maxArenaFloats)) {
 		return nil, fmt.Errorf("live-state arena %s: %d bytes is no arena", path, st.Size())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringtrain/ringtrain/data"
 	"github.com/ringtrain/ringtrain/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // attachOwn maps a through /proc, as its successor does.
@@ -82,6 +83,9 @@ func TestAttachArenaRefuses(t *testing.T) {
 	}
 	if _, err := attachArena(pid, 1<<20, key); err == nil || !strings.Contains(err.Error(), "open") {
 		t.Fatalf("no such descriptor: %v", err)
+	}
+	if err := unix.Ftruncate(a.fd, 0); err == nil {
+		t.Fatal("the arena can be cut short under its successors")
 	}
 	if _, _, _, ok := decodeDescriptor(make([]float32, arenaDescLen)); ok {
 		t.Fatal("an empty descriptor offers an arena")

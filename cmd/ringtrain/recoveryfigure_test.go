@@ -29,7 +29,9 @@ import (
 //     kill waits until it has been admitted (at the next checkpoint: the
 //     world is back to 4);
 //   - the throughput of the same job without failures at replicate_every
-//     0, 1 and 10, the modes alternated, with the default model and a
+//     0, 1 and 10 on one host (replicas in shared memory), and 0 and 1
+//     with cluster.shm: off (replicas streamed, as between hosts), the
+//     modes alternated, with the default model and a
 //     larger one, and the CPU time per step of all its processes (less
 //     sensitive than the wall time to the machine's other load);
 //   - the memory: the bytes of live state a worker holds ("live state
@@ -68,8 +70,20 @@ func TestRecoveryFigure(t *testing.T) {
 			{"mlp [256]", "model: {hidden: [256]}\n", 2000},
 			{"mlp [1024, 1024]", "model: {hidden: [1024, 1024]}\n", 250},
 		}
-		modes := []int{0, 1, 10}
-		type key struct{ model, every int }
+		// Replication off, every step and every 10 steps on one host (the
+		// successors map their predecessors' arenas), and off and every
+		// step with cluster.shm: off, where the replicas are streamed (as
+		// between hosts; the all-reduce runs on loopback TCP too, so those
+		// two are compared with each other).
+		type mode struct {
+			every int
+			shm   string
+		}
+		modes := []mode{{0, "auto"}, {1, "auto"}, {10, "auto"}, {0, "off"}, {1, "off"}}
+		type key struct {
+			model int
+			mode
+		}
 		sps := map[key][]float64{}
 		cpu := map[key][]float64{} // CPU ms per step, all processes
 		// ratio: a run's samples/s over that of the same repetition's run
@@ -84,10 +98,11 @@ func TestRecoveryFigure(t *testing.T) {
 				if rep%2 == 1 {
 					slices.Reverse(order)
 				}
-				for _, every := range order {
-					runDir := filepath.Join(dir, fmt.Sprintf("m%d-e%d-r%d", mi, every, rep))
+				for _, md := range order {
+					every := md.every
+					runDir := filepath.Join(dir, fmt.Sprintf("m%d-e%d-%s-r%d", mi, every, md.shm, rep))
 					cfg := runDir + ".yaml"
-					job := m.model + fmt.Sprintf("train: {global_batch: 48, steps: %d}\ncluster: {replicate_every: %d}\ncheckpoint: {every_epochs: 0}\neval: {every_epochs: 0}\n", m.steps, every)
+					job := m.model + fmt.Sprintf("train: {global_batch: 48, steps: %d}\ncluster: {replicate_every: %d, shm: %s}\ncheckpoint: {every_epochs: 0}\neval: {every_epochs: 0}\n", m.steps, every, md.shm)
 					if err := os.WriteFile(cfg, []byte(job), 0o644); err != nil {
 						t.Fatal(err)
 					}
@@ -101,34 +116,36 @@ func TestRecoveryFigure(t *testing.T) {
 						t.Fatalf("summary %+v", s)
 					}
 					b := liveBytes(t, runDir)
-					k := key{mi, every}
+					k := key{mi, md}
 					sps[k] = append(sps[k], s.SamplesPerSec)
 					cpuMs := cpuTime.Seconds() * 1000 / float64(m.steps)
 					cpu[k] = append(cpu[k], cpuMs)
 					hwm[k] = append(hwm[k], peaks...)
 					live[k] = append(live[k], b...)
-					t.Logf("RUN %s | replicate_every %d | rep %d | %.0f samples/s | CPU %.2f ms/step | VmHWM %v MiB | live state bytes %v | load %s", m.name, every, rep, s.SamplesPerSec, cpuMs, peaks, b, load)
+					t.Logf("RUN %s | replicate_every %d | shm %s | rep %d | %.0f samples/s | CPU %.2f ms/step | VmHWM %v MiB | live state bytes %v | load %s", m.name, every, md.shm, rep, s.SamplesPerSec, cpuMs, peaks, b, load)
 				}
 			}
 		}
+		// off is the run without replication of the same model and shm.
+		off := func(k key) key { return key{k.model, mode{0, k.shm}} }
 		for mi := range models {
-			for _, every := range modes {
-				k := key{mi, every}
+			for _, md := range modes {
+				k := key{mi, md}
 				for rep, v := range sps[k] {
-					ratio[k] = append(ratio[k], v/sps[key{mi, 0}][rep])
+					ratio[k] = append(ratio[k], v/sps[off(k)][rep])
 				}
 			}
 		}
 		for mi, m := range models {
-			base, baseCPU := median(sps[key{mi, 0}]), median(cpu[key{mi, 0}])
-			for _, every := range modes {
-				k := key{mi, every}
+			for _, md := range modes {
+				k := key{mi, md}
+				base, baseCPU := median(sps[off(k)]), median(cpu[off(k)])
 				h := make([]float64, len(hwm[k]))
 				for i, v := range hwm[k] {
 					h[i] = float64(v)
 				}
-				t.Logf("FIGURE throughput | %s | %d workers | replicate_every %d | samples/s median %.0f (%v) | %+.1f%% vs off (median of the pairs %+.1f%%) | CPU median %.2f ms/step, %+.1f%% vs off | VmHWM median %.0f MiB, max %.0f | live state bytes per worker %v |",
-					m.name, workers, every, median(sps[k]), roundAll(sps[k]), 100*(median(sps[k])/base-1), 100*(median(ratio[k])-1), median(cpu[k]), 100*(median(cpu[k])/baseCPU-1), median(h), slices.Max(h), slices.Compact(slices.Sorted(slices.Values(live[k]))))
+				t.Logf("FIGURE throughput | %s | %d workers | replicate_every %d | shm %s | samples/s median %.0f (%v) | %+.1f%% vs off (median of the pairs %+.1f%%) | CPU median %.2f ms/step, %+.1f%% vs off | VmHWM median %.0f MiB, max %.0f | live state bytes per worker %v |",
+					m.name, workers, md.every, md.shm, median(sps[k]), roundAll(sps[k]), 100*(median(sps[k])/base-1), 100*(median(ratio[k])-1), median(cpu[k]), 100*(median(cpu[k])/baseCPU-1), median(h), slices.Max(h), slices.Compact(slices.Sorted(slices.Values(live[k]))))
 			}
 		}
 	})
