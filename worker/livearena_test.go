@@ -4,6 +4,8 @@ package worker
 
 import (
 	"encoding/binary"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -139,5 +141,47 @@ func FuzzDecodeSlotHeader(f *testing.F) {
 		if binary.LittleEndian.Uint64(b[64:]) != uint64(h.n) {
 			t.Fatal("length misread")
 		}
+	})
+}
+
+// A rank that believes it shares memory with its predecessor, whose
+// predecessor offered no arena, says why and receives a stream instead;
+// the state survives either way.
+func TestUnsharedPredecessorIsStreamed(t *testing.T) {
+	spec := testSpec("adamw")
+	lives := make([]*liveState, 2)
+	var ref []float32
+	group(t, spec, 2, func(r int, tr *Trainer) error {
+		lives[r] = newLiveState()
+		tr.SetLive(lives[r], 7)
+		tr.sharedPeer = func(int) bool { return r == 0 } // rank 1 thinks otherwise
+		if err := tr.replicateNow(t.Context()); err != nil {
+			return err
+		}
+		if tr.share.pred || tr.share.succ || tr.share.all {
+			return fmt.Errorf("rank %d: sharing %+v, want streams both ways", r, tr.share)
+		}
+		if r == 0 && !strings.Contains(tr.share.why, "offered no arena") {
+			return fmt.Errorf("rank 0: why %q", tr.share.why)
+		}
+		if err := steps(3)(t.Context(), tr); err != nil {
+			return err
+		}
+		if r == 1 {
+			ref = slices.Clone(tr.Params())
+		}
+		return nil
+	})
+	defer lives[0].close()
+	lives[1].close() // rank 1 is lost; rank 0 received its state as a stream
+	group(t, spec, 1, func(r int, tr *Trainer) error {
+		from, ok, err := recoverLive(t.Context(), tr.comm, tr, lives[0], 0)
+		if err != nil || !ok || from.source != "replicas" {
+			return fmt.Errorf("recovered %+v ok %v: %v", from, ok, err)
+		}
+		if !testutil.BitsEqual(tr.Params(), ref) {
+			return fmt.Errorf("parameters differ")
+		}
+		return nil
 	})
 }

@@ -24,10 +24,10 @@ type trainedState struct {
 }
 
 // trainLive trains world ranks for n steps with live state kept, and
-// returns each rank's live state and the reference state. shared: every
-// rank shares memory with the others, so the replicas are the successors'
-// mappings of the arenas and nothing is streamed.
-func trainLive(t *testing.T, opt, device string, world, n int, shared bool) ([]*liveState, trainedState) {
+// returns each rank's live state and the reference state. hosts, if not
+// nil, is each rank's host: ranks of one host share memory, so a successor
+// there maps its predecessor's arena and nothing is streamed between them.
+func trainLive(t *testing.T, opt, device string, world, n int, hosts []int) ([]*liveState, trainedState) {
 	t.Helper()
 	spec := testSpec(opt)
 	spec.Model.Device = device
@@ -44,20 +44,22 @@ func trainLive(t *testing.T, opt, device string, world, n int, shared bool) ([]*
 	group(t, spec, world, func(r int, tr *Trainer) error {
 		lives[r] = newLiveState()
 		tr.SetLive(lives[r], 7)
-		if shared {
-			tr.sharedPeer = func(int) bool { return true }
+		pred, succ := (r+world-1)%world, (r+1)%world
+		if hosts != nil {
+			tr.sharedPeer = func(p int) bool { return hosts[p] == hosts[r] }
 		}
 		if err := tr.replicateNow(context.Background()); err != nil {
 			return err
 		}
-		if shared && (!tr.share.all || tr.share.why != "") {
-			return fmt.Errorf("rank %d: arenas not all mapped: %+v", r, tr.share)
+		mapsPred, mappedBySucc := hosts != nil && hosts[pred] == hosts[r], hosts != nil && hosts[succ] == hosts[r]
+		if tr.share.pred != mapsPred || tr.share.succ != mappedBySucc || tr.share.why != "" {
+			return fmt.Errorf("rank %d of hosts %v: sharing %+v", r, hosts, tr.share)
 		}
 		if err := steps(n)(context.Background(), tr); err != nil {
 			return err
 		}
-		if s := lives[r].slots[0]; shared && (len(s.rep) != 0 || !s.shared) {
-			return fmt.Errorf("rank %d: a replica was streamed (%d values) or the own half is not in the arena (%v)", r, len(s.rep), s.shared)
+		if s := lives[r].slots[0]; (len(s.rep) == 0) != mapsPred || s.shared != mappedBySucc {
+			return fmt.Errorf("rank %d of hosts %v: %d replica values streamed, own half in the arena %v", r, hosts, len(s.rep), s.shared)
 		}
 		p := tr.Params() // waits for the last step's all-gather and replica
 		s := tr.Snapshot()
@@ -90,24 +92,26 @@ func TestLiveRecoveryRebuildsTheStateExactly(t *testing.T) {
 		opt, device string
 		world       int
 		keep        []int // the old ranks that survive, in their new rank order; -1: a new worker
-		shared      bool  // the replicas live in the arenas (the lost ranks' are closed)
+		hosts       []int // each old rank's host (nil: none shares memory): successors on the same host map the arenas
 	}{
-		{"adamw", "cpu", 4, []int{0, 1, 3}, false},      // rank 2 killed: its replica is on rank 3
-		{"adamw", "cpu", 4, []int{3, 0}, false},         // ranks 1 and 2 lost: rank 1's state lived only on them
-		{"sgd-momentum", "cpu", 3, []int{1}, false},     // one survivor of 3 holds shards 1 and 0, not 2
-		{"sgd-momentum", "cpu", 2, []int{1}, false},     // one survivor of 2 holds both shards
-		{"adamw", "cpu", 2, []int{0, 1, -1, -1}, false}, // scale-up: two new workers receive the state
-		{"adamw", "cpu", 4, []int{1, 2, 3, 0}, false},   // the same workers in another rank order
-		{"adamw", "emu", 4, []int{0, 1, 3}, false},      // the optimizer state on a device (copied off it to replicate)
-		{"adamw", "cpu", 4, []int{0, 1, 3}, true},       // rank 2's state survives in rank 3's mapping of its arena
-		{"adamw", "cpu", 4, []int{3, 0}, true},          // rank 1's arena died with rank 2's mapping
-		{"sgd-momentum", "cpu", 2, []int{1}, true},      // one survivor maps the other's arena
-		{"adamw", "cpu", 2, []int{0, 1, -1, -1}, true},  // scale-up from arenas
-		{"adamw", "emu", 4, []int{1, 2, 3, 0}, true},    // a device optimizer's state, copied into the arena
+		{"adamw", "cpu", 4, []int{0, 1, 3}, nil},               // rank 2 killed: its replica is on rank 3
+		{"adamw", "cpu", 4, []int{3, 0}, nil},                  // ranks 1 and 2 lost: rank 1's state lived only on them
+		{"sgd-momentum", "cpu", 3, []int{1}, nil},              // one survivor of 3 holds shards 1 and 0, not 2
+		{"sgd-momentum", "cpu", 2, []int{1}, nil},              // one survivor of 2 holds both shards
+		{"adamw", "cpu", 2, []int{0, 1, -1, -1}, nil},          // scale-up: two new workers receive the state
+		{"adamw", "cpu", 4, []int{1, 2, 3, 0}, nil},            // the same workers in another rank order
+		{"adamw", "emu", 4, []int{0, 1, 3}, nil},               // the optimizer state on a device (copied off it to replicate)
+		{"adamw", "cpu", 4, []int{0, 1, 3}, oneHost(4)},        // rank 2's state survives in rank 3's mapping of its arena
+		{"adamw", "cpu", 4, []int{3, 0}, oneHost(4)},           // rank 1's arena died with rank 2's mapping
+		{"sgd-momentum", "cpu", 2, []int{1}, oneHost(2)},       // one survivor maps the other's arena
+		{"adamw", "cpu", 2, []int{0, 1, -1, -1}, oneHost(2)},   // scale-up from arenas
+		{"adamw", "emu", 4, []int{1, 2, 3, 0}, oneHost(4)},     // a device optimizer's state, copied into the arena
+		{"adamw", "cpu", 4, []int{0, 2, 3}, []int{0, 0, 1, 1}}, // two hosts: rank 1's state was streamed to rank 2
+		{"adamw", "cpu", 4, []int{0, 1, 3}, []int{0, 0, 1, 1}}, // two hosts: rank 2's arena is mapped by rank 3
 	} {
-		t.Run(fmt.Sprintf("%s_%s_%d_to_%v_shared_%v", tc.opt, tc.device, tc.world, tc.keep, tc.shared), func(t *testing.T) {
-			lives, ref := trainLive(t, tc.opt, tc.device, tc.world, 5, tc.shared)
-			if tc.shared {
+		t.Run(fmt.Sprintf("%s_%s_%d_to_%v_hosts_%v", tc.opt, tc.device, tc.world, tc.keep, tc.hosts), func(t *testing.T) {
+			lives, ref := trainLive(t, tc.opt, tc.device, tc.world, 5, tc.hosts)
+			if tc.hosts != nil {
 				for old, l := range lives {
 					if !slices.Contains(tc.keep, old) {
 						l.close() // what a killed process leaves: its mapping of its predecessor's arena is gone
@@ -152,6 +156,9 @@ func TestLiveRecoveryRebuildsTheStateExactly(t *testing.T) {
 		})
 	}
 }
+
+// oneHost is the hosts of world ranks on one host.
+func oneHost(world int) []int { return make([]int, world) }
 
 // coveredBy: whether the old ranks in keep hold every shard of world (each
 // holds its own and its predecessor's).
