@@ -153,7 +153,7 @@ func LoadDataWith(s job.Spec, o LoadOptions) (*Corpus, error) {
 	case "shakespeare":
 		c.Text, err = data.Shakespeare()
 	case "shards":
-		c.Shards, c.Test, err = loadShards(d.Path, d.OnError == "skip", o.progress("test samples"))
+		c.Shards, c.Test, err = loadShards(d.Path, d.OnError == "skip", o.progress("test samples"), o.log())
 		if err == nil {
 			c.TokenVocab, err = checkTextShards(s, c.Shards)
 		}

@@ -11,8 +11,8 @@ import (
 
 // loadShards reads a shard directory's manifest and loads its test split
 // (evaluation reads it whole; the training split is streamed), telling
-// progress the test samples read after each shard.
-func loadShards(dir string, skip bool, progress func(done, total int)) (*data.ShardSet, *data.Dataset, error) {
+// progress the test samples read after each shard and log what it skips.
+func loadShards(dir string, skip bool, progress func(done, total int), log *slog.Logger) (*data.ShardSet, *data.Dataset, error) {
 	m, err := data.ReadManifest(dir)
 	if err != nil {
 		return nil, nil, err
@@ -24,7 +24,7 @@ func loadShards(dir string, skip bool, progress func(done, total int)) (*data.Sh
 	skipped := 0
 	test, _, err := data.LoadShardSplitProgress(dir, m, m.Test, dir+"/test", skip, func(err error) {
 		skipped++
-		slog.Warn("data.on_error skip: damaged test data skipped", "err", err, "skipped", skipped)
+		log.Warn("data.on_error skip: damaged test data skipped", "err", err, "skipped", skipped)
 	}, progress)
 	if err != nil {
 		return nil, nil, err
