@@ -125,6 +125,10 @@ var docPlan = []docGroup{
 			Skip: "a 6-minute measurement (40 SIGKILLs in two long runs of 4 workers, 30 training runs): TestRecoveryFigure skips itself without RINGTRAIN_MEASURE; TestKilledWorkerLosesNoSteps and TestAdjacentKilledFallBackToCheckpoint kill workers the same way"},
 		{File: "docs/benchmarks.md", Doc: "RINGTRAIN_MEASURE=1 RINGTRAIN_KILL_EVERY=10 go test -count=1 -v -timeout 20m -run TestRecoveryFigure/kills ./cmd/ringtrain",
 			Skip: "a measurement (20 SIGKILLs in a long run of 4 workers): TestRecoveryFigure skips itself without RINGTRAIN_MEASURE"},
+		{File: "docs/benchmarks.md", Doc: `RINGTRAIN_MEASURE=1 RINGTRAIN_REPS=5 go test -count=1 -v -timeout 40m -run 'TestRecoveryFigure/throughput' ./cmd/ringtrain`,
+			Skip: "a 5-minute measurement (50 training runs of 2 workers): TestRecoveryFigure skips itself without RINGTRAIN_MEASURE"},
+		{File: "docs/benchmarks.md", Doc: `RINGTRAIN_MEASURE=1 RINGTRAIN_KILL_EVERY=1 go test -count=1 -v -timeout 20m -run 'TestRecoveryFigure/kills' ./cmd/ringtrain`,
+			Skip: "a measurement (20 SIGKILLs in a long run of 4 workers, replicas in the arenas): TestRecoveryFigure skips itself without RINGTRAIN_MEASURE; TestKilledWorkerLosesNoSteps/shm=auto kills a worker the same way"},
 	}},
 	{Name: "README/language-models", Steps: []docStep{
 		{File: "README.md", Doc: "ringtrain launch --config docs/examples/shakespeare-gpt.yaml --run-dir runs/gpt",
