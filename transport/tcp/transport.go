@@ -62,6 +62,14 @@ type peerConn struct {
 	spin *spinReader // nil when spinning is off
 	// emulate: Spec.Link applies to sends to this peer (Spec.LinkPeers).
 	emulate bool
+	// linkFree is when the emulated link to this peer has finished
+	// sending the frames handed to it so far; wrote is how long after the
+	// last one's departure the host finished writing it (the timer's
+	// lateness and the write; at most that frame's link time), at wroteAt
+	// (depart).
+	linkFree time.Time
+	wrote    time.Duration
+	wroteAt  time.Time
 }
 
 var (
@@ -265,13 +273,18 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 	}
 	defer t.leave(w)
 	if d := t.link.delay(HeaderSize + 4*len(data)); d > 0 && pc.emulate {
-		tm := time.NewTimer(d) // link emulation only
+		now := time.Now()
+		pc.linkFree = depart(now, max(0, pc.wrote-now.Sub(pc.wroteAt)), pc.linkFree, d)
+		tm := time.NewTimer(time.Until(pc.linkFree)) // link emulation only
 		select {
 		case <-tm.C:
 		case <-ctx.Done():
 			tm.Stop()
 			return ctx.Err()
 		}
+		// The host's time past the frame's departure: the timer's lateness
+		// and the write.
+		defer func(due time.Time) { pc.wroteAt = time.Now(); pc.wrote = min(pc.wroteAt.Sub(due), d) }(pc.linkFree)
 	}
 	payload := asBytes(data)
 	h := Header{Gen: t.gen, Tag: tag, Length: uint32(len(payload)), Checksummed: t.checksum}
