@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // ensureArena makes the own halves' arena hold need values per slot: a
@@ -74,7 +75,7 @@ func (l *liveState) close() {
 type sharing struct {
 	succ, pred bool   // the successor maps this rank's arena; this rank maps the predecessor's
 	all        bool   // every rank's replica is mapped: no stream at all
-	why        string // why this rank's predecessor is not mapped, when it shares the host
+	why        string // why a replica of a neighbour that shares the host is streamed (this rank's arena failed, or the predecessor's cannot be mapped)
 }
 
 // mode says in words how this rank's replicas travel (the log).
@@ -101,11 +102,12 @@ func (sh sharing) mode(world int) string {
 // successor that did not.
 func (t *Trainer) shareArenas(ctx context.Context) (sharing, error) {
 	var sh sharing
+	var ownWhy, predWhy string // why the successor cannot map this rank's arena; why this rank maps none
 	succ, pred := (t.rank+1)%t.world, (t.rank+t.world-1)%t.world
 	desc, got := make([]float32, arenaDescLen), make([]float32, arenaDescLen)
 	if t.sharedPeer != nil && t.sharedPeer(succ) {
 		if err := t.live.ensureArena((1 + len(t.opt.State())) * (t.hi - t.lo)); err != nil {
-			sh.why = err.Error()
+			ownWhy = err.Error()
 		} else {
 			t.live.arena.descriptor(desc)
 		}
@@ -115,14 +117,14 @@ func (t *Trainer) shareArenas(ctx context.Context) (sharing, error) {
 	}
 	var mapped *liveArena
 	if t.sharedPeer != nil && t.sharedPeer(pred) {
+		predWhy = "the predecessor offered no arena"
 		if pid, fd, key, ok := decodeDescriptor(got); ok {
-			a, err := attachArena(pid, fd, key)
-			if err != nil {
-				sh.why = err.Error()
+			var err error
+			if mapped, err = attachArena(pid, fd, key); err != nil {
+				predWhy = err.Error()
+			} else {
+				predWhy = ""
 			}
-			mapped = a
-		} else if sh.why == "" {
-			sh.why = "the predecessor offered no arena"
 		}
 	}
 	t.live.setPred(mapped)
@@ -135,8 +137,6 @@ func (t *Trainer) shareArenas(ctx context.Context) (sharing, error) {
 	}
 	sh.pred, sh.succ = mapped != nil, flags[succ] == 1
 	sh.all = !slices.ContainsFunc(flags, func(f float32) bool { return f != 1 })
-	if sh.pred {
-		sh.why = ""
-	}
+	sh.why = strings.Join(slices.DeleteFunc([]string{ownWhy, predWhy}, func(w string) bool { return w == "" }), "; ")
 	return sh, nil
 }

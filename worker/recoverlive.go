@@ -75,7 +75,7 @@ func (l *liveState) inventory() []uint32 {
 		if s == nil || !s.ownOK {
 			continue
 		}
-		h := arenaSlot{lineage: s.lineage, world: s.world, rank: s.rank, step: s.step, optSteps: s.optSteps, cursor: s.cursor}
+		h := s.header()
 		put(h, invOwn)
 		if s.repOK && s.world > 1 {
 			h.rank = s.predecessor()

@@ -67,6 +67,11 @@ type liveSlot struct {
 	shared   bool // own lies in the arena
 }
 
+// header says which step of which shard s's own half holds.
+func (s *liveSlot) header() arenaSlot {
+	return arenaSlot{lineage: s.lineage, world: s.world, rank: s.rank, step: s.step, optSteps: s.optSteps, cursor: s.cursor}
+}
+
 // predecessor is the rank whose state this slot's replica holds.
 func (s *liveSlot) predecessor() int { return (s.rank + s.world - 1) % s.world }
 
@@ -118,8 +123,9 @@ func (l *liveState) ownDone(s *liveSlot) {
 	l.mu.Lock()
 	s.ownOK = true
 	if s.shared {
-		l.arena.endWrite(s.idx, arenaSlot{lineage: s.lineage, world: s.world, rank: s.rank, step: s.step,
-			optSteps: s.optSteps, cursor: s.cursor, n: len(s.own)})
+		h := s.header()
+		h.n = len(s.own)
+		l.arena.endWrite(s.idx, h)
 	}
 	l.mu.Unlock()
 }

@@ -488,7 +488,7 @@ func (g *generations) run(ctx context.Context, plan *pb.Plan) error {
 		return err
 	}
 	if sh := tr.share; sh.why != "" {
-		g.log.Warn("the predecessor's live-state arena is not mapped: its replica is streamed", "rank", rank, "why", sh.why)
+		g.log.Warn("a live-state arena is not shared with a ring neighbour on this host: that replica is streamed", "rank", rank, "why", sh.why)
 	}
 	if b := g.live.bytes(); b > 0 {
 		g.metrics.LiveBytes.Set(float64(b))
