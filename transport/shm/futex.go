@@ -41,9 +41,16 @@ func (e event) signal() {
 // wake bumps seq and wakes every sleeper, announced or not.
 func (e event) wake() {
 	e.seq.Add(1)
-	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(e.seq)), futexWake, uintptr(1<<31-1), 0, 0, 0)
+	// A raw system call: FUTEX_WAKE never blocks, and Syscall6 would wake
+	// the Go scheduler's sleeping monitor thread (see osYield).
+	_, _, _ = unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(e.seq)), futexWake, uintptr(1<<31-1), 0, 0, 0)
 }
 
 // osYield gives the processor to another ready thread or process, if any
-// (sched_yield; runtime.Gosched would only switch goroutines).
-func osYield() { _, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+// (sched_yield; runtime.Gosched would only switch goroutines). It is a raw
+// system call: unix.Syscall tells the Go scheduler it enters a system call,
+// which wakes the scheduler's monitor thread (sysmon) with a futex whenever
+// it sleeps, as it does once the process was idle: a thread to schedule
+// per yield on a machine with more ranks than cores (transport/tcp's
+// rawio_linux.go measured it).
+func osYield() { _, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }

@@ -45,7 +45,7 @@ func newSpinReader(c net.Conn, spin time.Duration) (*spinReader, bool) {
 func (r *spinReader) read(fd uintptr) bool {
 	var start time.Time
 	for {
-		n, err := syscall.Read(int(fd), r.p)
+		n, err := sysRead(fd, r.p)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -60,7 +60,7 @@ func (r *spinReader) read(fd uintptr) bool {
 			}
 			yield()
 			continue
-		case err != nil:
+		case err != 0:
 			r.n, r.err = 0, err
 		case n == 0:
 			r.n, r.err = 0, io.EOF

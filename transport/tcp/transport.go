@@ -59,7 +59,8 @@ type peerConn struct {
 	whdr [HeaderSize]byte
 	iov  [2][]byte
 	bufs net.Buffers
-	spin *spinReader // nil when spinning is off
+	w    *frameWriter // nil: write through bufs
+	spin *spinReader  // nil when spinning is off
 	// emulate: Spec.Link applies to sends to this peer (Spec.LinkPeers).
 	emulate bool
 	// linkFree is when the emulated link to this peer has finished
@@ -109,7 +110,7 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 		if ok {
 			src = sr
 		}
-		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(src, 16<<10), spin: sr,
+		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(src, 16<<10), spin: sr, w: newFrameWriter(c),
 			emulate: spec.LinkPeers == nil || spec.LinkPeers[p]}
 	}
 	t.sendBuf = max(t.sendBuf, 0)
@@ -294,6 +295,12 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 	EncodeHeader(pc.whdr[:], h)
 	if t.ioTimeout > 0 {
 		pc.conn.SetWriteDeadline(time.Now().Add(t.ioTimeout))
+	}
+	if pc.w != nil {
+		if err := pc.w.writeFrame(pc.whdr[:], payload); err != nil {
+			return t.ioErr("send to", to, err)
+		}
+		return nil
 	}
 	pc.iov[0], pc.iov[1] = pc.whdr[:], payload
 	pc.bufs = pc.iov[:]

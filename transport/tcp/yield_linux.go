@@ -1,5 +1,0 @@
-package tcp
-
-import "syscall"
-
-func yield() { syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0) }

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package tcp
-
-import "runtime"
-
-func yield() { runtime.Gosched() }
