@@ -15,6 +15,14 @@ type Config struct {
 	// ring (2(N-1) steps of 1/N of the buffer). 0 disables it. At most
 	// 64 MiB. Default 64 KiB (measured: see docs/benchmarks.md).
 	SmallBytes int
+	// DirectBytes: AllReduce of more than SmallBytes and at most this many
+	// bytes runs the direct two-round algorithm (DirectAllReduce: each
+	// chunk straight to its owner, then straight back to everyone) instead
+	// of the ring, in worlds where every pair of ranks is linked (3 and 4
+	// ranks; see Peers), unless the hierarchical all-reduce applies. 0
+	// disables it. At most 64 MiB. Default 2 MiB (measured: see
+	// docs/benchmarks.md).
+	DirectBytes int
 	// Compress sends the partial sums of ReduceScatter and ReduceScatterRange
 	// at half width (see Compression); every other collective stays exact
 	// float32. Default CompressNone.
@@ -32,7 +40,7 @@ type Config struct {
 
 // DefaultConfig returns the measured defaults.
 func DefaultConfig() Config {
-	return Config{SegmentBytes: 1 << 20, SmallBytes: 64 << 10}
+	return Config{SegmentBytes: 1 << 20, SmallBytes: 64 << 10, DirectBytes: 2 << 20}
 }
 
 // Validate reports the first invalid field.
@@ -42,6 +50,9 @@ func (c Config) Validate() error {
 	}
 	if c.SmallBytes < 0 || c.SmallBytes > 64<<20 {
 		return fmt.Errorf("allreduce: SmallBytes %d: want 0..%d", c.SmallBytes, 64<<20)
+	}
+	if c.DirectBytes < 0 || c.DirectBytes > 64<<20 {
+		return fmt.Errorf("allreduce: DirectBytes %d: want 0..%d", c.DirectBytes, 64<<20)
 	}
 	if !c.Compress.valid() {
 		return fmt.Errorf("allreduce: Compress %v: want none, bf16 or fp16", c.Compress)

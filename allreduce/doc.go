@@ -16,9 +16,10 @@
 //     RangeReduceScatter, RangeAllGather, HierAllReduce). They are tested without any I/O.
 //   - Comm, one executor that runs those schedules: a segmented, full-duplex
 //     pipeline for the bandwidth-optimal ring (large buffers) and recursive
-//     doubling for small ones, picked by Config.SmallBytes (and the
-//     hierarchical all-reduce, HierAllReduce, where Config.Hosts says the
-//     ranks share hosts).
+//     doubling for small ones, picked by Config.SmallBytes; on 3 and 4
+//     ranks the direct two-round all-reduce (DirectAllReduce) for medium
+//     ones, up to Config.DirectBytes (and the hierarchical all-reduce,
+//     HierAllReduce, where Config.Hosts says the ranks share hosts).
 //
 // Execution by size, automatic and local: a call whose every step fits in
 // what the transport buffers per link (SendBufferer: transport/tcp's
@@ -29,10 +30,18 @@
 // does any call whose steps send at most 16 KiB, over any transport. Larger
 // calls use the pipeline. The choice changes no frame (same frames, same
 // order, same reduction order, same bits), so ranks may choose differently;
-// why it cannot deadlock is argued in inline.go. The algorithm (ring or
-// recursive doubling, by Config.SmallBytes) and the segmentation
-// (Config.SegmentBytes) are part of the protocol and the same on every
-// rank.
+// why it cannot deadlock is argued in inline.go. The algorithm (recursive
+// doubling up to Config.SmallBytes, direct up to Config.DirectBytes on 3
+// and 4 ranks, else the ring) and the segmentation (Config.SegmentBytes)
+// are part of the protocol and the same on every rank.
+//
+// The direct all-reduce sends each chunk straight to its owner, which
+// reduces it and sends it straight back to everyone: the ring's bytes in 2
+// rounds instead of 2(N-1) steps. With more ranks than cores each step
+// waits for its peer to be scheduled, and 1–2 MiB on 4 ranks over 2 cores
+// took 15–35% less time than the ring (docs/benchmarks.md). It needs a
+// link between every pair of ranks, which Peers gives only on 3 and 4
+// ranks (DirectApplies).
 //
 // Caller's duties, in order:
 //

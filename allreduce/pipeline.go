@@ -32,6 +32,11 @@ func (c *Comm) runSends(j *sendJob) error {
 			continue
 		}
 		nseg := c.segCount(st.SendHi-st.SendLo, j.minFrames)
+		if st.SendAfterAll {
+			if err := c.waitProgress(j.prefix[k]); err != nil {
+				return err
+			}
+		}
 		for s := range nseg {
 			if st.SendAfterRecv {
 				if err := c.waitProgress(j.prefix[k-1] + s + 1); err != nil {

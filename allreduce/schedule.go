@@ -22,6 +22,10 @@ type Step struct {
 	Final bool
 	// SendAfterRecv: the send range depends on the previous step's receive.
 	SendAfterRecv bool
+	// SendAfterAll: the send waits until every earlier step's receive is
+	// complete (DirectAllReduce's second round sends what its first
+	// round's receives finished).
+	SendAfterAll bool
 	// SendWire and RecvWire are the step numbers carried in the frame tags;
 	// a schedule sets them so that each send and its matching receive on the
 	// peer agree (ring steps use the step index on both sides).

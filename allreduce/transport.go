@@ -21,6 +21,7 @@ const (
 	OpAllGatherRange
 	OpAllReduceHier
 	OpShift
+	OpAllReduceDirect
 )
 
 // String returns the collective's name.
@@ -46,6 +47,8 @@ func (o Op) String() string {
 		return "all-reduce/hier"
 	case OpShift:
 		return "shift"
+	case OpAllReduceDirect:
+		return "all-reduce/direct"
 	}
 	return "op(" + strconv.Itoa(int(o)) + ")"
 }

@@ -28,13 +28,13 @@ func newBenchCmd(g *globals) *cobra.Command {
 
 func newBenchAllReduceCmd(g *globals) *cobra.Command {
 	var (
-		worlds, sizes, algo, data, op  string
-		transport, compress, hier      string
-		iterScale, linkMbps            float64
-		workers, iters, segment, small int
-		nodes                          int
-		asCSV, frameChecksum           bool
-		readSpin                       time.Duration
+		worlds, sizes, algo, data, op          string
+		transport, compress, hier              string
+		iterScale, linkMbps                    float64
+		workers, iters, segment, small, direct int
+		nodes                                  int
+		asCSV, frameChecksum                   bool
+		readSpin                               time.Duration
 	)
 	def := allreduce.DefaultConfig()
 	cmd := &cobra.Command{
@@ -79,11 +79,13 @@ in --csv).`,
 			switch algo {
 			case "auto":
 			case "ring":
-				small = 0
+				small, direct = 0, 0
 			case "rd":
 				small = 64 << 20
+			case "direct":
+				small, direct = 0, 64<<20
 			default:
-				return fmt.Errorf("--algo %q: want auto, ring or rd", algo)
+				return fmt.Errorf("--algo %q: want auto, ring, rd or direct", algo)
 			}
 			if data != "pattern" && data != "random" {
 				return fmt.Errorf("--data %q: want pattern or random", data)
@@ -142,7 +144,7 @@ in --csv).`,
 					var rs []bench.Result
 					rs, err = bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
 						Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
-						Segment: segment, SmallBytes: small, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
+						Segment: segment, SmallBytes: small, DirectBytes: direct, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
 						Compress: c, LinkMbps: linkMbps, Nodes: nodes, Flat: flat,
 						WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
 						Stderr:     g.stderr,
@@ -166,7 +168,8 @@ in --csv).`,
 	f.IntVar(&iters, "iters", 0, "timed iterations per size (0 = the ../shared/bench defaults)")
 	f.IntVar(&segment, "segment", def.SegmentBytes, "pipeline segment size in bytes")
 	f.IntVar(&small, "small-threshold", def.SmallBytes, "all-reduces up to this many bytes use recursive doubling")
-	f.StringVar(&algo, "algo", "auto", "auto (by --small-threshold), ring, or rd (recursive doubling up to 64 MiB)")
+	f.IntVar(&direct, "direct-threshold", def.DirectBytes, "with 3 or 4 ranks, all-reduces above --small-threshold and up to this many bytes use the direct two-round algorithm")
+	f.StringVar(&algo, "algo", "auto", "auto (by --small-threshold and --direct-threshold), ring, rd (recursive doubling up to 64 MiB) or direct (3 or 4 ranks, up to 64 MiB)")
 	f.StringVar(&data, "data", "pattern", "input: pattern (exact integer sums, as ../shared/bench) or random")
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")

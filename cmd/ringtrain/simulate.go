@@ -118,15 +118,19 @@ stay the flat ring.`,
 // chosenAllReduce is the algorithm Comm.AllReduce picks for params floats
 // with the default Config and a host map of nodes nodes × perNode ranks:
 // recursive doubling up to SmallBytes, else the hierarchical one where the
-// host map calls for it (allreduce.Config.Hosts), else the ring.
+// host map calls for it (allreduce.Config.Hosts), else with 3 or 4 ranks
+// the direct one up to DirectBytes, else the ring.
 func chosenAllReduce(params, nodes, perNode int) string {
+	def, n := allreduce.DefaultConfig(), nodes*perNode
 	switch {
-	case nodes*perNode == 1:
+	case n == 1:
 		return "-"
-	case 4*params <= allreduce.DefaultConfig().SmallBytes:
+	case 4*params <= def.SmallBytes:
 		return "rd"
 	case nodes >= 2 && perNode >= 2 && params >= nodes:
 		return "hier"
+	case allreduce.DirectApplies(n) && 4*params <= def.DirectBytes:
+		return "direct"
 	}
 	return "ring"
 }
