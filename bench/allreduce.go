@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,8 +61,12 @@ type Options struct {
 	// WorkerArgs are the arguments that make this binary run Worker
 	// (e.g. []string{"bench", "worker"}).
 	WorkerArgs []string
-	WorkerEnv  []string  // extra environment for the children
-	Stderr     io.Writer // children's stderr
+	WorkerEnv  []string // extra environment for the children
+	// MaxProcs is GOMAXPROCS for each rank process: > 0 that many, 0 the
+	// Go runtime's default (or the environment's GOMAXPROCS), AutoProcs
+	// rankProcs' choice.
+	MaxProcs int
+	Stderr   io.Writer // children's stderr
 	// OnStart, if set, is called with the rank processes of each world once
 	// they are all connected (tests use it to kill one).
 	OnStart func(children []*proc.Child)
@@ -78,6 +83,7 @@ type Result struct {
 	BusBW   float64 // GB/s
 	MaxErr  float64
 	Segment int
+	Procs   int // GOMAXPROCS of the rank processes (rank 0's)
 	// Compress: the reduce-scatter's wire format ("none", "bf16", "fp16");
 	// Bytes and the bandwidths count float32 bytes (effective bandwidth).
 	Compress string
@@ -242,9 +248,13 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 	default:
 		return nil, fmt.Errorf("bench: transport %q: want tcp, shm or auto", o.Transport)
 	}
+	env := o.WorkerEnv
+	if n := rankProcs(o.MaxProcs, o.Transport, world, runtime.NumCPU()); n > 0 {
+		env = append(slices.Clip(env), "GOMAXPROCS="+strconv.Itoa(n))
+	}
 	ranks := make([]rank, world)
 	for r := range world {
-		c, err := g.Start(proc.Spec{Name: fmt.Sprintf("rank %d", r), Args: o.WorkerArgs, Env: o.WorkerEnv, Pipes: true, Stderr: o.Stderr, ExtraFiles: extra})
+		c, err := g.Start(proc.Spec{Name: fmt.Sprintf("rank %d", r), Args: o.WorkerArgs, Env: env, Pipes: true, Stderr: o.Stderr, ExtraFiles: extra})
 		if err != nil {
 			return nil, err
 		}
@@ -352,6 +362,9 @@ func summarize(world int, bytes int64, iters, segment int, per []sizeResult) Res
 		}
 		res.MaxErr = max(res.MaxErr, pr.MaxErr)
 	}
+	if len(per) > 0 {
+		res.Procs = per[0].Procs
+	}
 	slices.Sort(times)
 	med := times[len(times)/2]
 	if len(times)%2 == 0 {
@@ -389,4 +402,28 @@ func readLine(ctx context.Context, c *proc.Child, r *bufio.Reader, v any) error 
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// AutoProcs as Options.MaxProcs: rankProcs chooses.
+const AutoProcs = -1
+
+// rankProcs is the GOMAXPROCS to give each rank process (0: leave the
+// runtime's default). AutoProcs over TCP gives each rank its share of the
+// cores, at least one: a rank's goroutine woken by the netpoller then runs
+// on the thread that polled for it, where with a second P idle the Go
+// scheduler also wakes another thread to look for work, a thread to
+// schedule per receive that parks; with more ranks than cores that made
+// collectives of every size slower (docs/benchmarks.md, "Small and medium
+// messages"). Over shared memory, whose waits sleep in futex_wait, not in
+// the netpoller, AutoProcs keeps the default: one P made small messages
+// slower there. An explicit GOMAXPROCS in the environment wins over
+// AutoProcs.
+func rankProcs(maxProcs int, transport string, world, cpus int) int {
+	switch {
+	case maxProcs >= 0:
+		return maxProcs
+	case os.Getenv("GOMAXPROCS") != "", transport != "" && transport != "tcp":
+		return 0
+	}
+	return max(1, cpus/max(world, 1))
 }

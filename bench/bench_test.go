@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 }
 
 func opts(worlds []int, sizes []int64) Options {
-	return Options{Worlds: worlds, Sizes: sizes, Iters: 3, Segment: 64 << 10, SmallBytes: 16 << 10,
+	return Options{Worlds: worlds, Sizes: sizes, Iters: 3, Segment: 64 << 10, SmallBytes: 16 << 10, DirectBytes: 2 << 20,
 		Data: "random", Op: "allreduce", WorkerArgs: []string{"-test.run=^$"},
 		WorkerEnv: []string{"RINGTRAIN_TEST_BENCH_WORKER=1"}, Stderr: io.Discard}
 }
@@ -218,5 +219,45 @@ func TestNodeHostsAndOtherNodes(t *testing.T) {
 	}
 	if otherNodes(nil, 0) != nil {
 		t.Error("no layout: want nil (emulate every link)")
+	}
+}
+
+func TestRankProcs(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "")
+	for _, tc := range []struct {
+		maxProcs          int
+		transport         string
+		world, cpus, want int
+	}{
+		{AutoProcs, "tcp", 4, 2, 1},
+		{AutoProcs, "", 2, 2, 1},
+		{AutoProcs, "tcp", 2, 16, 8},
+		{AutoProcs, "tcp", 3, 16, 5},
+		{AutoProcs, "shm", 4, 2, 0},
+		{AutoProcs, "auto", 4, 2, 0},
+		{0, "tcp", 4, 2, 0},
+		{3, "shm", 4, 2, 3},
+	} {
+		if got := rankProcs(tc.maxProcs, tc.transport, tc.world, tc.cpus); got != tc.want {
+			t.Errorf("rankProcs(%d, %q, world %d, %d CPUs) = %d, want %d", tc.maxProcs, tc.transport, tc.world, tc.cpus, got, tc.want)
+		}
+	}
+	t.Setenv("GOMAXPROCS", "2")
+	if got := rankProcs(AutoProcs, "tcp", 4, 2); got != 0 {
+		t.Errorf("with GOMAXPROCS set: %d, want 0 (the environment's)", got)
+	}
+}
+
+// AutoProcs gives each TCP rank process its share of the cores.
+func TestRankProcessesGetTheirShareOfCores(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "")
+	o := opts([]int{2}, []int64{4 << 10})
+	o.MaxProcs = AutoProcs
+	res, err := AllReduce(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := max(1, runtime.NumCPU()/2); res[0].Procs != want {
+		t.Fatalf("rank GOMAXPROCS %d, want %d", res[0].Procs, want)
 	}
 }

@@ -52,5 +52,6 @@ type sizeResult struct {
 	Bytes  int64     `json:"bytes"`
 	Times  []float64 `json:"times"`   // seconds per timed iteration
 	MaxErr float64   `json:"max_err"` // max |result - reference| / max(1, |reference|)
+	Procs  int       `json:"procs"`   // the rank's GOMAXPROCS
 	Error  string    `json:"error,omitempty"`
 }

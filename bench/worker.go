@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
@@ -85,7 +86,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) 
 	pristine := make([]float32, maxBytes/4)
 	for i, size := range p.Sizes {
 		res := runSize(ctx, comm, &p, buf[:size/4], pristine[:size/4], p.Warmup[i], p.Iters[i])
-		res.Bytes = size
+		res.Bytes, res.Procs = size, runtime.GOMAXPROCS(0)
 		if err := enc.Encode(res); err != nil {
 			return err
 		}

@@ -32,6 +32,7 @@ func newBenchAllReduceCmd(g *globals) *cobra.Command {
 		transport, compress, hier              string
 		iterScale, linkMbps                    float64
 		workers, iters, segment, small, direct int
+		maxProcs                               string
 		nodes                                  int
 		asCSV, frameChecksum                   bool
 		readSpin                               time.Duration
@@ -86,6 +87,12 @@ in --csv).`,
 				small, direct = 0, 64<<20
 			default:
 				return fmt.Errorf("--algo %q: want auto, ring, rd or direct", algo)
+			}
+			procs := bench.AutoProcs
+			if maxProcs != "auto" {
+				if procs, err = strconv.Atoi(maxProcs); err != nil || procs < 0 {
+					return fmt.Errorf("--gomaxprocs %q: want auto, 0 (the Go runtime's default) or a number of threads", maxProcs)
+				}
 			}
 			if data != "pattern" && data != "random" {
 				return fmt.Errorf("--data %q: want pattern or random", data)
@@ -144,7 +151,7 @@ in --csv).`,
 					var rs []bench.Result
 					rs, err = bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
 						Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
-						Segment: segment, SmallBytes: small, DirectBytes: direct, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
+						Segment: segment, SmallBytes: small, DirectBytes: direct, MaxProcs: procs, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
 						Compress: c, LinkMbps: linkMbps, Nodes: nodes, Flat: flat,
 						WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
 						Stderr:     g.stderr,
@@ -173,6 +180,7 @@ in --csv).`,
 	f.StringVar(&data, "data", "pattern", "input: pattern (exact integer sums, as ../shared/bench) or random")
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")
+	f.StringVar(&maxProcs, "gomaxprocs", "auto", "GOMAXPROCS of each rank process: auto (over TCP each rank's share of the cores, at least 1; otherwise, or when GOMAXPROCS is set, the runtime's default), 0 (the runtime's default) or a number")
 	f.DurationVar(&readSpin, "read-spin", tcp.DefaultConfig(nil).ReadSpin, "yield the CPU up to this long before parking a receive (0: park at once)")
 	f.StringVar(&transport, "transport", "tcp", "how the ranks move frames: tcp (loopback TCP), shm (one shared segment handed to the ranks) or auto (as training: shared memory within a host or emulated node, TCP between)")
 	f.StringVar(&compress, "compress", "none", "reduce-scatter wire format: none, bf16 or fp16, or a comma-separated list run in turn (the job spec's cluster.compress; needs --op reduce-scatter; bandwidths count float32 bytes)")
