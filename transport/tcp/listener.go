@@ -382,26 +382,15 @@ type Spec struct {
 
 // Link emulates a network link on the sending side: every frame occupies
 // the link to its peer for Latency plus its size divided by Bandwidth and
-// is written to the peer when that time is over (depart), so that one
-// machine can show how a slower network changes scaling. On a real link
-// the host copies a frame before the link sends it, and the next frame's
-// copy overlaps this frame's sending; here the write comes after the
-// frame's time on the link, so the time the host spent past the previous
-// frame's departure (the timer's lateness and the write; up to that frame's
-// own link time, less any time the sender was idle after it) counts as
-// already spent on the next one, and frames handed over back to back leave
-// back to back, as they would on a real link.
+// is written to the peer when that time is over, so that one machine can
+// show how a slower network changes scaling. As on a real link, Send hands
+// the frame over and returns (a copy waits on the link's queue, up to two
+// frames; linkEmu), and a frame's time on the link starts when it is
+// handed over or when the link finishes the frame before it, whichever is
+// later: the host's work between frames overlaps the link's sending.
 type Link struct {
 	Bandwidth float64       // bytes per second; 0 = unlimited
 	Latency   time.Duration // per frame
-}
-
-// depart is when a frame that occupies a link for d leaves: it was handed
-// over at now, credit after the host could have handed it over had it
-// written the previous frame before that frame's time on the link, and the
-// link is busy until free with the frames before it.
-func depart(now time.Time, credit time.Duration, free time.Time, d time.Duration) time.Time {
-	return later(now.Add(-credit), free).Add(d)
 }
 
 func later(a, b time.Time) time.Time {

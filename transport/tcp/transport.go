@@ -61,16 +61,10 @@ type peerConn struct {
 	bufs net.Buffers
 	w    *frameWriter // nil: write through bufs
 	spin *spinReader  // nil when spinning is off
-	// emulate: Spec.Link applies to sends to this peer (Spec.LinkPeers).
+	// emulate: Spec.Link applies to sends to this peer (Spec.LinkPeers);
+	// link, when the Link is not zero, carries them.
 	emulate bool
-	// linkFree is when the emulated link to this peer has finished
-	// sending the frames handed to it so far; wrote is how long after the
-	// last one's departure the host finished writing it (the timer's
-	// lateness and the write; at most that frame's link time), at wroteAt
-	// (depart).
-	linkFree time.Time
-	wrote    time.Duration
-	wroteAt  time.Time
+	link    *linkEmu
 }
 
 var (
@@ -110,8 +104,12 @@ func newTransport(l *Listener, reg *registration, spec Spec, conns map[int]net.C
 		if ok {
 			src = sr
 		}
-		t.peers[p] = &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(src, 16<<10), spin: sr, w: newFrameWriter(c),
+		pc := &peerConn{rank: p, conn: c, r: bufio.NewReaderSize(src, 16<<10), spin: sr, w: newFrameWriter(c),
 			emulate: spec.LinkPeers == nil || spec.LinkPeers[p]}
+		if pc.emulate && spec.Link != (Link{}) {
+			pc.link = newLinkEmu(t.linkWriter(pc), nil)
+		}
+		t.peers[p] = pc
 	}
 	t.sendBuf = max(t.sendBuf, 0)
 	return t
@@ -153,13 +151,28 @@ func (t *Transport) abort(cause error) {
 				pc.conn.Close()
 			}
 		}
+		for _, pc := range t.peers {
+			if pc != nil && pc.link != nil {
+				pc.link.stop()
+			}
+		}
 	})
 }
 
 // Close aborts the transport and releases its registration and context
-// watches. It is idempotent.
+// watches. It is idempotent. Frames still on an emulated link (Spec.Link)
+// are written first, within the I/O timeout.
 func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
+		flushFor := t.ioTimeout
+		if flushFor <= 0 {
+			flushFor = 30 * time.Second
+		}
+		for _, pc := range t.peers {
+			if pc != nil && pc.link != nil && !t.aborted.Load() {
+				pc.link.flush(flushFor)
+			}
+		}
 		t.abort(fmt.Errorf("tcp: transport closed: %w", allreduce.ErrClosed))
 		t.watchMu.Lock()
 		for _, w := range t.watches {
@@ -273,26 +286,21 @@ func (t *Transport) Send(ctx context.Context, to int, tag allreduce.Tag, data []
 		return err
 	}
 	defer t.leave(w)
-	if d := t.link.delay(HeaderSize + 4*len(data)); d > 0 && pc.emulate {
-		now := time.Now()
-		pc.linkFree = depart(now, max(0, pc.wrote-now.Sub(pc.wroteAt)), pc.linkFree, d)
-		tm := time.NewTimer(time.Until(pc.linkFree)) // link emulation only
-		select {
-		case <-tm.C:
-		case <-ctx.Done():
-			tm.Stop()
-			return ctx.Err()
-		}
-		// The host's time past the frame's departure: the timer's lateness
-		// and the write.
-		defer func(due time.Time) { pc.wroteAt = time.Now(); pc.wrote = min(pc.wroteAt.Sub(due), d) }(pc.linkFree)
-	}
 	payload := asBytes(data)
 	h := Header{Gen: t.gen, Tag: tag, Length: uint32(len(payload)), Checksummed: t.checksum}
 	if t.checksum {
 		h.PayloadCRC = wire.CRC32C(payload)
 	}
 	EncodeHeader(pc.whdr[:], h)
+	if pc.link != nil {
+		if err := pc.link.send(ctx, pc.whdr[:], payload, t.link.delay(HeaderSize+len(payload))); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return t.ioErr("send to", to, err)
+		}
+		return nil
+	}
 	if t.ioTimeout > 0 {
 		pc.conn.SetWriteDeadline(time.Now().Add(t.ioTimeout))
 	}
@@ -355,4 +363,19 @@ func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf [
 			from, t.gen, tag.Op, tag.Seq, tag.Step, tag.Chunk, h.Length, crc, h.PayloadCRC, ErrChecksum, allreduce.ErrPeerLost)
 	}
 	return nil
+}
+
+// linkWriter writes pc's frames as the emulated link's goroutine hands
+// them over: one whole frame, under the I/O timeout.
+func (t *Transport) linkWriter(pc *peerConn) linkWrite {
+	return func(frame []byte) error {
+		if t.ioTimeout > 0 {
+			pc.conn.SetWriteDeadline(time.Now().Add(t.ioTimeout))
+		}
+		if pc.w != nil {
+			return pc.w.writeFrame(frame[:HeaderSize], frame[HeaderSize:])
+		}
+		_, err := pc.conn.Write(frame)
+		return err
+	}
 }

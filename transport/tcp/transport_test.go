@@ -384,25 +384,3 @@ func TestSessionKeyMustMatch(t *testing.T) {
 // real link), so a frame handed over right after that write leaves one
 // frame time after the previous departure; after an idle link it takes its
 // full time.
-func TestLinkDeparture(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	ms := time.Millisecond
-	for _, tc := range []struct {
-		name   string
-		now    time.Time
-		credit time.Duration
-		free   time.Time
-		want   time.Time
-	}{
-		{"idle link, never used", t0, 0, time.Time{}, t0.Add(4 * ms)},
-		{"idle since before now", t0, 0, t0.Add(-ms), t0.Add(4 * ms)},
-		{"busy: after the previous frame", t0, 0, t0.Add(3 * ms), t0.Add(7 * ms)},
-		{"handed over right after writing the previous frame", t0, ms, t0.Add(-ms), t0.Add(3 * ms)},
-		{"handed over after writing and an idle gap", t0, ms, t0.Add(-3 * ms), t0.Add(3 * ms)},
-		{"idle after the write: no credit left", t0, 0, t0.Add(-10 * ms), t0.Add(4 * ms)},
-	} {
-		if got := depart(tc.now, tc.credit, tc.free, 4*ms); !got.Equal(tc.want) {
-			t.Errorf("%s: departs %v after t0, want %v", tc.name, got.Sub(t0), tc.want.Sub(t0))
-		}
-	}
-}
