@@ -38,7 +38,15 @@
 // allreduce relies on it to run a collective's steps on one goroutine, each
 // rank sending before it receives (allreduce.SendBufferer). Receives of
 // small frames yield the CPU for up to Config.ReadSpin before parking in
-// the netpoller (spinread.go).
+// the netpoller (spinread.go). On Linux the reads, the frame's writev and
+// the yields are raw system calls (rawio_linux.go): they never block, and
+// syscall.Syscall would wake the Go scheduler's sleeping monitor thread
+// on each.
+//
+// Link emulation (Spec.Link, linkemu.go): frames to an emulated peer go
+// through a queue of up to two copies and one goroutine per such peer,
+// which writes each frame when its time on the link is over. Close writes
+// what is queued; Abort drops it.
 //
 // Failure semantics: a broken connection, or a payload whose checksum does
 // not match, fails the call that uses it with allreduce.ErrPeerLost; no progress within Config.IOTimeout fails it with
@@ -46,5 +54,5 @@
 // return allreduce.ErrAborted at once and peers see the links drop; a
 // cancelled context aborts the transport the same way (a half-sent frame
 // cannot be resumed). Close aborts and releases everything; no goroutine
-// outlives Close.
+// outlives Close (nor Abort, for the emulated links' goroutines).
 package tcp
