@@ -35,11 +35,7 @@ func TestDirectAllReduceMatchesReference(t *testing.T) {
 			}{{directCfg(), 2049}, {directCfg(), 20_000}, {directCfg(), 65_536}, {big, 1_000_000}} {
 				t.Run(fmt.Sprintf("%s/world%d/n%d", f.name, size, tc.n), func(t *testing.T) {
 					g := newGroup(t, f, size, tc.cfg)
-					var mu sync.Mutex
-					ops := map[allreduce.Op]bool{}
-					for _, c := range g.comms {
-						c.SetTracer(func(op allreduce.Op, _ int, _, _ time.Time) { mu.Lock(); ops[op] = true; mu.Unlock() })
-					}
+					ops := traceOps(g)
 					for _, op := range []allreduce.ReduceOp{allreduce.Sum, allreduce.Mean, allreduce.Max} {
 						checkAllReduce(t, g, size, tc.n, op)
 					}
@@ -77,17 +73,24 @@ func TestDirectAllReduceOnlyWhereItApplies(t *testing.T) {
 	for _, tc := range []struct{ size, n int }{{2, 20_000}, {5, 20_000}, {4, 70_000}} {
 		t.Run(fmt.Sprintf("world%d/n%d", tc.size, tc.n), func(t *testing.T) {
 			g := newGroup(t, memFabric, tc.size, directCfg())
-			var mu sync.Mutex
-			ops := map[allreduce.Op]bool{}
-			for _, c := range g.comms {
-				c.SetTracer(func(op allreduce.Op, _ int, _, _ time.Time) { mu.Lock(); ops[op] = true; mu.Unlock() })
-			}
+			ops := traceOps(g)
 			checkAllReduce(t, g, tc.size, tc.n, allreduce.Sum)
 			if !ops[allreduce.OpAllReduceRing] || len(ops) != 1 {
 				t.Fatalf("ran %v, want only %v", ops, allreduce.OpAllReduceRing)
 			}
 		})
 	}
+}
+
+// traceOps records which collectives g's ranks run (their tracers); read
+// it only once the calls have returned.
+func traceOps(g *group) map[allreduce.Op]bool {
+	var mu sync.Mutex
+	ops := map[allreduce.Op]bool{}
+	for _, c := range g.comms {
+		c.SetTracer(func(op allreduce.Op, _ int, _, _ time.Time) { mu.Lock(); ops[op] = true; mu.Unlock() })
+	}
+	return ops
 }
 
 // inFlightDirect loops direct all-reduces on every rank until one fails.
