@@ -10,7 +10,7 @@ package allreduce
 // 2(N-1)/N of the buffer, as the ring does, but in 2 rounds instead of
 // 2(N-1) dependent steps: what a medium buffer on a few ranks waits for is
 // the steps, each needing its peer scheduled (measured: docs/benchmarks.md,
-// "Small and medium messages"). Every chunk is reduced once, by its owner,
+// "Runs E and F"). Every chunk is reduced once, by its owner,
 // in a fixed order, then copied: ranks end bitwise identical and runs are
 // repeatable. It needs a link between every pair of ranks (see DirectApplies).
 func DirectAllReduce(rank, size, n int) []Step {
@@ -18,7 +18,7 @@ func DirectAllReduce(rank, size, n int) []Step {
 		return nil
 	}
 	steps := make([]Step, 0, 4*(size-1))
-	own := func(st Step) Step { st.RecvLo, st.RecvHi = ShardRange(n, size, rank); return st }
+	lo, hi := ShardRange(n, size, rank)
 	for k := 1; k < size; k++ {
 		q := (rank + k) % size
 		st := Step{To: q, From: -1}
@@ -26,9 +26,8 @@ func DirectAllReduce(rank, size, n int) []Step {
 		steps = append(steps, st)
 	}
 	for k := 1; k < size; k++ {
-		steps = append(steps, own(Step{To: -1, From: mod(rank-k, size), Reduce: true, Final: k == size-1}))
+		steps = append(steps, Step{To: -1, From: mod(rank-k, size), RecvLo: lo, RecvHi: hi, Reduce: true, Final: k == size-1})
 	}
-	lo, hi := ShardRange(n, size, rank)
 	for k := 1; k < size; k++ {
 		steps = append(steps, Step{To: (rank + k) % size, From: -1, SendLo: lo, SendHi: hi, SendAfterAll: true, SendWire: 1, RecvWire: 1})
 	}
