@@ -8,9 +8,11 @@ import (
 // AllReduce combines buf element-wise across all ranks with op; on return
 // every rank's buf holds the same result, bit for bit. Buffers of at most
 // Config.SmallBytes use recursive doubling; larger ones the hierarchical
-// all-reduce when Config.Hosts calls for it, else up to Config.DirectBytes
-// the direct two-round algorithm where it applies (3 or 4 ranks:
-// DirectAllReduce), else the pipelined ring.
+// all-reduce when Config.Hosts calls for it, else up to Config.HalvingBytes
+// recursive halving and doubling where it applies (a power-of-two world of
+// 4 or more: HalvingAllReduce), else up to Config.DirectBytes the direct
+// two-round algorithm where it applies (3 or 4 ranks: DirectAllReduce),
+// else the pipelined ring.
 // Every rank must pass the same length. A zero-length buffer returns at once
 // without communicating.
 func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error {
@@ -33,6 +35,9 @@ func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error 
 	case c.hier != nil && len(buf) >= len(c.hier.leaders):
 		s := c.schedule(schedKey{op: OpAllReduceHier, n: len(buf)})
 		err = c.runPipeline(ctx, OpAllReduceHier, s.steps, s.prefix, 0, buf, buf, op)
+	case len(buf) <= c.halvingLen:
+		s := c.schedule(schedKey{op: OpAllReduceHalving, n: len(buf)})
+		err = c.runPipeline(ctx, OpAllReduceHalving, s.steps, s.prefix, 0, buf, buf, op)
 	case len(buf) <= c.directLen:
 		s := c.schedule(schedKey{op: OpAllReduceDirect, n: len(buf)})
 		err = c.runPipeline(ctx, OpAllReduceDirect, s.steps, s.prefix, 0, buf, buf, op)

@@ -20,6 +20,7 @@ type Comm struct {
 	segLen     int // floats per segment
 	smallLen   int // floats at or below which AllReduce uses recursive doubling
 	directLen  int // floats at or below which AllReduce runs DirectAllReduce (0: never)
+	halvingLen int // floats at or below which AllReduce runs HalvingAllReduce (0: never)
 	rd         rdPlan
 	hier       *hierPlan // nil: no host map, or the flat ring is the same
 	// sendBuffer: the transport's SendBuffer (inlineFits); 0: it does
@@ -132,6 +133,9 @@ func New(t Transport, cfg Config) (*Comm, error) {
 	if DirectApplies(size) {
 		c.directLen = cfg.DirectBytes / 4
 	}
+	if HalvingApplies(size) {
+		c.halvingLen = cfg.HalvingBytes / 4
+	}
 	c.mu.sched = make(map[schedKey]*compiled)
 	c.mu.scratch = make([]float32, max(c.segLen, c.smallLen))
 	if cfg.Compress != CompressNone {
@@ -229,6 +233,8 @@ func (c *Comm) schedule(k schedKey) *compiled {
 		steps = c.hier.steps(n)
 	case OpAllReduceDirect:
 		steps = DirectAllReduce(c.rank, c.size, n)
+	case OpAllReduceHalving:
+		steps = HalvingAllReduce(c.rank, c.size, n)
 	case OpBroadcast:
 		steps = ChainBroadcast(c.rank, c.size, k.root, n)
 	case OpReduceScatterRange:

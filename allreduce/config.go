@@ -23,6 +23,13 @@ type Config struct {
 	// disables it. At most 64 MiB. Default 2 MiB (measured: see
 	// docs/benchmarks.md).
 	DirectBytes int
+	// HalvingBytes: AllReduce of more than SmallBytes and at most this many
+	// bytes runs recursive halving and doubling (HalvingAllReduce: the
+	// ring's bytes in 2·log2 N steps) in a power-of-two world of 4 or more
+	// ranks, unless the hierarchical all-reduce applies; it is checked
+	// before DirectBytes. 0 disables it. At most 64 MiB. Default 1 MiB
+	// (measured: see docs/benchmarks.md).
+	HalvingBytes int
 	// Compress sends the partial sums of ReduceScatter and ReduceScatterRange
 	// at half width (see Compression); every other collective stays exact
 	// float32. Default CompressNone.
@@ -40,7 +47,7 @@ type Config struct {
 
 // DefaultConfig returns the measured defaults.
 func DefaultConfig() Config {
-	return Config{SegmentBytes: 1 << 20, SmallBytes: 64 << 10, DirectBytes: 2 << 20}
+	return Config{SegmentBytes: 1 << 20, SmallBytes: 64 << 10, DirectBytes: 2 << 20, HalvingBytes: 1 << 20}
 }
 
 // Validate reports the first invalid field.
@@ -53,6 +60,9 @@ func (c Config) Validate() error {
 	}
 	if c.DirectBytes < 0 || c.DirectBytes > 64<<20 {
 		return fmt.Errorf("allreduce: DirectBytes %d: want 0..%d", c.DirectBytes, 64<<20)
+	}
+	if c.HalvingBytes < 0 || c.HalvingBytes > 64<<20 {
+		return fmt.Errorf("allreduce: HalvingBytes %d: want 0..%d", c.HalvingBytes, 64<<20)
 	}
 	if !c.Compress.valid() {
 		return fmt.Errorf("allreduce: Compress %v: want none, bf16 or fp16", c.Compress)

@@ -22,6 +22,7 @@ const (
 	OpAllReduceHier
 	OpShift
 	OpAllReduceDirect
+	OpAllReduceHalving
 )
 
 // String returns the collective's name.
@@ -49,6 +50,8 @@ func (o Op) String() string {
 		return "shift"
 	case OpAllReduceDirect:
 		return "all-reduce/direct"
+	case OpAllReduceHalving:
+		return "all-reduce/halving"
 	}
 	return "op(" + strconv.Itoa(int(o)) + ")"
 }

@@ -21,15 +21,16 @@ import (
 
 // Options configures an all-reduce benchmark run.
 type Options struct {
-	Worlds      []int   // world sizes, each run with fresh processes
-	Sizes       []int64 // message sizes in bytes (multiples of 4)
-	IterScale   float64 // multiplies the default iteration counts (min 3)
-	Iters       int     // fixed timed iterations per size (0 = defaults)
-	Segment     int     // allreduce.Config.SegmentBytes
-	SmallBytes  int     // allreduce.Config.SmallBytes
-	DirectBytes int     // allreduce.Config.DirectBytes
-	Data        string  // "pattern" (exact sums) or "random"
-	Op          string  // "allreduce" (default), "reduce-scatter", "all-gather"
+	Worlds       []int   // world sizes, each run with fresh processes
+	Sizes        []int64 // message sizes in bytes (multiples of 4)
+	IterScale    float64 // multiplies the default iteration counts (min 3)
+	Iters        int     // fixed timed iterations per size (0 = defaults)
+	Segment      int     // allreduce.Config.SegmentBytes
+	SmallBytes   int     // allreduce.Config.SmallBytes
+	DirectBytes  int     // allreduce.Config.DirectBytes
+	HalvingBytes int     // allreduce.Config.HalvingBytes
+	Data         string  // "pattern" (exact sums) or "random"
+	Op           string  // "allreduce" (default), "reduce-scatter", "all-gather"
 	// ReadSpin is tcp.Config.ReadSpin for the ranks (negative: the default).
 	ReadSpin time.Duration
 	// FrameChecksum is tcp.Spec.PayloadChecksum for the ranks (job spec:
@@ -189,7 +190,7 @@ func AllReduce(ctx context.Context, o Options) ([]Result, error) {
 	if o.LinkMbps < 0 {
 		return nil, fmt.Errorf("bench: link bandwidth %g Mbit/s: want 0 (off) or more", o.LinkMbps)
 	}
-	if err := (allreduce.Config{SegmentBytes: o.Segment, SmallBytes: o.SmallBytes, DirectBytes: o.DirectBytes}).Validate(); err != nil {
+	if err := (allreduce.Config{SegmentBytes: o.Segment, SmallBytes: o.SmallBytes, DirectBytes: o.DirectBytes, HalvingBytes: o.HalvingBytes}).Validate(); err != nil {
 		return nil, err
 	}
 	if o.Nodes < 0 {
@@ -275,7 +276,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		addrs[r] = h.Addr
 	}
-	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, DirectBytes: o.DirectBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps,
+	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, DirectBytes: o.DirectBytes, HalvingBytes: o.HalvingBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps,
 		Hosts: NodeHosts(world, o.Nodes)}
 	p.Hier = p.Hosts != nil && !o.Flat
 	for _, b := range o.Sizes {

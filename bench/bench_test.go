@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 }
 
 func opts(worlds []int, sizes []int64) Options {
-	return Options{Worlds: worlds, Sizes: sizes, Iters: 3, Segment: 64 << 10, SmallBytes: 16 << 10, DirectBytes: 2 << 20,
+	return Options{Worlds: worlds, Sizes: sizes, Iters: 3, Segment: 64 << 10, SmallBytes: 16 << 10, DirectBytes: 2 << 20, HalvingBytes: 512 << 10,
 		Data: "random", Op: "allreduce", WorkerArgs: []string{"-test.run=^$"},
 		WorkerEnv: []string{"RINGTRAIN_TEST_BENCH_WORKER=1"}, Stderr: io.Discard}
 }

@@ -12,19 +12,20 @@ type hello struct {
 
 // plan is the parent's only message to a child.
 type plan struct {
-	Rank        int            `json:"rank"`
-	World       int            `json:"world"`
-	Peers       map[int]string `json:"peers"`
-	Secret      []byte         `json:"secret"`
-	Sizes       []int64        `json:"sizes"` // bytes
-	Iters       []int          `json:"iters"`
-	Warmup      []int          `json:"warmup"`
-	Segment     int            `json:"segment"`
-	SmallBytes  int            `json:"small_bytes"`
-	DirectBytes int            `json:"direct_bytes"`
-	Data        string         `json:"data"` // "pattern" or "random"
-	Op          string         `json:"op"`   // "allreduce", "reduce-scatter", "all-gather"
-	ReadSpin    time.Duration  `json:"read_spin"`
+	Rank         int            `json:"rank"`
+	World        int            `json:"world"`
+	Peers        map[int]string `json:"peers"`
+	Secret       []byte         `json:"secret"`
+	Sizes        []int64        `json:"sizes"` // bytes
+	Iters        []int          `json:"iters"`
+	Warmup       []int          `json:"warmup"`
+	Segment      int            `json:"segment"`
+	SmallBytes   int            `json:"small_bytes"`
+	DirectBytes  int            `json:"direct_bytes"`
+	HalvingBytes int            `json:"halving_bytes"`
+	Data         string         `json:"data"` // "pattern" or "random"
+	Op           string         `json:"op"`   // "allreduce", "reduce-scatter", "all-gather"
+	ReadSpin     time.Duration  `json:"read_spin"`
 	// FrameChecksum: the rank's frames carry a CRC32C of their payload.
 	FrameChecksum bool `json:"frame_checksum"`
 	// Transport: "tcp" (or empty) connects over loopback TCP; "shm"

@@ -28,14 +28,14 @@ func newBenchCmd(g *globals) *cobra.Command {
 
 func newBenchAllReduceCmd(g *globals) *cobra.Command {
 	var (
-		worlds, sizes, algo, data, op          string
-		transport, compress, hier              string
-		iterScale, linkMbps                    float64
-		workers, iters, segment, small, direct int
-		maxProcs                               string
-		nodes                                  int
-		asCSV, frameChecksum                   bool
-		readSpin                               time.Duration
+		worlds, sizes, algo, data, op                   string
+		transport, compress, hier                       string
+		iterScale, linkMbps                             float64
+		workers, iters, segment, small, direct, halving int
+		maxProcs                                        string
+		nodes                                           int
+		asCSV, frameChecksum                            bool
+		readSpin                                        time.Duration
 	)
 	def := allreduce.DefaultConfig()
 	cmd := &cobra.Command{
@@ -80,13 +80,15 @@ in --csv).`,
 			switch algo {
 			case "auto":
 			case "ring":
-				small, direct = 0, 0
+				small, direct, halving = 0, 0, 0
 			case "rd":
 				small = 64 << 20
 			case "direct":
-				small, direct = 0, 64<<20
+				small, direct, halving = 0, 64<<20, 0
+			case "halving":
+				small, halving = 0, 64<<20
 			default:
-				return fmt.Errorf("--algo %q: want auto, ring, rd or direct", algo)
+				return fmt.Errorf("--algo %q: want auto, ring, rd, direct or halving", algo)
 			}
 			procs := bench.AutoProcs
 			if maxProcs != "auto" {
@@ -151,7 +153,7 @@ in --csv).`,
 					var rs []bench.Result
 					rs, err = bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
 						Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
-						Segment: segment, SmallBytes: small, DirectBytes: direct, MaxProcs: procs, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
+						Segment: segment, SmallBytes: small, DirectBytes: direct, HalvingBytes: halving, MaxProcs: procs, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
 						Compress: c, LinkMbps: linkMbps, Nodes: nodes, Flat: flat,
 						WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
 						Stderr:     g.stderr,
@@ -176,7 +178,8 @@ in --csv).`,
 	f.IntVar(&segment, "segment", def.SegmentBytes, "pipeline segment size in bytes")
 	f.IntVar(&small, "small-threshold", def.SmallBytes, "all-reduces up to this many bytes use recursive doubling")
 	f.IntVar(&direct, "direct-threshold", def.DirectBytes, "with 3 or 4 ranks, all-reduces above --small-threshold and up to this many bytes use the direct two-round algorithm")
-	f.StringVar(&algo, "algo", "auto", "auto (by --small-threshold and --direct-threshold), ring, rd (recursive doubling up to 64 MiB) or direct (3 or 4 ranks, up to 64 MiB)")
+	f.IntVar(&halving, "halving-threshold", def.HalvingBytes, "with 4, 8, 16, ... ranks, all-reduces above --small-threshold and up to this many bytes use recursive halving and doubling")
+	f.StringVar(&algo, "algo", "auto", "auto (by --small-threshold, --halving-threshold and --direct-threshold), ring, rd (recursive doubling up to 64 MiB), direct (3 or 4 ranks, up to 64 MiB) or halving (4, 8, 16, ... ranks, up to 64 MiB)")
 	f.StringVar(&data, "data", "pattern", "input: pattern (exact integer sums, as ../shared/bench) or random")
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")

@@ -118,8 +118,9 @@ stay the flat ring.`,
 // chosenAllReduce is the algorithm Comm.AllReduce picks for params floats
 // with the default Config and a host map of nodes nodes × perNode ranks:
 // recursive doubling up to SmallBytes, else the hierarchical one where the
-// host map calls for it (allreduce.Config.Hosts), else with 3 or 4 ranks
-// the direct one up to DirectBytes, else the ring.
+// host map calls for it (allreduce.Config.Hosts), else with 4, 8, ...
+// ranks recursive halving and doubling up to HalvingBytes, else with 3 or
+// 4 ranks the direct one up to DirectBytes, else the ring.
 func chosenAllReduce(params, nodes, perNode int) string {
 	def, n := allreduce.DefaultConfig(), nodes*perNode
 	switch {
@@ -129,6 +130,8 @@ func chosenAllReduce(params, nodes, perNode int) string {
 		return "rd"
 	case nodes >= 2 && perNode >= 2 && params >= nodes:
 		return "hier"
+	case allreduce.HalvingApplies(n) && 4*params <= def.HalvingBytes:
+		return "halving"
 	case allreduce.DirectApplies(n) && 4*params <= def.DirectBytes:
 		return "direct"
 	}

@@ -1,0 +1,95 @@
+package allreduce_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/internal/testutil"
+)
+
+// halvingCfg: buffers above 8 KiB and up to 256 KiB run recursive halving
+// and doubling on 4 and 8 ranks; frames of 16 KiB.
+func halvingCfg() allreduce.Config {
+	c := smallCfg()
+	c.HalvingBytes = 256 << 10
+	return c
+}
+
+// Recursive halving and doubling matches the reference on every fabric,
+// ends bitwise the same on every rank, repeats bitwise, and is what ran;
+// 1_000_000 floats (HalvingBytes at its maximum) take the pipelined path.
+func TestHalvingAllReduceMatchesReference(t *testing.T) {
+	big := halvingCfg()
+	big.HalvingBytes = 64 << 20
+	for _, f := range fabrics {
+		for _, size := range []int{4, 8} {
+			for _, tc := range []struct {
+				cfg allreduce.Config
+				n   int
+			}{{halvingCfg(), 2049}, {halvingCfg(), 20_000}, {halvingCfg(), 65_536}, {big, 1_000_000}} {
+				t.Run(fmt.Sprintf("%s/world%d/n%d", f.name, size, tc.n), func(t *testing.T) {
+					if testing.Short() && size > 4 {
+						t.Skip("short")
+					}
+					g := newGroup(t, f, size, tc.cfg)
+					ops := traceOps(g)
+					for _, op := range []allreduce.ReduceOp{allreduce.Sum, allreduce.Mean, allreduce.Max} {
+						checkAllReduce(t, g, size, tc.n, op)
+					}
+					if !ops[allreduce.OpAllReduceHalving] || len(ops) != 1 {
+						t.Fatalf("ran %v, want only %v", ops, allreduce.OpAllReduceHalving)
+					}
+					in := randomInputs(size, tc.n, 5)
+					var first [][]float32
+					for range 2 {
+						bufs := make([][]float32, size)
+						for r := range bufs {
+							bufs[r] = append([]float32(nil), in[r]...)
+						}
+						mustAll(t, g.run(func(r int, c *allreduce.Comm) error {
+							return c.AllReduce(context.Background(), bufs[r], allreduce.Sum)
+						}))
+						if first != nil {
+							for r := range bufs {
+								if i := testutil.FirstBitDiff(first[r], bufs[r]); i >= 0 {
+									t.Fatalf("rank %d: second run differs at %d", r, i)
+								}
+							}
+						}
+						first = bufs
+					}
+				})
+			}
+		}
+	}
+}
+
+// With both thresholds, 4 ranks run halving up to HalvingBytes and direct
+// above it up to DirectBytes; 3 ranks run direct.
+func TestHalvingBeforeDirect(t *testing.T) {
+	cfg := halvingCfg()
+	cfg.DirectBytes = 512 << 10
+	for _, tc := range []struct {
+		size, n int
+		want    allreduce.Op
+	}{{4, 20_000, allreduce.OpAllReduceHalving}, {4, 100_000, allreduce.OpAllReduceDirect}, {3, 20_000, allreduce.OpAllReduceDirect}, {4, 200_000, allreduce.OpAllReduceRing}} {
+		t.Run(fmt.Sprintf("world%d/n%d", tc.size, tc.n), func(t *testing.T) {
+			g := newGroup(t, memFabric, tc.size, cfg)
+			ops := traceOps(g)
+			checkAllReduce(t, g, tc.size, tc.n, allreduce.Sum)
+			if !ops[tc.want] || len(ops) != 1 {
+				t.Fatalf("ran %v, want only %v", ops, tc.want)
+			}
+		})
+	}
+}
+
+func TestHalvingAbortMidCallOnEveryRank(t *testing.T) {
+	abortOneMidCall(t, halvingCfg(), inFlightDirect)
+}
+
+func TestHalvingKilledRankMakesOthersFailFast(t *testing.T) {
+	killedRankFailsFast(t, halvingCfg(), inFlightDirect, 4)
+}
