@@ -10,7 +10,7 @@ package allreduce
 // 2(N-1)/N of the buffer, as the ring does, but in 2 rounds instead of
 // 2(N-1) dependent steps: what a medium buffer on a few ranks waits for is
 // the steps, each needing its peer scheduled (measured: docs/benchmarks.md,
-// "Runs E and F"). Every chunk is reduced once, by its owner,
+// "Runs E, F and G"). Every chunk is reduced once, by its owner,
 // in a fixed order, then copied: ranks end bitwise identical and runs are
 // repeatable. It needs a link between every pair of ranks (see DirectApplies).
 func DirectAllReduce(rank, size, n int) []Step {

@@ -414,8 +414,8 @@ const AutoProcs = -1
 // on the thread that polled for it, where with a second P idle the Go
 // scheduler also wakes another thread to look for work, a thread to
 // schedule per receive that parks; with more ranks than cores that made
-// collectives of every size slower (docs/benchmarks.md, "Runs E
-// and F"). Over shared memory, whose waits sleep in futex_wait, not in
+// collectives of every size slower (docs/benchmarks.md, "Runs E,
+// F and G"). Over shared memory, whose waits sleep in futex_wait, not in
 // the netpoller, AutoProcs keeps the default: one P made small messages
 // slower there. An explicit GOMAXPROCS in the environment wins over
 // AutoProcs.

@@ -13,7 +13,7 @@ import (
 // the process was idle, that wakes it with a futex. On a machine with more
 // ranks than cores every such wake-up is a thread to schedule, and a small
 // collective made a dozen of them per call (measured: docs/benchmarks.md,
-// "Runs E and F"). Each of these calls returns at once: the
+// "Runs E, F and G"). Each of these calls returns at once: the
 // sockets are non-blocking, and a call that would block returns EAGAIN and
 // the goroutine parks in the netpoller as before.
 
