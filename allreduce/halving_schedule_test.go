@@ -10,19 +10,7 @@ func TestHalvingAllReduceScheduleIsCorrectAndBandwidthOptimal(t *testing.T) {
 	for _, size := range []int{2, 4, 8, 16} {
 		for _, n := range []int{1, size - 1, size, size + 1, 10 * size, 1000} {
 			t.Run(fmt.Sprintf("world%d/n%d", size, n), func(t *testing.T) {
-				in := ramp(size, n)
-				out, sent := simulate(t, size, n, func(r int) []Step { return HalvingAllReduce(r, size, n) }, in)
-				for r := range size {
-					for i := range n {
-						if want := float32(size * (size + 1) / 2 * (i%7 + 1)); out[r][i] != want {
-							t.Fatalf("rank %d [%d] = %v, want %v", r, i, out[r][i], want)
-						}
-					}
-					// 2(N-1)/N of the buffer, rounded by the uneven chunks.
-					if lo, hi := 2*(size-1)*(n/size), 2*(size-1)*((n+size-1)/size); sent[r] < lo || sent[r] > hi {
-						t.Fatalf("rank %d sent %d values, want within [%d, %d]", r, sent[r], lo, hi)
-					}
-				}
+				checkBandwidthOptimal(t, size, n, func(r int) []Step { return HalvingAllReduce(r, size, n) })
 			})
 		}
 	}

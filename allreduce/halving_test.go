@@ -1,12 +1,10 @@
 package allreduce_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/allreduce"
-	"github.com/ringtrain/ringtrain/internal/testutil"
 )
 
 // halvingCfg: buffers above 8 KiB and up to 256 KiB run recursive halving
@@ -23,47 +21,7 @@ func halvingCfg() allreduce.Config {
 func TestHalvingAllReduceMatchesReference(t *testing.T) {
 	big := halvingCfg()
 	big.HalvingBytes = 64 << 20
-	for _, f := range fabrics {
-		for _, size := range []int{4, 8} {
-			for _, tc := range []struct {
-				cfg allreduce.Config
-				n   int
-			}{{halvingCfg(), 2049}, {halvingCfg(), 20_000}, {halvingCfg(), 65_536}, {big, 1_000_000}} {
-				t.Run(fmt.Sprintf("%s/world%d/n%d", f.name, size, tc.n), func(t *testing.T) {
-					if testing.Short() && size > 4 {
-						t.Skip("short")
-					}
-					g := newGroup(t, f, size, tc.cfg)
-					ops := traceOps(g)
-					for _, op := range []allreduce.ReduceOp{allreduce.Sum, allreduce.Mean, allreduce.Max} {
-						checkAllReduce(t, g, size, tc.n, op)
-					}
-					if !ops[allreduce.OpAllReduceHalving] || len(ops) != 1 {
-						t.Fatalf("ran %v, want only %v", ops, allreduce.OpAllReduceHalving)
-					}
-					in := randomInputs(size, tc.n, 5)
-					var first [][]float32
-					for range 2 {
-						bufs := make([][]float32, size)
-						for r := range bufs {
-							bufs[r] = append([]float32(nil), in[r]...)
-						}
-						mustAll(t, g.run(func(r int, c *allreduce.Comm) error {
-							return c.AllReduce(context.Background(), bufs[r], allreduce.Sum)
-						}))
-						if first != nil {
-							for r := range bufs {
-								if i := testutil.FirstBitDiff(first[r], bufs[r]); i >= 0 {
-									t.Fatalf("rank %d: second run differs at %d", r, i)
-								}
-							}
-						}
-						first = bufs
-					}
-				})
-			}
-		}
-	}
+	algorithmMatchesReference(t, allreduce.OpAllReduceHalving, []int{4, 8}, halvingCfg(), big)
 }
 
 // With both thresholds, 4 ranks run halving up to HalvingBytes and direct
