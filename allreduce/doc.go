@@ -43,7 +43,7 @@
 // reduces it and sends it straight back to everyone: the ring's bytes in 2
 // rounds instead of 2(N-1) steps. With more ranks than cores each step
 // waits for its peer to be scheduled, and 1–2 MiB on 4 ranks over 2 cores
-// took 15–35% less time than the ring (docs/benchmarks.md). It needs a
+// took 17–43% less time than the ring (docs/benchmarks.md). It needs a
 // link between every pair of ranks, which Peers gives only on 3 and 4
 // ranks (DirectApplies). Recursive halving and doubling (Rabenseifner's)
 // also moves the ring's bytes, in 2·log2 N exchanges with recursive
