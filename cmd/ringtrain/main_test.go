@@ -79,6 +79,10 @@ func TestBadInputIsAClearError(t *testing.T) {
 		{"bad world", nil, []string{"bench", "allreduce", "--world", "0"}, "world size 0"},
 		{"bad algo", nil, []string{"bench", "allreduce", "--algo", "tree"}, `--algo "tree"`},
 		{"bad segment", nil, []string{"bench", "allreduce", "--segment", "100"}, "SegmentBytes 100"},
+		{"bad gomaxprocs", nil, []string{"bench", "allreduce", "--gomaxprocs", "lots"}, `--gomaxprocs "lots"`},
+		{"negative gomaxprocs", nil, []string{"bench", "allreduce", "--gomaxprocs", "-2"}, `--gomaxprocs "-2"`},
+		{"bad direct threshold", nil, []string{"bench", "allreduce", "--direct-threshold", "-1"}, "DirectBytes -1"},
+		{"bad halving threshold", nil, []string{"bench", "allreduce", "--halving-threshold", "100000000"}, "HalvingBytes 100000000"},
 		{"bad log level", nil, []string{"version", "--log-level", "loud"}, `--log-level "loud"`},
 		{"bad env", []string{"RINGTRAIN_ITERS=many"}, []string{"bench", "allreduce"}, "RINGTRAIN_ITERS"},
 	} {
