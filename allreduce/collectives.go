@@ -27,23 +27,15 @@ func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error 
 	}
 	defer c.mu.Unlock()
 	var err error
-	switch {
-	case c.size == 1:
+	hier := c.hier != nil && len(buf) >= len(c.hier.leaders)
+	switch alg := chooseAllReduce(c.size, len(buf), c.smallLen, c.halvingLen, c.directLen, hier); alg {
+	case 0:
 		finish(op, buf, 1)
-	case len(buf) <= c.smallLen:
+	case OpAllReduceRD:
 		err = c.recursiveDoubling(ctx, OpAllReduceRD, buf, op)
-	case c.hier != nil && len(buf) >= len(c.hier.leaders):
-		s := c.schedule(schedKey{op: OpAllReduceHier, n: len(buf)})
-		err = c.runPipeline(ctx, OpAllReduceHier, s.steps, s.prefix, 0, buf, buf, op)
-	case len(buf) <= c.halvingLen:
-		s := c.schedule(schedKey{op: OpAllReduceHalving, n: len(buf)})
-		err = c.runPipeline(ctx, OpAllReduceHalving, s.steps, s.prefix, 0, buf, buf, op)
-	case len(buf) <= c.directLen:
-		s := c.schedule(schedKey{op: OpAllReduceDirect, n: len(buf)})
-		err = c.runPipeline(ctx, OpAllReduceDirect, s.steps, s.prefix, 0, buf, buf, op)
 	default:
-		s := c.schedule(schedKey{op: OpAllReduceRing, n: len(buf)})
-		err = c.runPipeline(ctx, OpAllReduceRing, s.steps, s.prefix, 0, buf, buf, op)
+		s := c.schedule(schedKey{op: alg, n: len(buf)})
+		err = c.runPipeline(ctx, alg, s.steps, s.prefix, 0, buf, buf, op)
 	}
 	if err != nil {
 		return c.failed(err)
@@ -153,4 +145,37 @@ func (c *Comm) Barrier(ctx context.Context) error {
 		return c.failed(err)
 	}
 	return nil
+}
+
+// AllReduceAlgorithm is the collective AllReduce runs for n floats on size
+// ranks with cfg: OpAllReduceRD, OpAllReduceHier (hier: the host map calls
+// for it at this length), OpAllReduceHalving, OpAllReduceDirect or
+// OpAllReduceRing; 0 with one rank (nothing to send).
+func AllReduceAlgorithm(cfg Config, size, n int, hier bool) Op {
+	halving, direct := 0, 0
+	if HalvingApplies(size) {
+		halving = cfg.HalvingBytes / 4
+	}
+	if DirectApplies(size) {
+		direct = cfg.DirectBytes / 4
+	}
+	return chooseAllReduce(size, n, cfg.SmallBytes/4, halving, direct, hier)
+}
+
+// chooseAllReduce is AllReduce's choice by length (floats): the thresholds
+// are 0 where the algorithm does not apply to this world.
+func chooseAllReduce(size, n, smallLen, halvingLen, directLen int, hier bool) Op {
+	switch {
+	case size == 1:
+		return 0
+	case n <= smallLen:
+		return OpAllReduceRD
+	case hier:
+		return OpAllReduceHier
+	case n <= halvingLen:
+		return OpAllReduceHalving
+	case n <= directLen:
+		return OpAllReduceDirect
+	}
+	return OpAllReduceRing
 }

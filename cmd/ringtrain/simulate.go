@@ -116,23 +116,21 @@ stay the flat ring.`,
 }
 
 // chosenAllReduce is the algorithm Comm.AllReduce picks for params floats
-// with the default Config and a host map of nodes nodes × perNode ranks:
-// recursive doubling up to SmallBytes, else the hierarchical one where the
-// host map calls for it (allreduce.Config.Hosts), else with 4, 8, ...
-// ranks recursive halving and doubling up to HalvingBytes, else with 3 or
-// 4 ranks the direct one up to DirectBytes, else the ring.
+// with the default Config and a host map of nodes nodes × perNode ranks
+// (allreduce.AllReduceAlgorithm; the hierarchical one applies with two or
+// more nodes of two or more ranks and a float per node), by its short name.
 func chosenAllReduce(params, nodes, perNode int) string {
-	def, n := allreduce.DefaultConfig(), nodes*perNode
-	switch {
-	case n == 1:
+	hier := nodes >= 2 && perNode >= 2 && params >= nodes
+	switch allreduce.AllReduceAlgorithm(allreduce.DefaultConfig(), nodes*perNode, params, hier) {
+	case 0:
 		return "-"
-	case 4*params <= def.SmallBytes:
+	case allreduce.OpAllReduceRD:
 		return "rd"
-	case nodes >= 2 && perNode >= 2 && params >= nodes:
+	case allreduce.OpAllReduceHier:
 		return "hier"
-	case allreduce.HalvingApplies(n) && 4*params <= def.HalvingBytes:
+	case allreduce.OpAllReduceHalving:
 		return "halving"
-	case allreduce.DirectApplies(n) && 4*params <= def.DirectBytes:
+	case allreduce.OpAllReduceDirect:
 		return "direct"
 	}
 	return "ring"
