@@ -26,6 +26,9 @@ type Comm struct {
 	// sendBuffer: the transport's SendBuffer (inlineFits); 0: it does
 	// not say.
 	sendBuffer int
+	// reducer and hinter: the transport's optional methods (transport_opt.go).
+	reducer RecvReducer
+	hinter  SequentialHinter
 
 	mu struct {
 		sync.Mutex
@@ -130,6 +133,7 @@ func New(t Transport, cfg Config) (*Comm, error) {
 		quit:     make(chan struct{}),
 	}
 	c.sendBuffer = sendBuffer(t)
+	c.reducer, c.hinter = recvReducer(t), sequentialHinter(t)
 	if DirectApplies(size) {
 		c.directLen = cfg.DirectBytes / 4
 	}

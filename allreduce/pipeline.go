@@ -154,6 +154,10 @@ func (c *Comm) recvStep(ctx context.Context, op Op, st Step, minFrames int, buf 
 					return err
 				}
 				combineHalf(half, rop, buf[lo:hi], wire)
+			} else if c.reducer != nil && c.reducer.RecvReduces(st.From) {
+				if err := c.reducer.RecvReduce(ctx, st.From, tag, buf[lo:hi], rop); err != nil {
+					return err
+				}
 			} else {
 				tmp := c.mu.scratch[:hi-lo]
 				if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
@@ -187,6 +191,10 @@ func (c *Comm) signalProgress() {
 func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
 	seq := c.mu.seq
 	half := c.compression(op)
+	if c.hinter != nil {
+		c.hinter.Sequential(true)
+		defer c.hinter.Sequential(false)
+	}
 	for k, st := range steps {
 		var start time.Time
 		if c.tracer != nil {

@@ -1,0 +1,54 @@
+package allreduce
+
+import "context"
+
+// Optional Transport methods (besides SendBufferer, in inline.go) that let a
+// transport move frames with less work. Comm looks for them once, in New;
+// a transport without them gets the plain Send and Recv.
+
+// RecvReducer is implemented by a Transport that can combine a frame into
+// the caller's values straight from where the frame arrived (transport/shm:
+// the shared ring), instead of Comm receiving it into a scratch slice and
+// combining from there: one pass over the values instead of two.
+type RecvReducer interface {
+	// RecvReduces says whether frames from peer go through RecvReduce. It
+	// must not change while the Transport is in use.
+	RecvReduces(from int) bool
+	// RecvReduce is Recv (the same tag and length checks and failures),
+	// except that it sets dst[i] = dst[i] ⊕ frame[i] with Combine. On an
+	// error dst may be partly combined: the collective fails with it.
+	RecvReduce(ctx context.Context, from int, tag Tag, dst []float32, op ReduceOp) error
+}
+
+// SequentialHinter is implemented by a Transport whose waits can use the
+// CPU differently when this rank has no sender goroutine at work. Comm calls
+// Sequential(true) before it runs a collective's steps on the calling
+// goroutine, each step sent and then received (runSequential), and
+// Sequential(false) once they are done: while it is on, a receive may yield
+// the CPU to the peers' processes instead of sleeping, whatever its frame's
+// size, since no sender goroutine of this rank needs the CPU. It changes no
+// frame.
+type SequentialHinter interface {
+	Sequential(on bool)
+}
+
+// Combine sets dst[i] = dst[i] ⊕ src[i] over len(dst) values (src at least
+// as long): exactly the kernel Comm reduces with, so a transport that
+// reduces (RecvReducer) gives the same bits.
+func Combine(op ReduceOp, dst, src []float32) { combine(op, dst, src) }
+
+// recvReduce is the transport's RecvReducer, when it has one.
+func recvReducer(t Transport) RecvReducer {
+	if r, ok := t.(RecvReducer); ok {
+		return r
+	}
+	return nil
+}
+
+// sequentialHinter is the transport's SequentialHinter, when it has one.
+func sequentialHinter(t Transport) SequentialHinter {
+	if h, ok := t.(SequentialHinter); ok {
+		return h
+	}
+	return nil
+}

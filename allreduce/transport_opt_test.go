@@ -1,0 +1,173 @@
+package allreduce_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/internal/testutil"
+	"github.com/ringtrain/ringtrain/transport/mem"
+)
+
+// optTransport adds the optional methods to a mem endpoint: RecvReduce is
+// the dumb reference (Recv into a fresh slice, then Combine) for peers in
+// reduces, and every call is recorded.
+type optTransport struct {
+	allreduce.Transport
+	reduces map[int]bool
+
+	mu       sync.Mutex
+	hints    []bool
+	reducedN int // RecvReduce calls
+	recvN    int // Recv calls
+}
+
+func (o *optTransport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf []float32) error {
+	o.mu.Lock()
+	o.recvN++
+	o.mu.Unlock()
+	return o.Transport.Recv(ctx, from, tag, buf)
+}
+
+func (o *optTransport) RecvReduces(from int) bool { return o.reduces[from] }
+
+func (o *optTransport) RecvReduce(ctx context.Context, from int, tag allreduce.Tag, dst []float32, op allreduce.ReduceOp) error {
+	if !o.reduces[from] {
+		return fmt.Errorf("RecvReduce from %d, which RecvReduces refuses", from)
+	}
+	o.mu.Lock()
+	o.reducedN++
+	o.mu.Unlock()
+	tmp := make([]float32, len(dst))
+	if err := o.Transport.Recv(ctx, from, tag, tmp); err != nil {
+		return err
+	}
+	allreduce.Combine(op, dst, tmp)
+	return nil
+}
+
+func (o *optTransport) Sequential(on bool) {
+	o.mu.Lock()
+	o.hints = append(o.hints, on)
+	o.mu.Unlock()
+}
+
+// TestOptionalTransportMethods: Comm combines through RecvReduce exactly for
+// the peers the transport names, with the same bits as its own Recv and
+// combine, and brackets sequential calls, and only those, with the hint.
+func TestOptionalTransportMethods(t *testing.T) {
+	const size = 4
+	cfg := allreduce.Config{SegmentBytes: 16 << 10, SmallBytes: 1 << 10, DirectBytes: 1 << 10, HalvingBytes: 1 << 10}
+	for _, tc := range []struct {
+		name       string
+		reduces    map[int]bool // the same map on every rank
+		n          int
+		sequential bool
+	}{
+		{"every peer, sequential", map[int]bool{0: true, 1: true, 2: true, 3: true}, 1000, true},
+		{"every peer, pipelined", map[int]bool{0: true, 1: true, 2: true, 3: true}, 50_000, false},
+		{"no peer, pipelined", map[int]bool{}, 50_000, false},
+		{"ranks 1 and 2 only, pipelined", map[int]bool{1: true, 2: true}, 50_000, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := randomInputs(size, tc.n, 7)
+			for _, op := range []allreduce.ReduceOp{allreduce.Sum, allreduce.Mean, allreduce.Max} {
+				plain := allReduceOver(t, size, cfg, in, op, nil)
+				opts := make([]*optTransport, size)
+				got := allReduceOver(t, size, cfg, in, op, func(r int, tr allreduce.Transport) allreduce.Transport {
+					opts[r] = &optTransport{Transport: tr, reduces: tc.reduces}
+					return opts[r]
+				})
+				for r := range size {
+					if i := testutil.FirstBitDiff(plain[r], got[r]); i >= 0 {
+						t.Fatalf("%v rank %d: value %d differs from the plain transport's", op, r, i)
+					}
+					o := opts[r]
+					var wantHints []bool
+					if tc.sequential {
+						wantHints = []bool{true, false}
+					}
+					if !slices.Equal(o.hints, wantHints) {
+						t.Errorf("%v rank %d: hints %v, sequential call: %v", op, r, o.hints, tc.sequential)
+					}
+					// The ring (cfg rules out the other algorithms) receives
+					// from the previous rank only.
+					if tc.reduces[(r+size-1)%size] != (o.reducedN > 0) {
+						t.Errorf("%v rank %d: %d RecvReduce calls, peers that reduce: %v", op, r, o.reducedN, tc.reduces)
+					}
+					if len(tc.reduces) == size && o.recvN > o.reducedN {
+						// Reduce-scatter steps reduce, all-gather steps copy:
+						// the ring has as many of one as of the other.
+						t.Errorf("%v rank %d: %d Recv calls for %d RecvReduce calls", op, r, o.recvN, o.reducedN)
+					}
+				}
+			}
+		})
+	}
+}
+
+// allReduceOver runs one all-reduce of in over a mem network, each endpoint
+// wrapped by wrap (nil: as is), and returns every rank's result.
+func allReduceOver(t *testing.T, size int, cfg allreduce.Config, in [][]float32, op allreduce.ReduceOp, wrap func(int, allreduce.Transport) allreduce.Transport) [][]float32 {
+	t.Helper()
+	n := mem.NewNetwork(size, 0)
+	comms := make([]*allreduce.Comm, size)
+	bufs := make([][]float32, size)
+	for r := range size {
+		var tr allreduce.Transport = n.Endpoint(r)
+		if wrap != nil {
+			tr = wrap(r, tr)
+		}
+		c, err := allreduce.New(tr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		comms[r] = c
+		bufs[r] = slices.Clone(in[r])
+	}
+	errs := make([]error, size)
+	var wg sync.WaitGroup
+	for r, c := range comms {
+		wg.Go(func() { errs[r] = c.AllReduce(context.Background(), bufs[r], op) })
+	}
+	wg.Wait()
+	mustAll(t, errs)
+	return bufs
+}
+
+// TestFabricsAgreeBitwise: every fabric gives the same bits for the same
+// inputs, sequential and pipelined, whether its transport combines frames
+// as they arrive (shm: RecvReduce) or Comm does.
+func TestFabricsAgreeBitwise(t *testing.T) {
+	for _, size := range []int{2, 3, 4} {
+		for _, n := range []int{3000, 300_007} {
+			in := randomInputs(size, n, uint64(size*n))
+			for _, op := range []allreduce.ReduceOp{allreduce.Sum, allreduce.Mean, allreduce.Max} {
+				var want [][]float32
+				for _, f := range fabrics {
+					g := newGroup(t, f, size, smallCfg())
+					bufs := make([][]float32, size)
+					for r := range bufs {
+						bufs[r] = slices.Clone(in[r])
+					}
+					mustAll(t, g.run(func(r int, c *allreduce.Comm) error {
+						return c.AllReduce(context.Background(), bufs[r], op)
+					}))
+					if want == nil {
+						want = bufs
+						continue
+					}
+					for r := range bufs {
+						if i := testutil.FirstBitDiff(want[r], bufs[r]); i >= 0 {
+							t.Fatalf("world %d n %d %v: %s rank %d differs from %s at %d", size, n, op, f.name, r, fabrics[0].name, i)
+						}
+					}
+				}
+			}
+		}
+	}
+}
