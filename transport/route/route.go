@@ -25,7 +25,11 @@ type closer interface {
 	Close() error
 }
 
-var _ allreduce.Transport = (*Transport)(nil)
+var (
+	_ allreduce.Transport        = (*Transport)(nil)
+	_ allreduce.RecvReducer      = (*Transport)(nil)
+	_ allreduce.SequentialHinter = (*Transport)(nil)
+)
 
 // Rank is this rank.
 func (t *Transport) Rank() int { return t.rank }
@@ -92,6 +96,40 @@ func (t *Transport) Recv(ctx context.Context, from int, tag allreduce.Tag, buf [
 		return nil
 	}
 	return t.net.Recv(ctx, from, tag, buf)
+}
+
+// RecvReduces implements allreduce.RecvReducer: frames of peers reached
+// through shared memory are combined straight from the ring when the local
+// transport can.
+func (t *Transport) RecvReduces(from int) bool {
+	if from < 0 || from >= t.size || t.slot[from] < 0 {
+		return false
+	}
+	r, ok := t.local.(allreduce.RecvReducer)
+	return ok && r.RecvReduces(t.slot[from])
+}
+
+// RecvReduce implements allreduce.RecvReducer for peers for which
+// RecvReduces holds.
+func (t *Transport) RecvReduce(ctx context.Context, from int, tag allreduce.Tag, dst []float32, op allreduce.ReduceOp) error {
+	r, ok := t.local.(allreduce.RecvReducer)
+	if !ok || !t.Shared(from) {
+		return fmt.Errorf("route: rank %d: frames of rank %d cannot be combined as they arrive: %w", t.rank, from, allreduce.ErrProtocol)
+	}
+	if err := r.RecvReduce(ctx, t.slot[from], tag, dst, op); err != nil {
+		return t.localErr("recv from", from, err)
+	}
+	return nil
+}
+
+// Sequential implements allreduce.SequentialHinter, passing the hint to the
+// transport that has waits to tune.
+func (t *Transport) Sequential(on bool) {
+	for _, tr := range []allreduce.Transport{t.local, t.net} {
+		if h, ok := tr.(allreduce.SequentialHinter); ok {
+			h.Sequential(on)
+		}
+	}
 }
 
 // localErr names the peer by its rank in the world (the shared-memory

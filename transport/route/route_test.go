@@ -274,3 +274,29 @@ func TestSendBufferOfTheTransportsInUse(t *testing.T) {
 		t.Errorf("all-shared rank: %d, want %d", got, want)
 	}
 }
+
+// RecvReduce goes to shared memory for the peers reached that way and is
+// refused for the others (RecvReduces says which); a mixed world's
+// all-reduces, pipelined and sequential, stay exact with it; the sequential
+// hint reaches the shared-memory transport.
+func TestRecvReduceAndHintFollowTheRoutes(t *testing.T) {
+	ts, _ := connectAll(t, 14, []Options{{HostKey: "a"}, {HostKey: "a"}, {HostKey: "b"}})
+	if !ts[0].RecvReduces(1) || ts[0].RecvReduces(2) || ts[0].RecvReduces(0) || ts[0].RecvReduces(-1) || ts[0].RecvReduces(3) {
+		t.Fatalf("rank 0 RecvReduces: 1 %v, 2 %v, 0 %v", ts[0].RecvReduces(1), ts[0].RecvReduces(2), ts[0].RecvReduces(0))
+	}
+	if ts[2].RecvReduces(0) || ts[2].RecvReduces(1) {
+		t.Fatal("TCP-only rank 2 claims to combine as frames arrive")
+	}
+	err := ts[0].RecvReduce(context.Background(), 2, allreduce.Tag{Op: allreduce.OpAllReduceRing, Seq: 1}, make([]float32, 4), allreduce.Sum)
+	if !errors.Is(err, allreduce.ErrProtocol) {
+		t.Fatalf("RecvReduce from a TCP peer: %v, want ErrProtocol", err)
+	}
+	allReduceAll(t, ts, 3_000_001) // pipelined
+	allReduceAll(t, ts, 1000)      // sequential
+	type hinted interface{ Sequential(bool) }
+	ts[0].Sequential(true)
+	ts[0].Sequential(false)
+	if _, ok := ts[0].local.(hinted); !ok {
+		t.Fatal("the shared-memory transport takes no sequential hint")
+	}
+}

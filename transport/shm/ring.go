@@ -4,6 +4,9 @@ package shm
 
 import (
 	"sync/atomic"
+	"unsafe"
+
+	"github.com/ringtrain/ringtrain/allreduce"
 )
 
 // ring is one single-producer/single-consumer byte ring in the segment.
@@ -20,6 +23,16 @@ type ring struct {
 	// producer when it is full.
 	dataEv, spaceEv event
 }
+
+// pieceBytes bounds what one step of Send or Recv moves before it publishes
+// its position: a receiver starts on a frame's first piece while the sender
+// writes the next (docs/benchmarks.md, "Shared memory at 1 and 16 MiB").
+// ntMinBytes: copies into the ring from this size on use non-temporal
+// stores where the CPU has them (copyTo).
+const (
+	pieceBytes = 512 << 10
+	ntMinBytes = 64 << 10
+)
 
 // frameHeaderBytes is a frame's header: generation u64, op u32, seq u32,
 // step u32, chunk u32, float count u64.
@@ -43,8 +56,9 @@ func newRing(mem []byte, off int64, ringBytes int) *ring {
 // ring's size: the caller made room).
 func (r *ring) put(pos uint64, p []byte) {
 	i := pos & r.mask
-	n := copy(r.data[i:], p)
-	copy(r.data, p[n:])
+	n := min(len(p), len(r.data)-int(i))
+	copyTo(r.data[i:], p[:n])
+	copyTo(r.data, p[n:])
 }
 
 // get copies from the ring at position pos into p.
@@ -52,6 +66,28 @@ func (r *ring) get(pos uint64, p []byte) {
 	i := pos & r.mask
 	n := copy(p, r.data[i:])
 	copy(p[n:], r.data)
+}
+
+// combine sets dst = dst ⊕ the len(dst) values in the ring at position pos
+// (a multiple of 4, as every position is), in at most two runs around the
+// ring's end.
+func (r *ring) combine(op allreduce.ReduceOp, pos uint64, dst []float32) {
+	i := pos & r.mask
+	n := min(len(dst), (len(r.data)-int(i))/4)
+	allreduce.Combine(op, dst[:n], floatsAt(r.data, int(i), n))
+	if n < len(dst) {
+		allreduce.Combine(op, dst[n:], floatsAt(r.data, 0, len(dst)-n))
+	}
+}
+
+// floatsAt views n float32 values of b from byte offset off (4-aligned: the
+// ring starts on a page).
+func floatsAt(b []byte, off, n int) []float32 {
+	if n == 0 {
+		return nil
+	}
+	_ = b[off+4*n-1]
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[off])), n)
 }
 
 func alignUp(n uint64) uint64 { return (n + frameAlign - 1) &^ (frameAlign - 1) }

@@ -95,7 +95,8 @@ type waiter struct {
 	peer  int
 	ctx   context.Context
 	what  string
-	bytes int // the frame's payload: small ones yield before sleeping
+	recv  bool // a receive (SequentialHinter applies)
+	bytes int  // the frame's payload: small ones yield before sleeping
 }
 
 // until returns nil once cond holds, or the reason it never will.
@@ -103,7 +104,7 @@ func (w *waiter) until(ev event, cond func() bool) error {
 	if cond() {
 		return nil
 	}
-	b := backoff{yield: w.bytes <= yieldMaxBytes}
+	b := backoff{yield: w.bytes <= yieldMaxBytes || (w.recv && w.t.sequential.Load())}
 	var start, lastLive time.Time
 	for {
 		b.pause(ev, cond)
