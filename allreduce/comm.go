@@ -121,9 +121,13 @@ func New(t Transport, cfg Config) (*Comm, error) {
 	if err := validateHosts(cfg.Hosts, size); err != nil {
 		return nil, err
 	}
+	seg, err := segmentBytes(t, cfg)
+	if err != nil {
+		return nil, err
+	}
 	c := &Comm{
 		t: t, cfg: cfg, hier: newHierPlan(rank, cfg.Hosts), rank: rank, size: size,
-		segLen:   cfg.SegmentBytes / 4,
+		segLen:   seg / 4,
 		smallLen: cfg.SmallBytes / 4,
 		rd:       newRDPlan(rank, size),
 		jobs:     make(chan struct{}),

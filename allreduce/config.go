@@ -7,8 +7,10 @@ import "fmt"
 type Config struct {
 	// SegmentBytes is the pipeline segment (and frame payload) size in bytes.
 	// Smaller segments overlap sending, receiving and reducing more; larger
-	// ones cost fewer system calls. Multiple of 4, in [4 KiB, 64 MiB].
-	// Default 1 MiB (measured: see docs/benchmarks.md).
+	// ones cost fewer system calls. Multiple of 4, in [4 KiB, 64 MiB], or 0
+	// (the default): the transport's advice (SegmentAdvisor: 256 KiB when
+	// every rank is reached through shared memory) or DefaultSegmentBytes
+	// (measured: see docs/benchmarks.md).
 	SegmentBytes int
 	// SmallBytes: AllReduce of at most this many bytes uses recursive
 	// doubling (log2 N latency-bound steps, whole buffer each) instead of the
@@ -45,15 +47,19 @@ type Config struct {
 	Hosts []int
 }
 
+// DefaultSegmentBytes is the segment size when Config.SegmentBytes is 0 and
+// the transport gives no advice.
+const DefaultSegmentBytes = 1 << 20
+
 // DefaultConfig returns the measured defaults.
 func DefaultConfig() Config {
-	return Config{SegmentBytes: 1 << 20, SmallBytes: 64 << 10, DirectBytes: 2 << 20, HalvingBytes: 1 << 20}
+	return Config{SmallBytes: 64 << 10, DirectBytes: 2 << 20, HalvingBytes: 1 << 20}
 }
 
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
-	if c.SegmentBytes < 4<<10 || c.SegmentBytes > 64<<20 || c.SegmentBytes%4 != 0 {
-		return fmt.Errorf("allreduce: SegmentBytes %d: want a multiple of 4 in [4096, %d]", c.SegmentBytes, 64<<20)
+	if c.SegmentBytes != 0 && (c.SegmentBytes < 4<<10 || c.SegmentBytes > 64<<20 || c.SegmentBytes%4 != 0) {
+		return fmt.Errorf("allreduce: SegmentBytes %d: want 0 (automatic) or a multiple of 4 in [4096, %d]", c.SegmentBytes, 64<<20)
 	}
 	if c.SmallBytes < 0 || c.SmallBytes > 64<<20 {
 		return fmt.Errorf("allreduce: SmallBytes %d: want 0..%d", c.SmallBytes, 64<<20)

@@ -1,6 +1,9 @@
 package allreduce
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Optional Transport methods (besides SendBufferer, in inline.go) that let a
 // transport move frames with less work. Comm looks for them once, in New;
@@ -30,6 +33,35 @@ type RecvReducer interface {
 // frame.
 type SequentialHinter interface {
 	Sequential(on bool)
+}
+
+// SegmentAdvisor is implemented by a Transport that knows the pipeline
+// segment size its frames move best at. Comm takes the advice when
+// Config.SegmentBytes is 0. The segmentation is part of the protocol, so
+// the advice must be the same on every rank of the generation: the
+// transport gives it only from what every rank knows alike (transport/shm:
+// every peer is in the segment; transport/route: every rank is on this
+// rank's host and reached through shared memory).
+type SegmentAdvisor interface {
+	// SegmentAdvice is a multiple of 4 in [4 KiB, 64 MiB], or 0: no advice.
+	SegmentAdvice() int
+}
+
+// segmentBytes is cfg's segment size: its own, else t's advice, else
+// DefaultSegmentBytes.
+func segmentBytes(t Transport, cfg Config) (int, error) {
+	if cfg.SegmentBytes != 0 {
+		return cfg.SegmentBytes, nil
+	}
+	a, ok := t.(SegmentAdvisor)
+	if !ok || a.SegmentAdvice() == 0 {
+		return DefaultSegmentBytes, nil
+	}
+	b := a.SegmentAdvice()
+	if err := (Config{SegmentBytes: b}).Validate(); err != nil {
+		return 0, fmt.Errorf("allreduce: the transport's segment advice: %w", err)
+	}
+	return b, nil
 }
 
 // Combine sets dst[i] = dst[i] ⊕ src[i] over len(dst) values (src at least

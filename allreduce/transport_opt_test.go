@@ -171,3 +171,63 @@ func TestFabricsAgreeBitwise(t *testing.T) {
 		}
 	}
 }
+
+// advised is a mem endpoint that advises a segment size and counts frames.
+type advised struct {
+	allreduce.Transport
+	advice int
+	mu     sync.Mutex
+	sends  int
+}
+
+func (a *advised) SegmentAdvice() int { return a.advice }
+
+func (a *advised) Send(ctx context.Context, to int, tag allreduce.Tag, data []float32) error {
+	a.mu.Lock()
+	a.sends++
+	a.mu.Unlock()
+	return a.Transport.Send(ctx, to, tag, data)
+}
+
+// Config.SegmentBytes 0 takes the transport's segment advice (else 1 MiB);
+// a size of its own overrides the advice; bad advice is refused by New.
+func TestSegmentAdvice(t *testing.T) {
+	const size, n = 2, 1 << 20 // 4 MiB: ring steps of 2 MiB
+	cfg := allreduce.DefaultConfig()
+	for _, tc := range []struct {
+		name      string
+		advice    int
+		segment   int
+		wantSends int // per rank: 2 steps of 2 MiB
+	}{
+		{"advice 256 KiB", 256 << 10, 0, 2 * 8},
+		{"no advice: 1 MiB", 0, 0, 2 * 2},
+		{"own size over advice", 256 << 10, 512 << 10, 2 * 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cfg
+			c.SegmentBytes = tc.segment
+			in := randomInputs(size, n, 3)
+			ads := make([]*advised, size)
+			got := allReduceOver(t, size, c, in, allreduce.Sum, func(r int, tr allreduce.Transport) allreduce.Transport {
+				ads[r] = &advised{Transport: tr, advice: tc.advice}
+				return ads[r]
+			})
+			plain := allReduceOver(t, size, cfg, in, allreduce.Sum, nil)
+			for r := range size {
+				if ads[r].sends != tc.wantSends {
+					t.Errorf("rank %d sent %d frames, want %d", r, ads[r].sends, tc.wantSends)
+				}
+				if i := testutil.FirstBitDiff(plain[r], got[r]); i >= 0 {
+					t.Errorf("rank %d differs at %d from 1 MiB segments", r, i)
+				}
+			}
+		})
+	}
+	for _, bad := range []int{100, 128 << 20} {
+		n := mem.NewNetwork(1, 0)
+		if _, err := allreduce.New(&advised{Transport: n.Endpoint(0), advice: bad}, cfg); err == nil {
+			t.Errorf("advice %d accepted", bad)
+		}
+	}
+}

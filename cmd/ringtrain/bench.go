@@ -175,7 +175,7 @@ in --csv).`,
 	f.StringVar(&sizes, "sizes", "4K,64K,1M,16M,64M,256M", "message sizes in bytes (K, M, G = 1024^n)")
 	f.Float64Var(&iterScale, "iter-scale", 1, "multiply the default iteration counts (at least 3 remain)")
 	f.IntVar(&iters, "iters", 0, "timed iterations per size (0 = the ../shared/bench defaults)")
-	f.IntVar(&segment, "segment", def.SegmentBytes, "pipeline segment size in bytes")
+	f.IntVar(&segment, "segment", def.SegmentBytes, "pipeline segment size in bytes; 0: automatic (256 KiB when every rank is reached through shared memory, else 1 MiB)")
 	f.IntVar(&small, "small-threshold", def.SmallBytes, "all-reduces up to this many bytes use recursive doubling")
 	f.IntVar(&direct, "direct-threshold", def.DirectBytes, "with 3 or 4 ranks, all-reduces above --small-threshold and up to this many bytes use the direct two-round algorithm")
 	f.IntVar(&halving, "halving-threshold", def.HalvingBytes, "with 4, 8, 16, ... ranks, all-reduces above --small-threshold and up to this many bytes use recursive halving and doubling")

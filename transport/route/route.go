@@ -29,6 +29,7 @@ var (
 	_ allreduce.Transport        = (*Transport)(nil)
 	_ allreduce.RecvReducer      = (*Transport)(nil)
 	_ allreduce.SequentialHinter = (*Transport)(nil)
+	_ allreduce.SegmentAdvisor   = (*Transport)(nil)
 )
 
 // Rank is this rank.
@@ -130,6 +131,25 @@ func (t *Transport) Sequential(on bool) {
 			h.Sequential(on)
 		}
 	}
+}
+
+// SegmentAdvice implements allreduce.SegmentAdvisor: the shared-memory
+// transport's advice when every peer is reached through it, which is then
+// so on every rank (they all share this host, and the host's vote put them
+// all on shared memory); 0 (no advice) otherwise.
+func (t *Transport) SegmentAdvice() int {
+	if t.local == nil {
+		return 0
+	}
+	for p, s := range t.slot {
+		if p != t.rank && s < 0 {
+			return 0
+		}
+	}
+	if a, ok := t.local.(allreduce.SegmentAdvisor); ok {
+		return a.SegmentAdvice()
+	}
+	return 0
 }
 
 // localErr names the peer by its rank in the world (the shared-memory

@@ -300,3 +300,32 @@ func TestRecvReduceAndHintFollowTheRoutes(t *testing.T) {
 		t.Fatal("the shared-memory transport takes no sequential hint")
 	}
 }
+
+// The segment advice is shared memory's exactly when every rank is reached
+// through it, on every rank alike, and none otherwise.
+func TestSegmentAdviceOnlyWhenAllShared(t *testing.T) {
+	type advisor interface{ SegmentAdvice() int }
+	local := func(tr *Transport) int { return tr.local.(advisor).SegmentAdvice() }
+	for _, tc := range []struct {
+		name   string
+		opts   []Options
+		shared bool
+	}{
+		{"one host", []Options{{HostKey: "a"}, {HostKey: "a"}, {HostKey: "a"}}, true},
+		{"two hosts", []Options{{HostKey: "a"}, {HostKey: "a"}, {HostKey: "b"}}, false},
+		{"shared memory off", []Options{{HostKey: "a", Off: true}, {HostKey: "a"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, _ := connectAll(t, 15, tc.opts)
+			for r, tr := range ts {
+				want := 0
+				if tc.shared {
+					want = local(tr)
+				}
+				if got := tr.SegmentAdvice(); got != want || (tc.shared && got == 0) {
+					t.Errorf("rank %d: advice %d, want %d", r, got, want)
+				}
+			}
+		})
+	}
+}
