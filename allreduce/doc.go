@@ -39,6 +39,15 @@
 // segmentation (Config.SegmentBytes) are part of the protocol and the
 // same on every rank.
 //
+// Optional transport methods (transport_opt.go): a transport that can
+// combine a frame into the caller's values where the frame arrives
+// (RecvReducer; transport/shm combines straight from its shared ring, one
+// pass over the values instead of a copy into scratch and a second pass)
+// gets reduce steps through it, for the peers it names, with Combine, the
+// kernel Comm uses, so the bits are the same. A SequentialHinter is told
+// when a call runs on the calling goroutine, so that its waits may hold the
+// CPU (no sender goroutine of the rank needs it).
+//
 // The direct all-reduce sends each chunk straight to its owner, which
 // reduces it and sends it straight back to everyone: the ring's bytes in 2
 // rounds instead of 2(N-1) steps. With more ranks than cores each step

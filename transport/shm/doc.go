@@ -26,15 +26,25 @@
 // step, chunk, value count) followed by the payload, padded to 32 bytes so
 // that a header never wraps. Send copies the caller's float32 bytes straight
 // into the ring and Recv copies them straight out into the caller's slice:
-// one copy each side. A frame larger than the ring streams through it: the
-// producer publishes its head (an atomic store) after each piece, the
-// consumer its tail after each piece it read. Recv checks generation, tag
+// one copy each side; RecvReduce (allreduce.RecvReducer) instead combines
+// them into the caller's values straight from the ring, so a reduce step
+// costs one pass over its values, not a copy and a pass. Frames move in
+// pieces of at most 512 KiB: the producer publishes its head (an atomic
+// store) after each piece, the consumer its tail after each piece it read,
+// so a receiver starts on a frame while its sender writes the rest, and a
+// frame larger than the ring streams through it. Copies of 64 KiB or more
+// into the ring use non-temporal stores on amd64 (ntcopy_amd64.s): the
+// ring's lines were last read by the consumer, and an ordinary store would
+// first fetch each line back from that core's cache. Attach faults in the
+// rank's own rings (MADV_POPULATE_WRITE) and reads each line once, which
+// spares the first ~500 small calls the cost of first touches. Recv checks generation, tag
 // and length against what it expects and fails with allreduce.ErrProtocol
 // (a generation mismatch also wraps ErrStaleGeneration); the transport is
 // then aborted, as the ring is out of step.
 //
 // Waiting (wait.go, futex.go): a few rounds of spinning on the atomic
-// index; then, for frames of up to 256 KiB, up to 100µs of sched_yield
+// index; then, for frames of up to 256 KiB or any receive of a sequential
+// call (allreduce.SequentialHinter), up to 100µs of sched_yield
 // (handing the core to a peer process that is ready to run: the ranks
 // outnumber the cores on small machines), for larger frames two yields to
 // the Go scheduler; then futex_wait on a word in the ring's control
