@@ -36,8 +36,10 @@
 // doubling up to Config.SmallBytes; then halving and doubling up to
 // Config.HalvingBytes on a power-of-two world of 4 or more; then direct up
 // to Config.DirectBytes on 3 and 4 ranks; else the ring) and the
-// segmentation (Config.SegmentBytes) are part of the protocol and the
-// same on every rank.
+// segmentation (Config.SegmentBytes, or when it is 0 the transport's
+// SegmentAdvisor advice, which a transport gives only from what every rank
+// knows alike, else 1 MiB) are part of the protocol and the same on every
+// rank.
 //
 // Optional transport methods (transport_opt.go): a transport that can
 // combine a frame into the caller's values where the frame arrives

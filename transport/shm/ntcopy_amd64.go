@@ -19,8 +19,8 @@ var haveAVX2 = cpu.X86.HasAVX2
 // copyTo copies p into d (len(d) >= len(p)) as copy does, but a copy of at
 // least ntMinBytes into the ring stores its aligned middle non-temporally:
 // the lines go to memory without first being read for ownership from the
-// consumer's cache, which last read them (docs/benchmarks.md, "Shared memory
-// at 1 and 16 MiB": 1 MiB world 2 went from 190–240 µs to 110–120 µs).
+// consumer's cache, which last read them (docs/benchmarks.md, "Runs H and
+// I": 1 MiB world 2 went from 238 µs to 114 µs).
 func copyTo(d, p []byte) {
 	if !haveAVX2 || len(p) < ntMinBytes {
 		copy(d, p)

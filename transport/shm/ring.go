@@ -26,7 +26,7 @@ type ring struct {
 
 // pieceBytes bounds what one step of Send or Recv moves before it publishes
 // its position: a receiver starts on a frame's first piece while the sender
-// writes the next (docs/benchmarks.md, "Shared memory at 1 and 16 MiB").
+// writes the next (docs/benchmarks.md, "Runs H and I").
 // ntMinBytes: copies into the ring from this size on use non-temporal
 // stores where the CPU has them (copyTo).
 const (

@@ -121,10 +121,10 @@ func Attach(f *os.File, gen uint64, rank int, cfg Config) (*Transport, error) {
 // now rather than on their first use: it faults their pages in
 // (MADV_POPULATE_WRITE; kernels before 5.14 lack it and skip this) and
 // then reads every cache line once. Measured on this repository's VM
-// (docs/benchmarks.md, "Shared memory at 1 and 16 MiB"): without both, each
-// call's first use of a ring page cost microseconds, 4 KiB all-reduces ran
-// at 16–30 µs instead of 1–3 µs until each ring had wrapped once (about 500
-// calls). Reading is safe while peers already write: nothing is stored.
+// (docs/benchmarks.md, "Runs H and I"): without both, 4 KiB all-reduces
+// ran at 14–90 µs instead of 1–5 µs until each ring had wrapped once
+// (about 500 calls). Reading is safe while peers already write: nothing is
+// stored.
 func (t *Transport) populate() {
 	var sum byte
 	for p := range t.spec.Size {
@@ -296,7 +296,7 @@ func (t *Transport) RecvReduce(ctx context.Context, from int, tag allreduce.Tag,
 }
 
 // SegmentAdviceBytes is the pipeline segment size a shared-memory generation
-// moves best at (docs/benchmarks.md, "Shared memory at 1 and 16 MiB": world
+// moves best at (docs/benchmarks.md, "Runs H and I": world
 // 4 16 MiB 11.8 → 9.8 ms and 64 MiB 42 → 33 ms against 1 MiB segments).
 const SegmentAdviceBytes = 256 << 10
 
