@@ -69,7 +69,7 @@ func segmentBytes(t Transport, cfg Config) (int, error) {
 // reduces (RecvReducer) gives the same bits.
 func Combine(op ReduceOp, dst, src []float32) { combine(op, dst, src) }
 
-// recvReduce is the transport's RecvReducer, when it has one.
+// recvReducer is the transport's RecvReducer, when it has one.
 func recvReducer(t Transport) RecvReducer {
 	if r, ok := t.(RecvReducer); ok {
 		return r

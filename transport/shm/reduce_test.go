@@ -187,3 +187,35 @@ func TestAttachPopulatesItsRings(t *testing.T) {
 		t.Error("ring 2->0 (not rank 1's) resident after rank 1's Attach")
 	}
 }
+
+// Of a ring larger than populateMaxBytes, Attach readies only the first
+// populateMaxBytes.
+func TestAttachPopulatesAtMostItsBound(t *testing.T) {
+	const ringBytes = 16 << 20
+	seg, err := Create(Spec{Generation: 2, Size: 2, RingBytes: ringBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	tr, err := Attach(seg.File(), 2, 0, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	off := ringOffset(2, ringBytes, 0, 1)
+	m := tr.mem[off : off+ringStride(ringBytes)]
+	if err := unix.Madvise(m[:pageBytes], unix.MADV_POPULATE_WRITE); err != nil {
+		t.Skipf("no MADV_POPULATE_WRITE here: %v", err)
+	}
+	vec := make([]byte, len(m)/pageBytes)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatal(errno)
+	}
+	resident := 0
+	for _, v := range vec {
+		resident += int(v & 1)
+	}
+	if want := populateMaxBytes / pageBytes; resident != want {
+		t.Errorf("%d pages of the 16 MiB ring resident, want %d", resident, want)
+	}
+}

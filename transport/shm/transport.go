@@ -124,7 +124,9 @@ func Attach(f *os.File, gen uint64, rank int, cfg Config) (*Transport, error) {
 // (docs/benchmarks.md, "Runs H and I"): without both, 4 KiB all-reduces
 // ran at 14–90 µs instead of 1–5 µs until each ring had wrapped once
 // (about 500 calls). Reading is safe while peers already write: nothing is
-// stored.
+// stored. Only the first populateMaxBytes of each ring are readied (all of
+// a default 2 MiB ring): frames that reach further are large enough to
+// carry a first touch, and a world of large rings is not committed at once.
 func (t *Transport) populate() {
 	var sum byte
 	for p := range t.spec.Size {
@@ -133,7 +135,7 @@ func (t *Transport) populate() {
 		}
 		for _, pair := range [2][2]int{{t.rank, p}, {p, t.rank}} {
 			off := ringOffset(t.spec.Size, t.spec.RingBytes, pair[0], pair[1])
-			ring := t.mem[off : off+ringStride(t.spec.RingBytes)]
+			ring := t.mem[off : off+min(ringStride(t.spec.RingBytes), populateMaxBytes)]
 			if err := unix.Madvise(ring, unix.MADV_POPULATE_WRITE); err != nil {
 				t.cfg.Logger.Debug("shm: rings fault in on first use", "rank", t.rank, "err", err)
 			}
@@ -144,6 +146,10 @@ func (t *Transport) populate() {
 	}
 	t.touched = sum
 }
+
+// populateMaxBytes bounds what populate readies of one ring (control block
+// and data).
+const populateMaxBytes = 4 << 20
 
 // SendBuffer implements allreduce.SendBufferer: a Send returns once its
 // frame is in the ring, so a link holds RingBytes of frames the peer has not
