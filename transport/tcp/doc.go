@@ -17,7 +17,11 @@
 // key the coordinator hands out at Join), from that key too. A wrong secret, a stale generation, an unexpected rank,
 // a duplicate or garbage bytes are refused and logged with the reason;
 // handshakes run on their own goroutines, bounded in number and time, so
-// they never disturb established links. Payloads are not encrypted (see
+// they never disturb established links. A dialer retries a peer whose
+// handshake fails authentication for one second (authGrace: a worker that
+// rejoined a restarted coordinator installs the run's new key just after a
+// faster peer may dial it) before the failure is final. Payloads are not
+// encrypted (see
 // docs/architecture.md, "Security").
 //
 // Frames (see frame.go) have a 40-byte little-endian header — magic,

@@ -495,11 +495,21 @@ func (l *Listener) Connect(ctx context.Context, spec Spec) (*Transport, error) {
 	return newTransport(l, reg, spec, conns), nil
 }
 
+// authGrace is how long a dialer keeps trying a peer that fails
+// authentication before that failure is final. A worker that rejoins a
+// restarted coordinator installs the run's new key (SetSessionKey) moments
+// after the coordinator admitted it, and a faster peer handed the same plan
+// may dial it in between (seen under load in TestChaos); a peer with another
+// secret fails after this grace.
+const authGrace = time.Second
+
 // dial connects to peer p and runs the client handshake, retrying while the
-// peer is not reachable yet. A refusal or an authentication failure is final.
+// peer is not reachable yet. A refusal is final; so is an authentication
+// failure that lasts authGrace.
 func (l *Listener) dial(ctx context.Context, spec Spec, p int, addr string) (net.Conn, error) {
 	d := net.Dialer{Timeout: l.cfg.DialTimeout}
 	backoff := 20 * time.Millisecond
+	var authFailed time.Time // first authentication failure; zero: none yet
 	for {
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
@@ -508,13 +518,16 @@ func (l *Listener) dial(ctx context.Context, spec Spec, p int, addr string) (net
 				return c, nil
 			}
 			c.Close()
-			if errors.Is(err, ErrRefused) || errors.Is(err, ErrAuth) {
+			if errors.Is(err, ErrAuth) && authFailed.IsZero() {
+				authFailed = time.Now()
+			}
+			if errors.Is(err, ErrRefused) || (errors.Is(err, ErrAuth) && time.Since(authFailed) >= authGrace) {
 				return nil, fmt.Errorf("tcp: rank %d -> rank %d at %s: %w", spec.Rank, p, addr, err)
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("tcp: rank %d -> rank %d at %s: %w (last error: %v)", spec.Rank, p, addr, ctx.Err(), err)
+			return nil, fmt.Errorf("tcp: rank %d -> rank %d at %s: %w (last error: %w)", spec.Rank, p, addr, ctx.Err(), err)
 		case <-l.closed:
 			return nil, errors.New("tcp: listener closed")
 		case <-time.After(backoff):

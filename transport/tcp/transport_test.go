@@ -384,3 +384,42 @@ func TestSessionKeyMustMatch(t *testing.T) {
 // real link), so a frame handed over right after that write leaves one
 // frame time after the previous departure; after an idle link it takes its
 // full time.
+
+// A peer that installs the run's key moments after being dialed (a worker
+// rejoining a restarted coordinator) is still linked: an authentication
+// failure is retried for authGrace before it is final.
+func TestSessionKeyInstalledWhileDialed(t *testing.T) {
+	a, b := listen(t, testConfig(nil)), listen(t, testConfig(nil))
+	a.SetSessionKey([]byte("session-key-of-the-old-run-012345"))
+	b.SetSessionKey([]byte("session-key-of-the-new-run-012345"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	type result struct {
+		tr  *Transport
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		tr, err := a.Connect(ctx, Spec{Generation: 1, Rank: 0, Size: 2, Peers: map[int]string{1: b.Addr()}})
+		done <- result{tr, err}
+	}()
+	go func() {
+		time.Sleep(200 * time.Millisecond) // within authGrace
+		a.SetSessionKey([]byte("session-key-of-the-new-run-012345"))
+	}()
+	tb, err := b.Connect(ctx, Spec{Generation: 1, Rank: 1, Size: 2, Peers: map[int]string{0: a.Addr()}})
+	if err != nil {
+		t.Fatalf("dialer: %v", err)
+	}
+	defer tb.Close()
+	ra := <-done
+	if ra.err != nil {
+		t.Fatalf("acceptor: %v", ra.err)
+	}
+	defer ra.tr.Close()
+	go tb.Send(ctx, 0, allreduce.Tag{Seq: 1}, []float32{7})
+	buf := make([]float32, 1)
+	if err := ra.tr.Recv(ctx, 1, allreduce.Tag{Seq: 1}, buf); err != nil || buf[0] != 7 {
+		t.Fatalf("recv %v %v", buf, err)
+	}
+}
