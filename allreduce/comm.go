@@ -26,9 +26,11 @@ type Comm struct {
 	// sendBuffer: the transport's SendBuffer (inlineFits); 0: it does
 	// not say.
 	sendBuffer int
-	// reducer and hinter: the transport's optional methods (transport_opt.go).
-	reducer RecvReducer
-	hinter  SequentialHinter
+	// reducer and hinter: the transport's optional methods
+	// (transport_opt.go); reduceFrom[p]: frames from p go through reducer.
+	reducer    RecvReducer
+	reduceFrom []bool
+	hinter     SequentialHinter
 
 	mu struct {
 		sync.Mutex
@@ -137,7 +139,8 @@ func New(t Transport, cfg Config) (*Comm, error) {
 		quit:     make(chan struct{}),
 	}
 	c.sendBuffer = sendBuffer(t)
-	c.reducer, c.hinter = recvReducer(t), sequentialHinter(t)
+	c.reducer, c.reduceFrom = recvReducer(t, size)
+	c.hinter = sequentialHinter(t)
 	if DirectApplies(size) {
 		c.directLen = cfg.DirectBytes / 4
 	}

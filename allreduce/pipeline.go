@@ -154,7 +154,7 @@ func (c *Comm) recvStep(ctx context.Context, op Op, st Step, minFrames int, buf 
 					return err
 				}
 				combineHalf(half, rop, buf[lo:hi], wire)
-			} else if c.reducer != nil && c.reducer.RecvReduces(st.From) {
+			} else if c.reduceFrom != nil && c.reduceFrom[st.From] {
 				if err := c.reducer.RecvReduce(ctx, st.From, tag, buf[lo:hi], rop); err != nil {
 					return err
 				}

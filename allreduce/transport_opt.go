@@ -54,10 +54,13 @@ func segmentBytes(t Transport, cfg Config) (int, error) {
 		return cfg.SegmentBytes, nil
 	}
 	a, ok := t.(SegmentAdvisor)
-	if !ok || a.SegmentAdvice() == 0 {
+	if !ok {
 		return DefaultSegmentBytes, nil
 	}
 	b := a.SegmentAdvice()
+	if b == 0 {
+		return DefaultSegmentBytes, nil
+	}
 	if err := (Config{SegmentBytes: b}).Validate(); err != nil {
 		return 0, fmt.Errorf("allreduce: the transport's segment advice: %w", err)
 	}
@@ -69,12 +72,18 @@ func segmentBytes(t Transport, cfg Config) (int, error) {
 // reduces (RecvReducer) gives the same bits.
 func Combine(op ReduceOp, dst, src []float32) { combine(op, dst, src) }
 
-// recvReducer is the transport's RecvReducer, when it has one.
-func recvReducer(t Transport) RecvReducer {
-	if r, ok := t.(RecvReducer); ok {
-		return r
+// recvReducer is the transport's RecvReducer, when it has one, and which of
+// the size peers it serves (RecvReduces does not change, so it is asked once).
+func recvReducer(t Transport, size int) (RecvReducer, []bool) {
+	r, ok := t.(RecvReducer)
+	if !ok {
+		return nil, nil
 	}
-	return nil
+	from := make([]bool, size)
+	for p := range from {
+		from[p] = p != t.Rank() && r.RecvReduces(p)
+	}
+	return r, from
 }
 
 // sequentialHinter is the transport's SequentialHinter, when it has one.

@@ -113,11 +113,10 @@ func (t *Transport) RecvReduces(from int) bool {
 // RecvReduce implements allreduce.RecvReducer for peers for which
 // RecvReduces holds.
 func (t *Transport) RecvReduce(ctx context.Context, from int, tag allreduce.Tag, dst []float32, op allreduce.ReduceOp) error {
-	r, ok := t.local.(allreduce.RecvReducer)
-	if !ok || !t.Shared(from) {
+	if !t.RecvReduces(from) {
 		return fmt.Errorf("route: rank %d: frames of rank %d cannot be combined as they arrive: %w", t.rank, from, allreduce.ErrProtocol)
 	}
-	if err := r.RecvReduce(ctx, t.slot[from], tag, dst, op); err != nil {
+	if err := t.local.(allreduce.RecvReducer).RecvReduce(ctx, t.slot[from], tag, dst, op); err != nil {
 		return t.localErr("recv from", from, err)
 	}
 	return nil

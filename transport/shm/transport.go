@@ -323,7 +323,7 @@ func (t *Transport) recv1(ctx context.Context, from int, tag allreduce.Tag, buf 
 	defer t.mu.RUnlock()
 	r := t.recv[from]
 	pos := t.recvPos[from]
-	w := waiter{t: t, peer: from, ctx: ctx, what: "recv", recv: true, bytes: 4 * len(buf)}
+	w := waiter{t: t, peer: from, ctx: ctx, what: "recv", bytes: 4 * len(buf)}
 	if err := w.until(r.dataEv, func() bool { return r.head.Load()-pos >= frameHeaderBytes }); err != nil {
 		return t.fail(err)
 	}

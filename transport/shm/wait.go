@@ -95,8 +95,7 @@ type waiter struct {
 	peer  int
 	ctx   context.Context
 	what  string
-	recv  bool // a receive (SequentialHinter applies)
-	bytes int  // the frame's payload: small ones yield before sleeping
+	bytes int // the frame's payload: small ones yield before sleeping
 }
 
 // until returns nil once cond holds, or the reason it never will.
@@ -104,7 +103,7 @@ func (w *waiter) until(ev event, cond func() bool) error {
 	if cond() {
 		return nil
 	}
-	b := backoff{yield: w.bytes <= yieldMaxBytes || (w.recv && w.t.sequential.Load())}
+	b := backoff{yield: w.bytes <= yieldMaxBytes || (w.what == "recv" && w.t.sequential.Load())}
 	var start, lastLive time.Time
 	for {
 		b.pause(ev, cond)
