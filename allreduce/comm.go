@@ -23,7 +23,7 @@ type Comm struct {
 	halvingLen int // floats at or below which AllReduce runs HalvingAllReduce (0: never)
 	rd         rdPlan
 	hier       *hierPlan // nil: no host map, or the flat ring is the same
-	// sendBuffer: the transport's SendBuffer (inlineFits); 0: it does
+	// sendBuffer: the transport's SendBuffer (sequentialAhead); 0: it does
 	// not say.
 	sendBuffer int
 	// reducer and hinter: the transport's optional methods

@@ -29,8 +29,13 @@
 // that sends at most 2 MiB in all runs on the calling goroutine, each step
 // sent and then received (no hand-off to the sender goroutine, whose two
 // scheduler wake-ups per step dominated messages up to about 1 MiB); so
-// does any call whose steps send at most 16 KiB, over any transport. Larger
-// calls use the pipeline. The choice changes no frame (same frames, same
+// does any call whose steps send at most 16 KiB, over any transport. A
+// larger call of a lockstep schedule (every step sends and receives: the
+// ring's, halving's) runs there too when the buffer holds two segments or
+// more (transport/shm: 2 MiB rings, 256 KiB segments): each step sends as
+// many segments as fit but one, then alternates one send and one receive,
+// so a rank is one goroutine instead of the pipeline's two. Other calls use
+// the pipeline. The choice changes no frame (same frames, same
 // order, same reduction order, same bits), so ranks may choose differently;
 // why it cannot deadlock is argued in inline.go. The algorithm (recursive
 // doubling up to Config.SmallBytes; then halving and doubling up to

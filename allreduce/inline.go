@@ -6,7 +6,7 @@ package allreduce
 // socket send buffer for transport/tcp, the ring for transport/shm. Comm
 // uses it to run collectives on the calling goroutine, each rank sending a
 // step before receiving it (runSequential), whenever that cannot deadlock
-// (see inlineFits); the conservative inlineBytes rule applies to every
+// (see sequentialAhead); the conservative inlineBytes rule applies to every
 // transport.
 type SendBufferer interface {
 	// SendBuffer is the smallest such byte count over this rank's links,
@@ -59,29 +59,78 @@ func sendBuffer(t Transport) int {
 	return 0
 }
 
-// inlineFits says whether steps may run on the calling goroutine
-// (runSequential): each rank sends a step's frames before receiving that
-// step's.
-func (c *Comm) inlineFits(steps []Step, minFrames int) bool {
+// allAhead: runSequential sends all of a step before receiving any of it.
+const allAhead = 1 << 30
+
+// sequentialAhead says whether steps may run on the calling goroutine
+// (runSequential) and, if so, how many segments of a step each rank sends
+// before it receives the step's first one: all of them (allAhead) when every
+// step's frames fit the send buffer and the call sends at most
+// inlineMaxBytes in all; else, when the buffer holds at least two frames of
+// a segment (transport/shm: 2 MiB rings, 256 KiB segments), as many as fit
+// but one, alternating one send and one receive after that (see
+// interleaving, below).
+func (c *Comm) sequentialAhead(steps []Step, minFrames int) (int, bool) {
 	if maxSendBytes(steps) <= inlineBytes {
-		return true
+		return allAhead, true
 	}
 	if c.sendBuffer == 0 {
-		return false
+		return 0, false
 	}
-	total := 0
+	total, whole := 0, true
 	for _, st := range steps {
 		if st.To < 0 {
 			continue
 		}
 		b := (st.SendHi-st.SendLo)*4 + c.segCount(st.SendHi-st.SendLo, minFrames)*frameOverhead
-		if b > c.sendBuffer {
-			return false
-		}
+		whole = whole && b <= c.sendBuffer
 		total += b
 	}
-	return total <= inlineMaxBytes
+	if whole && total <= inlineMaxBytes {
+		return allAhead, true
+	}
+	if !lockstep(steps) {
+		return 0, false
+	}
+	if ahead := c.sendBuffer/(c.segLen*4+frameOverhead) - 1; ahead >= 1 {
+		return ahead, true
+	}
+	return 0, false
 }
+
+// lockstep says whether every step both sends and receives and the steps'
+// wire numbers rise with the step, the same on both sides: the ring's
+// reduce-scatter and all-gather and recursive halving are so; the direct
+// all-reduce (rounds of sends only), chain broadcasts and the hierarchical
+// schedules are not, and interleave only when all their frames fit.
+func lockstep(steps []Step) bool {
+	for k, st := range steps {
+		if st.To < 0 || st.From < 0 || st.SendWire != st.RecvWire || (k > 0 && st.SendWire <= steps[k-1].SendWire) {
+			return false
+		}
+	}
+	return true
+}
+
+// Interleaving (a lockstep schedule that does not fit whole): with ahead =
+// L, a step's program on a rank is send(0) … send(L-1), then send(i)
+// followed by receive(i-L) for i = L, L+1, …, then the receives left; each
+// step ends before the next begins, so a step's sends find the earlier
+// steps' receives done (SendAfterRecv, SendAfterAll). Measure a blocked rank
+// by its step and the count of that step's segments it has received. A rank
+// blocked sending segment i of step w has L+1 frames unread on the link
+// (they fill a buffer that holds L+1), so the peer it sends to is at an
+// earlier step, or at step w having received at most i-L-1 of them: fewer
+// than the i-L that the sender has. A rank blocked receiving segment j of
+// step w (j received) waits for a peer that has not sent segment j of step
+// w: the peer is at an earlier step, or blocked sending segment i ≤ j
+// having received i-L ≤ j-1, or blocked receiving j' < j. Every wait points
+// to a rank strictly lower in (step, received), so waits form no cycle,
+// whatever L each rank has, and a rank running the pipeline instead fits the
+// same order, its receiving goroutine never waiting for its sends. One
+// goroutine per rank instead of the pipeline's two and no hand-off between
+// them: most of a large shared-memory all-reduce's context switches when
+// ranks outnumber cores.
 
 func maxSendBytes(steps []Step) int {
 	m := 0

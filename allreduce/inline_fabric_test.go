@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringtrain/ringtrain/allreduce"
+	"github.com/ringtrain/ringtrain/transport/mem"
 )
 
 // tightTCPFabric is TCP with the smallest socket buffers tcp.Config allows
@@ -105,4 +106,85 @@ func TestAbortMidSequentialCall(t *testing.T) {
 
 func TestKilledRankStopsSequentialCalls(t *testing.T) {
 	killedRankFailsFast(t, allreduce.DefaultConfig(), inFlightSequential, 2, 4)
+}
+
+// depthEndpoint is a mem endpoint that reports a send buffer of frames
+// frames of at most frameBytes (its links hold more), so that Comm runs
+// large lockstep calls on the calling goroutine, frames-1 segments ahead,
+// or (frames 1) pipelined.
+type depthEndpoint struct {
+	*mem.Endpoint
+	buffer int
+}
+
+func (e depthEndpoint) SendBuffer() int { return e.buffer }
+
+// TestInterleavedRanksMixAhead runs ring and halving all-reduces,
+// reduce-scatters and all-gathers of many segments per step with every rank
+// sending a different number of segments ahead (0: the pipeline), over
+// links that hold only 4 frames: no deadlock, and the results match the
+// reference on every rank. A rank that sends more than its link holds
+// before it receives would deadlock here (the direct all-reduce, whose
+// rounds only send, must not interleave).
+func TestInterleavedRanksMixAhead(t *testing.T) {
+	const segBytes = 4 << 10
+	frame := segBytes + 64
+	for _, tc := range []struct {
+		name  string
+		algo  string
+		size  int
+		ahead []int // per rank; 0: pipelined
+	}{
+		{"ring world 2", "ring", 2, []int{1, 3}},
+		{"ring world 3", "ring", 3, []int{0, 1, 3}},
+		{"ring world 4", "ring", 4, []int{3, 1, 2, 0}},
+		{"ring world 5", "ring", 5, []int{1, 1, 1, 1, 1}},
+		{"halving world 4", "halving", 4, []int{1, 3, 0, 2}},
+		{"direct world 3", "direct", 3, []int{3, 3, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := mem.NewNetwork(tc.size, 4)
+			cfg := allreduce.Config{SegmentBytes: segBytes, SmallBytes: 4 << 10}
+			switch tc.algo {
+			case "halving":
+				cfg.HalvingBytes = 64 << 20
+			case "direct":
+				cfg.DirectBytes = 64 << 20
+			}
+			g := &group{}
+			for r := range tc.size {
+				c, err := allreduce.New(depthEndpoint{n.Endpoint(r), (tc.ahead[r] + 1) * frame}, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				g.comms = append(g.comms, c)
+			}
+			length := (1 << 20) / 4 // 256 KiB / world per step: dozens of segments
+			in := randomInputs(tc.size, length, 5)
+			want := reference(in, allreduce.Sum)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			got := make([][]float32, tc.size)
+			mustAll(t, g.run(func(r int, c *allreduce.Comm) error {
+				for it := range 3 {
+					buf := slices.Clone(in[r])
+					if err := c.AllReduce(ctx, buf, allreduce.Sum); err != nil {
+						return fmt.Errorf("iteration %d all-reduce: %w", it, err)
+					}
+					got[r] = buf
+					if _, _, err := c.ReduceScatter(ctx, slices.Clone(in[r]), allreduce.Sum); err != nil {
+						return fmt.Errorf("iteration %d reduce-scatter: %w", it, err)
+					}
+					if err := c.AllGather(ctx, slices.Clone(buf)); err != nil {
+						return fmt.Errorf("iteration %d all-gather: %w", it, err)
+					}
+				}
+				return nil
+			}))
+			for r := range tc.size {
+				checkClose(t, got[r], want, tc.size)
+			}
+		})
+	}
 }

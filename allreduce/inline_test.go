@@ -6,7 +6,7 @@ import (
 )
 
 // bufferedStub is a Transport that only reports its send buffering (and
-// optionally not even that); inlineFits never sends.
+// optionally not even that); sequentialAhead never sends.
 type bufferedStub struct {
 	rank, size int
 	buffer     int // < 0: not a SendBufferer
@@ -40,21 +40,21 @@ func TestInlineFits(t *testing.T) {
 		size   int
 		buffer int // < 0: the transport does not say
 		steps  func() ([]Step, int)
-		want   bool
+		want   int // sequentialAhead's ahead; -1: not sequential
 	}{
-		{"unknown buffer, 16 KiB steps", 4, -1, func() ([]Step, int) { return ring(0, 4, 64*kib) }, true},
-		{"unknown buffer, 32 KiB steps", 4, -1, func() ([]Step, int) { return ring(0, 4, 128*kib) }, false},
-		{"unknown buffer, 64 KiB exchange", 2, -1, func() ([]Step, int) { return exchange(1, 64*kib) }, false},
-		{"4 MiB buffer, 64 KiB exchange", 2, 4 << 20, func() ([]Step, int) { return exchange(1, 64*kib) }, true},
-		{"4 MiB buffer, 1 MiB exchange", 2, 4 << 20, func() ([]Step, int) { return exchange(1, 1<<20) }, true},
-		{"4 MiB buffer, ring 1 MiB world 2", 2, 4 << 20, func() ([]Step, int) { return ring(0, 2, 1<<20) }, true},
-		{"4 MiB buffer, ring 1 MiB world 4", 4, 4 << 20, func() ([]Step, int) { return ring(3, 4, 1<<20) }, true},
-		{"4 MiB buffer, ring 4 MiB world 2 (over inlineMaxBytes)", 2, 4 << 20, func() ([]Step, int) { return ring(0, 2, 4<<20) }, false},
-		{"256 KiB buffer, ring 256 KiB world 2", 2, 256 * kib, func() ([]Step, int) { return ring(0, 2, 256*kib) }, true},
-		{"256 KiB buffer, ring 1 MiB world 2 (512 KiB steps)", 2, 256 * kib, func() ([]Step, int) { return ring(0, 2, 1<<20) }, false},
-		{"64 KiB buffer keeps the 16 KiB rule", 4, 64 * kib, func() ([]Step, int) { return ring(0, 4, 64*kib) }, true},
-		{"64 KiB buffer, 64 KiB exchange (header does not fit)", 2, 64 * kib, func() ([]Step, int) { return exchange(1, 64*kib) }, false},
-		{"zero buffer, 64 KiB exchange", 2, 0, func() ([]Step, int) { return exchange(1, 64*kib) }, false},
+		{"unknown buffer, 16 KiB steps", 4, -1, func() ([]Step, int) { return ring(0, 4, 64*kib) }, allAhead},
+		{"unknown buffer, 32 KiB steps", 4, -1, func() ([]Step, int) { return ring(0, 4, 128*kib) }, -1},
+		{"unknown buffer, 64 KiB exchange", 2, -1, func() ([]Step, int) { return exchange(1, 64*kib) }, -1},
+		{"4 MiB buffer, 64 KiB exchange", 2, 4 << 20, func() ([]Step, int) { return exchange(1, 64*kib) }, allAhead},
+		{"4 MiB buffer, 1 MiB exchange", 2, 4 << 20, func() ([]Step, int) { return exchange(1, 1<<20) }, allAhead},
+		{"4 MiB buffer, ring 1 MiB world 2", 2, 4 << 20, func() ([]Step, int) { return ring(0, 2, 1<<20) }, allAhead},
+		{"4 MiB buffer, ring 1 MiB world 4", 4, 4 << 20, func() ([]Step, int) { return ring(3, 4, 1<<20) }, allAhead},
+		{"4 MiB buffer, ring 4 MiB world 2 (over inlineMaxBytes): 3 frames fit", 2, 4 << 20, func() ([]Step, int) { return ring(0, 2, 4<<20) }, 2},
+		{"256 KiB buffer, ring 256 KiB world 2", 2, 256 * kib, func() ([]Step, int) { return ring(0, 2, 256*kib) }, allAhead},
+		{"256 KiB buffer, ring 1 MiB world 2 (512 KiB steps)", 2, 256 * kib, func() ([]Step, int) { return ring(0, 2, 1<<20) }, -1},
+		{"64 KiB buffer keeps the 16 KiB rule", 4, 64 * kib, func() ([]Step, int) { return ring(0, 4, 64*kib) }, allAhead},
+		{"64 KiB buffer, 64 KiB exchange (header does not fit)", 2, 64 * kib, func() ([]Step, int) { return exchange(1, 64*kib) }, -1},
+		{"zero buffer, 64 KiB exchange", 2, 0, func() ([]Step, int) { return exchange(1, 64*kib) }, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := &bufferedStub{size: tc.size, buffer: tc.buffer}
@@ -64,8 +64,12 @@ func TestInlineFits(t *testing.T) {
 			}
 			defer c.Close()
 			steps, minFrames := tc.steps()
-			if got := c.inlineFits(steps, minFrames); got != tc.want {
-				t.Errorf("inlineFits = %v, want %v (send buffer %d)", got, tc.want, c.sendBuffer)
+			got, ok := c.sequentialAhead(steps, minFrames)
+			if !ok {
+				got = -1
+			}
+			if got != tc.want {
+				t.Errorf("sequentialAhead = %d, want %d (send buffer %d)", got, tc.want, c.sendBuffer)
 			}
 		})
 	}
@@ -85,12 +89,12 @@ func TestInlineFitsCountsHeaders(t *testing.T) {
 	// tip it over.
 	frames := buffer / (4 << 10)
 	steps := []Step{{To: 1, From: 1, SendHi: buffer / 4, RecvHi: buffer / 4}}
-	if c.inlineFits(steps, 0) {
+	if a, _ := c.sequentialAhead(steps, 0); a == allAhead {
 		t.Errorf("%d bytes in %d frames fit a buffer of %d", buffer, frames, buffer)
 	}
 	steps[0].SendHi = (buffer - frames*frameOverhead) / 4
 	steps[0].RecvHi = steps[0].SendHi
-	if !c.inlineFits(steps, 0) {
+	if a, _ := c.sequentialAhead(steps, 0); a != allAhead {
 		t.Errorf("payload plus headers within the buffer %d does not fit", buffer)
 	}
 }

@@ -85,8 +85,8 @@ func (c *Comm) waitProgress(need int) error {
 // The send side reads sendBuf and the receive side writes recvBuf (the same
 // slice for every schedule but recursive doubling's exchanges).
 func (c *Comm) runPipeline(ctx context.Context, op Op, steps []Step, prefix []int, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
-	if c.inlineFits(steps, minFrames) {
-		return c.runSequential(ctx, op, steps, minFrames, sendBuf, recvBuf, rop)
+	if ahead, ok := c.sequentialAhead(steps, minFrames); ok {
+		return c.runSequential(ctx, op, steps, minFrames, ahead, sendBuf, recvBuf, rop)
 	}
 	c.progress.Store(0)
 	select { // a token left over from an earlier failed call
@@ -145,35 +145,42 @@ func (c *Comm) recvStep(ctx context.Context, op Op, st Step, minFrames int, buf 
 	}
 	half := c.compression(op)
 	for s := range c.segCount(st.RecvHi-st.RecvLo, minFrames) {
-		lo, hi := c.segBounds(st.RecvLo, st.RecvHi, s)
-		tag := Tag{Op: op, Seq: c.mu.seq, Step: uint32(st.RecvWire), Chunk: uint32(s)}
-		if st.Reduce {
-			if half != CompressNone { // widened and combined in one pass
-				wire := c.mu.carrier[:carriers(hi-lo)]
-				if err := c.t.Recv(ctx, st.From, tag, wire); err != nil {
-					return err
-				}
-				combineHalf(half, rop, buf[lo:hi], wire)
-			} else if c.reduceFrom != nil && c.reduceFrom[st.From] {
-				if err := c.reducer.RecvReduce(ctx, st.From, tag, buf[lo:hi], rop); err != nil {
-					return err
-				}
-			} else {
-				tmp := c.mu.scratch[:hi-lo]
-				if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
-					return err
-				}
-				combine(rop, buf[lo:hi], tmp)
-			}
-			if st.Final {
-				finish(rop, buf[lo:hi], c.size)
-			}
-		} else if err := c.t.Recv(ctx, st.From, tag, buf[lo:hi]); err != nil {
+		if err := c.recvSegment(ctx, op, half, st, s, buf, rop); err != nil {
 			return err
 		}
 		if signal {
 			c.signalProgress()
 		}
+	}
+	return nil
+}
+
+// recvSegment receives (and reduces) segment s of the step's receive range.
+func (c *Comm) recvSegment(ctx context.Context, op Op, half Compression, st Step, s int, buf []float32, rop ReduceOp) error {
+	lo, hi := c.segBounds(st.RecvLo, st.RecvHi, s)
+	tag := Tag{Op: op, Seq: c.mu.seq, Step: uint32(st.RecvWire), Chunk: uint32(s)}
+	if !st.Reduce {
+		return c.t.Recv(ctx, st.From, tag, buf[lo:hi])
+	}
+	if half != CompressNone { // widened and combined in one pass
+		wire := c.mu.carrier[:carriers(hi-lo)]
+		if err := c.t.Recv(ctx, st.From, tag, wire); err != nil {
+			return err
+		}
+		combineHalf(half, rop, buf[lo:hi], wire)
+	} else if c.reduceFrom != nil && c.reduceFrom[st.From] {
+		if err := c.reducer.RecvReduce(ctx, st.From, tag, buf[lo:hi], rop); err != nil {
+			return err
+		}
+	} else {
+		tmp := c.mu.scratch[:hi-lo]
+		if err := c.t.Recv(ctx, st.From, tag, tmp); err != nil {
+			return err
+		}
+		combine(rop, buf[lo:hi], tmp)
+	}
+	if st.Final {
+		finish(rop, buf[lo:hi], c.size)
 	}
 	return nil
 }
@@ -186,9 +193,11 @@ func (c *Comm) signalProgress() {
 	}
 }
 
-// runSequential runs small steps on the calling goroutine: each step sends
-// its whole range, then receives.
-func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
+// runSequential runs steps on the calling goroutine: in each step it sends
+// ahead segments (all of them with allAhead), then alternates one send and
+// one receive, then receives the rest (inline.go says why this cannot
+// deadlock).
+func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames, ahead int, sendBuf, recvBuf []float32, rop ReduceOp) error {
 	seq := c.mu.seq
 	half := c.compression(op)
 	if c.hinter != nil {
@@ -200,10 +209,18 @@ func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames
 		if c.tracer != nil {
 			start = time.Now()
 		}
+		nsend, nrecv := 0, 0
 		if st.To >= 0 {
-			for s := range c.segCount(st.SendHi-st.SendLo, minFrames) {
-				lo, hi := c.segBounds(st.SendLo, st.SendHi, s)
-				tag := Tag{Op: op, Seq: seq, Step: uint32(st.SendWire), Chunk: uint32(s)}
+			nsend = c.segCount(st.SendHi-st.SendLo, minFrames)
+		}
+		if st.From >= 0 {
+			nrecv = c.segCount(st.RecvHi-st.RecvLo, minFrames)
+		}
+		a := min(ahead, nsend) // sends before the first receive
+		for i := 0; i < nsend || i-a < nrecv; i++ {
+			if i < nsend {
+				lo, hi := c.segBounds(st.SendLo, st.SendHi, i)
+				tag := Tag{Op: op, Seq: seq, Step: uint32(st.SendWire), Chunk: uint32(i)}
 				data := sendBuf[lo:hi]
 				if half != CompressNone {
 					data = pack(half, c.mu.packSeq, data)
@@ -212,9 +229,11 @@ func (c *Comm) runSequential(ctx context.Context, op Op, steps []Step, minFrames
 					return err
 				}
 			}
-		}
-		if err := c.recvStep(ctx, op, st, minFrames, recvBuf, rop, false); err != nil {
-			return err
+			if j := i - a; j >= 0 && j < nrecv {
+				if err := c.recvSegment(ctx, op, half, st, j, recvBuf, rop); err != nil {
+					return err
+				}
+			}
 		}
 		if c.tracer != nil && st.From >= 0 {
 			c.tracer(op, k, start, time.Now())

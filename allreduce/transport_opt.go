@@ -26,7 +26,7 @@ type RecvReducer interface {
 // SequentialHinter is implemented by a Transport whose waits can use the
 // CPU differently when this rank has no sender goroutine at work. Comm calls
 // Sequential(true) before it runs a collective's steps on the calling
-// goroutine, each step sent and then received (runSequential), and
+// goroutine (runSequential: sends and receives of a step in turn), and
 // Sequential(false) once they are done: while it is on, a receive may yield
 // the CPU to the peers' processes instead of sleeping, whatever its frame's
 // size, since no sender goroutine of this rank needs the CPU. It changes no
