@@ -9,6 +9,7 @@ import (
 // every rank's buf holds the same result, bit for bit. Buffers of at most
 // Config.SmallBytes use recursive doubling; larger ones the hierarchical
 // all-reduce when Config.Hosts calls for it, else up to Config.HalvingBytes
+// (or the transport's lower HalvingAdvisor advice where direct applies too)
 // recursive halving and doubling where it applies (a power-of-two world of
 // 4 or more: HalvingAllReduce), else up to Config.DirectBytes the direct
 // two-round algorithm where it applies (3 or 4 ranks: DirectAllReduce),
@@ -150,7 +151,8 @@ func (c *Comm) Barrier(ctx context.Context) error {
 // AllReduceAlgorithm is the collective AllReduce runs for n floats on size
 // ranks with cfg: OpAllReduceRD, OpAllReduceHier (hier: the host map calls
 // for it at this length), OpAllReduceHalving, OpAllReduceDirect or
-// OpAllReduceRing; 0 with one rank (nothing to send).
+// OpAllReduceRing; 0 with one rank (nothing to send). It takes no
+// transport's advice (HalvingAdvisor).
 func AllReduceAlgorithm(cfg Config, size, n int, hier bool) Op {
 	halving, direct := 0, 0
 	if HalvingApplies(size) {

@@ -145,7 +145,7 @@ func New(t Transport, cfg Config) (*Comm, error) {
 		c.directLen = cfg.DirectBytes / 4
 	}
 	if HalvingApplies(size) {
-		c.halvingLen = cfg.HalvingBytes / 4
+		c.halvingLen = halvingBytes(t, cfg, c.directLen > 0) / 4
 	}
 	c.mu.sched = make(map[schedKey]*compiled)
 	c.mu.scratch = make([]float32, max(c.segLen, c.smallLen))

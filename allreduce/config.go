@@ -30,7 +30,8 @@ type Config struct {
 	// ring's bytes in 2·log2 N steps) in a power-of-two world of 4 or more
 	// ranks, unless the hierarchical all-reduce applies; it is checked
 	// before DirectBytes. 0 disables it. At most 64 MiB. Default 1 MiB
-	// (measured: see docs/benchmarks.md).
+	// (measured: see docs/benchmarks.md). Where DirectBytes applies too, a
+	// transport may lower it (HalvingAdvisor; shared memory: 256 KiB).
 	HalvingBytes int
 	// Compress sends the partial sums of ReduceScatter and ReduceScatterRange
 	// at half width (see Compression); every other collective stays exact

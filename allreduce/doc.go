@@ -39,8 +39,10 @@
 // order, same reduction order, same bits), so ranks may choose differently;
 // why it cannot deadlock is argued in inline.go. The algorithm (recursive
 // doubling up to Config.SmallBytes; then halving and doubling up to
-// Config.HalvingBytes on a power-of-two world of 4 or more; then direct up
-// to Config.DirectBytes on 3 and 4 ranks; else the ring) and the
+// Config.HalvingBytes on a power-of-two world of 4 or more, or up to the
+// transport's HalvingAdvisor advice where it is lower and direct applies
+// too (shared memory: 256 KiB); then direct up to Config.DirectBytes on 3
+// and 4 ranks; else the ring) and the
 // segmentation (Config.SegmentBytes, or when it is 0 the transport's
 // SegmentAdvisor advice, which a transport gives only from what every rank
 // knows alike, else 1 MiB) are part of the protocol and the same on every

@@ -47,6 +47,33 @@ type SegmentAdvisor interface {
 	SegmentAdvice() int
 }
 
+// HalvingAdvisor is implemented by a Transport on which, in worlds where
+// both apply (4 ranks), the direct all-reduce beats recursive halving and
+// doubling above some size: its fewer rounds wait less for peers to be
+// scheduled (transport/shm: above 256 KiB on 4 ranks sharing 2 cores,
+// docs/benchmarks.md). Comm then runs halving only up to the smaller of
+// Config.HalvingBytes and the advice, and direct above it up to
+// Config.DirectBytes. Like SegmentAdvice, the advice must be the same on
+// every rank of the generation, as every rank must choose the same
+// algorithm.
+type HalvingAdvisor interface {
+	// HalvingAdvice is a byte count, or 0: no advice.
+	HalvingAdvice() int
+}
+
+// halvingBytes is cfg's halving threshold, lowered to t's advice where the
+// direct all-reduce applies too.
+func halvingBytes(t Transport, cfg Config, direct bool) int {
+	a, ok := t.(HalvingAdvisor)
+	if !ok || !direct {
+		return cfg.HalvingBytes
+	}
+	if b := a.HalvingAdvice(); b > 0 {
+		return min(cfg.HalvingBytes, b)
+	}
+	return cfg.HalvingBytes
+}
+
 // segmentBytes is cfg's segment size: its own, else t's advice, else
 // DefaultSegmentBytes.
 func segmentBytes(t Transport, cfg Config) (int, error) {

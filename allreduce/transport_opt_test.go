@@ -231,3 +231,61 @@ func TestSegmentAdvice(t *testing.T) {
 		}
 	}
 }
+
+// halvingAdvised is a mem endpoint that advises a halving threshold and
+// records the collectives its frames belong to.
+type halvingAdvised struct {
+	allreduce.Transport
+	advice int
+	mu     sync.Mutex
+	ops    map[allreduce.Op]bool
+}
+
+func (a *halvingAdvised) HalvingAdvice() int { return a.advice }
+
+func (a *halvingAdvised) Send(ctx context.Context, to int, tag allreduce.Tag, data []float32) error {
+	a.mu.Lock()
+	a.ops[tag.Op] = true
+	a.mu.Unlock()
+	return a.Transport.Send(ctx, to, tag, data)
+}
+
+// A transport's halving advice moves all-reduces above it from recursive
+// halving to the direct algorithm where both apply (4 ranks); it never
+// raises Config.HalvingBytes, and is ignored where direct is off. The
+// result is the reference's either way.
+func TestHalvingAdvice(t *testing.T) {
+	const size = 4
+	for _, tc := range []struct {
+		name    string
+		advice  int
+		halving int // Config.HalvingBytes
+		direct  int // Config.DirectBytes
+		bytes   int
+		want    allreduce.Op
+	}{
+		{"no advice", 0, 1 << 20, 2 << 20, 512 << 10, allreduce.OpAllReduceHalving},
+		{"above the advice", 256 << 10, 1 << 20, 2 << 20, 512 << 10, allreduce.OpAllReduceDirect},
+		{"at the advice", 256 << 10, 1 << 20, 2 << 20, 256 << 10, allreduce.OpAllReduceHalving},
+		{"advice above the config", 4 << 20, 1 << 20, 2 << 20, 2 << 20, allreduce.OpAllReduceDirect},
+		{"direct off", 256 << 10, 1 << 20, 0, 512 << 10, allreduce.OpAllReduceHalving},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := allreduce.DefaultConfig()
+			cfg.HalvingBytes, cfg.DirectBytes = tc.halving, tc.direct
+			in := randomInputs(size, tc.bytes/4, 9)
+			ads := make([]*halvingAdvised, size)
+			got := allReduceOver(t, size, cfg, in, allreduce.Sum, func(r int, tr allreduce.Transport) allreduce.Transport {
+				ads[r] = &halvingAdvised{Transport: tr, advice: tc.advice, ops: map[allreduce.Op]bool{}}
+				return ads[r]
+			})
+			want := reference(in, allreduce.Sum)
+			for r := range size {
+				if len(ads[r].ops) != 1 || !ads[r].ops[tc.want] {
+					t.Errorf("rank %d sent frames of %v, want only %v", r, ads[r].ops, tc.want)
+				}
+				checkClose(t, got[r], want, size)
+			}
+		})
+	}
+}

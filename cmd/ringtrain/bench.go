@@ -86,7 +86,7 @@ in --csv).`,
 			case "direct":
 				small, direct, halving = 0, 64<<20, 0
 			case "halving":
-				small, halving = 0, 64<<20
+				small, direct, halving = 0, 0, 64<<20 // direct off: no transport lowers halving's threshold
 			default:
 				return fmt.Errorf("--algo %q: want auto, ring, rd, direct or halving", algo)
 			}
@@ -178,7 +178,7 @@ in --csv).`,
 	f.IntVar(&segment, "segment", def.SegmentBytes, "pipeline segment size in bytes; 0: automatic (256 KiB when every rank is reached through shared memory, else 1 MiB)")
 	f.IntVar(&small, "small-threshold", def.SmallBytes, "all-reduces up to this many bytes use recursive doubling")
 	f.IntVar(&direct, "direct-threshold", def.DirectBytes, "with 3 or 4 ranks, all-reduces above --small-threshold and up to this many bytes use the direct two-round algorithm")
-	f.IntVar(&halving, "halving-threshold", def.HalvingBytes, "with 4, 8, 16, ... ranks, all-reduces above --small-threshold and up to this many bytes use recursive halving and doubling")
+	f.IntVar(&halving, "halving-threshold", def.HalvingBytes, "with 4, 8, 16, ... ranks, all-reduces above --small-threshold and up to this many bytes use recursive halving and doubling (on 4 ranks over shared memory at most 256 KiB: above it the direct algorithm)")
 	f.StringVar(&algo, "algo", "auto", "auto (by --small-threshold, --halving-threshold and --direct-threshold), ring, rd (recursive doubling up to 64 MiB), direct (3 or 4 ranks, up to 64 MiB) or halving (4, 8, 16, ... ranks, up to 64 MiB)")
 	f.StringVar(&data, "data", "pattern", "input: pattern (exact integer sums, as ../shared/bench) or random")
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")

@@ -133,22 +133,36 @@ func (t *Transport) Sequential(on bool) {
 }
 
 // SegmentAdvice implements allreduce.SegmentAdvisor: the shared-memory
-// transport's advice when every peer is reached through it, which is then
-// so on every rank (they all share this host, and the host's vote put them
-// all on shared memory); 0 (no advice) otherwise.
+// transport's advice when every peer is reached through it (allShared), 0
+// (no advice) otherwise.
 func (t *Transport) SegmentAdvice() int {
-	if t.local == nil {
-		return 0
-	}
-	for p, s := range t.slot {
-		if p != t.rank && s < 0 {
-			return 0
-		}
-	}
-	if a, ok := t.local.(allreduce.SegmentAdvisor); ok {
+	if a, ok := t.local.(allreduce.SegmentAdvisor); ok && t.allShared() {
 		return a.SegmentAdvice()
 	}
 	return 0
+}
+
+// HalvingAdvice implements allreduce.HalvingAdvisor as SegmentAdvice does.
+func (t *Transport) HalvingAdvice() int {
+	if a, ok := t.local.(allreduce.HalvingAdvisor); ok && t.allShared() {
+		return a.HalvingAdvice()
+	}
+	return 0
+}
+
+// allShared says whether every peer is reached through shared memory, which
+// is then so on every rank (they all share this host, and the host's vote
+// put them all on shared memory).
+func (t *Transport) allShared() bool {
+	if t.local == nil {
+		return false
+	}
+	for p, s := range t.slot {
+		if p != t.rank && s < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // localErr names the peer by its rank in the world (the shared-memory

@@ -301,8 +301,8 @@ func TestRecvReduceAndHintFollowTheRoutes(t *testing.T) {
 	}
 }
 
-// The segment advice is shared memory's exactly when every rank is reached
-// through it, on every rank alike, and none otherwise.
+// The segment and halving advice are shared memory's exactly when every rank
+// is reached through it, on every rank alike, and none otherwise.
 func TestSegmentAdviceOnlyWhenAllShared(t *testing.T) {
 	type advisor interface{ SegmentAdvice() int }
 	local := func(tr *Transport) int { return tr.local.(advisor).SegmentAdvice() }
@@ -324,6 +324,13 @@ func TestSegmentAdviceOnlyWhenAllShared(t *testing.T) {
 				}
 				if got := tr.SegmentAdvice(); got != want || (tc.shared && got == 0) {
 					t.Errorf("rank %d: advice %d, want %d", r, got, want)
+				}
+				wantHalving := 0
+				if tc.shared {
+					wantHalving = tr.local.(interface{ HalvingAdvice() int }).HalvingAdvice()
+				}
+				if got := tr.HalvingAdvice(); got != wantHalving || (tc.shared && got == 0) {
+					t.Errorf("rank %d: halving advice %d, want %d", r, got, wantHalving)
 				}
 			}
 		})

@@ -310,6 +310,17 @@ const SegmentAdviceBytes = 256 << 10
 // segment, so every rank gives the same advice.
 func (t *Transport) SegmentAdvice() int { return SegmentAdviceBytes }
 
+// HalvingAdviceBytes: on 4 ranks, all-reduces above this size run the
+// direct algorithm rather than recursive halving (docs/benchmarks.md, "Run
+// J": at 1 MiB direct took 0.64–0.82 ms and halving 0.78–1.12 ms in five
+// interleaved runs, four of them won by direct; 512 KiB was within noise;
+// at 256 KiB halving was faster, 0.17 vs 0.25 ms).
+const HalvingAdviceBytes = 256 << 10
+
+// HalvingAdvice implements allreduce.HalvingAdvisor: every peer is in the
+// segment, so every rank gives the same advice.
+func (t *Transport) HalvingAdvice() int { return HalvingAdviceBytes }
+
 // Sequential implements allreduce.SequentialHinter: while on, receive waits
 // yield the CPU before they sleep whatever their frame's size (wait.go).
 func (t *Transport) Sequential(on bool) { t.sequential.Store(on) }
