@@ -26,11 +26,12 @@ type Comm struct {
 	// sendBuffer: the transport's SendBuffer (sequentialAhead); 0: it does
 	// not say.
 	sendBuffer int
-	// reducer and hinter: the transport's optional methods
+	// reducer, hinter and bulk: the transport's optional methods
 	// (transport_opt.go); reduceFrom[p]: frames from p go through reducer.
 	reducer    RecvReducer
 	reduceFrom []bool
 	hinter     SequentialHinter
+	bulk       BulkHinter
 
 	mu struct {
 		sync.Mutex
@@ -141,6 +142,7 @@ func New(t Transport, cfg Config) (*Comm, error) {
 	c.sendBuffer = sendBuffer(t)
 	c.reducer, c.reduceFrom = recvReducer(t, size)
 	c.hinter = sequentialHinter(t)
+	c.bulk = bulkHinter(t)
 	if DirectApplies(size) {
 		c.directLen = cfg.DirectBytes / 4
 	}

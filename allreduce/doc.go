@@ -55,7 +55,11 @@
 // gets reduce steps through it, for the peers it names, with Combine, the
 // kernel Comm uses, so the bits are the same. A SequentialHinter is told
 // when a call runs on the calling goroutine, so that its waits may hold the
-// CPU (no sender goroutine of the rank needs it).
+// CPU (no sender goroutine of the rank needs it); a BulkHinter when a call
+// moves 16 MiB or more (transport/shm then copies frames out of its rings
+// with non-temporal stores). A SegmentAdvisor and a HalvingAdvisor may set
+// the segment size and lower the halving threshold, from what every rank
+// knows alike.
 //
 // The direct all-reduce sends each chunk straight to its owner, which
 // reduces it and sends it straight back to everyone: the ring's bytes in 2

@@ -85,6 +85,10 @@ func (c *Comm) waitProgress(need int) error {
 // The send side reads sendBuf and the receive side writes recvBuf (the same
 // slice for every schedule but recursive doubling's exchanges).
 func (c *Comm) runPipeline(ctx context.Context, op Op, steps []Step, prefix []int, minFrames int, sendBuf, recvBuf []float32, rop ReduceOp) error {
+	if c.bulk != nil && len(recvBuf)*4 >= bulkBytes {
+		c.bulk.Bulk(true)
+		defer c.bulk.Bulk(false)
+	}
 	if ahead, ok := c.sequentialAhead(steps, minFrames); ok {
 		return c.runSequential(ctx, op, steps, minFrames, ahead, sendBuf, recvBuf, rop)
 	}

@@ -35,6 +35,24 @@ type SequentialHinter interface {
 	Sequential(on bool)
 }
 
+// BulkHinter is implemented by a Transport that can move a large
+// collective's frames with less memory traffic when told the call is large.
+// Comm calls Bulk(true) before a collective whose buffer holds at least
+// bulkBytes and Bulk(false) once it is done: while it is on, transport/shm
+// copies frames out of its rings with non-temporal stores (the destination
+// is not read again soon, and the stores spare it a read for ownership). It
+// changes no frame.
+type BulkHinter interface {
+	Bulk(on bool)
+}
+
+// bulkBytes: collectives of at least this many bytes are bulk (BulkHinter).
+// Below it, non-temporal copies out of shared memory were as fast or slower
+// (4 and 8 MiB, worlds 2 and 4); from 16 MiB on they were faster (world 2
+// 16 MiB 4.31 → 3.86 ms, world 4 256 MiB 289 → 245 ms; docs/benchmarks.md,
+// "Runs J and K").
+const bulkBytes = 16 << 20
+
 // SegmentAdvisor is implemented by a Transport that knows the pipeline
 // segment size its frames move best at. Comm takes the advice when
 // Config.SegmentBytes is 0. The segmentation is part of the protocol, so
@@ -111,6 +129,14 @@ func recvReducer(t Transport, size int) (RecvReducer, []bool) {
 		from[p] = p != t.Rank() && r.RecvReduces(p)
 	}
 	return r, from
+}
+
+// bulkHinter is the transport's BulkHinter, when it has one.
+func bulkHinter(t Transport) BulkHinter {
+	if h, ok := t.(BulkHinter); ok {
+		return h
+	}
+	return nil
 }
 
 // sequentialHinter is the transport's SequentialHinter, when it has one.

@@ -289,3 +289,67 @@ func TestHalvingAdvice(t *testing.T) {
 		})
 	}
 }
+
+// bulkRecorder is a mem endpoint that records its bulk hints and whether
+// frames moved while the hint was on.
+type bulkRecorder struct {
+	allreduce.Transport
+	mu     sync.Mutex
+	on     bool
+	hints  []bool
+	bulkRx int // frames received with the hint on
+	rx     int
+}
+
+func (b *bulkRecorder) Bulk(on bool) {
+	b.mu.Lock()
+	b.on = on
+	b.hints = append(b.hints, on)
+	b.mu.Unlock()
+}
+
+func (b *bulkRecorder) Recv(ctx context.Context, from int, tag allreduce.Tag, buf []float32) error {
+	b.mu.Lock()
+	b.rx++
+	if b.on {
+		b.bulkRx++
+	}
+	b.mu.Unlock()
+	return b.Transport.Recv(ctx, from, tag, buf)
+}
+
+// Comm turns the bulk hint on for exactly the collectives of at least
+// 16 MiB, around all of their frames, and off again after; the results do
+// not change.
+func TestBulkHint(t *testing.T) {
+	const size = 2
+	for _, tc := range []struct {
+		name  string
+		bytes int
+		bulk  bool
+	}{
+		{"1 MiB", 1 << 20, false},
+		{"just under 16 MiB", 16<<20 - 4, false},
+		{"16 MiB", 16 << 20, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := randomInputs(size, tc.bytes/4, 11)
+			recs := make([]*bulkRecorder, size)
+			got := allReduceOver(t, size, allreduce.DefaultConfig(), in, allreduce.Sum, func(r int, tr allreduce.Transport) allreduce.Transport {
+				recs[r] = &bulkRecorder{Transport: tr}
+				return recs[r]
+			})
+			want := reference(in, allreduce.Sum)
+			for r, rec := range recs {
+				checkClose(t, got[r], want, size)
+				wantHints, wantBulkRx := []bool(nil), 0
+				if tc.bulk {
+					wantHints, wantBulkRx = []bool{true, false}, rec.rx
+				}
+				if !slices.Equal(rec.hints, wantHints) || rec.bulkRx != wantBulkRx || rec.rx == 0 {
+					t.Errorf("rank %d: hints %v, %d of %d frames received in bulk; want hints %v, %d in bulk", r, rec.hints, rec.bulkRx, rec.rx, wantHints, wantBulkRx)
+				}
+			}
+		})
+	}
+}

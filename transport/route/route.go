@@ -132,6 +132,14 @@ func (t *Transport) Sequential(on bool) {
 	}
 }
 
+// Bulk implements allreduce.BulkHinter, passing the hint to the transport
+// that copies frames out of shared memory.
+func (t *Transport) Bulk(on bool) {
+	if h, ok := t.local.(allreduce.BulkHinter); ok {
+		h.Bulk(on)
+	}
+}
+
 // SegmentAdvice implements allreduce.SegmentAdvisor: the shared-memory
 // transport's advice when every peer is reached through it (allShared), 0
 // (no advice) otherwise.

@@ -277,8 +277,8 @@ func TestSendBufferOfTheTransportsInUse(t *testing.T) {
 
 // RecvReduce goes to shared memory for the peers reached that way and is
 // refused for the others (RecvReduces says which); a mixed world's
-// all-reduces, pipelined and sequential, stay exact with it; the sequential
-// hint reaches the shared-memory transport.
+// all-reduces, pipelined, sequential and bulk, stay exact with it; the
+// sequential and bulk hints reach the shared-memory transport.
 func TestRecvReduceAndHintFollowTheRoutes(t *testing.T) {
 	ts, _ := connectAll(t, 14, []Options{{HostKey: "a"}, {HostKey: "a"}, {HostKey: "b"}})
 	if !ts[0].RecvReduces(1) || ts[0].RecvReduces(2) || ts[0].RecvReduces(0) || ts[0].RecvReduces(-1) || ts[0].RecvReduces(3) {
@@ -293,6 +293,10 @@ func TestRecvReduceAndHintFollowTheRoutes(t *testing.T) {
 	}
 	allReduceAll(t, ts, 3_000_001) // pipelined
 	allReduceAll(t, ts, 1000)      // sequential
+	allReduceAll(t, ts, 4<<20)     // bulk: shared memory copies out non-temporally
+	if _, ok := ts[0].local.(allreduce.BulkHinter); !ok {
+		t.Fatal("the shared-memory transport takes no bulk hint")
+	}
 	type hinted interface{ Sequential(bool) }
 	ts[0].Sequential(true)
 	ts[0].Sequential(false)

@@ -35,7 +35,10 @@
 // frame larger than the ring streams through it. Copies of 64 KiB or more
 // into the ring use non-temporal stores on amd64 (ntcopy_amd64.s): the
 // ring's lines were last read by the consumer, and an ordinary store would
-// first fetch each line back from that core's cache. Attach faults in the
+// first fetch each line back from that core's cache. Copies out of the
+// ring use them too while a collective of 16 MiB or more is running
+// (allreduce.BulkHinter): its destination is not read again soon, and an
+// ordinary store would first read each line of it. Attach faults in the
 // rank's own rings (MADV_POPULATE_WRITE) and reads each line once, which
 // spares the first ~500 small calls the cost of first touches. Recv checks generation, tag
 // and length against what it expects and fails with allreduce.ErrProtocol

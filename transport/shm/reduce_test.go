@@ -5,6 +5,7 @@ package shm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -22,53 +23,62 @@ import (
 // allreduce.Combine give (the dumb reference), for frames of every awkward
 // length and at every ring position: around the ring's end, larger than the
 // ring (streamed piece by piece), after odd-sized frames. Every other frame
-// goes through plain Recv, so the two interleave on one ring.
+// goes through plain Recv, so the two interleave on one ring; with the bulk
+// hint on, Recv copies out with non-temporal stores, and must give the same
+// bytes.
 func TestRecvReduceMatchesRecvThenCombine(t *testing.T) {
 	ring := MinRingBytes / 4
 	lengths := []int{0, 1, 7, 8, 33, ring/2 - 8, ring - 8, ring, ring + 1, 3*ring + 5, 5, pieceBytes/4 + 3}
 	for _, op := range []allreduce.ReduceOp{allreduce.Sum, allreduce.Mean, allreduce.Max} {
-		t.Run(op.String(), func(t *testing.T) {
-			ts := attachAll(t, Spec{Generation: 4, Size: 2, RingBytes: MinRingBytes}, Config{IOTimeout: 10 * time.Second})
-			rng := rand.New(rand.NewPCG(3, uint64(op)))
-			frames := make([][]float32, 2*len(lengths))
-			for i := range frames {
-				frames[i] = randomFloats(rng, lengths[i/2])
+		for _, bulk := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v/bulk=%v", op, bulk), func(t *testing.T) {
+				testRecvReduce(t, op, bulk, lengths)
+			})
+		}
+	}
+}
+
+func testRecvReduce(t *testing.T, op allreduce.ReduceOp, bulk bool, lengths []int) {
+	ts := attachAll(t, Spec{Generation: 4, Size: 2, RingBytes: MinRingBytes}, Config{IOTimeout: 10 * time.Second})
+	ts[0].Bulk(bulk)
+	rng := rand.New(rand.NewPCG(3, uint64(op)))
+	frames := make([][]float32, 2*len(lengths))
+	for i := range frames {
+		frames[i] = randomFloats(rng, lengths[i/2])
+	}
+	ctx := context.Background()
+	errc := make(chan error, 1)
+	go func() {
+		for i, d := range frames {
+			if err := ts[1].Send(ctx, 0, tag(i), d); err != nil {
+				errc <- err
+				return
 			}
-			ctx := context.Background()
-			errc := make(chan error, 1)
-			go func() {
-				for i, d := range frames {
-					if err := ts[1].Send(ctx, 0, tag(i), d); err != nil {
-						errc <- err
-						return
-					}
-				}
-				errc <- nil
-			}()
-			for i, d := range frames {
-				dst := randomFloats(rng, len(d))
-				if i%2 == 1 {
-					if err := ts[0].Recv(ctx, 1, tag(i), dst); err != nil {
-						t.Fatalf("frame %d: %v", i, err)
-					}
-					if j := testutil.FirstBitDiff(dst, d); j >= 0 {
-						t.Fatalf("frame %d (Recv) differs at %d", i, j)
-					}
-					continue
-				}
-				want := slices.Clone(dst)
-				allreduce.Combine(op, want, d)
-				if err := ts[0].RecvReduce(ctx, 1, tag(i), dst, op); err != nil {
-					t.Fatalf("frame %d of %d values: %v", i, len(d), err)
-				}
-				if j := testutil.FirstBitDiff(dst, want); j >= 0 {
-					t.Fatalf("frame %d of %d values: value %d is %v, want %v", i, len(d), j, dst[j], want[j])
-				}
+		}
+		errc <- nil
+	}()
+	for i, d := range frames {
+		dst := randomFloats(rng, len(d))
+		if i%2 == 1 {
+			if err := ts[0].Recv(ctx, 1, tag(i), dst); err != nil {
+				t.Fatalf("frame %d: %v", i, err)
 			}
-			if err := <-errc; err != nil {
-				t.Fatal(err)
+			if j := testutil.FirstBitDiff(dst, d); j >= 0 {
+				t.Fatalf("frame %d (Recv) differs at %d", i, j)
 			}
-		})
+			continue
+		}
+		want := slices.Clone(dst)
+		allreduce.Combine(op, want, d)
+		if err := ts[0].RecvReduce(ctx, 1, tag(i), dst, op); err != nil {
+			t.Fatalf("frame %d of %d values: %v", i, len(d), err)
+		}
+		if j := testutil.FirstBitDiff(dst, want); j >= 0 {
+			t.Fatalf("frame %d of %d values: value %d is %v, want %v", i, len(d), j, dst[j], want[j])
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }
 

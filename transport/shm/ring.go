@@ -61,11 +61,19 @@ func (r *ring) put(pos uint64, p []byte) {
 	copyTo(r.data, p[n:])
 }
 
-// get copies from the ring at position pos into p.
-func (r *ring) get(pos uint64, p []byte) {
+// get copies from the ring at position pos into p; with bulk set, as copyTo
+// does (a large collective's destination is not read again soon, and
+// non-temporal stores spare it the read for ownership).
+func (r *ring) get(pos uint64, p []byte, bulk bool) {
 	i := pos & r.mask
-	n := copy(p, r.data[i:])
-	copy(p[n:], r.data)
+	if !bulk {
+		n := copy(p, r.data[i:])
+		copy(p[n:], r.data)
+		return
+	}
+	n := min(len(p), len(r.data)-int(i))
+	copyTo(p[:n], r.data[i:i+uint64(n)])
+	copyTo(p[n:], r.data[:len(p)-n])
 }
 
 // combine sets dst = dst ⊕ the len(dst) values in the ring at position pos

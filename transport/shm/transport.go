@@ -50,8 +50,10 @@ type Transport struct {
 
 	race raceSync
 
-	// sequential: allreduce.SequentialHinter's state.
+	// sequential: allreduce.SequentialHinter's state; bulk:
+	// allreduce.BulkHinter's.
 	sequential atomic.Bool
+	bulk       atomic.Bool
 	touched    byte // populate's reads land here, so they are kept
 
 	mu     sync.RWMutex // read-held by every call; Close write-locks it to unmap
@@ -325,6 +327,10 @@ func (t *Transport) HalvingAdvice() int { return HalvingAdviceBytes }
 // yield the CPU before they sleep whatever their frame's size (wait.go).
 func (t *Transport) Sequential(on bool) { t.sequential.Store(on) }
 
+// Bulk implements allreduce.BulkHinter: while on, frames are copied out of
+// the ring with non-temporal stores (ring.get).
+func (t *Transport) Bulk(on bool) { t.bulk.Store(on) }
+
 // recv1 reads the next frame from peer from into buf: copied, or combined
 // into it with op when reduce is set.
 func (t *Transport) recv1(ctx context.Context, from int, tag allreduce.Tag, buf []float32, reduce bool, op allreduce.ReduceOp) error {
@@ -340,7 +346,7 @@ func (t *Transport) recv1(ctx context.Context, from int, tag allreduce.Tag, buf 
 	}
 	t.race.acquire()
 	var hdr [frameHeaderBytes]byte
-	r.get(pos, hdr[:])
+	r.get(pos, hdr[:], false)
 	gen := binary.LittleEndian.Uint64(hdr[0:])
 	got := allreduce.Tag{
 		Op:    allreduce.Op(binary.LittleEndian.Uint32(hdr[8:])),
@@ -381,7 +387,7 @@ func (t *Transport) recv1(ctx context.Context, from int, tag allreduce.Tag, buf 
 				d := buf[len(buf)-len(p)/4:]
 				r.combine(op, pos, d[:c/4])
 			} else {
-				r.get(pos, p[:c])
+				r.get(pos, p[:c], t.bulk.Load())
 			}
 			p = p[c:]
 		}
