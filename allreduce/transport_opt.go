@@ -50,7 +50,7 @@ type BulkHinter interface {
 // Below it, non-temporal copies out of shared memory were as fast or slower
 // (4 and 8 MiB, worlds 2 and 4); from 16 MiB on they were faster (world 2
 // 16 MiB 4.31 → 3.86 ms, world 4 256 MiB 289 → 245 ms; docs/benchmarks.md,
-// "Runs J and K").
+// "Runs J, K and L").
 const bulkBytes = 16 << 20
 
 // SegmentAdvisor is implemented by a Transport that knows the pipeline

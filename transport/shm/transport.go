@@ -313,8 +313,8 @@ const SegmentAdviceBytes = 256 << 10
 func (t *Transport) SegmentAdvice() int { return SegmentAdviceBytes }
 
 // HalvingAdviceBytes: on 4 ranks, all-reduces above this size run the
-// direct algorithm rather than recursive halving (docs/benchmarks.md, "Run
-// J": at 1 MiB direct took 0.64–0.82 ms and halving 0.78–1.12 ms in five
+// direct algorithm rather than recursive halving (docs/benchmarks.md, "Runs
+// J, K and L": at 1 MiB direct took 0.64–0.82 ms and halving 0.78–1.12 ms in five
 // interleaved runs, four of them won by direct; 512 KiB was within noise;
 // at 256 KiB halving was faster, 0.17 vs 0.25 ms).
 const HalvingAdviceBytes = 256 << 10
