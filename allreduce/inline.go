@@ -118,10 +118,10 @@ func lockstep(steps []Step) bool {
 // step ends before the next begins, so a step's sends find the earlier
 // steps' receives done (SendAfterRecv, SendAfterAll). Measure a blocked rank
 // by its step and the count of that step's segments it has received. A rank
-// blocked sending segment i of step w has L+1 frames unread on the link
-// (they fill a buffer that holds L+1), so the peer it sends to is at an
-// earlier step, or at step w having received at most i-L-1 of them: fewer
-// than the i-L that the sender has. A rank blocked receiving segment j of
+// blocked sending segment i of step w has at least L+1 frames unread on the
+// link (the buffer holds L+1 and lacks room for another), so the peer it
+// sends to is at an earlier step, or at step w having received at most
+// i-L-1 of them: fewer than the i-L that the sender has. A rank blocked receiving segment j of
 // step w (j received) waits for a peer that has not sent segment j of step
 // w: the peer is at an earlier step, or blocked sending segment i ≤ j
 // having received i-L ≤ j-1, or blocked receiving j' < j. Every wait points

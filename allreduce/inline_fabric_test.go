@@ -108,10 +108,10 @@ func TestKilledRankStopsSequentialCalls(t *testing.T) {
 	killedRankFailsFast(t, allreduce.DefaultConfig(), inFlightSequential, 2, 4)
 }
 
-// depthEndpoint is a mem endpoint that reports a send buffer of frames
-// frames of at most frameBytes (its links hold more), so that Comm runs
-// large lockstep calls on the calling goroutine, frames-1 segments ahead,
-// or (frames 1) pipelined.
+// depthEndpoint is a mem endpoint that reports a send buffer of ahead+1
+// segment frames (its links hold 4 frames, at least as many), so that Comm
+// runs large lockstep calls on the calling goroutine ahead segments ahead,
+// or, with ahead 0, pipelined.
 type depthEndpoint struct {
 	*mem.Endpoint
 	buffer int
