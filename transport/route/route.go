@@ -30,6 +30,8 @@ var (
 	_ allreduce.RecvReducer      = (*Transport)(nil)
 	_ allreduce.SequentialHinter = (*Transport)(nil)
 	_ allreduce.SegmentAdvisor   = (*Transport)(nil)
+	_ allreduce.HalvingAdvisor   = (*Transport)(nil)
+	_ allreduce.BulkHinter       = (*Transport)(nil)
 )
 
 // Rank is this rank.

@@ -66,6 +66,8 @@ var (
 	_ allreduce.RecvReducer      = (*Transport)(nil)
 	_ allreduce.SequentialHinter = (*Transport)(nil)
 	_ allreduce.SegmentAdvisor   = (*Transport)(nil)
+	_ allreduce.HalvingAdvisor   = (*Transport)(nil)
+	_ allreduce.BulkHinter       = (*Transport)(nil)
 )
 
 // Attach maps the segment f as rank of generation gen. It fails when the
@@ -314,9 +316,9 @@ func (t *Transport) SegmentAdvice() int { return SegmentAdviceBytes }
 
 // HalvingAdviceBytes: on 4 ranks, all-reduces above this size run the
 // direct algorithm rather than recursive halving (docs/benchmarks.md, "Runs
-// J, K and L": at 1 MiB direct took 0.64–0.82 ms and halving 0.78–1.12 ms in five
-// interleaved runs, four of them won by direct; 512 KiB was within noise;
-// at 256 KiB halving was faster, 0.17 vs 0.25 ms).
+// J, K and L": at 1 MiB direct took 0.64–0.82 ms and halving 0.78–1.12 ms
+// in five interleaved runs, four of them won by direct; 512 KiB was within
+// noise; at 256 KiB halving was faster, 0.17 vs 0.25 ms).
 const HalvingAdviceBytes = 256 << 10
 
 // HalvingAdvice implements allreduce.HalvingAdvisor: every peer is in the
