@@ -49,8 +49,12 @@
 //
 // Link emulation (Spec.Link, linkemu.go): frames to an emulated peer go
 // through a queue of up to two copies and one goroutine per such peer,
-// which writes each frame when its time on the link is over. Close writes
-// what is queued; Abort drops it.
+// which writes each frame when its time on the link is over. On Linux that
+// goroutine waits on a timerfd through the netpoller (linktimer_linux.go):
+// Go's timers wake an otherwise idle process only at the runtime's
+// whole-millisecond epoll timeouts, which charged every frame up to a
+// millisecond more than its link time. Close writes what is queued; Abort
+// drops it.
 //
 // Failure semantics: a broken connection, or a payload whose checksum does
 // not match, fails the call that uses it with allreduce.ErrPeerLost; no progress within Config.IOTimeout fails it with

@@ -25,6 +25,7 @@ type linkEmu struct {
 	err    error
 	once   sync.Once
 	wg     sync.WaitGroup
+	timer  *linkTimer // owned by run; stop may interrupt it
 	// scheduled, if set (tests), sees every frame's handing over and the
 	// time it is written.
 	scheduled func(handed, written time.Time)
@@ -44,7 +45,7 @@ type linkWrite func(frame []byte) error
 
 func newLinkEmu(write linkWrite, scheduled func(handed, written time.Time)) *linkEmu {
 	e := &linkEmu{free: make(chan []byte, 2), queue: make(chan linkFrame, 3),
-		done: make(chan struct{}), failed: make(chan struct{}), scheduled: scheduled}
+		done: make(chan struct{}), failed: make(chan struct{}), scheduled: scheduled, timer: newLinkTimer()}
 	e.free <- nil
 	e.free <- nil
 	e.wg.Add(1)
@@ -55,8 +56,8 @@ func newLinkEmu(write linkWrite, scheduled func(handed, written time.Time)) *lin
 func (e *linkEmu) run(write linkWrite) {
 	defer e.wg.Done()
 	var linkFree time.Time
-	tm := time.NewTimer(time.Hour)
-	defer tm.Stop()
+	tm := e.timer
+	defer tm.close()
 	for {
 		var f linkFrame
 		select {
@@ -72,13 +73,8 @@ func (e *linkEmu) run(write linkWrite) {
 		if e.scheduled != nil {
 			e.scheduled(f.handed, linkFree)
 		}
-		if wait := time.Until(linkFree); wait > 0 {
-			tm.Reset(wait)
-			select {
-			case <-tm.C:
-			case <-e.done:
-				return
-			}
+		if wait := time.Until(linkFree); wait > 0 && !tm.wait(wait, e.done) {
+			return
 		}
 		if err := write(f.b); err != nil {
 			e.err = err
@@ -136,8 +132,29 @@ func (e *linkEmu) flush(timeout time.Duration) {
 
 // stop drops what is queued and waits for the goroutine.
 func (e *linkEmu) stop() {
-	e.once.Do(func() { close(e.done) })
+	e.once.Do(func() {
+		close(e.done)
+		e.timer.interrupt()
+	})
 	e.wg.Wait()
+}
+
+func stoppedTimer() *time.Timer {
+	tm := time.NewTimer(time.Hour)
+	tm.Stop()
+	return tm
+}
+
+// waitTimer waits d on tm; false if done closed first.
+func waitTimer(tm *time.Timer, d time.Duration, done <-chan struct{}) bool {
+	tm.Reset(d)
+	select {
+	case <-tm.C:
+		return true
+	case <-done:
+		tm.Stop()
+		return false
+	}
 }
 
 var errLinkStopped = errors.New("tcp: emulated link stopped")
