@@ -9,6 +9,9 @@
 // side: warm-up iterations, then per timed iteration: refill the input
 // (untimed) → barrier → t0 → all-reduce → t1; the iteration's time is the
 // maximum over ranks and the reported time the median over iterations.
+// With an emulated link (--link-mbps) a barrier comes before the refill too:
+// the link's goroutine writes a call's last frames after the call returned,
+// and the refill's copy, on the same process, would delay them.
 // algbw = bytes/time, busbw = algbw·2(N-1)/N. Every rank checks its result
 // against the reference after the first warm-up and the last timed
 // iteration.

@@ -105,6 +105,17 @@ func runSize(ctx context.Context, comm *allreduce.Comm, p *plan, buf, pristine [
 		res.MaxErr = max(res.MaxErr, maxError(buf, lo, hi, p.World, p.Data))
 	}
 	for it := 0; it < warmup+iters; it++ {
+		// An emulated link's goroutine writes a call's last frames after
+		// the call returned, on this process's Ps, and resetting buf is a
+		// long copy that would hold them back and bill a peer's time. A
+		// barrier first: every frame of the last call has arrived once it
+		// returns.
+		if p.LinkMbps > 0 && it > 0 {
+			if err := comm.Barrier(ctx); err != nil {
+				res.Error = err.Error()
+				return res
+			}
+		}
 		copy(buf, pristine)
 		if err := comm.Barrier(ctx); err != nil {
 			res.Error = err.Error()
