@@ -42,7 +42,8 @@ func newBenchAllReduceCmd(g *globals) *cobra.Command {
 		Use:   "allreduce",
 		Short: "All-reduce bandwidth and latency across real worker processes on loopback",
 		Long: `Starts one worker process per rank on 127.0.0.1, runs float32 SUM all-reduces of each size
-and prints a table like nccl-tests: bytes, iterations, median time (max over ranks per iteration),
+and prints a table like nccl-tests: procs (the ranks' GOMAXPROCS, --gomaxprocs), bytes, iterations,
+median time (max over ranks per iteration),
 algbw = bytes/time and busbw = algbw*2(N-1)/N in GB/s (1e9), and the largest relative error of
 any element against a float64 reference. --csv prints the line format of ../shared/bench
 (impl,world,bytes,median_s,algbw_GBps,busbw_GBps) so its harness can run it beside Gloo and MPI;
@@ -237,7 +238,7 @@ func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transpor
 	if nodes {
 		fmt.Fprint(tw, "nodes\talgo\t")
 	}
-	fmt.Fprint(tw, "world\tbytes\titers\ttime\tmin time\talgbw GB/s\tbusbw GB/s\tmax rel err\t")
+	fmt.Fprint(tw, "world\tprocs\tbytes\titers\ttime\tmin time\talgbw GB/s\tbusbw GB/s\tmax rel err\t")
 	if compressed {
 		fmt.Fprint(tw, "busbw vs none\t")
 	}
@@ -252,7 +253,7 @@ func printBench(g *globals, res []bench.Result, asCSV, compressed bool, transpor
 		if nodes {
 			fmt.Fprintf(tw, "%d\t%s\t", r.Nodes, algoName(r))
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%v\t%.3f\t%.3f\t%.1e\t", r.World, r.Bytes, r.Iters,
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%v\t%v\t%.3f\t%.3f\t%.1e\t", r.World, r.Procs, r.Bytes, r.Iters,
 			r.Median.Round(100), r.Min.Round(100), r.AlgBW, r.BusBW, r.MaxErr)
 		if compressed {
 			ratio := "-"

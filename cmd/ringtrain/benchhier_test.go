@@ -45,3 +45,19 @@ func TestBenchNodesCSV(t *testing.T) {
 		}
 	}
 }
+
+// The table shows the ranks' GOMAXPROCS (--gomaxprocs) in its procs column.
+func TestBenchTableProcs(t *testing.T) {
+	out, stderr, code := cli(t, nil, "bench", "allreduce", "--worlds", "2", "--sizes", "4K", "--iters", "3", "--gomaxprocs", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want a header and one row, got\n%s", out)
+	}
+	head, row := strings.Fields(lines[0]), strings.Fields(lines[1])
+	if len(head) < 3 || head[1] != "procs" || len(row) < 3 || row[0] != "2" || row[1] != "3" || row[2] != "4096" {
+		t.Fatalf("want world 2, procs 3, bytes 4096 in\n%s", out)
+	}
+}
