@@ -285,6 +285,8 @@ var docPlan = []docGroup{
 			Note: "up to 1 MiB, 3 iterations, instead of up to 256 MiB"},
 		{File: "docs/benchmarks.md", Doc: "S=4K,64K,256K,1M,16M,64M,256M", Skip: whyPeers},
 		{File: "docs/benchmarks.md", Doc: "SIZES=\"4096 65536 262144 1048576 16777216 67108864 268435456\" REPS=2 ONLY=gloo,mpi EXTRA_ALLREDUCE=\"./ringtrain bench allreduce --worlds 2,4 --sizes $S --csv; ./ringtrain bench allreduce --worlds 2,4 --sizes $S --transport auto --csv; ./ringtrain bench allreduce --worlds 2,4 --sizes 16M,64M --op reduce-scatter --compress none,bf16,fp16 --csv; ./ringtrain bench allreduce --worlds 2,4 --sizes 16M,64M --op reduce-scatter --compress none,bf16,fp16 --link-mbps 2000 --csv; ./ringtrain bench allreduce --workers 4 --nodes 2 --link-mbps 1000 --hier both --sizes 4M,16M,64M --csv; ./ringtrain bench allreduce --workers 4 --nodes 2 --link-mbps 1000 --hier both --transport auto --sizes 4M,16M,64M --csv\" ./run_all.sh", Skip: whyPeers},
+		{File: "docs/benchmarks.md", Doc: "go test -run '^$' -bench LinkTimer ./transport/tcp/", Run: "go test -run '^$' -bench LinkTimer -benchtime 3x ./transport/tcp/",
+			Note: "three waits each: that it runs, not its figures", Want: "BenchmarkLinkTimer/timerfd"},
 		{File: "docs/benchmarks.md", Doc: "REPS=2 ONLY=mpi EXTRA_ALLREDUCE='./ringtrain bench allreduce --worlds 2,4 --sizes 4K,64K,1M,16M,64M --csv; ./ringtrain bench allreduce --worlds 2,4 --sizes 4K,64K,1M,16M,64M --transport shm --csv' ./run_all.sh", Skip: whyPeers},
 		{File: "docs/benchmarks.md", Doc: "ringtrain bench allreduce --worlds 2,4 --sizes 4K,64K,1M,16M,64M --transport shm", Run: "ringtrain bench allreduce --worlds 2,4 --sizes 4K,64K,1M --iters 3 --transport shm",
 			Note: "up to 1 MiB, 3 iterations, instead of up to 64 MiB"},
