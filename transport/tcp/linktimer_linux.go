@@ -40,28 +40,23 @@ func (t *linkTimer) wait(d time.Duration, done <-chan struct{}) bool {
 	if t.f == nil {
 		return waitTimer(t.tm, d, done)
 	}
+	end := time.Now().Add(d)
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(max(d.Nanoseconds(), 1))}
-	if err := unix.TimerfdSettime(t.fd, 0, &spec, nil); err != nil {
-		// Not expected for a valid descriptor; keep the link's timing.
-		if t.tm == nil {
-			t.tm = stoppedTimer()
-		}
-		return waitTimer(t.tm, d, done)
-	}
-	for {
-		_, err := t.f.Read(t.b[:])
+	if err := unix.TimerfdSettime(t.fd, 0, &spec, nil); err == nil {
+		_, err = t.f.Read(t.b[:])
 		switch {
 		case err == nil:
 			return true
 		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, os.ErrClosed):
 			return false // interrupted
 		}
-		select { // anything else: keep waiting unless stopped
-		case <-done:
-			return false
-		default:
-		}
 	}
+	// Neither is expected of a valid timerfd; keep the link's timing with
+	// a Go timer for what is left.
+	if t.tm == nil {
+		t.tm = stoppedTimer()
+	}
+	return waitTimer(t.tm, max(time.Until(end), 0), done)
 }
 
 // interrupt ends a wait under way and every later one; safe to call from
