@@ -50,6 +50,19 @@ type fakeCoordinator struct {
 	refused   atomic.Int32
 	lastErr   atomic.Value // string
 	wg        sync.WaitGroup
+	// handshook gets a token when a handshake ends either way: the client
+	// process can exit (having refused the certificate) before this side
+	// has read its alert.
+	handshook chan struct{}
+}
+
+// waitHandshake waits until a handshake has ended on the fake's side, at
+// most timeout.
+func (f *fakeCoordinator) waitHandshake(timeout time.Duration) {
+	select {
+	case <-f.handshook:
+	case <-time.After(timeout):
+	}
 }
 
 func startFakeCoordinator(t *testing.T, b *pki.Bundle) *fakeCoordinator {
@@ -58,7 +71,7 @@ func startFakeCoordinator(t *testing.T, b *pki.Bundle) *fakeCoordinator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeCoordinator{ln: ln}
+	f := &fakeCoordinator{ln: ln, handshook: make(chan struct{}, 64)}
 	cfg := b.ServerConfig()
 	cfg.NextProtos = []string{"h2"} // as gRPC's server offers, so a gRPC client gets as far as it would
 	f.wg.Add(1)
@@ -75,6 +88,10 @@ func startFakeCoordinator(t *testing.T, b *pki.Bundle) *fakeCoordinator {
 				f.lastErr.Store(err.Error())
 			} else {
 				f.completed.Add(1)
+			}
+			select {
+			case f.handshook <- struct{}{}:
+			default:
 			}
 			c.Close()
 		}
@@ -183,6 +200,7 @@ func TestWorkerCertificateCannotPoseAsCoordinator(t *testing.T) {
 				if !errors.As(err, &ee) {
 					t.Fatalf("%v: %v, want a non-zero exit\n%s", cmd.Args, err, out)
 				}
+				fake.waitHandshake(5 * time.Second)
 				if n := fake.completed.Load(); n > 0 {
 					t.Fatalf("%d TLS handshakes completed with a worker's certificate serving the control plane\n%s", n, out)
 				}
