@@ -120,17 +120,17 @@ func lockstep(steps []Step) bool {
 // by its step and the count of that step's segments it has received. A rank
 // blocked sending segment i of step w has at least L+1 frames unread on the
 // link (the buffer holds L+1 and lacks room for another), so the peer it
-// sends to is at an earlier step, or at step w having received at most
-// i-L-1 of them: fewer than the i-L that the sender has. A rank blocked receiving segment j of
-// step w (j received) waits for a peer that has not sent segment j of step
-// w: the peer is at an earlier step, or blocked sending segment i ≤ j
-// having received i-L ≤ j-1, or blocked receiving j' < j. Every wait points
-// to a rank strictly lower in (step, received), so waits form no cycle,
-// whatever L each rank has, and a rank running the pipeline instead fits the
-// same order, its receiving goroutine never waiting for its sends. One
-// goroutine per rank instead of the pipeline's two and no hand-off between
-// them: most of a large shared-memory all-reduce's context switches when
-// ranks outnumber cores.
+// sends to is at an earlier step, or at step w having received at most i-L-1
+// of them: fewer than the i-L that the sender has. A rank blocked receiving
+// segment j of step w (j received) waits for a peer that has not sent
+// segment j of step w: the peer is at an earlier step, or blocked sending
+// segment i ≤ j having received i-L ≤ j-1, or blocked receiving j' < j.
+// Every wait points to a rank strictly lower in (step, received), so waits
+// form no cycle, whatever L each rank has, and a rank running the pipeline
+// instead fits the same order, its receiving goroutine never waiting for its
+// sends. One goroutine per rank instead of the pipeline's two and no
+// hand-off between them: most of a large shared-memory all-reduce's context
+// switches when ranks outnumber cores.
 
 func maxSendBytes(steps []Step) int {
 	m := 0

@@ -108,9 +108,9 @@ func runSize(ctx context.Context, comm *allreduce.Comm, p *plan, buf, pristine [
 		// An emulated link's goroutine writes a call's last frames after
 		// the call returned, on this process's Ps, and resetting buf is a
 		// long copy that would hold them back and bill a peer's time. A
-		// barrier first: every frame of the last call has arrived once it
-		// returns.
-		if p.LinkMbps > 0 && it > 0 {
+		// barrier first: every frame of the last call (of this size or the
+		// one before) has arrived once it returns.
+		if p.LinkMbps > 0 {
 			if err := comm.Barrier(ctx); err != nil {
 				res.Error = err.Error()
 				return res
