@@ -61,7 +61,8 @@ func (c *cluster) env() []string {
 // startCoordinator starts the coordinator and waits until its control
 // plane accepts connections. The test's ports were free when picked but
 // another process may take one before the coordinator binds it: then it
-// exits naming the address, and it is started again on fresh ports.
+// exits naming the address, and it is started again, on fresh ports, or on
+// the same ones a little later when it resumes for workers that know them.
 func (c *cluster) startCoordinator(resume bool) {
 	for attempt := 0; ; attempt++ {
 		args := []string{"coordinator", "--config", c.cfg, "--grpc-addr", c.addr, "--gossip-addr", "127.0.0.1",
@@ -89,6 +90,13 @@ func (c *cluster) startCoordinator(resume bool) {
 			return // the test's own waits report what went wrong
 		}
 		c.coord.Wait()
+		if resume {
+			// The workers dial the old address: the port must be the same,
+			// so wait for whoever holds it to let go.
+			c.t.Logf("coordinator ports taken meanwhile, again on the same ports in 2s: %s", c.coordOut.String())
+			time.Sleep(2 * time.Second)
+			continue
+		}
 		c.t.Logf("coordinator ports taken meanwhile, again on others: %s", c.coordOut.String())
 		c.addr, c.gossip = testutil.FreeAddr(c.t), testutil.FreePort(c.t)
 	}
