@@ -3,12 +3,15 @@ package allreduce
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // AllReduce combines buf element-wise across all ranks with op; on return
 // every rank's buf holds the same result, bit for bit. Buffers of at most
 // Config.SmallBytes use recursive doubling; larger ones the hierarchical
-// all-reduce when Config.Hosts calls for it, else up to Config.HalvingBytes
+// all-reduce when Config.Hosts calls for it, else the transport's shared
+// all-reduce when every rank shares its memory (SharedReducer; not with
+// Config.NoShared), else up to Config.HalvingBytes
 // (or the transport's lower HalvingAdvisor advice where direct applies too)
 // recursive halving and doubling where it applies (a power-of-two world of
 // 4 or more: HalvingAllReduce), else up to Config.DirectBytes the direct
@@ -29,9 +32,15 @@ func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error 
 	defer c.mu.Unlock()
 	var err error
 	hier := c.hier != nil && len(buf) >= len(c.hier.leaders)
-	switch alg := chooseAllReduce(c.size, len(buf), c.smallLen, c.halvingLen, c.directLen, hier); alg {
+	alg := chooseAllReduce(c.size, len(buf), c.smallLen, c.halvingLen, c.directLen, hier)
+	if c.shared != nil && alg != 0 && alg != OpAllReduceRD && alg != OpAllReduceHier {
+		alg = OpAllReduceShared
+	}
+	switch alg {
 	case 0:
 		finish(op, buf, 1)
+	case OpAllReduceShared:
+		err = c.sharedAllReduce(ctx, buf, op)
 	case OpAllReduceRD:
 		err = c.recursiveDoubling(ctx, OpAllReduceRD, buf, op)
 	default:
@@ -44,10 +53,32 @@ func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error 
 	return nil
 }
 
+// sharedAllReduce runs AllReduce through the transport's shared memory,
+// then applies the post-reduction (Mean), which every rank does alike.
+func (c *Comm) sharedAllReduce(ctx context.Context, buf []float32, op ReduceOp) error {
+	if c.bulk != nil && 4*len(buf) >= bulkBytes {
+		c.bulk.Bulk(true)
+		defer c.bulk.Bulk(false)
+	}
+	var start time.Time
+	if c.tracer != nil {
+		start = time.Now()
+	}
+	if err := c.shared.SharedAllReduce(ctx, Tag{Op: OpAllReduceShared, Seq: c.mu.seq}, buf, op); err != nil {
+		return err
+	}
+	if c.tracer != nil {
+		c.tracer(OpAllReduceShared, 0, start, time.Now())
+	}
+	finish(op, buf, c.size)
+	return nil
+}
+
 // ReduceScatter combines buf across ranks with op, leaving this rank's shard
-// buf[lo:hi] = ShardRange(len(buf), Size(), Rank()) fully reduced (identical
-// to what AllReduce would produce there). The rest of buf holds partial sums
-// on return and must be treated as scratch.
+// buf[lo:hi] = ShardRange(len(buf), Size(), Rank()) fully reduced (bitwise
+// what the ring all-reduce would produce there; AllReduce's other
+// algorithms add in other orders). The rest of buf holds partial sums on
+// return and must be treated as scratch.
 func (c *Comm) ReduceScatter(ctx context.Context, buf []float32, op ReduceOp) (lo, hi int, err error) {
 	lo, hi = ShardRange(len(buf), c.size, c.rank)
 	if !op.valid() {

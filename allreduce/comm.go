@@ -32,6 +32,7 @@ type Comm struct {
 	reduceFrom []bool
 	hinter     SequentialHinter
 	bulk       BulkHinter
+	shared     SharedReducer // nil: AllReduce moves frames
 
 	mu struct {
 		sync.Mutex
@@ -143,6 +144,7 @@ func New(t Transport, cfg Config) (*Comm, error) {
 	c.reducer, c.reduceFrom = recvReducer(t, size)
 	c.hinter = sequentialHinter(t)
 	c.bulk = bulkHinter(t)
+	c.shared = sharedReducer(t, cfg)
 	if DirectApplies(size) {
 		c.directLen = cfg.DirectBytes / 4
 	}

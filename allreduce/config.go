@@ -37,6 +37,13 @@ type Config struct {
 	// at half width (see Compression); every other collective stays exact
 	// float32. Default CompressNone.
 	Compress Compression
+	// NoShared keeps AllReduce on the frame schedules (recursive doubling,
+	// halving, direct, ring) even when the transport can all-reduce
+	// through memory every rank shares (SharedReducer: transport/shm, and
+	// transport/route when every rank is on one host). Default false: the
+	// shared all-reduce runs above SmallBytes (measured: see
+	// docs/benchmarks.md).
+	NoShared bool
 	// Hosts is the host index of every rank (len = world size), or nil
 	// when all ranks share one host or the layout is unknown. When it spans
 	// at least two hosts and some host holds two or more ranks, AllReduce

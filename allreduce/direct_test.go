@@ -17,6 +17,7 @@ import (
 func directCfg() allreduce.Config {
 	c := smallCfg()
 	c.DirectBytes = 256 << 10
+	c.NoShared = true // the schedule, not shared memory's all-reduce
 	return c
 }
 
@@ -35,6 +36,12 @@ func TestDirectAllReduceMatchesReference(t *testing.T) {
 // fabric and world size: every op matches the reference, every rank ends
 // bitwise the same, a repeat gives the same bits, and want is all that ran.
 func algorithmMatchesReference(t *testing.T, want allreduce.Op, sizes []int, cfg, big allreduce.Config) {
+	algorithmMatchesReferenceOn(t, fabrics, want, sizes, cfg, big)
+}
+
+// algorithmMatchesReferenceOn is algorithmMatchesReference on the given
+// fabrics.
+func algorithmMatchesReferenceOn(t *testing.T, fabrics []fabric, want allreduce.Op, sizes []int, cfg, big allreduce.Config) {
 	for _, f := range fabrics {
 		for _, size := range sizes {
 			for _, tc := range []struct {

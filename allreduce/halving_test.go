@@ -12,6 +12,7 @@ import (
 func halvingCfg() allreduce.Config {
 	c := smallCfg()
 	c.HalvingBytes = 256 << 10
+	c.NoShared = true // the schedule, not shared memory's all-reduce
 	return c
 }
 

@@ -34,3 +34,35 @@ var shmFabric = fabric{name: "shm", build: func(t *testing.T, size int) ([]allre
 	}
 	return out, func(r int) { ts[r].Abort() }
 }}
+
+// Shared memory's own all-reduce (SharedReducer) runs above SmallBytes on
+// the shm fabric: it matches the reference for every op, ends bitwise the
+// same on every rank, repeats bitwise, and is all that ran. The fabric's
+// 64 KiB rings make 16 KiB-float blocks, so the longer buffers cross many.
+func TestSharedAllReduceMatchesReference(t *testing.T) {
+	algorithmMatchesReferenceOn(t, []fabric{shmFabric}, allreduce.OpAllReduceShared, []int{2, 3, 4, 5}, smallCfg(), smallCfg())
+}
+
+// With Config.NoShared, or a host map that calls for the hierarchical
+// all-reduce, the shm fabric keeps the frame schedules.
+func TestSharedAllReduceOnlyWhereItApplies(t *testing.T) {
+	noShared := smallCfg()
+	noShared.NoShared = true
+	for _, tc := range []struct {
+		name string
+		cfg  allreduce.Config
+		want allreduce.Op
+	}{
+		{"no-shared", noShared, allreduce.OpAllReduceRing},
+		{"hosts", hierCfg([]int{0, 0, 1, 1}), allreduce.OpAllReduceHier},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGroup(t, shmFabric, 4, tc.cfg)
+			ops := traceOps(g)
+			checkAllReduce(t, g, 4, 100_000, allreduce.Sum)
+			if !ops[tc.want] || len(ops) != 1 {
+				t.Fatalf("ran %v, want only %v", ops, tc.want)
+			}
+		})
+	}
+}

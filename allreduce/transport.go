@@ -23,6 +23,10 @@ const (
 	OpShift
 	OpAllReduceDirect
 	OpAllReduceHalving
+	// OpAllReduceShared is AllReduce through the transport's shared memory
+	// (SharedReducer): it moves no frames, but its calls are numbered and
+	// checked like the others.
+	OpAllReduceShared
 )
 
 // String returns the collective's name.
@@ -52,6 +56,8 @@ func (o Op) String() string {
 		return "all-reduce/direct"
 	case OpAllReduceHalving:
 		return "all-reduce/halving"
+	case OpAllReduceShared:
+		return "all-reduce/shared"
 	}
 	return "op(" + strconv.Itoa(int(o)) + ")"
 }

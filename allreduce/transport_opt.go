@@ -79,6 +79,36 @@ type HalvingAdvisor interface {
 	HalvingAdvice() int
 }
 
+// SharedReducer is implemented by a Transport whose ranks all map the same
+// memory and can all-reduce through it without frames (transport/shm:
+// every rank stages the chunks the others own, each rank reduces its own
+// chunk from the others' staging areas and every rank copies the results
+// out: fewer bytes written than into rings, and three waits per block
+// instead of a wait per segment and step). Comm runs AllReduce through
+// it above Config.SmallBytes unless Config.NoShared is set. Like
+// SegmentAdvice, SharedAllReduces must be the same on every rank of the
+// generation.
+type SharedReducer interface {
+	// SharedAllReduces says whether SharedAllReduce may be used: every rank
+	// of the generation shares the memory. It must not change while the
+	// Transport is in use.
+	SharedAllReduces() bool
+	// SharedAllReduce combines buf with op across the ranks (Mean as Sum:
+	// the caller divides), leaving every rank's buf bitwise the same. Every
+	// rank must make the same call: the same tag, length and op, or it
+	// fails with ErrProtocol. Its failures are those of Recv.
+	SharedAllReduce(ctx context.Context, tag Tag, buf []float32, op ReduceOp) error
+}
+
+// sharedReducer is the transport's SharedReducer when it has one and it
+// applies (nil otherwise, or when cfg turns it off).
+func sharedReducer(t Transport, cfg Config) SharedReducer {
+	if s, ok := t.(SharedReducer); ok && !cfg.NoShared && s.SharedAllReduces() {
+		return s
+	}
+	return nil
+}
+
 // halvingBytes is cfg's halving threshold, lowered to t's advice where the
 // direct all-reduce applies too.
 func halvingBytes(t Transport, cfg Config, direct bool) int {

@@ -141,15 +141,19 @@ func allReduceOver(t *testing.T, size int, cfg allreduce.Config, in [][]float32,
 
 // TestFabricsAgreeBitwise: every fabric gives the same bits for the same
 // inputs, sequential and pipelined, whether its transport combines frames
-// as they arrive (shm: RecvReduce) or Comm does.
+// as they arrive (shm: RecvReduce) or Comm does. The schedules are
+// compared: shared memory's own all-reduce (NoShared off) adds in another
+// order (TestSharedAllReduceMatchesReference).
 func TestFabricsAgreeBitwise(t *testing.T) {
+	cfg := smallCfg()
+	cfg.NoShared = true
 	for _, size := range []int{2, 3, 4} {
 		for _, n := range []int{3000, 300_007} {
 			in := randomInputs(size, n, uint64(size*n))
 			for _, op := range []allreduce.ReduceOp{allreduce.Sum, allreduce.Mean, allreduce.Max} {
 				var want [][]float32
 				for _, f := range fabrics {
-					g := newGroup(t, f, size, smallCfg())
+					g := newGroup(t, f, size, cfg)
 					bufs := make([][]float32, size)
 					for r := range bufs {
 						bufs[r] = slices.Clone(in[r])

@@ -29,6 +29,7 @@ type Options struct {
 	SmallBytes   int     // allreduce.Config.SmallBytes
 	DirectBytes  int     // allreduce.Config.DirectBytes
 	HalvingBytes int     // allreduce.Config.HalvingBytes
+	NoShared     bool    // allreduce.Config.NoShared
 	Data         string  // "pattern" (exact sums) or "random"
 	Op           string  // "allreduce" (default), "reduce-scatter", "all-gather"
 	// ReadSpin is tcp.Config.ReadSpin for the ranks (negative: the default).
@@ -276,7 +277,7 @@ func runWorld(ctx context.Context, o Options, world int) ([]Result, error) {
 		}
 		addrs[r] = h.Addr
 	}
-	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, DirectBytes: o.DirectBytes, HalvingBytes: o.HalvingBytes, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps,
+	p := plan{Transport: o.Transport, World: world, Sizes: o.Sizes, Segment: o.Segment, SmallBytes: o.SmallBytes, DirectBytes: o.DirectBytes, HalvingBytes: o.HalvingBytes, NoShared: o.NoShared, Data: o.Data, Op: o.Op, FrameChecksum: o.FrameChecksum, Compress: o.Compress, LinkMbps: o.LinkMbps,
 		Hosts: NodeHosts(world, o.Nodes)}
 	p.Hier = p.Hosts != nil && !o.Flat
 	for _, b := range o.Sizes {

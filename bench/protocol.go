@@ -23,6 +23,7 @@ type plan struct {
 	SmallBytes   int            `json:"small_bytes"`
 	DirectBytes  int            `json:"direct_bytes"`
 	HalvingBytes int            `json:"halving_bytes"`
+	NoShared     bool           `json:"no_shared,omitempty"`
 	Data         string         `json:"data"` // "pattern" or "random"
 	Op           string         `json:"op"`   // "allreduce", "reduce-scatter", "all-gather"
 	ReadSpin     time.Duration  `json:"read_spin"`

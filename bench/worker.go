@@ -67,7 +67,7 @@ func Worker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	acfg := allreduce.Config{SegmentBytes: p.Segment, SmallBytes: p.SmallBytes, DirectBytes: p.DirectBytes, HalvingBytes: p.HalvingBytes, Compress: comp}
+	acfg := allreduce.Config{SegmentBytes: p.Segment, SmallBytes: p.SmallBytes, DirectBytes: p.DirectBytes, HalvingBytes: p.HalvingBytes, NoShared: p.NoShared, Compress: comp}
 	if p.Hier {
 		acfg.Hosts = p.Hosts
 	}

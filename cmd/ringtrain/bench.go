@@ -78,8 +78,9 @@ in --csv).`,
 			if err != nil {
 				return fmt.Errorf("--sizes: %w", err)
 			}
+			noShared := algo != "auto"
 			switch algo {
-			case "auto":
+			case "auto", "frames":
 			case "ring":
 				small, direct, halving = 0, 0, 0
 			case "rd":
@@ -89,7 +90,7 @@ in --csv).`,
 			case "halving":
 				small, direct, halving = 0, 0, 64<<20 // direct off: no transport lowers halving's threshold
 			default:
-				return fmt.Errorf("--algo %q: want auto, ring, rd, direct or halving", algo)
+				return fmt.Errorf("--algo %q: want auto, frames, ring, rd, direct or halving", algo)
 			}
 			procs := bench.AutoProcs
 			if maxProcs != "auto" {
@@ -154,7 +155,7 @@ in --csv).`,
 					var rs []bench.Result
 					rs, err = bench.AllReduce(cmd.Context(), bench.Options{Transport: transport,
 						Worlds: wl, Sizes: sz, IterScale: iterScale, Iters: iters,
-						Segment: segment, SmallBytes: small, DirectBytes: direct, HalvingBytes: halving, MaxProcs: procs, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
+						Segment: segment, SmallBytes: small, DirectBytes: direct, HalvingBytes: halving, NoShared: noShared, MaxProcs: procs, Data: data, Op: op, ReadSpin: readSpin, FrameChecksum: frameChecksum,
 						Compress: c, LinkMbps: linkMbps, Nodes: nodes, Flat: flat,
 						WorkerArgs: []string{"bench", "worker", "--log-level", g.logLevel},
 						Stderr:     g.stderr,
@@ -180,7 +181,7 @@ in --csv).`,
 	f.IntVar(&small, "small-threshold", def.SmallBytes, "all-reduces up to this many bytes use recursive doubling")
 	f.IntVar(&direct, "direct-threshold", def.DirectBytes, "with 3 or 4 ranks, all-reduces above --small-threshold and up to this many bytes use the direct two-round algorithm")
 	f.IntVar(&halving, "halving-threshold", def.HalvingBytes, "with 4, 8, 16, ... ranks, all-reduces above --small-threshold and up to this many bytes use recursive halving and doubling (on 4 ranks over shared memory at most 256 KiB: above it the direct algorithm)")
-	f.StringVar(&algo, "algo", "auto", "auto (by --small-threshold, --halving-threshold and --direct-threshold), ring, rd (recursive doubling up to 64 MiB), direct (3 or 4 ranks, up to 64 MiB) or halving (4, 8, 16, ... ranks, up to 64 MiB)")
+	f.StringVar(&algo, "algo", "auto", "auto (recursive doubling up to --small-threshold; above it, when every rank shares memory (--transport shm, or auto on one node), the shared-memory all-reduce, else by --halving-threshold and --direct-threshold), frames (auto without the shared-memory all-reduce), ring, rd (recursive doubling up to 64 MiB), direct (3 or 4 ranks, up to 64 MiB) or halving (4, 8, 16, ... ranks, up to 64 MiB)")
 	f.StringVar(&data, "data", "pattern", "input: pattern (exact integer sums, as ../shared/bench) or random")
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")

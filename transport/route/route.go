@@ -32,6 +32,7 @@ var (
 	_ allreduce.SegmentAdvisor   = (*Transport)(nil)
 	_ allreduce.HalvingAdvisor   = (*Transport)(nil)
 	_ allreduce.BulkHinter       = (*Transport)(nil)
+	_ allreduce.SharedReducer    = (*Transport)(nil)
 )
 
 // Rank is this rank.
@@ -158,6 +159,34 @@ func (t *Transport) HalvingAdvice() int {
 		return a.HalvingAdvice()
 	}
 	return 0
+}
+
+// SharedAllReduces implements allreduce.SharedReducer: the shared-memory
+// transport's all-reduce applies when every peer is reached through it and
+// the group's ranks are the world's (so its chunks are the world's).
+func (t *Transport) SharedAllReduces() bool {
+	s, ok := t.local.(allreduce.SharedReducer)
+	if !ok || !t.allShared() || !s.SharedAllReduces() {
+		return false
+	}
+	for p, g := range t.slot {
+		if p != t.rank && g != p {
+			return false
+		}
+	}
+	return true
+}
+
+// SharedAllReduce implements allreduce.SharedReducer where SharedAllReduces
+// holds.
+func (t *Transport) SharedAllReduce(ctx context.Context, tag allreduce.Tag, buf []float32, op allreduce.ReduceOp) error {
+	if !t.SharedAllReduces() {
+		return fmt.Errorf("route: rank %d: not every rank shares memory with this one: %w", t.rank, allreduce.ErrProtocol)
+	}
+	if err := t.local.(allreduce.SharedReducer).SharedAllReduce(ctx, tag, buf, op); err != nil {
+		return fmt.Errorf("shared memory: %w", err)
+	}
+	return nil
 }
 
 // allShared says whether every peer is reached through shared memory, which

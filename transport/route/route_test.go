@@ -306,7 +306,8 @@ func TestRecvReduceAndHintFollowTheRoutes(t *testing.T) {
 }
 
 // The segment and halving advice are shared memory's exactly when every rank
-// is reached through it, on every rank alike, and none otherwise.
+// is reached through it, on every rank alike, and none otherwise; so is
+// shared memory's all-reduce.
 func TestSegmentAdviceOnlyWhenAllShared(t *testing.T) {
 	type advisor interface{ SegmentAdvice() int }
 	local := func(tr *Transport) int { return tr.local.(advisor).SegmentAdvice() }
@@ -336,7 +337,18 @@ func TestSegmentAdviceOnlyWhenAllShared(t *testing.T) {
 				if got := tr.HalvingAdvice(); got != wantHalving || (tc.shared && got == 0) {
 					t.Errorf("rank %d: halving advice %d, want %d", r, got, wantHalving)
 				}
+				if got := tr.SharedAllReduces(); got != tc.shared {
+					t.Errorf("rank %d: shared all-reduce %v, want %v", r, got, tc.shared)
+				}
+				if !tc.shared {
+					err := tr.SharedAllReduce(context.Background(), allreduce.Tag{Op: allreduce.OpAllReduceShared, Seq: 1}, make([]float32, 10), allreduce.Sum)
+					if !errors.Is(err, allreduce.ErrProtocol) {
+						t.Errorf("rank %d: SharedAllReduce where it does not apply: %v", r, err)
+					}
+				}
 			}
+			// Through shared memory's all-reduce or the frames: exact sums.
+			allReduceAll(t, ts, 300_001)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 // Package shm is an allreduce.Transport for ranks on the same host: one
 // single-producer/single-consumer byte ring per directed pair of ranks in a
-// memory mapping the ranks share.
+// memory mapping the ranks share, and one staging area per rank for its own
+// all-reduce (allreduce.SharedReducer, stage.go), which moves no frames.
 //
 // Training uses it through transport/route, which runs the rendezvous for
 // independently started workers (over their authenticated TCP links: the
@@ -14,7 +15,8 @@
 // Segment (segment.go): Create makes an anonymous memory file (memfd) of
 // the world's size, seals its length (it can never be shrunk under a
 // mapping) and writes a header: magic, version, world size, generation and
-// ring size, the key, then one slot per rank (attach state, pid). The memfd has no
+// ring size, the key, then one slot per rank (attach state, pid); the rings
+// and the staging areas follow. The memfd has no
 // name in any file system: only a process handed its descriptor, or one
 // allowed to ptrace the holder (and so read its memory anyway), can map it.
 // Attach maps it as one rank: it refuses a segment of another generation
@@ -61,6 +63,18 @@
 // the survivors fail fast instead of hanging. Config.IOTimeout bounds a wait
 // with allreduce.ErrTimeout. Bytes a peer published before it went are
 // still delivered. docs/benchmarks.md has the variants measured.
+//
+// Shared all-reduce (stage.go): a staging area is a control block (three
+// epoch counters, a futex word, the call's description per half) and two
+// halves of min(RingBytes, 2 MiB). A call runs in blocks of a half; in
+// each, a rank copies the chunks its peers own into its area and publishes
+// staged, combines its own chunk from its peers' areas (own value first,
+// then rank order) and publishes reduced, then copies its peers' results
+// out and publishes done. The halves alternate, so a rank reuses one only
+// once every peer is done with the block before the last. Waits are those
+// of a receive (yield, then futex; abort, context, liveness, IOTimeout),
+// and a peer's description that is not this rank's call (length, operator,
+// sequence number) fails with allreduce.ErrProtocol.
 //
 // Transport.SendBuffer (allreduce.SendBufferer) is the ring size: a Send
 // returns once its frame is in the ring, so allreduce may send a step of up

@@ -30,8 +30,10 @@ func echoTag(i int) allreduce.Tag {
 }
 
 // runChild is the child's main: "echo" receives childRounds frames of n
-// values from rank 0 and sends each back with every value plus one; "wait"
-// stays attached and reads nothing until it is killed.
+// values from rank 0 and sends each back with every value plus one;
+// "shared" runs childRounds shared all-reduces of n values, each value its
+// index plus the round; "wait" stays attached and reads nothing until it
+// is killed.
 func runChild(mode string) int {
 	gen, _ := strconv.ParseUint(os.Getenv(childGenEnv), 10, 64)
 	n, _ := strconv.Atoi(os.Getenv(childNEnv))
@@ -58,6 +60,17 @@ func runChild(mode string) int {
 			}
 			if err := t.Send(ctx, 0, echoTag(i), buf); err != nil {
 				fmt.Fprintln(os.Stderr, "child send:", err)
+				return 1
+			}
+		}
+	case "shared":
+		buf := make([]float32, n)
+		for i := range childRounds {
+			for j := range buf {
+				buf[j] = float32(j + i)
+			}
+			if err := t.SharedAllReduce(ctx, sharedTag(i), buf, allreduce.Sum); err != nil {
+				fmt.Fprintln(os.Stderr, "child shared all-reduce:", err)
 				return 1
 			}
 		}
@@ -139,9 +152,10 @@ func TestFramesAcrossProcesses(t *testing.T) {
 }
 
 // A peer process killed while this rank waits on it (in Recv on an empty
-// ring, or in Send on a full one) fails the call fast with ErrPeerLost.
+// ring, in Send on a full one, or in a shared all-reduce for the peer's
+// staged chunk) fails the call fast with ErrPeerLost.
 func TestKilledPeerProcessFailsFast(t *testing.T) {
-	for _, blocked := range []string{"recv", "send"} {
+	for _, blocked := range []string{"recv", "send", "shared"} {
 		t.Run(blocked, func(t *testing.T) {
 			seg, err := Create(Spec{Generation: 1, Size: 2, RingBytes: MinRingBytes})
 			if err != nil {
@@ -156,9 +170,12 @@ func TestKilledPeerProcessFailsFast(t *testing.T) {
 			cmd := startChild(t, seg, "wait", 1)
 			res := make(chan error, 1)
 			go func() {
-				if blocked == "recv" {
+				switch blocked {
+				case "recv":
 					res <- tr.Recv(context.Background(), 1, echoTag(0), make([]float32, 1))
-				} else {
+				case "shared":
+					res <- tr.SharedAllReduce(context.Background(), sharedTag(0), make([]float32, 100_000), allreduce.Sum)
+				default:
 					// Four rings' worth: the child reads none of it.
 					res <- tr.Send(context.Background(), 1, echoTag(0), make([]float32, 4*MinRingBytes))
 				}

@@ -20,10 +20,12 @@ import (
 //	                   per rank (state, pid)
 //	then size*size ring blocks (the diagonal is never touched, so never
 //	backed by memory), each ringCtlBytes of control (head and tail on their
-//	own cache lines) followed by RingBytes of data.
+//	own cache lines) followed by RingBytes of data;
+//	then one staging area per rank (stage.go): stageCtlBytes of control
+//	followed by two halves of stageHalfBytes(RingBytes) each.
 const (
 	magic        = 0x31304d4853545221 // "!RTSHM01"
-	version      = 2
+	version      = 3
 	keyOffset    = 32
 	slotOffset   = 64
 	slotBytes    = 64
@@ -88,6 +90,11 @@ func headerBytes(size int) int64 {
 func ringStride(ringBytes int) int64 { return int64(ringCtlBytes + ringBytes) }
 
 func segmentBytes(size, ringBytes int) int64 {
+	return stagesOffset(size, ringBytes) + int64(size)*stageStride(ringBytes)
+}
+
+// stagesOffset is where the staging areas begin, after the rings.
+func stagesOffset(size, ringBytes int) int64 {
 	return headerBytes(size) + int64(size)*int64(size)*ringStride(ringBytes)
 }
 

@@ -44,6 +44,10 @@ type Transport struct {
 	sendPos []uint64
 	recvPos []uint64
 	peers   []*peerWatch
+	// stages[r]: rank r's staging area (stage.go); epoch: the last block
+	// of a shared all-reduce this rank ran (one call at a time).
+	stages []*stage
+	epoch  uint64
 
 	aborted   chan struct{}
 	abortOnce sync.Once
@@ -68,6 +72,7 @@ var (
 	_ allreduce.SegmentAdvisor   = (*Transport)(nil)
 	_ allreduce.HalvingAdvisor   = (*Transport)(nil)
 	_ allreduce.BulkHinter       = (*Transport)(nil)
+	_ allreduce.SharedReducer    = (*Transport)(nil)
 )
 
 // Attach maps the segment f as rank of generation gen. It fails when the
@@ -106,10 +111,12 @@ func Attach(f *os.File, gen uint64, rank int, cfg Config) (*Transport, error) {
 		send: make([]*ring, spec.Size), recv: make([]*ring, spec.Size),
 		sendPos: make([]uint64, spec.Size), recvPos: make([]uint64, spec.Size),
 		peers:   make([]*peerWatch, spec.Size),
+		stages:  make([]*stage, spec.Size),
 		aborted: make(chan struct{}),
 		race:    rs,
 	}
 	for p := range spec.Size {
+		t.stages[p] = newStage(mem, stageOffset(spec.Size, spec.RingBytes, p), stageHalfBytes(spec.RingBytes))
 		if p == rank {
 			continue
 		}
@@ -148,6 +155,15 @@ func (t *Transport) populate() {
 			}
 		}
 	}
+	// This rank's staging area: only it writes there.
+	off := stageOffset(t.spec.Size, t.spec.RingBytes, t.rank)
+	area := t.mem[off : off+stageStride(t.spec.RingBytes)]
+	if err := unix.Madvise(area, unix.MADV_POPULATE_WRITE); err != nil {
+		t.cfg.Logger.Debug("shm: staging area faults in on first use", "rank", t.rank, "err", err)
+	}
+	for i := 0; i < len(area); i += 64 {
+		sum += area[i]
+	}
 	t.touched = sum
 }
 
@@ -184,6 +200,7 @@ func (t *Transport) Abort() {
 					r.spaceEv.wake()
 				}
 			}
+			t.stages[p].ev.wake()
 		}
 	})
 }
@@ -210,14 +227,19 @@ func (t *Transport) Close() error {
 }
 
 func (t *Transport) begin(peer int) error {
+	if peer < 0 || peer >= t.spec.Size || peer == t.rank {
+		return fmt.Errorf("shm: rank %d: invalid peer %d: %w", t.rank, peer, allreduce.ErrProtocol)
+	}
+	return t.beginCall()
+}
+
+// beginCall read-locks the transport for a call, unless it is closed or
+// aborted.
+func (t *Transport) beginCall() error {
 	t.mu.RLock()
 	if t.closed {
 		t.mu.RUnlock()
 		return fmt.Errorf("shm: rank %d: %w", t.rank, allreduce.ErrClosed)
-	}
-	if peer < 0 || peer >= t.spec.Size || peer == t.rank {
-		t.mu.RUnlock()
-		return fmt.Errorf("shm: rank %d: invalid peer %d: %w", t.rank, peer, allreduce.ErrProtocol)
 	}
 	select {
 	case <-t.aborted:
