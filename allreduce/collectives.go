@@ -7,11 +7,12 @@ import (
 )
 
 // AllReduce combines buf element-wise across all ranks with op; on return
-// every rank's buf holds the same result, bit for bit. Buffers of at most
-// Config.SmallBytes use recursive doubling; larger ones the hierarchical
-// all-reduce when Config.Hosts calls for it, else the transport's shared
-// all-reduce when every rank shares its memory (SharedReducer; not with
-// Config.NoShared), else up to Config.HalvingBytes
+// every rank's buf holds the same result, bit for bit. When every rank
+// shares the transport's memory (SharedReducer; not with Config.NoShared
+// nor with a Config.Hosts that spans hosts) it runs the transport's shared
+// all-reduce. Otherwise buffers of at most Config.SmallBytes use recursive
+// doubling; larger ones the hierarchical all-reduce when Config.Hosts
+// calls for it, else up to Config.HalvingBytes
 // (or the transport's lower HalvingAdvisor advice where direct applies too)
 // recursive halving and doubling where it applies (a power-of-two world of
 // 4 or more: HalvingAllReduce), else up to Config.DirectBytes the direct
@@ -33,7 +34,7 @@ func (c *Comm) AllReduce(ctx context.Context, buf []float32, op ReduceOp) error 
 	var err error
 	hier := c.hier != nil && len(buf) >= len(c.hier.leaders)
 	alg := chooseAllReduce(c.size, len(buf), c.smallLen, c.halvingLen, c.directLen, hier)
-	if c.shared != nil && alg != 0 && alg != OpAllReduceRD && alg != OpAllReduceHier {
+	if c.shared != nil && alg != 0 {
 		alg = OpAllReduceShared
 	}
 	switch alg {

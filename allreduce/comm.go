@@ -144,7 +144,9 @@ func New(t Transport, cfg Config) (*Comm, error) {
 	c.reducer, c.reduceFrom = recvReducer(t, size)
 	c.hinter = sequentialHinter(t)
 	c.bulk = bulkHinter(t)
-	c.shared = sharedReducer(t, cfg)
+	if c.hier == nil { // a host map that spans hosts: the hierarchical plan
+		c.shared = sharedReducer(t, cfg)
+	}
 	if DirectApplies(size) {
 		c.directLen = cfg.DirectBytes / 4
 	}

@@ -41,7 +41,7 @@ type Config struct {
 	// halving, direct, ring) even when the transport can all-reduce
 	// through memory every rank shares (SharedReducer: transport/shm, and
 	// transport/route when every rank is on one host). Default false: the
-	// shared all-reduce runs above SmallBytes (measured: see
+	// shared all-reduce runs at every length (measured: see
 	// docs/benchmarks.md).
 	NoShared bool
 	// Hosts is the host index of every rank (len = world size), or nil

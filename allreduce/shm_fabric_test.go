@@ -3,6 +3,8 @@
 package allreduce_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	"github.com/ringtrain/ringtrain/allreduce"
@@ -63,6 +65,21 @@ func TestSharedAllReduceOnlyWhereItApplies(t *testing.T) {
 			if !ops[tc.want] || len(ops) != 1 {
 				t.Fatalf("ran %v, want only %v", ops, tc.want)
 			}
+		})
+	}
+}
+
+// The shared all-reduce allocates nothing in steady state either (small and
+// many-block lengths).
+func TestSharedAllReduceAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	for _, n := range []int{100, 300_000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			allocsPerCall(t, shmFabric, smallCfg(), n, func(c *allreduce.Comm, ctx context.Context, buf []float32) error {
+				return c.AllReduce(ctx, buf, allreduce.Mean)
+			})
 		})
 	}
 }

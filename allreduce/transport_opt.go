@@ -85,7 +85,7 @@ type HalvingAdvisor interface {
 // chunk from the others' staging areas and every rank copies the results
 // out: fewer bytes written than into rings, and three waits per block
 // instead of a wait per segment and step). Comm runs AllReduce through
-// it above Config.SmallBytes unless Config.NoShared is set. Like
+// it at every length unless Config.NoShared is set. Like
 // SegmentAdvice, SharedAllReduces must be the same on every rank of the
 // generation.
 type SharedReducer interface {
