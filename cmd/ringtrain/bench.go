@@ -181,7 +181,7 @@ in --csv).`,
 	f.IntVar(&small, "small-threshold", def.SmallBytes, "all-reduces up to this many bytes use recursive doubling")
 	f.IntVar(&direct, "direct-threshold", def.DirectBytes, "with 3 or 4 ranks, all-reduces above --small-threshold and up to this many bytes use the direct two-round algorithm")
 	f.IntVar(&halving, "halving-threshold", def.HalvingBytes, "with 4, 8, 16, ... ranks, all-reduces above --small-threshold and up to this many bytes use recursive halving and doubling (on 4 ranks over shared memory at most 256 KiB: above it the direct algorithm)")
-	f.StringVar(&algo, "algo", "auto", "auto (recursive doubling up to --small-threshold; above it, when every rank shares memory (--transport shm, or auto on one node), the shared-memory all-reduce, else by --halving-threshold and --direct-threshold), frames (auto without the shared-memory all-reduce), ring, rd (recursive doubling up to 64 MiB), direct (3 or 4 ranks, up to 64 MiB) or halving (4, 8, 16, ... ranks, up to 64 MiB)")
+	f.StringVar(&algo, "algo", "auto", "auto (when every rank shares memory, with --transport shm or auto on one node: the shared-memory all-reduce at every size; otherwise recursive doubling up to --small-threshold, then by --halving-threshold and --direct-threshold), frames (auto without the shared-memory all-reduce), ring, rd (recursive doubling up to 64 MiB), direct (3 or 4 ranks, up to 64 MiB) or halving (4, 8, 16, ... ranks, up to 64 MiB)")
 	f.StringVar(&data, "data", "pattern", "input: pattern (exact integer sums, as ../shared/bench) or random")
 	f.StringVar(&op, "op", "allreduce", "collective: allreduce, reduce-scatter or all-gather")
 	f.BoolVar(&asCSV, "csv", false, "print CSV lines impl,world,bytes,median_s,algbw_GBps,busbw_GBps")

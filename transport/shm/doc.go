@@ -53,9 +53,11 @@
 // (handing the core to a peer process that is ready to run: the ranks
 // outnumber the cores on small machines), for larger frames two yields to
 // the Go scheduler; then futex_wait on a word in the ring's control
-// block (a shared futex: the processes map the same page), at most 1ms at a
-// time. A publisher makes the futex_wake system call only when the other
-// side announced that it sleeps. Between rounds a rank checks its own abort,
+// block, or the staging area's (a shared futex: the processes map the same
+// page), at most 1ms at a
+// time. A publisher makes the futex_wake system call only when a waiter
+// announced that it sleeps (a count: a staging area has a sleeper per
+// peer). Between rounds a rank checks its own abort,
 // its context, its peer's slot (Abort and Close mark it gone and wake every
 // sleeper on the rank's rings: waiters on it fail with
 // allreduce.ErrPeerLost at once) and every 2ms the peer's process through

@@ -10,10 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// event is a wake-up word pair in a ring's control block, shared between
-// processes: a waiter announces itself in waiting, re-checks its condition
-// and sleeps in futex_wait on seq; a publisher that sees waiting set bumps
-// seq and wakes. (Sequentially consistent atomics on both sides: either the
+// event is a wake-up word pair in a ring's or staging area's control block,
+// shared between processes: a waiter announces itself in waiting (a count
+// of sleepers), re-checks its condition and sleeps in futex_wait on seq; a
+// publisher that sees a sleeper bumps seq and wakes them all. (Sequentially consistent atomics on both sides: either the
 // waiter's re-check sees the publish or the publisher sees the waiter.)
 type event struct {
 	seq     *atomic.Uint32
@@ -31,7 +31,7 @@ func (e event) sleep(seen uint32, d time.Duration) {
 	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(e.seq)), futexWait, uintptr(seen), uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
 
-// signal wakes the waiter if one announced itself.
+// signal wakes the waiters if one announced itself.
 func (e event) signal() {
 	if e.waiting.Load() != 0 {
 		e.wake()

@@ -216,3 +216,40 @@ func TestSharedAllReduceAcrossProcesses(t *testing.T) {
 		t.Fatalf("child: %v", err)
 	}
 }
+
+// Sleepers on one event (a staging area's has one per peer) count
+// themselves: one that wakes leaves the others' announcement, so a publish
+// still wakes them.
+func TestEventCountsSleepers(t *testing.T) {
+	ts := attachAll(t, Spec{Generation: 1, Size: 3, RingBytes: MinRingBytes}, Config{})
+	ev := ts[0].stages[0].ev
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			var b backoff
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				b.sleepOn(ev, func() bool { return false })
+			}
+		})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for ev.waiting.Load() != 2 {
+		if time.Now().After(deadline) {
+			close(stop)
+			wg.Wait()
+			t.Fatal("never saw both sleepers announced at once")
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	close(stop)
+	wg.Wait()
+	if n := ev.waiting.Load(); n != 0 {
+		t.Fatalf("%d sleepers announced after both left", n)
+	}
+}

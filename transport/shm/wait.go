@@ -77,11 +77,13 @@ func (b *backoff) pause(ev event, cond func() bool) {
 // sleepOn sleeps on ev (at most sleepSlice) unless cond already holds.
 func (b *backoff) sleepOn(ev event, cond func() bool) {
 	seen := ev.seq.Load()
-	ev.waiting.Store(1)
+	// A count, not a flag: a staging area's event has a sleeper per peer,
+	// and one that wakes must not clear another's announcement.
+	ev.waiting.Add(1)
 	if !cond() {
 		ev.sleep(seen, sleepSlice)
 	}
-	ev.waiting.Store(0)
+	ev.waiting.Add(^uint32(0))
 }
 
 // checkNow says whether this round should run the slower checks.
