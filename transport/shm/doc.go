@@ -49,22 +49,22 @@
 //
 // Waiting (wait.go, futex.go): a few rounds of spinning on the atomic
 // index; then, for frames of up to 256 KiB or any receive of a sequential
-// call (allreduce.SequentialHinter), up to 100µs of sched_yield
-// (handing the core to a peer process that is ready to run: the ranks
-// outnumber the cores on small machines), for larger frames two yields to
-// the Go scheduler; then futex_wait on a word in the ring's control
-// block, or the staging area's (a shared futex: the processes map the same
-// page), at most 1ms at a
-// time. A publisher makes the futex_wake system call only when a waiter
-// announced that it sleeps (a count: a staging area has a sleeper per
-// peer). Between rounds a rank checks its own abort,
-// its context, its peer's slot (Abort and Close mark it gone and wake every
-// sleeper on the rank's rings: waiters on it fail with
-// allreduce.ErrPeerLost at once) and every 2ms the peer's process through
-// a pidfd, which becomes readable when that process exits, killed or not:
-// the survivors fail fast instead of hanging. Config.IOTimeout bounds a wait
-// with allreduce.ErrTimeout. Bytes a peer published before it went are
-// still delivered. docs/benchmarks.md has the variants measured.
+// call (allreduce.SequentialHinter), up to 100µs of sched_yield (handing
+// the core to a peer process that is ready to run: the ranks outnumber the
+// cores on small machines), for larger frames two yields to the Go
+// scheduler; then futex_wait on a word in the ring's control block, or the
+// staging area's (a shared futex: the processes map the same page), at most
+// 1ms at a time. A publisher makes the futex_wake system call only when a
+// waiter announced that it sleeps (a count: a staging area has a sleeper
+// per peer). Between rounds a rank checks its own abort, its context, its
+// peer's slot (Abort and Close mark it gone and wake every sleeper on the
+// rank's rings and staging areas: waiters on it fail with
+// allreduce.ErrPeerLost at once) and
+// every 2ms the peer's process through a pidfd, which becomes readable when
+// that process exits, killed or not: the survivors fail fast instead of
+// hanging. Config.IOTimeout bounds a wait with allreduce.ErrTimeout. Bytes
+// a peer published before it went are still delivered. docs/benchmarks.md
+// has the variants measured.
 //
 // Shared all-reduce (stage.go): a staging area is a control block (three
 // epoch counters, a futex word, the call's description per half) and two
