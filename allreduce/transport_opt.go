@@ -83,8 +83,8 @@ type HalvingAdvisor interface {
 // memory and can all-reduce through it without frames (transport/shm:
 // every rank stages the chunks the others own, each rank reduces its own
 // chunk from the others' staging areas and every rank copies the results
-// out: fewer bytes written than into rings, and three waits per block
-// instead of a wait per segment and step). Comm runs AllReduce through
+// out: fewer bytes written than into rings, and three points per block
+// where a rank waits for its peers instead of waits per segment and step). Comm runs AllReduce through
 // it at every length unless Config.NoShared is set. Like
 // SegmentAdvice, SharedAllReduces must be the same on every rank of the
 // generation.

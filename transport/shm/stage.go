@@ -28,13 +28,14 @@ import (
 // Each rank writes its buffer's length into shared memory once ((N-1)/N
 // staged, 1/N reduced) and reads 2(N-1)/N of it out, where the rings'
 // schedules (ring, direct, halving) write 2(N-1)/N into rings and read as
-// much out; and a block costs three waits, where the pipelined schedules
-// wait per segment and step and hand each send to the Comm's goroutine.
-// Each result is computed by one rank and copied by the others, so every
-// rank ends with the same bits. The epochs count blocks on this transport; every
-// rank runs the same calls, so they agree, and every publication also
-// carries the call's length, operator and sequence number, which the
-// readers check (allreduce.ErrProtocol on a mismatch).
+// much out; and a block has three points where a rank waits for its peers,
+// where the pipelined schedules wait per segment and step and hand each
+// send to the Comm's goroutine. Each result is computed by one rank and
+// copied by the others, so every rank ends with the same bits. The epochs
+// count blocks on this transport; every rank runs the same calls, so they
+// agree, and every publication also carries the call's length, operator and
+// sequence number, which the readers check (allreduce.ErrProtocol on a
+// mismatch).
 
 // Staging area layout: stageCtlBytes of control, then two halves.
 const (
