@@ -164,7 +164,7 @@ func Establish(ctx context.Context, net Net, opts Options) (*Transport, Info, er
 			t.local.Close()
 			t.local = nil
 		}
-		t.sendBuf = t.sendBuffer()
+		t.sendBuf, t.shared = t.sendBuffer(), t.sharedAllReduces()
 		return t, info, nil
 	}
 	for i, p := range group {
@@ -173,7 +173,7 @@ func Establish(ctx context.Context, net Net, opts Options) (*Transport, Info, er
 			info.Shared = append(info.Shared, p)
 		}
 	}
-	t.sendBuf = t.sendBuffer()
+	t.sendBuf, t.shared = t.sendBuffer(), t.sharedAllReduces()
 	return t, info, nil
 }
 

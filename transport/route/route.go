@@ -16,7 +16,8 @@ type Transport struct {
 	// reached over the network.
 	slot       []int
 	rank, size int
-	sendBuf    int // SendBuffer, fixed by Establish
+	sendBuf    int  // SendBuffer, fixed by Establish
+	shared     bool // SharedAllReduces, fixed by Establish
 }
 
 // closer is an allreduce.Transport that can also be closed.
@@ -164,7 +165,10 @@ func (t *Transport) HalvingAdvice() int {
 // SharedAllReduces implements allreduce.SharedReducer: the shared-memory
 // transport's all-reduce applies when every peer is reached through it and
 // the group's ranks are the world's (so its chunks are the world's).
-func (t *Transport) SharedAllReduces() bool {
+func (t *Transport) SharedAllReduces() bool { return t.shared }
+
+// sharedAllReduces computes SharedAllReduces once the routes are fixed.
+func (t *Transport) sharedAllReduces() bool {
 	s, ok := t.local.(allreduce.SharedReducer)
 	if !ok || !t.allShared() || !s.SharedAllReduces() {
 		return false
@@ -180,7 +184,7 @@ func (t *Transport) SharedAllReduces() bool {
 // SharedAllReduce implements allreduce.SharedReducer where SharedAllReduces
 // holds.
 func (t *Transport) SharedAllReduce(ctx context.Context, tag allreduce.Tag, buf []float32, op allreduce.ReduceOp) error {
-	if !t.SharedAllReduces() {
+	if !t.shared {
 		return fmt.Errorf("route: rank %d: not every rank shares memory with this one: %w", t.rank, allreduce.ErrProtocol)
 	}
 	if err := t.local.(allreduce.SharedReducer).SharedAllReduce(ctx, tag, buf, op); err != nil {

@@ -112,21 +112,28 @@ func startChild(t *testing.T, seg *Segment, mode string, n int) *exec.Cmd {
 	return cmd
 }
 
+// rankZeroWithChild creates a world of 2 of generation gen, attaches rank 0
+// here with cfg and starts the child in mode as rank 1 (startChild).
+func rankZeroWithChild(t *testing.T, gen uint64, cfg Config, mode string, n int) (*Transport, *exec.Cmd) {
+	t.Helper()
+	seg, err := Create(Spec{Generation: gen, Size: 2, RingBytes: MinRingBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { seg.Close() })
+	tr, err := Attach(seg.File(), gen, 0, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr, startChild(t, seg, mode, n)
+}
+
 // Two processes, each with its own mapping: frames larger than the ring
 // stream through it intact, in order.
 func TestFramesAcrossProcesses(t *testing.T) {
 	const n = 100_003 // 400 KB frames through 64 KiB rings
-	seg, err := Create(Spec{Generation: 3, Size: 2, RingBytes: MinRingBytes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seg.Close()
-	tr, err := Attach(seg.File(), 3, 0, Config{IOTimeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	cmd := startChild(t, seg, "echo", n)
+	tr, cmd := rankZeroWithChild(t, 3, Config{IOTimeout: 20 * time.Second}, "echo", n)
 	ctx := context.Background()
 	in := make([]float32, n)
 	out := make([]float32, n)
@@ -157,17 +164,7 @@ func TestFramesAcrossProcesses(t *testing.T) {
 func TestKilledPeerProcessFailsFast(t *testing.T) {
 	for _, blocked := range []string{"recv", "send", "shared"} {
 		t.Run(blocked, func(t *testing.T) {
-			seg, err := Create(Spec{Generation: 1, Size: 2, RingBytes: MinRingBytes})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer seg.Close()
-			tr, err := Attach(seg.File(), 1, 0, Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Close()
-			cmd := startChild(t, seg, "wait", 1)
+			tr, cmd := rankZeroWithChild(t, 1, Config{}, "wait", 1)
 			res := make(chan error, 1)
 			go func() {
 				switch blocked {

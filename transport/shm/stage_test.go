@@ -187,17 +187,7 @@ func TestSharedAllReduceContextAndTimeout(t *testing.T) {
 // staging areas: every round's sum is exact.
 func TestSharedAllReduceAcrossProcesses(t *testing.T) {
 	const n = 100_003 // several 16 Ki-value blocks
-	seg, err := Create(Spec{Generation: 5, Size: 2, RingBytes: MinRingBytes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seg.Close()
-	tr, err := Attach(seg.File(), 5, 0, Config{IOTimeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	cmd := startChild(t, seg, "shared", n)
+	tr, cmd := rankZeroWithChild(t, 5, Config{IOTimeout: 20 * time.Second}, "shared", n)
 	buf := make([]float32, n)
 	for i := range childRounds {
 		for j := range buf {
